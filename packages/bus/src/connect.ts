@@ -1,0 +1,43 @@
+import { connect as natsConnect, type NatsConnection } from "@nats-io/transport-node";
+
+/** Oldest nats-server koine runs on: the JetStream consumer API it uses came in 2.9.4. */
+export const MIN_SERVER_VERSION = "2.9.4";
+
+export interface ConnectOptions {
+  /** Comma-separated or listed server URLs. */
+  servers: string | string[];
+  /** Connection name shown by the server's monitoring. */
+  name: string;
+}
+
+/**
+ * Connects to NATS with endless reconnects and refuses servers older than
+ * {@link MIN_SERVER_VERSION}.
+ */
+export async function connect(options: ConnectOptions): Promise<NatsConnection> {
+  const servers = typeof options.servers === "string" ? options.servers.split(",") : options.servers;
+  const nc = await natsConnect({
+    servers,
+    name: options.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    pingInterval: 10_000,
+  });
+  const version = nc.info?.version ?? "0.0.0";
+  if (compareVersions(version, MIN_SERVER_VERSION) < 0) {
+    await nc.close();
+    throw new Error(`Cannot use nats-server ${version}: koine needs ${MIN_SERVER_VERSION} or newer`);
+  }
+  return nc;
+}
+
+/** Compares dotted versions numerically ("2.10.1" > "2.9.10"). */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.-]/).map((p) => Number.parseInt(p, 10) || 0);
+  const pb = b.split(/[.-]/).map((p) => Number.parseInt(p, 10) || 0);
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}

@@ -1,0 +1,65 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+
+export interface NatsServerOptions {
+  /** JetStream store directory. */
+  storeDir: string;
+  /** Client port; 0 picks a free one. */
+  port?: number;
+  host?: string;
+  /** Path of the nats-server binary. */
+  binary?: string;
+}
+
+export interface NatsServer {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  /** Stops the server (SIGTERM, then SIGKILL after 5 s). */
+  stop(): Promise<void>;
+}
+
+/** Finds nats-server on PATH or in the places Debian installs it. */
+export function findNatsServer(): string {
+  for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/usr/bin", "/usr/local/bin"])) {
+    const candidate = `${dir}/nats-server`;
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  throw new Error("Cannot find nats-server: run `bash scripts/ensure.sh` to install it");
+}
+
+/** Starts a nats-server child process with JetStream and waits until it serves. */
+export function startNatsServer(options: NatsServerOptions): Promise<NatsServer> {
+  const host = options.host ?? "127.0.0.1";
+  const args = ["-a", host, "-p", String(options.port || -1), "-js", "-sd", options.storeDir];
+  const child = spawn(options.binary ?? findNatsServer(), args, { stdio: ["ignore", "ignore", "pipe"] });
+  return new Promise((resolve, reject) => {
+    let log = "";
+    let port = 0;
+    const onData = (chunk: Buffer) => {
+      log += chunk.toString();
+      const m = /Listening for client connections on [^\s]+:(\d+)/.exec(log);
+      if (m) port = Number(m[1]);
+      if (port && log.includes("Server is ready")) {
+        child.stderr?.off("data", onData);
+        child.stderr?.resume();
+        resolve({ url: `nats://${host}:${port}`, port, process: child, stop: () => stopChild(child) });
+      }
+    };
+    child.stderr?.on("data", onData);
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`nats-server exited with ${code}: ${log.slice(-500)}`)));
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}

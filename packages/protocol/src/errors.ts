@@ -1,0 +1,47 @@
+/**
+ * Stable error codes that cross service boundaries. Each front-end maps
+ * these to its dialect's wire error in exactly one place.
+ */
+export const ErrorCode = {
+  NotFound: "NOT_FOUND",
+  AlreadyExists: "ALREADY_EXISTS",
+  NotEmpty: "NOT_EMPTY",
+  NotADirectory: "NOT_A_DIRECTORY",
+  IsADirectory: "IS_A_DIRECTORY",
+  InvalidArgument: "INVALID_ARGUMENT",
+  NoSuchUpload: "NO_SUCH_UPLOAD",
+  InvalidPart: "INVALID_PART",
+  InvalidPartOrder: "INVALID_PART_ORDER",
+  EntityTooSmall: "ENTITY_TOO_SMALL",
+  Stale: "STALE",
+  Unavailable: "UNAVAILABLE",
+  Timeout: "TIMEOUT",
+  NotImplemented: "NOT_IMPLEMENTED",
+  PermissionDenied: "PERMISSION_DENIED",
+  Internal: "INTERNAL",
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const KNOWN = new Set<string>(Object.values(ErrorCode));
+
+/** True when `code` is one of the stable codes. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && KNOWN.has(code);
+}
+
+/** An error whose `code` survives a trip over NATS or HTTP. */
+export class KoineError extends Error {
+  override name = "KoineError";
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** The stable code of any thrown value; unknown errors are INTERNAL. */
+export function errorCodeOf(err: unknown): ErrorCode {
+  return err instanceof KoineError ? err.code : ErrorCode.Internal;
+}

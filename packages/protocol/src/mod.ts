@@ -1,0 +1,33 @@
+/**
+ * The single source of truth for what koine services say to each other:
+ * subjects, message schemas (compiled once) and stable error codes.
+ * @module
+ */
+export { ErrorCode, KoineError, errorCodeOf, isErrorCode } from "./errors.ts";
+export { describeInvalid, event, rpc } from "./rpc.ts";
+export type { EventType, ReplyOf, RequestOf, Rpc } from "./rpc.ts";
+export {
+  cacheNode,
+  Events,
+  Meta,
+  MEMBER_HEARTBEAT_MS,
+  MEMBER_TTL_MS,
+  MEMBERS_BUCKET,
+} from "./subjects.ts";
+export * as Schemas from "./schemas.ts";
+export type {
+  CacheStats,
+  ChangedEvent,
+  CompletePlan,
+  FileAttributes,
+  FileInfo,
+  KeyEntry,
+  ListKeysReply,
+  Member,
+  Mount,
+  PrepareWriteReply,
+  UfsLocation,
+  Upload,
+  UploadPart,
+  WrittenData,
+} from "./schemas.ts";

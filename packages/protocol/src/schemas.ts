@@ -1,0 +1,252 @@
+import { type Static, Type as T } from "@sinclair/typebox";
+
+/** Where a file's bytes live in its under-store, relative to the mount root. */
+export const UfsLocation = T.Object({
+  mountId: T.String(),
+  path: T.String(),
+});
+export type UfsLocation = Static<typeof UfsLocation>;
+
+export const PersistenceState = T.Union([
+  T.Literal("PERSISTED"),
+  T.Literal("NOT_PERSISTED"),
+  T.Literal("TO_BE_PERSISTED"),
+]);
+
+/** A file or directory of the namespace as every service sees it. */
+export const FileInfo = T.Object({
+  id: T.Integer(),
+  path: T.String(),
+  name: T.String(),
+  type: T.Union([T.Literal("file"), T.Literal("directory")]),
+  size: T.Integer({ minimum: 0 }),
+  createdMs: T.Number(),
+  mtimeMs: T.Number(),
+  /** Hex MD5 of the bytes, or `md5-of-md5s-N` after a multipart upload. */
+  etag: T.String(),
+  contentType: T.String(),
+  userMeta: T.Record(T.String(), T.String()),
+  owner: T.String(),
+  group: T.String(),
+  mode: T.Integer(),
+  /** Identity of this version of the bytes; blocks are named after it. */
+  contentId: T.String(),
+  blockSize: T.Integer({ minimum: 1 }),
+  persistence: PersistenceState,
+  ufs: UfsLocation,
+  /** Under-store fingerprint taken when the bytes were written. */
+  ufsFingerprint: T.String(),
+  /** A directory made only because an object was put below it. */
+  implicit: T.Boolean(),
+  /** A directory that is also an S3 object (a key ending in "/"). */
+  marker: T.Boolean(),
+});
+export type FileInfo = Static<typeof FileInfo>;
+
+export const PathRequest = T.Object({ path: T.String() });
+
+export const ListRequest = T.Object({
+  path: T.String(),
+  recursive: T.Optional(T.Boolean()),
+  /** Return entries whose name sorts after this one. */
+  after: T.Optional(T.String()),
+  limit: T.Optional(T.Integer({ minimum: 1, maximum: 10000 })),
+});
+export const ListReply = T.Object({
+  entries: T.Array(FileInfo),
+  truncated: T.Boolean(),
+});
+
+/** S3-style listing of the keys below a top-level directory. */
+export const ListKeysRequest = T.Object({
+  bucket: T.String(),
+  prefix: T.String(),
+  delimiter: T.String(),
+  startAfter: T.String(),
+  maxKeys: T.Integer({ minimum: 0, maximum: 1000 }),
+});
+export const KeyEntry = T.Object({
+  key: T.String(),
+  size: T.Integer(),
+  etag: T.String(),
+  mtimeMs: T.Number(),
+  owner: T.String(),
+});
+export type KeyEntry = Static<typeof KeyEntry>;
+export const ListKeysReply = T.Object({
+  keys: T.Array(KeyEntry),
+  commonPrefixes: T.Array(T.String()),
+  truncated: T.Boolean(),
+  /** The last key or common prefix returned: where the next page starts. */
+  last: T.String(),
+});
+export type ListKeysReply = Static<typeof ListKeysReply>;
+
+export const MkdirRequest = T.Object({
+  path: T.String(),
+  recursive: T.Optional(T.Boolean()),
+  /** Fail with ALREADY_EXISTS when the directory is there. */
+  exclusive: T.Optional(T.Boolean()),
+  owner: T.Optional(T.String()),
+  mode: T.Optional(T.Integer()),
+});
+
+export const FileAttributes = T.Object({
+  contentType: T.Optional(T.String()),
+  userMeta: T.Optional(T.Record(T.String(), T.String())),
+  owner: T.Optional(T.String()),
+  group: T.Optional(T.String()),
+  mode: T.Optional(T.Integer()),
+});
+export type FileAttributes = Static<typeof FileAttributes>;
+
+/** Asked before bytes are streamed: where should a new version go? */
+export const PrepareWriteReply = T.Object({
+  contentId: T.String(),
+  blockSize: T.Integer(),
+  ufs: UfsLocation,
+});
+export type PrepareWriteReply = Static<typeof PrepareWriteReply>;
+
+/** What a cache node reports once it has durably written the bytes. */
+export const WrittenData = T.Object({
+  contentId: T.String(),
+  size: T.Integer({ minimum: 0 }),
+  etag: T.String(),
+  ufsFingerprint: T.String(),
+});
+export type WrittenData = Static<typeof WrittenData>;
+
+export const CommitFileRequest = T.Object({
+  path: T.String(),
+  data: WrittenData,
+  blockSize: T.Integer({ minimum: 1 }),
+  attributes: FileAttributes,
+  /** Make missing parent directories (as implicit directories). */
+  createParents: T.Boolean(),
+});
+
+export const DeleteRequest = T.Object({
+  path: T.String(),
+  recursive: T.Optional(T.Boolean()),
+  /** Remove implicit parent directories left empty (S3 semantics). */
+  pruneImplicitParents: T.Optional(T.Boolean()),
+  /** Delete only a file, never a directory (S3 DeleteObject on "k"). */
+  fileOnly: T.Optional(T.Boolean()),
+});
+export const DeleteReply = T.Object({ deleted: T.Array(FileInfo) });
+
+export const RenameRequest = T.Object({ src: T.String(), dst: T.String() });
+
+export const SetAttributesRequest = T.Object({ path: T.String(), attributes: FileAttributes });
+
+export const Upload = T.Object({
+  uploadId: T.String(),
+  path: T.String(),
+  initiatedMs: T.Number(),
+  owner: T.String(),
+  attributes: FileAttributes,
+  ufs: UfsLocation,
+});
+export type Upload = Static<typeof Upload>;
+
+export const UploadPart = T.Object({
+  partNumber: T.Integer({ minimum: 1, maximum: 10000 }),
+  etag: T.String(),
+  size: T.Integer({ minimum: 0 }),
+  mtimeMs: T.Number(),
+  /** Where the part's bytes are staged, relative to the mount root. */
+  ufsPath: T.String(),
+});
+export type UploadPart = Static<typeof UploadPart>;
+
+export const CreateUploadRequest = T.Object({
+  path: T.String(),
+  owner: T.String(),
+  attributes: FileAttributes,
+});
+export const UploadIdRequest = T.Object({ uploadId: T.String() });
+export const PutPartRequest = T.Object({ uploadId: T.String(), part: UploadPart });
+export const ListPartsRequest = T.Object({
+  uploadId: T.String(),
+  after: T.Integer({ minimum: 0 }),
+  maxParts: T.Integer({ minimum: 0, maximum: 1000 }),
+});
+export const ListPartsReply = T.Object({
+  upload: Upload,
+  parts: T.Array(UploadPart),
+  truncated: T.Boolean(),
+});
+export const ListUploadsRequest = T.Object({
+  bucket: T.String(),
+  prefix: T.String(),
+  maxUploads: T.Integer({ minimum: 0, maximum: 1000 }),
+  keyMarker: T.String(),
+  uploadIdMarker: T.String(),
+});
+export const ListUploadsReply = T.Object({
+  uploads: T.Array(Upload),
+  truncated: T.Boolean(),
+});
+export const CompleteUploadRequest = T.Object({
+  uploadId: T.String(),
+  parts: T.Array(T.Object({ partNumber: T.Integer(), etag: T.String() })),
+});
+/** The parts to concatenate, checked against the records, in order. */
+export const CompletePlan = T.Object({
+  upload: Upload,
+  parts: T.Array(UploadPart),
+  contentId: T.String(),
+  blockSize: T.Integer(),
+  etag: T.String(),
+});
+export type CompletePlan = Static<typeof CompletePlan>;
+export const FinishUploadRequest = T.Object({
+  uploadId: T.String(),
+  data: WrittenData,
+  blockSize: T.Integer({ minimum: 1 }),
+});
+
+export const Mount = T.Object({
+  id: T.String(),
+  path: T.String(),
+  uri: T.String(),
+  readOnly: T.Boolean(),
+});
+export type Mount = Static<typeof Mount>;
+export const MountsReply = T.Object({ mounts: T.Array(Mount) });
+
+export const Empty = T.Object({});
+
+/** Published by metadata after every change, so caches can drop entries. */
+export const ChangedEvent = T.Object({ paths: T.Array(T.String()) });
+export type ChangedEvent = Static<typeof ChangedEvent>;
+
+/** One cache node's entry in the membership bucket. */
+export const Member = T.Object({
+  id: T.String(),
+  url: T.String(),
+  capacityBytes: T.Integer(),
+  usedBytes: T.Integer(),
+  startedMs: T.Number(),
+});
+export type Member = Static<typeof Member>;
+
+export const FreeRequest = T.Object({
+  /** Drop the pages of these content ids; all pages when absent. */
+  contentIds: T.Optional(T.Array(T.String())),
+});
+export const FreeReply = T.Object({ freedPages: T.Integer(), freedBytes: T.Integer() });
+
+export const CacheStats = T.Object({
+  nodeId: T.String(),
+  pages: T.Integer(),
+  usedBytes: T.Integer(),
+  capacityBytes: T.Integer(),
+  hits: T.Integer(),
+  misses: T.Integer(),
+  ufsReadBytes: T.Integer(),
+  corruptPages: T.Integer(),
+  evictedPages: T.Integer(),
+});
+export type CacheStats = Static<typeof CacheStats>;

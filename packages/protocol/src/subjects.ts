@@ -1,0 +1,42 @@
+import * as S from "./schemas.ts";
+import { event, rpc } from "./rpc.ts";
+
+/** Every request/reply endpoint of the metadata service. */
+export const Meta = {
+  stat: rpc("koine.meta.stat", S.PathRequest, S.FileInfo),
+  list: rpc("koine.meta.list", S.ListRequest, S.ListReply),
+  listKeys: rpc("koine.meta.listKeys", S.ListKeysRequest, S.ListKeysReply),
+  mkdir: rpc("koine.meta.mkdir", S.MkdirRequest, S.FileInfo),
+  prepareWrite: rpc("koine.meta.prepareWrite", S.PathRequest, S.PrepareWriteReply),
+  commitFile: rpc("koine.meta.commitFile", S.CommitFileRequest, S.FileInfo),
+  delete: rpc("koine.meta.delete", S.DeleteRequest, S.DeleteReply),
+  rename: rpc("koine.meta.rename", S.RenameRequest, S.FileInfo),
+  setAttributes: rpc("koine.meta.setAttributes", S.SetAttributesRequest, S.FileInfo),
+  createUpload: rpc("koine.meta.upload.create", S.CreateUploadRequest, S.Upload),
+  getUpload: rpc("koine.meta.upload.get", S.UploadIdRequest, S.Upload),
+  putPart: rpc("koine.meta.upload.putPart", S.PutPartRequest, S.UploadPart),
+  listParts: rpc("koine.meta.upload.listParts", S.ListPartsRequest, S.ListPartsReply),
+  listUploads: rpc("koine.meta.upload.list", S.ListUploadsRequest, S.ListUploadsReply),
+  planComplete: rpc("koine.meta.upload.planComplete", S.CompleteUploadRequest, S.CompletePlan),
+  finishUpload: rpc("koine.meta.upload.finish", S.FinishUploadRequest, S.FileInfo),
+  abortUpload: rpc("koine.meta.upload.abort", S.UploadIdRequest, S.ListPartsReply),
+  mounts: rpc("koine.meta.mounts", S.Empty, S.MountsReply),
+} as const;
+
+/** Control endpoints of one cache node. */
+export function cacheNode(nodeId: string) {
+  return {
+    free: rpc(`koine.cache.${nodeId}.free`, S.FreeRequest, S.FreeReply),
+    stats: rpc(`koine.cache.${nodeId}.stats`, S.Empty, S.CacheStats),
+  } as const;
+}
+
+export const Events = {
+  changed: event("koine.events.changed", S.ChangedEvent),
+} as const;
+
+/** The JetStream KV bucket where cache nodes heartbeat their entry. */
+export const MEMBERS_BUCKET = "koine-members";
+/** A member entry older than this is taken as gone. */
+export const MEMBER_TTL_MS = 10_000;
+export const MEMBER_HEARTBEAT_MS = 2_000;

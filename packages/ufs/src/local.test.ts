@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { text } from "node:stream/consumers";
+import { test } from "node:test";
+import { tempDir } from "@koine/testkit";
+import { LocalUfs, UfsError } from "./mod.ts";
+
+test("LocalUfs writes atomically, reads ranges and checks fingerprints", async (t) => {
+  const root = await tempDir(t);
+  const ufs = new LocalUfs(root);
+  const first = await ufs.write("/b/dir/k", Readable.from([Buffer.from("hello world")]));
+  assert.equal(first.size, 11);
+  assert.equal(await readFile(join(root, "b/dir/k"), "utf8"), "hello world");
+  assert.equal(await text(await ufs.openRange("b/dir/k", 6, 5, first.fingerprint)), "world");
+
+  await ufs.write("b/dir/k", Readable.from([Buffer.from("HELLO")]));
+  await assert.rejects(ufs.openRange("b/dir/k", 0, 5, first.fingerprint), (e: UfsError) => e.code === "STALE");
+  assert.deepEqual((await ufs.list("b/dir")).map((e) => e.name), ["k"]);
+});
+
+test("LocalUfs refuses paths that leave the root", async (t) => {
+  const root = await tempDir(t);
+  const outside = await tempDir(t);
+  await writeFile(join(outside, "secret"), "s");
+  await mkdir(join(root, "b"));
+  await symlink(outside, join(root, "b", "link"));
+  await symlink(join(outside, "secret"), join(root, "b", "filelink"));
+  const ufs = new LocalUfs(root);
+  for (const bad of ["../x", "b/../../x", "b/./x", "b//x"]) {
+    await assert.rejects(ufs.stat(bad), (e: UfsError) => e.code === "INVALID_ARGUMENT", bad);
+  }
+  await assert.rejects(ufs.openRange("b/link/secret", 0, 1), (e: UfsError) => e.code === "PERMISSION_DENIED");
+  await assert.rejects(ufs.write("b/link/new", Readable.from([Buffer.from("x")])), (e: UfsError) => e.code === "PERMISSION_DENIED");
+  await assert.rejects(ufs.openRange("b/filelink", 0, 1), (e: UfsError) => e.code === "INVALID_ARGUMENT");
+});

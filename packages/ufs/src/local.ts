@@ -1,0 +1,193 @@
+import { randomBytes } from "node:crypto";
+import { constants, createReadStream, createWriteStream } from "node:fs";
+import { mkdir, open, readdir, realpath, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
+import { join, sep } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { UfsError } from "./errors.ts";
+import { safeSegments } from "./path.ts";
+import type { UfsEntry, UfsStatus, UnderFileSystem } from "./ufs.ts";
+
+/** Temporary files of unfinished writes start with this; listings hide them. */
+export const TEMP_PREFIX = ".koine-tmp-";
+
+interface StatLike {
+  isDirectory(): boolean;
+  size: bigint;
+  mtimeNs: bigint;
+  mtimeMs: bigint;
+  ino: bigint;
+}
+
+function statusOf(s: StatLike): UfsStatus {
+  const type = s.isDirectory() ? "directory" : "file";
+  return {
+    type,
+    size: type === "file" ? Number(s.size) : 0,
+    mtimeMs: Number(s.mtimeMs),
+    fingerprint: `${s.size}-${s.mtimeNs}-${s.ino}`,
+  };
+}
+
+function mapFsError(err: unknown, path: string): never {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") throw new UfsError("NOT_FOUND", `Cannot find "${path}" in the under-store`, { cause: err });
+  if (code === "EEXIST") throw new UfsError("ALREADY_EXISTS", `Cannot create "${path}": it exists`, { cause: err });
+  if (code === "ENOTEMPTY") throw new UfsError("NOT_EMPTY", `Cannot remove "${path}": not empty`, { cause: err });
+  if (code === "ELOOP" || code === "ENOTDIR" || code === "EISDIR" || code === "ENAMETOOLONG") {
+    throw new UfsError("INVALID_ARGUMENT", `Cannot use "${path}" in the under-store: ${code}`, { cause: err });
+  }
+  if (code === "EACCES" || code === "EPERM") {
+    throw new UfsError("PERMISSION_DENIED", `Cannot access "${path}" in the under-store`, { cause: err });
+  }
+  throw err;
+}
+
+/** An under-store on a local directory; no path, symlink included, can leave it. */
+export class LocalUfs implements UnderFileSystem {
+  readonly root: string;
+  #realRoot: Promise<string>;
+
+  constructor(root: string) {
+    this.root = root;
+    this.#realRoot = mkdir(root, { recursive: true }).then(() => realpath(root));
+  }
+
+  /** Absolute path of `path`, checked to stay under the root after symlinks. */
+  async #resolve(path: string, options: { createParents?: boolean } = {}): Promise<string> {
+    const segments = safeSegments(path);
+    const root = await this.#realRoot;
+    if (segments.length === 0) return root;
+    const parent = join(root, ...segments.slice(0, -1));
+    if (options.createParents) await mkdir(parent, { recursive: true }).catch((e) => mapFsError(e, path));
+    let realParent: string;
+    try {
+      realParent = await realpath(parent);
+    } catch (err) {
+      mapFsError(err, path);
+    }
+    if (realParent !== root && !realParent.startsWith(root + sep)) {
+      throw new UfsError("PERMISSION_DENIED", `Cannot use "${path}": it leads out of the under-store`);
+    }
+    return join(realParent, segments[segments.length - 1] as string);
+  }
+
+  async stat(path: string): Promise<UfsStatus | undefined> {
+    const abs = await this.#resolve(path).catch((e) => {
+      if (e instanceof UfsError && e.code === "NOT_FOUND") return undefined;
+      throw e;
+    });
+    if (abs === undefined) return undefined;
+    try {
+      const s = await stat(abs, { bigint: true });
+      return statusOf(s);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      mapFsError(err, path);
+    }
+  }
+
+  async list(path: string): Promise<UfsEntry[]> {
+    const abs = await this.#resolve(path);
+    let names: string[];
+    try {
+      names = await readdir(abs);
+    } catch (err) {
+      mapFsError(err, path);
+    }
+    const entries: UfsEntry[] = [];
+    for (const name of names) {
+      if (name.startsWith(TEMP_PREFIX)) continue;
+      try {
+        entries.push({ name, ...statusOf(await stat(join(abs, name), { bigint: true })) });
+      } catch {
+        // removed while listing
+      }
+    }
+    return entries;
+  }
+
+  async openRange(path: string, offset: number, length: number, fingerprint?: string): Promise<Readable> {
+    const abs = await this.#resolve(path);
+    let handle: import("node:fs/promises").FileHandle;
+    try {
+      handle = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (err) {
+      mapFsError(err, path);
+    }
+    const status = statusOf(await handle.stat({ bigint: true }));
+    if (fingerprint !== undefined && status.fingerprint !== fingerprint) {
+      await handle.close();
+      throw new UfsError("STALE", `Cannot read "${path}": it changed in the under-store`);
+    }
+    if (length === 0) {
+      await handle.close();
+      const { Readable } = await import("node:stream");
+      return Readable.from([]);
+    }
+    return createReadStream("", { fd: handle, start: offset, end: offset + length - 1, highWaterMark: 1 << 20 });
+  }
+
+  async write(path: string, source: Readable | AsyncIterable<Uint8Array>): Promise<UfsStatus> {
+    const abs = await this.#resolve(path, { createParents: true });
+    const tmp = join(abs, "..", `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`);
+    try {
+      await pipeline(source, createWriteStream(tmp, { flush: true, highWaterMark: 1 << 20 }));
+      await rename(tmp, abs);
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      if ((err as NodeJS.ErrnoException).code === "EISDIR") {
+        throw new UfsError("ALREADY_EXISTS", `Cannot write "${path}": a directory is there`, { cause: err });
+      }
+      if ((err as NodeJS.ErrnoException).code) mapFsError(err, path);
+      throw err;
+    }
+    await syncDirectory(join(abs, ".."));
+    return statusOf(await stat(abs, { bigint: true }));
+  }
+
+  async mkdir(path: string): Promise<void> {
+    const abs = await this.#resolve(path, { createParents: true });
+    try {
+      await mkdir(abs);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") {
+        const s = await stat(abs);
+        if (s.isDirectory()) return;
+      }
+      mapFsError(err, path);
+    }
+  }
+
+  async delete(path: string, options: { recursive?: boolean } = {}): Promise<void> {
+    const abs = await this.#resolve(path);
+    if (abs === (await this.#realRoot)) throw new UfsError("INVALID_ARGUMENT", "Cannot delete the under-store root");
+    try {
+      const s = await stat(abs);
+      if (!s.isDirectory()) await unlink(abs);
+      else if (options.recursive) await rm(abs, { recursive: true });
+      else await rmdir(abs);
+    } catch (err) {
+      mapFsError(err, path);
+    }
+  }
+
+  async rename(src: string, dst: string): Promise<void> {
+    const from = await this.#resolve(src);
+    const to = await this.#resolve(dst, { createParents: true });
+    try {
+      await rename(from, to);
+    } catch (err) {
+      mapFsError(err, src);
+    }
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
