@@ -5,7 +5,7 @@
  */
 export { compareVersions, connect, MIN_SERVER_VERSION } from "./connect.ts";
 export type { ConnectOptions } from "./connect.ts";
-export { DEFAULT_REQUEST_TIMEOUT_MS, publish, request, serve, subscribe } from "./rpc.ts";
+export { DEFAULT_REQUEST_TIMEOUT_MS, publish, request, Responder, serve, subscribe } from "./rpc.ts";
 export type { RequestOptions, ServeOptions } from "./rpc.ts";
 export { openKv } from "./kv.ts";
 export type { OpenKvOptions } from "./kv.ts";

@@ -145,3 +145,24 @@ export function subscribe<E extends EventType>(
     },
   });
 }
+
+/** Serves several endpoints with shared options and stops them together. */
+export class Responder {
+  readonly #nc: NatsConnection;
+  readonly #options: ServeOptions;
+  readonly #subs: Subscription[] = [];
+
+  constructor(nc: NatsConnection, options: ServeOptions = {}) {
+    this.#nc = nc;
+    this.#options = options;
+  }
+
+  on<R extends Rpc>(endpoint: R, handler: (request: RequestOf<R>, msg: Msg) => Promise<ReplyOf<R>> | ReplyOf<R>): this {
+    this.#subs.push(serve(this.#nc, endpoint, handler, this.#options));
+    return this;
+  }
+
+  close(): void {
+    for (const s of this.#subs) s.unsubscribe();
+  }
+}

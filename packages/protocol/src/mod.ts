@@ -25,7 +25,6 @@ export type {
   ListKeysReply,
   Member,
   Mount,
-  PrepareWriteReply,
   UfsLocation,
   Upload,
   UploadPart,

@@ -100,14 +100,6 @@ export const FileAttributes = T.Object({
 });
 export type FileAttributes = Static<typeof FileAttributes>;
 
-/** Asked before bytes are streamed: where should a new version go? */
-export const PrepareWriteReply = T.Object({
-  contentId: T.String(),
-  blockSize: T.Integer(),
-  ufs: UfsLocation,
-});
-export type PrepareWriteReply = Static<typeof PrepareWriteReply>;
-
 /** What a cache node reports once it has durably written the bytes. */
 export const WrittenData = T.Object({
   contentId: T.String(),
@@ -197,7 +189,6 @@ export const CompletePlan = T.Object({
   upload: Upload,
   parts: T.Array(UploadPart),
   contentId: T.String(),
-  blockSize: T.Integer(),
   etag: T.String(),
 });
 export type CompletePlan = Static<typeof CompletePlan>;

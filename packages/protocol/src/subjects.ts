@@ -7,7 +7,6 @@ export const Meta = {
   list: rpc("koine.meta.list", S.ListRequest, S.ListReply),
   listKeys: rpc("koine.meta.listKeys", S.ListKeysRequest, S.ListKeysReply),
   mkdir: rpc("koine.meta.mkdir", S.MkdirRequest, S.FileInfo),
-  prepareWrite: rpc("koine.meta.prepareWrite", S.PathRequest, S.PrepareWriteReply),
   commitFile: rpc("koine.meta.commitFile", S.CommitFileRequest, S.FileInfo),
   delete: rpc("koine.meta.delete", S.DeleteRequest, S.DeleteReply),
   rename: rpc("koine.meta.rename", S.RenameRequest, S.FileInfo),
@@ -19,7 +18,7 @@ export const Meta = {
   listUploads: rpc("koine.meta.upload.list", S.ListUploadsRequest, S.ListUploadsReply),
   planComplete: rpc("koine.meta.upload.planComplete", S.CompleteUploadRequest, S.CompletePlan),
   finishUpload: rpc("koine.meta.upload.finish", S.FinishUploadRequest, S.FileInfo),
-  abortUpload: rpc("koine.meta.upload.abort", S.UploadIdRequest, S.ListPartsReply),
+  abortUpload: rpc("koine.meta.upload.abort", S.UploadIdRequest, S.Upload),
   mounts: rpc("koine.meta.mounts", S.Empty, S.MountsReply),
 } as const;
 

@@ -1,0 +1,176 @@
+import { mkdir } from "node:fs/promises";
+import { open } from "lmdb";
+import { connect, type NatsConnection, publish, Responder } from "@koine/bus";
+import { ErrorCode, Events, type FileInfo, KoineError, Meta, type Mount } from "@koine/protocol";
+import { openUfs, UfsError, type UnderFileSystem } from "@koine/ufs";
+import type { MetadataOptions } from "./config.ts";
+import { listKeys } from "./listing.ts";
+import { canonical, type InodeRecord, Namespace } from "./namespace.ts";
+import { Uploads } from "./uploads.ts";
+
+export interface MetadataService {
+  stop(): Promise<void>;
+}
+
+const QUEUE = "koine-metadata";
+
+/**
+ * Starts the metadata service: the namespace, mounts and uploads in LMDB,
+ * answered over NATS. Namespace changes are mirrored to the under-store.
+ */
+export async function start(options: MetadataOptions): Promise<MetadataService> {
+  await mkdir(options.dataDir, { recursive: true });
+  const db = open({ path: options.dataDir });
+  const ns = new Namespace(db);
+  await ns.init({ id: "root", path: "/", uri: options.rootUfs, readOnly: false });
+  const uploads = new Uploads(db, ns);
+  const stores = new Map<string, UnderFileSystem>();
+  const ufsOf = (mountId: string): UnderFileSystem => {
+    let ufs = stores.get(mountId);
+    if (!ufs) {
+      const mount = ns.mountList().find((m: Mount) => m.id === mountId);
+      if (!mount) throw new KoineError(ErrorCode.Internal, `No mount "${mountId}"`);
+      ufs = openUfs(mount.uri);
+      stores.set(mountId, ufs);
+    }
+    return ufs;
+  };
+  const inUfs = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof UfsError) throw new KoineError(err.code, err.message, { cause: err });
+      throw err;
+    }
+  };
+
+  const nc: NatsConnection = await connect({ servers: options.natsUrl, name: "koine-metadata" });
+  const changed = (...paths: string[]) => publish(nc, Events.changed, { paths });
+  const onInternalError = (err: unknown, subject: string) => console.error(`metadata: ${subject} failed`, err);
+  const responder = new Responder(nc, { queue: QUEUE, onInternalError });
+  const on = responder.on.bind(responder);
+
+  on(Meta.stat, ({ path }) => ns.stat(path));
+  on(Meta.list, ({ path, after, limit, recursive }) => {
+    const dir = ns.get(path);
+    const base = canonical(path) === "/" ? "" : canonical(path);
+    if (dir.type !== "directory") return { entries: [ns.info(dir, canonical(path))], truncated: false };
+    const max = limit ?? 10000;
+    if (!recursive) {
+      const children = ns.listChildren(dir.id, after, max + 1);
+      return {
+        entries: children.slice(0, max).map((c) => ns.info(c, `${base}/${c.name}`)),
+        truncated: children.length > max,
+      };
+    }
+    const entries: FileInfo[] = [];
+    const walk = (id: number, prefix: string): boolean => {
+      for (const c of ns.listChildren(id, undefined, Number.MAX_SAFE_INTEGER)) {
+        if (entries.length >= max) return false;
+        entries.push(ns.info(c, `${prefix}/${c.name}`));
+        if (c.type === "directory" && !walk(c.id, `${prefix}/${c.name}`)) return false;
+      }
+      return true;
+    };
+    const complete = walk(dir.id, base);
+    return { entries, truncated: !complete };
+  });
+  on(Meta.listKeys, (req) => listKeys(ns, req));
+  on(Meta.mkdir, async (req) => {
+    const info = await ns.mkdir(req.path, req);
+    await inUfs(() => ufsOf(info.ufs.mountId).mkdir(info.ufs.path));
+    changed(info.path);
+    return info;
+  });
+  on(Meta.commitFile, async (req) => {
+    const { info } = await ns.commitFile(req.path, req.data, req.blockSize, req.attributes, req.createParents);
+    changed(info.path);
+    return info;
+  });
+  on(Meta.delete, async (req) => {
+    const removed = await ns.delete(req.path, req);
+    const top = removed[removed.length - 1] as InodeRecord | undefined;
+    const path = canonical(req.path);
+    if (top) await removeFromUfs(ns.info(top, path), top, ufsOf, req.path.endsWith("/"));
+    changed(path);
+    return { deleted: removed.map((r) => ns.info(r, path)) };
+  });
+  on(Meta.rename, async ({ src, dst }) => {
+    const before = ns.stat(src);
+    const target = ns.ufsLocationOf(canonical(dst));
+    if (target.mountId !== before.ufs.mountId) {
+      throw new KoineError(ErrorCode.InvalidArgument, `Cannot rename "${src}" to "${dst}": they are on different mounts`);
+    }
+    const ufs = ufsOf(before.ufs.mountId);
+    await inUfs(() => ufs.rename(before.ufs.path, target.path));
+    try {
+      const info = await ns.rename(src, dst);
+      changed(before.path, info.path);
+      return info;
+    } catch (err) {
+      await ufs.rename(target.path, before.ufs.path).catch(() => {});
+      throw err;
+    }
+  });
+  on(Meta.setAttributes, async ({ path, attributes }) => {
+    const info = await ns.setAttributes(path, attributes);
+    changed(info.path);
+    return info;
+  });
+  on(Meta.mounts, () => ({ mounts: ns.mountList() }));
+
+  on(Meta.createUpload, ({ path, owner, attributes }) => uploads.create(path, owner, attributes));
+  on(Meta.getUpload, ({ uploadId }) => uploads.get(uploadId));
+  on(Meta.putPart, ({ uploadId, part }) => uploads.putPart(uploadId, part));
+  on(Meta.listParts, ({ uploadId, after, maxParts }) => ({
+    upload: uploads.get(uploadId),
+    ...uploads.parts(uploadId, after, maxParts),
+  }));
+  on(Meta.listUploads, (r) => uploads.list(r.bucket, r.prefix, r.keyMarker, r.uploadIdMarker, r.maxUploads));
+  on(Meta.planComplete, ({ uploadId, parts }) => uploads.plan(uploadId, parts));
+  on(Meta.finishUpload, async ({ uploadId, data, blockSize }) => {
+    const upload = uploads.get(uploadId);
+    const { info } = await ns.commitFile(upload.path, data, blockSize, upload.attributes, true);
+    await uploads.remove(uploadId);
+    await ufsOf(upload.ufs.mountId).delete(upload.ufs.path, { recursive: true }).catch(() => {});
+    changed(info.path);
+    return info;
+  });
+  on(Meta.abortUpload, async ({ uploadId }) => {
+    const upload = await uploads.remove(uploadId);
+    await ufsOf(upload.ufs.mountId).delete(upload.ufs.path, { recursive: true }).catch(() => {});
+    return upload;
+  });
+
+  await nc.flush();
+  return {
+    async stop() {
+      responder.close();
+      await nc.drain();
+      await db.close();
+    },
+  };
+}
+
+/**
+ * Mirrors a delete to the under-store. A file is removed only while it is
+ * still the version deleted, so a newer write that raced past is kept.
+ */
+async function removeFromUfs(
+  info: FileInfo,
+  inode: InodeRecord,
+  ufsOf: (mountId: string) => UnderFileSystem,
+  markerOnly: boolean,
+): Promise<void> {
+  const ufs = ufsOf(info.ufs.mountId);
+  try {
+    if (inode.type === "file") {
+      const status = await ufs.stat(info.ufs.path);
+      if (status && status.fingerprint === inode.ufsFingerprint) await ufs.delete(info.ufs.path);
+    } else if (!markerOnly || !(await ufs.list(info.ufs.path)).length) {
+      await ufs.delete(info.ufs.path, { recursive: !markerOnly });
+    }
+  } catch (err) {
+    if (!(err instanceof UfsError && err.code === "NOT_FOUND")) throw err;
+  }
+}

@@ -1,0 +1,132 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { Database, RootDatabase } from "lmdb";
+import {
+  type CompletePlan,
+  ErrorCode,
+  type FileAttributes,
+  KoineError,
+  type Upload,
+  type UploadPart,
+} from "@koine/protocol";
+import { type Namespace, newContentId } from "./namespace.ts";
+
+/** Parts other than the last must be at least this big (as in S3). */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+
+/** Where an upload's parts are staged, relative to its mount root. */
+export function stagingDir(uploadId: string): string {
+  return `/.koine-uploads/${uploadId}`;
+}
+
+/** Multipart upload records: the upload, and one record per part. */
+export class Uploads {
+  readonly #root: RootDatabase;
+  readonly #ns: Namespace;
+  readonly uploads: Database<Upload, string>;
+  readonly #byPath: Database<true, [string, string]>;
+  readonly #parts: Database<UploadPart, [string, number]>;
+
+  constructor(root: RootDatabase, ns: Namespace) {
+    this.#root = root;
+    this.#ns = ns;
+    this.uploads = root.openDB({ name: "uploads" });
+    this.#byPath = root.openDB({ name: "uploadsByPath" });
+    this.#parts = root.openDB({ name: "uploadParts" });
+  }
+
+  async create(path: string, owner: string, attributes: FileAttributes): Promise<Upload> {
+    // Time first, so that ids sort in the order uploads began.
+    const uploadId = Date.now().toString(16).padStart(12, "0") + randomBytes(10).toString("hex");
+    const location = this.#ns.ufsLocationOf(path);
+    const upload: Upload = {
+      uploadId,
+      path,
+      initiatedMs: Date.now(),
+      owner,
+      attributes,
+      ufs: { mountId: location.mountId, path: stagingDir(uploadId) },
+    };
+    await this.#root.transaction(() => {
+      this.uploads.put(uploadId, upload);
+      this.#byPath.put([path, uploadId], true);
+    });
+    return upload;
+  }
+
+  get(uploadId: string): Upload {
+    const upload = this.uploads.get(uploadId);
+    if (!upload) throw new KoineError(ErrorCode.NoSuchUpload, `Cannot find upload "${uploadId}"`);
+    return upload;
+  }
+
+  async putPart(uploadId: string, part: UploadPart): Promise<UploadPart> {
+    await this.#root.transaction(() => {
+      this.get(uploadId);
+      this.#parts.put([uploadId, part.partNumber], part);
+    });
+    return part;
+  }
+
+  parts(uploadId: string, after: number, max: number): { parts: UploadPart[]; truncated: boolean } {
+    const parts: UploadPart[] = [];
+    for (const { value } of this.#parts.getRange({ start: [uploadId, after + 1], end: [uploadId, 10001] })) {
+      if (parts.length >= max) return { parts, truncated: true };
+      parts.push(value);
+    }
+    return { parts, truncated: false };
+  }
+
+  /** Uploads below `/bucket/prefix`, in key then start order, after the markers. */
+  list(bucket: string, prefix: string, keyMarker: string, uploadIdMarker: string, max: number) {
+    const base = `/${bucket}/`;
+    const start: [string, string] = keyMarker ? [base + keyMarker, uploadIdMarker] : [base + prefix, ""];
+    const uploads: Upload[] = [];
+    for (const { key } of this.#byPath.getRange({ start })) {
+      const [path, id] = key;
+      if (!path.startsWith(base + prefix)) break;
+      if (keyMarker && path === base + keyMarker && (!uploadIdMarker || id <= uploadIdMarker)) continue;
+      if (uploads.length >= max) return { uploads, truncated: true };
+      const upload = this.uploads.get(id);
+      if (upload) uploads.push(upload);
+    }
+    return { uploads, truncated: false };
+  }
+
+  /** Checks the parts a client asks to complete with, and plans the concatenation. */
+  plan(uploadId: string, requested: { partNumber: number; etag: string }[]): CompletePlan {
+    const upload = this.get(uploadId);
+    if (requested.length === 0) throw new KoineError(ErrorCode.InvalidArgument, "Cannot complete an upload with no parts");
+    const parts: UploadPart[] = [];
+    let previous = 0;
+    for (const r of requested) {
+      if (r.partNumber <= previous) {
+        throw new KoineError(ErrorCode.InvalidPartOrder, "Cannot complete: parts must be listed in ascending order");
+      }
+      previous = r.partNumber;
+      const part = this.#parts.get([uploadId, r.partNumber]);
+      if (!part || part.etag !== r.etag.replace(/"/g, "")) {
+        throw new KoineError(ErrorCode.InvalidPart, `Cannot complete: part ${r.partNumber} was not uploaded or its ETag differs`);
+      }
+      parts.push(part);
+    }
+    parts.forEach((p, i) => {
+      if (i < parts.length - 1 && p.size < MIN_PART_SIZE) {
+        throw new KoineError(ErrorCode.EntityTooSmall, `Cannot complete: part ${p.partNumber} is smaller than 5 MiB`);
+      }
+    });
+    const md5s = createHash("md5");
+    for (const p of parts) md5s.update(Buffer.from(p.etag, "hex"));
+    return { upload, parts, contentId: newContentId(), etag: `${md5s.digest("hex")}-${parts.length}` };
+  }
+
+  /** Forgets the upload and its parts; returns what it was. */
+  async remove(uploadId: string): Promise<Upload> {
+    return this.#root.transaction(() => {
+      const upload = this.get(uploadId);
+      this.uploads.remove(uploadId);
+      this.#byPath.remove([upload.path, uploadId]);
+      for (const key of this.#parts.getKeys({ start: [uploadId, 0], end: [uploadId, 10001] })) this.#parts.remove(key);
+      return upload;
+    });
+  }
+}
