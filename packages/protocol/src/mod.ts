@@ -13,6 +13,9 @@ export {
   MEMBER_HEARTBEAT_MS,
   MEMBER_TTL_MS,
   MEMBERS_BUCKET,
+  JOBS_CONSUMER,
+  JOBS_STREAM,
+  JOBS_SUBJECTS,
 } from "./subjects.ts";
 export * as Schemas from "./schemas.ts";
 export type {
@@ -30,3 +33,6 @@ export type {
   UploadPart,
   WrittenData,
 } from "./schemas.ts";
+export * as DataSchemas from "./data.ts";
+export type { ConcatRequest, ReadRange, WriteTarget } from "./data.ts";
+export { locate } from "./mounts.ts";

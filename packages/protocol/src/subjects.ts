@@ -39,3 +39,8 @@ export const MEMBERS_BUCKET = "koine-members";
 /** A member entry older than this is taken as gone. */
 export const MEMBER_TTL_MS = 10_000;
 export const MEMBER_HEARTBEAT_MS = 2_000;
+
+/** The JetStream work queue of jobs: one subject per job kind. */
+export const JOBS_STREAM = "KOINE_JOBS";
+export const JOBS_SUBJECTS = "koine.jobs.>";
+export const JOBS_CONSUMER = "koine-job-runner";

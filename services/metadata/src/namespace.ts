@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Database, RootDatabase } from "lmdb";
-import { ErrorCode, type FileAttributes, type FileInfo, KoineError, type Mount, type WrittenData } from "@koine/protocol";
+import { ErrorCode, type FileAttributes, type FileInfo, KoineError, locate, type Mount, type WrittenData } from "@koine/protocol";
 import { joinPath, type ParsedPath, parsePath } from "./paths.ts";
 
 /** An inode as stored: a FileInfo without what is derived from its place. */
@@ -51,14 +51,7 @@ export class Namespace {
 
   /** The mount holding `path` and the path relative to its root. */
   ufsLocationOf(path: string): FileInfo["ufs"] {
-    let best: Mount | undefined;
-    for (const m of this.mountList()) {
-      const prefix = m.path === "/" ? "/" : `${m.path}/`;
-      if ((path === m.path || path.startsWith(prefix)) && (!best || m.path.length > best.path.length)) best = m;
-    }
-    if (!best) throw new KoineError(ErrorCode.Internal, `No mount holds "${path}"`);
-    const rel = best.path === "/" ? path : path.slice(best.path.length) || "/";
-    return { mountId: best.id, path: rel.endsWith("/") && rel !== "/" ? rel.slice(0, -1) : rel };
+    return locate(this.mountList(), path);
   }
 
   info(inode: InodeRecord, path: string): FileInfo {

@@ -84,6 +84,7 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   });
   on(Meta.commitFile, async (req) => {
     const { info } = await ns.commitFile(req.path, req.data, req.blockSize, req.attributes, req.createParents);
+    if (info.type === "directory") await inUfs(() => ufsOf(info.ufs.mountId).mkdir(info.ufs.path));
     changed(info.path);
     return info;
   });

@@ -1,0 +1,92 @@
+import { Readable } from "node:stream";
+import { Pool } from "undici";
+import { type ConcatRequest, ErrorCode, isErrorCode, KoineError, type ReadRange, type WriteTarget, type WrittenData } from "@koine/protocol";
+
+/** What a front-end needs of a cache node: read a range, write through, concatenate. */
+export interface DataNode {
+  read(range: ReadRange): Promise<Readable>;
+  write(target: WriteTarget, body: AsyncIterable<Uint8Array>): Promise<WrittenData>;
+  concat(request: ConcatRequest): Promise<WrittenData>;
+}
+
+/** The node could not be reached at all: another node may serve instead. */
+export class NodeUnreachableError extends KoineError {
+  override name = "NodeUnreachableError";
+
+  constructor(url: string, cause: unknown) {
+    super(ErrorCode.Unavailable, `Cannot reach cache node ${url}`, { cause });
+  }
+}
+
+function query(params: Record<string, string | number | readonly number[]>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) q.set(k, Array.isArray(v) ? v.join(",") : String(v));
+  return q.toString();
+}
+
+const CONNECT_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_SOCKET", "EPIPE"]);
+
+/** A cache node over HTTP, with a keep-alive connection pool. */
+export class HttpDataNode implements DataNode {
+  readonly url: string;
+  readonly #pool: Pool;
+
+  constructor(url: string) {
+    this.url = url;
+    this.#pool = new Pool(url, { connections: 32, keepAliveTimeout: 60_000, headersTimeout: 0, bodyTimeout: 0 });
+  }
+
+  async #call(options: Parameters<Pool["request"]>[0]) {
+    let res: Awaited<ReturnType<Pool["request"]>>;
+    try {
+      res = await this.#pool.request(options);
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? "";
+      if (CONNECT_ERRORS.has(code)) throw new NodeUnreachableError(this.url, err);
+      throw err;
+    }
+    if (res.statusCode >= 300) {
+      const text = await res.body.text();
+      let code: string = ErrorCode.Internal;
+      let message = text;
+      try {
+        const parsed = JSON.parse(text) as { code?: unknown; message?: unknown };
+        if (isErrorCode(parsed.code)) code = parsed.code;
+        if (typeof parsed.message === "string") message = parsed.message;
+      } catch {
+        // not JSON: keep the text
+      }
+      throw new KoineError(code as ErrorCode, message);
+    }
+    return res;
+  }
+
+  async read(range: ReadRange): Promise<Readable> {
+    const res = await this.#call({ method: "GET", path: `/data?${query(range)}` });
+    return res.body;
+  }
+
+  async write(target: WriteTarget, body: AsyncIterable<Uint8Array>): Promise<WrittenData> {
+    const res = await this.#call({
+      method: "PUT",
+      path: `/data?${query(target)}`,
+      body: Readable.from(body, { objectMode: false }),
+      headers: { "content-type": "application/octet-stream" },
+    });
+    return (await res.body.json()) as WrittenData;
+  }
+
+  async concat(request: ConcatRequest): Promise<WrittenData> {
+    const res = await this.#call({
+      method: "POST",
+      path: "/concat",
+      body: JSON.stringify(request),
+      headers: { "content-type": "application/json" },
+    });
+    return (await res.body.json()) as WrittenData;
+  }
+
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+}

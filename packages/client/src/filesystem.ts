@@ -1,0 +1,318 @@
+import { randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
+import { type NatsConnection, request, subscribe, type Subscription } from "@koine/bus";
+import {
+  ErrorCode,
+  Events,
+  type FileAttributes,
+  type FileInfo,
+  KoineError,
+  type ListKeysReply,
+  locate,
+  Meta,
+  type Mount,
+  type ReadRange,
+  type UfsLocation,
+  type Upload,
+  type UploadPart,
+} from "@koine/protocol";
+import { type DataNode, HttpDataNode, NodeUnreachableError } from "./data_node.ts";
+import { Membership } from "./membership.ts";
+
+const EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e";
+
+export const DEFAULT_BLOCK_SIZE = 64 * 1024 * 1024;
+/** How long a stat may be served from the front-end's cache without an event. */
+export const DEFAULT_STAT_CACHE_MS = 5_000;
+
+export interface FileSystemClientOptions {
+  nc: NatsConnection;
+  /** Size of the blocks new files are split into for placement. */
+  blockSize?: number;
+  /** Cache nodes in this process, reached without HTTP. */
+  localNodes?: ReadonlyMap<string, DataNode>;
+  statCacheMs?: number;
+}
+
+/**
+ * The one file-system client every front-end uses: namespace calls over
+ * NATS, placement of blocks on cache nodes, bytes over HTTP streams.
+ */
+export class FileSystemClient {
+  readonly nc: NatsConnection;
+  readonly blockSize: number;
+  readonly membership = new Membership();
+  readonly #localNodes: ReadonlyMap<string, DataNode>;
+  readonly #httpNodes = new Map<string, HttpDataNode>();
+  readonly #statCache = new Map<string, { info: FileInfo; atMs: number }>();
+  readonly #statCacheMs: number;
+  #mounts: Mount[] = [];
+  #events: Subscription | undefined;
+  /** Nodes that failed to answer recently, with when to try them again. */
+  readonly #suspects = new Map<string, number>();
+
+  private constructor(options: FileSystemClientOptions) {
+    this.nc = options.nc;
+    this.blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
+    this.#localNodes = options.localNodes ?? new Map();
+    this.#statCacheMs = options.statCacheMs ?? DEFAULT_STAT_CACHE_MS;
+  }
+
+  /** Connects the client: mount table, membership view, change events. */
+  static async open(options: FileSystemClientOptions): Promise<FileSystemClient> {
+    const client = new FileSystemClient(options);
+    client.#events = subscribe(client.nc, Events.changed, ({ paths }) => {
+      for (const p of paths) client.#forget(p);
+    });
+    await client.membership.start(client.nc);
+    client.#mounts = (await request(client.nc, Meta.mounts, {})).mounts;
+    return client;
+  }
+
+  async close(): Promise<void> {
+    this.#events?.unsubscribe();
+    this.membership.stop();
+    await Promise.all([...this.#httpNodes.values()].map((n) => n.close()));
+  }
+
+  /** Drops what the stat cache holds for `path` and below. */
+  forget(path: string): void {
+    this.#forget(path);
+  }
+
+  #forget(path: string): void {
+    for (const key of this.#statCache.keys()) {
+      if (key === path || key.startsWith(`${path}/`)) this.#statCache.delete(key);
+    }
+  }
+
+  #remember(path: string, info: FileInfo): void {
+    if (this.#statCache.size > 100_000) this.#statCache.clear();
+    this.#statCache.set(path, { info, atMs: Date.now() });
+  }
+
+  /** The file or directory at `path` (a path ending in "/" names a directory). */
+  async stat(path: string): Promise<FileInfo> {
+    const cached = this.#statCache.get(path);
+    if (cached && Date.now() - cached.atMs < this.#statCacheMs) return cached.info;
+    const info = await request(this.nc, Meta.stat, { path });
+    this.#remember(path, info);
+    return info;
+  }
+
+  list(path: string, options: { recursive?: boolean; after?: string; limit?: number } = {}) {
+    return request(this.nc, Meta.list, { path, ...options });
+  }
+
+  listKeys(bucket: string, options: { prefix: string; delimiter: string; startAfter: string; maxKeys: number }): Promise<ListKeysReply> {
+    return request(this.nc, Meta.listKeys, { bucket, ...options });
+  }
+
+  async mkdir(path: string, options: { recursive?: boolean; exclusive?: boolean; owner?: string; mode?: number } = {}) {
+    const info = await request(this.nc, Meta.mkdir, { path, ...options });
+    this.#forget(info.path);
+    return info;
+  }
+
+  async delete(path: string, options: { recursive?: boolean; pruneImplicitParents?: boolean; fileOnly?: boolean } = {}) {
+    const reply = await request(this.nc, Meta.delete, { path, ...options });
+    this.#forget(path.endsWith("/") ? path.slice(0, -1) : path);
+    return reply.deleted;
+  }
+
+  async rename(src: string, dst: string): Promise<FileInfo> {
+    const info = await request(this.nc, Meta.rename, { src, dst });
+    this.#forget(src);
+    this.#forget(dst);
+    return info;
+  }
+
+  async setAttributes(path: string, attributes: FileAttributes): Promise<FileInfo> {
+    const info = await request(this.nc, Meta.setAttributes, { path, attributes });
+    this.#forget(path);
+    return info;
+  }
+
+  /** The mount holding `path` and the path relative to its root. */
+  ufsLocationOf(path: string): UfsLocation {
+    return locate(this.#mounts, path);
+  }
+
+  #node(id: string): DataNode {
+    const local = this.#localNodes.get(id);
+    if (local) return local;
+    const member = this.membership.member(id);
+    if (!member) throw new KoineError(ErrorCode.Unavailable, `Cache node ${id} is gone`);
+    let node = this.#httpNodes.get(member.url);
+    if (!node) {
+      node = new HttpDataNode(member.url);
+      this.#httpNodes.set(member.url, node);
+    }
+    return node;
+  }
+
+  /** Live nodes for `key`, owner first, recently failed ones last. */
+  #candidates(key: string): string[] {
+    const now = Date.now();
+    const all = this.membership.ring.preferenceFor(key);
+    if (all.length === 0) throw new KoineError(ErrorCode.Unavailable, "No cache node is up");
+    const fresh = all.filter((id) => (this.#suspects.get(id) ?? 0) < now);
+    return fresh.length > 0 ? [...fresh, ...all.filter((id) => !fresh.includes(id))] : all;
+  }
+
+  /** Runs `work` on the first node of `candidates` that can be reached. */
+  async #onFirstReachable<T>(candidates: string[], work: (node: DataNode) => Promise<T>): Promise<T> {
+    let lastError: unknown;
+    for (const id of candidates) {
+      let node: DataNode;
+      try {
+        node = this.#node(id);
+      } catch (err) {
+        lastError = err;
+        continue;
+      }
+      try {
+        return await work(node);
+      } catch (err) {
+        if (!(err instanceof NodeUnreachableError)) throw err;
+        this.#suspects.set(id, Date.now() + 5_000);
+        lastError = err;
+      }
+    }
+    throw lastError;
+  }
+
+  static blockKey(contentId: string, index: number): string {
+    return `${contentId}:${index}`;
+  }
+
+  /**
+   * Streams `length` bytes of `file` from `offset`, block by block from the
+   * node that owns each block. The first block is opened before this returns.
+   */
+  async read(file: FileInfo, offset = 0, length = file.size - offset): Promise<Readable> {
+    if (length === 0) return Readable.from([]);
+    const blockSize = file.blockSize;
+    const first = Math.floor(offset / blockSize);
+    const last = Math.floor((offset + length - 1) / blockSize);
+    const open = (index: number) => {
+      const start = Math.max(offset, index * blockSize);
+      const end = Math.min(offset + length, (index + 1) * blockSize);
+      const range: ReadRange = {
+        contentId: file.contentId,
+        mountId: file.ufs.mountId,
+        path: file.ufs.path,
+        fingerprint: file.ufsFingerprint,
+        fileSize: file.size,
+        offset: start,
+        length: end - start,
+      };
+      return this.#onFirstReachable(this.#candidates(FileSystemClient.blockKey(file.contentId, index)), (n) => n.read(range));
+    };
+    const firstStream = await open(first);
+    async function* blocks() {
+      yield* firstStream;
+      for (let i = first + 1; i <= last; i++) yield* await open(i);
+    }
+    return Readable.from(blocks(), { objectMode: false });
+  }
+
+  /**
+   * Writes `body` to `path` through a cache node to the under-store, then
+   * commits it to the namespace: on return the bytes are durable.
+   */
+  async writeFile(
+    path: string,
+    body: AsyncIterable<Uint8Array>,
+    options: { attributes?: FileAttributes; sizeHint?: number; createParents?: boolean } = {},
+  ): Promise<FileInfo> {
+    const contentId = randomBytes(12).toString("hex");
+    const location = this.ufsLocationOf(path);
+    const [writer] = this.#candidates(FileSystemClient.blockKey(contentId, 0));
+    const blocks = Math.max(1, Math.ceil((options.sizeHint ?? 0) / this.blockSize));
+    const ring = this.membership.ring;
+    const cacheBlocks: number[] = [];
+    for (let i = 0; i < blocks; i++) {
+      if (ring.placementFor(FileSystemClient.blockKey(contentId, i))[0] === writer) cacheBlocks.push(i);
+    }
+    const data = await this.#node(writer as string).write(
+      { ...location, contentId, blockSize: this.blockSize, cacheBlocks },
+      body,
+    );
+    const info = await request(this.nc, Meta.commitFile, {
+      path,
+      data,
+      blockSize: this.blockSize,
+      attributes: options.attributes ?? {},
+      createParents: options.createParents ?? true,
+    });
+    this.#forget(info.path);
+    return info;
+  }
+
+  /** Makes `path` (ending in "/") a folder object: a directory that is also an empty object. */
+  async commitMarker(path: string, attributes: FileAttributes): Promise<FileInfo> {
+    const info = await request(this.nc, Meta.commitFile, {
+      path,
+      data: { contentId: "", size: 0, etag: EMPTY_MD5, ufsFingerprint: "" },
+      blockSize: this.blockSize,
+      attributes,
+      createParents: true,
+    });
+    this.#forget(info.path);
+    return info;
+  }
+
+  createUpload(path: string, owner: string, attributes: FileAttributes): Promise<Upload> {
+    return request(this.nc, Meta.createUpload, { path, owner, attributes });
+  }
+
+  getUpload(uploadId: string): Promise<Upload> {
+    return request(this.nc, Meta.getUpload, { uploadId });
+  }
+
+  /** Stages one part of a multipart upload in the under-store and records it. */
+  async uploadPart(upload: Upload, partNumber: number, body: AsyncIterable<Uint8Array>): Promise<UploadPart> {
+    const contentId = randomBytes(12).toString("hex");
+    const ufsPath = `${upload.ufs.path}/${partNumber}`;
+    const [writer] = this.#candidates(upload.uploadId);
+    const data = await this.#node(writer as string).write(
+      { mountId: upload.ufs.mountId, path: ufsPath, contentId, blockSize: this.blockSize, cacheBlocks: [] },
+      body,
+    );
+    const part: UploadPart = { partNumber, etag: data.etag, size: data.size, mtimeMs: Date.now(), ufsPath };
+    return request(this.nc, Meta.putPart, { uploadId: upload.uploadId, part });
+  }
+
+  listParts(uploadId: string, after: number, maxParts: number) {
+    return request(this.nc, Meta.listParts, { uploadId, after, maxParts });
+  }
+
+  listUploads(bucket: string, options: { prefix: string; keyMarker: string; uploadIdMarker: string; maxUploads: number }) {
+    return request(this.nc, Meta.listUploads, { bucket, ...options });
+  }
+
+  /** Joins the listed parts into the file, in the under-store, then commits it. */
+  async completeUpload(uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<FileInfo> {
+    const plan = await request(this.nc, Meta.planComplete, { uploadId, parts });
+    const location = this.ufsLocationOf(plan.upload.path);
+    const [writer] = this.#candidates(FileSystemClient.blockKey(plan.contentId, 0));
+    const data = await this.#node(writer as string).concat({
+      ...location,
+      contentId: plan.contentId,
+      sources: plan.parts.map((p) => p.ufsPath),
+    });
+    const info = await request(
+      this.nc,
+      Meta.finishUpload,
+      { uploadId, data: { ...data, etag: plan.etag }, blockSize: this.blockSize },
+      { timeoutMs: 60_000 },
+    );
+    this.#forget(info.path);
+    return info;
+  }
+
+  abortUpload(uploadId: string): Promise<Upload> {
+    return request(this.nc, Meta.abortUpload, { uploadId });
+  }
+}

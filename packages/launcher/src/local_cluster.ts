@@ -1,0 +1,100 @@
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { type NatsServer, startNatsServer } from "@koine/bus";
+import * as cacheNode from "@koine/cache-node";
+import * as jobRunner from "@koine/job-runner";
+import * as metadata from "@koine/metadata";
+import * as s3 from "@koine/s3-gateway";
+
+export interface LocalClusterOptions {
+  /** Everything lives below: nats/, metadata/, ufs/, cache/<node>/. */
+  home: string;
+  /** Use this NATS server instead of starting one. */
+  natsUrl?: string;
+  /** Port of the nats-server started here (0: a free one). @default 4222 */
+  natsPort?: number;
+  /** @default 1 */
+  cacheNodes?: number;
+  /** Port of the first cache node, +1 for each next (0: free ports). @default 29999 */
+  cachePort?: number;
+  cacheCapacityBytes?: number;
+  pageSize?: number;
+  blockSize?: number;
+  /** @default 9000 */
+  s3Port?: number;
+  credentials?: Map<string, string>;
+  bodyIdleTimeoutMs?: number;
+  /** Reach the cache nodes over HTTP even within this process (as separate hosts would). */
+  remoteCacheNodes?: boolean;
+}
+
+export interface LocalCluster {
+  natsUrl: string;
+  s3Url: string;
+  home: string;
+  nats: NatsServer | undefined;
+  cacheNodes: cacheNode.CacheNode[];
+  stop(): Promise<void>;
+}
+
+/** Starts every service of koine in this process. */
+export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((err) => console.error("koine: stop failed", err));
+  };
+  try {
+    let nats: NatsServer | undefined;
+    let natsUrl = options.natsUrl;
+    if (!natsUrl) {
+      nats = await startNatsServer({ storeDir: join(options.home, "nats"), port: options.natsPort ?? 4222 });
+      stops.push(() => (nats as NatsServer).stop());
+      natsUrl = nats.url;
+    }
+    const meta = await metadata.start({
+      natsUrl,
+      dataDir: join(options.home, "metadata"),
+      rootUfs: pathToFileURL(join(options.home, "ufs")).href,
+    });
+    stops.push(() => meta.stop());
+
+    const nodes: cacheNode.CacheNode[] = [];
+    const basePort = options.cachePort ?? cacheNode.DEFAULT_PORT;
+    for (let i = 0; i < (options.cacheNodes ?? 1); i++) {
+      const nodeId = `node${i}`;
+      const node = await cacheNode.start({
+        natsUrl,
+        nodeId,
+        dataDir: join(options.home, "cache", nodeId),
+        host: "127.0.0.1",
+        port: basePort === 0 ? 0 : basePort + i,
+        advertiseHost: "127.0.0.1",
+        capacityBytes: options.cacheCapacityBytes ?? cacheNode.DEFAULT_CAPACITY_BYTES,
+        pageSize: options.pageSize ?? cacheNode.DEFAULT_PAGE_SIZE,
+      });
+      nodes.push(node);
+      stops.push(() => node.stop());
+    }
+
+    const runner = await jobRunner.start({ natsUrl });
+    stops.push(() => runner.stop());
+
+    const localNodes = options.remoteCacheNodes ? new Map() : new Map(nodes.map((n) => [n.id, n.engine] as const));
+    const gateway = await s3.start({
+      natsUrl,
+      host: "127.0.0.1",
+      port: options.s3Port ?? s3.DEFAULT_PORT,
+      region: "us-east-1",
+      credentials: options.credentials ?? new Map([[s3.DEFAULT_ACCESS_KEY, s3.DEFAULT_SECRET_KEY]]),
+      bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? s3.DEFAULT_BODY_IDLE_TIMEOUT_MS,
+      localNodes,
+      ...(options.blockSize ? { blockSize: options.blockSize } : {}),
+    });
+    stops.push(() => gateway.stop());
+
+    return { natsUrl, s3Url: gateway.url, home: options.home, nats, cacheNodes: nodes, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

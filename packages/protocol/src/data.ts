@@ -1,0 +1,41 @@
+import { type Static, Type as T } from "@sinclair/typebox";
+
+/**
+ * Messages of the data plane: HTTP between front-ends and cache nodes.
+ * Bytes travel as HTTP bodies; these describe them (query strings, JSON).
+ */
+
+/** Read `length` bytes at `offset` of one version of a file. */
+export const ReadRange = T.Object({
+  contentId: T.String({ pattern: "^[0-9a-f]{8,64}$" }),
+  mountId: T.String({ minLength: 1 }),
+  path: T.String({ minLength: 1 }),
+  fingerprint: T.String(),
+  fileSize: T.Integer({ minimum: 0 }),
+  offset: T.Integer({ minimum: 0 }),
+  length: T.Integer({ minimum: 0 }),
+});
+export type ReadRange = Static<typeof ReadRange>;
+
+/** Write a body to the under-store at `path`, caching the listed blocks. */
+export const WriteTarget = T.Object({
+  mountId: T.String({ minLength: 1 }),
+  path: T.String({ minLength: 1 }),
+  contentId: T.String({ pattern: "^[0-9a-f]{8,64}$" }),
+  blockSize: T.Integer({ minimum: 1 }),
+  /** Indexes of the blocks this node owns and should keep in its cache. */
+  cacheBlocks: T.Array(T.Integer({ minimum: 0 })),
+});
+export type WriteTarget = Static<typeof WriteTarget>;
+
+/** Write the concatenation of staged files to `path` (multipart complete). */
+export const ConcatRequest = T.Object({
+  mountId: T.String({ minLength: 1 }),
+  path: T.String({ minLength: 1 }),
+  contentId: T.String({ pattern: "^[0-9a-f]{8,64}$" }),
+  sources: T.Array(T.String({ minLength: 1 })),
+});
+export type ConcatRequest = Static<typeof ConcatRequest>;
+
+/** An error on the data plane, with a stable code. */
+export const DataError = T.Object({ code: T.String(), message: T.String() });

@@ -1,0 +1,14 @@
+import { ErrorCode, KoineError } from "./errors.ts";
+import type { Mount, UfsLocation } from "./schemas.ts";
+
+/** The mount holding `path` (longest mount point wins) and the path relative to its root. */
+export function locate(mounts: readonly Mount[], path: string): UfsLocation {
+  let best: Mount | undefined;
+  for (const m of mounts) {
+    const prefix = m.path === "/" ? "/" : `${m.path}/`;
+    if ((path === m.path || path.startsWith(prefix)) && (!best || m.path.length > best.path.length)) best = m;
+  }
+  if (!best) throw new KoineError(ErrorCode.Internal, `No mount holds "${path}"`);
+  const rel = best.path === "/" ? path : path.slice(best.path.length) || "/";
+  return { mountId: best.id, path: rel.length > 1 && rel.endsWith("/") ? rel.slice(0, -1) : rel };
+}

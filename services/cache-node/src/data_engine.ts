@@ -1,0 +1,200 @@
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import type { ConcatRequest, ReadRange, WriteTarget, WrittenData } from "@koine/protocol";
+import type { UnderFileSystem } from "@koine/ufs";
+import { PageStore } from "./page_store.ts";
+
+export interface DataCounters {
+  hits: number;
+  misses: number;
+  ufsReadBytes: number;
+}
+
+interface Pending {
+  promise: Promise<Buffer>;
+  resolve(page: Buffer): void;
+  reject(err: unknown): void;
+}
+
+function pending(): Pending {
+  let resolve!: (page: Buffer) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<Buffer>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {}); // awaited by readers; a reader that left must not crash the process
+  return { promise, resolve, reject };
+}
+
+/**
+ * The bytes side of a cache node: reads through its page store to the
+ * under-store (concurrent misses of a page share one under-store read),
+ * and writes through to the under-store while keeping the owned pages.
+ */
+export class DataEngine {
+  readonly store: PageStore;
+  readonly pageSize: number;
+  readonly counters: DataCounters = { hits: 0, misses: 0, ufsReadBytes: 0 };
+  readonly #ufsFor: (mountId: string) => Promise<UnderFileSystem>;
+  readonly #inflight = new Map<string, Pending>();
+
+  constructor(store: PageStore, pageSize: number, ufsFor: (mountId: string) => Promise<UnderFileSystem>) {
+    this.store = store;
+    this.pageSize = pageSize;
+    this.#ufsFor = ufsFor;
+  }
+
+  /**
+   * The bytes of a range as a stream. The first page is fetched before this
+   * returns, so a missing or changed file fails here, before any byte is sent.
+   */
+  async read(r: ReadRange): Promise<Readable> {
+    if (r.length === 0) return Readable.from([]);
+    if (r.offset + r.length > r.fileSize) throw new RangeError(`Cannot read past the end of "${r.path}"`);
+    const P = this.pageSize;
+    const first = Math.floor(r.offset / P);
+    const last = Math.floor((r.offset + r.length - 1) / P);
+    const firstPage = await this.#page(r, first, last);
+    const slice = (page: Buffer, index: number) => {
+      const start = index === first ? r.offset - index * P : 0;
+      const end = index === last ? r.offset + r.length - index * P : page.length;
+      return page.subarray(start, end);
+    };
+    const self = this;
+    async function* pages() {
+      yield slice(firstPage, first);
+      for (let i = first + 1; i <= last; i++) yield slice(await self.#page(r, i, last), i);
+    }
+    return Readable.from(pages(), { objectMode: false });
+  }
+
+  async #page(r: ReadRange, index: number, last: number): Promise<Buffer> {
+    const key = PageStore.key(r.contentId, index);
+    const loading = this.#inflight.get(key);
+    if (loading) return loading.promise;
+    if (this.store.has(key)) {
+      const page = await this.store.get(key);
+      if (page) {
+        this.counters.hits++;
+        return page;
+      }
+    }
+    return this.#loadRun(r, index, last);
+  }
+
+  /** Loads pages `first`.. (up to `last`, stopping at one already here) in one under-store read. */
+  #loadRun(r: ReadRange, first: number, last: number): Promise<Buffer> {
+    const P = this.pageSize;
+    let end = first;
+    while (end < last) {
+      const next = PageStore.key(r.contentId, end + 1);
+      if (this.store.has(next) || this.#inflight.has(next)) break;
+      end++;
+    }
+    const waiting: Pending[] = [];
+    for (let i = first; i <= end; i++) {
+      const p = pending();
+      waiting.push(p);
+      this.#inflight.set(PageStore.key(r.contentId, i), p);
+    }
+    this.counters.misses += waiting.length;
+    const start = first * P;
+    const stop = Math.min((end + 1) * P, r.fileSize);
+    const settle = (i: number) => this.#inflight.delete(PageStore.key(r.contentId, i));
+    void (async () => {
+      let index = first;
+      try {
+        const ufs = await this.#ufsFor(r.mountId);
+        const stream = await ufs.openRange(r.path, start, stop - start, r.fingerprint);
+        let parts: Buffer[] = [];
+        let have = 0;
+        const want = (i: number) => Math.min(P, r.fileSize - i * P);
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          this.counters.ufsReadBytes += chunk.length;
+          let rest = chunk;
+          while (rest.length > 0 && index <= end) {
+            const take = Math.min(rest.length, want(index) - have);
+            parts.push(rest.subarray(0, take));
+            have += take;
+            rest = rest.subarray(take);
+            if (have === want(index)) {
+              const page = parts.length === 1 ? Buffer.from(parts[0] as Buffer) : Buffer.concat(parts);
+              const key = PageStore.key(r.contentId, index);
+              this.store.put(key, page).catch((err) => console.error(`cache-node: cannot store page ${key}`, err));
+              (waiting[index - first] as Pending).resolve(page);
+              settle(index);
+              index++;
+              parts = [];
+              have = 0;
+            }
+          }
+        }
+        if (index <= end) throw new Error(`Cannot read "${r.path}": the under-store file is shorter than expected`);
+      } catch (err) {
+        for (let i = index; i <= end; i++) {
+          (waiting[i - first] as Pending).reject(err);
+          settle(i);
+        }
+      }
+    })();
+    return (waiting[0] as Pending).promise;
+  }
+
+  /** Streams `body` to the under-store, hashing it and keeping the pages of `cacheBlocks`. */
+  async write(t: WriteTarget, body: AsyncIterable<Uint8Array>): Promise<WrittenData> {
+    const ufs = await this.#ufsFor(t.mountId);
+    const P = this.pageSize;
+    const md5 = createHash("md5");
+    const keep = new Set(t.cacheBlocks);
+    const stores: Promise<void>[] = [];
+    let size = 0;
+    let pageIndex = 0;
+    let parts: Buffer[] = [];
+    let have = 0;
+    const flushPage = () => {
+      if (have > 0 && keep.has(Math.floor((pageIndex * P) / t.blockSize))) {
+        stores.push(this.store.put(PageStore.key(t.contentId, pageIndex), Buffer.concat(parts)));
+      }
+      pageIndex++;
+      parts = [];
+      have = 0;
+    };
+    async function* tapped() {
+      for await (const input of body) {
+        const chunk = Buffer.isBuffer(input) ? input : Buffer.from(input);
+        md5.update(chunk);
+        size += chunk.length;
+        if (keep.size > 0) {
+          let rest = chunk;
+          while (rest.length > 0) {
+            const take = Math.min(rest.length, P - have);
+            parts.push(rest.subarray(0, take));
+            have += take;
+            rest = rest.subarray(take);
+            if (have === P) flushPage();
+          }
+        }
+        yield chunk;
+      }
+      if (keep.size > 0) flushPage();
+    }
+    const status = await ufs.write(t.path, tapped());
+    await Promise.all(stores);
+    return { contentId: t.contentId, size, etag: md5.digest("hex"), ufsFingerprint: status.fingerprint };
+  }
+
+  /** Writes the concatenation of staged files (a multipart upload's parts). */
+  async concat(c: ConcatRequest): Promise<WrittenData> {
+    const ufs = await this.#ufsFor(c.mountId);
+    async function* parts() {
+      for (const source of c.sources) {
+        const status = await ufs.stat(source);
+        if (!status) throw new Error(`Cannot concatenate: "${source}" is missing`);
+        yield* (await ufs.openRange(source, 0, status.size)) as AsyncIterable<Buffer>;
+      }
+    }
+    const status = await ufs.write(c.path, parts());
+    return { contentId: c.contentId, size: status.size, etag: "", ufsFingerprint: status.fingerprint };
+  }
+}

@@ -1,0 +1,147 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { crc32 } from "node:zlib";
+
+const HEADER_BYTES = 4;
+
+export interface PageStoreCounters {
+  corruptPages: number;
+  evictedPages: number;
+}
+
+/**
+ * Pages of file contents on local disk, one file per page: a CRC32 header,
+ * then the bytes. Least recently used pages go first when over capacity;
+ * a page that fails its checksum is dropped, never served.
+ */
+export class PageStore {
+  readonly dir: string;
+  readonly capacityBytes: number;
+  readonly counters: PageStoreCounters = { corruptPages: 0, evictedPages: 0 };
+  /** Page key → size, in least-recently-used-first order. */
+  readonly #index = new Map<string, number>();
+  #used = 0;
+
+  private constructor(dir: string, capacityBytes: number) {
+    this.dir = dir;
+    this.capacityBytes = capacityBytes;
+  }
+
+  /** Opens the store, re-indexing the pages already on disk (oldest first). */
+  static async open(dir: string, capacityBytes: number): Promise<PageStore> {
+    const store = new PageStore(dir, capacityBytes);
+    await mkdir(dir, { recursive: true });
+    const found: { key: string; size: number; mtimeMs: number }[] = [];
+    for (const content of await readdir(dir)) {
+      if (content.startsWith(".")) continue;
+      for (const page of await readdir(join(dir, content)).catch(() => [] as string[])) {
+        if (page.startsWith(".")) {
+          await unlink(join(dir, content, page)).catch(() => {});
+          continue;
+        }
+        const s = await stat(join(dir, content, page)).catch(() => undefined);
+        if (s) found.push({ key: `${content}/${page}`, size: s.size - HEADER_BYTES, mtimeMs: s.mtimeMs });
+      }
+    }
+    found.sort((a, b) => a.mtimeMs - b.mtimeMs);
+    for (const f of found) store.#account(f.key, f.size);
+    await store.#evict();
+    return store;
+  }
+
+  static key(contentId: string, pageIndex: number): string {
+    return `${contentId}/${pageIndex}`;
+  }
+
+  get usedBytes(): number {
+    return this.#used;
+  }
+
+  get pages(): number {
+    return this.#index.size;
+  }
+
+  has(key: string): boolean {
+    return this.#index.has(key);
+  }
+
+  /** The page's bytes, or undefined when absent or corrupt (then dropped). */
+  async get(key: string): Promise<Buffer | undefined> {
+    const size = this.#index.get(key);
+    if (size === undefined) return undefined;
+    let raw: Buffer;
+    try {
+      raw = await readFile(join(this.dir, key));
+    } catch {
+      this.#forget(key);
+      return undefined;
+    }
+    const data = raw.subarray(HEADER_BYTES);
+    if (raw.length < HEADER_BYTES || raw.readUInt32BE(0) !== crc32(data) || data.length !== size) {
+      this.counters.corruptPages++;
+      await this.#remove(key);
+      return undefined;
+    }
+    this.#index.delete(key);
+    this.#index.set(key, size);
+    return data;
+  }
+
+  /** Stores a page (atomically), then evicts down to capacity. */
+  async put(key: string, data: Buffer): Promise<void> {
+    if (data.length + HEADER_BYTES > this.capacityBytes) return;
+    const path = join(this.dir, key);
+    const dir = join(path, "..");
+    await mkdir(dir, { recursive: true });
+    const header = Buffer.allocUnsafe(HEADER_BYTES);
+    header.writeUInt32BE(crc32(data), 0);
+    const tmp = join(dir, `.tmp-${randomBytes(6).toString("hex")}`);
+    await writeFile(tmp, [header, data]);
+    await rename(tmp, path);
+    this.#forget(key);
+    this.#account(key, data.length);
+    await this.#evict();
+  }
+
+  /** Drops every page of these contents (all pages when absent). */
+  async free(contentIds?: readonly string[]): Promise<{ freedPages: number; freedBytes: number }> {
+    const wanted = contentIds ? new Set(contentIds) : undefined;
+    let freedPages = 0;
+    let freedBytes = 0;
+    for (const [key, size] of [...this.#index]) {
+      if (wanted && !wanted.has(key.slice(0, key.indexOf("/")))) continue;
+      await this.#remove(key);
+      freedPages++;
+      freedBytes += size;
+    }
+    for (const id of wanted ?? []) await rm(join(this.dir, id), { recursive: true, force: true });
+    return { freedPages, freedBytes };
+  }
+
+  #account(key: string, size: number): void {
+    this.#index.set(key, size);
+    this.#used += size;
+  }
+
+  #forget(key: string): void {
+    const size = this.#index.get(key);
+    if (size === undefined) return;
+    this.#index.delete(key);
+    this.#used -= size;
+  }
+
+  async #remove(key: string): Promise<void> {
+    this.#forget(key);
+    await unlink(join(this.dir, key)).catch(() => {});
+  }
+
+  async #evict(): Promise<void> {
+    while (this.#used > this.capacityBytes) {
+      const oldest = this.#index.keys().next();
+      if (oldest.done) return;
+      await this.#remove(oldest.value);
+      this.counters.evictedPages++;
+    }
+  }
+}

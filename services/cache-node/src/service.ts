@@ -1,0 +1,82 @@
+import type { AddressInfo } from "node:net";
+import { connect, openKv, request, Responder } from "@koine/bus";
+import { cacheNode, type CacheStats, ErrorCode, KoineError, Meta, MEMBER_HEARTBEAT_MS, MEMBER_TTL_MS, MEMBERS_BUCKET, type Member } from "@koine/protocol";
+import { openUfs, type UnderFileSystem } from "@koine/ufs";
+import type { CacheNodeOptions } from "./config.ts";
+import { DataEngine } from "./data_engine.ts";
+import { buildHttp } from "./http.ts";
+import { PageStore } from "./page_store.ts";
+
+export interface CacheNode {
+  id: string;
+  /** Base URL of the data endpoint. */
+  url: string;
+  /** For a front-end in the same process: the engine, without an HTTP hop. */
+  engine: DataEngine;
+  stats(): CacheStats;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a cache node: a page store on local disk behind an HTTP data
+ * endpoint, NATS control (free, stats), and a heartbeat in the membership
+ * bucket so that front-ends place blocks on it.
+ */
+export async function start(options: CacheNodeOptions): Promise<CacheNode> {
+  const store = await PageStore.open(options.dataDir, options.capacityBytes);
+  const nc = await connect({ servers: options.natsUrl, name: `koine-cache-${options.nodeId}` });
+
+  const stores = new Map<string, UnderFileSystem>();
+  const ufsFor = async (mountId: string): Promise<UnderFileSystem> => {
+    const known = stores.get(mountId);
+    if (known) return known;
+    const { mounts } = await request(nc, Meta.mounts, {});
+    const mount = mounts.find((m) => m.id === mountId);
+    if (!mount) throw new KoineError(ErrorCode.NotFound, `Cannot find mount "${mountId}"`);
+    const ufs = openUfs(mount.uri);
+    stores.set(mountId, ufs);
+    return ufs;
+  };
+  const engine = new DataEngine(store, options.pageSize, ufsFor);
+
+  const app = buildHttp(engine);
+  await app.listen({ host: options.host, port: options.port });
+  const port = (app.server.address() as AddressInfo).port;
+  const url = `http://${options.advertiseHost}:${port}`;
+
+  const stats = (): CacheStats => ({
+    nodeId: options.nodeId,
+    pages: store.pages,
+    usedBytes: store.usedBytes,
+    capacityBytes: store.capacityBytes,
+    ...engine.counters,
+    ...store.counters,
+  });
+  const control = cacheNode(options.nodeId);
+  const responder = new Responder(nc, { onInternalError: (e, s) => console.error(`cache-node: ${s}`, e) })
+    .on(control.free, ({ contentIds }) => store.free(contentIds))
+    .on(control.stats, () => stats());
+
+  const members = await openKv(nc, MEMBERS_BUCKET, { ttlMs: MEMBER_TTL_MS });
+  const startedMs = Date.now();
+  const heartbeat = async () => {
+    const entry: Member = { id: options.nodeId, url, capacityBytes: store.capacityBytes, usedBytes: store.usedBytes, startedMs };
+    await members.put(options.nodeId, JSON.stringify(entry));
+  };
+  await heartbeat();
+  const timer = setInterval(() => heartbeat().catch(() => {}), MEMBER_HEARTBEAT_MS);
+
+  return {
+    id: options.nodeId,
+    url,
+    engine,
+    stats,
+    async stop() {
+      clearInterval(timer);
+      await members.delete(options.nodeId).catch(() => {});
+      responder.close();
+      await app.close();
+      await nc.drain();
+    },
+  };
+}

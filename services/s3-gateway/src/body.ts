@@ -1,0 +1,255 @@
+import { createHash, type Hash } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { crc32 } from "node:zlib";
+import { S3Error, s3Error } from "./errors.ts";
+import { type Authorization, EMPTY_SHA256, hmac } from "./sigv4.ts";
+
+const MAX_CHUNK_HEADER = 4096;
+
+/** The request body, raw, failing with RequestTimeout when the client goes quiet. */
+async function* rawBody(req: IncomingMessage, idleMs: number): AsyncGenerator<Buffer> {
+  const it = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined;
+    let next: IteratorResult<Buffer>;
+    try {
+      next = await Promise.race([
+        it.next(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(s3Error("RequestTimeout")), idleMs);
+        }),
+      ]);
+    } catch (err) {
+      if (err instanceof S3Error) throw err;
+      throw s3Error("IncompleteBody");
+    } finally {
+      clearTimeout(timer);
+    }
+    if (next.done) {
+      if (!req.complete) throw s3Error("IncompleteBody");
+      return;
+    }
+    yield next.value;
+  }
+}
+
+/** Reads exact byte counts and lines off a stream of chunks. */
+class ChunkReader {
+  readonly #it: AsyncIterator<Buffer>;
+  #buf: Buffer = Buffer.alloc(0);
+
+  constructor(source: AsyncIterable<Buffer>) {
+    this.#it = source[Symbol.asyncIterator]();
+  }
+
+  async #fill(): Promise<boolean> {
+    const next = await this.#it.next();
+    if (next.done) return false;
+    this.#buf = this.#buf.length === 0 ? next.value : Buffer.concat([this.#buf, next.value]);
+    return true;
+  }
+
+  /** A line without its CRLF. */
+  async line(): Promise<string> {
+    for (;;) {
+      const end = this.#buf.indexOf("\r\n");
+      if (end >= 0) {
+        const line = this.#buf.subarray(0, end).toString("latin1");
+        this.#buf = this.#buf.subarray(end + 2);
+        return line;
+      }
+      if (this.#buf.length > MAX_CHUNK_HEADER) throw s3Error("InvalidRequest", "An aws-chunked header line is too long");
+      if (!(await this.#fill())) throw s3Error("IncompleteBody");
+    }
+  }
+
+  /** Up to `max` bytes (at least one). */
+  async some(max: number): Promise<Buffer> {
+    if (this.#buf.length === 0 && !(await this.#fill())) throw s3Error("IncompleteBody");
+    const out = this.#buf.subarray(0, max);
+    this.#buf = this.#buf.subarray(out.length);
+    return out;
+  }
+
+  async atEnd(): Promise<boolean> {
+    return this.#buf.length === 0 && !(await this.#fill());
+  }
+}
+
+/**
+ * Decodes an aws-chunked body, verifying each chunk signature (and the
+ * trailer signature) when the body is signed. Trailers land in `trailers`.
+ */
+async function* awsChunked(
+  source: AsyncIterable<Buffer>,
+  auth: Authorization,
+  signed: boolean,
+  trailers: Map<string, string>,
+): AsyncGenerator<Buffer> {
+  const reader = new ChunkReader(source);
+  let previous = auth.seedSignature;
+  const chunkSignature = (hash: string) =>
+    hmac(auth.signingKey, ["AWS4-HMAC-SHA256-PAYLOAD", auth.amzDate, auth.scope, previous, EMPTY_SHA256, hash].join("\n")).toString("hex");
+  for (;;) {
+    const header = await reader.line();
+    const [sizeText, ...extensions] = header.split(";");
+    if (!/^[0-9a-fA-F]{1,16}$/.test(sizeText ?? "")) throw s3Error("InvalidRequest", "The aws-chunked framing is malformed");
+    const size = Number.parseInt(sizeText as string, 16);
+    const claimed = extensions.find((e) => e.startsWith("chunk-signature="))?.slice("chunk-signature=".length);
+    if (signed && !claimed) throw s3Error("SignatureDoesNotMatch", "A chunk has no signature");
+    const sha = signed ? createHash("sha256") : undefined;
+    let left = size;
+    while (left > 0) {
+      const data = await reader.some(left);
+      left -= data.length;
+      sha?.update(data);
+      yield data;
+    }
+    if (signed) {
+      const expected = chunkSignature(sha?.digest("hex") ?? EMPTY_SHA256);
+      if (expected !== claimed) throw s3Error("SignatureDoesNotMatch", "A chunk signature does not match");
+      previous = expected;
+    }
+    if (size === 0) break;
+    if ((await reader.line()) !== "") throw s3Error("InvalidRequest", "The aws-chunked framing is malformed");
+  }
+  const lines: string[] = [];
+  for (;;) {
+    const line = await reader.line().catch((err) => {
+      // Some clients end with "0\r\n" and no final empty line.
+      if (err instanceof S3Error && err.code === "IncompleteBody" && lines.length === 0) return "";
+      throw err;
+    });
+    if (line === "") break;
+    const colon = line.indexOf(":");
+    if (colon <= 0) throw s3Error("InvalidRequest", "A trailer line is malformed");
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (name === "x-amz-trailer-signature") {
+      const canonical = lines.map((l) => `${l}\n`).join("");
+      const hash = createHash("sha256").update(canonical).digest("hex");
+      const expected = hmac(auth.signingKey, ["AWS4-HMAC-SHA256-TRAILER", auth.amzDate, auth.scope, previous, hash].join("\n")).toString("hex");
+      if (expected !== value) throw s3Error("SignatureDoesNotMatch", "The trailer signature does not match");
+    } else {
+      trailers.set(name, value);
+      lines.push(`${name}:${value}`);
+    }
+  }
+  if (!(await reader.atEnd())) throw s3Error("InvalidRequest", "Bytes follow the end of the aws-chunked body");
+}
+
+interface Checksum {
+  header: string;
+  update(data: Buffer): void;
+  digest(): string;
+}
+
+function checksumFor(algorithm: string): Checksum {
+  const header = `x-amz-checksum-${algorithm}`;
+  if (algorithm === "crc32") {
+    let value = 0;
+    return {
+      header,
+      update: (d) => {
+        value = crc32(d, value);
+      },
+      digest: () => {
+        const b = Buffer.alloc(4);
+        b.writeUInt32BE(value >>> 0);
+        return b.toString("base64");
+      },
+    };
+  }
+  if (algorithm === "sha1" || algorithm === "sha256") {
+    const h: Hash = createHash(algorithm);
+    return { header, update: (d) => h.update(d), digest: () => h.digest("base64") };
+  }
+  throw s3Error("NotImplemented", `Checksum algorithm ${algorithm.toUpperCase()} is not implemented; use CRC32, SHA1 or SHA256`);
+}
+
+export interface DecodedBody {
+  /** The decoded bytes; iterating fails, at the end, if any check fails. */
+  body: AsyncIterable<Buffer>;
+  /** The decoded length the client declared, when it did. */
+  length: number | undefined;
+}
+
+/**
+ * The body of a signed request, decoded (aws-chunked or raw) and verified
+ * as it streams: payload SHA-256, chunk signatures, Content-MD5, checksums
+ * and length. A failed check throws at the end of the stream, so nothing
+ * built on it is committed.
+ */
+export function decodeBody(req: IncomingMessage, auth: Authorization, idleMs: number): DecodedBody {
+  const mode = auth.payloadHash;
+  const trailers = new Map<string, string>();
+  let source: AsyncIterable<Buffer> = rawBody(req, idleMs);
+  let declared: number | undefined;
+  const contentLength = req.headers["content-length"];
+  if (mode.startsWith("STREAMING-")) {
+    if (mode.includes("ECDSA")) throw s3Error("NotImplemented", "SigV4a (ECDSA) signed payloads are not implemented");
+    const signed = mode.startsWith("STREAMING-AWS4-HMAC-SHA256-PAYLOAD");
+    if (!signed && mode !== "STREAMING-UNSIGNED-PAYLOAD-TRAILER") throw s3Error("InvalidArgument", `Unknown x-amz-content-sha256 value ${mode}`);
+    source = awsChunked(source, auth, signed, trailers);
+    const decoded = req.headers["x-amz-decoded-content-length"];
+    declared = decoded === undefined ? undefined : Number(decoded);
+  } else {
+    if (mode !== "UNSIGNED-PAYLOAD" && !/^[0-9a-f]{64}$/.test(mode)) {
+      throw s3Error("InvalidArgument", "x-amz-content-sha256 must be a hex SHA-256, UNSIGNED-PAYLOAD or a STREAMING- value");
+    }
+    declared = contentLength === undefined ? undefined : Number(contentLength);
+  }
+  if (declared !== undefined && (!Number.isSafeInteger(declared) || declared < 0)) {
+    throw s3Error("InvalidArgument", "The declared content length is not a number");
+  }
+
+  const payloadSha = /^[0-9a-f]{64}$/.test(mode) ? createHash("sha256") : undefined;
+  const md5Header = req.headers["content-md5"] as string | undefined;
+  if (md5Header !== undefined && !/^[A-Za-z0-9+/]{22}==$/.test(md5Header)) throw s3Error("InvalidDigest");
+  const md5 = md5Header ? createHash("md5") : undefined;
+  const checksums: { sum: Checksum; fromTrailer: boolean }[] = [];
+  for (const name of Object.keys(req.headers)) {
+    const m = /^x-amz-checksum-([a-z0-9]+)$/.exec(name);
+    if (m && m[1] !== "mode" && m[1] !== "type" && m[1] !== "algorithm") checksums.push({ sum: checksumFor(m[1] as string), fromTrailer: false });
+  }
+  const trailerDeclared = String(req.headers["x-amz-trailer"] ?? "").toLowerCase();
+  for (const name of trailerDeclared.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const m = /^x-amz-checksum-([a-z0-9]+)$/.exec(name);
+    if (!m) throw s3Error("InvalidArgument", `Trailer ${name} is not supported`);
+    checksums.push({ sum: checksumFor(m[1] as string), fromTrailer: true });
+  }
+
+  async function* verified(): AsyncGenerator<Buffer> {
+    let length = 0;
+    for await (const chunk of source) {
+      length += chunk.length;
+      if (declared !== undefined && length > declared) throw s3Error("InvalidRequest", "The body is longer than its declared length");
+      payloadSha?.update(chunk);
+      md5?.update(chunk);
+      for (const c of checksums) c.sum.update(chunk);
+      yield chunk;
+    }
+    if (declared !== undefined && length !== declared) throw s3Error("IncompleteBody");
+    if (payloadSha && payloadSha.digest("hex") !== mode) throw s3Error("XAmzContentSHA256Mismatch");
+    if (md5 && md5.digest("base64") !== md5Header) throw s3Error("BadDigest", "The Content-MD5 you specified did not match what we received.");
+    for (const c of checksums) {
+      const claimed = c.fromTrailer ? trailers.get(c.sum.header) : (req.headers[c.sum.header] as string | undefined);
+      if (claimed === undefined) throw s3Error("InvalidRequest", `The trailer ${c.sum.header} was declared but not sent`);
+      if (claimed !== c.sum.digest()) throw s3Error("BadDigest", `The ${c.sum.header} you specified did not match the calculated checksum.`);
+    }
+  }
+  return { body: verified(), length: declared };
+}
+
+/** Reads a small body whole (XML requests), with every check of {@link decodeBody}. */
+export async function readSmallBody(req: IncomingMessage, auth: Authorization, idleMs: number, limit: number): Promise<Buffer> {
+  const { body } = decodeBody(req, auth, idleMs);
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) throw s3Error("MalformedXML", `The request body is larger than ${limit} bytes`);
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,140 @@
+import type { FileSystemClient } from "@koine/client";
+import { ErrorCode, type FileInfo, KoineError } from "@koine/protocol";
+import { readSmallBody } from "./body.ts";
+import { isoDate, ownerOf, type S3Context, type S3Deps, quoteEtag } from "./context.ts";
+import { s3Error } from "./errors.ts";
+import { checkBucketName, pathOf } from "./names.ts";
+import { parseS3Xml, s3Xml } from "./xml.ts";
+
+const XML = "application/xml";
+
+export async function listBuckets(ctx: S3Context, { client }: S3Deps) {
+  const buckets = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await client.list("/", { limit: 1000, ...(after === undefined ? {} : { after }) });
+    for (const e of page.entries) {
+      if (e.type === "directory") buckets.push({ Name: e.name, CreationDate: isoDate(e.createdMs) });
+    }
+    if (!page.truncated) break;
+    after = page.entries[page.entries.length - 1]?.name;
+  }
+  return ctx.reply.type(XML).send(
+    s3Xml("ListAllMyBucketsResult", { Owner: ownerOf(ctx.auth.accessKey), Buckets: { Bucket: buckets } }),
+  );
+}
+
+export async function createBucket(ctx: S3Context, deps: S3Deps) {
+  const bucket = ctx.bucket as string;
+  checkBucketName(bucket);
+  const body = await readSmallBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs, 64 * 1024);
+  if (body.length > 0) {
+    const config = parseS3Xml(body, "CreateBucketConfiguration");
+    const location = config.LocationConstraint;
+    if (location !== undefined && location !== "" && location !== deps.region) {
+      throw s3Error("InvalidArgument", `This endpoint serves region ${deps.region}, not ${String(location)}`);
+    }
+  }
+  await deps.client.mkdir(pathOf(bucket), { exclusive: true, owner: ctx.auth.accessKey });
+  return ctx.reply.header("location", `/${bucket}`).send();
+}
+
+/** The bucket's directory, or NoSuchBucket. */
+export async function requireBucket(client: FileSystemClient, bucket: string): Promise<FileInfo> {
+  try {
+    const info = await client.stat(pathOf(bucket));
+    if (info.type === "directory") return info;
+  } catch (err) {
+    if (!(err instanceof KoineError && err.code === ErrorCode.NotFound)) throw err;
+  }
+  throw s3Error("NoSuchBucket", undefined, { BucketName: bucket });
+}
+
+export async function headBucket(ctx: S3Context, deps: S3Deps) {
+  await requireBucket(deps.client, ctx.bucket as string);
+  return ctx.reply.header("x-amz-bucket-region", deps.region).send();
+}
+
+export async function deleteBucket(ctx: S3Context, deps: S3Deps) {
+  await requireBucket(deps.client, ctx.bucket as string);
+  await deps.client.delete(pathOf(ctx.bucket as string), { recursive: false });
+  return ctx.reply.code(204).send();
+}
+
+export async function getBucketLocation(ctx: S3Context, deps: S3Deps) {
+  await requireBucket(deps.client, ctx.bucket as string);
+  const region = deps.region === "us-east-1" ? "" : deps.region;
+  return ctx.reply.type(XML).send(s3Xml("LocationConstraint", { "#text": region }));
+}
+
+export async function getBucketVersioning(ctx: S3Context, deps: S3Deps) {
+  await requireBucket(deps.client, ctx.bucket as string);
+  return ctx.reply.type(XML).send(s3Xml("VersioningConfiguration", {}));
+}
+
+function urlEncode(text: string): string {
+  return encodeURIComponent(text).replace(/%2F/g, "/");
+}
+
+/** ListObjects (v1) and ListObjectsV2. */
+export async function listObjects(ctx: S3Context, deps: S3Deps) {
+  const bucket = ctx.bucket as string;
+  const q = ctx.query;
+  const v2 = q.get("list-type") === "2";
+  const maxKeysText = q.get("max-keys") ?? "1000";
+  if (!/^\d+$/.test(maxKeysText)) throw s3Error("InvalidArgument", "max-keys must be a non-negative integer");
+  const maxKeys = Math.min(1000, Number(maxKeysText));
+  const encodingType = q.get("encoding-type");
+  if (encodingType !== undefined && encodingType !== "url") throw s3Error("InvalidArgument", "Invalid Encoding Method specified in Request");
+  const enc = encodingType === "url" ? urlEncode : (s: string) => s;
+  const prefix = q.get("prefix") ?? "";
+  const delimiter = q.get("delimiter") ?? "";
+  let startAfter = "";
+  if (v2) {
+    const token = q.get("continuation-token");
+    if (token !== undefined) {
+      startAfter = Buffer.from(token, "base64url").toString("utf8");
+      if (token === "" || Buffer.from(startAfter, "utf8").toString("base64url") !== token) {
+        throw s3Error("InvalidArgument", "The continuation token provided is incorrect");
+      }
+    } else {
+      startAfter = q.get("start-after") ?? "";
+    }
+  } else {
+    startAfter = q.get("marker") ?? "";
+  }
+  const page = await deps.client.listKeys(bucket, { prefix, delimiter, startAfter, maxKeys });
+  const fetchOwner = !v2 || q.get("fetch-owner") === "true";
+  const contents = page.keys.map((k) => ({
+    Key: enc(k.key),
+    LastModified: isoDate(k.mtimeMs),
+    ETag: quoteEtag(k.etag),
+    Size: k.size,
+    ...(fetchOwner ? { Owner: ownerOf(k.owner || ctx.auth.accessKey) } : {}),
+    StorageClass: "STANDARD",
+  }));
+  const common = page.commonPrefixes.map((p) => ({ Prefix: enc(p) }));
+  const head: Record<string, unknown> = { Name: bucket, Prefix: enc(prefix) };
+  if (v2) {
+    if (q.has("continuation-token")) head.ContinuationToken = q.get("continuation-token");
+    if (q.has("start-after")) head.StartAfter = enc(q.get("start-after") ?? "");
+    head.KeyCount = contents.length + common.length;
+  } else {
+    head.Marker = enc(q.get("marker") ?? "");
+  }
+  head.MaxKeys = maxKeys;
+  if (delimiter) head.Delimiter = enc(delimiter);
+  head.IsTruncated = page.truncated;
+  if (page.truncated) {
+    if (v2) head.NextContinuationToken = Buffer.from(page.last, "utf8").toString("base64url");
+    else if (delimiter) head.NextMarker = enc(page.last);
+  }
+  if (encodingType) head.EncodingType = encodingType;
+  return ctx.reply.type(XML).send(
+    s3Xml("ListBucketResult", {
+      ...head,
+      ...(contents.length ? { Contents: contents } : {}),
+      ...(common.length ? { CommonPrefixes: common } : {}),
+    }),
+  );
+}

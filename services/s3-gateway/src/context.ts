@@ -1,0 +1,43 @@
+import type { FileSystemClient } from "@koine/client";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Authorization } from "./sigv4.ts";
+
+/** What every S3 operation handler gets. */
+export interface S3Context {
+  req: FastifyRequest;
+  reply: FastifyReply;
+  bucket: string | undefined;
+  key: string | undefined;
+  /** Query parameters (first value of each). */
+  query: Map<string, string>;
+  auth: Authorization;
+  requestId: string;
+}
+
+export interface S3Deps {
+  client: FileSystemClient;
+  region: string;
+  /** A body that sends nothing for this long fails with RequestTimeout. */
+  bodyIdleTimeoutMs: number;
+}
+
+export type S3Handler = (ctx: S3Context, deps: S3Deps) => Promise<unknown>;
+
+/** An S3 owner element for a user. */
+export function ownerOf(id: string): { ID: string; DisplayName: string } {
+  return { ID: id, DisplayName: id };
+}
+
+/** "Wed, 21 Oct 2015 07:28:00 GMT" */
+export function httpDate(ms: number): string {
+  return new Date(ms).toUTCString();
+}
+
+/** "2015-10-21T07:28:00.000Z" */
+export function isoDate(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+export function quoteEtag(etag: string): string {
+  return `"${etag}"`;
+}

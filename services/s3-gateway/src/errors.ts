@@ -1,0 +1,103 @@
+import { ErrorCode, KoineError } from "@koine/protocol";
+
+/** An S3 error as the wire shows it: code, HTTP status, message. */
+export class S3Error extends Error {
+  override name = "S3Error";
+  readonly code: string;
+  readonly status: number;
+  /** Extra elements of the `<Error>` body (Key, BucketName, ...). */
+  readonly extra: Record<string, string>;
+
+  constructor(code: string, status: number, message: string, extra: Record<string, string> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.status = status;
+    this.extra = extra;
+  }
+}
+
+/** The S3 errors koine answers, by code: status and standard message. */
+export const S3Errors = {
+  AccessDenied: [403, "Access Denied"],
+  AuthorizationHeaderMalformed: [400, "The authorization header is malformed."],
+  BadDigest: [400, "The Content-MD5 or checksum value that you specified did not match what the server received."],
+  BucketAlreadyOwnedByYou: [409, "Your previous request to create the named bucket succeeded and you already own it."],
+  BucketNotEmpty: [409, "The bucket you tried to delete is not empty."],
+  EntityTooSmall: [400, "Your proposed upload is smaller than the minimum allowed object size."],
+  IncompleteBody: [400, "You did not provide the number of bytes specified by the Content-Length HTTP header."],
+  InternalError: [500, "We encountered an internal error. Please try again."],
+  InvalidAccessKeyId: [403, "The AWS access key Id you provided does not exist in our records."],
+  InvalidArgument: [400, "Invalid Argument"],
+  InvalidBucketName: [400, "The specified bucket is not valid."],
+  InvalidDigest: [400, "The Content-MD5 or checksum value that you specified is not valid."],
+  InvalidPart: [400, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."],
+  InvalidPartOrder: [400, "The list of parts was not in ascending order. Parts must be ordered by part number."],
+  InvalidRange: [416, "The requested range is not satisfiable"],
+  InvalidRequest: [400, "Invalid Request"],
+  KeyTooLongError: [400, "Your key is too long"],
+  MalformedXML: [400, "The XML you provided was not well-formed or did not validate against our published schema."],
+  MethodNotAllowed: [405, "The specified method is not allowed against this resource."],
+  MissingContentLength: [411, "You must provide the Content-Length HTTP header."],
+  NoSuchBucket: [404, "The specified bucket does not exist."],
+  NoSuchKey: [404, "The specified key does not exist."],
+  NoSuchUpload: [404, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."],
+  NotImplemented: [501, "A header or query you provided implies functionality that is not implemented."],
+  PreconditionFailed: [412, "At least one of the pre-conditions you specified did not hold"],
+  RequestTimeTooSkewed: [403, "The difference between the request time and the server's time is too large."],
+  RequestTimeout: [400, "Your socket connection to the server was not read from or written to within the timeout period."],
+  ServiceUnavailable: [503, "Please reduce your request rate."],
+  SignatureDoesNotMatch: [403, "The request signature we calculated does not match the signature you provided. Check your key and signing method."],
+  XAmzContentSHA256Mismatch: [400, "The provided 'x-amz-content-sha256' header does not match what was computed."],
+} as const satisfies Record<string, readonly [number, string]>;
+
+export type S3ErrorCode = keyof typeof S3Errors;
+
+/** An S3 error with its standard status; `message` overrides the standard text. */
+export function s3Error(code: S3ErrorCode, message?: string, extra: Record<string, string> = {}): S3Error {
+  const [status, standard] = S3Errors[code];
+  return new S3Error(code, status, message ?? standard, extra);
+}
+
+/** Where a request was aimed, to name the right "no such" error. */
+export interface Target {
+  bucket?: string;
+  key?: string;
+}
+
+/** Maps any error of the file-system client to the S3 error a client expects. */
+export function toS3Error(err: unknown, target: Target): S3Error {
+  if (err instanceof S3Error) return err;
+  if (!(err instanceof KoineError)) return new S3Error("InternalError", 500, S3Errors.InternalError[1], {}, { cause: err });
+  const extra: Record<string, string> = {};
+  if (target.bucket) extra.BucketName = target.bucket;
+  if (target.key !== undefined) extra.Key = target.key;
+  switch (err.code) {
+    case ErrorCode.NotFound:
+      return s3Error(target.key !== undefined ? "NoSuchKey" : "NoSuchBucket", undefined, extra);
+    case ErrorCode.NotEmpty:
+      return s3Error("BucketNotEmpty", undefined, extra);
+    case ErrorCode.AlreadyExists:
+      return s3Error("BucketAlreadyOwnedByYou", undefined, extra);
+    case ErrorCode.NotADirectory:
+    case ErrorCode.IsADirectory:
+      return s3Error("InvalidRequest", `${err.message} (the under-store cannot hold both a key and keys below it)`, extra);
+    case ErrorCode.InvalidArgument:
+      return s3Error("InvalidArgument", err.message, extra);
+    case ErrorCode.NoSuchUpload:
+      return s3Error("NoSuchUpload", undefined, extra);
+    case ErrorCode.InvalidPart:
+      return s3Error("InvalidPart", undefined, extra);
+    case ErrorCode.InvalidPartOrder:
+      return s3Error("InvalidPartOrder", undefined, extra);
+    case ErrorCode.EntityTooSmall:
+      return s3Error("EntityTooSmall", undefined, extra);
+    case ErrorCode.NotImplemented:
+      return s3Error("NotImplemented", err.message, extra);
+    case ErrorCode.Unavailable:
+    case ErrorCode.Timeout:
+    case ErrorCode.Stale:
+      return s3Error("ServiceUnavailable", err.message, extra);
+    default:
+      return new S3Error("InternalError", 500, S3Errors.InternalError[1], extra, { cause: err });
+  }
+}

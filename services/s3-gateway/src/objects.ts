@@ -1,0 +1,250 @@
+import type { Readable } from "node:stream";
+import type { FileSystemClient } from "@koine/client";
+import { ErrorCode, type FileAttributes, type FileInfo, KoineError } from "@koine/protocol";
+import { decodeBody, readSmallBody } from "./body.ts";
+import { requireBucket } from "./buckets.ts";
+import { httpDate, isoDate, quoteEtag, type S3Context, type S3Deps } from "./context.ts";
+import { S3Error, s3Error, toS3Error } from "./errors.ts";
+import { checkBucketName, checkKey, pathOf } from "./names.ts";
+import { parseS3Xml, s3Xml } from "./xml.ts";
+
+const XML = "application/xml";
+const DEFAULT_CONTENT_TYPE = "binary/octet-stream";
+const EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e";
+const MAX_DELETE_KEYS = 1000;
+
+/** The object at bucket/key: a file, or a directory that is also an object ("dir/"). */
+export async function resolveObject(client: FileSystemClient, bucket: string, key: string): Promise<FileInfo> {
+  try {
+    const info = await client.stat(pathOf(bucket, key));
+    if (info.type === "file" || (key.endsWith("/") && info.marker)) return info;
+  } catch (err) {
+    if (!(err instanceof KoineError && err.code === ErrorCode.NotFound)) throw err;
+    await requireBucket(client, bucket);
+  }
+  throw s3Error("NoSuchKey", undefined, { Key: key });
+}
+
+/** Attributes an upload sets: Content-Type, x-amz-meta-*, owner. */
+export function attributesFrom(ctx: S3Context): FileAttributes {
+  const userMeta: Record<string, string> = {};
+  for (const [name, value] of Object.entries(ctx.req.headers)) {
+    if (name.startsWith("x-amz-meta-") && typeof value === "string") userMeta[name.slice(11)] = value;
+  }
+  return {
+    contentType: (ctx.req.headers["content-type"] as string | undefined) ?? DEFAULT_CONTENT_TYPE,
+    userMeta,
+    owner: ctx.auth.accessKey,
+  };
+}
+
+/**
+ * Runs `write` on the verified request body. When the body failed a check
+ * (signature, digest, length, timeout), that failure is what the client hears.
+ */
+export async function withBody<T>(ctx: S3Context, deps: S3Deps, write: (body: AsyncIterable<Buffer>, length: number | undefined) => Promise<T>): Promise<T> {
+  const { body, length } = decodeBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs);
+  let bodyError: unknown;
+  async function* tracked() {
+    try {
+      yield* body;
+    } catch (err) {
+      bodyError = err;
+      throw err;
+    }
+  }
+  try {
+    return await write(tracked(), length);
+  } catch (err) {
+    throw bodyError ?? err;
+  }
+}
+
+export async function putObject(ctx: S3Context, deps: S3Deps) {
+  const bucket = ctx.bucket as string;
+  const key = ctx.key as string;
+  checkKey(key);
+  if (ctx.req.headers["x-amz-copy-source"] !== undefined) return copyObject(ctx, deps);
+  await requireBucket(deps.client, bucket);
+  const attributes = attributesFrom(ctx);
+  if (key.endsWith("/")) {
+    const bytes = await readSmallBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs, 0).catch((err) => {
+      throw err instanceof S3Error && err.code === "MalformedXML"
+        ? s3Error("InvalidArgument", 'A key ending in "/" names a folder and holds no bytes in koine', { Key: key })
+        : err;
+    });
+    void bytes;
+    const info = await deps.client.commitMarker(pathOf(bucket, key), attributes);
+    return ctx.reply.header("etag", quoteEtag(info.etag || EMPTY_MD5)).send();
+  }
+  const info = await withBody(ctx, deps, (body, length) =>
+    deps.client.writeFile(pathOf(bucket, key), body, { attributes, ...(length === undefined ? {} : { sizeHint: length }) }),
+  );
+  return ctx.reply.header("etag", quoteEtag(info.etag)).send();
+}
+
+function objectHeaders(ctx: S3Context, info: FileInfo): void {
+  ctx.reply.header("etag", quoteEtag(info.etag || EMPTY_MD5));
+  ctx.reply.header("last-modified", httpDate(info.mtimeMs));
+  ctx.reply.header("content-type", info.contentType || DEFAULT_CONTENT_TYPE);
+  ctx.reply.header("accept-ranges", "bytes");
+  for (const [name, value] of Object.entries(info.userMeta)) ctx.reply.header(`x-amz-meta-${name}`, value);
+}
+
+/** A single byte range of an object of `size` bytes; undefined means the whole object. */
+export function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
+  if (!header) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === "" && m[2] === "")) return undefined;
+  let start: number;
+  let end: number;
+  if (m[1] === "") {
+    const suffix = Number(m[2]);
+    if (suffix === 0) throw s3Error("InvalidRange", undefined, { RangeRequested: header, ActualObjectSize: String(size) });
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+    if (m[2] !== "" && Number(m[2]) < start) return undefined;
+  }
+  if (start >= size) throw s3Error("InvalidRange", undefined, { RangeRequested: header, ActualObjectSize: String(size) });
+  return { start, end };
+}
+
+/** Opens the bytes of an object; if it changed under us, once more with a fresh stat. */
+async function openObject(deps: S3Deps, bucket: string, key: string, info: FileInfo, start: number, length: number) {
+  try {
+    return { info, stream: await deps.client.read(info, start, length) };
+  } catch (err) {
+    if (!(err instanceof KoineError && err.code === ErrorCode.Stale)) throw err;
+    deps.client.forget(pathOf(bucket, key));
+    const fresh = await resolveObject(deps.client, bucket, key);
+    if (fresh.size !== info.size) throw err;
+    return { info: fresh, stream: await deps.client.read(fresh, start, length) };
+  }
+}
+
+export async function getObject(ctx: S3Context, deps: S3Deps, headOnly = false) {
+  const bucket = ctx.bucket as string;
+  const key = ctx.key as string;
+  const info = await resolveObject(deps.client, bucket, key);
+  let range: { start: number; end: number } | undefined;
+  try {
+    range = parseRange(ctx.req.headers.range, info.size);
+  } catch (err) {
+    if (err instanceof S3Error && err.code === "InvalidRange") ctx.reply.header("content-range", `bytes */${info.size}`);
+    throw err;
+  }
+  const start = range?.start ?? 0;
+  const length = range ? range.end - range.start + 1 : info.size;
+  if (range) ctx.reply.code(206).header("content-range", `bytes ${range.start}-${range.end}/${info.size}`);
+  if (headOnly) {
+    objectHeaders(ctx, info);
+    return ctx.reply.header("content-length", length).send();
+  }
+  const opened = await openObject(deps, bucket, key, info, start, length);
+  objectHeaders(ctx, opened.info);
+  return ctx.reply.header("content-length", length).send(opened.stream as Readable);
+}
+
+export async function deleteObject(ctx: S3Context, deps: S3Deps) {
+  const bucket = ctx.bucket as string;
+  const key = ctx.key as string;
+  await requireBucket(deps.client, bucket);
+  await deleteKey(deps.client, bucket, key);
+  return ctx.reply.code(204).send();
+}
+
+/** Deletes one key; a key that is not there is deleted already (S3 semantics). */
+async function deleteKey(client: FileSystemClient, bucket: string, key: string): Promise<void> {
+  checkKey(key);
+  try {
+    await client.delete(pathOf(bucket, key), { fileOnly: true, pruneImplicitParents: true });
+  } catch (err) {
+    if (!(err instanceof KoineError && err.code === ErrorCode.NotFound)) throw err;
+  }
+}
+
+/** "/bucket/key" or "bucket/key", URL-encoded, optionally with "?versionId=null". */
+export function parseCopySource(header: string): { bucket: string; key: string } {
+  let source = header;
+  const q = source.indexOf("?");
+  if (q >= 0) {
+    const version = new URLSearchParams(source.slice(q + 1)).get("versionId");
+    if (version !== null && version !== "null") throw s3Error("InvalidArgument", "This bucket has no versions other than null");
+    source = source.slice(0, q);
+  }
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(source);
+  } catch {
+    throw s3Error("InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
+  }
+  if (decoded.startsWith("/")) decoded = decoded.slice(1);
+  const slash = decoded.indexOf("/");
+  if (slash <= 0 || slash === decoded.length - 1) {
+    throw s3Error("InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
+  }
+  const bucket = decoded.slice(0, slash);
+  const key = decoded.slice(slash + 1);
+  checkBucketName(bucket);
+  checkKey(key);
+  return { bucket, key };
+}
+
+export async function copyObject(ctx: S3Context, deps: S3Deps) {
+  const bucket = ctx.bucket as string;
+  const key = ctx.key as string;
+  const source = parseCopySource(String(ctx.req.headers["x-amz-copy-source"]));
+  await readSmallBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs, 0);
+  const directive = String(ctx.req.headers["x-amz-metadata-directive"] ?? "COPY").toUpperCase();
+  if (directive !== "COPY" && directive !== "REPLACE") throw s3Error("InvalidArgument", "Unknown metadata directive.");
+  await requireBucket(deps.client, bucket);
+  const src = await resolveObject(deps.client, source.bucket, source.key).catch((err) => {
+    throw toS3Error(err, source);
+  });
+  if (source.bucket === bucket && source.key === key && directive === "COPY") {
+    throw s3Error(
+      "InvalidRequest",
+      "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+    );
+  }
+  const attributes = directive === "REPLACE" ? attributesFrom(ctx) : { contentType: src.contentType, userMeta: src.userMeta, owner: ctx.auth.accessKey };
+  const info = key.endsWith("/")
+    ? await deps.client.commitMarker(pathOf(bucket, key), attributes)
+    : await deps.client.writeFile(pathOf(bucket, key), await deps.client.read(src), { attributes, sizeHint: src.size });
+  return ctx.reply.type(XML).send(s3Xml("CopyObjectResult", { LastModified: isoDate(info.mtimeMs), ETag: quoteEtag(info.etag || EMPTY_MD5) }));
+}
+
+export async function deleteObjects(ctx: S3Context, deps: S3Deps) {
+  const bucket = ctx.bucket as string;
+  const body = await readSmallBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs, 2 * 1024 * 1024);
+  const doc = parseS3Xml(body, "Delete");
+  const objects = (doc.Object ?? []) as unknown[];
+  if (!Array.isArray(objects) || objects.length === 0 || objects.length > MAX_DELETE_KEYS) throw s3Error("MalformedXML");
+  const keys = objects.map((o) => {
+    const key = (o as Record<string, unknown>)?.Key;
+    if (typeof key !== "string") throw s3Error("MalformedXML");
+    return key;
+  });
+  const quiet = String(doc.Quiet ?? "false").trim() === "true";
+  await requireBucket(deps.client, bucket);
+  const deleted: { Key: string }[] = [];
+  const errors: { Key: string; Code: string; Message: string }[] = [];
+  for (const key of keys) {
+    try {
+      await deleteKey(deps.client, bucket, key);
+      deleted.push({ Key: key });
+    } catch (err) {
+      const e = toS3Error(err, { bucket, key });
+      errors.push({ Key: key, Code: e.code, Message: e.message });
+    }
+  }
+  return ctx.reply.type(XML).send(
+    s3Xml("DeleteResult", {
+      ...(quiet || deleted.length === 0 ? {} : { Deleted: deleted }),
+      ...(errors.length ? { Error: errors } : {}),
+    }),
+  );
+}

@@ -1,0 +1,154 @@
+import { randomBytes } from "node:crypto";
+import type { FileSystemClient } from "@koine/client";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import * as buckets from "./buckets.ts";
+import type { S3Context, S3Deps, S3Handler } from "./context.ts";
+import { type S3Error, s3Error, toS3Error } from "./errors.ts";
+import * as multipart from "./multipart.ts";
+import * as objects from "./objects.ts";
+import { parseQuery, type SecretLookup, verifyRequest } from "./sigv4.ts";
+import { s3Xml } from "./xml.ts";
+
+export interface S3PluginOptions {
+  client: FileSystemClient;
+  secretOf: SecretLookup;
+  region?: string;
+  bodyIdleTimeoutMs?: number;
+  /** Called with internal errors (bugs, I/O) for the log. */
+  onInternalError?: (err: unknown) => void;
+}
+
+export const DEFAULT_REGION = "us-east-1";
+export const DEFAULT_BODY_IDLE_TIMEOUT_MS = 20_000;
+
+/** Subresources koine does not implement yet, by where they apply. */
+const UNSUPPORTED_BUCKET = [
+  "acl", "policy", "policyStatus", "cors", "lifecycle", "tagging", "website", "logging", "notification", "replication",
+  "encryption", "object-lock", "ownershipControls", "publicAccessBlock", "accelerate", "requestPayment", "analytics",
+  "metrics", "inventory", "intelligent-tiering", "versions",
+];
+const UNSUPPORTED_OBJECT = ["acl", "tagging", "retention", "legal-hold", "restore", "select", "torrent", "attributes"];
+
+function notImplemented(what: string): S3Handler {
+  return async () => {
+    throw s3Error("NotImplemented", `${what} is not implemented`);
+  };
+}
+
+/** Picks the operation for a request, as S3 does: by method, bucket, key and subresource. */
+function route(method: string, ctx: S3Context): S3Handler {
+  const has = (name: string) => ctx.query.has(name);
+  const unsupported = (list: string[]) => list.find(has);
+  if (ctx.bucket === undefined) {
+    if (method === "GET") return buckets.listBuckets;
+    return notImplemented(`${method} on the service`);
+  }
+  if (ctx.key === undefined) {
+    const sub = unsupported(UNSUPPORTED_BUCKET);
+    if (sub) return notImplemented(`Bucket subresource "${sub}" (${method})`);
+    switch (method) {
+      case "GET":
+        if (has("location")) return buckets.getBucketLocation;
+        if (has("versioning")) return buckets.getBucketVersioning;
+        if (has("uploads")) return multipart.listMultipartUploads;
+        return buckets.listObjects;
+      case "HEAD":
+        return buckets.headBucket;
+      case "PUT":
+        if (has("versioning")) return notImplemented("PutBucketVersioning");
+        return buckets.createBucket;
+      case "DELETE":
+        return buckets.deleteBucket;
+      case "POST":
+        if (has("delete")) return objects.deleteObjects;
+        return notImplemented("POST on a bucket (browser uploads)");
+    }
+    return notImplemented(`${method} on a bucket`);
+  }
+  const sub = unsupported(UNSUPPORTED_OBJECT);
+  if (sub) return notImplemented(`Object subresource "${sub}" (${method})`);
+  switch (method) {
+    case "GET":
+      if (has("uploadId")) return multipart.listParts;
+      return objects.getObject;
+    case "HEAD":
+      return (ctx, deps) => objects.getObject(ctx, deps, true);
+    case "PUT":
+      if (has("uploadId") || has("partNumber")) return multipart.uploadPart;
+      return objects.putObject;
+    case "DELETE":
+      if (has("uploadId")) return multipart.abortMultipartUpload;
+      return objects.deleteObject;
+    case "POST":
+      if (has("uploads")) return multipart.createMultipartUpload;
+      if (has("uploadId")) return multipart.completeMultipartUpload;
+      return notImplemented("POST on an object");
+  }
+  return notImplemented(`${method} on an object`);
+}
+
+function decodeSegment(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw s3Error("InvalidRequest", "The request URL is not correctly encoded");
+  }
+}
+
+function sendError(req: FastifyRequest, reply: FastifyReply, err: S3Error, requestId: string, resource: string) {
+  if (!req.raw.complete) reply.header("connection", "close");
+  reply.code(err.status).header("x-amz-request-id", requestId);
+  if (req.method === "HEAD") return reply.send();
+  return reply
+    .type("application/xml")
+    .send(s3Xml("Error", { Code: err.code, Message: err.message, ...err.extra, Resource: resource, RequestId: requestId }, false));
+}
+
+/**
+ * The S3 dialect as a fastify plugin: path-style addressing below the
+ * prefix it is registered at, SigV4 on every request, bodies streamed.
+ */
+export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options) => {
+  const deps: S3Deps = {
+    client: options.client,
+    region: options.region ?? DEFAULT_REGION,
+    bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS,
+  };
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", (_req, _payload, done) => done(null));
+
+  const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+    const requestId = randomBytes(8).toString("hex").toUpperCase();
+    const url = req.raw.url ?? "/";
+    const q = url.indexOf("?");
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    const rawQuery = q < 0 ? "" : url.slice(q + 1);
+    const prefix = app.prefix;
+    const local = rawPath.slice(prefix.length) || "/";
+    const ctx: Partial<S3Context> = { req, reply, requestId };
+    try {
+      const slash = local.indexOf("/", 1);
+      const bucketPart = slash < 0 ? local.slice(1) : local.slice(1, slash);
+      const keyPart = slash < 0 ? "" : local.slice(slash + 1);
+      ctx.bucket = bucketPart === "" ? undefined : decodeSegment(bucketPart);
+      ctx.key = keyPart === "" ? undefined : decodeSegment(keyPart);
+      ctx.query = new Map();
+      for (const [k, v] of parseQuery(rawQuery)) if (!ctx.query.has(k)) ctx.query.set(k, v);
+      reply.header("x-amz-request-id", requestId);
+      ctx.auth = verifyRequest(req.raw, rawPath, rawQuery, options.secretOf);
+      const full = ctx as S3Context;
+      return await route(req.method, full)(full, deps);
+    } catch (err) {
+      const s3 = toS3Error(err, { ...(ctx.bucket ? { bucket: ctx.bucket } : {}), ...(ctx.key !== undefined ? { key: ctx.key } : {}) });
+      if (s3.code === "InternalError") options.onInternalError?.(s3.cause ?? err);
+      if (reply.sent) {
+        reply.raw.destroy();
+        return reply;
+      }
+      return sendError(req, reply, s3, requestId, rawPath);
+    }
+  };
+  const methods = ["GET", "HEAD", "PUT", "POST", "DELETE"] as const;
+  app.route({ method: [...methods], url: "/", handler, exposeHeadRoute: false });
+  app.route({ method: [...methods], url: "/*", handler, exposeHeadRoute: false });
+};
