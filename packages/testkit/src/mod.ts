@@ -3,9 +3,11 @@
  * temporary store, temporary directories removed after the test.
  * @module
  */
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { type NatsServer, startNatsServer } from "@koine/bus";
 import { type LocalCluster, type LocalClusterOptions, startLocalCluster } from "@koine/launcher";
 
@@ -39,3 +41,29 @@ export async function bootCluster(t: TestContext, options: Omit<LocalClusterOpti
 
 /** Default credentials of a test cluster. */
 export const TEST_CREDENTIALS = { accessKeyId: "koine", secretAccessKey: "koinesecret" } as const;
+
+/** A stream of `size` random bytes in `chunk`-sized pieces, and the SHA-256 of what it yielded. */
+export function randomStream(size: number, chunk = 1024 * 1024): { stream: import("node:stream").Readable; sha256: () => string } {
+  const hash = createHash("sha256");
+  let left = size;
+  const stream = new Readable({
+    read() {
+      if (left === 0) {
+        this.push(null);
+        return;
+      }
+      const piece = randomBytes(Math.min(chunk, left));
+      left -= piece.length;
+      hash.update(piece);
+      this.push(piece);
+    },
+  });
+  return { stream, sha256: () => hash.copy().digest("hex") };
+}
+
+/** SHA-256 of a byte stream (or anything async-iterable of bytes). */
+export async function sha256Of(source: AsyncIterable<Uint8Array>): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of source) hash.update(chunk);
+  return hash.digest("hex");
+}
