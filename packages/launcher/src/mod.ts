@@ -5,3 +5,4 @@
  */
 export { startLocalCluster } from "./local_cluster.ts";
 export type { LocalCluster, LocalClusterOptions } from "./local_cluster.ts";
+export { parseConfig } from "./config.ts";

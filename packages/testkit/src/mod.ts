@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { type NatsServer, startNatsServer } from "@koine/bus";
@@ -16,10 +17,26 @@ export interface TestContext {
   after(fn: () => unknown): void;
 }
 
+const cleanups = new WeakMap<TestContext, (() => unknown)[]>();
+
+/** Runs `fn` when the test ends; clean-ups run last registered, first run. */
+export function onCleanup(t: TestContext, fn: () => unknown): void {
+  let stack = cleanups.get(t);
+  if (!stack) {
+    const fresh: (() => unknown)[] = [];
+    stack = fresh;
+    cleanups.set(t, fresh);
+    t.after(async () => {
+      while (fresh.length > 0) await (fresh.pop() as () => unknown)();
+    });
+  }
+  stack.push(fn);
+}
+
 /** A temporary directory removed when the test ends. */
 export async function tempDir(t: TestContext, prefix = "koine-"): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  onCleanup(t, () => rm(dir, { recursive: true, force: true }));
   return dir;
 }
 
@@ -27,7 +44,7 @@ export async function tempDir(t: TestContext, prefix = "koine-"): Promise<string
 export async function startNats(t: TestContext): Promise<NatsServer> {
   const storeDir = await tempDir(t, "koine-nats-");
   const server = await startNatsServer({ storeDir, port: 0 });
-  t.after(() => server.stop());
+  onCleanup(t, () => server.stop());
   return server;
 }
 
@@ -35,7 +52,7 @@ export async function startNats(t: TestContext): Promise<NatsServer> {
 export async function bootCluster(t: TestContext, options: Omit<LocalClusterOptions, "home" | "natsPort" | "cachePort" | "s3Port"> & { home?: string } = {}): Promise<LocalCluster> {
   const home = options.home ?? (await tempDir(t, "koine-home-"));
   const cluster = await startLocalCluster({ natsPort: 0, cachePort: 0, s3Port: 0, ...options, home });
-  t.after(() => cluster.stop());
+  onCleanup(t, () => cluster.stop());
   return cluster;
 }
 
@@ -67,3 +84,15 @@ export async function sha256Of(source: AsyncIterable<Uint8Array>): Promise<strin
   for await (const chunk of source) hash.update(chunk);
   return hash.digest("hex");
 }
+
+/** A TCP port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export { rawSignedRequest, signedRequest, signHeaders } from "./s3_raw.ts";
+export type { RawResponse, SignOptions } from "./s3_raw.ts";

@@ -38,6 +38,7 @@ export class DataEngine {
   readonly counters: DataCounters = { hits: 0, misses: 0, ufsReadBytes: 0 };
   readonly #ufsFor: (mountId: string) => Promise<UnderFileSystem>;
   readonly #inflight = new Map<string, Pending>();
+  readonly #storing = new Set<Promise<void>>();
 
   constructor(store: PageStore, pageSize: number, ufsFor: (mountId: string) => Promise<UnderFileSystem>) {
     this.store = store;
@@ -121,7 +122,7 @@ export class DataEngine {
             if (have === want(index)) {
               const page = parts.length === 1 ? Buffer.from(parts[0] as Buffer) : Buffer.concat(parts);
               const key = PageStore.key(r.contentId, index);
-              this.store.put(key, page).catch((err) => console.error(`cache-node: cannot store page ${key}`, err));
+              this.#keep(key, page);
               (waiting[index - first] as Pending).resolve(page);
               settle(index);
               index++;
@@ -139,6 +140,20 @@ export class DataEngine {
       }
     })();
     return (waiting[0] as Pending).promise;
+  }
+
+  /** Stores a page read from the under-store, in the background. */
+  #keep(key: string, page: Buffer): void {
+    const done = this.store
+      .put(key, page)
+      .catch((err) => console.error(`cache-node: cannot store page ${key}`, err))
+      .finally(() => this.#storing.delete(done));
+    this.#storing.add(done);
+  }
+
+  /** Waits for pages still being stored. */
+  async drain(): Promise<void> {
+    await Promise.all([...this.#storing]);
   }
 
   /** Streams `body` to the under-store, hashing it and keeping the pages of `cacheBlocks`. */

@@ -14,7 +14,10 @@ export interface CacheNode {
   /** For a front-end in the same process: the engine, without an HTTP hop. */
   engine: DataEngine;
   stats(): CacheStats;
+  /** Leaves the cluster: says goodbye in the membership bucket, then stops. */
   stop(): Promise<void>;
+  /** Stops at once, as a crash would: connections cut, no goodbye. */
+  abort(): Promise<void>;
 }
 
 /**
@@ -65,6 +68,7 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
   };
   await heartbeat();
   const timer = setInterval(() => heartbeat().catch(() => {}), MEMBER_HEARTBEAT_MS);
+  let stopped = false;
 
   return {
     id: options.nodeId,
@@ -72,11 +76,22 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
     engine,
     stats,
     async stop() {
+      if (stopped) return;
+      stopped = true;
       clearInterval(timer);
       await members.delete(options.nodeId).catch(() => {});
       responder.close();
       await app.close();
+      await engine.drain();
       await nc.drain();
+    },
+    async abort() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      app.server.closeAllConnections();
+      app.server.close();
+      await nc.close();
     },
   };
 }

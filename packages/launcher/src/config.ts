@@ -1,0 +1,36 @@
+import { resolve } from "node:path";
+import { DEFAULT_CAPACITY_BYTES, parseSize } from "@koine/cache-node";
+import { DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY } from "@koine/s3-gateway";
+import type { LocalClusterOptions } from "./local_cluster.ts";
+
+function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number, not "${text}"`);
+  return n;
+}
+
+/**
+ * Options of the all-in-one cluster from the environment: KOINE_HOME,
+ * KOINE_NATS_URL (else a nats-server is started on KOINE_NATS_PORT),
+ * KOINE_S3_PORT, KOINE_CACHE_PORT, KOINE_CACHE_NODES, KOINE_CACHE_CAPACITY,
+ * KOINE_ACCESS_KEY, KOINE_SECRET_KEY.
+ */
+export function parseConfig(env: NodeJS.ProcessEnv = process.env): LocalClusterOptions {
+  const nodes = Number(env.KOINE_CACHE_NODES ?? 1);
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64) throw new Error(`KOINE_CACHE_NODES must be 1 to 64, not "${env.KOINE_CACHE_NODES}"`);
+  const accessKey = env.KOINE_ACCESS_KEY ?? DEFAULT_ACCESS_KEY;
+  const secretKey = env.KOINE_SECRET_KEY ?? DEFAULT_SECRET_KEY;
+  if (!accessKey || !secretKey) throw new Error("KOINE_ACCESS_KEY and KOINE_SECRET_KEY must not be empty");
+  return {
+    home: resolve(env.KOINE_HOME ?? ".koine"),
+    ...(env.KOINE_NATS_URL ? { natsUrl: env.KOINE_NATS_URL } : {}),
+    natsPort: port(env, "KOINE_NATS_PORT", 4222),
+    s3Port: port(env, "KOINE_S3_PORT", 9000),
+    cachePort: port(env, "KOINE_CACHE_PORT", 29999),
+    cacheNodes: nodes,
+    cacheCapacityBytes: parseSize(env.KOINE_CACHE_CAPACITY ?? String(DEFAULT_CAPACITY_BYTES), "KOINE_CACHE_CAPACITY"),
+    credentials: new Map([[accessKey, secretKey]]),
+  };
+}

@@ -1,0 +1,101 @@
+import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
+import { Sha256 } from "@aws-crypto/sha256-js";
+import { SignatureV4 } from "@smithy/signature-v4";
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export interface SignOptions {
+  method: string;
+  /** Path exactly as it goes on the wire (already encoded, not normalised). */
+  path: string;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  body?: Buffer | string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Payload hash to sign; defaults to the SHA-256 of the body. */
+  payloadHash?: string;
+  date?: Date;
+}
+
+/** Headers of a request signed by AWS's own signer (@smithy/signature-v4). */
+export async function signHeaders(endpoint: string, o: SignOptions): Promise<Record<string, string>> {
+  const url = new URL(endpoint);
+  const signer = new SignatureV4({
+    service: "s3",
+    region: "us-east-1",
+    credentials: { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey },
+    sha256: Sha256,
+    uriEscapePath: false,
+    applyChecksum: true,
+  });
+  const headers: Record<string, string> = { host: url.host, ...(o.headers ?? {}) };
+  if (o.payloadHash) headers["x-amz-content-sha256"] = o.payloadHash;
+  const signed = await signer.sign(
+    {
+      method: o.method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: o.path,
+      query: o.query ?? {},
+      headers,
+      body: o.body,
+    },
+    o.date ? { signingDate: o.date } : {},
+  );
+  return signed.headers as Record<string, string>;
+}
+
+function target(o: SignOptions): string {
+  const q = new URLSearchParams(o.query ?? {}).toString();
+  return q ? `${o.path}?${q}` : o.path;
+}
+
+/** Sends a signed request with its whole body and returns the whole answer. */
+export async function signedRequest(endpoint: string, o: SignOptions): Promise<RawResponse> {
+  const headers = await signHeaders(endpoint, o);
+  const url = new URL(endpoint);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, method: o.method, path: target(o), headers }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on("error", reject);
+    req.end(o.body);
+  });
+}
+
+/**
+ * Sends a signed request on a raw socket: its headers, then `send` bytes of
+ * the body (fewer than Content-Length to truncate it), then, with
+ * `halfClose`, the end of the client's side. Resolves with what came back.
+ */
+export async function rawSignedRequest(
+  endpoint: string,
+  o: SignOptions & { send: Buffer; halfClose: boolean },
+): Promise<string> {
+  const headers = await signHeaders(endpoint, o);
+  const url = new URL(endpoint);
+  const head = [`${o.method} ${target(o)} HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), "", ""].join("\r\n");
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname, () => {
+      socket.write(head);
+      socket.write(o.send);
+      if (o.halfClose) socket.end();
+    });
+    let answer = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (c) => (answer += c));
+    socket.on("close", () => resolve(answer));
+    socket.on("error", (err) => (answer ? resolve(answer) : reject(err)));
+    socket.setTimeout(15_000, () => socket.destroy());
+  });
+}

@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { connect, request } from "@koine/bus";
+import { cacheNode } from "@koine/protocol";
+import { bootCluster, TEST_CREDENTIALS } from "@koine/testkit";
+
+const MiB = 1024 * 1024;
+
+async function get(s3: S3Client, Bucket: string, Key: string): Promise<Buffer> {
+  const got = await s3.send(new GetObjectCommand({ Bucket, Key }));
+  return Buffer.from(await (got.Body?.transformToByteArray() ?? []));
+}
+
+test("cache - a cold read comes from the UFS, the next from the cache, a corrupt page from the UFS again", async (t) => {
+  const cluster = await bootCluster(t);
+  const s3 = new S3Client({ endpoint: cluster.s3Url, region: "us-east-1", forcePathStyle: true, credentials: TEST_CREDENTIALS });
+  const nc = await connect({ servers: cluster.natsUrl, name: "test" });
+  t.after(async () => {
+    s3.destroy();
+    await nc.close();
+  });
+  const control = cacheNode("node0");
+  const stats = () => request(nc, control.stats, {});
+
+  await s3.send(new CreateBucket("cache"));
+  const body = randomBytes(3 * MiB + 123);
+  await s3.send(new PutObjectCommand({ Bucket: "cache", Key: "obj", Body: body }));
+  const freed = await request(nc, control.free, {});
+  assert.equal(freed.freedPages, 4, "the write kept its 4 pages");
+
+  const cold = await stats();
+  assert.ok((await get(s3, "cache", "obj")).equals(body));
+  const afterCold = await stats();
+  assert.equal(afterCold.misses - cold.misses, 4);
+  assert.equal(afterCold.ufsReadBytes - cold.ufsReadBytes, body.length);
+
+  assert.ok((await get(s3, "cache", "obj")).equals(body));
+  const warm = await stats();
+  assert.equal(warm.hits - afterCold.hits, 4);
+  assert.equal(warm.ufsReadBytes, afterCold.ufsReadBytes, "a warm read does not touch the UFS");
+
+  const pagesDir = join(cluster.home, "cache", "node0");
+  const [content] = (await readdir(pagesDir)).filter((n) => !n.startsWith("."));
+  const page = join(pagesDir, content as string, "1");
+  const raw = await readFile(page);
+  raw[100] = (raw[100] as number) ^ 0xff;
+  await writeFile(page, raw);
+
+  assert.ok((await get(s3, "cache", "obj")).equals(body), "the corrupt page is never served");
+  const healed = await stats();
+  assert.equal(healed.corruptPages, 1);
+  assert.equal(healed.ufsReadBytes - warm.ufsReadBytes, MiB, "only the corrupt page came from the UFS");
+  assert.ok((await get(s3, "cache", "obj")).equals(body));
+  assert.equal((await stats()).ufsReadBytes, healed.ufsReadBytes, "the page was stored again");
+});
+
+test("cache - stays under its capacity by evicting the least recently used pages", async (t) => {
+  const cluster = await bootCluster(t, { cacheCapacityBytes: 5 * MiB });
+  const s3 = new S3Client({ endpoint: cluster.s3Url, region: "us-east-1", forcePathStyle: true, credentials: TEST_CREDENTIALS });
+  t.after(() => s3.destroy());
+  await s3.send(new CreateBucket("lru"));
+  const bodies = Array.from({ length: 6 }, () => randomBytes(2 * MiB));
+  for (const [i, Body] of bodies.entries()) await s3.send(new PutObjectCommand({ Bucket: "lru", Key: `k${i}`, Body }));
+  const node = cluster.cacheNodes[0];
+  assert.ok(node);
+  const stats = node.stats();
+  assert.ok(stats.usedBytes <= 5 * MiB, `used ${stats.usedBytes}`);
+  assert.ok(stats.evictedPages >= 7, `evicted ${stats.evictedPages}`);
+  for (const [i, body] of bodies.entries()) assert.ok((await get(s3, "lru", `k${i}`)).equals(body));
+  assert.ok(node.stats().usedBytes <= 5 * MiB);
+});
+
+test("cache - two nodes share the blocks; with one killed every object is still served", async (t) => {
+  const cluster = await bootCluster(t, { cacheNodes: 2, remoteCacheNodes: true, blockSize: MiB });
+  const s3 = new S3Client({ endpoint: cluster.s3Url, region: "us-east-1", forcePathStyle: true, credentials: TEST_CREDENTIALS });
+  t.after(() => s3.destroy());
+  await s3.send(new CreateBucket("pair"));
+  const bodies = Array.from({ length: 12 }, (_, i) => randomBytes(3 * MiB + i));
+  for (const [i, Body] of bodies.entries()) await s3.send(new PutObjectCommand({ Bucket: "pair", Key: `k${i}`, Body }));
+  for (const [i, body] of bodies.entries()) assert.ok((await get(s3, "pair", `k${i}`)).equals(body));
+  const [a, b] = cluster.cacheNodes;
+  assert.ok(a && b);
+  const share = a.stats().pages / (a.stats().pages + b.stats().pages);
+  assert.ok(share > 0.2 && share < 0.8, `node0 holds ${share} of the pages`);
+  assert.ok(b.stats().hits + b.stats().misses > 0, "node1 served reads");
+
+  await b.abort();
+  for (const [i, body] of bodies.entries()) assert.ok((await get(s3, "pair", `k${i}`)).equals(body), `k${i} after node1 died`);
+  const body = randomBytes(2 * MiB);
+  await s3.send(new PutObjectCommand({ Bucket: "pair", Key: "after", Body: body }));
+  assert.ok((await get(s3, "pair", "after")).equals(body));
+});
+
+class CreateBucket extends (await import("@aws-sdk/client-s3")).CreateBucketCommand {
+  constructor(Bucket: string) {
+    super({ Bucket });
+  }
+}

@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { test } from "node:test";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, CreateBucketCommand } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { type NatsServer, startNatsServer } from "@koine/bus";
+import { freePort, onCleanup, TEST_CREDENTIALS, tempDir } from "@koine/testkit";
+
+const MiB = 1024 * 1024;
+const LAUNCHER = join(import.meta.dirname, "..", "packages", "launcher", "src", "main.ts");
+
+/** The all-in-one launcher as a child process, resolved once it serves. */
+function launch(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", LAUNCHER], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (c) => {
+      out += c;
+      if (out.includes("koine is up")) resolve(child);
+    });
+    child.once("exit", (code) => reject(new Error(`launcher exited with ${code}: ${out}`)));
+  });
+}
+
+function kill9(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    child.kill("SIGKILL");
+  });
+}
+
+test("restart - after SIGKILL of every process, every byte and listing is back", async (t) => {
+  const home = await tempDir(t, "koine-restart-");
+  const natsPort = await freePort();
+  const s3Port = await freePort();
+  const cachePort = await freePort();
+  const storeDir = join(home, "nats");
+  const env = { KOINE_HOME: home, KOINE_NATS_URL: `nats://127.0.0.1:${natsPort}`, KOINE_S3_PORT: String(s3Port), KOINE_CACHE_PORT: String(cachePort) };
+  let nats: NatsServer = await startNatsServer({ storeDir, port: natsPort });
+  let koine = await launch(env);
+  onCleanup(t, async () => {
+    await kill9(koine);
+    await nats.stop();
+  });
+
+  const endpoint = `http://127.0.0.1:${s3Port}`;
+  const s3 = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+  onCleanup(t, () => s3.destroy());
+  await s3.send(new CreateBucketCommand({ Bucket: "durable" }));
+  const written = new Map<string, Buffer>();
+  for (const [key, size] of [["zero", 0], ["a/one", 1000], ["a/b/two", 2 * MiB + 7], ["c/three", 64 * 1024]] as const) {
+    const body = randomBytes(size);
+    await s3.send(new PutObjectCommand({ Bucket: "durable", Key: key, Body: body }));
+    written.set(key, body);
+  }
+  const multi = randomBytes(12 * MiB);
+  await new Upload({ client: s3, params: { Bucket: "durable", Key: "m/multi", Body: multi }, partSize: 5 * MiB }).done();
+  written.set("m/multi", multi);
+  const listing = await s3.send(new ListObjectsV2Command({ Bucket: "durable" }));
+
+  await kill9(koine);
+  await kill9(nats.process);
+  nats = await startNatsServer({ storeDir, port: natsPort });
+  koine = await launch(env);
+
+  const again = await s3.send(new ListObjectsV2Command({ Bucket: "durable" }));
+  assert.deepEqual(
+    again.Contents?.map((c) => [c.Key, c.Size, c.ETag, c.LastModified?.getTime()]),
+    listing.Contents?.map((c) => [c.Key, c.Size, c.ETag, c.LastModified?.getTime()]),
+  );
+  for (const [Key, body] of written) {
+    const got = await s3.send(new GetObjectCommand({ Bucket: "durable", Key }));
+    assert.ok(Buffer.from(await (got.Body?.transformToByteArray() ?? [])).equals(body), Key);
+  }
+});

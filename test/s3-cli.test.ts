@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { promisify } from "node:util";
+import { bootCluster, TEST_CREDENTIALS, tempDir } from "@koine/testkit";
+
+const run = promisify(execFile);
+
+async function has(command: string, args: string[]): Promise<boolean> {
+  try {
+    await run(command, args, { timeout: 30_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function clientEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+    AWS_DEFAULT_REGION: "us-east-1",
+    AWS_CONFIG_FILE: "/dev/null",
+    AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+  };
+}
+
+const hasAws = await has("aws", ["--version"]);
+const hasBoto3 = await has("python3", ["-c", "import boto3"]);
+
+test("awscli - s3 cp/ls/rm and s3api with multipart", { skip: hasAws ? false : "awscli is not installed" }, async (t) => {
+  const cluster = await bootCluster(t);
+  const dir = await tempDir(t);
+  const env = clientEnv();
+  const aws = async (...args: string[]) =>
+    (await run("aws", ["--endpoint-url", cluster.s3Url, ...args], { env, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 })).stdout;
+
+  const small = randomBytes(1024);
+  const big = randomBytes(20 * 1024 * 1024);
+  await writeFile(join(dir, "small"), small);
+  await writeFile(join(dir, "big"), big);
+
+  await aws("s3", "mb", "s3://cli");
+  await aws("s3", "cp", join(dir, "small"), "s3://cli/dir/small");
+  await aws("s3", "cp", join(dir, "big"), "s3://cli/dir/big"); // multipart: 8 MiB parts
+  const ls = await aws("s3", "ls", "s3://cli/dir/");
+  assert.match(ls, /1024 small/);
+  assert.match(ls, /20971520 big/);
+  await aws("s3", "cp", "s3://cli/dir/big", join(dir, "big.back"));
+  assert.ok((await readFile(join(dir, "big.back"))).equals(big));
+
+  const head = JSON.parse(await aws("s3api", "head-object", "--bucket", "cli", "--key", "dir/big"));
+  assert.match(head.ETag, /-3"$/);
+  await aws("s3api", "put-object", "--bucket", "cli", "--key", "api/obj", "--body", join(dir, "small"), "--metadata", "k=v");
+  const got = JSON.parse(await aws("s3api", "get-object", "--bucket", "cli", "--key", "api/obj", "--range", "bytes=10-19", join(dir, "range")));
+  assert.equal(got.ContentRange, "bytes 10-19/1024");
+  assert.ok((await readFile(join(dir, "range"))).equals(small.subarray(10, 20)));
+  assert.equal(got.Metadata.k, "v");
+  const listed = JSON.parse(await aws("s3api", "list-objects-v2", "--bucket", "cli", "--delimiter", "/"));
+  assert.deepEqual(listed.CommonPrefixes.map((p: { Prefix: string }) => p.Prefix), ["api/", "dir/"]);
+  await assert.rejects(aws("s3api", "get-object", "--bucket", "cli", "--key", "nope", join(dir, "x")), /NoSuchKey/);
+
+  await aws("s3", "rm", "--recursive", "s3://cli/");
+  assert.equal(JSON.parse(await aws("s3api", "list-objects-v2", "--bucket", "cli")).Contents, undefined);
+  await aws("s3", "rb", "s3://cli");
+});
+
+const BOTO3_SCRIPT = `
+import boto3, hashlib, io, os, sys
+from botocore.exceptions import ClientError
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                  aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
+s3.create_bucket(Bucket="boto")
+data = os.urandom(12 * 1024 * 1024)
+s3.put_object(Bucket="boto", Key="a/one", Body=b"x" * 1000)
+s3.upload_fileobj(io.BytesIO(data), "boto", "a/big")  # multipart above 8 MiB
+assert s3.get_object(Bucket="boto", Key="a/big")["Body"].read() == data
+assert s3.get_object(Bucket="boto", Key="a/big", Range="bytes=5-9")["Body"].read() == data[5:10]
+keys = [o["Key"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket="boto", PaginationConfig={"PageSize": 1}) for o in p.get("Contents", [])]
+assert keys == ["a/big", "a/one"], keys
+s3.copy_object(Bucket="boto", Key="b/copy", CopySource={"Bucket": "boto", "Key": "a/one"})
+try:
+    s3.delete_bucket(Bucket="boto")
+    raise SystemExit("delete_bucket should fail")
+except ClientError as e:
+    assert e.response["Error"]["Code"] == "BucketNotEmpty", e.response
+res = s3.delete_objects(Bucket="boto", Delete={"Objects": [{"Key": k} for k in ["a/big", "a/one", "b/copy"]]})
+assert len(res["Deleted"]) == 3, res
+s3.delete_bucket(Bucket="boto")
+print("boto3 ok")
+`;
+
+test("boto3 - put, multipart, ranges, paging, copy, errors", { skip: hasBoto3 ? false : "python3 boto3 is not installed" }, async (t) => {
+  const cluster = await bootCluster(t);
+  const { stdout } = await run("python3", ["-c", BOTO3_SCRIPT, cluster.s3Url, TEST_CREDENTIALS.accessKeyId, TEST_CREDENTIALS.secretAccessKey], {
+    env: clientEnv(),
+    timeout: 120_000,
+  });
+  assert.match(stdout, /boto3 ok/);
+});
