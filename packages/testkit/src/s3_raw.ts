@@ -11,8 +11,10 @@ export interface RawResponse {
 
 export interface SignOptions {
   method: string;
-  /** Path exactly as it goes on the wire (already encoded, not normalised). */
+  /** Path as signed (already encoded, not normalised). */
   path: string;
+  /** Path as sent, when it is encoded differently from `path`. */
+  wirePath?: string;
   query?: Record<string, string>;
   headers?: Record<string, string>;
   body?: Buffer | string;
@@ -54,7 +56,8 @@ export async function signHeaders(endpoint: string, o: SignOptions): Promise<Rec
 
 function target(o: SignOptions): string {
   const q = new URLSearchParams(o.query ?? {}).toString();
-  return q ? `${o.path}?${q}` : o.path;
+  const path = o.wirePath ?? o.path;
+  return q ? `${path}?${q}` : path;
 }
 
 /** Sends a signed request with its whole body and returns the whole answer. */

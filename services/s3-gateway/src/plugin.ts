@@ -105,6 +105,24 @@ function sendError(req: FastifyRequest, reply: FastifyReply, err: S3Error, reque
 }
 
 /**
+ * Answers errors Node's HTTP parser finds before a handler runs (a body
+ * cut short, headers too large, garbage) as S3 XML errors.
+ */
+export function s3ClientErrorHandler(err: Error & { code?: string }, socket: import("node:net").Socket): void {
+  if (!socket.writable) return;
+  const [status, code] =
+    err.code === "HPE_INVALID_EOF_STATE"
+      ? [400, "IncompleteBody"]
+      : err.code === "HPE_HEADER_OVERFLOW"
+        ? [400, "RequestHeaderSectionTooLarge"]
+        : [400, "BadRequest"];
+  const body = s3Xml("Error", { Code: code, Message: err.message }, false);
+  socket.end(
+    `HTTP/1.1 ${status} Bad Request\r\nContent-Type: application/xml\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
  * The S3 dialect as a fastify plugin: path-style addressing below the
  * prefix it is registered at, SigV4 on every request, bodies streamed.
  */

@@ -3,7 +3,7 @@ import { type DataNode, FileSystemClient } from "@koine/client";
 import { connect } from "@koine/bus";
 import Fastify from "fastify";
 import type { S3GatewayOptions } from "./config.ts";
-import { s3Plugin } from "./plugin.ts";
+import { s3ClientErrorHandler, s3Plugin } from "./plugin.ts";
 
 export interface S3Gateway {
   url: string;
@@ -25,6 +25,7 @@ export async function start(options: S3GatewayOptions & { localNodes?: ReadonlyM
     keepAliveTimeout: 65_000,
     routerOptions: { maxParamLength: 4096 },
     return503OnClosing: false,
+    clientErrorHandler: s3ClientErrorHandler,
   });
   await app.register(s3Plugin, {
     client,
