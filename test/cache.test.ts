@@ -35,7 +35,7 @@ test("cache - a cold read comes from the UFS, the next from the cache, a corrupt
   const cold = await stats();
   assert.ok((await get(s3, "cache", "obj")).equals(body));
   const afterCold = await stats();
-  assert.equal(afterCold.misses - cold.misses, 4);
+  assert.equal(afterCold.misses - cold.misses, 4, JSON.stringify({ freed, cold, afterCold }));
   assert.equal(afterCold.ufsReadBytes - cold.ufsReadBytes, body.length);
 
   assert.ok((await get(s3, "cache", "obj")).equals(body));

@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { test } from "node:test";
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, CreateBucketCommand } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { type NatsServer, startNatsServer } from "@koine/bus";
 import { freePort, onCleanup, TEST_CREDENTIALS, tempDir } from "@koine/testkit";
@@ -13,7 +13,10 @@ const LAUNCHER = join(import.meta.dirname, "..", "packages", "launcher", "src", 
 
 /** The all-in-one launcher as a child process, resolved once it serves. */
 function launch(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", LAUNCHER], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", LAUNCHER], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   return new Promise((resolve, reject) => {
     let out = "";
     child.stdout?.on("data", (c) => {
@@ -38,7 +41,12 @@ test("restart - after SIGKILL of every process, every byte and listing is back",
   const s3Port = await freePort();
   const cachePort = await freePort();
   const storeDir = join(home, "nats");
-  const env = { KOINE_HOME: home, KOINE_NATS_URL: `nats://127.0.0.1:${natsPort}`, KOINE_S3_PORT: String(s3Port), KOINE_CACHE_PORT: String(cachePort) };
+  const env = {
+    KOINE_HOME: home,
+    KOINE_NATS_URL: `nats://127.0.0.1:${natsPort}`,
+    KOINE_S3_PORT: String(s3Port),
+    KOINE_CACHE_PORT: String(cachePort),
+  };
   let nats: NatsServer = await startNatsServer({ storeDir, port: natsPort });
   let koine = await launch(env);
   onCleanup(t, async () => {
@@ -51,7 +59,12 @@ test("restart - after SIGKILL of every process, every byte and listing is back",
   onCleanup(t, () => s3.destroy());
   await s3.send(new CreateBucketCommand({ Bucket: "durable" }));
   const written = new Map<string, Buffer>();
-  for (const [key, size] of [["zero", 0], ["a/one", 1000], ["a/b/two", 2 * MiB + 7], ["c/three", 64 * 1024]] as const) {
+  for (const [key, size] of [
+    ["zero", 0],
+    ["a/one", 1000],
+    ["a/b/two", 2 * MiB + 7],
+    ["c/three", 64 * 1024],
+  ] as const) {
     const body = randomBytes(size);
     await s3.send(new PutObjectCommand({ Bucket: "durable", Key: key, Body: body }));
     written.set(key, body);

@@ -56,12 +56,17 @@ test("awscli - s3 cp/ls/rm and s3api with multipart", { skip: hasAws ? false : "
   const head = JSON.parse(await aws("s3api", "head-object", "--bucket", "cli", "--key", "dir/big"));
   assert.match(head.ETag, /-3"$/);
   await aws("s3api", "put-object", "--bucket", "cli", "--key", "api/obj", "--body", join(dir, "small"), "--metadata", "k=v");
-  const got = JSON.parse(await aws("s3api", "get-object", "--bucket", "cli", "--key", "api/obj", "--range", "bytes=10-19", join(dir, "range")));
+  const got = JSON.parse(
+    await aws("s3api", "get-object", "--bucket", "cli", "--key", "api/obj", "--range", "bytes=10-19", join(dir, "range")),
+  );
   assert.equal(got.ContentRange, "bytes 10-19/1024");
   assert.ok((await readFile(join(dir, "range"))).equals(small.subarray(10, 20)));
   assert.equal(got.Metadata.k, "v");
   const listed = JSON.parse(await aws("s3api", "list-objects-v2", "--bucket", "cli", "--delimiter", "/"));
-  assert.deepEqual(listed.CommonPrefixes.map((p: { Prefix: string }) => p.Prefix), ["api/", "dir/"]);
+  assert.deepEqual(
+    listed.CommonPrefixes.map((p: { Prefix: string }) => p.Prefix),
+    ["api/", "dir/"],
+  );
   await assert.rejects(aws("s3api", "get-object", "--bucket", "cli", "--key", "nope", join(dir, "x")), /NoSuchKey/);
 
   await aws("s3", "rm", "--recursive", "s3://cli/");
@@ -96,9 +101,13 @@ print("boto3 ok")
 
 test("boto3 - put, multipart, ranges, paging, copy, errors", { skip: hasBoto3 ? false : "python3 boto3 is not installed" }, async (t) => {
   const cluster = await bootCluster(t);
-  const { stdout } = await run("python3", ["-c", BOTO3_SCRIPT, cluster.s3Url, TEST_CREDENTIALS.accessKeyId, TEST_CREDENTIALS.secretAccessKey], {
-    env: clientEnv(),
-    timeout: 120_000,
-  });
+  const { stdout } = await run(
+    "python3",
+    ["-c", BOTO3_SCRIPT, cluster.s3Url, TEST_CREDENTIALS.accessKeyId, TEST_CREDENTIALS.secretAccessKey],
+    {
+      env: clientEnv(),
+      timeout: 120_000,
+    },
+  );
   assert.match(stdout, /boto3 ok/);
 });

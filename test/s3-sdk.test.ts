@@ -81,7 +81,12 @@ test("@aws-sdk/client-s3 - the whole S3 flow with a stock client", async (t) => 
 
   // Ranged reads.
   const eight = objects.get("big/8m.bin") as Buffer;
-  for (const [range, start, end] of [["bytes=0-0", 0, 0], ["bytes=1000-2999999", 1000, 2999999], ["bytes=-100", eight.length - 100, eight.length - 1], [`bytes=${8 * MiB - 10}-`, 8 * MiB - 10, 8 * MiB - 1]] as const) {
+  for (const [range, start, end] of [
+    ["bytes=0-0", 0, 0],
+    ["bytes=1000-2999999", 1000, 2999999],
+    ["bytes=-100", eight.length - 100, eight.length - 1],
+    [`bytes=${8 * MiB - 10}-`, 8 * MiB - 10, 8 * MiB - 1],
+  ] as const) {
     const got = await s3.send(new GetObjectCommand({ Bucket, Key: "big/8m.bin", Range: range }));
     assert.equal(got.ContentRange, `bytes ${start}-${end}/${eight.length}`);
     assert.ok(Buffer.from(await (got.Body?.transformToByteArray() ?? [])).equals(eight.subarray(start, end + 1)), range);
@@ -102,12 +107,24 @@ test("@aws-sdk/client-s3 - the whole S3 flow with a stock client", async (t) => 
     pages++;
   } while (ContinuationToken);
   assert.equal(pages, 3);
-  assert.deepEqual(keys, [0, 1, 2, 3, 4, 5, 6].map((i) => `list/k${i}`));
+  assert.deepEqual(
+    keys,
+    [0, 1, 2, 3, 4, 5, 6].map((i) => `list/k${i}`),
+  );
   const top = await s3.send(new ListObjectsV2Command({ Bucket, Delimiter: "/" }));
-  assert.deepEqual(top.Contents?.map((c) => c.Key), ["empty", "streamed.bin"]);
-  assert.deepEqual(top.CommonPrefixes?.map((c) => c.Prefix), ["big/", "list/", "multi/", "small/"]);
+  assert.deepEqual(
+    top.Contents?.map((c) => c.Key),
+    ["empty", "streamed.bin"],
+  );
+  assert.deepEqual(
+    top.CommonPrefixes?.map((c) => c.Prefix),
+    ["big/", "list/", "multi/", "small/"],
+  );
   const v1 = await s3.send(new ListObjectsCommand({ Bucket, Delimiter: "/", MaxKeys: 2, Marker: "big/" }));
-  assert.deepEqual([...(v1.Contents ?? []).map((c) => c.Key), ...(v1.CommonPrefixes ?? []).map((c) => c.Prefix)].sort(), ["empty", "list/"]);
+  assert.deepEqual([...(v1.Contents ?? []).map((c) => c.Key), ...(v1.CommonPrefixes ?? []).map((c) => c.Prefix)].sort(), [
+    "empty",
+    "list/",
+  ]);
   assert.equal(v1.IsTruncated, true);
   assert.equal(v1.NextMarker, "list/");
 

@@ -12,5 +12,8 @@ test("smoke - put and get one object", async (t) => {
   const got = await s3.send(new GetObjectCommand({ Bucket: "smoke", Key: "a/b.txt" }));
   assert.equal(await got.Body?.transformToString(), "hello");
   const list = await s3.send(new ListObjectsV2Command({ Bucket: "smoke" }));
-  assert.deepEqual(list.Contents?.map((c) => c.Key), ["a/b.txt"]);
+  assert.deepEqual(
+    list.Contents?.map((c) => c.Key),
+    ["a/b.txt"],
+  );
 });

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Type as T } from "@sinclair/typebox";
 import { ErrorCode, KoineError, rpc } from "@koine/protocol";
 import { startNats } from "@koine/testkit";
+import { Type as T } from "@sinclair/typebox";
 import { compareVersions, connect, request, serve } from "./mod.ts";
 
 const Echo = rpc("test.echo", T.Object({ n: T.Integer() }), T.Object({ twice: T.Integer() }));
@@ -14,10 +14,15 @@ test("request() validates, carries error codes, and reports no responders", asyn
 
   await assert.rejects(request(nc, Echo, { n: 1 }), (e: KoineError) => e.code === ErrorCode.Unavailable);
 
-  serve(nc, Echo, ({ n }) => {
-    if (n < 0) throw new KoineError(ErrorCode.NotFound, `Cannot find ${n}`);
-    return { twice: n * 2 };
-  }, { queue: "q" });
+  serve(
+    nc,
+    Echo,
+    ({ n }) => {
+      if (n < 0) throw new KoineError(ErrorCode.NotFound, `Cannot find ${n}`);
+      return { twice: n * 2 };
+    },
+    { queue: "q" },
+  );
   await nc.flush();
 
   assert.deepEqual(await request(nc, Echo, { n: 21 }), { twice: 42 });

@@ -1,4 +1,4 @@
-import { connect as natsConnect, type NatsConnection } from "@nats-io/transport-node";
+import { type NatsConnection, connect as natsConnect } from "@nats-io/transport-node";
 
 /** Oldest nats-server koine runs on: the JetStream consumer API it uses came in 2.9.4. */
 export const MIN_SERVER_VERSION = "2.9.4";

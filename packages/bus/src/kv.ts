@@ -1,5 +1,5 @@
-import type { NatsConnection } from "@nats-io/transport-node";
 import { type KV, Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
 
 export interface OpenKvOptions {
   /** Entries older than this are removed by the server. */

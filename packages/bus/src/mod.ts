@@ -3,13 +3,14 @@
  * validated request/reply with stable error codes, events, and KV buckets.
  * @module
  */
-export { compareVersions, connect, MIN_SERVER_VERSION } from "./connect.ts";
-export type { ConnectOptions } from "./connect.ts";
-export { DEFAULT_REQUEST_TIMEOUT_MS, publish, request, Responder, serve, subscribe } from "./rpc.ts";
-export type { RequestOptions, ServeOptions } from "./rpc.ts";
-export { openKv } from "./kv.ts";
-export type { OpenKvOptions } from "./kv.ts";
+
 export type { KV, KvEntry } from "@nats-io/kv";
 export type { NatsConnection, Subscription } from "@nats-io/transport-node";
-export { findNatsServer, startNatsServer } from "./nats_server.ts";
+export type { ConnectOptions } from "./connect.ts";
+export { compareVersions, connect, MIN_SERVER_VERSION } from "./connect.ts";
+export type { OpenKvOptions } from "./kv.ts";
+export { openKv } from "./kv.ts";
 export type { NatsServer, NatsServerOptions } from "./nats_server.ts";
+export { findNatsServer, startNatsServer } from "./nats_server.ts";
+export type { RequestOptions, ServeOptions } from "./rpc.ts";
+export { DEFAULT_REQUEST_TIMEOUT_MS, publish, Responder, request, serve, subscribe } from "./rpc.ts";

@@ -1,5 +1,3 @@
-import { headers, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { errors } from "@nats-io/transport-node";
 import {
   describeInvalid,
   ErrorCode,
@@ -11,6 +9,7 @@ import {
   type RequestOf,
   type Rpc,
 } from "@koine/protocol";
+import { errors, headers, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 
 const ERROR_CODE_HEADER = "Koine-Error-Code";
 const ERROR_MESSAGE_HEADER = "Nats-Service-Error";
@@ -57,10 +56,7 @@ async function answer<R extends Rpc>(
       throw new KoineError(ErrorCode.InvalidArgument, `Cannot parse ${endpoint.subject} request`, { cause });
     }
     if (!endpoint.request.Check(body)) {
-      throw new KoineError(
-        ErrorCode.InvalidArgument,
-        `Invalid ${endpoint.subject} request: ${describeInvalid(endpoint.request, body)}`,
-      );
+      throw new KoineError(ErrorCode.InvalidArgument, `Invalid ${endpoint.subject} request: ${describeInvalid(endpoint.request, body)}`);
     }
     const reply = await handler(body as RequestOf<R>, msg);
     msg.respond(JSON.stringify(reply));
@@ -109,10 +105,7 @@ export async function request<R extends Rpc>(
   }
   const body: unknown = msg.json();
   if (!endpoint.reply.Check(body)) {
-    throw new KoineError(
-      ErrorCode.Internal,
-      `Invalid ${endpoint.subject} reply: ${describeInvalid(endpoint.reply, body)}`,
-    );
+    throw new KoineError(ErrorCode.Internal, `Invalid ${endpoint.subject} reply: ${describeInvalid(endpoint.reply, body)}`);
   }
   return body as ReplyOf<R>;
 }

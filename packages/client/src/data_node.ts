@@ -1,6 +1,14 @@
 import { Readable } from "node:stream";
+import {
+  type ConcatRequest,
+  ErrorCode,
+  isErrorCode,
+  KoineError,
+  type ReadRange,
+  type WriteTarget,
+  type WrittenData,
+} from "@koine/protocol";
 import { Pool } from "undici";
-import { type ConcatRequest, ErrorCode, isErrorCode, KoineError, type ReadRange, type WriteTarget, type WrittenData } from "@koine/protocol";
 
 /** What a front-end needs of a cache node: read a range, write through, concatenate. */
 export interface DataNode {
@@ -24,7 +32,15 @@ function query(params: Record<string, string | number | readonly number[]>): str
   return q.toString();
 }
 
-const CONNECT_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_SOCKET", "EPIPE"]);
+const CONNECT_ERRORS = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_SOCKET",
+  "EPIPE",
+]);
 
 /** A cache node over HTTP, with a keep-alive connection pool. */
 export class HttpDataNode implements DataNode {

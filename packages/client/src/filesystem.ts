@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
-import { type NatsConnection, request, subscribe, type Subscription } from "@koine/bus";
+import { type NatsConnection, request, type Subscription, subscribe } from "@koine/bus";
 import {
   ErrorCode,
   Events,
@@ -235,10 +235,7 @@ export class FileSystemClient {
     for (let i = 0; i < blocks; i++) {
       if (ring.placementFor(FileSystemClient.blockKey(contentId, i))[0] === writer) cacheBlocks.push(i);
     }
-    const data = await this.#node(writer as string).write(
-      { ...location, contentId, blockSize: this.blockSize, cacheBlocks },
-      body,
-    );
+    const data = await this.#node(writer as string).write({ ...location, contentId, blockSize: this.blockSize, cacheBlocks }, body);
     const info = await request(this.nc, Meta.commitFile, {
       path,
       data,

@@ -1,4 +1,4 @@
-import { type KV, openKv, type NatsConnection } from "@koine/bus";
+import { type KV, type NatsConnection, openKv } from "@koine/bus";
 import { MEMBER_TTL_MS, MEMBERS_BUCKET, type Member, Schemas } from "@koine/protocol";
 import { Ring } from "@koine/ring";
 import { TypeCompiler } from "@sinclair/typebox/compiler";

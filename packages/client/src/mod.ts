@@ -3,8 +3,9 @@
  * mkdir, write and read streams, rename, delete, attributes, multipart.
  * @module
  */
-export { DEFAULT_BLOCK_SIZE, DEFAULT_STAT_CACHE_MS, FileSystemClient } from "./filesystem.ts";
-export type { FileSystemClientOptions } from "./filesystem.ts";
-export { HttpDataNode, NodeUnreachableError } from "./data_node.ts";
+
 export type { DataNode } from "./data_node.ts";
+export { HttpDataNode, NodeUnreachableError } from "./data_node.ts";
+export type { FileSystemClientOptions } from "./filesystem.ts";
+export { DEFAULT_BLOCK_SIZE, DEFAULT_STAT_CACHE_MS, FileSystemClient } from "./filesystem.ts";
 export { Membership } from "./membership.ts";

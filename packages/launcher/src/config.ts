@@ -19,7 +19,8 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
  */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): LocalClusterOptions {
   const nodes = Number(env.KOINE_CACHE_NODES ?? 1);
-  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64) throw new Error(`KOINE_CACHE_NODES must be 1 to 64, not "${env.KOINE_CACHE_NODES}"`);
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64)
+    throw new Error(`KOINE_CACHE_NODES must be 1 to 64, not "${env.KOINE_CACHE_NODES}"`);
   const accessKey = env.KOINE_ACCESS_KEY ?? DEFAULT_ACCESS_KEY;
   const secretKey = env.KOINE_SECRET_KEY ?? DEFAULT_SECRET_KEY;
   if (!accessKey || !secretKey) throw new Error("KOINE_ACCESS_KEY and KOINE_SECRET_KEY must not be empty");

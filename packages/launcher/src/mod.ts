@@ -3,6 +3,7 @@
  * cache nodes, the job runner and every front-end. For a laptop and tests.
  * @module
  */
-export { startLocalCluster } from "./local_cluster.ts";
-export type { LocalCluster, LocalClusterOptions } from "./local_cluster.ts";
+
 export { parseConfig } from "./config.ts";
+export type { LocalCluster, LocalClusterOptions } from "./local_cluster.ts";
+export { startLocalCluster } from "./local_cluster.ts";

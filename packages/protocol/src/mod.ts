@@ -3,21 +3,13 @@
  * subjects, message schemas (compiled once) and stable error codes.
  * @module
  */
-export { ErrorCode, KoineError, errorCodeOf, isErrorCode } from "./errors.ts";
-export { describeInvalid, event, rpc } from "./rpc.ts";
+
+export type { ConcatRequest, ReadRange, WriteTarget } from "./data.ts";
+export * as DataSchemas from "./data.ts";
+export { ErrorCode, errorCodeOf, isErrorCode, KoineError } from "./errors.ts";
+export { locate } from "./mounts.ts";
 export type { EventType, ReplyOf, RequestOf, Rpc } from "./rpc.ts";
-export {
-  cacheNode,
-  Events,
-  Meta,
-  MEMBER_HEARTBEAT_MS,
-  MEMBER_TTL_MS,
-  MEMBERS_BUCKET,
-  JOBS_CONSUMER,
-  JOBS_STREAM,
-  JOBS_SUBJECTS,
-} from "./subjects.ts";
-export * as Schemas from "./schemas.ts";
+export { describeInvalid, event, rpc } from "./rpc.ts";
 export type {
   CacheStats,
   ChangedEvent,
@@ -33,6 +25,15 @@ export type {
   UploadPart,
   WrittenData,
 } from "./schemas.ts";
-export * as DataSchemas from "./data.ts";
-export type { ConcatRequest, ReadRange, WriteTarget } from "./data.ts";
-export { locate } from "./mounts.ts";
+export * as Schemas from "./schemas.ts";
+export {
+  cacheNode,
+  Events,
+  JOBS_CONSUMER,
+  JOBS_STREAM,
+  JOBS_SUBJECTS,
+  MEMBER_HEARTBEAT_MS,
+  MEMBER_TTL_MS,
+  MEMBERS_BUCKET,
+  Meta,
+} from "./subjects.ts";

@@ -1,5 +1,5 @@
 import type { Static, TSchema } from "@sinclair/typebox";
-import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
+import { type TypeCheck, TypeCompiler } from "@sinclair/typebox/compiler";
 
 /** A request/reply endpoint: its subject and the shapes of both messages. */
 export interface Rpc<Req extends TSchema = TSchema, Rep extends TSchema = TSchema> {
@@ -12,11 +12,7 @@ export type RequestOf<R> = R extends Rpc<infer Q, TSchema> ? Static<Q> : never;
 export type ReplyOf<R> = R extends Rpc<TSchema, infer P> ? Static<P> : never;
 
 /** Defines an endpoint; schemas are compiled once, here. */
-export function rpc<Req extends TSchema, Rep extends TSchema>(
-  subject: string,
-  request: Req,
-  reply: Rep,
-): Rpc<Req, Rep> {
+export function rpc<Req extends TSchema, Rep extends TSchema>(subject: string, request: Req, reply: Rep): Rpc<Req, Rep> {
   return { subject, request: TypeCompiler.Compile(request), reply: TypeCompiler.Compile(reply) };
 }
 

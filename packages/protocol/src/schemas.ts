@@ -7,11 +7,7 @@ export const UfsLocation = T.Object({
 });
 export type UfsLocation = Static<typeof UfsLocation>;
 
-export const PersistenceState = T.Union([
-  T.Literal("PERSISTED"),
-  T.Literal("NOT_PERSISTED"),
-  T.Literal("TO_BE_PERSISTED"),
-]);
+export const PersistenceState = T.Union([T.Literal("PERSISTED"), T.Literal("NOT_PERSISTED"), T.Literal("TO_BE_PERSISTED")]);
 
 /** A file or directory of the namespace as every service sees it. */
 export const FileInfo = T.Object({

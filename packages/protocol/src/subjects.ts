@@ -1,5 +1,5 @@
-import * as S from "./schemas.ts";
 import { event, rpc } from "./rpc.ts";
+import * as S from "./schemas.ts";
 
 /** Every request/reply endpoint of the metadata service. */
 export const Meta = {

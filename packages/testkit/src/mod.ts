@@ -5,8 +5,8 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { type AddressInfo, createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { type NatsServer, startNatsServer } from "@koine/bus";
@@ -49,7 +49,10 @@ export async function startNats(t: TestContext): Promise<NatsServer> {
 }
 
 /** A whole koine cluster in this process, on free ports, removed when the test ends. */
-export async function bootCluster(t: TestContext, options: Omit<LocalClusterOptions, "home" | "natsPort" | "cachePort" | "s3Port"> & { home?: string } = {}): Promise<LocalCluster> {
+export async function bootCluster(
+  t: TestContext,
+  options: Omit<LocalClusterOptions, "home" | "natsPort" | "cachePort" | "s3Port"> & { home?: string } = {},
+): Promise<LocalCluster> {
   const home = options.home ?? (await tempDir(t, "koine-home-"));
   const cluster = await startLocalCluster({ natsPort: 0, cachePort: 0, s3Port: 0, ...options, home });
   onCleanup(t, () => cluster.stop());
@@ -94,5 +97,5 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export { rawSignedRequest, signedRequest, signHeaders } from "./s3_raw.ts";
 export type { RawResponse, SignOptions } from "./s3_raw.ts";
+export { rawSignedRequest, signedRequest, signHeaders } from "./s3_raw.ts";

@@ -81,10 +81,7 @@ export async function signedRequest(endpoint: string, o: SignOptions): Promise<R
  * the body (fewer than Content-Length to truncate it), then, with
  * `halfClose`, the end of the client's side. Resolves with what came back.
  */
-export async function rawSignedRequest(
-  endpoint: string,
-  o: SignOptions & { send: Buffer; halfClose: boolean },
-): Promise<string> {
+export async function rawSignedRequest(endpoint: string, o: SignOptions & { send: Buffer; halfClose: boolean }): Promise<string> {
   const headers = await signHeaders(endpoint, o);
   const url = new URL(endpoint);
   const head = [`${o.method} ${target(o)} HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), "", ""].join("\r\n");

@@ -5,7 +5,7 @@ import { Readable } from "node:stream";
 import { text } from "node:stream/consumers";
 import { test } from "node:test";
 import { tempDir } from "@koine/testkit";
-import { LocalUfs, UfsError } from "./mod.ts";
+import { LocalUfs, type UfsError } from "./mod.ts";
 
 test("LocalUfs writes atomically, reads ranges and checks fingerprints", async (t) => {
   const root = await tempDir(t);
@@ -17,7 +17,10 @@ test("LocalUfs writes atomically, reads ranges and checks fingerprints", async (
 
   await ufs.write("b/dir/k", Readable.from([Buffer.from("HELLO")]));
   await assert.rejects(ufs.openRange("b/dir/k", 0, 5, first.fingerprint), (e: UfsError) => e.code === "STALE");
-  assert.deepEqual((await ufs.list("b/dir")).map((e) => e.name), ["k"]);
+  assert.deepEqual(
+    (await ufs.list("b/dir")).map((e) => e.name),
+    ["k"],
+  );
 });
 
 test("LocalUfs refuses paths that leave the root", async (t) => {

@@ -131,10 +131,13 @@ export class LocalUfs implements UnderFileSystem {
   async write(path: string, source: Readable | AsyncIterable<Uint8Array>): Promise<UfsStatus> {
     const abs = await this.#resolve(path, { createParents: true });
     const tmp = join(abs, "..", `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`);
+    const sink = createWriteStream(tmp, { flush: true, highWaterMark: 1 << 20 });
     try {
-      await pipeline(source, createWriteStream(tmp, { flush: true, highWaterMark: 1 << 20 }));
+      await pipeline(source, sink);
       await rename(tmp, abs);
     } catch (err) {
+      // The file may still be opening or closing: remove it only once closed.
+      if (!sink.closed) await new Promise((resolve) => sink.once("close", resolve));
       await unlink(tmp).catch(() => {});
       if ((err as NodeJS.ErrnoException).code === "EISDIR") {
         throw new UfsError("ALREADY_EXISTS", `Cannot write "${path}": a directory is there`, { cause: err });

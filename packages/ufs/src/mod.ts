@@ -3,14 +3,15 @@
  * interface; a local-directory implementation that no path can leave.
  * @module
  */
-export { UfsError } from "./errors.ts";
+
 export type { UfsErrorCode } from "./errors.ts";
+export { UfsError } from "./errors.ts";
 export { LocalUfs, TEMP_PREFIX } from "./local.ts";
 export { safeSegments } from "./path.ts";
 export type { UfsEntry, UfsStatus, UnderFileSystem } from "./ufs.ts";
 
-import { LocalUfs } from "./local.ts";
 import { UfsError } from "./errors.ts";
+import { LocalUfs } from "./local.ts";
 import type { UnderFileSystem } from "./ufs.ts";
 
 /** Opens the under-store a mount URI names (`file:///abs/dir`). */

@@ -23,7 +23,18 @@ export const DEFAULT_PAGE_SIZE = 1024 * 1024;
 export function parseSize(text: string, setting: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(|B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)$/i.exec(text.trim());
   if (!m) throw new Error(`${setting} must be a size such as 8GiB, not "${text}"`);
-  const units: Record<string, number> = { "": 1, b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12 };
+  const units: Record<string, number> = {
+    "": 1,
+    b: 1,
+    kib: 1024,
+    mib: 1024 ** 2,
+    gib: 1024 ** 3,
+    tib: 1024 ** 4,
+    kb: 1e3,
+    mb: 1e6,
+    gb: 1e9,
+    tb: 1e12,
+  };
   return Math.floor(Number(m[1]) * (units[(m[2] ?? "").toLowerCase()] ?? 1));
 }
 

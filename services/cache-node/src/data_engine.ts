@@ -73,7 +73,11 @@ export class DataEngine {
   async #page(r: ReadRange, index: number, last: number): Promise<Buffer> {
     const key = PageStore.key(r.contentId, index);
     const loading = this.#inflight.get(key);
-    if (loading) return loading.promise;
+    if (loading) {
+      // Loading, or loaded and still being stored: no second under-store read.
+      this.counters.hits++;
+      return loading.promise;
+    }
     if (this.store.has(key)) {
       const page = await this.store.get(key);
       if (page) {
@@ -122,9 +126,9 @@ export class DataEngine {
             if (have === want(index)) {
               const page = parts.length === 1 ? Buffer.from(parts[0] as Buffer) : Buffer.concat(parts);
               const key = PageStore.key(r.contentId, index);
-              this.#keep(key, page);
               (waiting[index - first] as Pending).resolve(page);
-              settle(index);
+              const loaded = index;
+              this.#keep(key, page).finally(() => settle(loaded));
               index++;
               parts = [];
               have = 0;
@@ -143,12 +147,13 @@ export class DataEngine {
   }
 
   /** Stores a page read from the under-store, in the background. */
-  #keep(key: string, page: Buffer): void {
+  #keep(key: string, page: Buffer): Promise<void> {
     const done = this.store
       .put(key, page)
       .catch((err) => console.error(`cache-node: cannot store page ${key}`, err))
       .finally(() => this.#storing.delete(done));
     this.#storing.add(done);
+    return done;
   }
 
   /** Waits for pages still being stored. */

@@ -1,8 +1,8 @@
-import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import { DataSchemas, ErrorCode, errorCodeOf, KoineError } from "@koine/protocol";
+import { UfsError } from "@koine/ufs";
 import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { DataSchemas, errorCodeOf, ErrorCode, KoineError } from "@koine/protocol";
-import { UfsError } from "@koine/ufs";
+import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { DataEngine } from "./data_engine.ts";
 
 const STATUS: Record<string, number> = {
@@ -76,4 +76,3 @@ export function buildHttp(engine: DataEngine): FastifyInstance {
   app.get("/healthz", async () => ({ ok: true }));
   return app;
 }
-

@@ -3,9 +3,10 @@
  * and written through to the under-store, served over HTTP.
  * @module
  */
-export { DEFAULT_CAPACITY_BYTES, DEFAULT_PAGE_SIZE, DEFAULT_PORT, parseConfig, parseSize } from "./config.ts";
+
 export type { CacheNodeOptions } from "./config.ts";
+export { DEFAULT_CAPACITY_BYTES, DEFAULT_PAGE_SIZE, DEFAULT_PORT, parseConfig, parseSize } from "./config.ts";
 export { DataEngine } from "./data_engine.ts";
 export { PageStore } from "./page_store.ts";
-export { start } from "./service.ts";
 export type { CacheNode } from "./service.ts";
+export { start } from "./service.ts";

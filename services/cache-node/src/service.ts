@@ -1,6 +1,16 @@
 import type { AddressInfo } from "node:net";
-import { connect, openKv, request, Responder } from "@koine/bus";
-import { cacheNode, type CacheStats, ErrorCode, KoineError, Meta, MEMBER_HEARTBEAT_MS, MEMBER_TTL_MS, MEMBERS_BUCKET, type Member } from "@koine/protocol";
+import { connect, openKv, Responder, request } from "@koine/bus";
+import {
+  type CacheStats,
+  cacheNode,
+  ErrorCode,
+  KoineError,
+  MEMBER_HEARTBEAT_MS,
+  MEMBER_TTL_MS,
+  MEMBERS_BUCKET,
+  type Member,
+  Meta,
+} from "@koine/protocol";
 import { openUfs, type UnderFileSystem } from "@koine/ufs";
 import type { CacheNodeOptions } from "./config.ts";
 import { DataEngine } from "./data_engine.ts";

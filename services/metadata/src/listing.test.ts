@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { open } from "lmdb";
 import { tempDir } from "@koine/testkit";
+import { open } from "lmdb";
 import { listKeys } from "./listing.ts";
 import { Namespace } from "./namespace.ts";
 
@@ -22,8 +22,25 @@ function reference(all: string[], prefix: string, delimiter: string, startAfter:
 }
 
 const KEYS = [
-  "a", "a-b", "a/b", "a/b/c", "a/c", "a/😀", "a/\uffff", "ab", "b/", "b/x", "b/y/z", "c/d/e/f",
-  "dir/", "dir/sub/", "dir/sub/file", "x.txt", "x/y.txt", "é", "z",
+  "a",
+  "a-b",
+  "a/b",
+  "a/b/c",
+  "a/c",
+  "a/😀",
+  "a/\uffff",
+  "ab",
+  "b/",
+  "b/x",
+  "b/y/z",
+  "c/d/e/f",
+  "dir/",
+  "dir/sub/",
+  "dir/sub/file",
+  "x.txt",
+  "x/y.txt",
+  "é",
+  "z",
 ];
 
 test("listKeys() matches S3 order and paging for every prefix, delimiter and page size", async (t) => {

@@ -3,7 +3,8 @@
  * table and multipart uploads, answered over NATS.
  * @module
  */
-export { DEFAULT_NATS_URL, parseConfig } from "./config.ts";
+
 export type { MetadataOptions } from "./config.ts";
-export { start } from "./service.ts";
+export { DEFAULT_NATS_URL, parseConfig } from "./config.ts";
 export type { MetadataService } from "./service.ts";
+export { start } from "./service.ts";

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { Database, RootDatabase } from "lmdb";
 import { ErrorCode, type FileAttributes, type FileInfo, KoineError, locate, type Mount, type WrittenData } from "@koine/protocol";
+import type { Database, RootDatabase } from "lmdb";
 import { joinPath, type ParsedPath, parsePath } from "./paths.ts";
 
 /** An inode as stored: a FileInfo without what is derived from its place. */
@@ -70,9 +70,10 @@ export class Namespace {
     for (let i = 0; i < segments.length; i++) {
       const name = segments[i] as string;
       const last = i === segments.length - 1;
-      const next = last && !parsed.directory
-        ? (this.childId(id, name, "file") ?? this.childId(id, name, "directory"))
-        : this.childId(id, name, "directory");
+      const next =
+        last && !parsed.directory
+          ? (this.childId(id, name, "file") ?? this.childId(id, name, "directory"))
+          : this.childId(id, name, "directory");
       if (next === undefined) return undefined;
       id = next;
     }
@@ -300,7 +301,7 @@ export class Namespace {
     let id = dirId;
     for (;;) {
       const dir = this.inodes.get(id);
-      if (!dir || !dir.implicit || dir.marker || dir.parent === ROOT_ID || this.hasChildren(id)) return;
+      if (!dir?.implicit || dir.marker || dir.parent === ROOT_ID || this.hasChildren(id)) return;
       this.#unlink(dir);
       id = dir.parent;
     }

@@ -1,8 +1,8 @@
 import { mkdir } from "node:fs/promises";
-import { open } from "lmdb";
 import { connect, type NatsConnection, publish, Responder } from "@koine/bus";
 import { ErrorCode, Events, type FileInfo, KoineError, Meta, type Mount } from "@koine/protocol";
 import { openUfs, UfsError, type UnderFileSystem } from "@koine/ufs";
+import { open } from "lmdb";
 import type { MetadataOptions } from "./config.ts";
 import { listKeys } from "./listing.ts";
 import { canonical, type InodeRecord, Namespace } from "./namespace.ts";
@@ -133,13 +133,17 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     const upload = uploads.get(uploadId);
     const { info } = await ns.commitFile(upload.path, data, blockSize, upload.attributes, true);
     await uploads.remove(uploadId);
-    await ufsOf(upload.ufs.mountId).delete(upload.ufs.path, { recursive: true }).catch(() => {});
+    await ufsOf(upload.ufs.mountId)
+      .delete(upload.ufs.path, { recursive: true })
+      .catch(() => {});
     changed(info.path);
     return info;
   });
   on(Meta.abortUpload, async ({ uploadId }) => {
     const upload = await uploads.remove(uploadId);
-    await ufsOf(upload.ufs.mountId).delete(upload.ufs.path, { recursive: true }).catch(() => {});
+    await ufsOf(upload.ufs.mountId)
+      .delete(upload.ufs.path, { recursive: true })
+      .catch(() => {});
     return upload;
   });
 

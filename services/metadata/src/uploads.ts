@@ -1,13 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
+import { type CompletePlan, ErrorCode, type FileAttributes, KoineError, type Upload, type UploadPart } from "@koine/protocol";
 import type { Database, RootDatabase } from "lmdb";
-import {
-  type CompletePlan,
-  ErrorCode,
-  type FileAttributes,
-  KoineError,
-  type Upload,
-  type UploadPart,
-} from "@koine/protocol";
 import { type Namespace, newContentId } from "./namespace.ts";
 
 /** Parts other than the last must be at least this big (as in S3). */

@@ -128,7 +128,9 @@ async function* awsChunked(
     if (name === "x-amz-trailer-signature") {
       const canonical = lines.map((l) => `${l}\n`).join("");
       const hash = createHash("sha256").update(canonical).digest("hex");
-      const expected = hmac(auth.signingKey, ["AWS4-HMAC-SHA256-TRAILER", auth.amzDate, auth.scope, previous, hash].join("\n")).toString("hex");
+      const expected = hmac(auth.signingKey, ["AWS4-HMAC-SHA256-TRAILER", auth.amzDate, auth.scope, previous, hash].join("\n")).toString(
+        "hex",
+      );
       if (expected !== value) throw s3Error("SignatureDoesNotMatch", "The trailer signature does not match");
     } else {
       trailers.set(name, value);
@@ -189,7 +191,8 @@ export function decodeBody(req: IncomingMessage, auth: Authorization, idleMs: nu
   if (mode.startsWith("STREAMING-")) {
     if (mode.includes("ECDSA")) throw s3Error("NotImplemented", "SigV4a (ECDSA) signed payloads are not implemented");
     const signed = mode.startsWith("STREAMING-AWS4-HMAC-SHA256-PAYLOAD");
-    if (!signed && mode !== "STREAMING-UNSIGNED-PAYLOAD-TRAILER") throw s3Error("InvalidArgument", `Unknown x-amz-content-sha256 value ${mode}`);
+    if (!signed && mode !== "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+      throw s3Error("InvalidArgument", `Unknown x-amz-content-sha256 value ${mode}`);
     source = awsChunked(source, auth, signed, trailers);
     const decoded = req.headers["x-amz-decoded-content-length"];
     declared = decoded === undefined ? undefined : Number(decoded);
@@ -210,10 +213,14 @@ export function decodeBody(req: IncomingMessage, auth: Authorization, idleMs: nu
   const checksums: { sum: Checksum; fromTrailer: boolean }[] = [];
   for (const name of Object.keys(req.headers)) {
     const m = /^x-amz-checksum-([a-z0-9]+)$/.exec(name);
-    if (m && m[1] !== "mode" && m[1] !== "type" && m[1] !== "algorithm") checksums.push({ sum: checksumFor(m[1] as string), fromTrailer: false });
+    if (m && m[1] !== "mode" && m[1] !== "type" && m[1] !== "algorithm")
+      checksums.push({ sum: checksumFor(m[1] as string), fromTrailer: false });
   }
   const trailerDeclared = String(req.headers["x-amz-trailer"] ?? "").toLowerCase();
-  for (const name of trailerDeclared.split(",").map((s) => s.trim()).filter(Boolean)) {
+  for (const name of trailerDeclared
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^x-amz-checksum-([a-z0-9]+)$/.exec(name);
     if (!m) throw s3Error("InvalidArgument", `Trailer ${name} is not supported`);
     checksums.push({ sum: checksumFor(m[1] as string), fromTrailer: true });
@@ -231,11 +238,13 @@ export function decodeBody(req: IncomingMessage, auth: Authorization, idleMs: nu
     }
     if (declared !== undefined && length !== declared) throw s3Error("IncompleteBody");
     if (payloadSha && payloadSha.digest("hex") !== mode) throw s3Error("XAmzContentSHA256Mismatch");
-    if (md5 && md5.digest("base64") !== md5Header) throw s3Error("BadDigest", "The Content-MD5 you specified did not match what we received.");
+    if (md5 && md5.digest("base64") !== md5Header)
+      throw s3Error("BadDigest", "The Content-MD5 you specified did not match what we received.");
     for (const c of checksums) {
       const claimed = c.fromTrailer ? trailers.get(c.sum.header) : (req.headers[c.sum.header] as string | undefined);
       if (claimed === undefined) throw s3Error("InvalidRequest", `The trailer ${c.sum.header} was declared but not sent`);
-      if (claimed !== c.sum.digest()) throw s3Error("BadDigest", `The ${c.sum.header} you specified did not match the calculated checksum.`);
+      if (claimed !== c.sum.digest())
+        throw s3Error("BadDigest", `The ${c.sum.header} you specified did not match the calculated checksum.`);
     }
   }
   return { body: verified(), length: declared };

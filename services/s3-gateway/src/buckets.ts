@@ -1,7 +1,7 @@
 import type { FileSystemClient } from "@koine/client";
 import { ErrorCode, type FileInfo, KoineError } from "@koine/protocol";
 import { readSmallBody } from "./body.ts";
-import { isoDate, ownerOf, type S3Context, type S3Deps, quoteEtag } from "./context.ts";
+import { isoDate, ownerOf, quoteEtag, type S3Context, type S3Deps } from "./context.ts";
 import { s3Error } from "./errors.ts";
 import { checkBucketName, pathOf } from "./names.ts";
 import { parseS3Xml, s3Xml } from "./xml.ts";
@@ -19,9 +19,7 @@ export async function listBuckets(ctx: S3Context, { client }: S3Deps) {
     if (!page.truncated) break;
     after = page.entries[page.entries.length - 1]?.name;
   }
-  return ctx.reply.type(XML).send(
-    s3Xml("ListAllMyBucketsResult", { Owner: ownerOf(ctx.auth.accessKey), Buckets: { Bucket: buckets } }),
-  );
+  return ctx.reply.type(XML).send(s3Xml("ListAllMyBucketsResult", { Owner: ownerOf(ctx.auth.accessKey), Buckets: { Bucket: buckets } }));
 }
 
 export async function createBucket(ctx: S3Context, deps: S3Deps) {
@@ -85,7 +83,8 @@ export async function listObjects(ctx: S3Context, deps: S3Deps) {
   if (!/^\d+$/.test(maxKeysText)) throw s3Error("InvalidArgument", "max-keys must be a non-negative integer");
   const maxKeys = Math.min(1000, Number(maxKeysText));
   const encodingType = q.get("encoding-type");
-  if (encodingType !== undefined && encodingType !== "url") throw s3Error("InvalidArgument", "Invalid Encoding Method specified in Request");
+  if (encodingType !== undefined && encodingType !== "url")
+    throw s3Error("InvalidArgument", "Invalid Encoding Method specified in Request");
   const enc = encodingType === "url" ? urlEncode : (s: string) => s;
   const prefix = q.get("prefix") ?? "";
   const delimiter = q.get("delimiter") ?? "";

@@ -17,7 +17,8 @@ export const DEFAULT_SECRET_KEY = "koinesecret";
 /** Options from KOINE_NATS_URL, KOINE_S3_PORT, KOINE_S3_HOST, KOINE_REGION, KOINE_ACCESS_KEY, KOINE_SECRET_KEY. */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): S3GatewayOptions {
   const port = Number(env.KOINE_S3_PORT ?? DEFAULT_PORT);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`KOINE_S3_PORT must be a port number, not "${env.KOINE_S3_PORT}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`KOINE_S3_PORT must be a port number, not "${env.KOINE_S3_PORT}"`);
   const accessKey = env.KOINE_ACCESS_KEY ?? DEFAULT_ACCESS_KEY;
   const secretKey = env.KOINE_SECRET_KEY ?? DEFAULT_SECRET_KEY;
   if (!accessKey || !secretKey) throw new Error("KOINE_ACCESS_KEY and KOINE_SECRET_KEY must not be empty");

@@ -30,7 +30,10 @@ export const S3Errors = {
   InvalidArgument: [400, "Invalid Argument"],
   InvalidBucketName: [400, "The specified bucket is not valid."],
   InvalidDigest: [400, "The Content-MD5 or checksum value that you specified is not valid."],
-  InvalidPart: [400, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."],
+  InvalidPart: [
+    400,
+    "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+  ],
   InvalidPartOrder: [400, "The list of parts was not in ascending order. Parts must be ordered by part number."],
   InvalidRange: [416, "The requested range is not satisfiable"],
   InvalidRequest: [400, "Invalid Request"],
@@ -40,13 +43,19 @@ export const S3Errors = {
   MissingContentLength: [411, "You must provide the Content-Length HTTP header."],
   NoSuchBucket: [404, "The specified bucket does not exist."],
   NoSuchKey: [404, "The specified key does not exist."],
-  NoSuchUpload: [404, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."],
+  NoSuchUpload: [
+    404,
+    "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+  ],
   NotImplemented: [501, "A header or query you provided implies functionality that is not implemented."],
   PreconditionFailed: [412, "At least one of the pre-conditions you specified did not hold"],
   RequestTimeTooSkewed: [403, "The difference between the request time and the server's time is too large."],
   RequestTimeout: [400, "Your socket connection to the server was not read from or written to within the timeout period."],
   ServiceUnavailable: [503, "Please reduce your request rate."],
-  SignatureDoesNotMatch: [403, "The request signature we calculated does not match the signature you provided. Check your key and signing method."],
+  SignatureDoesNotMatch: [
+    403,
+    "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+  ],
   XAmzContentSHA256Mismatch: [400, "The provided 'x-amz-content-sha256' header does not match what was computed."],
 } as const satisfies Record<string, readonly [number, string]>;
 

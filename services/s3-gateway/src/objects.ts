@@ -42,7 +42,11 @@ export function attributesFrom(ctx: S3Context): FileAttributes {
  * Runs `write` on the verified request body. When the body failed a check
  * (signature, digest, length, timeout), that failure is what the client hears.
  */
-export async function withBody<T>(ctx: S3Context, deps: S3Deps, write: (body: AsyncIterable<Buffer>, length: number | undefined) => Promise<T>): Promise<T> {
+export async function withBody<T>(
+  ctx: S3Context,
+  deps: S3Deps,
+  write: (body: AsyncIterable<Buffer>, length: number | undefined) => Promise<T>,
+): Promise<T> {
   const { body, length } = decodeBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs);
   let bodyError: unknown;
   async function* tracked() {
@@ -210,11 +214,14 @@ export async function copyObject(ctx: S3Context, deps: S3Deps) {
       "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
     );
   }
-  const attributes = directive === "REPLACE" ? attributesFrom(ctx) : { contentType: src.contentType, userMeta: src.userMeta, owner: ctx.auth.accessKey };
+  const attributes =
+    directive === "REPLACE" ? attributesFrom(ctx) : { contentType: src.contentType, userMeta: src.userMeta, owner: ctx.auth.accessKey };
   const info = key.endsWith("/")
     ? await deps.client.commitMarker(pathOf(bucket, key), attributes)
     : await deps.client.writeFile(pathOf(bucket, key), await deps.client.read(src), { attributes, sizeHint: src.size });
-  return ctx.reply.type(XML).send(s3Xml("CopyObjectResult", { LastModified: isoDate(info.mtimeMs), ETag: quoteEtag(info.etag || EMPTY_MD5) }));
+  return ctx.reply
+    .type(XML)
+    .send(s3Xml("CopyObjectResult", { LastModified: isoDate(info.mtimeMs), ETag: quoteEtag(info.etag || EMPTY_MD5) }));
 }
 
 export async function deleteObjects(ctx: S3Context, deps: S3Deps) {

@@ -23,9 +23,27 @@ export const DEFAULT_BODY_IDLE_TIMEOUT_MS = 20_000;
 
 /** Subresources koine does not implement yet, by where they apply. */
 const UNSUPPORTED_BUCKET = [
-  "acl", "policy", "policyStatus", "cors", "lifecycle", "tagging", "website", "logging", "notification", "replication",
-  "encryption", "object-lock", "ownershipControls", "publicAccessBlock", "accelerate", "requestPayment", "analytics",
-  "metrics", "inventory", "intelligent-tiering", "versions",
+  "acl",
+  "policy",
+  "policyStatus",
+  "cors",
+  "lifecycle",
+  "tagging",
+  "website",
+  "logging",
+  "notification",
+  "replication",
+  "encryption",
+  "object-lock",
+  "ownershipControls",
+  "publicAccessBlock",
+  "accelerate",
+  "requestPayment",
+  "analytics",
+  "metrics",
+  "inventory",
+  "intelligent-tiering",
+  "versions",
 ];
 const UNSUPPORTED_OBJECT = ["acl", "tagging", "retention", "legal-hold", "restore", "select", "torrent", "attributes"];
 

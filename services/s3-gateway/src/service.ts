@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
-import { type DataNode, FileSystemClient } from "@koine/client";
 import { connect } from "@koine/bus";
+import { type DataNode, FileSystemClient } from "@koine/client";
 import Fastify from "fastify";
 import type { S3GatewayOptions } from "./config.ts";
 import { s3ClientErrorHandler, s3Plugin } from "./plugin.ts";

@@ -41,16 +41,22 @@ function safeDecode(text: string): string {
 
 /** The canonical URI of a raw path: each segment decoded, then encoded once (S3 does not normalise). */
 export function canonicalUri(rawPath: string): string {
-  return rawPath.split("/").map((s) => uriEncode(safeDecode(s), false)).join("/");
+  return rawPath
+    .split("/")
+    .map((s) => uriEncode(safeDecode(s), false))
+    .join("/");
 }
 
 /** Query parameters of a raw query string, decoded, in order. */
 export function parseQuery(rawQuery: string): [string, string][] {
   if (rawQuery === "") return [];
-  return rawQuery.split("&").filter((p) => p !== "").map((pair) => {
-    const eq = pair.indexOf("=");
-    return eq < 0 ? [safeDecode(pair), ""] : [safeDecode(pair.slice(0, eq)), safeDecode(pair.slice(eq + 1))];
-  });
+  return rawQuery
+    .split("&")
+    .filter((p) => p !== "")
+    .map((pair) => {
+      const eq = pair.indexOf("=");
+      return eq < 0 ? [safeDecode(pair), ""] : [safeDecode(pair.slice(0, eq)), safeDecode(pair.slice(eq + 1))];
+    });
 }
 
 function canonicalQuery(params: [string, string][]): string {
@@ -112,7 +118,10 @@ interface Parsed {
 function parseCredential(credential: string): Pick<Parsed, "accessKey" | "date" | "region" | "service"> {
   const parts = credential.split("/");
   if (parts.length !== 5 || parts[4] !== "aws4_request") {
-    throw s3Error("AuthorizationHeaderMalformed", `The authorization header is malformed; the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".`);
+    throw s3Error(
+      "AuthorizationHeaderMalformed",
+      `The authorization header is malformed; the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".`,
+    );
   }
   return { accessKey: parts[0] as string, date: parts[1] as string, region: parts[2] as string, service: parts[3] as string };
 }
@@ -132,7 +141,10 @@ function parseHeaderAuth(req: IncomingMessage, header: string, query: [string, s
   const signedHeaders = fields.get("SignedHeaders");
   const signature = fields.get("Signature");
   if (!credential || !signedHeaders || !signature) {
-    throw s3Error("AuthorizationHeaderMalformed", "The authorization header is malformed; it needs Credential, SignedHeaders and Signature.");
+    throw s3Error(
+      "AuthorizationHeaderMalformed",
+      "The authorization header is malformed; it needs Credential, SignedHeaders and Signature.",
+    );
   }
   const amzDate = String(req.headers["x-amz-date"] ?? "");
   const payloadHash = req.headers["x-amz-content-sha256"];
@@ -144,14 +156,18 @@ function parseHeaderAuth(req: IncomingMessage, header: string, query: [string, s
 
 function parseQueryAuth(query: [string, string][]): Parsed {
   const get = (name: string) => query.find(([k]) => k === name)?.[1];
-  if (get("X-Amz-Algorithm") !== "AWS4-HMAC-SHA256") throw s3Error("AuthorizationHeaderMalformed", "X-Amz-Algorithm must be AWS4-HMAC-SHA256");
+  if (get("X-Amz-Algorithm") !== "AWS4-HMAC-SHA256")
+    throw s3Error("AuthorizationHeaderMalformed", "X-Amz-Algorithm must be AWS4-HMAC-SHA256");
   const credential = get("X-Amz-Credential");
   const signedHeaders = get("X-Amz-SignedHeaders");
   const signature = get("X-Amz-Signature");
   const amzDate = get("X-Amz-Date");
   const expires = Number(get("X-Amz-Expires"));
   if (!credential || !signedHeaders || !signature || !amzDate) {
-    throw s3Error("AuthorizationHeaderMalformed", "Query-string authentication requires X-Amz-Credential, X-Amz-SignedHeaders, X-Amz-Date and X-Amz-Signature.");
+    throw s3Error(
+      "AuthorizationHeaderMalformed",
+      "Query-string authentication requires X-Amz-Credential, X-Amz-SignedHeaders, X-Amz-Date and X-Amz-Signature.",
+    );
   }
   if (!Number.isInteger(expires) || expires < 1 || expires > 604800) {
     throw s3Error("AuthorizationHeaderMalformed", "X-Amz-Expires must be between 1 and 604800 seconds.");
