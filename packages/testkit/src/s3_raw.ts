@@ -99,3 +99,28 @@ export async function rawSignedRequest(endpoint: string, o: SignOptions & { send
     socket.setTimeout(15_000, () => socket.destroy());
   });
 }
+
+/** A presigned GET URL for `path` (already encoded), valid for `expiresIn` seconds. */
+export async function presignGet(
+  endpoint: string,
+  path: string,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+  expiresIn = 3600,
+): Promise<string> {
+  const url = new URL(endpoint);
+  const signer = new SignatureV4({ service: "s3", region: "us-east-1", credentials, sha256: Sha256, uriEscapePath: false });
+  const signed = await signer.presign(
+    {
+      method: "GET",
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: Number(url.port),
+      path,
+      query: {},
+      headers: { host: url.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
+    },
+    { expiresIn, unsignableHeaders: new Set(["x-amz-content-sha256"]) },
+  );
+  const query = new URLSearchParams(signed.query as Record<string, string>).toString();
+  return `${url.origin}${path}?${query}`;
+}

@@ -137,7 +137,7 @@ export class LocalUfs implements UnderFileSystem {
       await rename(tmp, abs);
     } catch (err) {
       // The file may still be opening or closing: remove it only once closed.
-      if (!sink.closed) await new Promise((resolve) => sink.once("close", resolve));
+      if (!sink.closed) await new Promise<void>((resolve) => sink.once("close", () => resolve()));
       await unlink(tmp).catch(() => {});
       if ((err as NodeJS.ErrnoException).code === "EISDIR") {
         throw new UfsError("ALREADY_EXISTS", `Cannot write "${path}": a directory is there`, { cause: err });

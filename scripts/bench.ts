@@ -1,0 +1,153 @@
+#!/usr/bin/env -S pnpm exec tsx
+// PUT and warm/cold GET throughput of koine, next to nginx serving the same
+// files from the same disk in the same run, as ratios. Not a test.
+//
+//   npm run bench [-- --seconds 10]
+//
+// koine runs as `npm run up` does (all services in one process, one cache
+// node); load comes from wrk (GET, presigned URLs) and the AWS SDK (PUT).
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { cpus, totalmem } from "node:os";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { connect, request } from "@koine/bus";
+import { cacheNode } from "@koine/protocol";
+import { freePort, presignGet } from "@koine/testkit";
+import { $, argv, echo, which } from "zx";
+
+$.verbose = false;
+const seconds = Number(argv.seconds ?? 10);
+const credentials = { accessKeyId: "koine", secretAccessKey: "koinesecret" };
+const root = new URL("..", import.meta.url).pathname;
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+async function ensureTool(tool: string, pkg: string): Promise<void> {
+  if (await which(tool, { nothrow: true })) return;
+  echo(`installing ${pkg} (apt)`);
+  await $`apt-get install -y -qq ${pkg}`.nothrow();
+  if (!(await which(tool, { nothrow: true }))) throw new Error(`${tool} is missing and could not be installed`);
+}
+
+function waitFor(child: ChildProcess, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (c) => {
+      out += c;
+      if (out.includes(text)) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`exited with ${code}: ${out}`)));
+  });
+}
+
+/** wrk against one URL: requests/s and bytes/s. */
+async function wrk(url: string, connections: number): Promise<{ rps: number; bps: number }> {
+  const out = (await $`wrk -t2 -c${connections} -d${seconds}s ${url}`).stdout;
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+  const m = /Transfer\/sec:\s+([\d.]+)(\w+)/.exec(out);
+  const unit: Record<string, number> = { B: 1, KB: KiB, MB: MiB, GB: 1024 * MiB };
+  const bps = m ? Number(m[1]) * (unit[m[2] as string] ?? 1) : 0;
+  if (/Non-2xx/.test(out)) throw new Error(`wrk saw errors for ${url}:\n${out}`);
+  return { rps, bps };
+}
+
+async function timedGet(url: string): Promise<number> {
+  const start = performance.now();
+  const res = await fetch(url);
+  let bytes = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.length;
+  if (res.status !== 200) throw new Error(`GET ${url}: ${res.status}`);
+  return bytes / ((performance.now() - start) / 1000);
+}
+
+const mbs = (bps: number) => `${(bps / MiB).toFixed(0)} MiB/s`;
+const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : "n/a");
+
+await ensureTool("nginx", "nginx");
+await ensureTool("wrk", "wrk");
+const home = await mkdtemp(join(tmpdir(), "koine-bench-"));
+const [natsPort, s3Port, cachePort, nginxPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+const koine = spawn(process.execPath, ["--import", "tsx", join(root, "packages/launcher/src/main.ts")], {
+  env: { ...process.env, KOINE_HOME: home, KOINE_NATS_PORT: String(natsPort), KOINE_S3_PORT: String(s3Port), KOINE_CACHE_PORT: String(cachePort) },
+  stdio: ["ignore", "pipe", "inherit"],
+});
+let nginx: ChildProcess | undefined;
+try {
+  await waitFor(koine, "koine is up");
+  const endpoint = `http://127.0.0.1:${s3Port}`;
+  const s3 = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials });
+  await s3.send(new CreateBucketCommand({ Bucket: "bench" }));
+
+  // PUT throughput.
+  const big = randomBytes(64 * MiB);
+  let start = performance.now();
+  const bigPuts = 6;
+  for (let i = 0; i < bigPuts; i++) await s3.send(new PutObjectCommand({ Bucket: "bench", Key: `big${i}`, Body: big }));
+  const putBigBps = (bigPuts * big.length) / ((performance.now() - start) / 1000);
+  const small = randomBytes(4 * KiB);
+  const smallPuts = 3000;
+  let next = 0;
+  start = performance.now();
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (next < smallPuts) {
+        const i = next++;
+        await s3.send(new PutObjectCommand({ Bucket: "bench", Key: `small/${i}`, Body: small }));
+      }
+    }),
+  );
+  const putSmallRps = smallPuts / ((performance.now() - start) / 1000);
+  s3.destroy();
+
+  // nginx on the very files koine wrote to its under-store.
+  const conf = join(home, "nginx.conf");
+  await writeFile(
+    conf,
+    `daemon off; user root; worker_processes auto; pid ${home}/nginx.pid; error_log ${home}/nginx.err;
+events { worker_connections 1024; }
+http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
+  server { listen 127.0.0.1:${nginxPort}; root ${home}/ufs; } }`,
+  );
+  nginx = spawn("nginx", ["-c", conf, "-p", home], { stdio: "ignore" });
+  await new Promise((r) => setTimeout(r, 500));
+
+  const koineSmall = await presignGet(endpoint, "/bench/small/0", credentials);
+  const koineBig = await presignGet(endpoint, "/bench/big0", credentials);
+  const nginxSmall = `http://127.0.0.1:${nginxPort}/bench/small/0`;
+  const nginxBig = `http://127.0.0.1:${nginxPort}/bench/big0`;
+  await timedGet(koineBig); // warm the cache and the page cache
+
+  const warmSmall = { koine: await wrk(koineSmall, 32), nginx: await wrk(nginxSmall, 32) };
+  const warmBig = { koine: await wrk(koineBig, 4), nginx: await wrk(nginxBig, 4) };
+
+  // Cold: koine's cache emptied before each read (bytes come from the under-store through the read-through path).
+  const nc = await connect({ servers: `nats://127.0.0.1:${natsPort}`, name: "bench" });
+  const coldRuns: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    await request(nc, cacheNode("node0").free, {});
+    coldRuns.push(await timedGet(koineBig));
+  }
+  await nc.close();
+  const coldKoine = coldRuns.reduce((a, b) => a + b, 0) / coldRuns.length;
+  const nginxOnce = await timedGet(nginxBig);
+
+  echo(`
+machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, node ${process.version}; wrk -t2, ${seconds} s per run
+
+| workload | koine | nginx (same files) | koine / nginx |
+| --- | --- | --- | --- |
+| GET 4 KiB warm, 32 connections | ${warmSmall.koine.rps.toFixed(0)} req/s | ${warmSmall.nginx.rps.toFixed(0)} req/s | ${ratio(warmSmall.koine.rps, warmSmall.nginx.rps)} |
+| GET 64 MiB warm, 4 connections | ${mbs(warmBig.koine.bps)} | ${mbs(warmBig.nginx.bps)} | ${ratio(warmBig.koine.bps, warmBig.nginx.bps)} |
+| GET 64 MiB cold (cache emptied), 1 stream | ${mbs(coldKoine)} | ${mbs(nginxOnce)} (1 stream, page cache) | ${ratio(coldKoine, nginxOnce)} |
+| PUT 64 MiB, 1 stream (AWS SDK) | ${mbs(putBigBps)} | — | — |
+| PUT 4 KiB, 32 in flight (AWS SDK) | ${putSmallRps.toFixed(0)} req/s | — | — |
+`);
+} finally {
+  nginx?.kill("SIGTERM");
+  koine.kill("SIGTERM");
+  await new Promise((r) => koine.once("exit", r));
+  await rm(home, { recursive: true, force: true });
+}
