@@ -16,7 +16,8 @@ async function get(s3: S3Client, Bucket: string, Key: string): Promise<Buffer> {
 }
 
 test("cache - a cold read comes from the UFS, the next from the cache, a corrupt page from the UFS again", async (t) => {
-  const cluster = await bootCluster(t);
+  // No memory tier: every warm read checks the page on disk.
+  const cluster = await bootCluster(t, { cacheMemoryBytes: 0 });
   const s3 = new S3Client({ endpoint: cluster.s3Url, region: "us-east-1", forcePathStyle: true, credentials: TEST_CREDENTIALS });
   const nc = await connect({ servers: cluster.natsUrl, name: "test" });
   t.after(async () => {

@@ -12,7 +12,8 @@ import { Pool } from "undici";
 
 /** What a front-end needs of a cache node: read a range, write through, concatenate. */
 export interface DataNode {
-  read(range: ReadRange): Promise<Readable>;
+  /** The bytes of the range: a stream, or a buffer when the node has them at hand. */
+  read(range: ReadRange): Promise<Readable | Buffer>;
   write(target: WriteTarget, body: AsyncIterable<Uint8Array>): Promise<WrittenData>;
   concat(request: ConcatRequest): Promise<WrittenData>;
 }

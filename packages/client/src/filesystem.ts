@@ -34,6 +34,10 @@ export interface FileSystemClientOptions {
   statCacheMs?: number;
 }
 
+function asChunks(bytes: Readable | Buffer): AsyncIterable<Buffer> | Buffer[] {
+  return Buffer.isBuffer(bytes) ? [bytes] : (bytes as AsyncIterable<Buffer>);
+}
+
 /**
  * The one file-system client every front-end uses: namespace calls over
  * NATS, placement of blocks on cache nodes, bytes over HTTP streams.
@@ -187,11 +191,12 @@ export class FileSystemClient {
   }
 
   /**
-   * Streams `length` bytes of `file` from `offset`, block by block from the
-   * node that owns each block. The first block is opened before this returns.
+   * The `length` bytes of `file` from `offset`, streamed block by block from
+   * the node that owns each block (a buffer when one node had them at hand).
+   * The first block is opened before this returns.
    */
-  async read(file: FileInfo, offset = 0, length = file.size - offset): Promise<Readable> {
-    if (length === 0) return Readable.from([]);
+  async read(file: FileInfo, offset = 0, length = file.size - offset): Promise<Readable | Buffer> {
+    if (length === 0) return Buffer.alloc(0);
     const blockSize = file.blockSize;
     const first = Math.floor(offset / blockSize);
     const last = Math.floor((offset + length - 1) / blockSize);
@@ -209,10 +214,11 @@ export class FileSystemClient {
       };
       return this.#onFirstReachable(this.#candidates(FileSystemClient.blockKey(file.contentId, index)), (n) => n.read(range));
     };
-    const firstStream = await open(first);
+    const firstBytes = await open(first);
+    if (first === last) return firstBytes;
     async function* blocks() {
-      yield* firstStream;
-      for (let i = first + 1; i <= last; i++) yield* await open(i);
+      yield* asChunks(firstBytes);
+      for (let i = first + 1; i <= last; i++) yield* asChunks(await open(i));
     }
     return Readable.from(blocks(), { objectMode: false });
   }

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { DEFAULT_CAPACITY_BYTES, parseSize } from "@koine/cache-node";
+import { DEFAULT_CAPACITY_BYTES, DEFAULT_MEMORY_BYTES, parseSize } from "@koine/cache-node";
 import { DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY } from "@koine/s3-gateway";
 import type { LocalClusterOptions } from "./local_cluster.ts";
 
@@ -14,7 +14,7 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
 /**
  * Options of the all-in-one cluster from the environment: KOINE_HOME,
  * KOINE_NATS_URL (else a nats-server is started on KOINE_NATS_PORT),
- * KOINE_S3_PORT, KOINE_CACHE_PORT, KOINE_CACHE_NODES, KOINE_CACHE_CAPACITY,
+ * KOINE_S3_PORT, KOINE_CACHE_PORT, KOINE_CACHE_NODES, KOINE_CACHE_CAPACITY, KOINE_CACHE_MEMORY,
  * KOINE_ACCESS_KEY, KOINE_SECRET_KEY.
  */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): LocalClusterOptions {
@@ -32,6 +32,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): LocalClusterO
     cachePort: port(env, "KOINE_CACHE_PORT", 29999),
     cacheNodes: nodes,
     cacheCapacityBytes: parseSize(env.KOINE_CACHE_CAPACITY ?? String(DEFAULT_CAPACITY_BYTES), "KOINE_CACHE_CAPACITY"),
+    cacheMemoryBytes: parseSize(env.KOINE_CACHE_MEMORY ?? String(DEFAULT_MEMORY_BYTES), "KOINE_CACHE_MEMORY"),
     credentials: new Map([[accessKey, secretKey]]),
   };
 }

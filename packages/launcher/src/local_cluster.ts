@@ -18,6 +18,8 @@ export interface LocalClusterOptions {
   /** Port of the first cache node, +1 for each next (0: free ports). @default 29999 */
   cachePort?: number;
   cacheCapacityBytes?: number;
+  /** Hot pages kept in memory too, per node. @default 256 MiB */
+  cacheMemoryBytes?: number;
   pageSize?: number;
   blockSize?: number;
   /** @default 9000 */
@@ -70,6 +72,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         port: basePort === 0 ? 0 : basePort + i,
         advertiseHost: "127.0.0.1",
         capacityBytes: options.cacheCapacityBytes ?? cacheNode.DEFAULT_CAPACITY_BYTES,
+        memoryBytes: options.cacheMemoryBytes ?? cacheNode.DEFAULT_MEMORY_BYTES,
         pageSize: options.pageSize ?? cacheNode.DEFAULT_PAGE_SIZE,
       });
       nodes.push(node);

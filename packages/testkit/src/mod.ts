@@ -98,4 +98,4 @@ export async function freePort(): Promise<number> {
 }
 
 export type { RawResponse, SignOptions } from "./s3_raw.ts";
-export { presignGet, rawSignedRequest, signedRequest, signHeaders } from "./s3_raw.ts";
+export { presignUrl, rawSignedRequest, signedRequest, signHeaders } from "./s3_raw.ts";

@@ -100,9 +100,10 @@ export async function rawSignedRequest(endpoint: string, o: SignOptions & { send
   });
 }
 
-/** A presigned GET URL for `path` (already encoded), valid for `expiresIn` seconds. */
-export async function presignGet(
+/** A presigned URL for `method` on `path` (already encoded), valid for `expiresIn` seconds. */
+export async function presignUrl(
   endpoint: string,
+  method: string,
   path: string,
   credentials: { accessKeyId: string; secretAccessKey: string },
   expiresIn = 3600,
@@ -111,7 +112,7 @@ export async function presignGet(
   const signer = new SignatureV4({ service: "s3", region: "us-east-1", credentials, sha256: Sha256, uriEscapePath: false });
   const signed = await signer.presign(
     {
-      method: "GET",
+      method,
       protocol: url.protocol,
       hostname: url.hostname,
       port: Number(url.port),

@@ -12,12 +12,15 @@ export interface CacheNodeOptions {
   /** Host name other services use to reach this node. */
   advertiseHost: string;
   capacityBytes: number;
+  /** Hot pages also kept in memory, up to this many bytes (0: none). */
+  memoryBytes: number;
   pageSize: number;
 }
 
 export const DEFAULT_PORT = 29999;
 export const DEFAULT_CAPACITY_BYTES = 8 * 1024 ** 3;
 export const DEFAULT_PAGE_SIZE = 1024 * 1024;
+export const DEFAULT_MEMORY_BYTES = 256 * 1024 * 1024;
 
 /** Parses sizes like "512MiB", "8GiB", "1048576". */
 export function parseSize(text: string, setting: string): number {
@@ -45,7 +48,7 @@ function parsePort(text: string | undefined, fallback: number, setting: string):
   return port;
 }
 
-/** Options from KOINE_HOME, KOINE_NATS_URL, KOINE_NODE_ID, KOINE_CACHE_PORT, KOINE_CACHE_CAPACITY, ... */
+/** Options from KOINE_HOME, KOINE_NATS_URL, KOINE_NODE_ID, KOINE_CACHE_PORT, KOINE_CACHE_CAPACITY, KOINE_CACHE_MEMORY, ... */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): CacheNodeOptions {
   const home = resolve(env.KOINE_HOME ?? ".koine");
   const nodeId = env.KOINE_NODE_ID ?? "node0";
@@ -59,6 +62,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): CacheNodeOpti
     port: parsePort(env.KOINE_CACHE_PORT, DEFAULT_PORT, "KOINE_CACHE_PORT"),
     advertiseHost: env.KOINE_ADVERTISE_HOST ?? "127.0.0.1",
     capacityBytes: parseSize(env.KOINE_CACHE_CAPACITY ?? String(DEFAULT_CAPACITY_BYTES), "KOINE_CACHE_CAPACITY"),
+    memoryBytes: parseSize(env.KOINE_CACHE_MEMORY ?? String(DEFAULT_MEMORY_BYTES), "KOINE_CACHE_MEMORY"),
     pageSize,
   };
 }

@@ -47,21 +47,24 @@ export class DataEngine {
   }
 
   /**
-   * The bytes of a range as a stream. The first page is fetched before this
-   * returns, so a missing or changed file fails here, before any byte is sent.
+   * The bytes of a range: a stream, or a buffer when they fit in one page. The
+   * first page is fetched before this returns, so a missing or changed file
+   * fails here, before any byte is sent.
    */
-  async read(r: ReadRange): Promise<Readable> {
-    if (r.length === 0) return Readable.from([]);
+  async read(r: ReadRange): Promise<Readable | Buffer> {
+    if (r.length === 0) return Buffer.alloc(0);
     if (r.offset + r.length > r.fileSize) throw new RangeError(`Cannot read past the end of "${r.path}"`);
     const P = this.pageSize;
     const first = Math.floor(r.offset / P);
     const last = Math.floor((r.offset + r.length - 1) / P);
-    const firstPage = await this.#page(r, first, last);
     const slice = (page: Buffer, index: number) => {
       const start = index === first ? r.offset - index * P : 0;
       const end = index === last ? r.offset + r.length - index * P : page.length;
       return page.subarray(start, end);
     };
+    const firstPage = await this.#page(r, first, last);
+    // One page: its bytes as they are, without a stream around them.
+    if (first === last) return slice(firstPage, first);
     const self = this;
     async function* pages() {
       yield slice(firstPage, first);

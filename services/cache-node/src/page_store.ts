@@ -13,7 +13,9 @@ export interface PageStoreCounters {
 /**
  * Pages of file contents on local disk, one file per page: a CRC32 header,
  * then the bytes. Least recently used pages go first when over capacity;
- * a page that fails its checksum is dropped, never served.
+ * a page that fails its checksum is dropped, never served. The most
+ * recently used pages are also kept in memory (checked when they were
+ * read or written), up to `memoryBytes`.
  */
 export class PageStore {
   readonly dir: string;
@@ -22,15 +24,20 @@ export class PageStore {
   /** Page key → size, in least-recently-used-first order. */
   readonly #index = new Map<string, number>();
   #used = 0;
+  readonly memoryBytes: number;
+  /** Page key → bytes, least recently used first. */
+  readonly #memory = new Map<string, Buffer>();
+  #memoryUsed = 0;
 
-  private constructor(dir: string, capacityBytes: number) {
+  private constructor(dir: string, capacityBytes: number, memoryBytes: number) {
     this.dir = dir;
     this.capacityBytes = capacityBytes;
+    this.memoryBytes = memoryBytes;
   }
 
   /** Opens the store, re-indexing the pages already on disk (oldest first). */
-  static async open(dir: string, capacityBytes: number): Promise<PageStore> {
-    const store = new PageStore(dir, capacityBytes);
+  static async open(dir: string, capacityBytes: number, memoryBytes = 0): Promise<PageStore> {
+    const store = new PageStore(dir, capacityBytes, memoryBytes);
     await mkdir(dir, { recursive: true });
     const found: { key: string; size: number; mtimeMs: number }[] = [];
     for (const content of await readdir(dir)) {
@@ -70,6 +77,14 @@ export class PageStore {
   async get(key: string): Promise<Buffer | undefined> {
     const size = this.#index.get(key);
     if (size === undefined) return undefined;
+    const inMemory = this.#memory.get(key);
+    if (inMemory) {
+      this.#memory.delete(key);
+      this.#memory.set(key, inMemory);
+      this.#index.delete(key);
+      this.#index.set(key, size);
+      return inMemory;
+    }
     let raw: Buffer;
     try {
       raw = await readFile(join(this.dir, key));
@@ -85,6 +100,7 @@ export class PageStore {
     }
     this.#index.delete(key);
     this.#index.set(key, size);
+    this.#remember(key, data);
     return data;
   }
 
@@ -101,6 +117,7 @@ export class PageStore {
     await rename(tmp, path);
     this.#forget(key);
     this.#account(key, data.length);
+    this.#remember(key, data);
     await this.#evict();
   }
 
@@ -124,7 +141,27 @@ export class PageStore {
     this.#used += size;
   }
 
+  #remember(key: string, data: Buffer): void {
+    if (data.length > this.memoryBytes) return;
+    this.#dropFromMemory(key);
+    this.#memory.set(key, data);
+    this.#memoryUsed += data.length;
+    while (this.#memoryUsed > this.memoryBytes) {
+      const oldest = this.#memory.keys().next();
+      if (oldest.done) break;
+      this.#dropFromMemory(oldest.value);
+    }
+  }
+
+  #dropFromMemory(key: string): void {
+    const data = this.#memory.get(key);
+    if (!data) return;
+    this.#memory.delete(key);
+    this.#memoryUsed -= data.length;
+  }
+
   #forget(key: string): void {
+    this.#dropFromMemory(key);
     const size = this.#index.get(key);
     if (size === undefined) return;
     this.#index.delete(key);

@@ -36,7 +36,7 @@ export interface CacheNode {
  * bucket so that front-ends place blocks on it.
  */
 export async function start(options: CacheNodeOptions): Promise<CacheNode> {
-  const store = await PageStore.open(options.dataDir, options.capacityBytes);
+  const store = await PageStore.open(options.dataDir, options.capacityBytes, options.memoryBytes);
   const nc = await connect({ servers: options.natsUrl, name: `koine-cache-${options.nodeId}` });
 
   const stores = new Map<string, UnderFileSystem>();

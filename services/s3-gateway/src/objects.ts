@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import type { FileSystemClient } from "@koine/client";
 import { ErrorCode, type FileAttributes, type FileInfo, KoineError } from "@koine/protocol";
 import { decodeBody, readSmallBody } from "./body.ts";
@@ -149,7 +149,7 @@ export async function getObject(ctx: S3Context, deps: S3Deps, headOnly = false) 
   }
   const opened = await openObject(deps, bucket, key, info, start, length);
   objectHeaders(ctx, opened.info);
-  return ctx.reply.header("content-length", length).send(opened.stream as Readable);
+  return ctx.reply.header("content-length", length).send(opened.stream);
 }
 
 export async function deleteObject(ctx: S3Context, deps: S3Deps) {
@@ -197,6 +197,10 @@ export function parseCopySource(header: string): { bucket: string; key: string }
   return { bucket, key };
 }
 
+function toStream(bytes: Readable | Buffer): Readable {
+  return Buffer.isBuffer(bytes) ? Readable.from([bytes]) : bytes;
+}
+
 export async function copyObject(ctx: S3Context, deps: S3Deps) {
   const bucket = ctx.bucket as string;
   const key = ctx.key as string;
@@ -218,7 +222,7 @@ export async function copyObject(ctx: S3Context, deps: S3Deps) {
     directive === "REPLACE" ? attributesFrom(ctx) : { contentType: src.contentType, userMeta: src.userMeta, owner: ctx.auth.accessKey };
   const info = key.endsWith("/")
     ? await deps.client.commitMarker(pathOf(bucket, key), attributes)
-    : await deps.client.writeFile(pathOf(bucket, key), await deps.client.read(src), { attributes, sizeHint: src.size });
+    : await deps.client.writeFile(pathOf(bucket, key), toStream(await deps.client.read(src)), { attributes, sizeHint: src.size });
   return ctx.reply
     .type(XML)
     .send(s3Xml("CopyObjectResult", { LastModified: isoDate(info.mtimeMs), ETag: quoteEtag(info.etag || EMPTY_MD5) }));

@@ -21,6 +21,15 @@ export interface S3PluginOptions {
 export const DEFAULT_REGION = "us-east-1";
 export const DEFAULT_BODY_IDLE_TIMEOUT_MS = 20_000;
 
+const REQUEST_ID_PREFIX = randomBytes(4).toString("hex").toUpperCase();
+let requestCounter = 0;
+
+/** Unique per gateway process and request, cheap to make. */
+function nextRequestId(): string {
+  requestCounter = (requestCounter + 1) % 0x100000000;
+  return REQUEST_ID_PREFIX + requestCounter.toString(16).toUpperCase().padStart(8, "0");
+}
+
 /** Subresources koine does not implement yet, by where they apply. */
 const UNSUPPORTED_BUCKET = [
   "acl",
@@ -154,7 +163,7 @@ export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options
   app.addContentTypeParser("*", (_req, _payload, done) => done(null));
 
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
-    const requestId = randomBytes(8).toString("hex").toUpperCase();
+    const requestId = nextRequestId();
     const url = req.raw.url ?? "/";
     const q = url.indexOf("?");
     const rawPath = q < 0 ? url : url.slice(0, q);

@@ -21,7 +21,11 @@ export interface Authorization {
 }
 
 /** RFC 3986 encoding as SigV4 wants it: everything but unreserved characters. */
+const UNRESERVED = /^[A-Za-z0-9\-_.~]*$/;
+const UNRESERVED_OR_SLASH = /^[A-Za-z0-9\-_.~/]*$/;
+
 export function uriEncode(text: string, keepSlash: boolean): string {
+  if ((keepSlash ? UNRESERVED_OR_SLASH : UNRESERVED).test(text)) return text;
   let out = "";
   for (const byte of Buffer.from(text, "utf8")) {
     const c = String.fromCharCode(byte);
