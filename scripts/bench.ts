@@ -8,9 +8,8 @@
 // node); load comes from wrk (GET, presigned URLs) and the AWS SDK (PUT).
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpus, totalmem } from "node:os";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { connect, request } from "@koine/bus";
@@ -71,7 +70,13 @@ await ensureTool("wrk", "wrk");
 const home = await mkdtemp(join(tmpdir(), "koine-bench-"));
 const [natsPort, s3Port, cachePort, nginxPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
 const koine = spawn(process.execPath, ["--import", "tsx", join(root, "packages/launcher/src/main.ts")], {
-  env: { ...process.env, KOINE_HOME: home, KOINE_NATS_PORT: String(natsPort), KOINE_S3_PORT: String(s3Port), KOINE_CACHE_PORT: String(cachePort) },
+  env: {
+    ...process.env,
+    KOINE_HOME: home,
+    KOINE_NATS_PORT: String(natsPort),
+    KOINE_S3_PORT: String(s3Port),
+    KOINE_CACHE_PORT: String(cachePort),
+  },
   stdio: ["ignore", "pipe", "inherit"],
 });
 let nginx: ChildProcess | undefined;

@@ -1,4 +1,5 @@
 #!/usr/bin/env -S pnpm exec tsx
+import { spawn } from "node:child_process";
 // A multi-process local cluster, started the way an operator would start
 // koine on several hosts: one process per service, found through NATS.
 //
@@ -10,7 +11,6 @@
 // KOINE_S3_PORT (9000), KOINE_CACHE_PORT (29999, +1 per node).
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { spawn } from "node:child_process";
 import { argv, echo, sleep } from "zx";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -64,14 +64,28 @@ async function up(nodes: number): Promise<void> {
   const base = { KOINE_HOME: home, KOINE_NATS_URL: natsUrl };
   echo(`koine cluster in ${home}:`);
   const { findNatsServer } = await import("@koine/bus");
-  await launch("0-nats", findNatsServer(), ["-a", "127.0.0.1", "-p", String(natsPort), "-js", "-sd", join(home, "nats")], {}, /Server is ready/);
+  await launch(
+    "0-nats",
+    findNatsServer(),
+    ["-a", "127.0.0.1", "-p", String(natsPort), "-js", "-sd", join(home, "nats")],
+    {},
+    /Server is ready/,
+  );
   await launch("1-metadata", process.execPath, tsService("metadata"), base, /serving/);
   for (let i = 0; i < nodes; i++) {
-    await launch(`2-cache-node${i}`, process.execPath, tsService("cache-node"), { ...base, KOINE_NODE_ID: `node${i}`, KOINE_CACHE_PORT: String(cachePort + i) }, /serving data/);
+    await launch(
+      `2-cache-node${i}`,
+      process.execPath,
+      tsService("cache-node"),
+      { ...base, KOINE_NODE_ID: `node${i}`, KOINE_CACHE_PORT: String(cachePort + i) },
+      /serving data/,
+    );
   }
   await launch("3-job-runner", process.execPath, tsService("job-runner"), base, /consuming/);
   await launch("4-s3-gateway", process.execPath, tsService("s3-gateway"), { ...base, KOINE_S3_PORT: String(s3Port) }, /s3-gateway:/);
-  echo(`S3 endpoint http://127.0.0.1:${s3Port} (access key ${process.env.KOINE_ACCESS_KEY ?? "koine"}, secret key ${process.env.KOINE_SECRET_KEY ?? "koinesecret"})`);
+  echo(
+    `S3 endpoint http://127.0.0.1:${s3Port} (access key ${process.env.KOINE_ACCESS_KEY ?? "koine"}, secret key ${process.env.KOINE_SECRET_KEY ?? "koinesecret"})`,
+  );
 }
 
 async function status(): Promise<void> {

@@ -14,4 +14,4 @@ const files = await glob(["packages/*/src/**/*.test.ts", "services/*/src/**/*.te
 files.sort();
 const only = process.argv.slice(2);
 const selected = only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files;
-await $({ stdio: "inherit" })`node --import tsx --test --test-reporter=spec --test-timeout=600000 ${selected}`;
+await $({ stdio: "inherit" })`node --import tsx --test --test-reporter=spec --test-timeout=240000 ${selected}`;

@@ -36,6 +36,7 @@ export function uriEncode(text: string, keepSlash: boolean): string {
 }
 
 function safeDecode(text: string): string {
+  if (!text.includes("%")) return text;
   try {
     return decodeURIComponent(text);
   } catch {
@@ -72,6 +73,14 @@ function canonicalQuery(params: [string, string][]): string {
 }
 
 const signingKeys = new Map<string, Buffer>();
+
+/**
+ * Presigned URLs already verified, by method, host and URL: a URL that signs
+ * only `host` means the same thing every time it comes, until it expires,
+ * so it is checked once (the secret is compared again on every use).
+ */
+const presignedMemo = new Map<string, { auth: Authorization; secret: string; signedMs: number; expiresMs: number }>();
+const PRESIGNED_MEMO_SIZE = 10_000;
 
 export function hmac(key: Buffer | string, data: string): Buffer {
   return createHmac("sha256", key).update(data, "utf8").digest();
@@ -198,8 +207,13 @@ export function verifyRequest(
   secretOf: SecretLookup,
   nowMs = Date.now(),
 ): Authorization {
-  const query = parseQuery(rawQuery);
   const header = req.headers.authorization;
+  const memoKey = header ? undefined : `${req.method} ${req.headers.host} ${rawPath}?${rawQuery}`;
+  const memo = memoKey === undefined ? undefined : presignedMemo.get(memoKey);
+  if (memo && secretOf(memo.auth.accessKey) === memo.secret && nowMs <= memo.expiresMs && memo.signedMs - nowMs <= MAX_SKEW_MS) {
+    return memo.auth;
+  }
+  const query = parseQuery(rawQuery);
   const presigned = query.some(([k]) => k === "X-Amz-Signature");
   if (!header && !presigned) throw s3Error("AccessDenied", "Anonymous access is not allowed");
   const p = header ? parseHeaderAuth(req, header, query) : parseQueryAuth(query);
@@ -234,5 +248,10 @@ export function verifyRequest(
   const signingKey = signingKeyFor(secret, p.date, p.region, p.service);
   const expected = hmac(signingKey, stringToSign).toString("hex");
   if (!sameSignature(expected, p.signature)) throw s3Error("SignatureDoesNotMatch");
-  return { accessKey: p.accessKey, payloadHash: p.payloadHash, signingKey, seedSignature: p.signature, amzDate: p.amzDate, scope };
+  const auth = { accessKey: p.accessKey, payloadHash: p.payloadHash, signingKey, seedSignature: p.signature, amzDate: p.amzDate, scope };
+  if (memoKey !== undefined && p.expiresSeconds !== undefined && p.signedHeaders.length === 1 && p.signedHeaders[0] === "host") {
+    if (presignedMemo.size >= PRESIGNED_MEMO_SIZE) presignedMemo.delete(presignedMemo.keys().next().value as string);
+    presignedMemo.set(memoKey, { auth, secret, signedMs, expiresMs: signedMs + p.expiresSeconds * 1000 });
+  }
+  return auth;
 }
