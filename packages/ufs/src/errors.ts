@@ -1,13 +1,17 @@
-/** Codes the UFS layer raises; they match the stable codes of @koine/protocol. */
-export type UfsErrorCode = "NOT_FOUND" | "ALREADY_EXISTS" | "INVALID_ARGUMENT" | "STALE" | "NOT_EMPTY" | "PERMISSION_DENIED";
+import { type ErrorCode, KoineError } from "@koine/protocol";
 
-/** A failure of an under-store operation, with a stable code. */
-export class UfsError extends Error {
+/** Codes the UFS layer raises: a subset of the stable codes. */
+export type UfsErrorCode = Extract<
+  ErrorCode,
+  "NOT_FOUND" | "ALREADY_EXISTS" | "INVALID_ARGUMENT" | "STALE" | "NOT_EMPTY" | "PERMISSION_DENIED" | "IS_A_DIRECTORY" | "NOT_A_DIRECTORY"
+>;
+
+/** A failure of an under-store operation; its code travels like any other. */
+export class UfsError extends KoineError {
   override name = "UfsError";
-  readonly code: UfsErrorCode;
+  declare readonly code: UfsErrorCode;
 
   constructor(code: UfsErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
   }
 }

@@ -34,7 +34,10 @@ function mapFsError(err: unknown, path: string): never {
   if (code === "ENOENT") throw new UfsError("NOT_FOUND", `Cannot find "${path}" in the under-store`, { cause: err });
   if (code === "EEXIST") throw new UfsError("ALREADY_EXISTS", `Cannot create "${path}": it exists`, { cause: err });
   if (code === "ENOTEMPTY") throw new UfsError("NOT_EMPTY", `Cannot remove "${path}": not empty`, { cause: err });
-  if (code === "ELOOP" || code === "ENOTDIR" || code === "EISDIR" || code === "ENAMETOOLONG") {
+  if (code === "ENOTDIR")
+    throw new UfsError("NOT_A_DIRECTORY", `Cannot use "${path}": a file is where a directory should be`, { cause: err });
+  if (code === "EISDIR") throw new UfsError("IS_A_DIRECTORY", `Cannot use "${path}": a directory is there`, { cause: err });
+  if (code === "ELOOP" || code === "ENAMETOOLONG") {
     throw new UfsError("INVALID_ARGUMENT", `Cannot use "${path}" in the under-store: ${code}`, { cause: err });
   }
   if (code === "EACCES" || code === "EPERM") {
@@ -139,9 +142,6 @@ export class LocalUfs implements UnderFileSystem {
       // The file may still be opening or closing: remove it only once closed.
       if (!sink.closed) await new Promise<void>((resolve) => sink.once("close", () => resolve()));
       await unlink(tmp).catch(() => {});
-      if ((err as NodeJS.ErrnoException).code === "EISDIR") {
-        throw new UfsError("ALREADY_EXISTS", `Cannot write "${path}": a directory is there`, { cause: err });
-      }
       if ((err as NodeJS.ErrnoException).code) mapFsError(err, path);
       throw err;
     }

@@ -1,5 +1,4 @@
 import { DataSchemas, ErrorCode, errorCodeOf, KoineError } from "@koine/protocol";
-import { UfsError } from "@koine/ufs";
 import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
@@ -23,7 +22,7 @@ function parse<S extends TSchema>(schema: S, input: unknown): import("@sinclair/
 }
 
 function sendError(reply: FastifyReply, err: unknown): FastifyReply {
-  const code = err instanceof UfsError ? err.code : err instanceof RangeError ? ErrorCode.InvalidArgument : errorCodeOf(err);
+  const code = err instanceof RangeError ? ErrorCode.InvalidArgument : errorCodeOf(err);
   if (code === ErrorCode.Internal) console.error("cache-node:", err);
   return reply.code(STATUS[code] ?? 500).send({ code, message: err instanceof Error ? err.message : String(err) });
 }

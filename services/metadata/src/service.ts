@@ -35,14 +35,6 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     }
     return ufs;
   };
-  const inUfs = async <T>(work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (err) {
-      if (err instanceof UfsError) throw new KoineError(err.code, err.message, { cause: err });
-      throw err;
-    }
-  };
 
   const nc: NatsConnection = await connect({ servers: options.natsUrl, name: "koine-metadata" });
   const changed = (...paths: string[]) => publish(nc, Events.changed, { paths });
@@ -78,13 +70,13 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   on(Meta.listKeys, (req) => listKeys(ns, req));
   on(Meta.mkdir, async (req) => {
     const info = await ns.mkdir(req.path, req);
-    await inUfs(() => ufsOf(info.ufs.mountId).mkdir(info.ufs.path));
+    await ufsOf(info.ufs.mountId).mkdir(info.ufs.path);
     changed(info.path);
     return info;
   });
   on(Meta.commitFile, async (req) => {
     const { info } = await ns.commitFile(req.path, req.data, req.blockSize, req.attributes, req.createParents);
-    if (info.type === "directory") await inUfs(() => ufsOf(info.ufs.mountId).mkdir(info.ufs.path));
+    if (info.type === "directory") await ufsOf(info.ufs.mountId).mkdir(info.ufs.path);
     changed(info.path);
     return info;
   });
@@ -103,7 +95,7 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
       throw new KoineError(ErrorCode.InvalidArgument, `Cannot rename "${src}" to "${dst}": they are on different mounts`);
     }
     const ufs = ufsOf(before.ufs.mountId);
-    await inUfs(() => ufs.rename(before.ufs.path, target.path));
+    await ufs.rename(before.ufs.path, target.path);
     try {
       const info = await ns.rename(src, dst);
       changed(before.path, info.path);

@@ -1,0 +1,183 @@
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { test } from "node:test";
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  ListPartsCommand,
+  PutObjectCommand,
+  S3Client,
+  type S3ServiceException,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
+import { bootCluster, presignUrl, signedRequest, TEST_CREDENTIALS } from "@koine/testkit";
+
+const MiB = 1024 * 1024;
+const md5 = (b: Buffer) => createHash("md5").update(b).digest();
+const code = (p: Promise<unknown>) =>
+  p.then(
+    () => "ok",
+    (e: S3ServiceException) => `${e.$metadata.httpStatusCode} ${e.name}`,
+  );
+
+test("multipart - listing, parts joined only as listed, and S3's refusals", async (t) => {
+  const cluster = await bootCluster(t);
+  const s3 = new S3Client({ endpoint: cluster.s3Url, region: "us-east-1", forcePathStyle: true, credentials: TEST_CREDENTIALS });
+  t.after(() => s3.destroy());
+  const Bucket = "parts";
+  const Key = "dir/object";
+  await s3.send(new CreateBucketCommand({ Bucket }));
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key, ContentType: "text/x-parts" }));
+  const parts = [randomBytes(5 * MiB), randomBytes(5 * MiB), randomBytes(100)];
+  const etags: string[] = [];
+  for (const [i, Body] of parts.entries()) {
+    const res = await s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: i + 1, Body }));
+    etags.push(res.ETag as string);
+  }
+  // A part uploaded again replaces the earlier one.
+  parts[1] = randomBytes(5 * MiB);
+  etags[1] = (await s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 2, Body: parts[1] }))).ETag as string;
+
+  const listed = await s3.send(new ListPartsCommand({ Bucket, Key, UploadId, MaxParts: 2 }));
+  assert.deepEqual(
+    listed.Parts?.map((p) => [p.PartNumber, p.ETag, p.Size]),
+    [
+      [1, etags[0], 5 * MiB],
+      [2, etags[1], 5 * MiB],
+    ],
+  );
+  assert.equal(listed.IsTruncated, true);
+  const rest = await s3.send(new ListPartsCommand({ Bucket, Key, UploadId, PartNumberMarker: listed.NextPartNumberMarker }));
+  assert.deepEqual(
+    rest.Parts?.map((p) => p.PartNumber),
+    [3],
+  );
+  const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket }));
+  assert.deepEqual(
+    uploads.Uploads?.map((u) => [u.Key, u.UploadId]),
+    [[Key, UploadId]],
+  );
+  assert.equal((await s3.send(new ListObjectsV2Command({ Bucket }))).KeyCount, 0, "an upload is not an object");
+
+  const complete = (Parts: { PartNumber: number; ETag: string }[]) =>
+    s3.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts } }));
+  assert.equal(
+    await code(
+      complete([
+        { PartNumber: 2, ETag: etags[1] as string },
+        { PartNumber: 1, ETag: etags[0] as string },
+      ]),
+    ),
+    "400 InvalidPartOrder",
+  );
+  assert.equal(await code(complete([{ PartNumber: 1, ETag: `"${"0".repeat(32)}"` }])), "400 InvalidPart");
+  assert.equal(
+    await code(
+      complete([
+        { PartNumber: 3, ETag: etags[2] as string },
+        { PartNumber: 4, ETag: etags[2] as string },
+      ]),
+    ),
+    "400 InvalidPart",
+  );
+  // Parts 1 and 3 only: part 2 is left out of the object.
+  await complete([
+    { PartNumber: 1, ETag: etags[0] as string },
+    { PartNumber: 3, ETag: etags[2] as string },
+  ]);
+  const expected = Buffer.concat([parts[0] as Buffer, parts[2] as Buffer]);
+  const head = await s3.send(new HeadObjectCommand({ Bucket, Key }));
+  const md5s = createHash("md5")
+    .update(Buffer.concat([md5(parts[0] as Buffer), md5(parts[2] as Buffer)]))
+    .digest("hex");
+  assert.equal(head.ETag, `"${md5s}-2"`);
+  assert.equal(head.ContentType, "text/x-parts");
+  const got = await s3.send(new GetObjectCommand({ Bucket, Key }));
+  assert.ok(Buffer.from(await (got.Body?.transformToByteArray() ?? [])).equals(expected));
+  assert.equal(await code(s3.send(new ListPartsCommand({ Bucket, Key, UploadId }))), "404 NoSuchUpload");
+  assert.equal((await s3.send(new ListMultipartUploadsCommand({ Bucket }))).Uploads, undefined);
+
+  // Parts under 5 MiB other than the last are refused; an aborted upload is gone.
+  const small = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: "small" }));
+  const a = await s3.send(new UploadPartCommand({ Bucket, Key: "small", UploadId: small.UploadId, PartNumber: 1, Body: randomBytes(MiB) }));
+  const b = await s3.send(new UploadPartCommand({ Bucket, Key: "small", UploadId: small.UploadId, PartNumber: 2, Body: randomBytes(10) }));
+  const smallParts = [
+    { PartNumber: 1, ETag: a.ETag as string },
+    { PartNumber: 2, ETag: b.ETag as string },
+  ];
+  assert.equal(
+    await code(
+      s3.send(
+        new CompleteMultipartUploadCommand({ Bucket, Key: "small", UploadId: small.UploadId, MultipartUpload: { Parts: smallParts } }),
+      ),
+    ),
+    "400 EntityTooSmall",
+  );
+  await s3.send(new AbortMultipartUploadCommand({ Bucket, Key: "small", UploadId: small.UploadId }));
+  assert.equal(
+    await code(s3.send(new UploadPartCommand({ Bucket, Key: "small", UploadId: small.UploadId, PartNumber: 3, Body: "x" }))),
+    "404 NoSuchUpload",
+  );
+  assert.equal(await code(s3.send(new HeadObjectCommand({ Bucket, Key: "small" }))), "404 NotFound");
+});
+
+test("s3 - folder objects, URL-encoded listings, presigned URLs, huge headers", async (t) => {
+  const cluster = await bootCluster(t);
+  const endpoint = cluster.s3Url;
+  const s3 = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials: TEST_CREDENTIALS });
+  t.after(() => s3.destroy());
+  const Bucket = "shapes";
+  await s3.send(new CreateBucketCommand({ Bucket }));
+  await s3.send(new PutObjectCommand({ Bucket, Key: "folder/", Body: "" }));
+  await s3.send(new PutObjectCommand({ Bucket, Key: "folder/inner", Body: "in" }));
+  await s3.send(new PutObjectCommand({ Bucket, Key: "sp ace+plus/ünï😀", Body: "u" }));
+  const all = await s3.send(new ListObjectsV2Command({ Bucket }));
+  assert.deepEqual(
+    all.Contents?.map((c) => [c.Key, c.Size]),
+    [
+      ["folder/", 0],
+      ["folder/inner", 2],
+      ["sp ace+plus/ünï😀", 1],
+    ],
+  );
+  const top = await s3.send(new ListObjectsV2Command({ Bucket, Delimiter: "/" }));
+  assert.deepEqual(
+    top.CommonPrefixes?.map((p) => p.Prefix),
+    ["folder/", "sp ace+plus/"],
+  );
+  assert.equal((await s3.send(new HeadObjectCommand({ Bucket, Key: "folder/" }))).ContentLength, 0);
+  assert.equal(await code(s3.send(new PutObjectCommand({ Bucket, Key: "other/", Body: "not empty" }))), "400 InvalidArgument");
+  await s3.send(new PutObjectCommand({ Bucket, Key: "folder", Body: "x" })).then(
+    () => assert.fail("a key beside a folder of the same name cannot live in a local under-store"),
+    (e: S3ServiceException) => assert.equal(e.name, "InvalidRequest"),
+  );
+
+  // Presigned GET and PUT; an expired URL is refused.
+  const put = await fetch(await presignUrl(endpoint, "PUT", "/shapes/presigned", TEST_CREDENTIALS), { method: "PUT", body: "by url" });
+  assert.equal(put.status, 200);
+  const get = await fetch(await presignUrl(endpoint, "GET", "/shapes/presigned", TEST_CREDENTIALS));
+  assert.equal(await get.text(), "by url");
+  const expiring = await presignUrl(endpoint, "GET", "/shapes/presigned", TEST_CREDENTIALS, 1);
+  assert.equal((await fetch(expiring)).status, 200);
+  await new Promise((r) => setTimeout(r, 2100));
+  const expired = await fetch(expiring);
+  assert.equal(expired.status, 403);
+  assert.match(await expired.text(), /<Code>AccessDenied<\/Code><Message>Request has expired/);
+
+  // Headers beyond Node's 16 KiB limit: an S3 error, and the server goes on.
+  const huge = await signedRequest(endpoint, {
+    method: "GET",
+    path: "/shapes/presigned",
+    ...TEST_CREDENTIALS,
+    headers: { "x-amz-meta-huge": "h".repeat(20_000) },
+  });
+  assert.equal(huge.status, 400);
+  assert.match(huge.body, /<Code>RequestHeaderSectionTooLarge<\/Code>/);
+  assert.equal((await fetch(await presignUrl(endpoint, "GET", "/shapes/presigned", TEST_CREDENTIALS))).status, 200);
+});
