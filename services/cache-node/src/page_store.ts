@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
+import { LruMap } from "./lru.ts";
 
 const HEADER_BYTES = 4;
 
@@ -22,11 +23,11 @@ export class PageStore {
   readonly capacityBytes: number;
   readonly counters: PageStoreCounters = { corruptPages: 0, evictedPages: 0 };
   /** Page key → size, in least-recently-used-first order. */
-  readonly #index = new Map<string, number>();
+  readonly #index = new LruMap<number>();
   #used = 0;
   readonly memoryBytes: number;
   /** Page key → bytes, least recently used first. */
-  readonly #memory = new Map<string, Buffer>();
+  readonly #memory = new LruMap<Buffer>();
   #memoryUsed = 0;
 
   private constructor(dir: string, capacityBytes: number, memoryBytes: number) {
@@ -78,13 +79,7 @@ export class PageStore {
     const size = this.#index.get(key);
     if (size === undefined) return undefined;
     const inMemory = this.#memory.get(key);
-    if (inMemory) {
-      this.#memory.delete(key);
-      this.#memory.set(key, inMemory);
-      this.#index.delete(key);
-      this.#index.set(key, size);
-      return inMemory;
-    }
+    if (inMemory) return inMemory;
     let raw: Buffer;
     try {
       raw = await readFile(join(this.dir, key));
@@ -98,8 +93,6 @@ export class PageStore {
       await this.#remove(key);
       return undefined;
     }
-    this.#index.delete(key);
-    this.#index.set(key, size);
     this.#remember(key, data);
     return data;
   }
@@ -126,7 +119,7 @@ export class PageStore {
     const wanted = contentIds ? new Set(contentIds) : undefined;
     let freedPages = 0;
     let freedBytes = 0;
-    for (const [key, size] of [...this.#index]) {
+    for (const [key, size] of [...this.#index.entries()]) {
       if (wanted && !wanted.has(key.slice(0, key.indexOf("/")))) continue;
       await this.#remove(key);
       freedPages++;
@@ -147,25 +140,21 @@ export class PageStore {
     this.#memory.set(key, data);
     this.#memoryUsed += data.length;
     while (this.#memoryUsed > this.memoryBytes) {
-      const oldest = this.#memory.keys().next();
-      if (oldest.done) break;
-      this.#dropFromMemory(oldest.value);
+      const oldest = this.#memory.oldest();
+      if (oldest === undefined) break;
+      this.#dropFromMemory(oldest);
     }
   }
 
   #dropFromMemory(key: string): void {
-    const data = this.#memory.get(key);
-    if (!data) return;
-    this.#memory.delete(key);
-    this.#memoryUsed -= data.length;
+    const data = this.#memory.delete(key);
+    if (data) this.#memoryUsed -= data.length;
   }
 
   #forget(key: string): void {
     this.#dropFromMemory(key);
-    const size = this.#index.get(key);
-    if (size === undefined) return;
-    this.#index.delete(key);
-    this.#used -= size;
+    const size = this.#index.delete(key);
+    if (size !== undefined) this.#used -= size;
   }
 
   async #remove(key: string): Promise<void> {
@@ -175,9 +164,9 @@ export class PageStore {
 
   async #evict(): Promise<void> {
     while (this.#used > this.capacityBytes) {
-      const oldest = this.#index.keys().next();
-      if (oldest.done) return;
-      await this.#remove(oldest.value);
+      const oldest = this.#index.oldest();
+      if (oldest === undefined) return;
+      await this.#remove(oldest);
       this.counters.evictedPages++;
     }
   }
