@@ -2,7 +2,7 @@
 // PUT and warm/cold GET throughput of koine, next to nginx serving the same
 // files from the same disk in the same run, as ratios. Not a test.
 //
-//   npm run bench [-- --seconds 10]
+//   npm run bench [-- --seconds 10] [-- --memory 0]   (--memory: the cache node's memory tier, e.g. 0 or 256MiB)
 //
 // koine runs as `npm run up` does (all services in one process, one cache
 // node); load comes from wrk (GET, presigned URLs) and the AWS SDK (PUT).
@@ -19,6 +19,7 @@ import { $, argv, echo, which } from "zx";
 
 $.verbose = false;
 const seconds = Number(argv.seconds ?? 10);
+const memory = argv.memory === undefined ? undefined : String(argv.memory);
 const credentials = { accessKeyId: "koine", secretAccessKey: "koinesecret" };
 const root = new URL("..", import.meta.url).pathname;
 const KiB = 1024;
@@ -144,7 +145,7 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
   const nginxOnce = await timedGet(nginxBig);
 
   echo(`
-machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, node ${process.version}; wrk -t2, ${seconds} s per run
+machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, node ${process.version}; wrk -t2, ${seconds} s per run; cache memory tier ${memory ?? "default (256 MiB)"}
 
 | workload | koine | nginx (same files) | koine / nginx |
 | --- | --- | --- | --- |
