@@ -17,9 +17,12 @@ const root = new URL("..", import.meta.url).pathname;
 const home = resolve(process.env.KOINE_HOME ?? join(root, ".koine-cluster"));
 const runDir = join(home, "run");
 const logDir = join(home, "logs");
-const natsPort = Number(process.env.KOINE_NATS_PORT ?? 4222);
-const s3Port = Number(process.env.KOINE_S3_PORT ?? 9000);
-const cachePort = Number(process.env.KOINE_CACHE_PORT ?? 29999);
+const settingsFile = join(runDir, "settings.json");
+// Ports are chosen at "up" and kept for "status" and "down".
+const saved = existsSync(settingsFile) ? (JSON.parse(readFileSync(settingsFile, "utf8")) as Record<string, number>) : {};
+const natsPort = Number(process.env.KOINE_NATS_PORT ?? saved.natsPort ?? 4222);
+const s3Port = Number(process.env.KOINE_S3_PORT ?? saved.s3Port ?? 9000);
+const cachePort = Number(process.env.KOINE_CACHE_PORT ?? saved.cachePort ?? 29999);
 const natsUrl = `nats://127.0.0.1:${natsPort}`;
 
 function alive(pid: number): boolean {
@@ -61,6 +64,7 @@ async function up(nodes: number): Promise<void> {
   if (pids().some((p) => alive(p.pid))) throw new Error(`a cluster already runs in ${home}: run "scripts/cluster down" first`);
   mkdirSync(runDir, { recursive: true });
   mkdirSync(logDir, { recursive: true });
+  writeFileSync(settingsFile, JSON.stringify({ natsPort, s3Port, cachePort }));
   const base = { KOINE_HOME: home, KOINE_NATS_URL: natsUrl };
   echo(`koine cluster in ${home}:`);
   const { findNatsServer } = await import("@koine/bus");
@@ -94,7 +98,9 @@ async function status(): Promise<void> {
   for (const p of all) echo(`${alive(p.pid) ? "up  " : "DOWN"} ${p.name.replace(/^\d-/, "")} (pid ${p.pid})`);
   const { connect, openKv } = await import("@koine/bus");
   const { MEMBERS_BUCKET, MEMBER_TTL_MS } = await import("@koine/protocol");
-  const nc = await connect({ servers: natsUrl, name: "koine-cluster-status" }).catch(() => undefined);
+  const nc = await Promise.race([connect({ servers: natsUrl, name: "koine-cluster-status" }), sleep(3000).then(() => undefined)]).catch(
+    () => undefined,
+  );
   if (!nc) return echo("NATS is not reachable");
   const kv = await openKv(nc, MEMBERS_BUCKET, { ttlMs: MEMBER_TTL_MS });
   for await (const key of await kv.keys()) {

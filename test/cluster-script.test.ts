@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { test } from "node:test";
+import { promisify } from "node:util";
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { freePort, onCleanup, TEST_CREDENTIALS, tempDir } from "@koine/testkit";
+
+const run = promisify(execFile);
+const SCRIPT = join(import.meta.dirname, "..", "scripts", "cluster.ts");
+
+test("scripts/cluster - one process per service: up, serve S3 across processes, status, down", async (t) => {
+  const home = await tempDir(t, "koine-cluster-");
+  const [nats, s3Port, cachePort] = [await freePort(), await freePort(), await freePort()];
+  const env = {
+    ...process.env,
+    KOINE_HOME: home,
+    KOINE_NATS_PORT: String(nats),
+    KOINE_S3_PORT: String(s3Port),
+    KOINE_CACHE_PORT: String(cachePort),
+  };
+  const cluster = (...args: string[]) => run(process.execPath, ["--import", "tsx", SCRIPT, ...args], { env, timeout: 120_000 });
+  const up = await cluster("up", "--nodes", "2");
+  onCleanup(t, () => cluster("down"));
+  assert.match(up.stdout, /cache-node1/);
+
+  const s3 = new S3Client({
+    endpoint: `http://127.0.0.1:${s3Port}`,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: TEST_CREDENTIALS,
+  });
+  onCleanup(t, () => s3.destroy());
+  await s3.send(new CreateBucketCommand({ Bucket: "procs" }));
+  const bodies = Array.from({ length: 8 }, (_, i) => randomBytes(1024 * 1024 + i));
+  for (const [i, Body] of bodies.entries()) await s3.send(new PutObjectCommand({ Bucket: "procs", Key: `k${i}`, Body }));
+  for (const [i, body] of bodies.entries()) {
+    const got = await s3.send(new GetObjectCommand({ Bucket: "procs", Key: `k${i}` }));
+    assert.ok(Buffer.from(await (got.Body?.transformToByteArray() ?? [])).equals(body));
+  }
+
+  const status = (await cluster("status")).stdout;
+  for (const name of ["nats", "metadata", "cache-node0", "cache-node1", "job-runner", "s3-gateway"])
+    assert.match(status, new RegExp(`up +${name}`));
+  assert.match(status, /member node0: .*"usedBytes":[1-9]/);
+  assert.match(status, /member node1: .*"usedBytes":[1-9]/, "both nodes keep pages");
+
+  const down = (await cluster("down")).stdout;
+  assert.match(down, /stopped nats/);
+  assert.match((await cluster("status")).stdout, /no cluster/);
+});
