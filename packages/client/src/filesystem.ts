@@ -65,8 +65,9 @@ export class FileSystemClient {
   /** Connects the client: mount table, membership view, change events. */
   static async open(options: FileSystemClientOptions): Promise<FileSystemClient> {
     const client = new FileSystemClient(options);
-    client.#events = subscribe(client.nc, Events.changed, ({ paths }) => {
-      for (const p of paths) client.#forget(p);
+    client.#events = subscribe(client.nc, Events.changed, ({ paths, trees }) => {
+      for (const p of paths) client.#forgetEntry(p);
+      for (const t of trees) client.#forget(t);
     });
     await client.membership.start(client.nc);
     client.#mounts = (await request(client.nc, Meta.mounts, {})).mounts;
@@ -79,11 +80,18 @@ export class FileSystemClient {
     await Promise.all([...this.#httpNodes.values()].map((n) => n.close()));
   }
 
-  /** Drops what the stat cache holds for `path` and below. */
+  /** Drops what the stat cache holds for `path` (not below it). */
   forget(path: string): void {
-    this.#forget(path);
+    this.#forgetEntry(path);
   }
 
+  /** Drops one entry (and its "dir/" spelling), in O(1). */
+  #forgetEntry(path: string): void {
+    this.#statCache.delete(path);
+    this.#statCache.delete(`${path}/`);
+  }
+
+  /** Drops an entry and everything cached below it. */
   #forget(path: string): void {
     for (const key of this.#statCache.keys()) {
       if (key === path || key.startsWith(`${path}/`)) this.#statCache.delete(key);
@@ -114,7 +122,7 @@ export class FileSystemClient {
 
   async mkdir(path: string, options: { recursive?: boolean; exclusive?: boolean; owner?: string; mode?: number } = {}) {
     const info = await request(this.nc, Meta.mkdir, { path, ...options });
-    this.#forget(info.path);
+    this.#forgetEntry(info.path);
     return info;
   }
 
@@ -133,7 +141,7 @@ export class FileSystemClient {
 
   async setAttributes(path: string, attributes: FileAttributes): Promise<FileInfo> {
     const info = await request(this.nc, Meta.setAttributes, { path, attributes });
-    this.#forget(path);
+    this.#forgetEntry(path);
     return info;
   }
 
@@ -249,7 +257,7 @@ export class FileSystemClient {
       attributes: options.attributes ?? {},
       createParents: options.createParents ?? true,
     });
-    this.#forget(info.path);
+    this.#forgetEntry(info.path);
     return info;
   }
 
@@ -262,7 +270,7 @@ export class FileSystemClient {
       attributes,
       createParents: true,
     });
-    this.#forget(info.path);
+    this.#forgetEntry(info.path);
     return info;
   }
 
@@ -311,7 +319,7 @@ export class FileSystemClient {
       { uploadId, data: { ...data, etag: plan.etag }, blockSize: this.blockSize },
       { timeoutMs: 60_000 },
     );
-    this.#forget(info.path);
+    this.#forgetEntry(info.path);
     return info;
   }
 

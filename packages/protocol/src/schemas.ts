@@ -206,7 +206,12 @@ export const MountsReply = T.Object({ mounts: T.Array(Mount) });
 export const Empty = T.Object({});
 
 /** Published by metadata after every change, so caches can drop entries. */
-export const ChangedEvent = T.Object({ paths: T.Array(T.String()) });
+export const ChangedEvent = T.Object({
+  /** Files or directories whose own entry changed. */
+  paths: T.Array(T.String()),
+  /** Directories whose descendants changed too (deleted or moved). */
+  trees: T.Array(T.String()),
+});
 export type ChangedEvent = Static<typeof ChangedEvent>;
 
 /** One cache node's entry in the membership bucket. */

@@ -37,7 +37,8 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   };
 
   const nc: NatsConnection = await connect({ servers: options.natsUrl, name: "koine-metadata" });
-  const changed = (...paths: string[]) => publish(nc, Events.changed, { paths });
+  const changed = (...paths: string[]) => publish(nc, Events.changed, { paths, trees: [] });
+  const changedTrees = (...trees: string[]) => publish(nc, Events.changed, { paths: trees, trees });
   const onInternalError = (err: unknown, subject: string) => console.error(`metadata: ${subject} failed`, err);
   const responder = new Responder(nc, { queue: QUEUE, onInternalError });
   const on = responder.on.bind(responder);
@@ -85,7 +86,8 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     const top = removed[removed.length - 1] as InodeRecord | undefined;
     const path = canonical(req.path);
     if (top) await removeFromUfs(ns.info(top, path), top, ufsOf, req.path.endsWith("/"));
-    changed(path);
+    if (top?.type === "directory") changedTrees(path);
+    else changed(path);
     return { deleted: removed.map((r) => ns.info(r, path)) };
   });
   on(Meta.rename, async ({ src, dst }) => {
@@ -98,7 +100,8 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     await ufs.rename(before.ufs.path, target.path);
     try {
       const info = await ns.rename(src, dst);
-      changed(before.path, info.path);
+      if (info.type === "directory") changedTrees(before.path, info.path);
+      else changed(before.path, info.path);
       return info;
     } catch (err) {
       await ufs.rename(target.path, before.ufs.path).catch(() => {});

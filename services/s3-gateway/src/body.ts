@@ -250,14 +250,23 @@ export function decodeBody(req: IncomingMessage, auth: Authorization, idleMs: nu
   return { body: verified(), length: declared };
 }
 
-/** Reads a small body whole (XML requests), with every check of {@link decodeBody}. */
-export async function readSmallBody(req: IncomingMessage, auth: Authorization, idleMs: number, limit: number): Promise<Buffer> {
+/**
+ * Reads a small body whole (XML requests), with every check of
+ * {@link decodeBody}; more than `limit` bytes is `tooLarge()`.
+ */
+export async function readSmallBody(
+  req: IncomingMessage,
+  auth: Authorization,
+  idleMs: number,
+  limit: number,
+  tooLarge: () => S3Error = () => s3Error("MalformedXML", `The request body is larger than ${limit} bytes`),
+): Promise<Buffer> {
   const { body } = decodeBody(req, auth, idleMs);
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
     size += chunk.length;
-    if (size > limit) throw s3Error("MalformedXML", `The request body is larger than ${limit} bytes`);
+    if (size > limit) throw tooLarge();
     parts.push(chunk);
   }
   return Buffer.concat(parts);

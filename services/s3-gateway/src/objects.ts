@@ -72,12 +72,9 @@ export async function putObject(ctx: S3Context, deps: S3Deps) {
   await requireBucket(deps.client, bucket);
   const attributes = attributesFrom(ctx);
   if (key.endsWith("/")) {
-    const bytes = await readSmallBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs, 0).catch((err) => {
-      throw err instanceof S3Error && err.code === "MalformedXML"
-        ? s3Error("InvalidArgument", 'A key ending in "/" names a folder and holds no bytes in koine', { Key: key })
-        : err;
-    });
-    void bytes;
+    await readSmallBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs, 0, () =>
+      s3Error("InvalidArgument", 'A key ending in "/" names a folder and holds no bytes in koine', { Key: key }),
+    );
     const info = await deps.client.commitMarker(pathOf(bucket, key), attributes);
     return ctx.reply.header("etag", quoteEtag(info.etag || EMPTY_MD5)).send();
   }
@@ -205,7 +202,9 @@ export async function copyObject(ctx: S3Context, deps: S3Deps) {
   const bucket = ctx.bucket as string;
   const key = ctx.key as string;
   const source = parseCopySource(String(ctx.req.headers["x-amz-copy-source"]));
-  await readSmallBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs, 0);
+  await readSmallBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs, 0, () =>
+    s3Error("InvalidRequest", "CopyObject takes no request body"),
+  );
   const directive = String(ctx.req.headers["x-amz-metadata-directive"] ?? "COPY").toUpperCase();
   if (directive !== "COPY" && directive !== "REPLACE") throw s3Error("InvalidArgument", "Unknown metadata directive.");
   await requireBucket(deps.client, bucket);
