@@ -33,14 +33,20 @@ test("scripts/cluster - one process per service: up, serve S3 across processes, 
   });
   onCleanup(t, () => s3.destroy());
   await s3.send(new CreateBucketCommand({ Bucket: "procs" }));
-  const bodies = Array.from({ length: 8 }, (_, i) => randomBytes(1024 * 1024 + i));
+  const bodies = Array.from({ length: 16 }, (_, i) => randomBytes(256 * 1024 + i));
   for (const [i, Body] of bodies.entries()) await s3.send(new PutObjectCommand({ Bucket: "procs", Key: `k${i}`, Body }));
   for (const [i, body] of bodies.entries()) {
     const got = await s3.send(new GetObjectCommand({ Bucket: "procs", Key: `k${i}` }));
     assert.ok(Buffer.from(await (got.Body?.transformToByteArray() ?? [])).equals(body));
   }
 
-  const status = (await cluster("status")).stdout;
+  // Usage reaches the membership bucket with the next heartbeat (every 2 s).
+  const bothUsed = (text: string) => /member node0: .*"usedBytes":[1-9]/.test(text) && /member node1: .*"usedBytes":[1-9]/.test(text);
+  let status = (await cluster("status")).stdout;
+  for (let tries = 0; tries < 10 && !bothUsed(status); tries++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    status = (await cluster("status")).stdout;
+  }
   for (const name of ["nats", "metadata", "cache-node0", "cache-node1", "job-runner", "s3-gateway"])
     assert.match(status, new RegExp(`up +${name}`));
   assert.match(status, /member node0: .*"usedBytes":[1-9]/);

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
 import {
   CopyObjectCommand,
@@ -150,4 +152,5 @@ test("@aws-sdk/client-s3 - the whole S3 flow with a stock client", async (t) => 
   assert.equal(after.KeyCount, 0);
   await s3.send(new DeleteBucketCommand({ Bucket }));
   assert.equal(await s3Code(s3.send(new HeadBucketCommand({ Bucket }))), "404 NotFound");
+  assert.equal(existsSync(join(cluster.home, "ufs", Bucket)), false, "nothing is left in the under-store");
 });

@@ -10,6 +10,22 @@ type ChildKey = [number, string];
 
 export const ROOT_ID = 1;
 
+/** An inode with the path it had. */
+export interface PlacedInode {
+  inode: InodeRecord;
+  path: string;
+}
+
+/** What a delete removed from the tree. */
+export interface Removal {
+  /** Removed inodes, children before parents; the last is the one named. */
+  removed: PlacedInode[];
+  /** Implicit parents removed because they were left empty, deepest first. */
+  pruned: string[];
+  /** The directory stays (only its S3 object was deleted). */
+  keptDirectory: boolean;
+}
+
 /** Name of a child in its parent's index: directories sort as "name/", as S3 keys do. */
 export function childName(name: string, type: FileInfo["type"]): string {
   return type === "directory" ? `${name}/` : name;
@@ -252,58 +268,64 @@ export class Namespace {
     });
   }
 
-  /** Every inode of the subtree at `inode`, children before their parent. */
-  *subtree(inode: InodeRecord): Generator<InodeRecord> {
+  /** Every inode of the subtree at `inode` (at `path`), children before their parent. */
+  *subtree(inode: InodeRecord, path: string): Generator<PlacedInode> {
     if (inode.type === "directory") {
       for (const { value } of this.children.getRange({ start: [inode.id, ""], end: [inode.id + 1] })) {
         const child = this.inodes.get(value);
-        if (child) yield* this.subtree(child);
+        if (child) yield* this.subtree(child, `${path}/${child.name}`);
       }
     }
-    yield inode;
+    yield { inode, path };
   }
 
   /**
    * Removes `path`. A directory needs `recursive` unless empty. With
    * `pruneImplicitParents`, implicit parents left empty go too (below the
-   * top level). Returns what was removed.
+   * top level). Deleting the S3 object "dir/" while keys remain below it
+   * only clears the object (`keptDirectory`).
    */
-  delete(path: string, options: { recursive?: boolean; pruneImplicitParents?: boolean; fileOnly?: boolean }): Promise<InodeRecord[]> {
+  delete(path: string, options: { recursive?: boolean; pruneImplicitParents?: boolean; fileOnly?: boolean }): Promise<Removal> {
     const parsed = parsePath(path);
     if (parsed.segments.length === 0) throw new KoineError(ErrorCode.InvalidArgument, 'Cannot delete "/"');
+    const at = canonical(path);
     return this.root.transaction(() => {
       const inode = this.lookup(parsed);
       if (!inode) throw new KoineError(ErrorCode.NotFound, `Cannot delete "${path}": no such file or directory`);
       if (options.fileOnly && inode.type === "directory" && !(parsed.directory && inode.marker)) {
         throw new KoineError(ErrorCode.NotFound, `Cannot delete "${path}": no such file`);
       }
-      const removed: InodeRecord[] = [];
+      const removal: Removal = { removed: [], pruned: [], keptDirectory: false };
       if (inode.type === "directory" && parsed.directory && inode.marker && this.hasChildren(inode.id)) {
-        // Deleting the S3 object "dir/" leaves the keys below it.
-        const dir = { ...inode, marker: false, implicit: true, etag: "", size: 0 };
-        this.inodes.put(dir.id, dir);
-        removed.push(inode);
+        this.inodes.put(inode.id, { ...inode, marker: false, implicit: true, etag: "", size: 0 });
+        removal.removed.push({ inode, path: at });
+        removal.keptDirectory = true;
       } else {
         if (inode.type === "directory" && !options.recursive && this.hasChildren(inode.id)) {
           throw new KoineError(ErrorCode.NotEmpty, `Cannot delete "${path}": the directory is not empty`);
         }
-        for (const item of [...this.subtree(inode)]) {
-          this.#unlink(item);
-          removed.push(item);
+        for (const item of [...this.subtree(inode, at)]) {
+          this.#unlink(item.inode);
+          removal.removed.push(item);
         }
       }
-      if (options.pruneImplicitParents) this.#pruneFrom(inode.parent);
-      return removed;
+      if (options.pruneImplicitParents) removal.pruned = this.#pruneFrom(inode.parent, at.slice(0, at.lastIndexOf("/")));
+      return removal;
     });
   }
 
-  #pruneFrom(dirId: number): void {
+  /** Removes implicit directories left empty, from `dirId` (at `path`) upwards; returns their paths. */
+  #pruneFrom(dirId: number, path: string): string[] {
+    const pruned: string[] = [];
     let id = dirId;
+    let at = path;
     for (;;) {
       const dir = this.inodes.get(id);
-      if (!dir?.implicit || dir.marker || dir.parent === ROOT_ID || this.hasChildren(id)) return;
+      if (!dir?.implicit || dir.marker || dir.parent === ROOT_ID || this.hasChildren(id)) return pruned;
       this.#unlink(dir);
+      pruned.push(at);
       id = dir.parent;
+      at = at.slice(0, at.lastIndexOf("/"));
     }
   }
 

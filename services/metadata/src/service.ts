@@ -5,7 +5,7 @@ import { openUfs, UfsError, type UnderFileSystem } from "@koine/ufs";
 import { open } from "lmdb";
 import type { MetadataOptions } from "./config.ts";
 import { listKeys } from "./listing.ts";
-import { canonical, type InodeRecord, Namespace } from "./namespace.ts";
+import { canonical, type InodeRecord, Namespace, type PlacedInode } from "./namespace.ts";
 import { Uploads } from "./uploads.ts";
 
 export interface MetadataService {
@@ -82,13 +82,19 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     return info;
   });
   on(Meta.delete, async (req) => {
-    const removed = await ns.delete(req.path, req);
-    const top = removed[removed.length - 1] as InodeRecord | undefined;
-    const path = canonical(req.path);
-    if (top) await removeFromUfs(ns.info(top, path), top, ufsOf, req.path.endsWith("/"));
-    if (top?.type === "directory") changedTrees(path);
-    else changed(path);
-    return { deleted: removed.map((r) => ns.info(r, path)) };
+    const removal = await ns.delete(req.path, req);
+    const top = removal.removed[removal.removed.length - 1] as PlacedInode;
+    const info = ns.info(top.inode, top.path);
+    if (!removal.keptDirectory) await removeFromUfs(info, top.inode, ufsOf(info.ufs.mountId));
+    for (const dir of removal.pruned) {
+      const at = ns.ufsLocationOf(dir);
+      await ufsOf(at.mountId)
+        .delete(at.path)
+        .catch(() => {}); // an under-store directory with other content stays
+    }
+    if (top.inode.type === "directory") changedTrees(top.path, ...removal.pruned);
+    else changed(top.path, ...removal.pruned);
+    return { deleted: removal.removed.map((r) => ns.info(r.inode, r.path)) };
   });
   on(Meta.rename, async ({ src, dst }) => {
     const before = ns.stat(src);
@@ -154,21 +160,16 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
 
 /**
  * Mirrors a delete to the under-store. A file is removed only while it is
- * still the version deleted, so a newer write that raced past is kept.
+ * still the version deleted, so a newer write that raced past is kept; a
+ * directory goes with what is below it.
  */
-async function removeFromUfs(
-  info: FileInfo,
-  inode: InodeRecord,
-  ufsOf: (mountId: string) => UnderFileSystem,
-  markerOnly: boolean,
-): Promise<void> {
-  const ufs = ufsOf(info.ufs.mountId);
+async function removeFromUfs(info: FileInfo, inode: InodeRecord, ufs: UnderFileSystem): Promise<void> {
   try {
     if (inode.type === "file") {
       const status = await ufs.stat(info.ufs.path);
       if (status && status.fingerprint === inode.ufsFingerprint) await ufs.delete(info.ufs.path);
-    } else if (!markerOnly || !(await ufs.list(info.ufs.path)).length) {
-      await ufs.delete(info.ufs.path, { recursive: !markerOnly });
+    } else {
+      await ufs.delete(info.ufs.path, { recursive: true });
     }
   } catch (err) {
     if (!(err instanceof UfsError && err.code === "NOT_FOUND")) throw err;
