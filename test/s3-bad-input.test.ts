@@ -3,6 +3,7 @@ import { createHash, createHmac, randomBytes } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
+import { crc32 } from "node:zlib";
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -190,13 +191,51 @@ test("bad input - each gets its S3 error, nothing is written, the server keeps s
     }
   }
 
+  // Unsigned aws-chunked bodies with a CRC32 trailer, as the AWS SDK sends streams: the trailer is checked.
+  const data = randomBytes(100_000);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(data));
+  for (const [key, checksum] of [
+    ["trailer-good", crc.toString("base64")],
+    ["trailer-bad", "AAAAAA=="],
+  ] as const) {
+    const body = Buffer.concat([
+      Buffer.from(`${(60_000).toString(16)}\r\n`),
+      data.subarray(0, 60_000),
+      Buffer.from(`\r\n${(40_000).toString(16)}\r\n`),
+      data.subarray(60_000),
+      Buffer.from(`\r\n0\r\nx-amz-checksum-crc32:${checksum}\r\n\r\n`),
+    ]);
+    const res = await signedRequest(endpoint, {
+      ...TEST_CREDENTIALS,
+      method: "PUT",
+      path: `/bkt/${key}`,
+      payloadHash: "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+      headers: {
+        "content-encoding": "aws-chunked",
+        "x-amz-decoded-content-length": String(data.length),
+        "x-amz-trailer": "x-amz-checksum-crc32",
+        "content-length": String(body.length),
+      },
+      body,
+    });
+    if (key === "trailer-good") {
+      assert.equal(res.status, 200, res.body);
+      const got = await s3.send(new GetObjectCommand({ Bucket: "bkt", Key: key }));
+      assert.ok(Buffer.from(await (got.Body?.transformToByteArray() ?? [])).equals(data));
+      assert.equal(got.ContentEncoding, undefined, "aws-chunked is not stored as the object's encoding");
+    } else {
+      assert.equal(errorCode(res.body), "BadDigest");
+    }
+  }
+
   // Nothing of the above was written, in the namespace or the under-store.
   const after = await filesBelow(ufs);
   assert.deepEqual(
     after.filter((f) => !before.includes(f)),
-    ["bkt/chunked-good"],
+    ["bkt/chunked-good", "bkt/trailer-good"],
   );
-  for (const key of ["truncated", "quiet", "hash", "w", "chunked-bad", "escape"]) {
+  for (const key of ["truncated", "quiet", "hash", "w", "chunked-bad", "trailer-bad", "escape"]) {
     assert.equal((await send("HEAD", `/bkt/${key}`)).status, 404, key);
   }
   const kept = await s3.send(new GetObjectCommand({ Bucket: "bkt", Key: "keep" }));
