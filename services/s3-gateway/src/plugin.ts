@@ -186,6 +186,7 @@ export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options
     } catch (err) {
       const s3 = toS3Error(err, { ...(ctx.bucket ? { bucket: ctx.bucket } : {}), ...(ctx.key !== undefined ? { key: ctx.key } : {}) });
       if (s3.code === "InternalError") options.onInternalError?.(s3.cause ?? err);
+      else if (s3.status >= 500) console.error(`s3-gateway: ${req.method} ${rawPath}: ${s3.status} ${s3.code}: ${s3.message}`);
       if (reply.sent) {
         reply.raw.destroy();
         return reply;
