@@ -3,10 +3,10 @@ import { randomBytes } from "node:crypto";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { connect, request } from "@koine/bus";
 import { cacheNode } from "@koine/protocol";
-import { bootCluster, TEST_CREDENTIALS } from "@koine/testkit";
+import { bootCluster, s3Client } from "@koine/testkit";
 
 const MiB = 1024 * 1024;
 
@@ -18,7 +18,7 @@ async function get(s3: S3Client, Bucket: string, Key: string): Promise<Buffer> {
 test("cache - a cold read comes from the UFS, the next from the cache, a corrupt page from the UFS again", async (t) => {
   // No memory tier: every warm read checks the page on disk.
   const cluster = await bootCluster(t, { cacheMemoryBytes: 0 });
-  const s3 = new S3Client({ endpoint: cluster.s3Url, region: "us-east-1", forcePathStyle: true, credentials: TEST_CREDENTIALS });
+  const s3 = s3Client(cluster.s3Url);
   const nc = await connect({ servers: cluster.natsUrl, name: "test" });
   t.after(async () => {
     s3.destroy();
@@ -61,7 +61,7 @@ test("cache - a cold read comes from the UFS, the next from the cache, a corrupt
 
 test("cache - stays under its capacity by evicting the least recently used pages", async (t) => {
   const cluster = await bootCluster(t, { cacheCapacityBytes: 5 * MiB });
-  const s3 = new S3Client({ endpoint: cluster.s3Url, region: "us-east-1", forcePathStyle: true, credentials: TEST_CREDENTIALS });
+  const s3 = s3Client(cluster.s3Url);
   t.after(() => s3.destroy());
   await s3.send(new CreateBucket("lru"));
   const bodies = Array.from({ length: 6 }, () => randomBytes(2 * MiB));
@@ -77,7 +77,7 @@ test("cache - stays under its capacity by evicting the least recently used pages
 
 test("cache - two nodes share the blocks; with one killed every object is still served", async (t) => {
   const cluster = await bootCluster(t, { cacheNodes: 2, remoteCacheNodes: true, blockSize: MiB });
-  const s3 = new S3Client({ endpoint: cluster.s3Url, region: "us-east-1", forcePathStyle: true, credentials: TEST_CREDENTIALS });
+  const s3 = s3Client(cluster.s3Url);
   t.after(() => s3.destroy());
   await s3.send(new CreateBucket("pair"));
   const bodies = Array.from({ length: 12 }, (_, i) => randomBytes(3 * MiB + i));

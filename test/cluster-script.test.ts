@@ -4,8 +4,8 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { freePort, onCleanup, TEST_CREDENTIALS, tempDir } from "@koine/testkit";
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { freePort, onCleanup, s3Client, tempDir } from "@koine/testkit";
 
 const run = promisify(execFile);
 const SCRIPT = join(import.meta.dirname, "..", "scripts", "cluster.ts");
@@ -25,12 +25,7 @@ test("scripts/cluster - one process per service: up, serve S3 across processes, 
   onCleanup(t, () => cluster("down"));
   assert.match(up.stdout, /cache-node1/);
 
-  const s3 = new S3Client({
-    endpoint: `http://127.0.0.1:${s3Port}`,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: TEST_CREDENTIALS,
-  });
+  const s3 = s3Client(`http://127.0.0.1:${s3Port}`);
   onCleanup(t, () => s3.destroy());
   await s3.send(new CreateBucketCommand({ Bucket: "procs" }));
   const bodies = Array.from({ length: 16 }, (_, i) => randomBytes(256 * 1024 + i));

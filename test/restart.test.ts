@@ -3,10 +3,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { test } from "node:test";
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { type NatsServer, startNatsServer } from "@koine/bus";
-import { freePort, onCleanup, TEST_CREDENTIALS, tempDir } from "@koine/testkit";
+import { freePort, onCleanup, s3Client, tempDir } from "@koine/testkit";
 
 const MiB = 1024 * 1024;
 const LAUNCHER = join(import.meta.dirname, "..", "packages", "launcher", "src", "main.ts");
@@ -55,7 +55,7 @@ test("restart - after SIGKILL of every process, every byte and listing is back",
   });
 
   const endpoint = `http://127.0.0.1:${s3Port}`;
-  const s3 = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+  const s3 = s3Client(endpoint);
   onCleanup(t, () => s3.destroy());
   await s3.send(new CreateBucketCommand({ Bucket: "durable" }));
   const written = new Map<string, Buffer>();

@@ -4,15 +4,8 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { crc32 } from "node:zlib";
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  ListBucketsCommand,
-  PutObjectCommand,
-  S3Client,
-  type S3ServiceException,
-} from "@aws-sdk/client-s3";
-import { bootCluster, rawSignedRequest, signedRequest, signHeaders, TEST_CREDENTIALS } from "@koine/testkit";
+import { CreateBucketCommand, GetObjectCommand, ListBucketsCommand, PutObjectCommand, type S3ServiceException } from "@aws-sdk/client-s3";
+import { bootCluster, rawSignedRequest, s3Client, signedRequest, signHeaders, TEST_CREDENTIALS } from "@koine/testkit";
 
 const sha256 = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 const hmac = (key: Buffer | string, data: string) => createHmac("sha256", key).update(data).digest();
@@ -49,7 +42,7 @@ function signedChunks(chunks: Buffer[], seed: string, amzDate: string, secret: s
 test("bad input - each gets its S3 error, nothing is written, the server keeps serving", async (t) => {
   const cluster = await bootCluster(t, { bodyIdleTimeoutMs: 1000 });
   const endpoint = cluster.s3Url;
-  const s3 = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials: TEST_CREDENTIALS });
+  const s3 = s3Client(endpoint);
   t.after(() => s3.destroy());
   const send = (
     method: string,
@@ -106,18 +99,8 @@ test("bad input - each gets its S3 error, nothing is written, the server keeps s
   }
 
   // Wrong secret, unknown key, no signature at all.
-  const wrong = new S3Client({
-    endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: { accessKeyId: "koine", secretAccessKey: "wrong" },
-  });
-  const unknown = new S3Client({
-    endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: { accessKeyId: "nobody", secretAccessKey: "x" },
-  });
+  const wrong = s3Client(endpoint, { accessKeyId: "koine", secretAccessKey: "wrong" });
+  const unknown = s3Client(endpoint, { accessKeyId: "nobody", secretAccessKey: "x" });
   t.after(() => {
     wrong.destroy();
     unknown.destroy();

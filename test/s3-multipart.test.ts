@@ -12,11 +12,10 @@ import {
   ListObjectsV2Command,
   ListPartsCommand,
   PutObjectCommand,
-  S3Client,
   type S3ServiceException,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { bootCluster, presignUrl, signedRequest, TEST_CREDENTIALS } from "@koine/testkit";
+import { bootCluster, presignUrl, s3Client, signedRequest, TEST_CREDENTIALS } from "@koine/testkit";
 
 const MiB = 1024 * 1024;
 const md5 = (b: Buffer) => createHash("md5").update(b).digest();
@@ -28,7 +27,7 @@ const code = (p: Promise<unknown>) =>
 
 test("multipart - listing, parts joined only as listed, and S3's refusals", async (t) => {
   const cluster = await bootCluster(t);
-  const s3 = new S3Client({ endpoint: cluster.s3Url, region: "us-east-1", forcePathStyle: true, credentials: TEST_CREDENTIALS });
+  const s3 = s3Client(cluster.s3Url);
   t.after(() => s3.destroy());
   const Bucket = "parts";
   const Key = "dir/object";
@@ -130,7 +129,7 @@ test("multipart - listing, parts joined only as listed, and S3's refusals", asyn
 test("s3 - folder objects, URL-encoded listings, presigned URLs, huge headers", async (t) => {
   const cluster = await bootCluster(t);
   const endpoint = cluster.s3Url;
-  const s3 = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials: TEST_CREDENTIALS });
+  const s3 = s3Client(endpoint);
   t.after(() => s3.destroy());
   const Bucket = "shapes";
   await s3.send(new CreateBucketCommand({ Bucket }));

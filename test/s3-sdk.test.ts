@@ -16,11 +16,10 @@ import {
   ListObjectsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { bootCluster, randomStream, sha256Of, TEST_CREDENTIALS } from "@koine/testkit";
+import { bootCluster, randomStream, s3Client, sha256Of } from "@koine/testkit";
 
 const MiB = 1024 * 1024;
 const md5 = (b: Buffer) => createHash("md5").update(b).digest("hex");
@@ -37,7 +36,7 @@ async function s3Code(promise: Promise<unknown>): Promise<string> {
 
 test("@aws-sdk/client-s3 - the whole S3 flow with a stock client", async (t) => {
   const cluster = await bootCluster(t);
-  const s3 = new S3Client({ endpoint: cluster.s3Url, region: "us-east-1", forcePathStyle: true, credentials: TEST_CREDENTIALS });
+  const s3 = s3Client(cluster.s3Url);
   t.after(() => s3.destroy());
   const Bucket = "sdk-flow";
 

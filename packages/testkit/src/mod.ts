@@ -3,12 +3,14 @@
  * temporary store, temporary directories removed after the test.
  * @module
  */
+
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import { S3Client } from "@aws-sdk/client-s3";
 import { type NatsServer, startNatsServer } from "@koine/bus";
 import { type LocalCluster, type LocalClusterOptions, startLocalCluster } from "@koine/launcher";
 
@@ -99,3 +101,11 @@ export async function freePort(): Promise<number> {
 
 export type { RawResponse, SignOptions } from "./s3_raw.ts";
 export { presignUrl, rawSignedRequest, signedRequest, signHeaders } from "./s3_raw.ts";
+
+/**
+ * A stock S3 client for `endpoint` (path style, default checksum settings)
+ * that does not retry: a test sees the server's first answer.
+ */
+export function s3Client(endpoint: string, credentials: { accessKeyId: string; secretAccessKey: string } = TEST_CREDENTIALS): S3Client {
+  return new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials, maxAttempts: 1 });
+}
