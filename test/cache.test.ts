@@ -59,6 +59,25 @@ test("cache - a cold read comes from the UFS, the next from the cache, a corrupt
   assert.equal((await stats()).ufsReadBytes, healed.ufsReadBytes, "the page was stored again");
 });
 
+test("cache - concurrent cold reads of one object make one read of the UFS", async (t) => {
+  const cluster = await bootCluster(t, { cacheMemoryBytes: 0 });
+  const s3 = s3Client(cluster.s3Url);
+  t.after(() => s3.destroy());
+  const node = cluster.cacheNodes[0];
+  assert.ok(node);
+  await s3.send(new CreateBucket("together"));
+  const body = randomBytes(6 * MiB);
+  await s3.send(new PutObjectCommand({ Bucket: "together", Key: "obj", Body: body }));
+  await node.engine.store.free();
+  const before = node.stats();
+  const reads = await Promise.all(Array.from({ length: 8 }, () => get(s3, "together", "obj")));
+  for (const r of reads) assert.ok(r.equals(body));
+  const after = node.stats();
+  assert.equal(after.ufsReadBytes - before.ufsReadBytes, body.length, "each byte came from the UFS once");
+  assert.equal(after.misses - before.misses, 6);
+  assert.equal(after.hits - before.hits, 7 * 6, "the other seven readers joined");
+});
+
 test("cache - stays under its capacity by evicting the least recently used pages", async (t) => {
   const cluster = await bootCluster(t, { cacheCapacityBytes: 5 * MiB });
   const s3 = s3Client(cluster.s3Url);

@@ -11,12 +11,14 @@ export interface DataCounters {
 }
 
 interface Pending {
+  /** The under-store read this page comes with. */
+  run: object;
   promise: Promise<Buffer>;
   resolve(page: Buffer): void;
   reject(err: unknown): void;
 }
 
-function pending(): Pending {
+function pending(run: object): Pending {
   let resolve!: (page: Buffer) => void;
   let reject!: (err: unknown) => void;
   const promise = new Promise<Buffer>((res, rej) => {
@@ -24,7 +26,7 @@ function pending(): Pending {
     reject = rej;
   });
   promise.catch(() => {}); // awaited by readers; a reader that left must not crash the process
-  return { promise, resolve, reject };
+  return { run, promise, resolve, reject };
 }
 
 /**
@@ -62,23 +64,25 @@ export class DataEngine {
       const end = index === last ? r.offset + r.length - index * P : page.length;
       return page.subarray(start, end);
     };
-    const firstPage = await this.#page(r, first, last);
+    // Under-store reads this reader started: their later pages are its misses, not hits.
+    const mine = new Set<object>();
+    const firstPage = await this.#page(r, first, last, mine);
     // One page: its bytes as they are, without a stream around them.
     if (first === last) return slice(firstPage, first);
     const self = this;
     async function* pages() {
       yield slice(firstPage, first);
-      for (let i = first + 1; i <= last; i++) yield slice(await self.#page(r, i, last), i);
+      for (let i = first + 1; i <= last; i++) yield slice(await self.#page(r, i, last, mine), i);
     }
     return Readable.from(pages(), { objectMode: false });
   }
 
-  async #page(r: ReadRange, index: number, last: number): Promise<Buffer> {
+  async #page(r: ReadRange, index: number, last: number, mine: Set<object>): Promise<Buffer> {
     const key = PageStore.key(r.contentId, index);
     const loading = this.#inflight.get(key);
     if (loading) {
       // Loading, or loaded and still being stored: no second under-store read.
-      this.counters.hits++;
+      if (!mine.has(loading.run)) this.counters.hits++;
       return loading.promise;
     }
     if (this.store.has(key)) {
@@ -88,11 +92,11 @@ export class DataEngine {
         return page;
       }
     }
-    return this.#loadRun(r, index, last);
+    return this.#loadRun(r, index, last, mine);
   }
 
   /** Loads pages `first`.. (up to `last`, stopping at one already here) in one under-store read. */
-  #loadRun(r: ReadRange, first: number, last: number): Promise<Buffer> {
+  #loadRun(r: ReadRange, first: number, last: number, mine: Set<object>): Promise<Buffer> {
     const P = this.pageSize;
     let end = first;
     while (end < last) {
@@ -100,9 +104,11 @@ export class DataEngine {
       if (this.store.has(next) || this.#inflight.has(next)) break;
       end++;
     }
+    const run = {};
+    mine.add(run);
     const waiting: Pending[] = [];
     for (let i = first; i <= end; i++) {
-      const p = pending();
+      const p = pending(run);
       waiting.push(p);
       this.#inflight.set(PageStore.key(r.contentId, i), p);
     }
