@@ -22,6 +22,8 @@ export const FileInfo = T.Object({
   etag: T.String(),
   contentType: T.String(),
   userMeta: T.Record(T.String(), T.String()),
+  /** Standard headers stored with the bytes (cache-control, content-disposition, ...), lower-case names. */
+  headers: T.Optional(T.Record(T.String(), T.String())),
   owner: T.String(),
   group: T.String(),
   mode: T.Integer(),
@@ -90,6 +92,7 @@ export const MkdirRequest = T.Object({
 export const FileAttributes = T.Object({
   contentType: T.Optional(T.String()),
   userMeta: T.Optional(T.Record(T.String(), T.String())),
+  headers: T.Optional(T.Record(T.String(), T.String())),
   owner: T.Optional(T.String()),
   group: T.Optional(T.String()),
   mode: T.Optional(T.Integer()),

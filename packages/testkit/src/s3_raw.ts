@@ -107,6 +107,7 @@ export async function presignUrl(
   path: string,
   credentials: { accessKeyId: string; secretAccessKey: string },
   expiresIn = 3600,
+  query: Record<string, string> = {},
 ): Promise<string> {
   const url = new URL(endpoint);
   const signer = new SignatureV4({ service: "s3", region: "us-east-1", credentials, sha256: Sha256, uriEscapePath: false });
@@ -117,11 +118,10 @@ export async function presignUrl(
       hostname: url.hostname,
       port: Number(url.port),
       path,
-      query: {},
+      query,
       headers: { host: url.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
     },
     { expiresIn, unsignableHeaders: new Set(["x-amz-content-sha256"]) },
   );
-  const query = new URLSearchParams(signed.query as Record<string, string>).toString();
-  return `${url.origin}${path}?${query}`;
+  return `${url.origin}${path}?${new URLSearchParams(signed.query as Record<string, string>).toString()}`;
 }

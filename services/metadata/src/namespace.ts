@@ -235,6 +235,7 @@ export class Namespace {
         persistence: "PERSISTED" as const,
         contentType: attributes.contentType ?? "application/octet-stream",
         userMeta: attributes.userMeta ?? {},
+        headers: attributes.headers ?? {},
       };
       if (parsed.directory) {
         if (this.childId(parent.id, name, "file") !== undefined) {
@@ -355,6 +356,7 @@ export class Namespace {
       const updated: InodeRecord = { ...inode };
       if (attributes.contentType !== undefined) updated.contentType = attributes.contentType;
       if (attributes.userMeta !== undefined) updated.userMeta = attributes.userMeta;
+      if (attributes.headers !== undefined) updated.headers = attributes.headers;
       if (attributes.owner !== undefined) updated.owner = attributes.owner;
       if (attributes.group !== undefined) updated.group = attributes.group;
       if (attributes.mode !== undefined) updated.mode = attributes.mode;

@@ -74,20 +74,28 @@ function urlEncode(text: string): string {
   return encodeURIComponent(text).replace(/%2F/g, "/");
 }
 
+/** What every listing takes: max-keys, encoding-type, prefix, delimiter. */
+function listingParams(q: Map<string, string>) {
+  const maxKeysText = q.get("max-keys") ?? "1000";
+  if (!/^\d+$/.test(maxKeysText)) throw s3Error("InvalidArgument", "max-keys must be a non-negative integer");
+  const encodingType = q.get("encoding-type");
+  if (encodingType !== undefined && encodingType !== "url")
+    throw s3Error("InvalidArgument", "Invalid Encoding Method specified in Request");
+  return {
+    maxKeys: Math.min(1000, Number(maxKeysText)),
+    encodingType,
+    enc: encodingType === "url" ? urlEncode : (s: string) => s,
+    prefix: q.get("prefix") ?? "",
+    delimiter: q.get("delimiter") ?? "",
+  };
+}
+
 /** ListObjects (v1) and ListObjectsV2. */
 export async function listObjects(ctx: S3Context, deps: S3Deps) {
   const bucket = ctx.bucket as string;
   const q = ctx.query;
   const v2 = q.get("list-type") === "2";
-  const maxKeysText = q.get("max-keys") ?? "1000";
-  if (!/^\d+$/.test(maxKeysText)) throw s3Error("InvalidArgument", "max-keys must be a non-negative integer");
-  const maxKeys = Math.min(1000, Number(maxKeysText));
-  const encodingType = q.get("encoding-type");
-  if (encodingType !== undefined && encodingType !== "url")
-    throw s3Error("InvalidArgument", "Invalid Encoding Method specified in Request");
-  const enc = encodingType === "url" ? urlEncode : (s: string) => s;
-  const prefix = q.get("prefix") ?? "";
-  const delimiter = q.get("delimiter") ?? "";
+  const { maxKeys, encodingType, enc, prefix, delimiter } = listingParams(q);
   let startAfter = "";
   if (v2) {
     const token = q.get("continuation-token");
@@ -134,6 +142,41 @@ export async function listObjects(ctx: S3Context, deps: S3Deps) {
       ...head,
       ...(contents.length ? { Contents: contents } : {}),
       ...(common.length ? { CommonPrefixes: common } : {}),
+    }),
+  );
+}
+
+/** ListObjectVersions on an unversioned bucket: each key has one version, "null". */
+export async function listObjectVersions(ctx: S3Context, deps: S3Deps) {
+  const bucket = ctx.bucket as string;
+  const q = ctx.query;
+  const { maxKeys, encodingType, enc, prefix, delimiter } = listingParams(q);
+  const keyMarker = q.get("key-marker") ?? "";
+  const page = await deps.client.listKeys(bucket, { prefix, delimiter, startAfter: keyMarker, maxKeys });
+  const versions = page.keys.map((k) => ({
+    Key: enc(k.key),
+    VersionId: "null",
+    IsLatest: true,
+    LastModified: isoDate(k.mtimeMs),
+    ETag: quoteEtag(k.etag),
+    Size: k.size,
+    Owner: ownerOf(k.owner || ctx.auth.accessKey),
+    StorageClass: "STANDARD",
+  }));
+  const common = page.commonPrefixes.map((p) => ({ Prefix: enc(p) }));
+  return ctx.reply.type(XML).send(
+    s3Xml("ListVersionsResult", {
+      Name: bucket,
+      Prefix: enc(prefix),
+      KeyMarker: enc(keyMarker),
+      VersionIdMarker: q.get("version-id-marker") ?? "",
+      ...(page.truncated ? { NextKeyMarker: enc(page.last), NextVersionIdMarker: "null" } : {}),
+      MaxKeys: maxKeys,
+      ...(delimiter ? { Delimiter: enc(delimiter) } : {}),
+      IsTruncated: page.truncated,
+      ...(versions.length ? { Version: versions } : {}),
+      ...(common.length ? { CommonPrefixes: common } : {}),
+      ...(encodingType ? { EncodingType: encodingType } : {}),
     }),
   );
 }

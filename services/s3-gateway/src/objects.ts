@@ -3,6 +3,7 @@ import type { FileSystemClient } from "@koine/client";
 import { ErrorCode, type FileAttributes, type FileInfo, KoineError } from "@koine/protocol";
 import { decodeBody, readSmallBody } from "./body.ts";
 import { requireBucket } from "./buckets.ts";
+import { checkConditions } from "./conditions.ts";
 import { httpDate, isoDate, quoteEtag, type S3Context, type S3Deps } from "./context.ts";
 import { S3Error, s3Error, toS3Error } from "./errors.ts";
 import { checkBucketName, checkKey, pathOf } from "./names.ts";
@@ -25,15 +26,32 @@ export async function resolveObject(client: FileSystemClient, bucket: string, ke
   throw s3Error("NoSuchKey", undefined, { Key: key });
 }
 
-/** Attributes an upload sets: Content-Type, x-amz-meta-*, owner. */
+/** Standard headers S3 stores with an object and returns on GET and HEAD. */
+const STORED_HEADERS = ["cache-control", "content-disposition", "content-encoding", "content-language", "expires"] as const;
+
+/** Attributes an upload sets: Content-Type, x-amz-meta-*, the stored headers, owner. */
 export function attributesFrom(ctx: S3Context): FileAttributes {
   const userMeta: Record<string, string> = {};
+  const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(ctx.req.headers)) {
     if (name.startsWith("x-amz-meta-") && typeof value === "string") userMeta[name.slice(11)] = value;
+  }
+  for (const name of STORED_HEADERS) {
+    let value = ctx.req.headers[name];
+    if (typeof value !== "string") continue;
+    // aws-chunked is how the body travelled, not what it is.
+    if (name === "content-encoding")
+      value = value
+        .split(",")
+        .map((v) => v.trim())
+        .filter((v) => v && v !== "aws-chunked")
+        .join(",");
+    if (value) headers[name] = value;
   }
   return {
     contentType: (ctx.req.headers["content-type"] as string | undefined) ?? DEFAULT_CONTENT_TYPE,
     userMeta,
+    headers,
     owner: ctx.auth.accessKey,
   };
 }
@@ -70,6 +88,7 @@ export async function putObject(ctx: S3Context, deps: S3Deps) {
   checkKey(key);
   if (ctx.req.headers["x-amz-copy-source"] !== undefined) return copyObject(ctx, deps);
   await requireBucket(deps.client, bucket);
+  await checkWriteConditions(ctx, deps);
   const attributes = attributesFrom(ctx);
   if (key.endsWith("/")) {
     await readSmallBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs, 0, () =>
@@ -84,12 +103,42 @@ export async function putObject(ctx: S3Context, deps: S3Deps) {
   return ctx.reply.header("etag", quoteEtag(info.etag)).send();
 }
 
+/**
+ * Conditional writes: If-None-Match "*" (only if absent) and If-Match (only
+ * over that version). Checked against a fresh stat just before the write.
+ */
+async function checkWriteConditions(ctx: S3Context, deps: S3Deps): Promise<void> {
+  const ifNoneMatch = ctx.req.headers["if-none-match"];
+  const ifMatch = ctx.req.headers["if-match"];
+  if (ifNoneMatch === undefined && ifMatch === undefined) return;
+  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== "*") {
+    throw s3Error("NotImplemented", 'If-None-Match on PUT supports only "*"');
+  }
+  const path = pathOf(ctx.bucket as string, ctx.key);
+  deps.client.forget(path);
+  const current = await resolveObject(deps.client, ctx.bucket as string, ctx.key as string).catch((err) => {
+    if (err instanceof S3Error && err.code === "NoSuchKey") return undefined;
+    throw err;
+  });
+  if (ifNoneMatch !== undefined && current) throw s3Error("PreconditionFailed", undefined, { Condition: "If-None-Match" });
+  if (ifMatch !== undefined) {
+    if (!current) throw s3Error("NoSuchKey", undefined, { Key: ctx.key as string });
+    checkConditions(current, { ifMatch });
+  }
+}
+
 function objectHeaders(ctx: S3Context, info: FileInfo): void {
   ctx.reply.header("etag", quoteEtag(info.etag || EMPTY_MD5));
   ctx.reply.header("last-modified", httpDate(info.mtimeMs));
   ctx.reply.header("content-type", info.contentType || DEFAULT_CONTENT_TYPE);
   ctx.reply.header("accept-ranges", "bytes");
   for (const [name, value] of Object.entries(info.userMeta)) ctx.reply.header(`x-amz-meta-${name}`, value);
+  for (const [name, value] of Object.entries(info.headers ?? {})) ctx.reply.header(name, value);
+  // GET may override the stored headers (presigned download links use this).
+  for (const name of ["content-type", ...STORED_HEADERS]) {
+    const override = ctx.query.get(`response-${name}`);
+    if (override !== undefined) ctx.reply.header(name, override);
+  }
 }
 
 /** A single byte range of an object of `size` bytes; undefined means the whole object. */
@@ -130,6 +179,20 @@ export async function getObject(ctx: S3Context, deps: S3Deps, headOnly = false) 
   const bucket = ctx.bucket as string;
   const key = ctx.key as string;
   const info = await resolveObject(deps.client, bucket, key);
+  const h = ctx.req.headers;
+  const outcome = checkConditions(info, {
+    ifMatch: h["if-match"],
+    ifNoneMatch: h["if-none-match"],
+    ifModifiedSince: h["if-modified-since"],
+    ifUnmodifiedSince: h["if-unmodified-since"],
+  });
+  if (outcome === "not-modified") {
+    return ctx.reply
+      .code(304)
+      .header("etag", quoteEtag(info.etag || EMPTY_MD5))
+      .header("last-modified", httpDate(info.mtimeMs))
+      .send();
+  }
   let range: { start: number; end: number } | undefined;
   try {
     range = parseRange(ctx.req.headers.range, info.size);
@@ -211,6 +274,17 @@ export async function copyObject(ctx: S3Context, deps: S3Deps) {
   const src = await resolveObject(deps.client, source.bucket, source.key).catch((err) => {
     throw toS3Error(err, source);
   });
+  const h = ctx.req.headers as Record<string, string | undefined>;
+  checkConditions(
+    src,
+    {
+      ifMatch: h["x-amz-copy-source-if-match"],
+      ifNoneMatch: h["x-amz-copy-source-if-none-match"],
+      ifModifiedSince: h["x-amz-copy-source-if-modified-since"],
+      ifUnmodifiedSince: h["x-amz-copy-source-if-unmodified-since"],
+    },
+    true,
+  );
   if (source.bucket === bucket && source.key === key && directive === "COPY") {
     throw s3Error(
       "InvalidRequest",
@@ -218,7 +292,9 @@ export async function copyObject(ctx: S3Context, deps: S3Deps) {
     );
   }
   const attributes =
-    directive === "REPLACE" ? attributesFrom(ctx) : { contentType: src.contentType, userMeta: src.userMeta, owner: ctx.auth.accessKey };
+    directive === "REPLACE"
+      ? attributesFrom(ctx)
+      : { contentType: src.contentType, userMeta: src.userMeta, headers: src.headers ?? {}, owner: ctx.auth.accessKey };
   const info = key.endsWith("/")
     ? await deps.client.commitMarker(pathOf(bucket, key), attributes)
     : await deps.client.writeFile(pathOf(bucket, key), toStream(await deps.client.read(src)), { attributes, sizeHint: src.size });

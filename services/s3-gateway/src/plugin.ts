@@ -52,7 +52,6 @@ const UNSUPPORTED_BUCKET = [
   "metrics",
   "inventory",
   "intelligent-tiering",
-  "versions",
 ];
 const UNSUPPORTED_OBJECT = ["acl", "tagging", "retention", "legal-hold", "restore", "select", "torrent", "attributes"];
 
@@ -78,6 +77,7 @@ function route(method: string, ctx: S3Context): S3Handler {
         if (has("location")) return buckets.getBucketLocation;
         if (has("versioning")) return buckets.getBucketVersioning;
         if (has("uploads")) return multipart.listMultipartUploads;
+        if (has("versions")) return buckets.listObjectVersions;
         return buckets.listObjects;
       case "HEAD":
         return buckets.headBucket;
@@ -94,6 +94,13 @@ function route(method: string, ctx: S3Context): S3Handler {
   }
   const sub = unsupported(UNSUPPORTED_OBJECT);
   if (sub) return notImplemented(`Object subresource "${sub}" (${method})`);
+  const version = ctx.query.get("versionId");
+  if (version !== undefined && version !== "null") {
+    // Buckets are unversioned: "null" is the only version there is.
+    return async () => {
+      throw s3Error("InvalidArgument", "Invalid version id specified", { ArgumentName: "versionId", ArgumentValue: version });
+    };
+  }
   switch (method) {
     case "GET":
       if (has("uploadId")) return multipart.listParts;

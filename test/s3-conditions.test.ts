@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  PutObjectCommand,
+  type S3ServiceException,
+} from "@aws-sdk/client-s3";
+import { bootCluster, presignUrl, s3Client, TEST_CREDENTIALS } from "@koine/testkit";
+
+/** "ok", or the status and S3 error code (a 304 has no code: its status alone). */
+const code = (p: Promise<unknown>) =>
+  p.then(
+    () => "ok",
+    (e: S3ServiceException) => (e.$metadata.httpStatusCode === 304 ? "304" : `${e.$metadata.httpStatusCode} ${e.name}`),
+  );
+
+test("s3 - stored headers, conditional reads, copies and writes, null versions", async (t) => {
+  const cluster = await bootCluster(t);
+  const s3 = s3Client(cluster.s3Url);
+  t.after(() => s3.destroy());
+  const Bucket = "cond";
+  await s3.send(new CreateBucketCommand({ Bucket }));
+  const put = await s3.send(
+    new PutObjectCommand({
+      Bucket,
+      Key: "doc",
+      Body: "contents",
+      CacheControl: "max-age=60",
+      ContentDisposition: 'attachment; filename="doc.txt"',
+      ContentEncoding: "identity",
+      ContentLanguage: "en",
+      Expires: new Date("2030-01-01T00:00:00Z"),
+    }),
+  );
+  const etag = put.ETag as string;
+
+  // Stored headers come back; a presigned GET may override them.
+  const head = await s3.send(new HeadObjectCommand({ Bucket, Key: "doc" }));
+  assert.equal(head.CacheControl, "max-age=60");
+  assert.equal(head.ContentDisposition, 'attachment; filename="doc.txt"');
+  assert.equal(head.ContentEncoding, "identity");
+  assert.equal(head.ContentLanguage, "en");
+  assert.equal(head.ExpiresString ?? head.Expires?.toUTCString(), "Tue, 01 Jan 2030 00:00:00 GMT");
+  const url = await presignUrl(cluster.s3Url, "GET", "/cond/doc", TEST_CREDENTIALS, 600, {
+    "response-content-type": "text/plain",
+    "response-cache-control": "no-store",
+  });
+  const overridden = await fetch(url);
+  assert.equal(overridden.headers.get("content-type"), "text/plain");
+  assert.equal(overridden.headers.get("cache-control"), "no-store");
+
+  // Conditional GET and HEAD.
+  const past = new Date(Date.now() - 3600_000);
+  const future = new Date(Date.now() + 3600_000);
+  assert.equal(await code(s3.send(new GetObjectCommand({ Bucket, Key: "doc", IfMatch: etag }))), "ok");
+  assert.equal(await code(s3.send(new GetObjectCommand({ Bucket, Key: "doc", IfMatch: '"0000"' }))), "412 PreconditionFailed");
+  assert.equal(await code(s3.send(new HeadObjectCommand({ Bucket, Key: "doc", IfNoneMatch: etag }))), "304");
+  assert.equal(await code(s3.send(new GetObjectCommand({ Bucket, Key: "doc", IfNoneMatch: '"other"' }))), "ok");
+  assert.equal(await code(s3.send(new GetObjectCommand({ Bucket, Key: "doc", IfModifiedSince: future }))), "304");
+  assert.equal(await code(s3.send(new GetObjectCommand({ Bucket, Key: "doc", IfModifiedSince: past }))), "ok");
+  assert.equal(await code(s3.send(new GetObjectCommand({ Bucket, Key: "doc", IfUnmodifiedSince: past }))), "412 PreconditionFailed");
+  // If-Match that holds wins over If-Unmodified-Since that does not (RFC 7232, as S3).
+  assert.equal(await code(s3.send(new GetObjectCommand({ Bucket, Key: "doc", IfMatch: etag, IfUnmodifiedSince: past }))), "ok");
+
+  // Conditional copy.
+  const copy = (extra: Record<string, unknown>) =>
+    s3.send(new CopyObjectCommand({ Bucket, Key: "copy", CopySource: `${Bucket}/doc`, ...extra }));
+  assert.equal(await code(copy({ CopySourceIfMatch: '"nope"' })), "412 PreconditionFailed");
+  assert.equal(await code(copy({ CopySourceIfNoneMatch: etag })), "412 PreconditionFailed");
+  assert.equal(await code(copy({ CopySourceIfMatch: etag })), "ok");
+  const copied = await s3.send(new HeadObjectCommand({ Bucket, Key: "copy" }));
+  assert.equal(copied.CacheControl, "max-age=60", "COPY keeps the stored headers");
+
+  // Conditional PUT.
+  assert.equal(await code(s3.send(new PutObjectCommand({ Bucket, Key: "doc", Body: "x", IfNoneMatch: "*" }))), "412 PreconditionFailed");
+  assert.equal(await code(s3.send(new PutObjectCommand({ Bucket, Key: "new", Body: "x", IfNoneMatch: "*" }))), "ok");
+  assert.equal(await code(s3.send(new PutObjectCommand({ Bucket, Key: "doc", Body: "y", IfMatch: '"stale"' }))), "412 PreconditionFailed");
+  assert.equal(await code(s3.send(new PutObjectCommand({ Bucket, Key: "doc", Body: "y", IfMatch: etag }))), "ok");
+  const after = await s3.send(new GetObjectCommand({ Bucket, Key: "doc" }));
+  assert.equal(await after.Body?.transformToString(), "y");
+
+  // Unversioned buckets: the one version is "null".
+  const versions = await s3.send(new ListObjectVersionsCommand({ Bucket }));
+  assert.deepEqual(
+    versions.Versions?.map((v) => [v.Key, v.VersionId, v.IsLatest]),
+    [
+      ["copy", "null", true],
+      ["doc", "null", true],
+      ["new", "null", true],
+    ],
+  );
+  const byNull = await s3.send(new GetObjectCommand({ Bucket, Key: "doc", VersionId: "null" }));
+  assert.equal(await byNull.Body?.transformToString(), "y");
+  assert.equal(await code(s3.send(new GetObjectCommand({ Bucket, Key: "doc", VersionId: "3HL4kqtJlcpXroDTDmJ" }))), "400 InvalidArgument");
+  await s3.send(new DeleteObjectCommand({ Bucket, Key: "new", VersionId: "null" }));
+  assert.equal(await code(s3.send(new HeadObjectCommand({ Bucket, Key: "new" }))), "404 NotFound");
+});
