@@ -14,6 +14,7 @@ import {
   PutObjectCommand,
   type S3ServiceException,
   UploadPartCommand,
+  UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { bootCluster, presignUrl, s3Client, signedRequest, TEST_CREDENTIALS } from "@koine/testkit";
 
@@ -100,6 +101,61 @@ test("multipart - listing, parts joined only as listed, and S3's refusals", asyn
   const got = await s3.send(new GetObjectCommand({ Bucket, Key }));
   assert.ok(Buffer.from(await (got.Body?.transformToByteArray() ?? [])).equals(expected));
   assert.equal(await code(s3.send(new ListPartsCommand({ Bucket, Key, UploadId }))), "404 NoSuchUpload");
+  // Completing again answers the same (a client retrying after a lost reply); the upload takes no more parts.
+  const again = await complete([
+    { PartNumber: 1, ETag: etags[0] as string },
+    { PartNumber: 3, ETag: etags[2] as string },
+  ]);
+  assert.equal(again.ETag, head.ETag);
+  assert.equal(await code(s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 4, Body: "late" }))), "404 NoSuchUpload");
+
+  // UploadPartCopy, whole and ranged, from the object just made.
+  const copyUpload = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: "copied" }));
+  const whole = await s3.send(
+    new UploadPartCopyCommand({ Bucket, Key: "copied", UploadId: copyUpload.UploadId, PartNumber: 1, CopySource: `${Bucket}/${Key}` }),
+  );
+  const ranged = await s3.send(
+    new UploadPartCopyCommand({
+      Bucket,
+      Key: "copied",
+      UploadId: copyUpload.UploadId,
+      PartNumber: 2,
+      CopySource: `${Bucket}/${Key}`,
+      CopySourceRange: "bytes=100-199",
+    }),
+  );
+  assert.equal(
+    await code(
+      s3.send(
+        new UploadPartCopyCommand({
+          Bucket,
+          Key: "copied",
+          UploadId: copyUpload.UploadId,
+          PartNumber: 3,
+          CopySource: `${Bucket}/${Key}`,
+          CopySourceRange: `bytes=0-${expected.length}`,
+        }),
+      ),
+    ),
+    "400 InvalidArgument",
+  );
+  await s3.send(
+    new CompleteMultipartUploadCommand({
+      Bucket,
+      Key: "copied",
+      UploadId: copyUpload.UploadId,
+      MultipartUpload: {
+        Parts: [
+          { PartNumber: 1, ETag: whole.CopyPartResult?.ETag as string },
+          { PartNumber: 2, ETag: ranged.CopyPartResult?.ETag as string },
+        ],
+      },
+    }),
+  );
+  const copiedBytes = await s3.send(new GetObjectCommand({ Bucket, Key: "copied" }));
+  assert.ok(
+    Buffer.from(await (copiedBytes.Body?.transformToByteArray() ?? [])).equals(Buffer.concat([expected, expected.subarray(100, 200)])),
+  );
   assert.equal((await s3.send(new ListMultipartUploadsCommand({ Bucket }))).Uploads, undefined);
 
   // Parts under 5 MiB other than the last are refused; an aborted upload is gone.

@@ -138,6 +138,8 @@ export const Upload = T.Object({
   owner: T.String(),
   attributes: FileAttributes,
   ufs: UfsLocation,
+  /** Set once completed: a repeated complete answers the same again. */
+  completedEtag: T.Optional(T.String()),
 });
 export type Upload = Static<typeof Upload>;
 

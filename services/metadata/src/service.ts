@@ -122,7 +122,7 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   on(Meta.mounts, () => ({ mounts: ns.mountList() }));
 
   on(Meta.createUpload, ({ path, owner, attributes }) => uploads.create(path, owner, attributes));
-  on(Meta.getUpload, ({ uploadId }) => uploads.get(uploadId));
+  on(Meta.getUpload, ({ uploadId }) => uploads.find(uploadId));
   on(Meta.putPart, ({ uploadId, part }) => uploads.putPart(uploadId, part));
   on(Meta.listParts, ({ uploadId, after, maxParts }) => ({
     upload: uploads.get(uploadId),
@@ -133,7 +133,7 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   on(Meta.finishUpload, async ({ uploadId, data, blockSize }) => {
     const upload = uploads.get(uploadId);
     const { info } = await ns.commitFile(upload.path, data, blockSize, upload.attributes, true);
-    await uploads.remove(uploadId);
+    await uploads.remove(uploadId, info.etag);
     await ufsOf(upload.ufs.mountId)
       .delete(upload.ufs.path, { recursive: true })
       .catch(() => {});

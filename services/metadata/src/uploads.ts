@@ -46,9 +46,17 @@ export class Uploads {
     return upload;
   }
 
-  get(uploadId: string): Upload {
+  /** The upload, completed or not. */
+  find(uploadId: string): Upload {
     const upload = this.uploads.get(uploadId);
     if (!upload) throw new KoineError(ErrorCode.NoSuchUpload, `Cannot find upload "${uploadId}"`);
+    return upload;
+  }
+
+  /** The upload while it takes parts. */
+  get(uploadId: string): Upload {
+    const upload = this.find(uploadId);
+    if (upload.completedEtag !== undefined) throw new KoineError(ErrorCode.NoSuchUpload, `Upload "${uploadId}" is completed`);
     return upload;
   }
 
@@ -112,11 +120,15 @@ export class Uploads {
     return { upload, parts, contentId: newContentId(), etag: `${md5s.digest("hex")}-${parts.length}` };
   }
 
-  /** Forgets the upload and its parts; returns what it was. */
-  async remove(uploadId: string): Promise<Upload> {
+  /**
+   * Forgets the upload's parts and its listing entry. With `completedEtag`
+   * the record stays, marked completed; else it goes too. Returns what it was.
+   */
+  async remove(uploadId: string, completedEtag?: string): Promise<Upload> {
     return this.#root.transaction(() => {
       const upload = this.get(uploadId);
-      this.uploads.remove(uploadId);
+      if (completedEtag === undefined) this.uploads.remove(uploadId);
+      else this.uploads.put(uploadId, { ...upload, completedEtag });
       this.#byPath.remove([upload.path, uploadId]);
       for (const key of this.#parts.getKeys({ start: [uploadId, 0], end: [uploadId, 10001] })) this.#parts.remove(key);
       return upload;

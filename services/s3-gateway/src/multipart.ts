@@ -4,16 +4,19 @@ import { requireBucket } from "./buckets.ts";
 import { isoDate, ownerOf, quoteEtag, type S3Context, type S3Deps } from "./context.ts";
 import { s3Error } from "./errors.ts";
 import { checkKey, pathOf } from "./names.ts";
-import { attributesFrom, withBody } from "./objects.ts";
+import { attributesFrom, copySourceOf, toStream, withBody } from "./objects.ts";
 import { parseS3Xml, s3Xml } from "./xml.ts";
 
 const XML = "application/xml";
 
-/** The upload named by ?uploadId, which must be for this bucket and key. */
-async function uploadOf(ctx: S3Context, deps: S3Deps): Promise<Upload> {
+/**
+ * The upload named by ?uploadId, which must be for this bucket and key and,
+ * unless `completedToo`, still open.
+ */
+async function uploadOf(ctx: S3Context, deps: S3Deps, completedToo = false): Promise<Upload> {
   const uploadId = ctx.query.get("uploadId") ?? "";
   const upload = await deps.client.getUpload(uploadId).catch(() => undefined);
-  if (!upload || upload.path !== pathOf(ctx.bucket as string, ctx.key)) {
+  if (!upload || upload.path !== pathOf(ctx.bucket as string, ctx.key) || (upload.completedEtag !== undefined && !completedToo)) {
     throw s3Error("NoSuchUpload", undefined, { UploadId: uploadId });
   }
   return upload;
@@ -35,10 +38,28 @@ export async function uploadPart(ctx: S3Context, deps: S3Deps) {
   if (!/^\d+$/.test(partText) || partNumber < 1 || partNumber > 10000) {
     throw s3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive");
   }
-  if (ctx.req.headers["x-amz-copy-source"] !== undefined) throw s3Error("NotImplemented", "UploadPartCopy is not implemented yet");
   const upload = await uploadOf(ctx, deps);
+  if (ctx.req.headers["x-amz-copy-source"] !== undefined) return uploadPartCopy(ctx, deps, upload, partNumber);
   const part = await withBody(ctx, deps, (body) => deps.client.uploadPart(upload, partNumber, body));
   return ctx.reply.header("etag", quoteEtag(part.etag)).send();
+}
+
+/** UploadPartCopy: a part made of another object's bytes, all or `x-amz-copy-source-range`. */
+async function uploadPartCopy(ctx: S3Context, deps: S3Deps, upload: Upload, partNumber: number) {
+  const { src } = await copySourceOf(ctx, deps);
+  const rangeHeader = ctx.req.headers["x-amz-copy-source-range"];
+  let start = 0;
+  let length = src.size;
+  if (rangeHeader !== undefined) {
+    const m = /^bytes=(\d+)-(\d+)$/.exec(String(rangeHeader).trim());
+    if (!m || Number(m[2]) < Number(m[1]) || Number(m[2]) >= src.size) {
+      throw s3Error("InvalidArgument", `Range specified is not valid for source object of size: ${src.size}`);
+    }
+    start = Number(m[1]);
+    length = Number(m[2]) - start + 1;
+  }
+  const part = await deps.client.uploadPart(upload, partNumber, toStream(await deps.client.read(src, start, length)));
+  return ctx.reply.type(XML).send(s3Xml("CopyPartResult", { LastModified: isoDate(part.mtimeMs), ETag: quoteEtag(part.etag) }));
 }
 
 export async function listParts(ctx: S3Context, deps: S3Deps) {
@@ -124,14 +145,15 @@ export async function completeMultipartUpload(ctx: S3Context, deps: S3Deps) {
     return { partNumber, etag: r.ETag.trim() };
   });
   if (parts.length === 0) throw s3Error("MalformedXML", "You must specify at least one part");
-  const upload = await uploadOf(ctx, deps);
-  const info = await deps.client.completeUpload(upload.uploadId, parts);
+  const upload = await uploadOf(ctx, deps, true);
+  // Completing again (a client retrying after a lost answer) answers the same.
+  const etag = upload.completedEtag ?? (await deps.client.completeUpload(upload.uploadId, parts)).etag;
   return ctx.reply.type(XML).send(
     s3Xml("CompleteMultipartUploadResult", {
       Location: `/${ctx.bucket}/${ctx.key}`,
       Bucket: ctx.bucket,
       Key: ctx.key,
-      ETag: quoteEtag(info.etag),
+      ETag: quoteEtag(etag),
     }),
   );
 }

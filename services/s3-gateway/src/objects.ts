@@ -257,20 +257,17 @@ export function parseCopySource(header: string): { bucket: string; key: string }
   return { bucket, key };
 }
 
-function toStream(bytes: Readable | Buffer): Readable {
+export function toStream(bytes: Readable | Buffer): Readable {
   return Buffer.isBuffer(bytes) ? Readable.from([bytes]) : bytes;
 }
 
-export async function copyObject(ctx: S3Context, deps: S3Deps) {
-  const bucket = ctx.bucket as string;
-  const key = ctx.key as string;
+/**
+ * The object an x-amz-copy-source names, checked against the copy-source
+ * conditions; the request itself must have no body.
+ */
+export async function copySourceOf(ctx: S3Context, deps: S3Deps): Promise<{ source: { bucket: string; key: string }; src: FileInfo }> {
   const source = parseCopySource(String(ctx.req.headers["x-amz-copy-source"]));
-  await readSmallBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs, 0, () =>
-    s3Error("InvalidRequest", "CopyObject takes no request body"),
-  );
-  const directive = String(ctx.req.headers["x-amz-metadata-directive"] ?? "COPY").toUpperCase();
-  if (directive !== "COPY" && directive !== "REPLACE") throw s3Error("InvalidArgument", "Unknown metadata directive.");
-  await requireBucket(deps.client, bucket);
+  await readSmallBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs, 0, () => s3Error("InvalidRequest", "A copy takes no request body"));
   const src = await resolveObject(deps.client, source.bucket, source.key).catch((err) => {
     throw toS3Error(err, source);
   });
@@ -285,6 +282,16 @@ export async function copyObject(ctx: S3Context, deps: S3Deps) {
     },
     true,
   );
+  return { source, src };
+}
+
+export async function copyObject(ctx: S3Context, deps: S3Deps) {
+  const bucket = ctx.bucket as string;
+  const key = ctx.key as string;
+  const directive = String(ctx.req.headers["x-amz-metadata-directive"] ?? "COPY").toUpperCase();
+  if (directive !== "COPY" && directive !== "REPLACE") throw s3Error("InvalidArgument", "Unknown metadata directive.");
+  await requireBucket(deps.client, bucket);
+  const { source, src } = await copySourceOf(ctx, deps);
   if (source.bucket === bucket && source.key === key && directive === "COPY") {
     throw s3Error(
       "InvalidRequest",
