@@ -24,6 +24,8 @@ export const FileInfo = T.Object({
   userMeta: T.Record(T.String(), T.String()),
   /** Standard headers stored with the bytes (cache-control, content-disposition, ...), lower-case names. */
   headers: T.Optional(T.Record(T.String(), T.String())),
+  /** Tags (S3 object and bucket tagging). */
+  tags: T.Optional(T.Record(T.String(), T.String())),
   owner: T.String(),
   group: T.String(),
   mode: T.Integer(),
@@ -93,6 +95,7 @@ export const FileAttributes = T.Object({
   contentType: T.Optional(T.String()),
   userMeta: T.Optional(T.Record(T.String(), T.String())),
   headers: T.Optional(T.Record(T.String(), T.String())),
+  tags: T.Optional(T.Record(T.String(), T.String())),
   owner: T.Optional(T.String()),
   group: T.Optional(T.String()),
   mode: T.Optional(T.Integer()),

@@ -236,6 +236,7 @@ export class Namespace {
         contentType: attributes.contentType ?? "application/octet-stream",
         userMeta: attributes.userMeta ?? {},
         headers: attributes.headers ?? {},
+        tags: attributes.tags ?? {},
       };
       if (parsed.directory) {
         if (this.childId(parent.id, name, "file") !== undefined) {
@@ -357,6 +358,7 @@ export class Namespace {
       if (attributes.contentType !== undefined) updated.contentType = attributes.contentType;
       if (attributes.userMeta !== undefined) updated.userMeta = attributes.userMeta;
       if (attributes.headers !== undefined) updated.headers = attributes.headers;
+      if (attributes.tags !== undefined) updated.tags = attributes.tags;
       if (attributes.owner !== undefined) updated.owner = attributes.owner;
       if (attributes.group !== undefined) updated.group = attributes.group;
       if (attributes.mode !== undefined) updated.mode = attributes.mode;

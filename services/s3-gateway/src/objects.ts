@@ -7,6 +7,7 @@ import { checkConditions } from "./conditions.ts";
 import { httpDate, isoDate, quoteEtag, type S3Context, type S3Deps } from "./context.ts";
 import { S3Error, s3Error, toS3Error } from "./errors.ts";
 import { checkBucketName, checkKey, pathOf } from "./names.ts";
+import { tagsFromHeader } from "./tagging.ts";
 import { parseS3Xml, s3Xml } from "./xml.ts";
 
 const XML = "application/xml";
@@ -48,10 +49,12 @@ export function attributesFrom(ctx: S3Context): FileAttributes {
         .join(",");
     if (value) headers[name] = value;
   }
+  const tags = tagsFromHeader(ctx.req.headers["x-amz-tagging"] as string | undefined);
   return {
     contentType: (ctx.req.headers["content-type"] as string | undefined) ?? DEFAULT_CONTENT_TYPE,
     userMeta,
     headers,
+    ...(tags ? { tags } : {}),
     owner: ctx.auth.accessKey,
   };
 }
@@ -134,6 +137,8 @@ function objectHeaders(ctx: S3Context, info: FileInfo): void {
   ctx.reply.header("accept-ranges", "bytes");
   for (const [name, value] of Object.entries(info.userMeta)) ctx.reply.header(`x-amz-meta-${name}`, value);
   for (const [name, value] of Object.entries(info.headers ?? {})) ctx.reply.header(name, value);
+  const tagCount = Object.keys(info.tags ?? {}).length;
+  if (tagCount > 0) ctx.reply.header("x-amz-tagging-count", tagCount);
   // GET may override the stored headers (presigned download links use this).
   for (const name of ["content-type", ...STORED_HEADERS]) {
     const override = ctx.query.get(`response-${name}`);
@@ -298,10 +303,14 @@ export async function copyObject(ctx: S3Context, deps: S3Deps) {
       "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
     );
   }
-  const attributes =
-    directive === "REPLACE"
-      ? attributesFrom(ctx)
-      : { contentType: src.contentType, userMeta: src.userMeta, headers: src.headers ?? {}, owner: ctx.auth.accessKey };
+  const copied = { contentType: src.contentType, userMeta: src.userMeta, headers: src.headers ?? {}, owner: ctx.auth.accessKey };
+  const fresh = attributesFrom(ctx);
+  const tagDirective = String(ctx.req.headers["x-amz-tagging-directive"] ?? "COPY").toUpperCase();
+  if (tagDirective !== "COPY" && tagDirective !== "REPLACE") throw s3Error("InvalidArgument", "Unknown tagging directive.");
+  const attributes = {
+    ...(directive === "REPLACE" ? fresh : copied),
+    tags: tagDirective === "REPLACE" ? (fresh.tags ?? {}) : (src.tags ?? {}),
+  };
   const info = key.endsWith("/")
     ? await deps.client.commitMarker(pathOf(bucket, key), attributes)
     : await deps.client.writeFile(pathOf(bucket, key), toStream(await deps.client.read(src)), { attributes, sizeHint: src.size });

@@ -7,6 +7,7 @@ import { type S3Error, s3Error, toS3Error } from "./errors.ts";
 import * as multipart from "./multipart.ts";
 import * as objects from "./objects.ts";
 import { parseQuery, type SecretLookup, verifyRequest } from "./sigv4.ts";
+import * as tagging from "./tagging.ts";
 import { s3Xml } from "./xml.ts";
 
 export interface S3PluginOptions {
@@ -37,7 +38,6 @@ const UNSUPPORTED_BUCKET = [
   "policyStatus",
   "cors",
   "lifecycle",
-  "tagging",
   "website",
   "logging",
   "notification",
@@ -53,7 +53,7 @@ const UNSUPPORTED_BUCKET = [
   "inventory",
   "intelligent-tiering",
 ];
-const UNSUPPORTED_OBJECT = ["acl", "tagging", "retention", "legal-hold", "restore", "select", "torrent", "attributes"];
+const UNSUPPORTED_OBJECT = ["acl", "retention", "legal-hold", "restore", "select", "torrent", "attributes"];
 
 function notImplemented(what: string): S3Handler {
   return async () => {
@@ -72,6 +72,11 @@ function route(method: string, ctx: S3Context): S3Handler {
   if (ctx.key === undefined) {
     const sub = unsupported(UNSUPPORTED_BUCKET);
     if (sub) return notImplemented(`Bucket subresource "${sub}" (${method})`);
+    if (has("tagging")) {
+      if (method === "GET") return tagging.getBucketTagging;
+      if (method === "PUT") return tagging.putBucketTagging;
+      if (method === "DELETE") return tagging.deleteBucketTagging;
+    }
     switch (method) {
       case "GET":
         if (has("location")) return buckets.getBucketLocation;
@@ -100,6 +105,11 @@ function route(method: string, ctx: S3Context): S3Handler {
     return async () => {
       throw s3Error("InvalidArgument", "Invalid version id specified", { ArgumentName: "versionId", ArgumentValue: version });
     };
+  }
+  if (has("tagging")) {
+    if (method === "GET") return tagging.getObjectTagging;
+    if (method === "PUT") return tagging.putObjectTagging;
+    if (method === "DELETE") return tagging.deleteObjectTagging;
   }
   switch (method) {
     case "GET":

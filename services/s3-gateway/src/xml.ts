@@ -8,7 +8,7 @@ const parser = new XMLParser({
   ignoreAttributes: true,
   parseTagValue: false,
   trimValues: false,
-  isArray: (name) => name === "Object" || name === "Part",
+  isArray: (name) => name === "Object" || name === "Part" || name === "Tag",
 });
 
 /** An S3 XML document: `<root xmlns=...>body</root>` with the XML declaration. */

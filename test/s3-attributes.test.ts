@@ -3,11 +3,17 @@ import { test } from "node:test";
 import {
   CopyObjectCommand,
   CreateBucketCommand,
+  DeleteBucketTaggingCommand,
   DeleteObjectCommand,
+  DeleteObjectTaggingCommand,
+  GetBucketTaggingCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
+  PutBucketTaggingCommand,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   type S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { bootCluster, presignUrl, s3Client, TEST_CREDENTIALS } from "@koine/testkit";
@@ -99,4 +105,40 @@ test("s3 - stored headers, conditional reads, copies and writes, null versions",
   assert.equal(await code(s3.send(new GetObjectCommand({ Bucket, Key: "doc", VersionId: "3HL4kqtJlcpXroDTDmJ" }))), "400 InvalidArgument");
   await s3.send(new DeleteObjectCommand({ Bucket, Key: "new", VersionId: "null" }));
   assert.equal(await code(s3.send(new HeadObjectCommand({ Bucket, Key: "new" }))), "404 NotFound");
+});
+
+test("s3 - object and bucket tagging", async (t) => {
+  const cluster = await bootCluster(t);
+  const s3 = s3Client(cluster.s3Url);
+  t.after(() => s3.destroy());
+  const Bucket = "tags";
+  await s3.send(new CreateBucketCommand({ Bucket }));
+  await s3.send(new PutObjectCommand({ Bucket, Key: "obj", Body: "x", Tagging: "team=data&tier=hot%20cold" }));
+  const got = await s3.send(new GetObjectTaggingCommand({ Bucket, Key: "obj" }));
+  assert.deepEqual(got.TagSet, [
+    { Key: "team", Value: "data" },
+    { Key: "tier", Value: "hot cold" },
+  ]);
+  assert.equal((await s3.send(new GetObjectCommand({ Bucket, Key: "obj" }))).TagCount, 2);
+
+  await s3.send(new PutObjectTaggingCommand({ Bucket, Key: "obj", Tagging: { TagSet: [{ Key: "only", Value: "one" }] } }));
+  assert.deepEqual((await s3.send(new GetObjectTaggingCommand({ Bucket, Key: "obj" }))).TagSet, [{ Key: "only", Value: "one" }]);
+  await s3.send(new CopyObjectCommand({ Bucket, Key: "copy", CopySource: `${Bucket}/obj` }));
+  assert.deepEqual((await s3.send(new GetObjectTaggingCommand({ Bucket, Key: "copy" }))).TagSet, [{ Key: "only", Value: "one" }]);
+  await s3.send(
+    new CopyObjectCommand({ Bucket, Key: "copy2", CopySource: `${Bucket}/obj`, TaggingDirective: "REPLACE", Tagging: "fresh=yes" }),
+  );
+  assert.deepEqual((await s3.send(new GetObjectTaggingCommand({ Bucket, Key: "copy2" }))).TagSet, [{ Key: "fresh", Value: "yes" }]);
+  await s3.send(new DeleteObjectTaggingCommand({ Bucket, Key: "obj" }));
+  assert.deepEqual((await s3.send(new GetObjectTaggingCommand({ Bucket, Key: "obj" }))).TagSet, []);
+
+  const eleven = Array.from({ length: 11 }, (_, i) => ({ Key: `k${i}`, Value: "v" }));
+  assert.equal(await code(s3.send(new PutObjectTaggingCommand({ Bucket, Key: "obj", Tagging: { TagSet: eleven } }))), "400 InvalidTag");
+  assert.equal(await code(s3.send(new GetObjectTaggingCommand({ Bucket, Key: "missing" }))), "404 NoSuchKey");
+
+  assert.equal(await code(s3.send(new GetBucketTaggingCommand({ Bucket }))), "404 NoSuchTagSet");
+  await s3.send(new PutBucketTaggingCommand({ Bucket, Tagging: { TagSet: [{ Key: "cost", Value: "center" }] } }));
+  assert.deepEqual((await s3.send(new GetBucketTaggingCommand({ Bucket }))).TagSet, [{ Key: "cost", Value: "center" }]);
+  await s3.send(new DeleteBucketTaggingCommand({ Bucket }));
+  assert.equal(await code(s3.send(new GetBucketTaggingCommand({ Bucket }))), "404 NoSuchTagSet");
 });
