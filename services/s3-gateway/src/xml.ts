@@ -8,6 +8,8 @@ const parser = new XMLParser({
   ignoreAttributes: true,
   parseTagValue: false,
   trimValues: false,
+  // Numeric character references (Go clients send ETags as &#34;...&#34;).
+  htmlEntities: true,
   isArray: (name) => name === "Object" || name === "Part" || name === "Tag",
 });
 
