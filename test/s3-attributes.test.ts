@@ -16,7 +16,7 @@ import {
   PutObjectTaggingCommand,
   type S3ServiceException,
 } from "@aws-sdk/client-s3";
-import { bootCluster, presignUrl, s3Client, TEST_CREDENTIALS } from "@koine/testkit";
+import { bootCluster, presignUrl, s3Client, signedRequest, TEST_CREDENTIALS } from "@koine/testkit";
 
 /** "ok", or the status and S3 error code (a 304 has no code: its status alone). */
 const code = (p: Promise<unknown>) =>
@@ -141,4 +141,41 @@ test("s3 - object and bucket tagging", async (t) => {
   assert.deepEqual((await s3.send(new GetBucketTaggingCommand({ Bucket }))).TagSet, [{ Key: "cost", Value: "center" }]);
   await s3.send(new DeleteBucketTaggingCommand({ Bucket }));
   assert.equal(await code(s3.send(new GetBucketTaggingCommand({ Bucket }))), "404 NoSuchTagSet");
+});
+
+test("s3 - checksums sent with a PUT are verified, kept, and returned on full reads when asked", async (t) => {
+  const cluster = await bootCluster(t);
+  const s3 = s3Client(cluster.s3Url);
+  t.after(() => s3.destroy());
+  const Bucket = "sums";
+  await s3.send(new CreateBucketCommand({ Bucket }));
+  const body = Buffer.from("checksummed bytes");
+  for (const algorithm of ["CRC32", "CRC32C", "SHA1", "SHA256"] as const) {
+    const put = await s3.send(new PutObjectCommand({ Bucket, Key: algorithm, Body: body, ChecksumAlgorithm: algorithm }));
+    const sent = put[`Checksum${algorithm}`];
+    const got = await s3.send(new GetObjectCommand({ Bucket, Key: algorithm, ChecksumMode: "ENABLED" }));
+    assert.equal(await got.Body?.transformToString(), body.toString());
+    assert.ok(got[`Checksum${algorithm}`], `${algorithm} returned`);
+    if (sent) assert.equal(got[`Checksum${algorithm}`], sent);
+    const head = await s3.send(new HeadObjectCommand({ Bucket, Key: algorithm, ChecksumMode: "ENABLED" }));
+    assert.equal(head[`Checksum${algorithm}`], got[`Checksum${algorithm}`]);
+    const ranged = await s3.send(new GetObjectCommand({ Bucket, Key: algorithm, ChecksumMode: "ENABLED", Range: "bytes=0-3" }));
+    assert.equal(ranged[`Checksum${algorithm}`], undefined, "never a whole-object checksum on a range");
+    await ranged.Body?.transformToString();
+  }
+  // The SDK asks by default (x-amz-checksum-mode: ENABLED); a request that does not ask gets none.
+  const plain = await signedRequest(cluster.s3Url, { method: "GET", path: "/sums/CRC32C", ...TEST_CREDENTIALS });
+  assert.equal(plain.status, 200);
+  assert.equal(plain.headers["x-amz-checksum-crc32c"], undefined);
+
+  const wrong = await signedRequest(cluster.s3Url, {
+    method: "PUT",
+    path: "/sums/wrong",
+    ...TEST_CREDENTIALS,
+    body: "data",
+    headers: { "x-amz-checksum-crc32c": "AAAAAA==" },
+  });
+  assert.equal(wrong.status, 400);
+  assert.match(wrong.body, /<Code>BadDigest<\/Code>/);
+  assert.equal(await code(s3.send(new HeadObjectCommand({ Bucket, Key: "wrong" }))), "404 NotFound");
 });

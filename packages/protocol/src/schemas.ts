@@ -26,6 +26,8 @@ export const FileInfo = T.Object({
   headers: T.Optional(T.Record(T.String(), T.String())),
   /** Tags (S3 object and bucket tagging). */
   tags: T.Optional(T.Record(T.String(), T.String())),
+  /** Whole-object checksums the writer sent and koine verified (algorithm → base64). */
+  checksums: T.Optional(T.Record(T.String(), T.String())),
   owner: T.String(),
   group: T.String(),
   mode: T.Integer(),
@@ -96,6 +98,7 @@ export const FileAttributes = T.Object({
   userMeta: T.Optional(T.Record(T.String(), T.String())),
   headers: T.Optional(T.Record(T.String(), T.String())),
   tags: T.Optional(T.Record(T.String(), T.String())),
+  checksums: T.Optional(T.Record(T.String(), T.String())),
   owner: T.Optional(T.String()),
   group: T.Optional(T.String()),
   mode: T.Optional(T.Integer()),

@@ -237,6 +237,7 @@ export class Namespace {
         userMeta: attributes.userMeta ?? {},
         headers: attributes.headers ?? {},
         tags: attributes.tags ?? {},
+        checksums: attributes.checksums ?? {},
       };
       if (parsed.directory) {
         if (this.childId(parent.id, name, "file") !== undefined) {

@@ -1,6 +1,7 @@
 import { createHash, type Hash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { crc32 } from "node:zlib";
+import { crc32c } from "@node-rs/crc32";
 import { S3Error, s3Error } from "./errors.ts";
 import { type Authorization, EMPTY_SHA256, hmac } from "./sigv4.ts";
 
@@ -146,27 +147,32 @@ interface Checksum {
   digest(): string;
 }
 
+/** A 32-bit CRC as S3 writes it: big-endian, base64. */
+function crcChecksum(header: string, step: (data: Buffer, previous: number) => number): Checksum {
+  let value = 0;
+  return {
+    header,
+    update: (d) => {
+      value = step(d, value);
+    },
+    digest: () => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(value >>> 0);
+      return b.toString("base64");
+    },
+  };
+}
+
 function checksumFor(algorithm: string): Checksum {
   const header = `x-amz-checksum-${algorithm}`;
-  if (algorithm === "crc32") {
-    let value = 0;
-    return {
-      header,
-      update: (d) => {
-        value = crc32(d, value);
-      },
-      digest: () => {
-        const b = Buffer.alloc(4);
-        b.writeUInt32BE(value >>> 0);
-        return b.toString("base64");
-      },
-    };
-  }
+  if (algorithm === "crc32") return crcChecksum(header, (d, v) => crc32(d, v));
+  if (algorithm === "crc32c") return crcChecksum(header, (d, v) => crc32c(d, v));
   if (algorithm === "sha1" || algorithm === "sha256") {
     const h: Hash = createHash(algorithm);
-    return { header, update: (d) => h.update(d), digest: () => h.digest("base64") };
+    let digest: string | undefined;
+    return { header, update: (d) => h.update(d), digest: () => (digest ??= h.digest("base64")) };
   }
-  throw s3Error("NotImplemented", `Checksum algorithm ${algorithm.toUpperCase()} is not implemented; use CRC32, SHA1 or SHA256`);
+  throw s3Error("NotImplemented", `Checksum algorithm ${algorithm.toUpperCase()} is not implemented; use CRC32, CRC32C, SHA1 or SHA256`);
 }
 
 export interface DecodedBody {
@@ -174,6 +180,11 @@ export interface DecodedBody {
   body: AsyncIterable<Buffer>;
   /** The decoded length the client declared, when it did. */
   length: number | undefined;
+  /**
+   * The checksums the client sent (algorithm → base64), filled in once the
+   * body has been read and every one of them verified.
+   */
+  checksums: Record<string, string>;
 }
 
 /**
@@ -246,8 +257,10 @@ export function decodeBody(req: IncomingMessage, auth: Authorization, idleMs: nu
       if (claimed !== c.sum.digest())
         throw s3Error("BadDigest", `The ${c.sum.header} you specified did not match the calculated checksum.`);
     }
+    for (const c of checksums) verifiedChecksums[c.sum.header.slice("x-amz-checksum-".length)] = c.sum.digest();
   }
-  return { body: verified(), length: declared };
+  const verifiedChecksums: Record<string, string> = {};
+  return { body: verified(), length: declared, checksums: verifiedChecksums };
 }
 
 /**

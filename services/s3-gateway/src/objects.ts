@@ -66,9 +66,9 @@ export function attributesFrom(ctx: S3Context): FileAttributes {
 export async function withBody<T>(
   ctx: S3Context,
   deps: S3Deps,
-  write: (body: AsyncIterable<Buffer>, length: number | undefined) => Promise<T>,
+  write: (body: AsyncIterable<Buffer>, length: number | undefined, checksums: Record<string, string>) => Promise<T>,
 ): Promise<T> {
-  const { body, length } = decodeBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs);
+  const { body, length, checksums } = decodeBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs);
   let bodyError: unknown;
   async function* tracked() {
     try {
@@ -79,7 +79,7 @@ export async function withBody<T>(
     }
   }
   try {
-    return await write(tracked(), length);
+    return await write(tracked(), length, checksums);
   } catch (err) {
     throw bodyError ?? err;
   }
@@ -100,8 +100,12 @@ export async function putObject(ctx: S3Context, deps: S3Deps) {
     const info = await deps.client.commitMarker(pathOf(bucket, key), attributes);
     return ctx.reply.header("etag", quoteEtag(info.etag || EMPTY_MD5)).send();
   }
-  const info = await withBody(ctx, deps, (body, length) =>
-    deps.client.writeFile(pathOf(bucket, key), body, { attributes, ...(length === undefined ? {} : { sizeHint: length }) }),
+  const info = await withBody(ctx, deps, (body, length, checksums) =>
+    // The checksums are filled in when the body ends, before the commit sends them.
+    deps.client.writeFile(pathOf(bucket, key), body, {
+      attributes: { ...attributes, checksums },
+      ...(length === undefined ? {} : { sizeHint: length }),
+    }),
   );
   return ctx.reply.header("etag", quoteEtag(info.etag)).send();
 }
@@ -208,6 +212,9 @@ export async function getObject(ctx: S3Context, deps: S3Deps, headOnly = false) 
   const start = range?.start ?? 0;
   const length = range ? range.end - range.start + 1 : info.size;
   if (range) ctx.reply.code(206).header("content-range", `bytes ${range.start}-${range.end}/${info.size}`);
+  else if (ctx.req.headers["x-amz-checksum-mode"] === "ENABLED") {
+    for (const [algorithm, value] of Object.entries(info.checksums ?? {})) ctx.reply.header(`x-amz-checksum-${algorithm}`, value);
+  }
   if (headOnly) {
     objectHeaders(ctx, info);
     return ctx.reply.header("content-length", length).send();
@@ -310,6 +317,8 @@ export async function copyObject(ctx: S3Context, deps: S3Deps) {
   const attributes = {
     ...(directive === "REPLACE" ? fresh : copied),
     tags: tagDirective === "REPLACE" ? (fresh.tags ?? {}) : (src.tags ?? {}),
+    // The bytes are the same, so are their checksums.
+    checksums: src.checksums ?? {},
   };
   const info = key.endsWith("/")
     ? await deps.client.commitMarker(pathOf(bucket, key), attributes)
