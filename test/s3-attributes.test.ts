@@ -14,16 +14,8 @@ import {
   PutBucketTaggingCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
-  type S3ServiceException,
 } from "@aws-sdk/client-s3";
-import { bootCluster, presignUrl, s3Client, signedRequest, TEST_CREDENTIALS } from "@koine/testkit";
-
-/** "ok", or the status and S3 error code (a 304 has no code: its status alone). */
-const code = (p: Promise<unknown>) =>
-  p.then(
-    () => "ok",
-    (e: S3ServiceException) => (e.$metadata.httpStatusCode === 304 ? "304" : `${e.$metadata.httpStatusCode} ${e.name}`),
-  );
+import { bootCluster, presignUrl, s3Client, s3Outcome, signedRequest, TEST_CREDENTIALS } from "@koine/testkit";
 
 test("s3 - stored headers, conditional reads, copies and writes, null versions", async (t) => {
   const cluster = await bootCluster(t);
@@ -63,30 +55,36 @@ test("s3 - stored headers, conditional reads, copies and writes, null versions",
   // Conditional GET and HEAD.
   const past = new Date(Date.now() - 3600_000);
   const future = new Date(Date.now() + 3600_000);
-  assert.equal(await code(s3.send(new GetObjectCommand({ Bucket, Key: "doc", IfMatch: etag }))), "ok");
-  assert.equal(await code(s3.send(new GetObjectCommand({ Bucket, Key: "doc", IfMatch: '"0000"' }))), "412 PreconditionFailed");
-  assert.equal(await code(s3.send(new HeadObjectCommand({ Bucket, Key: "doc", IfNoneMatch: etag }))), "304");
-  assert.equal(await code(s3.send(new GetObjectCommand({ Bucket, Key: "doc", IfNoneMatch: '"other"' }))), "ok");
-  assert.equal(await code(s3.send(new GetObjectCommand({ Bucket, Key: "doc", IfModifiedSince: future }))), "304");
-  assert.equal(await code(s3.send(new GetObjectCommand({ Bucket, Key: "doc", IfModifiedSince: past }))), "ok");
-  assert.equal(await code(s3.send(new GetObjectCommand({ Bucket, Key: "doc", IfUnmodifiedSince: past }))), "412 PreconditionFailed");
+  assert.equal(await s3Outcome(s3.send(new GetObjectCommand({ Bucket, Key: "doc", IfMatch: etag }))), "ok");
+  assert.equal(await s3Outcome(s3.send(new GetObjectCommand({ Bucket, Key: "doc", IfMatch: '"0000"' }))), "412 PreconditionFailed");
+  assert.equal(await s3Outcome(s3.send(new HeadObjectCommand({ Bucket, Key: "doc", IfNoneMatch: etag }))), "304");
+  assert.equal(await s3Outcome(s3.send(new GetObjectCommand({ Bucket, Key: "doc", IfNoneMatch: '"other"' }))), "ok");
+  assert.equal(await s3Outcome(s3.send(new GetObjectCommand({ Bucket, Key: "doc", IfModifiedSince: future }))), "304");
+  assert.equal(await s3Outcome(s3.send(new GetObjectCommand({ Bucket, Key: "doc", IfModifiedSince: past }))), "ok");
+  assert.equal(await s3Outcome(s3.send(new GetObjectCommand({ Bucket, Key: "doc", IfUnmodifiedSince: past }))), "412 PreconditionFailed");
   // If-Match that holds wins over If-Unmodified-Since that does not (RFC 7232, as S3).
-  assert.equal(await code(s3.send(new GetObjectCommand({ Bucket, Key: "doc", IfMatch: etag, IfUnmodifiedSince: past }))), "ok");
+  assert.equal(await s3Outcome(s3.send(new GetObjectCommand({ Bucket, Key: "doc", IfMatch: etag, IfUnmodifiedSince: past }))), "ok");
 
   // Conditional copy.
   const copy = (extra: Record<string, unknown>) =>
     s3.send(new CopyObjectCommand({ Bucket, Key: "copy", CopySource: `${Bucket}/doc`, ...extra }));
-  assert.equal(await code(copy({ CopySourceIfMatch: '"nope"' })), "412 PreconditionFailed");
-  assert.equal(await code(copy({ CopySourceIfNoneMatch: etag })), "412 PreconditionFailed");
-  assert.equal(await code(copy({ CopySourceIfMatch: etag })), "ok");
+  assert.equal(await s3Outcome(copy({ CopySourceIfMatch: '"nope"' })), "412 PreconditionFailed");
+  assert.equal(await s3Outcome(copy({ CopySourceIfNoneMatch: etag })), "412 PreconditionFailed");
+  assert.equal(await s3Outcome(copy({ CopySourceIfMatch: etag })), "ok");
   const copied = await s3.send(new HeadObjectCommand({ Bucket, Key: "copy" }));
   assert.equal(copied.CacheControl, "max-age=60", "COPY keeps the stored headers");
 
   // Conditional PUT.
-  assert.equal(await code(s3.send(new PutObjectCommand({ Bucket, Key: "doc", Body: "x", IfNoneMatch: "*" }))), "412 PreconditionFailed");
-  assert.equal(await code(s3.send(new PutObjectCommand({ Bucket, Key: "new", Body: "x", IfNoneMatch: "*" }))), "ok");
-  assert.equal(await code(s3.send(new PutObjectCommand({ Bucket, Key: "doc", Body: "y", IfMatch: '"stale"' }))), "412 PreconditionFailed");
-  assert.equal(await code(s3.send(new PutObjectCommand({ Bucket, Key: "doc", Body: "y", IfMatch: etag }))), "ok");
+  assert.equal(
+    await s3Outcome(s3.send(new PutObjectCommand({ Bucket, Key: "doc", Body: "x", IfNoneMatch: "*" }))),
+    "412 PreconditionFailed",
+  );
+  assert.equal(await s3Outcome(s3.send(new PutObjectCommand({ Bucket, Key: "new", Body: "x", IfNoneMatch: "*" }))), "ok");
+  assert.equal(
+    await s3Outcome(s3.send(new PutObjectCommand({ Bucket, Key: "doc", Body: "y", IfMatch: '"stale"' }))),
+    "412 PreconditionFailed",
+  );
+  assert.equal(await s3Outcome(s3.send(new PutObjectCommand({ Bucket, Key: "doc", Body: "y", IfMatch: etag }))), "ok");
   const after = await s3.send(new GetObjectCommand({ Bucket, Key: "doc" }));
   assert.equal(await after.Body?.transformToString(), "y");
 
@@ -102,9 +100,12 @@ test("s3 - stored headers, conditional reads, copies and writes, null versions",
   );
   const byNull = await s3.send(new GetObjectCommand({ Bucket, Key: "doc", VersionId: "null" }));
   assert.equal(await byNull.Body?.transformToString(), "y");
-  assert.equal(await code(s3.send(new GetObjectCommand({ Bucket, Key: "doc", VersionId: "3HL4kqtJlcpXroDTDmJ" }))), "400 InvalidArgument");
+  assert.equal(
+    await s3Outcome(s3.send(new GetObjectCommand({ Bucket, Key: "doc", VersionId: "3HL4kqtJlcpXroDTDmJ" }))),
+    "400 InvalidArgument",
+  );
   await s3.send(new DeleteObjectCommand({ Bucket, Key: "new", VersionId: "null" }));
-  assert.equal(await code(s3.send(new HeadObjectCommand({ Bucket, Key: "new" }))), "404 NotFound");
+  assert.equal(await s3Outcome(s3.send(new HeadObjectCommand({ Bucket, Key: "new" }))), "404 NotFound");
 });
 
 test("s3 - object and bucket tagging", async (t) => {
@@ -133,14 +134,17 @@ test("s3 - object and bucket tagging", async (t) => {
   assert.deepEqual((await s3.send(new GetObjectTaggingCommand({ Bucket, Key: "obj" }))).TagSet, []);
 
   const eleven = Array.from({ length: 11 }, (_, i) => ({ Key: `k${i}`, Value: "v" }));
-  assert.equal(await code(s3.send(new PutObjectTaggingCommand({ Bucket, Key: "obj", Tagging: { TagSet: eleven } }))), "400 InvalidTag");
-  assert.equal(await code(s3.send(new GetObjectTaggingCommand({ Bucket, Key: "missing" }))), "404 NoSuchKey");
+  assert.equal(
+    await s3Outcome(s3.send(new PutObjectTaggingCommand({ Bucket, Key: "obj", Tagging: { TagSet: eleven } }))),
+    "400 InvalidTag",
+  );
+  assert.equal(await s3Outcome(s3.send(new GetObjectTaggingCommand({ Bucket, Key: "missing" }))), "404 NoSuchKey");
 
-  assert.equal(await code(s3.send(new GetBucketTaggingCommand({ Bucket }))), "404 NoSuchTagSet");
+  assert.equal(await s3Outcome(s3.send(new GetBucketTaggingCommand({ Bucket }))), "404 NoSuchTagSet");
   await s3.send(new PutBucketTaggingCommand({ Bucket, Tagging: { TagSet: [{ Key: "cost", Value: "center" }] } }));
   assert.deepEqual((await s3.send(new GetBucketTaggingCommand({ Bucket }))).TagSet, [{ Key: "cost", Value: "center" }]);
   await s3.send(new DeleteBucketTaggingCommand({ Bucket }));
-  assert.equal(await code(s3.send(new GetBucketTaggingCommand({ Bucket }))), "404 NoSuchTagSet");
+  assert.equal(await s3Outcome(s3.send(new GetBucketTaggingCommand({ Bucket }))), "404 NoSuchTagSet");
 });
 
 test("s3 - checksums sent with a PUT are verified, kept, and returned on full reads when asked", async (t) => {
@@ -177,5 +181,5 @@ test("s3 - checksums sent with a PUT are verified, kept, and returned on full re
   });
   assert.equal(wrong.status, 400);
   assert.match(wrong.body, /<Code>BadDigest<\/Code>/);
-  assert.equal(await code(s3.send(new HeadObjectCommand({ Bucket, Key: "wrong" }))), "404 NotFound");
+  assert.equal(await s3Outcome(s3.send(new HeadObjectCommand({ Bucket, Key: "wrong" }))), "404 NotFound");
 });

@@ -16,15 +16,10 @@ import {
   UploadPartCommand,
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
-import { bootCluster, presignUrl, s3Client, signedRequest, TEST_CREDENTIALS } from "@koine/testkit";
+import { bootCluster, presignUrl, s3Client, s3Outcome, signedRequest, TEST_CREDENTIALS } from "@koine/testkit";
 
 const MiB = 1024 * 1024;
 const md5 = (b: Buffer) => createHash("md5").update(b).digest();
-const code = (p: Promise<unknown>) =>
-  p.then(
-    () => "ok",
-    (e: S3ServiceException) => `${e.$metadata.httpStatusCode} ${e.name}`,
-  );
 
 test("multipart - listing, parts joined only as listed, and S3's refusals", async (t) => {
   const cluster = await bootCluster(t);
@@ -68,7 +63,7 @@ test("multipart - listing, parts joined only as listed, and S3's refusals", asyn
   const complete = (Parts: { PartNumber: number; ETag: string }[]) =>
     s3.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts } }));
   assert.equal(
-    await code(
+    await s3Outcome(
       complete([
         { PartNumber: 2, ETag: etags[1] as string },
         { PartNumber: 1, ETag: etags[0] as string },
@@ -76,9 +71,9 @@ test("multipart - listing, parts joined only as listed, and S3's refusals", asyn
     ),
     "400 InvalidPartOrder",
   );
-  assert.equal(await code(complete([{ PartNumber: 1, ETag: `"${"0".repeat(32)}"` }])), "400 InvalidPart");
+  assert.equal(await s3Outcome(complete([{ PartNumber: 1, ETag: `"${"0".repeat(32)}"` }])), "400 InvalidPart");
   assert.equal(
-    await code(
+    await s3Outcome(
       complete([
         { PartNumber: 3, ETag: etags[2] as string },
         { PartNumber: 4, ETag: etags[2] as string },
@@ -100,14 +95,14 @@ test("multipart - listing, parts joined only as listed, and S3's refusals", asyn
   assert.equal(head.ContentType, "text/x-parts");
   const got = await s3.send(new GetObjectCommand({ Bucket, Key }));
   assert.ok(Buffer.from(await (got.Body?.transformToByteArray() ?? [])).equals(expected));
-  assert.equal(await code(s3.send(new ListPartsCommand({ Bucket, Key, UploadId }))), "404 NoSuchUpload");
+  assert.equal(await s3Outcome(s3.send(new ListPartsCommand({ Bucket, Key, UploadId }))), "404 NoSuchUpload");
   // Completing again answers the same (a client retrying after a lost reply); the upload takes no more parts.
   const again = await complete([
     { PartNumber: 1, ETag: etags[0] as string },
     { PartNumber: 3, ETag: etags[2] as string },
   ]);
   assert.equal(again.ETag, head.ETag);
-  assert.equal(await code(s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 4, Body: "late" }))), "404 NoSuchUpload");
+  assert.equal(await s3Outcome(s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 4, Body: "late" }))), "404 NoSuchUpload");
 
   // UploadPartCopy, whole and ranged, from the object just made.
   const copyUpload = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: "copied" }));
@@ -125,7 +120,7 @@ test("multipart - listing, parts joined only as listed, and S3's refusals", asyn
     }),
   );
   assert.equal(
-    await code(
+    await s3Outcome(
       s3.send(
         new UploadPartCopyCommand({
           Bucket,
@@ -167,7 +162,7 @@ test("multipart - listing, parts joined only as listed, and S3's refusals", asyn
     { PartNumber: 2, ETag: b.ETag as string },
   ];
   assert.equal(
-    await code(
+    await s3Outcome(
       s3.send(
         new CompleteMultipartUploadCommand({ Bucket, Key: "small", UploadId: small.UploadId, MultipartUpload: { Parts: smallParts } }),
       ),
@@ -176,10 +171,10 @@ test("multipart - listing, parts joined only as listed, and S3's refusals", asyn
   );
   await s3.send(new AbortMultipartUploadCommand({ Bucket, Key: "small", UploadId: small.UploadId }));
   assert.equal(
-    await code(s3.send(new UploadPartCommand({ Bucket, Key: "small", UploadId: small.UploadId, PartNumber: 3, Body: "x" }))),
+    await s3Outcome(s3.send(new UploadPartCommand({ Bucket, Key: "small", UploadId: small.UploadId, PartNumber: 3, Body: "x" }))),
     "404 NoSuchUpload",
   );
-  assert.equal(await code(s3.send(new HeadObjectCommand({ Bucket, Key: "small" }))), "404 NotFound");
+  assert.equal(await s3Outcome(s3.send(new HeadObjectCommand({ Bucket, Key: "small" }))), "404 NotFound");
 });
 
 test("s3 - folder objects, URL-encoded listings, presigned URLs, huge headers", async (t) => {
@@ -207,7 +202,7 @@ test("s3 - folder objects, URL-encoded listings, presigned URLs, huge headers", 
     ["folder/", "sp ace+plus/"],
   );
   assert.equal((await s3.send(new HeadObjectCommand({ Bucket, Key: "folder/" }))).ContentLength, 0);
-  assert.equal(await code(s3.send(new PutObjectCommand({ Bucket, Key: "other/", Body: "not empty" }))), "400 InvalidArgument");
+  assert.equal(await s3Outcome(s3.send(new PutObjectCommand({ Bucket, Key: "other/", Body: "not empty" }))), "400 InvalidArgument");
   await s3.send(new PutObjectCommand({ Bucket, Key: "folder", Body: "x" })).then(
     () => assert.fail("a key beside a folder of the same name cannot live in a local under-store"),
     (e: S3ServiceException) => assert.equal(e.name, "InvalidRequest"),

@@ -10,7 +10,7 @@ import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { S3Client } from "@aws-sdk/client-s3";
+import { S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import { type NatsServer, startNatsServer } from "@koine/bus";
 import { type LocalCluster, type LocalClusterOptions, startLocalCluster } from "@koine/launcher";
 
@@ -108,4 +108,20 @@ export { presignUrl, rawSignedRequest, signedRequest, signHeaders } from "./s3_r
  */
 export function s3Client(endpoint: string, credentials: { accessKeyId: string; secretAccessKey: string } = TEST_CREDENTIALS): S3Client {
   return new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials, maxAttempts: 1 });
+}
+
+/**
+ * What an S3 call came to: "ok", or its status and S3 error code
+ * ("404 NoSuchKey"); a 304 has no code, so it is "304". Errors that are not
+ * answers of the server are thrown.
+ */
+export function s3Outcome(call: Promise<unknown>): Promise<string> {
+  return call.then(
+    () => "ok",
+    (err: unknown) => {
+      if (!(err instanceof S3ServiceException)) throw err;
+      const status = err.$metadata.httpStatusCode;
+      return status === 304 ? "304" : `${status} ${err.name}`;
+    },
+  );
 }
