@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { DEFAULT_CAPACITY_BYTES, DEFAULT_MEMORY_BYTES, parseSize } from "@koine/cache-node";
-import { DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY } from "@koine/s3-gateway";
+import { parseUsers } from "@koine/s3-gateway";
 import type { LocalClusterOptions } from "./local_cluster.ts";
 
 function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -15,15 +15,12 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
  * Options of the all-in-one cluster from the environment: KOINE_HOME,
  * KOINE_NATS_URL (else a nats-server is started on KOINE_NATS_PORT),
  * KOINE_S3_PORT, KOINE_CACHE_PORT, KOINE_CACHE_NODES, KOINE_CACHE_CAPACITY, KOINE_CACHE_MEMORY,
- * KOINE_ACCESS_KEY, KOINE_SECRET_KEY.
+ * KOINE_ACCESS_KEY, KOINE_SECRET_KEY, KOINE_S3_USERS.
  */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): LocalClusterOptions {
   const nodes = Number(env.KOINE_CACHE_NODES ?? 1);
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64)
     throw new Error(`KOINE_CACHE_NODES must be 1 to 64, not "${env.KOINE_CACHE_NODES}"`);
-  const accessKey = env.KOINE_ACCESS_KEY ?? DEFAULT_ACCESS_KEY;
-  const secretKey = env.KOINE_SECRET_KEY ?? DEFAULT_SECRET_KEY;
-  if (!accessKey || !secretKey) throw new Error("KOINE_ACCESS_KEY and KOINE_SECRET_KEY must not be empty");
   return {
     home: resolve(env.KOINE_HOME ?? ".koine"),
     ...(env.KOINE_NATS_URL ? { natsUrl: env.KOINE_NATS_URL } : {}),
@@ -33,6 +30,6 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): LocalClusterO
     cacheNodes: nodes,
     cacheCapacityBytes: parseSize(env.KOINE_CACHE_CAPACITY ?? String(DEFAULT_CAPACITY_BYTES), "KOINE_CACHE_CAPACITY"),
     cacheMemoryBytes: parseSize(env.KOINE_CACHE_MEMORY ?? String(DEFAULT_MEMORY_BYTES), "KOINE_CACHE_MEMORY"),
-    credentials: new Map([[accessKey, secretKey]]),
+    credentials: parseUsers(env),
   };
 }

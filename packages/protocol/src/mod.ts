@@ -23,6 +23,7 @@ export type {
   UfsLocation,
   Upload,
   UploadPart,
+  User,
   WrittenData,
 } from "./schemas.ts";
 export * as Schemas from "./schemas.ts";

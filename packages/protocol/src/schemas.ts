@@ -216,6 +216,18 @@ export const MountsReply = T.Object({ mounts: T.Array(Mount) });
 
 export const Empty = T.Object({});
 
+/** An S3 user: an access key and its secret. */
+export const User = T.Object({
+  accessKey: T.String({ pattern: "^[A-Za-z0-9._-]{3,128}$" }),
+  secretKey: T.String({ minLength: 8, maxLength: 256 }),
+  createdMs: T.Number(),
+});
+export type User = Static<typeof User>;
+export const PutUserRequest = T.Object({ accessKey: User.properties.accessKey, secretKey: User.properties.secretKey });
+export const AccessKeyRequest = T.Object({ accessKey: T.String() });
+export const UsersReply = T.Object({ users: T.Array(User) });
+export const UsersChangedEvent = T.Object({ accessKeys: T.Array(T.String()) });
+
 /** Published by metadata after every change, so caches can drop entries. */
 export const ChangedEvent = T.Object({
   /** Files or directories whose own entry changed. */

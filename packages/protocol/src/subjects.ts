@@ -20,6 +20,9 @@ export const Meta = {
   finishUpload: rpc("koine.meta.upload.finish", S.FinishUploadRequest, S.FileInfo),
   abortUpload: rpc("koine.meta.upload.abort", S.UploadIdRequest, S.Upload),
   mounts: rpc("koine.meta.mounts", S.Empty, S.MountsReply),
+  putUser: rpc("koine.meta.users.put", S.PutUserRequest, S.User),
+  listUsers: rpc("koine.meta.users.list", S.Empty, S.UsersReply),
+  removeUser: rpc("koine.meta.users.remove", S.AccessKeyRequest, S.User),
 } as const;
 
 /** Control endpoints of one cache node. */
@@ -32,6 +35,7 @@ export function cacheNode(nodeId: string) {
 
 export const Events = {
   changed: event("koine.events.changed", S.ChangedEvent),
+  usersChanged: event("koine.events.users", S.UsersChangedEvent),
 } as const;
 
 /** The JetStream KV bucket where cache nodes heartbeat their entry. */

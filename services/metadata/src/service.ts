@@ -7,6 +7,7 @@ import type { MetadataOptions } from "./config.ts";
 import { listKeys } from "./listing.ts";
 import { canonical, type InodeRecord, Namespace, type PlacedInode } from "./namespace.ts";
 import { Uploads } from "./uploads.ts";
+import { Users } from "./users.ts";
 
 export interface MetadataService {
   stop(): Promise<void>;
@@ -24,6 +25,7 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   const ns = new Namespace(db);
   await ns.init({ id: "root", path: "/", uri: options.rootUfs, readOnly: false });
   const uploads = new Uploads(db, ns);
+  const users = new Users(db);
   const stores = new Map<string, UnderFileSystem>();
   const ufsOf = (mountId: string): UnderFileSystem => {
     let ufs = stores.get(mountId);
@@ -120,6 +122,17 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     return info;
   });
   on(Meta.mounts, () => ({ mounts: ns.mountList() }));
+  on(Meta.listUsers, () => ({ users: users.list() }));
+  on(Meta.putUser, async ({ accessKey, secretKey }) => {
+    const user = await users.put(accessKey, secretKey);
+    publish(nc, Events.usersChanged, { accessKeys: [accessKey] });
+    return user;
+  });
+  on(Meta.removeUser, async ({ accessKey }) => {
+    const user = await users.remove(accessKey);
+    publish(nc, Events.usersChanged, { accessKeys: [accessKey] });
+    return user;
+  });
 
   on(Meta.createUpload, ({ path, owner, attributes }) => uploads.create(path, owner, attributes));
   on(Meta.getUpload, ({ uploadId }) => uploads.find(uploadId));

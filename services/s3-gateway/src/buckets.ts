@@ -1,5 +1,6 @@
 import type { FileSystemClient } from "@koine/client";
 import { ErrorCode, type FileInfo, KoineError } from "@koine/protocol";
+import { owns } from "./access.ts";
 import { readSmallBody } from "./body.ts";
 import { isoDate, ownerOf, quoteEtag, type S3Context, type S3Deps } from "./context.ts";
 import { s3Error } from "./errors.ts";
@@ -14,7 +15,7 @@ export async function listBuckets(ctx: S3Context, { client }: S3Deps) {
   for (;;) {
     const page = await client.list("/", { limit: 1000, ...(after === undefined ? {} : { after }) });
     for (const e of page.entries) {
-      if (e.type === "directory") buckets.push({ Name: e.name, CreationDate: isoDate(e.createdMs) });
+      if (e.type === "directory" && owns(e, ctx.auth.accessKey)) buckets.push({ Name: e.name, CreationDate: isoDate(e.createdMs) });
     }
     if (!page.truncated) break;
     after = page.entries[page.entries.length - 1]?.name;
@@ -33,7 +34,15 @@ export async function createBucket(ctx: S3Context, deps: S3Deps) {
       throw s3Error("InvalidArgument", `This endpoint serves region ${deps.region}, not ${String(location)}`);
     }
   }
-  await deps.client.mkdir(pathOf(bucket), { exclusive: true, owner: ctx.auth.accessKey });
+  try {
+    await deps.client.mkdir(pathOf(bucket), { exclusive: true, owner: ctx.auth.accessKey });
+  } catch (err) {
+    if (!(err instanceof KoineError && err.code === ErrorCode.AlreadyExists)) throw err;
+    const existing = await deps.client.stat(pathOf(bucket));
+    throw s3Error(owns(existing, ctx.auth.accessKey) ? "BucketAlreadyOwnedByYou" : "BucketAlreadyExists", undefined, {
+      BucketName: bucket,
+    });
+  }
   return ctx.reply.header("location", `/${bucket}`).send();
 }
 

@@ -4,7 +4,7 @@ export interface S3GatewayOptions {
   /** Port; 0 picks a free one. */
   port: number;
   region: string;
-  /** Access key → secret key. */
+  /** Users seeded at start-up (access key → secret key); more are added with `scripts/koine user add`. */
   credentials: Map<string, string>;
   bodyIdleTimeoutMs: number;
   blockSize?: number;
@@ -14,20 +14,38 @@ export const DEFAULT_PORT = 9000;
 export const DEFAULT_ACCESS_KEY = "koine";
 export const DEFAULT_SECRET_KEY = "koinesecret";
 
-/** Options from KOINE_NATS_URL, KOINE_S3_PORT, KOINE_S3_HOST, KOINE_REGION, KOINE_ACCESS_KEY, KOINE_SECRET_KEY. */
+/**
+ * The users to seed at start-up: KOINE_ACCESS_KEY / KOINE_SECRET_KEY (default
+ * koine / koinesecret) and every "ak:sk" of KOINE_S3_USERS ("ak:sk,ak2:sk2").
+ */
+export function parseUsers(env: NodeJS.ProcessEnv = process.env): Map<string, string> {
+  const accessKey = env.KOINE_ACCESS_KEY ?? DEFAULT_ACCESS_KEY;
+  const secretKey = env.KOINE_SECRET_KEY ?? DEFAULT_SECRET_KEY;
+  if (!accessKey || !secretKey) throw new Error("KOINE_ACCESS_KEY and KOINE_SECRET_KEY must not be empty");
+  const users = new Map([[accessKey, secretKey]]);
+  for (const pair of (env.KOINE_S3_USERS ?? "").split(",").filter((p) => p.trim() !== "")) {
+    const colon = pair.indexOf(":");
+    const ak = pair.slice(0, colon).trim();
+    const sk = pair.slice(colon + 1).trim();
+    if (colon <= 0 || !/^[A-Za-z0-9._-]{3,128}$/.test(ak) || sk.length < 8) {
+      throw new Error(`KOINE_S3_USERS must be "accessKey:secretKey,..." (keys of 3+ letters, digits, . _ -; secrets of 8+), not "${pair}"`);
+    }
+    users.set(ak, sk);
+  }
+  return users;
+}
+
+/** Options from KOINE_NATS_URL, KOINE_S3_PORT, KOINE_S3_HOST, KOINE_REGION and the users of {@link parseUsers}. */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): S3GatewayOptions {
   const port = Number(env.KOINE_S3_PORT ?? DEFAULT_PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`KOINE_S3_PORT must be a port number, not "${env.KOINE_S3_PORT}"`);
-  const accessKey = env.KOINE_ACCESS_KEY ?? DEFAULT_ACCESS_KEY;
-  const secretKey = env.KOINE_SECRET_KEY ?? DEFAULT_SECRET_KEY;
-  if (!accessKey || !secretKey) throw new Error("KOINE_ACCESS_KEY and KOINE_SECRET_KEY must not be empty");
   return {
     natsUrl: env.KOINE_NATS_URL ?? "nats://127.0.0.1:4222",
     host: env.KOINE_S3_HOST ?? "0.0.0.0",
     port,
     region: env.KOINE_REGION ?? "us-east-1",
-    credentials: new Map([[accessKey, secretKey]]),
+    credentials: parseUsers(env),
     bodyIdleTimeoutMs: 20_000,
   };
 }

@@ -21,6 +21,7 @@ export const S3Errors = {
   AccessDenied: [403, "Access Denied"],
   AuthorizationHeaderMalformed: [400, "The authorization header is malformed."],
   BadDigest: [400, "The Content-MD5 or checksum value that you specified did not match what the server received."],
+  BucketAlreadyExists: [409, "The requested bucket name is not available. The bucket namespace is shared by all users of the system."],
   BucketAlreadyOwnedByYou: [409, "Your previous request to create the named bucket succeeded and you already own it."],
   BucketNotEmpty: [409, "The bucket you tried to delete is not empty."],
   EntityTooSmall: [400, "Your proposed upload is smaller than the minimum allowed object size."],

@@ -5,7 +5,7 @@
  */
 
 export type { S3GatewayOptions } from "./config.ts";
-export { DEFAULT_ACCESS_KEY, DEFAULT_PORT, DEFAULT_SECRET_KEY, parseConfig } from "./config.ts";
+export { DEFAULT_ACCESS_KEY, DEFAULT_PORT, DEFAULT_SECRET_KEY, parseConfig, parseUsers } from "./config.ts";
 export type { S3PluginOptions } from "./plugin.ts";
 export { DEFAULT_BODY_IDLE_TIMEOUT_MS, DEFAULT_REGION, s3ClientErrorHandler, s3Plugin } from "./plugin.ts";
 export type { S3Gateway } from "./service.ts";

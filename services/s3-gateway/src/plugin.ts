@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { FileSystemClient } from "@koine/client";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import { authorize } from "./access.ts";
 import * as buckets from "./buckets.ts";
 import type { S3Context, S3Deps, S3Handler } from "./context.ts";
 import { type S3Error, s3Error, toS3Error } from "./errors.ts";
@@ -199,7 +200,9 @@ export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options
       reply.header("x-amz-request-id", requestId);
       ctx.auth = verifyRequest(req.raw, rawPath, rawQuery, options.secretOf);
       const full = ctx as S3Context;
-      return await route(req.method, full)(full, deps);
+      const operation = route(req.method, full);
+      if (operation !== buckets.createBucket) await authorize(full, deps);
+      return await operation(full, deps);
     } catch (err) {
       const s3 = toS3Error(err, { ...(ctx.bucket ? { bucket: ctx.bucket } : {}), ...(ctx.key !== undefined ? { key: ctx.key } : {}) });
       if (s3.code === "InternalError") options.onInternalError?.(s3.cause ?? err);

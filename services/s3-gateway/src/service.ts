@@ -4,6 +4,7 @@ import { type DataNode, FileSystemClient } from "@koine/client";
 import Fastify from "fastify";
 import type { S3GatewayOptions } from "./config.ts";
 import { s3ClientErrorHandler, s3Plugin } from "./plugin.ts";
+import { UserDirectory } from "./users.ts";
 
 export interface S3Gateway {
   url: string;
@@ -27,9 +28,10 @@ export async function start(options: S3GatewayOptions & { localNodes?: ReadonlyM
     return503OnClosing: false,
     clientErrorHandler: s3ClientErrorHandler,
   });
+  const users = await UserDirectory.open(nc, options.credentials);
   await app.register(s3Plugin, {
     client,
-    secretOf: (ak) => options.credentials.get(ak),
+    secretOf: (ak) => users.secretOf(ak),
     region: options.region,
     bodyIdleTimeoutMs: options.bodyIdleTimeoutMs,
     onInternalError: (err) => console.error("s3-gateway: internal error", err),
@@ -41,6 +43,7 @@ export async function start(options: S3GatewayOptions & { localNodes?: ReadonlyM
     port,
     async stop() {
       await app.close();
+      users.close();
       await client.close();
       await nc.drain();
     },
