@@ -3,7 +3,17 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { CreateBucketCommand, GetObjectCommand, ListBucketsCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  GetBucketAclCommand,
+  GetObjectAclCommand,
+  GetObjectCommand,
+  ListBucketsCommand,
+  ListObjectsV2Command,
+  PutBucketAclCommand,
+  PutObjectAclCommand,
+  PutObjectCommand,
+} from "@aws-sdk/client-s3";
 import { bootCluster, s3Client, s3Outcome } from "@koine/testkit";
 
 const run = promisify(execFile);
@@ -69,4 +79,67 @@ test("users - seeded and managed users, bucket owners, and other users' buckets 
   await koine("user", "remove", "carol");
   assert.equal(await s3Outcome(carol.send(new ListBucketsCommand({}))), "403 InvalidAccessKeyId");
   await assert.rejects(koine("user", "remove", "nobody"), /no such user/);
+});
+
+test("users - canned ACLs: public-read buckets and objects are open to anyone for reading, nothing else", async (t) => {
+  const cluster = await bootCluster(t, {
+    credentials: new Map([
+      ["alice", "alice-secret"],
+      ["bobby", "bobby-secret"],
+    ]),
+  });
+  const alice = s3Client(cluster.s3Url, { accessKeyId: "alice", secretAccessKey: "alice-secret" });
+  const bob = s3Client(cluster.s3Url, { accessKeyId: "bobby", secretAccessKey: "bobby-secret" });
+  t.after(() => {
+    alice.destroy();
+    bob.destroy();
+  });
+  const anonymous = (method: string, path: string, body?: string) =>
+    fetch(`${cluster.s3Url}${path}`, { method, ...(body === undefined ? {} : { body }) }).then(async (r) =>
+      `${r.status} ${/<Code>(\w+)</.exec(await r.text())?.[1] ?? ""}`.trim(),
+    );
+
+  await alice.send(new CreateBucketCommand({ Bucket: "pub", ACL: "public-read" }));
+  await alice.send(new PutObjectCommand({ Bucket: "pub", Key: "doc", Body: "for all" }));
+  await alice.send(new CreateBucketCommand({ Bucket: "priv" }));
+  await alice.send(new PutObjectCommand({ Bucket: "priv", Key: "open", Body: "one open object", ACL: "public-read" }));
+  await alice.send(new PutObjectCommand({ Bucket: "priv", Key: "closed", Body: "secret" }));
+
+  assert.equal(await anonymous("GET", "/pub/doc"), "200");
+  assert.equal(await anonymous("GET", "/pub?list-type=2"), "200");
+  assert.equal(await anonymous("PUT", "/pub/new", "x"), "403 AccessDenied");
+  assert.equal(await anonymous("DELETE", "/pub/doc"), "403 AccessDenied");
+  assert.equal(await anonymous("GET", "/priv/open"), "200");
+  assert.equal(await anonymous("GET", "/priv/closed"), "403 AccessDenied");
+  assert.equal(await anonymous("GET", "/priv?list-type=2"), "403 AccessDenied");
+  assert.equal(await anonymous("GET", "/"), "403 AccessDenied");
+  assert.equal(await anonymous("GET", "/pub/doc?acl"), "403 AccessDenied");
+
+  const read = await bob.send(new GetObjectCommand({ Bucket: "pub", Key: "doc" }));
+  assert.equal(await read.Body?.transformToString(), "for all");
+  assert.equal(await s3Outcome(bob.send(new PutObjectCommand({ Bucket: "pub", Key: "mine", Body: "no" }))), "403 AccessDenied");
+
+  const bucketAcl = await alice.send(new GetBucketAclCommand({ Bucket: "pub" }));
+  assert.equal(bucketAcl.Owner?.ID, "alice");
+  assert.deepEqual(
+    bucketAcl.Grants?.map((g) => [g.Grantee?.Type, g.Grantee?.ID ?? g.Grantee?.URI, g.Permission]),
+    [
+      ["CanonicalUser", "alice", "FULL_CONTROL"],
+      ["Group", "http://acs.amazonaws.com/groups/global/AllUsers", "READ"],
+    ],
+  );
+  const objectAcl = await alice.send(new GetObjectAclCommand({ Bucket: "priv", Key: "closed" }));
+  assert.deepEqual(
+    objectAcl.Grants?.map((g) => g.Permission),
+    ["FULL_CONTROL"],
+  );
+
+  await alice.send(new PutObjectAclCommand({ Bucket: "priv", Key: "closed", ACL: "public-read" }));
+  assert.equal(await anonymous("GET", "/priv/closed"), "200");
+  await alice.send(new PutBucketAclCommand({ Bucket: "pub", ACL: "private" }));
+  assert.equal(await anonymous("GET", "/pub/doc"), "403 AccessDenied");
+  assert.equal(
+    await s3Outcome(alice.send(new PutObjectAclCommand({ Bucket: "priv", Key: "open", ACL: "authenticated-read" }))),
+    "501 NotImplemented",
+  );
 });

@@ -28,6 +28,8 @@ export const FileInfo = T.Object({
   tags: T.Optional(T.Record(T.String(), T.String())),
   /** Whole-object checksums the writer sent and koine verified (algorithm → base64). */
   checksums: T.Optional(T.Record(T.String(), T.String())),
+  /** Canned ACL: "private" (absent) or "public-read". */
+  acl: T.Optional(T.String()),
   owner: T.String(),
   group: T.String(),
   mode: T.Integer(),
@@ -99,6 +101,7 @@ export const FileAttributes = T.Object({
   headers: T.Optional(T.Record(T.String(), T.String())),
   tags: T.Optional(T.Record(T.String(), T.String())),
   checksums: T.Optional(T.Record(T.String(), T.String())),
+  acl: T.Optional(T.String()),
   owner: T.Optional(T.String()),
   group: T.Optional(T.String()),
   mode: T.Optional(T.Integer()),

@@ -238,6 +238,7 @@ export class Namespace {
         headers: attributes.headers ?? {},
         tags: attributes.tags ?? {},
         checksums: attributes.checksums ?? {},
+        acl: attributes.acl ?? "private",
       };
       if (parsed.directory) {
         if (this.childId(parent.id, name, "file") !== undefined) {
@@ -360,6 +361,7 @@ export class Namespace {
       if (attributes.userMeta !== undefined) updated.userMeta = attributes.userMeta;
       if (attributes.headers !== undefined) updated.headers = attributes.headers;
       if (attributes.tags !== undefined) updated.tags = attributes.tags;
+      if (attributes.acl !== undefined) updated.acl = attributes.acl;
       if (attributes.owner !== undefined) updated.owner = attributes.owner;
       if (attributes.group !== undefined) updated.group = attributes.group;
       if (attributes.mode !== undefined) updated.mode = attributes.mode;

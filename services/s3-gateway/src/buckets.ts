@@ -1,6 +1,6 @@
 import type { FileSystemClient } from "@koine/client";
 import { ErrorCode, type FileInfo, KoineError } from "@koine/protocol";
-import { owns } from "./access.ts";
+import { cannedAcl, owns } from "./access.ts";
 import { readSmallBody } from "./body.ts";
 import { isoDate, ownerOf, quoteEtag, type S3Context, type S3Deps } from "./context.ts";
 import { s3Error } from "./errors.ts";
@@ -34,8 +34,11 @@ export async function createBucket(ctx: S3Context, deps: S3Deps) {
       throw s3Error("InvalidArgument", `This endpoint serves region ${deps.region}, not ${String(location)}`);
     }
   }
+  if (ctx.auth.anonymous) throw s3Error("AccessDenied", "Anonymous users cannot create buckets");
+  const acl = cannedAcl(ctx);
   try {
     await deps.client.mkdir(pathOf(bucket), { exclusive: true, owner: ctx.auth.accessKey });
+    if (acl) await deps.client.setAttributes(pathOf(bucket), { acl });
   } catch (err) {
     if (!(err instanceof KoineError && err.code === ErrorCode.AlreadyExists)) throw err;
     const existing = await deps.client.stat(pathOf(bucket));

@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import type { FileSystemClient } from "@koine/client";
 import { ErrorCode, type FileAttributes, type FileInfo, KoineError } from "@koine/protocol";
+import { cannedAcl } from "./access.ts";
 import { decodeBody, readSmallBody } from "./body.ts";
 import { requireBucket } from "./buckets.ts";
 import { checkConditions } from "./conditions.ts";
@@ -30,6 +31,16 @@ export async function resolveObject(client: FileSystemClient, bucket: string, ke
 /** Standard headers S3 stores with an object and returns on GET and HEAD. */
 const STORED_HEADERS = ["cache-control", "content-disposition", "content-encoding", "content-language", "expires"] as const;
 
+/** The object named (a key), or the bucket itself (no key); and the bucket. */
+export async function resolveObjectOrBucket(
+  client: FileSystemClient,
+  bucket: string,
+  key: string | undefined,
+): Promise<{ target: FileInfo; bucket: FileInfo }> {
+  const dir = await requireBucket(client, bucket);
+  return { target: key === undefined ? dir : await resolveObject(client, bucket, key), bucket: dir };
+}
+
 /** Attributes an upload sets: Content-Type, x-amz-meta-*, the stored headers, owner. */
 export function attributesFrom(ctx: S3Context): FileAttributes {
   const userMeta: Record<string, string> = {};
@@ -50,7 +61,9 @@ export function attributesFrom(ctx: S3Context): FileAttributes {
     if (value) headers[name] = value;
   }
   const tags = tagsFromHeader(ctx.req.headers["x-amz-tagging"] as string | undefined);
+  const acl = cannedAcl(ctx);
   return {
+    ...(acl ? { acl } : {}),
     contentType: (ctx.req.headers["content-type"] as string | undefined) ?? DEFAULT_CONTENT_TYPE,
     userMeta,
     headers,

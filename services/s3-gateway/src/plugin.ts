@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { FileSystemClient } from "@koine/client";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import { authorize } from "./access.ts";
+import { authorize, getAcl, putAcl } from "./access.ts";
 import * as buckets from "./buckets.ts";
 import type { S3Context, S3Deps, S3Handler } from "./context.ts";
 import { type S3Error, s3Error, toS3Error } from "./errors.ts";
@@ -34,7 +34,6 @@ function nextRequestId(): string {
 
 /** Subresources koine does not implement yet, by where they apply. */
 const UNSUPPORTED_BUCKET = [
-  "acl",
   "policy",
   "policyStatus",
   "cors",
@@ -54,7 +53,7 @@ const UNSUPPORTED_BUCKET = [
   "inventory",
   "intelligent-tiering",
 ];
-const UNSUPPORTED_OBJECT = ["acl", "retention", "legal-hold", "restore", "select", "torrent", "attributes"];
+const UNSUPPORTED_OBJECT = ["retention", "legal-hold", "restore", "select", "torrent", "attributes"];
 
 function notImplemented(what: string): S3Handler {
   return async () => {
@@ -73,6 +72,10 @@ function route(method: string, ctx: S3Context): S3Handler {
   if (ctx.key === undefined) {
     const sub = unsupported(UNSUPPORTED_BUCKET);
     if (sub) return notImplemented(`Bucket subresource "${sub}" (${method})`);
+    if (has("acl")) {
+      if (method === "GET") return getAcl;
+      if (method === "PUT") return putAcl;
+    }
     if (has("tagging")) {
       if (method === "GET") return tagging.getBucketTagging;
       if (method === "PUT") return tagging.putBucketTagging;
@@ -106,6 +109,10 @@ function route(method: string, ctx: S3Context): S3Handler {
     return async () => {
       throw s3Error("InvalidArgument", "Invalid version id specified", { ArgumentName: "versionId", ArgumentValue: version });
     };
+  }
+  if (has("acl")) {
+    if (method === "GET") return getAcl;
+    if (method === "PUT") return putAcl;
   }
   if (has("tagging")) {
     if (method === "GET") return tagging.getObjectTagging;

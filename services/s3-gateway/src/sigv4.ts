@@ -10,7 +10,9 @@ export type SecretLookup = (accessKey: string) => string | undefined;
 
 /** What a verified request proved, and what its body still has to prove. */
 export interface Authorization {
+  /** The signer; "" for an anonymous request. */
   accessKey: string;
+  anonymous: boolean;
   /** The x-amz-content-sha256 value (or UNSIGNED-PAYLOAD for presigned URLs). */
   payloadHash: string;
   /** Needed to verify chunk signatures of streaming bodies. */
@@ -19,6 +21,17 @@ export interface Authorization {
   amzDate: string;
   scope: string;
 }
+
+/** A request with no signature: what it may do is decided by ACLs. */
+export const ANONYMOUS: Authorization = {
+  accessKey: "",
+  anonymous: true,
+  payloadHash: "UNSIGNED-PAYLOAD",
+  signingKey: Buffer.alloc(0),
+  seedSignature: "",
+  amzDate: "",
+  scope: "",
+};
 
 /** RFC 3986 encoding as SigV4 wants it: everything but unreserved characters. */
 const UNRESERVED = /^[A-Za-z0-9\-_.~]*$/;
@@ -215,7 +228,7 @@ export function verifyRequest(
   }
   const query = parseQuery(rawQuery);
   const presigned = query.some(([k]) => k === "X-Amz-Signature");
-  if (!header && !presigned) throw s3Error("AccessDenied", "Anonymous access is not allowed");
+  if (!header && !presigned) return ANONYMOUS;
   const p = header ? parseHeaderAuth(req, header, query) : parseQueryAuth(query);
   const secret = secretOf(p.accessKey);
   if (secret === undefined) throw s3Error("InvalidAccessKeyId");
@@ -248,7 +261,15 @@ export function verifyRequest(
   const signingKey = signingKeyFor(secret, p.date, p.region, p.service);
   const expected = hmac(signingKey, stringToSign).toString("hex");
   if (!sameSignature(expected, p.signature)) throw s3Error("SignatureDoesNotMatch");
-  const auth = { accessKey: p.accessKey, payloadHash: p.payloadHash, signingKey, seedSignature: p.signature, amzDate: p.amzDate, scope };
+  const auth = {
+    accessKey: p.accessKey,
+    anonymous: false,
+    payloadHash: p.payloadHash,
+    signingKey,
+    seedSignature: p.signature,
+    amzDate: p.amzDate,
+    scope,
+  };
   if (memoKey !== undefined && p.expiresSeconds !== undefined && p.signedHeaders.length === 1 && p.signedHeaders[0] === "host") {
     if (presignedMemo.size >= PRESIGNED_MEMO_SIZE) presignedMemo.delete(presignedMemo.keys().next().value as string);
     presignedMemo.set(memoKey, { auth, secret, signedMs, expiresMs: signedMs + p.expiresSeconds * 1000 });
