@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Agent } from "node:http";
 import { test } from "node:test";
 import {
   CopyObjectCommand,
@@ -10,12 +11,15 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   ListObjectVersionsCommand,
   PutBucketTaggingCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
+  S3Client,
 } from "@aws-sdk/client-s3";
 import { bootCluster, presignUrl, s3Client, s3Outcome, signedRequest, TEST_CREDENTIALS } from "@koine/testkit";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
 
 test("s3 - stored headers, conditional reads, copies and writes, null versions", async (t) => {
   const cluster = await bootCluster(t);
@@ -182,4 +186,38 @@ test("s3 - checksums sent with a PUT are verified, kept, and returned on full re
   assert.equal(wrong.status, 400);
   assert.match(wrong.body, /<Code>BadDigest<\/Code>/);
   assert.equal(await s3Outcome(s3.send(new HeadObjectCommand({ Bucket, Key: "wrong" }))), "404 NotFound");
+});
+
+test("s3 - virtual-hosted-style requests (<bucket>.localhost) reach the same buckets", async (t) => {
+  const cluster = await bootCluster(t);
+  const port = new URL(cluster.s3Url).port;
+  // As /etc/hosts or DNS would do: every *.localhost is this machine.
+  const lookup = ((_host: string, options: unknown, callback: (...args: unknown[]) => void) => {
+    const all = typeof options === "object" && options !== null && (options as { all?: boolean }).all;
+    if (all) callback(null, [{ address: "127.0.0.1", family: 4 }]);
+    else callback(null, "127.0.0.1", 4);
+  }) as unknown as typeof import("node:dns").lookup;
+  const vhost = new S3Client({
+    endpoint: `http://localhost:${port}`,
+    region: "us-east-1",
+    credentials: TEST_CREDENTIALS,
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ lookup }) }),
+  });
+  const path = s3Client(cluster.s3Url);
+  t.after(() => {
+    vhost.destroy();
+    path.destroy();
+  });
+  await vhost.send(new CreateBucketCommand({ Bucket: "hosted" }));
+  await vhost.send(new PutObjectCommand({ Bucket: "hosted", Key: "dir/file.txt", Body: "by host name" }));
+  const viaPath = await path.send(new GetObjectCommand({ Bucket: "hosted", Key: "dir/file.txt" }));
+  assert.equal(await viaPath.Body?.transformToString(), "by host name");
+  const listed = await vhost.send(new ListObjectsV2Command({ Bucket: "hosted", Delimiter: "/" }));
+  assert.deepEqual(
+    listed.CommonPrefixes?.map((p) => p.Prefix),
+    ["dir/"],
+  );
+  const got = await vhost.send(new GetObjectCommand({ Bucket: "hosted", Key: "dir/file.txt", Range: "bytes=3-6" }));
+  assert.equal(await got.Body?.transformToString(), "host");
 });

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { DEFAULT_CAPACITY_BYTES, DEFAULT_MEMORY_BYTES, parseSize } from "@koine/cache-node";
-import { parseUsers } from "@koine/s3-gateway";
+import { parseDomains, parseUsers } from "@koine/s3-gateway";
 import type { LocalClusterOptions } from "./local_cluster.ts";
 
 function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -15,7 +15,7 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
  * Options of the all-in-one cluster from the environment: KOINE_HOME,
  * KOINE_NATS_URL (else a nats-server is started on KOINE_NATS_PORT),
  * KOINE_S3_PORT, KOINE_CACHE_PORT, KOINE_CACHE_NODES, KOINE_CACHE_CAPACITY, KOINE_CACHE_MEMORY,
- * KOINE_ACCESS_KEY, KOINE_SECRET_KEY, KOINE_S3_USERS.
+ * KOINE_ACCESS_KEY, KOINE_SECRET_KEY, KOINE_S3_USERS, KOINE_S3_DOMAINS.
  */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): LocalClusterOptions {
   const nodes = Number(env.KOINE_CACHE_NODES ?? 1);
@@ -31,5 +31,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): LocalClusterO
     cacheCapacityBytes: parseSize(env.KOINE_CACHE_CAPACITY ?? String(DEFAULT_CAPACITY_BYTES), "KOINE_CACHE_CAPACITY"),
     cacheMemoryBytes: parseSize(env.KOINE_CACHE_MEMORY ?? String(DEFAULT_MEMORY_BYTES), "KOINE_CACHE_MEMORY"),
     credentials: parseUsers(env),
+    s3Domains: (env.KOINE_S3_DOMAINS ?? "localhost")
+      .split(",")
+      .map((d) => d.trim())
+      .filter(Boolean),
   };
 }

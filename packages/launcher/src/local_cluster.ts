@@ -25,6 +25,8 @@ export interface LocalClusterOptions {
   /** @default 9000 */
   s3Port?: number;
   credentials?: Map<string, string>;
+  /** Domains for virtual-hosted-style S3 requests. @default ["localhost"] */
+  s3Domains?: string[];
   bodyIdleTimeoutMs?: number;
   /** Reach the cache nodes over HTTP even within this process (as separate hosts would). */
   remoteCacheNodes?: boolean;
@@ -92,6 +94,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? s3.DEFAULT_BODY_IDLE_TIMEOUT_MS,
       localNodes,
       ...(options.blockSize ? { blockSize: options.blockSize } : {}),
+      ...(options.s3Domains ? { virtualHostDomains: options.s3Domains } : {}),
     });
     stops.push(() => gateway.stop());
 

@@ -8,6 +8,8 @@ export interface S3GatewayOptions {
   credentials: Map<string, string>;
   bodyIdleTimeoutMs: number;
   blockSize?: number;
+  /** Domains for virtual-hosted-style requests (`<bucket>.<domain>`). */
+  virtualHostDomains?: string[];
 }
 
 export const DEFAULT_PORT = 9000;
@@ -35,7 +37,15 @@ export function parseUsers(env: NodeJS.ProcessEnv = process.env): Map<string, st
   return users;
 }
 
-/** Options from KOINE_NATS_URL, KOINE_S3_PORT, KOINE_S3_HOST, KOINE_REGION and the users of {@link parseUsers}. */
+/** Domains for virtual-hosted-style requests: KOINE_S3_DOMAINS ("s3.example.com,localhost"), default localhost. */
+export function parseDomains(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.KOINE_S3_DOMAINS ?? "localhost")
+    .split(",")
+    .map((d) => d.trim())
+    .filter(Boolean);
+}
+
+/** Options from KOINE_NATS_URL, KOINE_S3_PORT, KOINE_S3_HOST, KOINE_REGION, KOINE_S3_DOMAINS and the users of {@link parseUsers}. */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): S3GatewayOptions {
   const port = Number(env.KOINE_S3_PORT ?? DEFAULT_PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
@@ -47,5 +57,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): S3GatewayOpti
     region: env.KOINE_REGION ?? "us-east-1",
     credentials: parseUsers(env),
     bodyIdleTimeoutMs: 20_000,
+    virtualHostDomains: (env.KOINE_S3_DOMAINS ?? "localhost")
+      .split(",")
+      .map((d) => d.trim())
+      .filter(Boolean),
   };
 }

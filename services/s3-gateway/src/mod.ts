@@ -5,8 +5,15 @@
  */
 
 export type { S3GatewayOptions } from "./config.ts";
-export { DEFAULT_ACCESS_KEY, DEFAULT_PORT, DEFAULT_SECRET_KEY, parseConfig, parseUsers } from "./config.ts";
+export { DEFAULT_ACCESS_KEY, DEFAULT_PORT, DEFAULT_SECRET_KEY, parseConfig, parseDomains, parseUsers } from "./config.ts";
 export type { S3PluginOptions } from "./plugin.ts";
-export { DEFAULT_BODY_IDLE_TIMEOUT_MS, DEFAULT_REGION, s3ClientErrorHandler, s3Plugin } from "./plugin.ts";
+export {
+  DEFAULT_BODY_IDLE_TIMEOUT_MS,
+  DEFAULT_REGION,
+  DEFAULT_VIRTUAL_HOST_DOMAINS,
+  s3ClientErrorHandler,
+  s3Plugin,
+  virtualHostBucket,
+} from "./plugin.ts";
 export type { S3Gateway } from "./service.ts";
 export { start } from "./service.ts";

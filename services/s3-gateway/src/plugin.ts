@@ -16,11 +16,25 @@ export interface S3PluginOptions {
   secretOf: SecretLookup;
   region?: string;
   bodyIdleTimeoutMs?: number;
+  /** Domains for virtual-hosted-style requests (`<bucket>.<domain>`). @default ["localhost"] */
+  virtualHostDomains?: string[];
   /** Called with internal errors (bugs, I/O) for the log. */
   onInternalError?: (err: unknown) => void;
 }
 
 export const DEFAULT_REGION = "us-east-1";
+/** Host names under which `<bucket>.<domain>` addresses a bucket (virtual-hosted style). */
+export const DEFAULT_VIRTUAL_HOST_DOMAINS = ["localhost"];
+
+/** The bucket of a virtual-hosted-style Host header ("photos.s3.example.com:9000"), if it is one. */
+export function virtualHostBucket(host: string | undefined, domains: readonly string[]): string | undefined {
+  if (!host) return undefined;
+  const name = host.replace(/:\d+$/, "").toLowerCase();
+  for (const domain of domains) {
+    if (name.length > domain.length + 1 && name.endsWith(`.${domain}`)) return name.slice(0, -domain.length - 1);
+  }
+  return undefined;
+}
 export const DEFAULT_BODY_IDLE_TIMEOUT_MS = 20_000;
 
 const REQUEST_ID_PREFIX = randomBytes(4).toString("hex").toUpperCase();
@@ -184,6 +198,7 @@ export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options
     region: options.region ?? DEFAULT_REGION,
     bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS,
   };
+  const domains = (options.virtualHostDomains ?? DEFAULT_VIRTUAL_HOST_DOMAINS).map((d) => d.toLowerCase());
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_req, _payload, done) => done(null));
 
@@ -197,11 +212,18 @@ export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options
     const local = rawPath.slice(prefix.length) || "/";
     const ctx: Partial<S3Context> = { req, reply, requestId };
     try {
-      const slash = local.indexOf("/", 1);
-      const bucketPart = slash < 0 ? local.slice(1) : local.slice(1, slash);
-      const keyPart = slash < 0 ? "" : local.slice(slash + 1);
-      ctx.bucket = bucketPart === "" ? undefined : decodeSegment(bucketPart);
-      ctx.key = keyPart === "" ? undefined : decodeSegment(keyPart);
+      const hostBucket = virtualHostBucket(req.headers.host, domains);
+      if (hostBucket !== undefined) {
+        // Virtual-hosted style: the bucket is in the host name, the whole path is the key.
+        ctx.bucket = hostBucket;
+        ctx.key = local.length > 1 ? decodeSegment(local.slice(1)) : undefined;
+      } else {
+        const slash = local.indexOf("/", 1);
+        const bucketPart = slash < 0 ? local.slice(1) : local.slice(1, slash);
+        const keyPart = slash < 0 ? "" : local.slice(slash + 1);
+        ctx.bucket = bucketPart === "" ? undefined : decodeSegment(bucketPart);
+        ctx.key = keyPart === "" ? undefined : decodeSegment(keyPart);
+      }
       ctx.query = new Map();
       for (const [k, v] of parseQuery(rawQuery)) if (!ctx.query.has(k)) ctx.query.set(k, v);
       reply.header("x-amz-request-id", requestId);

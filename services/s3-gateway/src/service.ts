@@ -34,6 +34,7 @@ export async function start(options: S3GatewayOptions & { localNodes?: ReadonlyM
     secretOf: (ak) => users.secretOf(ak),
     region: options.region,
     bodyIdleTimeoutMs: options.bodyIdleTimeoutMs,
+    ...(options.virtualHostDomains ? { virtualHostDomains: options.virtualHostDomains } : {}),
     onInternalError: (err) => console.error("s3-gateway: internal error", err),
   });
   await app.listen({ host: options.host, port: options.port });
