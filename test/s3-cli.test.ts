@@ -69,6 +69,17 @@ test("awscli - s3 cp/ls/rm and s3api with multipart", { skip: hasAws ? false : "
   );
   await assert.rejects(aws("s3api", "get-object", "--bucket", "cli", "--key", "nope", join(dir, "x")), /NoSuchKey/);
 
+  // `aws s3 presign` makes SigV2 URLs by default (awscli v1), SigV4 when asked.
+  const presigned = (await aws("s3", "presign", "s3://cli/api/obj")).trim();
+  const fetched = await fetch(presigned);
+  assert.equal(fetched.status, 200, presigned);
+  assert.ok(Buffer.from(await fetched.arrayBuffer()).equals(small));
+  const shortLived = (await aws("s3", "presign", "s3://cli/api/obj", "--expires-in", "1")).trim();
+  await new Promise((r) => setTimeout(r, 2100));
+  assert.equal((await fetch(shortLived)).status, 403);
+  const tampered = presigned.replace("api/obj", "dir/small");
+  assert.equal((await fetch(tampered)).status, 403);
+
   await aws("s3", "rm", "--recursive", "s3://cli/");
   assert.equal(JSON.parse(await aws("s3api", "list-objects-v2", "--bucket", "cli")).Contents, undefined);
   await aws("s3", "rb", "s3://cli");
@@ -93,6 +104,9 @@ try:
     raise SystemExit("delete_bucket should fail")
 except ClientError as e:
     assert e.response["Error"]["Code"] == "BucketNotEmpty", e.response
+import urllib.request
+url = s3.generate_presigned_url("get_object", Params={"Bucket": "boto", "Key": "a/one"}, ExpiresIn=600)
+assert urllib.request.urlopen(url).read() == b"x" * 1000, url
 res = s3.delete_objects(Bucket="boto", Delete={"Objects": [{"Key": k} for k in ["a/big", "a/one", "b/copy"]]})
 assert len(res["Deleted"]) == 3, res
 s3.delete_bucket(Bucket="boto")

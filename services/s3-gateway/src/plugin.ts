@@ -227,7 +227,7 @@ export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options
       ctx.query = new Map();
       for (const [k, v] of parseQuery(rawQuery)) if (!ctx.query.has(k)) ctx.query.set(k, v);
       reply.header("x-amz-request-id", requestId);
-      ctx.auth = verifyRequest(req.raw, rawPath, rawQuery, options.secretOf);
+      ctx.auth = verifyRequest(req.raw, rawPath, rawQuery, options.secretOf, hostBucket === undefined ? "" : `/${hostBucket}`);
       const full = ctx as S3Context;
       const operation = route(req.method, full);
       if (operation !== buckets.createBucket) await authorize(full, deps);

@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { s3Error } from "./errors.ts";
+import { isPresignedV2, verifyPresignedV2 } from "./sigv2.ts";
 
 export const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 const MAX_SKEW_MS = 15 * 60 * 1000;
@@ -218,6 +219,7 @@ export function verifyRequest(
   rawPath: string,
   rawQuery: string,
   secretOf: SecretLookup,
+  resourcePrefix = "",
   nowMs = Date.now(),
 ): Authorization {
   const header = req.headers.authorization;
@@ -227,6 +229,7 @@ export function verifyRequest(
     return memo.auth;
   }
   const query = parseQuery(rawQuery);
+  if (!header && isPresignedV2(query)) return verifyPresignedV2(req, rawPath, query, secretOf, resourcePrefix, nowMs);
   const presigned = query.some(([k]) => k === "X-Amz-Signature");
   if (!header && !presigned) return ANONYMOUS;
   const p = header ? parseHeaderAuth(req, header, query) : parseQueryAuth(query);
