@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
@@ -80,6 +80,32 @@ test("awscli - s3 cp/ls/rm and s3api with multipart", { skip: hasAws ? false : "
   const tampered = presigned.replace("api/obj", "dir/small");
   assert.equal((await fetch(tampered)).status, 403);
 
+  // Tagging, copy, sync, multi-delete.
+  await aws("s3api", "put-object-tagging", "--bucket", "cli", "--key", "api/obj", "--tagging", "TagSet=[{Key=team,Value=data}]");
+  const tags = JSON.parse(await aws("s3api", "get-object-tagging", "--bucket", "cli", "--key", "api/obj"));
+  assert.deepEqual(tags.TagSet, [{ Key: "team", Value: "data" }]);
+  await aws("s3api", "copy-object", "--bucket", "cli", "--key", "api/copy", "--copy-source", "cli/api/obj");
+  const tree = join(dir, "tree");
+  await mkdir(join(tree, "sub"), { recursive: true });
+  await writeFile(join(tree, "one"), "1");
+  await writeFile(join(tree, "sub", "two"), "2");
+  await aws("s3", "sync", tree, "s3://cli/tree");
+  await writeFile(join(tree, "sub", "three"), "3");
+  const second = await aws("s3", "sync", tree, "s3://cli/tree");
+  assert.match(second, /upload: .*three/);
+  assert.doesNotMatch(second, /upload: .*one/, "sync sends only what changed");
+  const deleted = JSON.parse(
+    await aws(
+      "s3api",
+      "delete-objects",
+      "--bucket",
+      "cli",
+      "--delete",
+      JSON.stringify({ Objects: [{ Key: "tree/one" }, { Key: "api/copy" }] }),
+    ),
+  );
+  assert.equal(deleted.Deleted.length, 2);
+
   await aws("s3", "rm", "--recursive", "s3://cli/");
   assert.equal(JSON.parse(await aws("s3api", "list-objects-v2", "--bucket", "cli")).Contents, undefined);
   await aws("s3", "rb", "s3://cli");
@@ -107,6 +133,16 @@ except ClientError as e:
 import urllib.request
 url = s3.generate_presigned_url("get_object", Params={"Bucket": "boto", "Key": "a/one"}, ExpiresIn=600)
 assert urllib.request.urlopen(url).read() == b"x" * 1000, url
+put_url = s3.generate_presigned_url("put_object", Params={"Bucket": "boto", "Key": "b/by-url"}, ExpiresIn=600)
+import http.client, urllib.parse
+u = urllib.parse.urlsplit(put_url)
+conn = http.client.HTTPConnection(u.netloc)
+conn.request("PUT", u.path + "?" + u.query, body=b"uploaded by url")  # no Content-Type: it is signed (empty)
+assert conn.getresponse().status == 200
+assert s3.get_object(Bucket="boto", Key="b/by-url")["Body"].read() == b"uploaded by url"
+s3.put_object_tagging(Bucket="boto", Key="a/one", Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
+assert s3.get_object_tagging(Bucket="boto", Key="a/one")["TagSet"] == [{"Key": "k", "Value": "v"}]
+s3.delete_object(Bucket="boto", Key="b/by-url")
 res = s3.delete_objects(Bucket="boto", Delete={"Objects": [{"Key": k} for k in ["a/big", "a/one", "b/copy"]]})
 assert len(res["Deleted"]) == 3, res
 s3.delete_bucket(Bucket="boto")
