@@ -34,6 +34,19 @@ export interface FileSystemClientOptions {
   statCacheMs?: number;
 }
 
+/** Runs `call` again, with growing pauses, while it fails for want of an answer (UNAVAILABLE, TIMEOUT). */
+async function withRetries<T>(call: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      const transient = err instanceof KoineError && (err.code === ErrorCode.Unavailable || err.code === ErrorCode.Timeout);
+      if (!transient || attempt >= attempts) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+    }
+  }
+}
+
 function asChunks(bytes: Readable | Buffer): AsyncIterable<Buffer> | Buffer[] {
   return Buffer.isBuffer(bytes) ? [bytes] : (bytes as AsyncIterable<Buffer>);
 }
@@ -250,13 +263,16 @@ export class FileSystemClient {
       if (ring.placementFor(FileSystemClient.blockKey(contentId, i))[0] === writer) cacheBlocks.push(i);
     }
     const data = await this.#node(writer as string).write({ ...location, contentId, blockSize: this.blockSize, cacheBlocks }, body);
-    const info = await request(this.nc, Meta.commitFile, {
-      path,
-      data,
-      blockSize: this.blockSize,
-      attributes: options.attributes ?? {},
-      createParents: options.createParents ?? true,
-    });
+    // The bytes are in the under-store now: a commit lost to a passing outage is sent again (it is idempotent).
+    const info = await withRetries(() =>
+      request(this.nc, Meta.commitFile, {
+        path,
+        data,
+        blockSize: this.blockSize,
+        attributes: options.attributes ?? {},
+        createParents: options.createParents ?? true,
+      }),
+    );
     this.#forgetEntry(info.path);
     return info;
   }
