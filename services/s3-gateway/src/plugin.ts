@@ -190,7 +190,8 @@ export function s3ClientErrorHandler(err: Error & { code?: string }, socket: imp
 
 /**
  * The S3 dialect as a fastify plugin: path-style addressing below the
- * prefix it is registered at, SigV4 on every request, bodies streamed.
+ * prefix it is registered at, or virtual-hosted style; SigV4 (and SigV2
+ * presigned URLs) on every request but public reads; bodies streamed.
  */
 export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options) => {
   const deps: S3Deps = {
