@@ -27,7 +27,7 @@ export class NodeUnreachableError extends KoineError {
   }
 }
 
-function query(params: Record<string, string | number | readonly number[]>): string {
+function query(params: Record<string, string | number | boolean | readonly number[]>): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) q.set(k, Array.isArray(v) ? v.join(",") : String(v));
   return q.toString();

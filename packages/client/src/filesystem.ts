@@ -262,7 +262,10 @@ export class FileSystemClient {
     for (let i = 0; i < blocks; i++) {
       if (ring.placementFor(FileSystemClient.blockKey(contentId, i))[0] === writer) cacheBlocks.push(i);
     }
-    const data = await this.#node(writer as string).write({ ...location, contentId, blockSize: this.blockSize, cacheBlocks }, body);
+    const data = await this.#node(writer as string).write(
+      { ...location, contentId, blockSize: this.blockSize, cacheBlocks, stage: true },
+      body,
+    );
     // The bytes are in the under-store now: a commit lost to a passing outage is sent again (it is idempotent).
     const info = await withRetries(() =>
       request(this.nc, Meta.commitFile, {
@@ -304,7 +307,7 @@ export class FileSystemClient {
     const ufsPath = `${upload.ufs.path}/${partNumber}`;
     const [writer] = this.#candidates(upload.uploadId);
     const data = await this.#node(writer as string).write(
-      { mountId: upload.ufs.mountId, path: ufsPath, contentId, blockSize: this.blockSize, cacheBlocks: [] },
+      { mountId: upload.ufs.mountId, path: ufsPath, contentId, blockSize: this.blockSize, cacheBlocks: [], stage: false },
       body,
     );
     const part: UploadPart = { partNumber, etag: data.etag, size: data.size, mtimeMs: Date.now(), ufsPath };
@@ -328,6 +331,7 @@ export class FileSystemClient {
       ...location,
       contentId: plan.contentId,
       sources: plan.parts.map((p) => p.ufsPath),
+      stage: true,
     });
     const info = await request(
       this.nc,

@@ -31,9 +31,6 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): LocalClusterO
     cacheCapacityBytes: parseSize(env.KOINE_CACHE_CAPACITY ?? String(DEFAULT_CAPACITY_BYTES), "KOINE_CACHE_CAPACITY"),
     cacheMemoryBytes: parseSize(env.KOINE_CACHE_MEMORY ?? String(DEFAULT_MEMORY_BYTES), "KOINE_CACHE_MEMORY"),
     credentials: parseUsers(env),
-    s3Domains: (env.KOINE_S3_DOMAINS ?? "localhost")
-      .split(",")
-      .map((d) => d.trim())
-      .filter(Boolean),
+    s3Domains: parseDomains(env),
   };
 }

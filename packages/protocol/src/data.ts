@@ -25,6 +25,8 @@ export const WriteTarget = T.Object({
   blockSize: T.Integer({ minimum: 1 }),
   /** Indexes of the blocks this node owns and should keep in its cache. */
   cacheBlocks: T.Array(T.Integer({ minimum: 0 })),
+  /** Leave the bytes staged for the metadata commit to publish (else they are at `path` on return). */
+  stage: T.Boolean(),
 });
 export type WriteTarget = Static<typeof WriteTarget>;
 
@@ -34,6 +36,8 @@ export const ConcatRequest = T.Object({
   path: T.String({ minLength: 1 }),
   contentId: T.String({ pattern: "^[0-9a-f]{8,64}$" }),
   sources: T.Array(T.String({ minLength: 1 })),
+  /** Leave the result staged for the metadata commit to publish. */
+  stage: T.Boolean(),
 });
 export type ConcatRequest = Static<typeof ConcatRequest>;
 

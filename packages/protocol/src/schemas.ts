@@ -114,6 +114,8 @@ export const WrittenData = T.Object({
   size: T.Integer({ minimum: 0 }),
   etag: T.String(),
   ufsFingerprint: T.String(),
+  /** Where the bytes wait, staged, until the commit publishes them (relative to the mount root). */
+  stagedPath: T.Optional(T.String()),
 });
 export type WrittenData = Static<typeof WrittenData>;
 

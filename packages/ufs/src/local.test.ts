@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { text } from "node:stream/consumers";
@@ -37,4 +37,24 @@ test("LocalUfs refuses paths that leave the root", async (t) => {
   await assert.rejects(ufs.openRange("b/link/secret", 0, 1), (e: UfsError) => e.code === "PERMISSION_DENIED");
   await assert.rejects(ufs.write("b/link/new", Readable.from([Buffer.from("x")])), (e: UfsError) => e.code === "PERMISSION_DENIED");
   await assert.rejects(ufs.openRange("b/filelink", 0, 1), (e: UfsError) => e.code === "INVALID_ARGUMENT");
+});
+
+test("LocalUfs stages a write beside its path until it is published or discarded", async (t) => {
+  const root = await tempDir(t);
+  const ufs = new LocalUfs(root);
+  await ufs.write("b/k", Readable.from([Buffer.from("old")]));
+  const staged = await ufs.stage("b/k", Readable.from([Buffer.from("new bytes")]));
+  assert.equal(await readFile(join(root, "b/k"), "utf8"), "old", "a staged write does not show");
+  assert.deepEqual(
+    (await ufs.list("b")).map((e) => e.name),
+    ["k"],
+    "nor in listings",
+  );
+  const published = await ufs.publish(staged.stagedPath, "b/k");
+  assert.equal(await readFile(join(root, "b/k"), "utf8"), "new bytes");
+  assert.equal(published.fingerprint, staged.status.fingerprint, "the fingerprint taken when staged stays true");
+  const dropped = await ufs.stage("b/k", Readable.from([Buffer.from("never")]));
+  await ufs.discard(dropped.stagedPath);
+  assert.deepEqual(await readdir(join(root, "b")), ["k"]);
+  assert.equal(await readFile(join(root, "b/k"), "utf8"), "new bytes");
 });

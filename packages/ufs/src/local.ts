@@ -6,7 +6,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { UfsError } from "./errors.ts";
 import { safeSegments } from "./path.ts";
-import type { UfsEntry, UfsStatus, UnderFileSystem } from "./ufs.ts";
+import type { StagedWrite, UfsEntry, UfsStatus, UnderFileSystem } from "./ufs.ts";
 
 /** Temporary files of unfinished writes start with this; listings hide them. */
 export const TEMP_PREFIX = ".koine-tmp-";
@@ -132,12 +132,17 @@ export class LocalUfs implements UnderFileSystem {
   }
 
   async write(path: string, source: Readable | AsyncIterable<Uint8Array>): Promise<UfsStatus> {
+    const staged = await this.stage(path, source);
+    return this.publish(staged.stagedPath, path);
+  }
+
+  async stage(path: string, source: Readable | AsyncIterable<Uint8Array>): Promise<StagedWrite> {
     const abs = await this.#resolve(path, { createParents: true });
-    const tmp = join(abs, "..", `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`);
+    const name = `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`;
+    const tmp = join(abs, "..", name);
     const sink = createWriteStream(tmp, { flush: true, highWaterMark: 1 << 20 });
     try {
       await pipeline(source, sink);
-      await rename(tmp, abs);
     } catch (err) {
       // The file may still be opening or closing: remove it only once closed.
       if (!sink.closed) await new Promise<void>((resolve) => sink.once("close", () => resolve()));
@@ -145,8 +150,24 @@ export class LocalUfs implements UnderFileSystem {
       if ((err as NodeJS.ErrnoException).code) mapFsError(err, path);
       throw err;
     }
-    await syncDirectory(join(abs, ".."));
-    return statusOf(await stat(abs, { bigint: true }));
+    const segments = safeSegments(path);
+    return { stagedPath: `/${[...segments.slice(0, -1), name].join("/")}`, status: statusOf(await stat(tmp, { bigint: true })) };
+  }
+
+  async publish(stagedPath: string, path: string): Promise<UfsStatus> {
+    const from = await this.#resolve(stagedPath);
+    const to = await this.#resolve(path, { createParents: true });
+    try {
+      await rename(from, to);
+    } catch (err) {
+      mapFsError(err, path);
+    }
+    await syncDirectory(join(to, ".."));
+    return statusOf(await stat(to, { bigint: true }));
+  }
+
+  async discard(stagedPath: string): Promise<void> {
+    await unlink(await this.#resolve(stagedPath)).catch(() => {});
   }
 
   async mkdir(path: string): Promise<void> {

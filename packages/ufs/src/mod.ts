@@ -8,7 +8,7 @@ export type { UfsErrorCode } from "./errors.ts";
 export { UfsError } from "./errors.ts";
 export { LocalUfs, TEMP_PREFIX } from "./local.ts";
 export { safeSegments } from "./path.ts";
-export type { UfsEntry, UfsStatus, UnderFileSystem } from "./ufs.ts";
+export type { StagedWrite, UfsEntry, UfsStatus, UnderFileSystem } from "./ufs.ts";
 
 import { UfsError } from "./errors.ts";
 import { LocalUfs } from "./local.ts";

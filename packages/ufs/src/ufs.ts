@@ -9,6 +9,13 @@ export interface UfsStatus {
   fingerprint: string;
 }
 
+/** Bytes written and synced, not yet visible at their path. */
+export interface StagedWrite {
+  /** Store-relative path of the staged bytes. */
+  stagedPath: string;
+  status: UfsStatus;
+}
+
 export interface UfsEntry extends UfsStatus {
   name: string;
 }
@@ -27,6 +34,14 @@ export interface UnderFileSystem {
   openRange(path: string, offset: number, length: number, fingerprint?: string): Promise<Readable>;
   /** Writes `source` to `path` atomically: readers see old or new bytes, never a mix. */
   write(path: string, source: Readable | AsyncIterable<Uint8Array>): Promise<UfsStatus>;
+  /**
+   * Writes `source` durably beside `path` without showing it there yet;
+   * {@link publish} makes it `path` in one step, {@link discard} drops it.
+   */
+  stage(path: string, source: Readable | AsyncIterable<Uint8Array>): Promise<StagedWrite>;
+  /** Makes a staged write the file at `path` (replacing what was there). */
+  publish(stagedPath: string, path: string): Promise<UfsStatus>;
+  discard(stagedPath: string): Promise<void>;
   mkdir(path: string): Promise<void>;
   delete(path: string, options?: { recursive?: boolean }): Promise<void>;
   rename(src: string, dst: string): Promise<void>;

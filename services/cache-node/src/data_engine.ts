@@ -177,7 +177,6 @@ export class DataEngine {
     const md5 = createHash("md5");
     const keep = new Set(t.cacheBlocks);
     const stores: Promise<void>[] = [];
-    let size = 0;
     let pageIndex = 0;
     let parts: Buffer[] = [];
     let have = 0;
@@ -193,7 +192,6 @@ export class DataEngine {
       for await (const input of body) {
         const chunk = Buffer.isBuffer(input) ? input : Buffer.from(input);
         md5.update(chunk);
-        size += chunk.length;
         if (keep.size > 0) {
           let rest = chunk;
           while (rest.length > 0) {
@@ -208,9 +206,9 @@ export class DataEngine {
       }
       if (keep.size > 0) flushPage();
     }
-    const status = await ufs.write(t.path, tapped());
+    const written = await writeOrStage(ufs, t.path, tapped(), t.stage);
     await Promise.all(stores);
-    return { contentId: t.contentId, size, etag: md5.digest("hex"), ufsFingerprint: status.fingerprint };
+    return { contentId: t.contentId, etag: md5.digest("hex"), ...written };
   }
 
   /** Writes the concatenation of staged files (a multipart upload's parts). */
@@ -223,7 +221,28 @@ export class DataEngine {
         yield* (await ufs.openRange(source, 0, status.size)) as AsyncIterable<Buffer>;
       }
     }
-    const status = await ufs.write(c.path, parts());
-    return { contentId: c.contentId, size: status.size, etag: "", ufsFingerprint: status.fingerprint };
+    const written = await writeOrStage(ufs, c.path, parts(), c.stage);
+    return {
+      contentId: c.contentId,
+      size: written.size,
+      etag: "",
+      ufsFingerprint: written.ufsFingerprint,
+      ...(written.stagedPath ? { stagedPath: written.stagedPath } : {}),
+    };
   }
+}
+
+/** Writes to `path`, or stages beside it for the metadata commit to publish. */
+async function writeOrStage(
+  ufs: UnderFileSystem,
+  path: string,
+  source: AsyncIterable<Uint8Array>,
+  stage: boolean,
+): Promise<{ size: number; ufsFingerprint: string; stagedPath?: string }> {
+  if (!stage) {
+    const status = await ufs.write(path, source);
+    return { size: status.size, ufsFingerprint: status.fingerprint };
+  }
+  const staged = await ufs.stage(path, source);
+  return { size: staged.status.size, ufsFingerprint: staged.status.fingerprint, stagedPath: staged.stagedPath };
 }

@@ -272,6 +272,36 @@ export class Namespace {
     });
   }
 
+  /**
+   * Throws what {@link commitFile} would throw for `path` because of the
+   * tree's shape (a file where a directory must be, a directory where the
+   * file goes, a missing parent), so that bytes are published only where a
+   * commit can follow.
+   */
+  checkCommit(path: string, createParents: boolean): void {
+    const { segments, directory } = parsePath(path);
+    if (segments.length < 2) throw new KoineError(ErrorCode.InvalidArgument, `Cannot write "${path}": files live inside a directory`);
+    let id = ROOT_ID;
+    for (let i = 0; i < segments.length - 1; i++) {
+      const name = segments[i] as string;
+      const dir = this.childId(id, name, "directory");
+      if (dir !== undefined) {
+        id = dir;
+        continue;
+      }
+      if (this.childId(id, name, "file") !== undefined) {
+        throw new KoineError(ErrorCode.NotADirectory, `Cannot use "${path}": "${joinPath(segments.slice(0, i + 1))}" is a file`);
+      }
+      if (!createParents)
+        throw new KoineError(ErrorCode.NotFound, `Cannot find "${joinPath(segments.slice(0, i + 1))}": no such directory`);
+      return;
+    }
+    const name = segments[segments.length - 1] as string;
+    if (!directory && this.childId(id, name, "directory") !== undefined) {
+      throw new KoineError(ErrorCode.IsADirectory, `Cannot write "${path}": a directory is there`);
+    }
+  }
+
   /** Every inode of the subtree at `inode` (at `path`), children before their parent. */
   *subtree(inode: InodeRecord, path: string): Generator<PlacedInode> {
     if (inode.type === "directory") {

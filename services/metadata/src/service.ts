@@ -1,11 +1,12 @@
 import { mkdir } from "node:fs/promises";
 import { connect, type NatsConnection, publish, Responder } from "@koine/bus";
-import { ErrorCode, Events, type FileInfo, KoineError, Meta, type Mount } from "@koine/protocol";
+import { ErrorCode, Events, type FileInfo, KoineError, Meta, type Mount, type WrittenData } from "@koine/protocol";
 import { openUfs, UfsError, type UnderFileSystem } from "@koine/ufs";
 import { open } from "lmdb";
 import type { MetadataOptions } from "./config.ts";
 import { listKeys } from "./listing.ts";
 import { canonical, type InodeRecord, Namespace, type PlacedInode } from "./namespace.ts";
+import { parsePath } from "./paths.ts";
 import { Uploads } from "./uploads.ts";
 import { Users } from "./users.ts";
 
@@ -77,7 +78,28 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     changed(info.path);
     return info;
   });
+  /**
+   * Makes staged bytes the file at `path`, unless this very version is
+   * committed already (a commit sent again after a lost reply). Nothing is
+   * published where the commit could not follow.
+   */
+  const publishStaged = async (path: string, data: WrittenData, createParents: boolean) => {
+    if (!data.stagedPath) return;
+    const at = ns.ufsLocationOf(canonical(path));
+    const ufs = ufsOf(at.mountId);
+    const current = ns.lookup(parsePath(path));
+    if (current?.contentId === data.contentId) return;
+    try {
+      ns.checkCommit(path, createParents);
+    } catch (err) {
+      await ufs.discard(data.stagedPath);
+      throw err;
+    }
+    await ufs.publish(data.stagedPath, at.path);
+  };
+
   on(Meta.commitFile, async (req) => {
+    await publishStaged(req.path, req.data, req.createParents);
     const { info } = await ns.commitFile(req.path, req.data, req.blockSize, req.attributes, req.createParents);
     if (info.type === "directory") await ufsOf(info.ufs.mountId).mkdir(info.ufs.path);
     changed(info.path);
@@ -145,6 +167,7 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   on(Meta.planComplete, ({ uploadId, parts }) => uploads.plan(uploadId, parts));
   on(Meta.finishUpload, async ({ uploadId, data, blockSize }) => {
     const upload = uploads.get(uploadId);
+    await publishStaged(upload.path, data, true);
     const { info } = await ns.commitFile(upload.path, data, blockSize, upload.attributes, true);
     await uploads.remove(uploadId, info.etag);
     await ufsOf(upload.ufs.mountId)

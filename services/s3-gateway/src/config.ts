@@ -57,9 +57,6 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): S3GatewayOpti
     region: env.KOINE_REGION ?? "us-east-1",
     credentials: parseUsers(env),
     bodyIdleTimeoutMs: 20_000,
-    virtualHostDomains: (env.KOINE_S3_DOMAINS ?? "localhost")
-      .split(",")
-      .map((d) => d.trim())
-      .filter(Boolean),
+    virtualHostDomains: parseDomains(env),
   };
 }
