@@ -19,7 +19,7 @@ async function has(command: string): Promise<boolean> {
 const hasRclone = await has("rclone");
 const hasS3cmd = await has("s3cmd");
 
-test("rclone - copy, check and sync a tree", {
+test("rclone - copy, check and sync a tree with a 100 MiB multipart file", {
   skip: hasRclone ? false : "rclone is not installed (apt-get install rclone)",
 }, async (t) => {
   const cluster = await bootCluster(t);
@@ -28,7 +28,7 @@ test("rclone - copy, check and sync a tree", {
   await mkdir(join(src, "sub", "deeper"), { recursive: true });
   await writeFile(join(src, "a.bin"), randomBytes(3_000_000));
   await writeFile(join(src, "sub", "b.txt"), "hello");
-  await writeFile(join(src, "sub", "deeper", "c.bin"), randomBytes(9_000_000));
+  await writeFile(join(src, "sub", "deeper", "c.bin"), randomBytes(100 * 1024 * 1024));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     RCLONE_CONFIG: join(dir, "rclone.conf"),
@@ -68,7 +68,7 @@ test("rclone - copy, check and sync a tree", {
   assert.ok((await readFile(join(back, "sub", "deeper", "c.bin"))).equals(await readFile(join(src, "sub", "deeper", "c.bin"))));
 });
 
-test("s3cmd - mb, put (multipart), ls, get, del, rb", {
+test("s3cmd - mb, put (100 MiB multipart), ls, get, del, rb", {
   skip: hasS3cmd ? false : "s3cmd is not installed (apt-get install s3cmd)",
 }, async (t) => {
   const cluster = await bootCluster(t);
@@ -80,14 +80,14 @@ test("s3cmd - mb, put (multipart), ls, get, del, rb", {
     `[default]\nsignature_v2 = False\nhost_base = ${host}\nhost_bucket = ${host}\nbucket_location = us-east-1\nuse_https = False\naccess_key = ${TEST_CREDENTIALS.accessKeyId}\nsecret_key = ${TEST_CREDENTIALS.secretAccessKey}\n`,
   );
   const s3cmd = async (...args: string[]) => (await run("s3cmd", ["-c", config, ...args], { timeout: 120_000 })).stdout;
-  const big = randomBytes(12_000_000);
+  const big = randomBytes(100 * 1024 * 1024);
   await writeFile(join(dir, "big"), big);
   await writeFile(join(dir, "small"), "small");
   await s3cmd("mb", "s3://s3c");
   await s3cmd("put", "--multipart-chunk-size-mb=5", join(dir, "big"), "s3://s3c/x/big");
   await s3cmd("put", join(dir, "small"), "s3://s3c/x/small");
   const ls = await s3cmd("ls", "s3://s3c/x/");
-  assert.match(ls, /12000000\s+s3:\/\/s3c\/x\/big/);
+  assert.match(ls, /104857600\s+s3:\/\/s3c\/x\/big/);
   assert.match(ls, /5\s+s3:\/\/s3c\/x\/small/);
   await s3cmd("get", "--force", "s3://s3c/x/big", join(dir, "big.back"));
   assert.ok((await readFile(join(dir, "big.back"))).equals(big));
