@@ -16,9 +16,11 @@ import {
   ListObjectsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { bootCluster, randomStream, s3Client, s3Outcome, sha256Of } from "@koine/testkit";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { bootCluster, randomStream, s3Client, s3Outcome, sha256Of, TEST_CREDENTIALS } from "@koine/testkit";
 
 const MiB = 1024 * 1024;
 const md5 = (b: Buffer) => createHash("md5").update(b).digest("hex");
@@ -144,4 +146,35 @@ test("@aws-sdk/client-s3 - the whole S3 flow with a stock client", async (t) => 
   await s3.send(new DeleteBucketCommand({ Bucket }));
   assert.equal(await s3Outcome(s3.send(new HeadBucketCommand({ Bucket }))), "404 NotFound");
   assert.equal(existsSync(join(cluster.home, "ufs", Bucket)), false, "nothing is left in the under-store");
+});
+
+test("@aws-sdk/s3-request-presigner - presigned GET and PUT, and the checksum a default presigned PUT carries", async (t) => {
+  const cluster = await bootCluster(t);
+  const s3 = s3Client(cluster.s3Url);
+  const whenRequired = new S3Client({
+    endpoint: cluster.s3Url,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: TEST_CREDENTIALS,
+    requestChecksumCalculation: "WHEN_REQUIRED",
+  });
+  t.after(() => {
+    s3.destroy();
+    whenRequired.destroy();
+  });
+  await s3.send(new CreateBucketCommand({ Bucket: "signed" }));
+
+  const putUrl = await getSignedUrl(whenRequired, new PutObjectCommand({ Bucket: "signed", Key: "by-url" }), { expiresIn: 600 });
+  assert.equal((await fetch(putUrl, { method: "PUT", body: "uploaded" })).status, 200);
+  const getUrl = await getSignedUrl(s3, new GetObjectCommand({ Bucket: "signed", Key: "by-url" }), { expiresIn: 600 });
+  assert.equal(await (await fetch(getUrl)).text(), "uploaded");
+
+  // With default checksum settings the SDK signs x-amz-checksum-crc32 of an empty body into the URL:
+  // S3 refuses the real upload, and so does koine (the client fix: requestChecksumCalculation WHEN_REQUIRED).
+  const defaultPut = await getSignedUrl(s3, new PutObjectCommand({ Bucket: "signed", Key: "default" }), { expiresIn: 600 });
+  assert.match(defaultPut, /x-amz-checksum-crc32=AAAAAA/);
+  const res = await fetch(defaultPut, { method: "PUT", body: "not empty" });
+  assert.equal(res.status, 400);
+  assert.match(await res.text(), /<Code>BadDigest<\/Code>/);
+  assert.equal(await s3Outcome(s3.send(new HeadObjectCommand({ Bucket: "signed", Key: "default" }))), "404 NotFound");
 });

@@ -221,8 +221,10 @@ export function decodeBody(req: IncomingMessage, auth: Authorization, idleMs: nu
   const md5Header = req.headers["content-md5"] as string | undefined;
   if (md5Header !== undefined && !/^[A-Za-z0-9+/]{22}==$/.test(md5Header)) throw s3Error("InvalidDigest");
   const md5 = md5Header ? createHash("md5") : undefined;
+  // A presigned URL carries its signed x-amz-* headers in the query: they count as headers.
+  const headers: Record<string, unknown> = { ...auth.hoistedHeaders, ...req.headers };
   const checksums: { sum: Checksum; fromTrailer: boolean }[] = [];
-  for (const name of Object.keys(req.headers)) {
+  for (const name of Object.keys(headers)) {
     const m = /^x-amz-checksum-([a-z0-9]+)$/.exec(name);
     if (m && m[1] !== "mode" && m[1] !== "type" && m[1] !== "algorithm")
       checksums.push({ sum: checksumFor(m[1] as string), fromTrailer: false });
@@ -252,7 +254,7 @@ export function decodeBody(req: IncomingMessage, auth: Authorization, idleMs: nu
     if (md5 && md5.digest("base64") !== md5Header)
       throw s3Error("BadDigest", "The Content-MD5 you specified did not match what we received.");
     for (const c of checksums) {
-      const claimed = c.fromTrailer ? trailers.get(c.sum.header) : (req.headers[c.sum.header] as string | undefined);
+      const claimed = c.fromTrailer ? trailers.get(c.sum.header) : (headers[c.sum.header] as string | undefined);
       if (claimed === undefined) throw s3Error("InvalidRequest", `The trailer ${c.sum.header} was declared but not sent`);
       if (claimed !== c.sum.digest())
         throw s3Error("BadDigest", `The ${c.sum.header} you specified did not match the calculated checksum.`);

@@ -21,6 +21,8 @@ export interface Authorization {
   seedSignature: string;
   amzDate: string;
   scope: string;
+  /** x-amz-* parameters of a presigned URL (lower-case), which stand for headers. */
+  hoistedHeaders?: Record<string, string>;
 }
 
 /** A request with no signature: what it may do is decided by ACLs. */
@@ -264,9 +266,17 @@ export function verifyRequest(
   const signingKey = signingKeyFor(secret, p.date, p.region, p.service);
   const expected = hmac(signingKey, stringToSign).toString("hex");
   if (!sameSignature(expected, p.signature)) throw s3Error("SignatureDoesNotMatch");
+  const hoistedHeaders: Record<string, string> = {};
+  if (p.expiresSeconds !== undefined) {
+    for (const [k, v] of p.query) {
+      const name = k.toLowerCase();
+      if (name.startsWith("x-amz-") && !k.startsWith("X-Amz-")) hoistedHeaders[name] = v;
+    }
+  }
   const auth = {
     accessKey: p.accessKey,
     anonymous: false,
+    hoistedHeaders,
     payloadHash: p.payloadHash,
     signingKey,
     seedSignature: p.signature,
