@@ -75,6 +75,27 @@ function notImplemented(what: string): S3Handler {
   };
 }
 
+type SubresourceTable = Record<string, Partial<Record<string, S3Handler>>>;
+
+/** Operations on a bucket's subresources, by subresource and method. */
+const BUCKET_SUBRESOURCES: SubresourceTable = {
+  acl: { GET: getAcl, PUT: putAcl },
+  tagging: { GET: tagging.getBucketTagging, PUT: tagging.putBucketTagging, DELETE: tagging.deleteBucketTagging },
+};
+
+/** Operations on an object's subresources, by subresource and method. */
+const OBJECT_SUBRESOURCES: SubresourceTable = {
+  acl: { GET: getAcl, PUT: putAcl },
+  tagging: { GET: tagging.getObjectTagging, PUT: tagging.putObjectTagging, DELETE: tagging.deleteObjectTagging },
+};
+
+function subresourceOperation(table: SubresourceTable, method: string, ctx: S3Context): S3Handler | undefined {
+  for (const [name, byMethod] of Object.entries(table)) {
+    if (ctx.query.has(name)) return byMethod[method] ?? notImplemented(`${method} on subresource "${name}"`);
+  }
+  return undefined;
+}
+
 /** Picks the operation for a request, as S3 does: by method, bucket, key and subresource. */
 function route(method: string, ctx: S3Context): S3Handler {
   const has = (name: string) => ctx.query.has(name);
@@ -86,15 +107,8 @@ function route(method: string, ctx: S3Context): S3Handler {
   if (ctx.key === undefined) {
     const sub = unsupported(UNSUPPORTED_BUCKET);
     if (sub) return notImplemented(`Bucket subresource "${sub}" (${method})`);
-    if (has("acl")) {
-      if (method === "GET") return getAcl;
-      if (method === "PUT") return putAcl;
-    }
-    if (has("tagging")) {
-      if (method === "GET") return tagging.getBucketTagging;
-      if (method === "PUT") return tagging.putBucketTagging;
-      if (method === "DELETE") return tagging.deleteBucketTagging;
-    }
+    const subresource = subresourceOperation(BUCKET_SUBRESOURCES, method, ctx);
+    if (subresource) return subresource;
     switch (method) {
       case "GET":
         if (has("location")) return buckets.getBucketLocation;
@@ -124,15 +138,8 @@ function route(method: string, ctx: S3Context): S3Handler {
       throw s3Error("InvalidArgument", "Invalid version id specified", { ArgumentName: "versionId", ArgumentValue: version });
     };
   }
-  if (has("acl")) {
-    if (method === "GET") return getAcl;
-    if (method === "PUT") return putAcl;
-  }
-  if (has("tagging")) {
-    if (method === "GET") return tagging.getObjectTagging;
-    if (method === "PUT") return tagging.putObjectTagging;
-    if (method === "DELETE") return tagging.deleteObjectTagging;
-  }
+  const subresource = subresourceOperation(OBJECT_SUBRESOURCES, method, ctx);
+  if (subresource) return subresource;
   switch (method) {
     case "GET":
       if (has("uploadId")) return multipart.listParts;
