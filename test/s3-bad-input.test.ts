@@ -23,8 +23,18 @@ async function filesBelow(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-/** An aws-chunked body with a signature per chunk, as minio-go sends over http. */
-function signedChunks(chunks: Buffer[], seed: string, amzDate: string, secret: string, tamperAt = -1): Buffer {
+/**
+ * An aws-chunked body with a signature per chunk, as minio-go sends over
+ * http; with `trailer`, a signed trailer follows the last chunk.
+ */
+function signedChunks(
+  chunks: Buffer[],
+  seed: string,
+  amzDate: string,
+  secret: string,
+  tamperAt = -1,
+  trailer?: { line: string; tamper: boolean },
+): Buffer {
   const date = amzDate.slice(0, 8);
   const scope = `${date}/us-east-1/s3/aws4_request`;
   const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, date), "us-east-1"), "s3"), "aws4_request");
@@ -34,7 +44,13 @@ function signedChunks(chunks: Buffer[], seed: string, amzDate: string, secret: s
     let sig = hmac(key, ["AWS4-HMAC-SHA256-PAYLOAD", amzDate, scope, previous, sha256(""), sha256(data)].join("\n")).toString("hex");
     previous = sig;
     if (i === tamperAt) sig = sig.replace(/^./, (c) => (c === "0" ? "1" : "0"));
-    parts.push(Buffer.from(`${data.length.toString(16)};chunk-signature=${sig}\r\n`), data, Buffer.from("\r\n"));
+    parts.push(Buffer.from(`${data.length.toString(16)};chunk-signature=${sig}\r\n`), data);
+    if (data.length > 0 || !trailer) parts.push(Buffer.from("\r\n"));
+  }
+  if (trailer) {
+    let sig = hmac(key, ["AWS4-HMAC-SHA256-TRAILER", amzDate, scope, previous, sha256(`${trailer.line}\n`)].join("\n")).toString("hex");
+    if (trailer.tamper) sig = sig.replace(/^./, (c) => (c === "0" ? "1" : "0"));
+    parts.push(Buffer.from(`${trailer.line}\r\nx-amz-trailer-signature:${sig}\r\n\r\n`));
   }
   return Buffer.concat(parts);
 }
@@ -137,37 +153,55 @@ test("bad input - each gets its S3 error, nothing is written, the server keeps s
 
   // Chunk-signed bodies: a good one is stored; one with a tampered chunk is refused.
   const chunks = [randomBytes(64 * 1024), randomBytes(64 * 1024), randomBytes(1000)];
-  for (const [key, tamperAt] of [
-    ["chunked-good", -1],
-    ["chunked-bad", 1],
-  ] as const) {
+  const crcOf = (data: Buffer) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(crc32(data));
+    return b.toString("base64");
+  };
+  const cases = [
+    { key: "chunked-good", tamperAt: -1, trailer: undefined },
+    { key: "chunked-bad", tamperAt: 1, trailer: undefined },
+    { key: "chunked-trailer-good", tamperAt: -1, trailer: { line: `x-amz-checksum-crc32:${crcOf(Buffer.concat(chunks))}`, tamper: false } },
+    { key: "chunked-trailer-bad", tamperAt: -1, trailer: { line: `x-amz-checksum-crc32:${crcOf(Buffer.concat(chunks))}`, tamper: true } },
+  ];
+  for (const { key, tamperAt, trailer } of cases) {
+    const good = tamperAt < 0 && !trailer?.tamper;
     const decoded = chunks.reduce((n, c) => n + c.length, 0);
     const date = new Date(Math.floor(Date.now() / 1000) * 1000);
     const amzDate = date
       .toISOString()
       .replace(/[-:]/g, "")
       .replace(/\.\d{3}/, "");
-    const length = signedChunks(chunks, "0".repeat(64), amzDate, "", -1).length;
+    const length = signedChunks(chunks, "0".repeat(64), amzDate, "", -1, trailer).length;
     const request = {
       ...TEST_CREDENTIALS,
       method: "PUT",
       path: `/bkt/${key}`,
-      payloadHash: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
-      headers: { "content-encoding": "aws-chunked", "x-amz-decoded-content-length": String(decoded), "content-length": String(length) },
+      payloadHash: trailer ? "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER" : "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+      headers: {
+        "content-encoding": "aws-chunked",
+        "x-amz-decoded-content-length": String(decoded),
+        "content-length": String(length),
+        ...(trailer ? { "x-amz-trailer": "x-amz-checksum-crc32" } : {}),
+      },
       date,
     };
     const headers = await signHeaders(endpoint, request);
     const seed = /Signature=([0-9a-f]+)/.exec(headers.authorization ?? "")?.[1] as string;
-    const body = signedChunks(chunks, seed, amzDate, TEST_CREDENTIALS.secretAccessKey, tamperAt);
+    const body = signedChunks(chunks, seed, amzDate, TEST_CREDENTIALS.secretAccessKey, tamperAt, trailer);
     const res = await signedRequest(endpoint, { ...request, body });
-    if (tamperAt < 0) {
-      assert.equal(res.status, 200, res.body);
+    if (good) {
+      assert.equal(res.status, 200, `${key}: ${res.body}`);
       const got = await s3.send(new GetObjectCommand({ Bucket: "bkt", Key: key }));
       assert.ok(Buffer.from(await (got.Body?.transformToByteArray() ?? [])).equals(Buffer.concat(chunks)));
     } else {
-      assert.equal(errorCode(res.body), "SignatureDoesNotMatch");
+      assert.equal(errorCode(res.body), "SignatureDoesNotMatch", key);
     }
   }
+
+  // DeleteObjects takes at most 1000 keys.
+  const tooMany = `<Delete>${Array.from({ length: 1001 }, (_, i) => `<Object><Key>k${i}</Key></Object>`).join("")}</Delete>`;
+  assert.equal(errorCode((await send("POST", "/bkt", { query: { delete: "" }, body: tooMany })).body), "MalformedXML");
 
   // Unsigned aws-chunked bodies with a CRC32 trailer, as the AWS SDK sends streams: the trailer is checked.
   const data = randomBytes(100_000);
@@ -211,9 +245,9 @@ test("bad input - each gets its S3 error, nothing is written, the server keeps s
   const after = await filesBelow(ufs);
   assert.deepEqual(
     after.filter((f) => !before.includes(f)),
-    ["bkt/chunked-good", "bkt/trailer-good"],
+    ["bkt/chunked-good", "bkt/chunked-trailer-good", "bkt/trailer-good"],
   );
-  for (const key of ["truncated", "quiet", "hash", "w", "chunked-bad", "trailer-bad", "escape"]) {
+  for (const key of ["truncated", "quiet", "hash", "w", "chunked-bad", "chunked-trailer-bad", "trailer-bad", "escape"]) {
     assert.equal((await send("HEAD", `/bkt/${key}`)).status, 404, key);
   }
   const kept = await s3.send(new GetObjectCommand({ Bucket: "bkt", Key: "keep" }));
