@@ -75,19 +75,13 @@ export async function authorize(ctx: S3Context, deps: S3Deps): Promise<void> {
   throw s3Error("AccessDenied");
 }
 
+const XSI = "http://www.w3.org/2001/XMLSchema-instance";
+
 function policy(owner: string, acl: string | undefined): string {
-  const grants = [
-    {
-      Grantee: { "@xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance", "@xsi:type": "CanonicalUser", ID: owner, DisplayName: owner },
-      Permission: "FULL_CONTROL",
-    },
+  const grants: { Grantee: Record<string, string>; Permission: string }[] = [
+    { Grantee: { "@xmlns:xsi": XSI, "@xsi:type": "CanonicalUser", ID: owner, DisplayName: owner }, Permission: "FULL_CONTROL" },
   ];
-  if (acl === "public-read") {
-    grants.push({
-      Grantee: { "@xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance", "@xsi:type": "Group", URI: ALL_USERS } as never,
-      Permission: "READ",
-    });
-  }
+  if (acl === "public-read") grants.push({ Grantee: { "@xmlns:xsi": XSI, "@xsi:type": "Group", URI: ALL_USERS }, Permission: "READ" });
   return s3Xml("AccessControlPolicy", { Owner: { ID: owner, DisplayName: owner }, AccessControlList: { Grant: grants } });
 }
 
