@@ -76,6 +76,7 @@ const koine = spawn(process.execPath, ["--import", "tsx", join(root, "packages/l
     KOINE_HOME: home,
     KOINE_NATS_PORT: String(natsPort),
     KOINE_S3_PORT: String(s3Port),
+    KOINE_ALLUXIO_PORT: String(await freePort()),
     KOINE_CACHE_PORT: String(cachePort),
   },
   stdio: ["ignore", "pipe", "inherit"],

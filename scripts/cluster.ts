@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 //   scripts/cluster down             stops them all (SIGTERM, newest first)
 //
 // Settings: KOINE_HOME (default .koine-cluster), KOINE_NATS_PORT (4222),
-// KOINE_S3_PORT (9000), KOINE_CACHE_PORT (29999, +1 per node).
+// KOINE_S3_PORT (9000), KOINE_ALLUXIO_PORT (39999), KOINE_CACHE_PORT (29999, +1 per node).
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { argv, echo, sleep } from "zx";
@@ -22,6 +22,7 @@ const settingsFile = join(runDir, "settings.json");
 const saved = existsSync(settingsFile) ? (JSON.parse(readFileSync(settingsFile, "utf8")) as Record<string, number>) : {};
 const natsPort = Number(process.env.KOINE_NATS_PORT ?? saved.natsPort ?? 4222);
 const s3Port = Number(process.env.KOINE_S3_PORT ?? saved.s3Port ?? 9000);
+const alluxioPort = Number(process.env.KOINE_ALLUXIO_PORT ?? saved.alluxioPort ?? 39999);
 const cachePort = Number(process.env.KOINE_CACHE_PORT ?? saved.cachePort ?? 29999);
 const natsUrl = `nats://127.0.0.1:${natsPort}`;
 
@@ -64,7 +65,7 @@ async function up(nodes: number): Promise<void> {
   if (pids().some((p) => alive(p.pid))) throw new Error(`a cluster already runs in ${home}: run "scripts/cluster down" first`);
   mkdirSync(runDir, { recursive: true });
   mkdirSync(logDir, { recursive: true });
-  writeFileSync(settingsFile, JSON.stringify({ natsPort, s3Port, cachePort }));
+  writeFileSync(settingsFile, JSON.stringify({ natsPort, s3Port, alluxioPort, cachePort }));
   const base = { KOINE_HOME: home, KOINE_NATS_URL: natsUrl };
   echo(`koine cluster in ${home}:`);
   const { findNatsServer } = await import("@koine/bus");
@@ -87,6 +88,13 @@ async function up(nodes: number): Promise<void> {
   }
   await launch("3-job-runner", process.execPath, tsService("job-runner"), base, /consuming/);
   await launch("4-s3-gateway", process.execPath, tsService("s3-gateway"), { ...base, KOINE_S3_PORT: String(s3Port) }, /s3-gateway:/);
+  await launch(
+    "5-alluxio-proxy",
+    process.execPath,
+    tsService("alluxio-proxy"),
+    { ...base, KOINE_ALLUXIO_PORT: String(alluxioPort) },
+    /alluxio-proxy:/,
+  );
   echo(
     `S3 endpoint http://127.0.0.1:${s3Port} (access key ${process.env.KOINE_ACCESS_KEY ?? "koine"}, secret key ${process.env.KOINE_SECRET_KEY ?? "koinesecret"})`,
   );

@@ -18,6 +18,7 @@ test("scripts/cluster - one process per service: up, serve S3 across processes, 
     KOINE_HOME: home,
     KOINE_NATS_PORT: String(nats),
     KOINE_S3_PORT: String(s3Port),
+    KOINE_ALLUXIO_PORT: String(await freePort()),
     KOINE_CACHE_PORT: String(cachePort),
   };
   const cluster = (...args: string[]) => run(process.execPath, ["--import", "tsx", SCRIPT, ...args], { env, timeout: 120_000 });
@@ -42,7 +43,7 @@ test("scripts/cluster - one process per service: up, serve S3 across processes, 
     await new Promise((r) => setTimeout(r, 1000));
     status = (await cluster("status")).stdout;
   }
-  for (const name of ["nats", "metadata", "cache-node0", "cache-node1", "job-runner", "s3-gateway"])
+  for (const name of ["nats", "metadata", "cache-node0", "cache-node1", "job-runner", "s3-gateway", "alluxio-proxy"])
     assert.match(status, new RegExp(`up +${name}`));
   assert.match(status, /member node0: .*"usedBytes":[1-9]/);
   assert.match(status, /member node1: .*"usedBytes":[1-9]/, "both nodes keep pages");

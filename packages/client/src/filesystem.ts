@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { type NatsConnection, request, type Subscription, subscribe } from "@koine/bus";
 import {
+  cacheNode,
   ErrorCode,
   Events,
   type FileAttributes,
@@ -158,6 +159,11 @@ export class FileSystemClient {
     return info;
   }
 
+  /** The mount table, as loaded when the client opened. */
+  mounts(): readonly Mount[] {
+    return this.#mounts;
+  }
+
   /** The mount holding `path` and the path relative to its root. */
   ufsLocationOf(path: string): UfsLocation {
     return locate(this.#mounts, path);
@@ -291,6 +297,15 @@ export class FileSystemClient {
     });
     this.#forgetEntry(info.path);
     return info;
+  }
+
+  /** Drops the cached pages of these contents on every live cache node; the files stay. */
+  async freeCache(contentIds: string[]): Promise<number> {
+    let freed = 0;
+    for (const member of this.membership.members()) {
+      freed += (await request(this.nc, cacheNode(member.id).free, { contentIds })).freedPages;
+    }
+    return freed;
   }
 
   createUpload(path: string, owner: string, attributes: FileAttributes): Promise<Upload> {

@@ -14,7 +14,7 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
 /**
  * Options of the all-in-one cluster from the environment: KOINE_HOME,
  * KOINE_NATS_URL (else a nats-server is started on KOINE_NATS_PORT),
- * KOINE_S3_PORT, KOINE_CACHE_PORT, KOINE_CACHE_NODES, KOINE_CACHE_CAPACITY, KOINE_CACHE_MEMORY,
+ * KOINE_S3_PORT, KOINE_ALLUXIO_PORT, KOINE_CACHE_PORT, KOINE_CACHE_NODES, KOINE_CACHE_CAPACITY, KOINE_CACHE_MEMORY,
  * KOINE_ACCESS_KEY, KOINE_SECRET_KEY, KOINE_S3_USERS, KOINE_S3_DOMAINS.
  */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): LocalClusterOptions {
@@ -26,6 +26,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): LocalClusterO
     ...(env.KOINE_NATS_URL ? { natsUrl: env.KOINE_NATS_URL } : {}),
     natsPort: port(env, "KOINE_NATS_PORT", 4222),
     s3Port: port(env, "KOINE_S3_PORT", 9000),
+    alluxioPort: port(env, "KOINE_ALLUXIO_PORT", 39999),
     cachePort: port(env, "KOINE_CACHE_PORT", 29999),
     cacheNodes: nodes,
     cacheCapacityBytes: parseSize(env.KOINE_CACHE_CAPACITY ?? String(DEFAULT_CAPACITY_BYTES), "KOINE_CACHE_CAPACITY"),

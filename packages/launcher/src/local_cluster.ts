@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import * as alluxio from "@koine/alluxio-proxy";
 import { type NatsServer, startNatsServer } from "@koine/bus";
 import * as cacheNode from "@koine/cache-node";
 import * as jobRunner from "@koine/job-runner";
@@ -24,6 +25,8 @@ export interface LocalClusterOptions {
   blockSize?: number;
   /** @default 9000 */
   s3Port?: number;
+  /** @default 39999 */
+  alluxioPort?: number;
   credentials?: Map<string, string>;
   /** Domains for virtual-hosted-style S3 requests. @default ["localhost"] */
   s3Domains?: string[];
@@ -35,6 +38,8 @@ export interface LocalClusterOptions {
 export interface LocalCluster {
   natsUrl: string;
   s3Url: string;
+  /** The Alluxio proxy (paths, streams, and S3 under /api/v1/s3). */
+  alluxioUrl: string;
   home: string;
   nats: NatsServer | undefined;
   cacheNodes: cacheNode.CacheNode[];
@@ -98,7 +103,17 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     });
     stops.push(() => gateway.stop());
 
-    return { natsUrl, s3Url: gateway.url, home: options.home, nats, cacheNodes: nodes, stop: stopAll };
+    const proxy = await alluxio.start({
+      natsUrl,
+      host: "127.0.0.1",
+      port: options.alluxioPort ?? alluxio.DEFAULT_PORT,
+      credentials: options.credentials ?? new Map([[s3.DEFAULT_ACCESS_KEY, s3.DEFAULT_SECRET_KEY]]),
+      localNodes,
+      ...(options.blockSize ? { blockSize: options.blockSize } : {}),
+    });
+    stops.push(() => proxy.stop());
+
+    return { natsUrl, s3Url: gateway.url, alluxioUrl: proxy.url, home: options.home, nats, cacheNodes: nodes, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -17,3 +17,4 @@ export {
 } from "./plugin.ts";
 export type { S3Gateway } from "./service.ts";
 export { start } from "./service.ts";
+export { UserDirectory } from "./users.ts";

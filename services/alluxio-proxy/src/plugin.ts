@@ -1,0 +1,259 @@
+import type { FileSystemClient } from "@koine/client";
+import { ErrorCode, type FileInfo, KoineError } from "@koine/protocol";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import { AlluxioError, toAlluxioError } from "./errors.ts";
+import { modeOf, uriStatus } from "./status.ts";
+import { Streams } from "./streams.ts";
+
+export interface AlluxioPluginOptions {
+  client: FileSystemClient;
+  /** Idle streams are dropped after this long. */
+  streamIdleMs?: number;
+  /** The user shown for paths no user owns (the proxy has no users). @default "alluxio" */
+  owner?: string;
+}
+
+const PATH_OPS = [
+  "create-directory",
+  "create-file",
+  "delete",
+  "download-file",
+  "exists",
+  "free",
+  "get-status",
+  "list-status",
+  "mount",
+  "open-file",
+  "rename",
+  "set-attribute",
+  "unmount",
+] as const;
+type PathOp = (typeof PATH_OPS)[number];
+const PATH_ROUTE = new RegExp(`^/api/v1/paths/(.*)/(${PATH_OPS.join("|")})$`);
+const MAX_OPTIONS_BYTES = 1024 * 1024;
+
+type Options = Record<string, unknown>;
+
+/** Options of a request: a JSON object, or defaults for a missing, empty or null body. */
+async function readOptions(req: FastifyRequest): Promise<Options> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req.raw as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_OPTIONS_BYTES) throw new AlluxioError("INVALID_ARGUMENT", "The options body is too large");
+    parts.push(chunk);
+  }
+  const text = Buffer.concat(parts).toString("utf8").trim();
+  if (text === "" || text === "null") return {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as Options;
+  } catch {
+    // falls through
+  }
+  throw new AlluxioError("INVALID_ARGUMENT", "The options body is not a JSON object");
+}
+
+/** "/foo", "//foo", "foo/", "" (root): the namespace path a client meant. */
+function namespacePath(raw: string): string {
+  let path: string;
+  try {
+    path = decodeURIComponent(raw);
+  } catch {
+    throw new AlluxioError("INVALID_ARGUMENT", `Invalid path ${raw}`);
+  }
+  path = `/${path.replace(/^\/+/, "")}`;
+  return path.length > 1 ? path.replace(/\/+$/, "") : path;
+}
+
+function json(reply: FastifyReply, value: unknown): FastifyReply {
+  // Exactly application/json: alluxio-go refuses parameters such as charset, and
+  // fastify adds one to strings, so the body goes as a Buffer.
+  return reply
+    .code(200)
+    .header("content-type", "application/json")
+    .send(Buffer.from(value === undefined ? "" : JSON.stringify(value)));
+}
+
+function unimplemented(what: string): never {
+  throw new AlluxioError("UNIMPLEMENTED", `${what} is not implemented yet`);
+}
+
+/**
+ * The Alluxio 2.x proxy REST API: `/api/v1/paths/{path}/{op}` and
+ * `/api/v1/streams/{id}/{op}`, over the shared file-system client.
+ */
+export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (app, options) => {
+  const { client } = options;
+  // What this API creates belongs to no S3 user (owner ""): every dialect's users may use it.
+  const owner = "";
+  const shownOwner = options.owner ?? "alluxio";
+  const streams = new Streams(options.streamIdleMs);
+  app.addHook("onClose", async () => streams.stop());
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", (_req, _payload, done) => done(null));
+
+  const status = (info: FileInfo) => uriStatus(info.owner ? info : { ...info, owner: shownOwner }, client.mounts());
+
+  const pathOperation = async (op: PathOp, path: string, req: FastifyRequest, reply: FastifyReply) => {
+    const query = new URLSearchParams((req.raw.url ?? "").split("?")[1] ?? "");
+    if (op === "download-file") {
+      const info = await client.stat(path);
+      if (info.type !== "file") throw new AlluxioError("INVALID_ARGUMENT", `Path "${path}" is a directory`);
+      return reply
+        .code(200)
+        .header("content-type", "application/octet-stream")
+        .header("content-disposition", `attachment; filename=${info.name}`)
+        .header("content-length", info.size)
+        .send(await client.read(info));
+    }
+    const o = await readOptions(req);
+    switch (op) {
+      case "create-directory": {
+        const mode = modeOf(o.mode);
+        await client.mkdir(path, {
+          recursive: o.recursive === true,
+          exclusive: o.allowExists !== true,
+          owner,
+          ...(mode === undefined ? {} : { mode }),
+        });
+        return json(reply, undefined);
+      }
+      case "create-file": {
+        if (o.ttl !== undefined && o.ttl !== -1) unimplemented("ttl on create-file");
+        const exists = await client.stat(path).then(
+          () => true,
+          () => false,
+        );
+        if (exists) throw new AlluxioError("ALREADY_EXISTS", `Path "${path}" already exists`);
+        const mode = modeOf(o.mode);
+        const recursive = o.recursive === true;
+        if (!recursive) {
+          const parent = path.slice(0, path.lastIndexOf("/")) || "/";
+          await client.stat(parent);
+        }
+        const id = streams.openWrite(path, (body) =>
+          client.writeFile(path, body, {
+            attributes: { owner, contentType: "application/octet-stream", ...(mode === undefined ? {} : { mode }) },
+            createParents: recursive,
+          }),
+        );
+        return json(reply, id);
+      }
+      case "delete":
+        await client.delete(path, { recursive: o.recursive === true });
+        return json(reply, undefined);
+      case "exists":
+        try {
+          await client.stat(path);
+          return json(reply, true);
+        } catch (err) {
+          if (err instanceof KoineError && err.code === ErrorCode.NotFound) return json(reply, false);
+          throw err;
+        }
+      case "free": {
+        const info = await client.stat(path);
+        let files: FileInfo[] = [info];
+        if (info.type === "directory") {
+          if (o.recursive !== true) throw new AlluxioError("FAILED_PRECONDITION", `Cannot free directory "${path}" without recursive`);
+          files = (await client.list(path, { recursive: true })).entries;
+        }
+        await client.freeCache(files.filter((f) => f.type === "file").map((f) => f.contentId));
+        return json(reply, undefined);
+      }
+      case "get-status":
+        return json(reply, status(await client.stat(path)));
+      case "list-status": {
+        const info = await client.stat(path);
+        if (info.type === "file") return json(reply, [status(info)]);
+        const { entries } = await client.list(path, { recursive: o.recursive === true });
+        return json(reply, entries.map(status));
+      }
+      case "open-file":
+        if ((await client.stat(path)).type !== "file") throw new AlluxioError("INVALID_ARGUMENT", `Path "${path}" is a directory`);
+        return json(reply, streams.openRead(path));
+      case "rename": {
+        const dst = query.get("dst");
+        if (!dst) throw new AlluxioError("INVALID_ARGUMENT", "rename needs ?dst=");
+        await client.rename(path, namespacePath(dst));
+        return json(reply, undefined);
+      }
+      case "set-attribute": {
+        if (o.pinned !== undefined || o.ttl !== undefined || o.persisted !== undefined)
+          unimplemented("pinned, ttl and persisted in set-attribute");
+        const mode = modeOf(o.mode);
+        await client.setAttributes(path, {
+          ...(typeof o.owner === "string" ? { owner: o.owner } : {}),
+          ...(typeof o.group === "string" ? { group: o.group } : {}),
+          ...(mode === undefined ? {} : { mode }),
+        });
+        return json(reply, undefined);
+      }
+      case "mount":
+      case "unmount":
+        return unimplemented(op);
+    }
+  };
+
+  const fail = (reply: FastifyReply, err: unknown) => {
+    const e = toAlluxioError(err);
+    if (e.statusCode === "INTERNAL") console.error("alluxio-proxy:", err);
+    return reply
+      .code(500)
+      .header("content-type", "application/json")
+      .send(Buffer.from(JSON.stringify({ statusCode: e.statusCode, message: e.message })));
+  };
+
+  app.route({
+    method: ["GET", "POST"],
+    url: "/api/v1/paths/*",
+    handler: async (req, reply) => {
+      try {
+        const rawPath = (req.raw.url ?? "").split("?")[0] as string;
+        const m = PATH_ROUTE.exec(rawPath);
+        if (!m) throw new AlluxioError("INVALID_ARGUMENT", `Unknown operation in ${rawPath}`);
+        const op = m[2] as PathOp;
+        if ((op === "download-file") !== (req.method === "GET"))
+          throw new AlluxioError("INVALID_ARGUMENT", `${op} takes ${op === "download-file" ? "GET" : "POST"}`);
+        return await pathOperation(op, namespacePath(m[1] as string), req, reply);
+      } catch (err) {
+        return fail(reply, err);
+      }
+    },
+  });
+
+  app.post("/api/v1/streams/:id/:op", async (req, reply) => {
+    try {
+      const { id: idText, op } = req.params as { id: string; op: string };
+      const id = Number(idText);
+      if (!Number.isInteger(id)) throw new AlluxioError("INVALID_ARGUMENT", `Invalid stream id ${idText}`);
+      if (op === "close") {
+        await readOptions(req);
+        await streams.close(id);
+        return json(reply, undefined);
+      }
+      if (op === "write") {
+        const entry = streams.get(id, "write");
+        if (entry.kind !== "write") throw new AlluxioError("INVALID_ARGUMENT", `stream ${id} is not for writing`);
+        let written = 0;
+        for await (const chunk of req.raw as AsyncIterable<Buffer>) {
+          written += chunk.length;
+          if (!entry.sink.write(chunk)) await new Promise((resolve) => entry.sink.once("drain", resolve));
+        }
+        return json(reply, written);
+      }
+      if (op === "read") {
+        const entry = streams.get(id, "read");
+        if (entry.kind !== "read") throw new AlluxioError("INVALID_ARGUMENT", `stream ${id} is not for reading`);
+        const info = await client.stat(entry.path);
+        const bytes = entry.consumed ? Buffer.alloc(0) : await client.read(info);
+        const length = entry.consumed ? 0 : info.size;
+        entry.consumed = true;
+        return reply.code(200).header("content-type", "application/octet-stream").header("content-length", length).send(bytes);
+      }
+      throw new AlluxioError("INVALID_ARGUMENT", `Unknown stream operation ${op}`);
+    } catch (err) {
+      return fail(reply, err);
+    }
+  });
+};
