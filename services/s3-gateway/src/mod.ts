@@ -6,6 +6,8 @@
 
 export type { S3GatewayOptions } from "./config.ts";
 export { DEFAULT_ACCESS_KEY, DEFAULT_PORT, DEFAULT_SECRET_KEY, parseConfig, parseDomains, parseUsers } from "./config.ts";
+export type { FrontEnd, FrontEndOptions } from "./front_end.ts";
+export { startFrontEnd } from "./front_end.ts";
 export type { S3PluginOptions } from "./plugin.ts";
 export {
   DEFAULT_BODY_IDLE_TIMEOUT_MS,

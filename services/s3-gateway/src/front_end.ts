@@ -1,0 +1,63 @@
+import type { AddressInfo } from "node:net";
+import { connect } from "@koine/bus";
+import { type DataNode, FileSystemClient } from "@koine/client";
+import Fastify, { type FastifyInstance } from "fastify";
+import { s3ClientErrorHandler } from "./plugin.ts";
+import { UserDirectory } from "./users.ts";
+
+export interface FrontEndOptions {
+  /** Connection name, for NATS monitoring. */
+  name: string;
+  natsUrl: string;
+  host: string;
+  port: number;
+  /** S3 users seeded at start-up. */
+  credentials: ReadonlyMap<string, string>;
+  localNodes?: ReadonlyMap<string, DataNode>;
+  blockSize?: number;
+}
+
+export interface FrontEnd {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts an HTTP front-end: a NATS connection, the shared file-system
+ * client, the user directory and a fastify server on which `register`
+ * mounts the dialect plugins.
+ */
+export async function startFrontEnd(
+  options: FrontEndOptions,
+  register: (app: FastifyInstance, deps: { client: FileSystemClient; users: UserDirectory }) => Promise<void>,
+): Promise<FrontEnd> {
+  const nc = await connect({ servers: options.natsUrl, name: options.name });
+  const client = await FileSystemClient.open({
+    nc,
+    ...(options.localNodes ? { localNodes: options.localNodes } : {}),
+    ...(options.blockSize ? { blockSize: options.blockSize } : {}),
+  });
+  const users = await UserDirectory.open(nc, options.credentials);
+  const app = Fastify({
+    logger: false,
+    requestTimeout: 0,
+    keepAliveTimeout: 65_000,
+    routerOptions: { maxParamLength: 4096 },
+    return503OnClosing: false,
+    clientErrorHandler: s3ClientErrorHandler,
+  });
+  await register(app, { client, users });
+  await app.listen({ host: options.host, port: options.port });
+  const port = (app.server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    async stop() {
+      await app.close();
+      users.close();
+      await client.close();
+      await nc.drain();
+    },
+  };
+}
