@@ -128,3 +128,41 @@ test("alluxio proxy - the alluxio-py example, request by request, then the same 
   r = await call(base, "/api/v1/streams/424242/read");
   assert.equal((r.json() as { statusCode: string }).statusCode, "INVALID_ARGUMENT");
 });
+
+test("alluxio proxy - the alluxio-go example, request by request (JSON bodies, a trailing ?, null on close)", async (t) => {
+  const cluster = await bootCluster(t);
+  const base = cluster.alluxioUrl;
+  /** As alluxio-go's client.go sends: every URL ends with "?", every body JSON with a newline. */
+  const go = async (path: string, body: string, contentType = "application/json") => {
+    const res = await fetch(`${base}${path}?`, { method: "POST", body, headers: { "content-type": contentType } });
+    assert.equal(res.headers.get("content-type")?.split(";").length, 1, "no parameters in Content-Type: alluxio-go refuses them");
+    return { status: res.status, type: res.headers.get("content-type"), text: await res.text() };
+  };
+
+  let r = await go("/api/v1/paths//test_path/exists", "{}\n");
+  assert.equal(r.type, "application/json");
+  assert.equal(r.text, "false");
+
+  r = await go("/api/v1/paths//test_path/create-file", "{}\n");
+  const writeId = Number(r.text);
+  r = await go(`/api/v1/streams/${writeId}/write`, "Success", "application/octet-stream");
+  assert.equal(r.text, "7");
+  r = await go(`/api/v1/streams/${writeId}/close`, "null\n");
+  assert.equal(r.status, 200, r.text);
+
+  r = await go("/api/v1/paths//test_path/exists", "{}\n");
+  assert.equal(r.text, "true");
+  r = await go("/api/v1/paths//test_path/open-file", "{}\n");
+  const readId = Number(r.text);
+  r = await go(`/api/v1/streams/${readId}/read`, "");
+  assert.equal(r.type, "application/octet-stream");
+  assert.equal(r.text, "Success");
+  r = await go(`/api/v1/streams/${readId}/close`, "null\n");
+  assert.equal(r.status, 200);
+
+  // Run again, as the example does when the path exists: delete, then write anew.
+  r = await go("/api/v1/paths//test_path/delete", "{}\n");
+  assert.equal(r.status, 200, r.text);
+  r = await go("/api/v1/paths//test_path/exists", "{}\n");
+  assert.equal(r.text, "false");
+});

@@ -216,7 +216,7 @@ export class Namespace {
   ): Promise<{ info: FileInfo; replaced: InodeRecord | undefined }> {
     const parsed = parsePath(path);
     const { segments } = parsed;
-    if (segments.length < 2) throw new KoineError(ErrorCode.InvalidArgument, `Cannot write "${path}": files live inside a directory`);
+    if (segments.length === 0) throw new KoineError(ErrorCode.InvalidArgument, `Cannot write "${path}": the root is a directory`);
     if (parsed.directory && data.size !== 0) {
       throw new KoineError(ErrorCode.InvalidArgument, `Cannot write "${path}": a name ending in "/" holds no bytes`);
     }
@@ -280,7 +280,7 @@ export class Namespace {
    */
   checkCommit(path: string, createParents: boolean): void {
     const { segments, directory } = parsePath(path);
-    if (segments.length < 2) throw new KoineError(ErrorCode.InvalidArgument, `Cannot write "${path}": files live inside a directory`);
+    if (segments.length === 0) throw new KoineError(ErrorCode.InvalidArgument, `Cannot write "${path}": the root is a directory`);
     let id = ROOT_ID;
     for (let i = 0; i < segments.length - 1; i++) {
       const name = segments[i] as string;
