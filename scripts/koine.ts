@@ -7,6 +7,7 @@
 //   scripts/koine user remove <accessKey>
 import { randomBytes } from "node:crypto";
 import { connect, request } from "@koine/bus";
+import { natsUrlFrom } from "@koine/config";
 import { KoineError, Meta } from "@koine/protocol";
 import { argv, echo } from "zx";
 
@@ -18,7 +19,7 @@ async function main(): Promise<number> {
     echo(USAGE);
     return 2;
   }
-  const nc = await connect({ servers: process.env.KOINE_NATS_URL ?? "nats://127.0.0.1:4222", name: "koine-cli" });
+  const nc = await connect({ servers: natsUrlFrom(process.env), name: "koine-cli" });
   try {
     if (action === "list") {
       const { users } = await request(nc, Meta.listUsers, {});

@@ -1,5 +1,6 @@
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { homeFrom, natsUrlFrom } from "@koine/config";
 
 export interface MetadataOptions {
   /** NATS server URL(s). */
@@ -10,12 +11,10 @@ export interface MetadataOptions {
   rootUfs: string;
 }
 
-export const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
-
 /** Options from the environment: KOINE_NATS_URL, KOINE_HOME, KOINE_ROOT_UFS. */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): MetadataOptions {
-  const home = resolve(env.KOINE_HOME ?? ".koine");
+  const home = homeFrom(env);
   const rootUfs = env.KOINE_ROOT_UFS ?? pathToFileURL(join(home, "ufs")).href;
   if (!/^[a-z0-9]+:\/\//.test(rootUfs)) throw new Error(`KOINE_ROOT_UFS must be a URI such as file:///data, not "${rootUfs}"`);
-  return { natsUrl: env.KOINE_NATS_URL ?? DEFAULT_NATS_URL, dataDir: join(home, "metadata"), rootUfs };
+  return { natsUrl: natsUrlFrom(env), dataDir: join(home, "metadata"), rootUfs };
 }

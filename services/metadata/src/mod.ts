@@ -5,6 +5,6 @@
  */
 
 export type { MetadataOptions } from "./config.ts";
-export { DEFAULT_NATS_URL, parseConfig } from "./config.ts";
+export { parseConfig } from "./config.ts";
 export type { MetadataService } from "./service.ts";
 export { start } from "./service.ts";

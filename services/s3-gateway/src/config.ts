@@ -1,3 +1,5 @@
+import { natsUrlFrom, portFrom } from "@koine/config";
+
 export interface S3GatewayOptions {
   natsUrl: string;
   host: string;
@@ -47,13 +49,10 @@ export function parseDomains(env: NodeJS.ProcessEnv = process.env): string[] {
 
 /** Options from KOINE_NATS_URL, KOINE_S3_PORT, KOINE_S3_HOST, KOINE_REGION, KOINE_S3_DOMAINS and the users of {@link parseUsers}. */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): S3GatewayOptions {
-  const port = Number(env.KOINE_S3_PORT ?? DEFAULT_PORT);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error(`KOINE_S3_PORT must be a port number, not "${env.KOINE_S3_PORT}"`);
   return {
-    natsUrl: env.KOINE_NATS_URL ?? "nats://127.0.0.1:4222",
+    natsUrl: natsUrlFrom(env),
     host: env.KOINE_S3_HOST ?? "0.0.0.0",
-    port,
+    port: portFrom(env, "KOINE_S3_PORT", DEFAULT_PORT),
     region: env.KOINE_REGION ?? "us-east-1",
     credentials: parseUsers(env),
     bodyIdleTimeoutMs: 20_000,

@@ -1,0 +1,49 @@
+import { resolve } from "node:path";
+
+/** The NATS server a service connects to when KOINE_NATS_URL does not say. */
+export const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
+
+/** KOINE_NATS_URL, or the local default. */
+export function natsUrlFrom(env: NodeJS.ProcessEnv): string {
+  return env.KOINE_NATS_URL ?? DEFAULT_NATS_URL;
+}
+
+/** KOINE_HOME as an absolute path (default `.koine`). */
+export function homeFrom(env: NodeJS.ProcessEnv): string {
+  return resolve(env.KOINE_HOME ?? ".koine");
+}
+
+/** The port in setting `name`, or `fallback`; 0 asks for a free one. */
+export function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined) return fallback;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name} must be a port number, not "${text}"`);
+  return port;
+}
+
+const UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+};
+
+/** Parses sizes like "512MiB", "8GiB", "1048576"; `setting` names the setting in the error. */
+export function parseSize(text: string, setting: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(|B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)$/i.exec(text.trim());
+  if (!m) throw new Error(`${setting} must be a size such as 8GiB, not "${text}"`);
+  return Math.floor(Number(m[1]) * (UNITS[(m[2] ?? "").toLowerCase()] ?? 1));
+}
+
+/** The size in setting `name`, or `fallback` bytes. */
+export function sizeFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name];
+  return text === undefined ? fallback : parseSize(text, name);
+}
