@@ -126,6 +126,16 @@ export class FileSystemClient {
     return info;
   }
 
+  /** Like {@link stat}, but undefined when nothing is at `path`. */
+  async find(path: string): Promise<FileInfo | undefined> {
+    try {
+      return await this.stat(path);
+    } catch (err) {
+      if (err instanceof KoineError && err.code === ErrorCode.NotFound) return undefined;
+      throw err;
+    }
+  }
+
   list(path: string, options: { recursive?: boolean; after?: string; limit?: number } = {}) {
     return request(this.nc, Meta.list, { path, ...options });
   }

@@ -1,5 +1,5 @@
 import type { FileSystemClient } from "@koine/client";
-import { ErrorCode, type FileInfo, KoineError } from "@koine/protocol";
+import type { FileInfo } from "@koine/protocol";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { AlluxioError, toAlluxioError } from "./errors.ts";
 import { modeOf, uriStatus } from "./status.ts";
@@ -121,11 +121,7 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
       }
       case "create-file": {
         if (o.ttl !== undefined && o.ttl !== -1) unimplemented("ttl on create-file");
-        const exists = await client.stat(path).then(
-          () => true,
-          () => false,
-        );
-        if (exists) throw new AlluxioError("ALREADY_EXISTS", `Path "${path}" already exists`);
+        if (await client.find(path)) throw new AlluxioError("ALREADY_EXISTS", `Path "${path}" already exists`);
         const mode = modeOf(o.mode);
         const recursive = o.recursive === true;
         if (!recursive) {
@@ -144,13 +140,7 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
         await client.delete(path, { recursive: o.recursive === true });
         return json(reply, undefined);
       case "exists":
-        try {
-          await client.stat(path);
-          return json(reply, true);
-        } catch (err) {
-          if (err instanceof KoineError && err.code === ErrorCode.NotFound) return json(reply, false);
-          throw err;
-        }
+        return json(reply, (await client.find(path)) !== undefined);
       case "free": {
         const info = await client.stat(path);
         let files: FileInfo[] = [info];

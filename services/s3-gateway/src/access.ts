@@ -1,4 +1,4 @@
-import { ErrorCode, type FileInfo, KoineError } from "@koine/protocol";
+import type { FileInfo } from "@koine/protocol";
 import { readSmallBody } from "./body.ts";
 import type { S3Context, S3Deps } from "./context.ts";
 import { s3Error } from "./errors.ts";
@@ -46,15 +46,6 @@ function isPlainRead(ctx: S3Context): boolean {
   return [...ctx.query.keys()].every((k) => PLAIN_READ_PARAMS.has(k) || k.startsWith("response-") || k.toLowerCase().startsWith("x-amz-"));
 }
 
-async function statIfThere(deps: S3Deps, path: string): Promise<FileInfo | undefined> {
-  try {
-    return await deps.client.stat(path);
-  } catch (err) {
-    if (err instanceof KoineError && err.code === ErrorCode.NotFound) return undefined;
-    throw err;
-  }
-}
-
 /**
  * Lets a request through when its signer owns the bucket, or when it is a
  * plain read that a public-read ACL (of the bucket, or of the object) opens
@@ -65,12 +56,12 @@ export async function authorize(ctx: S3Context, deps: S3Deps): Promise<void> {
     if (ctx.auth.anonymous) throw s3Error("AccessDenied", "Anonymous users cannot list buckets");
     return;
   }
-  const bucket = await statIfThere(deps, pathOf(ctx.bucket));
+  const bucket = await deps.client.find(pathOf(ctx.bucket));
   if (!bucket) return;
   if (!ctx.auth.anonymous && owns(bucket, ctx.auth.accessKey)) return;
   if (isPlainRead(ctx)) {
     if (bucket.acl === "public-read") return;
-    if (ctx.key !== undefined && (await statIfThere(deps, pathOf(ctx.bucket, ctx.key)))?.acl === "public-read") return;
+    if (ctx.key !== undefined && (await deps.client.find(pathOf(ctx.bucket, ctx.key)))?.acl === "public-read") return;
   }
   throw s3Error("AccessDenied");
 }

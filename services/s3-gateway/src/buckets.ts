@@ -51,12 +51,8 @@ export async function createBucket(ctx: S3Context, deps: S3Deps) {
 
 /** The bucket's directory, or NoSuchBucket. */
 export async function requireBucket(client: FileSystemClient, bucket: string): Promise<FileInfo> {
-  try {
-    const info = await client.stat(pathOf(bucket));
-    if (info.type === "directory") return info;
-  } catch (err) {
-    if (!(err instanceof KoineError && err.code === ErrorCode.NotFound)) throw err;
-  }
+  const info = await client.find(pathOf(bucket));
+  if (info?.type === "directory") return info;
   throw s3Error("NoSuchBucket", undefined, { BucketName: bucket });
 }
 

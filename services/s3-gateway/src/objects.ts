@@ -18,13 +18,9 @@ const MAX_DELETE_KEYS = 1000;
 
 /** The object at bucket/key: a file, or a directory that is also an object ("dir/"). */
 export async function resolveObject(client: FileSystemClient, bucket: string, key: string): Promise<FileInfo> {
-  try {
-    const info = await client.stat(pathOf(bucket, key));
-    if (info.type === "file" || (key.endsWith("/") && info.marker)) return info;
-  } catch (err) {
-    if (!(err instanceof KoineError && err.code === ErrorCode.NotFound)) throw err;
-    await requireBucket(client, bucket);
-  }
+  const info = await client.find(pathOf(bucket, key));
+  if (info && (info.type === "file" || (key.endsWith("/") && info.marker))) return info;
+  if (!info) await requireBucket(client, bucket);
   throw s3Error("NoSuchKey", undefined, { Key: key });
 }
 
