@@ -1,17 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { connect, openKv, Responder, request } from "@koine/bus";
-import {
-  type CacheStats,
-  cacheNode,
-  ErrorCode,
-  KoineError,
-  MEMBER_HEARTBEAT_MS,
-  MEMBER_TTL_MS,
-  MEMBERS_BUCKET,
-  type Member,
-  Meta,
-} from "@koine/protocol";
-import { openUfs, type UnderFileSystem } from "@koine/ufs";
+import { type CacheStats, cacheNode, MEMBER_HEARTBEAT_MS, MEMBER_TTL_MS, MEMBERS_BUCKET, type Member, Meta } from "@koine/protocol";
+import { UfsRegistry } from "@koine/ufs";
 import type { CacheNodeOptions } from "./config.ts";
 import { DataEngine } from "./data_engine.ts";
 import { buildHttp } from "./http.ts";
@@ -39,18 +29,8 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
   const store = await PageStore.open(options.dataDir, options.capacityBytes, options.memoryBytes);
   const nc = await connect({ servers: options.natsUrl, name: `koine-cache-${options.nodeId}` });
 
-  const stores = new Map<string, UnderFileSystem>();
-  const ufsFor = async (mountId: string): Promise<UnderFileSystem> => {
-    const known = stores.get(mountId);
-    if (known) return known;
-    const { mounts } = await request(nc, Meta.mounts, {});
-    const mount = mounts.find((m) => m.id === mountId);
-    if (!mount) throw new KoineError(ErrorCode.NotFound, `Cannot find mount "${mountId}"`);
-    const ufs = openUfs(mount.uri);
-    stores.set(mountId, ufs);
-    return ufs;
-  };
-  const engine = new DataEngine(store, options.pageSize, ufsFor);
+  const stores = new UfsRegistry(async () => (await request(nc, Meta.mounts, {})).mounts);
+  const engine = new DataEngine(store, options.pageSize, (mountId) => stores.get(mountId));
 
   const app = buildHttp(engine);
   await app.listen({ host: options.host, port: options.port });

@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { connect, type NatsConnection, publish, Responder } from "@koine/bus";
-import { ErrorCode, Events, type FileInfo, KoineError, Meta, type Mount, type WrittenData } from "@koine/protocol";
-import { openUfs, UfsError, type UnderFileSystem } from "@koine/ufs";
+import { ErrorCode, Events, type FileInfo, KoineError, Meta, type WrittenData } from "@koine/protocol";
+import { UfsError, UfsRegistry, type UnderFileSystem } from "@koine/ufs";
 import { open } from "lmdb";
 import type { MetadataOptions } from "./config.ts";
 import { listKeys } from "./listing.ts";
@@ -27,17 +27,8 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   await ns.init({ id: "root", path: "/", uri: options.rootUfs, readOnly: false });
   const uploads = new Uploads(db, ns);
   const users = new Users(db);
-  const stores = new Map<string, UnderFileSystem>();
-  const ufsOf = (mountId: string): UnderFileSystem => {
-    let ufs = stores.get(mountId);
-    if (!ufs) {
-      const mount = ns.mountList().find((m: Mount) => m.id === mountId);
-      if (!mount) throw new KoineError(ErrorCode.Internal, `No mount "${mountId}"`);
-      ufs = openUfs(mount.uri);
-      stores.set(mountId, ufs);
-    }
-    return ufs;
-  };
+  const stores = new UfsRegistry(() => ns.mountList());
+  const ufsOf = (mountId: string) => stores.get(mountId);
 
   const nc: NatsConnection = await connect({ servers: options.natsUrl, name: "koine-metadata" });
   const changed = (...paths: string[]) => publish(nc, Events.changed, { paths, trees: [] });
@@ -74,7 +65,7 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   on(Meta.listKeys, (req) => listKeys(ns, req));
   on(Meta.mkdir, async (req) => {
     const info = await ns.mkdir(req.path, req);
-    await ufsOf(info.ufs.mountId).mkdir(info.ufs.path);
+    await (await ufsOf(info.ufs.mountId)).mkdir(info.ufs.path);
     changed(info.path);
     return info;
   });
@@ -86,7 +77,7 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   const publishStaged = async (path: string, data: WrittenData, createParents: boolean) => {
     if (!data.stagedPath) return;
     const at = ns.ufsLocationOf(canonical(path));
-    const ufs = ufsOf(at.mountId);
+    const ufs = await ufsOf(at.mountId);
     const current = ns.lookup(parsePath(path));
     if (current?.contentId === data.contentId) return;
     try {
@@ -101,7 +92,7 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   on(Meta.commitFile, async (req) => {
     await publishStaged(req.path, req.data, req.createParents);
     const { info } = await ns.commitFile(req.path, req.data, req.blockSize, req.attributes, req.createParents);
-    if (info.type === "directory") await ufsOf(info.ufs.mountId).mkdir(info.ufs.path);
+    if (info.type === "directory") await (await ufsOf(info.ufs.mountId)).mkdir(info.ufs.path);
     changed(info.path);
     return info;
   });
@@ -109,12 +100,10 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     const removal = await ns.delete(req.path, req);
     const top = removal.removed[removal.removed.length - 1] as PlacedInode;
     const info = ns.info(top.inode, top.path);
-    if (!removal.keptDirectory) await removeFromUfs(info, top.inode, ufsOf(info.ufs.mountId));
+    if (!removal.keptDirectory) await removeFromUfs(info, top.inode, await ufsOf(info.ufs.mountId));
     for (const dir of removal.pruned) {
       const at = ns.ufsLocationOf(dir);
-      await ufsOf(at.mountId)
-        .delete(at.path)
-        .catch(() => {}); // an under-store directory with other content stays
+      await (await ufsOf(at.mountId)).delete(at.path).catch(() => {}); // an under-store directory with other content stays
     }
     if (top.inode.type === "directory") changedTrees(top.path, ...removal.pruned);
     else changed(top.path, ...removal.pruned);
@@ -126,7 +115,7 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     if (target.mountId !== before.ufs.mountId) {
       throw new KoineError(ErrorCode.InvalidArgument, `Cannot rename "${src}" to "${dst}": they are on different mounts`);
     }
-    const ufs = ufsOf(before.ufs.mountId);
+    const ufs = await ufsOf(before.ufs.mountId);
     await ufs.rename(before.ufs.path, target.path);
     try {
       const info = await ns.rename(src, dst);
@@ -170,17 +159,13 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     await publishStaged(upload.path, data, true);
     const { info } = await ns.commitFile(upload.path, data, blockSize, upload.attributes, true);
     await uploads.remove(uploadId, info.etag);
-    await ufsOf(upload.ufs.mountId)
-      .delete(upload.ufs.path, { recursive: true })
-      .catch(() => {});
+    await (await ufsOf(upload.ufs.mountId)).delete(upload.ufs.path, { recursive: true }).catch(() => {});
     changed(info.path);
     return info;
   });
   on(Meta.abortUpload, async ({ uploadId }) => {
     const upload = await uploads.remove(uploadId);
-    await ufsOf(upload.ufs.mountId)
-      .delete(upload.ufs.path, { recursive: true })
-      .catch(() => {});
+    await (await ufsOf(upload.ufs.mountId)).delete(upload.ufs.path, { recursive: true }).catch(() => {});
     return upload;
   });
 

@@ -1,0 +1,23 @@
+import { ErrorCode, KoineError, type Mount } from "@koine/protocol";
+import { openUfs } from "./open.ts";
+import type { UnderFileSystem } from "./ufs.ts";
+
+/** The under-store of each mount, opened on first use from the mount table `mounts()` gives. */
+export class UfsRegistry {
+  readonly #mounts: () => readonly Mount[] | Promise<readonly Mount[]>;
+  readonly #open = new Map<string, UnderFileSystem>();
+
+  constructor(mounts: () => readonly Mount[] | Promise<readonly Mount[]>) {
+    this.#mounts = mounts;
+  }
+
+  async get(mountId: string): Promise<UnderFileSystem> {
+    const known = this.#open.get(mountId);
+    if (known) return known;
+    const mount = (await this.#mounts()).find((m) => m.id === mountId);
+    if (!mount) throw new KoineError(ErrorCode.NotFound, `Cannot find mount "${mountId}"`);
+    const ufs = openUfs(mount.uri);
+    this.#open.set(mountId, ufs);
+    return ufs;
+  }
+}
