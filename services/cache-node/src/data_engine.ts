@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { ConcatRequest, ReadRange, WriteTarget, WrittenData } from "@koine/protocol";
 import type { UnderFileSystem } from "@koine/ufs";
+import { PageCutter } from "./page_cutter.ts";
 import { PageStore } from "./page_store.ts";
 
 export interface DataCounters {
@@ -121,29 +122,21 @@ export class DataEngine {
       try {
         const ufs = await this.#ufsFor(r.mountId);
         const stream = await ufs.openRange(r.path, start, stop - start, r.fingerprint);
-        let parts: Buffer[] = [];
-        let have = 0;
-        const want = (i: number) => Math.min(P, r.fileSize - i * P);
+        const cutter = new PageCutter(P);
+        const deliver = (page: Buffer) => {
+          if (index > end) return;
+          if (page.length !== Math.min(P, r.fileSize - index * P)) return; // short: reported below
+          (waiting[index - first] as Pending).resolve(page);
+          const loaded = index;
+          this.#keep(PageStore.key(r.contentId, index), page).finally(() => settle(loaded));
+          index++;
+        };
         for await (const chunk of stream as AsyncIterable<Buffer>) {
           this.counters.ufsReadBytes += chunk.length;
-          let rest = chunk;
-          while (rest.length > 0 && index <= end) {
-            const take = Math.min(rest.length, want(index) - have);
-            parts.push(rest.subarray(0, take));
-            have += take;
-            rest = rest.subarray(take);
-            if (have === want(index)) {
-              const page = parts.length === 1 ? Buffer.from(parts[0] as Buffer) : Buffer.concat(parts);
-              const key = PageStore.key(r.contentId, index);
-              (waiting[index - first] as Pending).resolve(page);
-              const loaded = index;
-              this.#keep(key, page).finally(() => settle(loaded));
-              index++;
-              parts = [];
-              have = 0;
-            }
-          }
+          for (const page of cutter.push(chunk)) deliver(page);
         }
+        const last = cutter.finish();
+        if (last) deliver(last);
         if (index <= end) throw new Error(`Cannot read "${r.path}": the under-store file is shorter than expected`);
       } catch (err) {
         for (let i = index; i <= end; i++) {
@@ -177,34 +170,21 @@ export class DataEngine {
     const md5 = createHash("md5");
     const keep = new Set(t.cacheBlocks);
     const stores: Promise<void>[] = [];
+    const cutter = new PageCutter(P);
     let pageIndex = 0;
-    let parts: Buffer[] = [];
-    let have = 0;
-    const flushPage = () => {
-      if (have > 0 && keep.has(Math.floor((pageIndex * P) / t.blockSize))) {
-        stores.push(this.store.put(PageStore.key(t.contentId, pageIndex), Buffer.concat(parts)));
-      }
+    const storePage = (page: Buffer) => {
+      if (keep.has(Math.floor((pageIndex * P) / t.blockSize))) stores.push(this.store.put(PageStore.key(t.contentId, pageIndex), page));
       pageIndex++;
-      parts = [];
-      have = 0;
     };
     async function* tapped() {
       for await (const input of body) {
         const chunk = Buffer.isBuffer(input) ? input : Buffer.from(input);
         md5.update(chunk);
-        if (keep.size > 0) {
-          let rest = chunk;
-          while (rest.length > 0) {
-            const take = Math.min(rest.length, P - have);
-            parts.push(rest.subarray(0, take));
-            have += take;
-            rest = rest.subarray(take);
-            if (have === P) flushPage();
-          }
-        }
+        if (keep.size > 0) for (const page of cutter.push(chunk)) storePage(page);
         yield chunk;
       }
-      if (keep.size > 0) flushPage();
+      const last = keep.size > 0 ? cutter.finish() : undefined;
+      if (last) storePage(last);
     }
     const written = await writeOrStage(ufs, t.path, tapped(), t.stage);
     await Promise.all(stores);

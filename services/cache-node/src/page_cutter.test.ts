@@ -1,0 +1,27 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { PageCutter } from "./page_cutter.ts";
+
+test("PageCutter cuts any chunking into whole pages and a last short one", () => {
+  const bytes = Buffer.from(Array.from({ length: 25 }, (_, i) => i));
+  for (const chunkSize of [1, 3, 10, 25]) {
+    const cutter = new PageCutter(10);
+    const pages: Buffer[] = [];
+    for (let o = 0; o < bytes.length; o += chunkSize) pages.push(...cutter.push(bytes.subarray(o, o + chunkSize)));
+    const last = cutter.finish();
+    if (last) pages.push(last);
+    assert.deepEqual(
+      pages.map((p) => p.length),
+      [10, 10, 5],
+      `chunks of ${chunkSize}`,
+    );
+    assert.ok(Buffer.concat(pages).equals(bytes));
+    const copy = Buffer.from(bytes);
+    copy.fill(0);
+    const cutter2 = new PageCutter(10);
+    const [page] = cutter2.push(copy);
+    copy.fill(7);
+    assert.equal(page?.[0], 0, "pages are copies, not views of the chunk");
+  }
+  assert.equal(new PageCutter(4).finish(), undefined);
+});
