@@ -13,6 +13,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { connect, request } from "@koine/bus";
+import { launchAllInOne } from "@koine/launcher";
 import { cacheNode } from "@koine/protocol";
 import { freePort, presignUrl } from "@koine/testkit";
 import { $, argv, echo, which } from "zx";
@@ -21,7 +22,7 @@ $.verbose = false;
 const seconds = Number(argv.seconds ?? 10);
 const memory = argv.memory === undefined ? undefined : String(argv.memory);
 const credentials = { accessKeyId: "koine", secretAccessKey: "koinesecret" };
-const root = new URL("..", import.meta.url).pathname;
+const _root = new URL("..", import.meta.url).pathname;
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
@@ -30,17 +31,6 @@ async function ensureTool(tool: string, pkg: string): Promise<void> {
   echo(`installing ${pkg} (apt)`);
   await $`apt-get install -y -qq ${pkg}`.nothrow();
   if (!(await which(tool, { nothrow: true }))) throw new Error(`${tool} is missing and could not be installed`);
-}
-
-function waitFor(child: ChildProcess, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout?.on("data", (c) => {
-      out += c;
-      if (out.includes(text)) resolve();
-    });
-    child.once("exit", (code) => reject(new Error(`exited with ${code}: ${out}`)));
-  });
 }
 
 /** wrk against one URL: requests/s and bytes/s. */
@@ -70,20 +60,15 @@ await ensureTool("nginx", "nginx");
 await ensureTool("wrk", "wrk");
 const home = await mkdtemp(join(tmpdir(), "koine-bench-"));
 const [natsPort, s3Port, cachePort, nginxPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-const koine = spawn(process.execPath, ["--import", "tsx", join(root, "packages/launcher/src/main.ts")], {
-  env: {
-    ...process.env,
-    KOINE_HOME: home,
-    KOINE_NATS_PORT: String(natsPort),
-    KOINE_S3_PORT: String(s3Port),
-    KOINE_ALLUXIO_PORT: String(await freePort()),
-    KOINE_CACHE_PORT: String(cachePort),
-  },
-  stdio: ["ignore", "pipe", "inherit"],
+const koine = await launchAllInOne({
+  KOINE_HOME: home,
+  KOINE_NATS_PORT: String(natsPort),
+  KOINE_S3_PORT: String(s3Port),
+  KOINE_ALLUXIO_PORT: String(await freePort()),
+  KOINE_CACHE_PORT: String(cachePort),
 });
 let nginx: ChildProcess | undefined;
 try {
-  await waitFor(koine, "koine is up");
   const endpoint = `http://127.0.0.1:${s3Port}`;
   const s3 = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials });
   await s3.send(new CreateBucketCommand({ Bucket: "bench" }));

@@ -1,31 +1,16 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { test } from "node:test";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { type NatsServer, startNatsServer } from "@koine/bus";
+import { launchAllInOne } from "@koine/launcher";
 import { freePort, onCleanup, s3Client, tempDir } from "@koine/testkit";
 
 const MiB = 1024 * 1024;
-const LAUNCHER = join(import.meta.dirname, "..", "packages", "launcher", "src", "main.ts");
-
-/** The all-in-one launcher as a child process, resolved once it serves. */
-function launch(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", LAUNCHER], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout?.on("data", (c) => {
-      out += c;
-      if (out.includes("koine is up")) resolve(child);
-    });
-    child.once("exit", (code) => reject(new Error(`launcher exited with ${code}: ${out}`)));
-  });
-}
+const _LAUNCHER = join(import.meta.dirname, "..", "packages", "launcher", "src", "main.ts");
 
 function kill9(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
@@ -49,7 +34,7 @@ test("restart - after SIGKILL of every process, every byte and listing is back",
     KOINE_CACHE_PORT: String(cachePort),
   };
   let nats: NatsServer = await startNatsServer({ storeDir, port: natsPort });
-  let koine = await launch(env);
+  let koine = await launchAllInOne(env);
   onCleanup(t, async () => {
     await kill9(koine);
     await nats.stop();
@@ -78,7 +63,7 @@ test("restart - after SIGKILL of every process, every byte and listing is back",
   await kill9(koine);
   await kill9(nats.process);
   nats = await startNatsServer({ storeDir, port: natsPort });
-  koine = await launch(env);
+  koine = await launchAllInOne(env);
 
   const again = await s3.send(new ListObjectsV2Command({ Bucket: "durable" }));
   assert.deepEqual(

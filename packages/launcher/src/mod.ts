@@ -7,3 +7,4 @@
 export { parseConfig } from "./config.ts";
 export type { LocalCluster, LocalClusterOptions } from "./local_cluster.ts";
 export { startLocalCluster } from "./local_cluster.ts";
+export { launchAllInOne } from "./process.ts";
