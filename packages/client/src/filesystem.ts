@@ -3,6 +3,7 @@ import { Readable } from "node:stream";
 import { type NatsConnection, request, type Subscription, subscribe } from "@koine/bus";
 import {
   cacheNode,
+  DEFAULT_BLOCK_SIZE,
   ErrorCode,
   Events,
   type FileAttributes,
@@ -22,7 +23,6 @@ import { Membership } from "./membership.ts";
 
 const EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e";
 
-export const DEFAULT_BLOCK_SIZE = 64 * 1024 * 1024;
 /** How long a stat may be served from the front-end's cache without an event. */
 export const DEFAULT_STAT_CACHE_MS = 5_000;
 

@@ -7,5 +7,5 @@
 export type { DataNode } from "./data_node.ts";
 export { HttpDataNode, NodeUnreachableError } from "./data_node.ts";
 export type { FileSystemClientOptions } from "./filesystem.ts";
-export { DEFAULT_BLOCK_SIZE, DEFAULT_STAT_CACHE_MS, FileSystemClient } from "./filesystem.ts";
+export { DEFAULT_STAT_CACHE_MS, FileSystemClient } from "./filesystem.ts";
 export { Membership } from "./membership.ts";

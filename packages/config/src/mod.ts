@@ -1,7 +1,7 @@
 /**
- * Settings shared by every koine service (NATS URL, home, ports, sizes)
+ * Settings shared by every koine service (NATS URL, home, ports, sizes, durations)
  * and the start-up every service's main.ts runs.
  * @module
  */
 export { runService } from "./run.ts";
-export { DEFAULT_NATS_URL, homeFrom, natsUrlFrom, parseSize, portFrom, sizeFrom } from "./settings.ts";
+export { DEFAULT_NATS_URL, durationFrom, homeFrom, natsUrlFrom, parseDuration, parseSize, portFrom, sizeFrom } from "./settings.ts";

@@ -47,3 +47,30 @@ export function sizeFrom(env: NodeJS.ProcessEnv, name: string, fallback: number)
   const text = env[name];
   return text === undefined ? fallback : parseSize(text, name);
 }
+
+const DURATION_UNITS: Record<string, number> = {
+  "": 1,
+  ms: 1,
+  s: 1000,
+  sec: 1000,
+  m: 60_000,
+  min: 60_000,
+  h: 3_600_000,
+  hour: 3_600_000,
+  d: 86_400_000,
+  day: 86_400_000,
+};
+
+/** Parses durations as Alluxio writes them ("500ms", "1s", "5min", "1h", plain ms, "-1" for never) into ms. */
+export function parseDuration(text: string, setting: string): number {
+  const m = /^(-1|\d+(?:\.\d+)?)\s*(|ms|s|sec|m|min|h|hour|d|day)$/i.exec(text.trim());
+  if (!m) throw new Error(`${setting} must be a duration such as 30s, 5min or -1, not "${text}"`);
+  if (m[1] === "-1") return -1;
+  return Math.floor(Number(m[1]) * (DURATION_UNITS[(m[2] ?? "").toLowerCase()] ?? 1));
+}
+
+/** The duration in setting `name` (ms), or `fallback`. */
+export function durationFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name];
+  return text === undefined ? fallback : parseDuration(text, name);
+}

@@ -14,6 +14,10 @@ export const ReadRange = T.Object({
   fileSize: T.Integer({ minimum: 0 }),
   offset: T.Integer({ minimum: 0 }),
   length: T.Integer({ minimum: 0 }),
+  /** The bytes are only in the cache: a miss is an error, never an under-store read. */
+  cacheOnly: T.Optional(T.Boolean()),
+  /** Keep pages read from the under-store (false: NO_CACHE reads). @default true */
+  keep: T.Optional(T.Boolean()),
 });
 export type ReadRange = Static<typeof ReadRange>;
 
@@ -29,6 +33,14 @@ export const WriteTarget = T.Object({
   stage: T.Boolean(),
 });
 export type WriteTarget = Static<typeof WriteTarget>;
+
+/** Keep one block of a file in the cache only (MUST_CACHE, ASYNC_THROUGH): its pages are pinned. */
+export const BlockTarget = T.Object({
+  contentId: T.String({ pattern: "^[0-9a-f]{8,64}$" }),
+  blockIndex: T.Integer({ minimum: 0 }),
+  blockSize: T.Integer({ minimum: 1 }),
+});
+export type BlockTarget = Static<typeof BlockTarget>;
 
 /** Write the concatenation of staged files to `path` (multipart complete). */
 export const ConcatRequest = T.Object({

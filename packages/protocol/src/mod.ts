@@ -4,10 +4,10 @@
  * @module
  */
 
-export type { ConcatRequest, ReadRange, WriteTarget } from "./data.ts";
+export type { BlockTarget, ConcatRequest, ReadRange, WriteTarget } from "./data.ts";
 export * as DataSchemas from "./data.ts";
 export { ErrorCode, errorCodeOf, isErrorCode, KoineError } from "./errors.ts";
-export { locate } from "./mounts.ts";
+export { DEFAULT_BLOCK_SIZE, locate } from "./mounts.ts";
 export type { EventType, ReplyOf, RequestOf, Rpc } from "./rpc.ts";
 export { describeInvalid, event, rpc } from "./rpc.ts";
 export type {
@@ -18,8 +18,13 @@ export type {
   FileInfo,
   KeyEntry,
   ListKeysReply,
+  LoadMetadata,
   Member,
   Mount,
+  PersistenceState,
+  PersistJob,
+  PinsChangedEvent,
+  TtlAction,
   UfsLocation,
   Upload,
   UploadPart,
@@ -33,6 +38,7 @@ export {
   JOBS_CONSUMER,
   JOBS_STREAM,
   JOBS_SUBJECTS,
+  Jobs,
   MEMBER_HEARTBEAT_MS,
   MEMBER_TTL_MS,
   MEMBERS_BUCKET,

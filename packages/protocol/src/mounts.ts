@@ -1,3 +1,6 @@
+/** Size of the blocks files are split into for placement on cache nodes. */
+export const DEFAULT_BLOCK_SIZE = 64 * 1024 * 1024;
+
 import { ErrorCode, KoineError } from "./errors.ts";
 import type { Mount, UfsLocation } from "./schemas.ts";
 

@@ -8,6 +8,10 @@ export const UfsLocation = T.Object({
 export type UfsLocation = Static<typeof UfsLocation>;
 
 export const PersistenceState = T.Union([T.Literal("PERSISTED"), T.Literal("NOT_PERSISTED"), T.Literal("TO_BE_PERSISTED")]);
+export type PersistenceState = Static<typeof PersistenceState>;
+
+export const TtlAction = T.Union([T.Literal("DELETE"), T.Literal("FREE")]);
+export type TtlAction = Static<typeof TtlAction>;
 
 /** A file or directory of the namespace as every service sees it. */
 export const FileInfo = T.Object({
@@ -44,13 +48,39 @@ export const FileInfo = T.Object({
   implicit: T.Boolean(),
   /** A directory that is also an S3 object (a key ending in "/"). */
   marker: T.Boolean(),
+  /** Pages of a pinned file are never evicted. */
+  pinned: T.Optional(T.Boolean()),
+  /** Time to live in ms from creation (absent or -1: none), and what happens then. */
+  ttlMs: T.Optional(T.Integer()),
+  ttlAction: T.Optional(TtlAction),
+  /** For bytes only in the cache (not persisted): the cache node holding each block. */
+  cachedOn: T.Optional(T.Array(T.String())),
+  /** When a directory's children were last compared with the under-store (0: never). */
+  syncedMs: T.Optional(T.Number()),
 });
 export type FileInfo = Static<typeof FileInfo>;
 
+/**
+ * How far to trust what the namespace holds before answering: NEVER looks
+ * at the under-store, ONCE loads what the namespace lacks (and re-checks
+ * what is older than the sync interval), ALWAYS compares with the
+ * under-store now.
+ */
+export const LoadMetadata = T.Union([T.Literal("NEVER"), T.Literal("ONCE"), T.Literal("ALWAYS")]);
+export type LoadMetadata = Static<typeof LoadMetadata>;
+const SyncOptions = {
+  loadMetadata: T.Optional(LoadMetadata),
+  /** Re-check entries older than this (-1: never re-check); the mount's or service default when absent. */
+  syncIntervalMs: T.Optional(T.Integer({ minimum: -1 })),
+};
+
 export const PathRequest = T.Object({ path: T.String() });
+
+export const StatRequest = T.Object({ path: T.String(), ...SyncOptions });
 
 export const ListRequest = T.Object({
   path: T.String(),
+  ...SyncOptions,
   recursive: T.Optional(T.Boolean()),
   /** Return entries whose name sorts after this one. */
   after: T.Optional(T.String()),
@@ -105,6 +135,10 @@ export const FileAttributes = T.Object({
   owner: T.Optional(T.String()),
   group: T.Optional(T.String()),
   mode: T.Optional(T.Integer()),
+  pinned: T.Optional(T.Boolean()),
+  /** -1 clears the time to live. */
+  ttlMs: T.Optional(T.Integer({ minimum: -1 })),
+  ttlAction: T.Optional(TtlAction),
 });
 export type FileAttributes = Static<typeof FileAttributes>;
 
@@ -114,6 +148,8 @@ export const WrittenData = T.Object({
   size: T.Integer({ minimum: 0 }),
   etag: T.String(),
   ufsFingerprint: T.String(),
+  /** The mount whose under-store holds the bytes (absent: none does, they are only in the cache). */
+  mountId: T.Optional(T.String()),
   /** Where the bytes wait, staged, until the commit publishes them (relative to the mount root). */
   stagedPath: T.Optional(T.String()),
 });
@@ -126,7 +162,23 @@ export const CommitFileRequest = T.Object({
   attributes: FileAttributes,
   /** Make missing parent directories (as implicit directories). */
   createParents: T.Boolean(),
+  /** PERSISTED (the default) when the bytes are in the under-store; else they are only in the cache. */
+  persistence: T.Optional(PersistenceState),
+  /** For bytes only in the cache: the node holding each block. */
+  cachedOn: T.Optional(T.Array(T.String())),
 });
+
+/** Marks a version's cached bytes as now persisted in the under-store (ASYNC_THROUGH), wherever its file is now. */
+export const PersistRequest = T.Object({
+  contentId: T.String(),
+  data: WrittenData,
+});
+
+export const ContentRequest = T.Object({ contentId: T.String() });
+
+/** A job of the job runner: persist one version of a file (found by its content id, wherever it moved). */
+export const PersistJob = T.Object({ contentId: T.String() });
+export type PersistJob = Static<typeof PersistJob>;
 
 export const DeleteRequest = T.Object({
   path: T.String(),
@@ -215,9 +267,25 @@ export const Mount = T.Object({
   path: T.String(),
   uri: T.String(),
   readOnly: T.Boolean(),
+  /** Under-store settings (endpoint, credentials, sync interval), Alluxio property names. */
+  properties: T.Optional(T.Record(T.String(), T.String())),
 });
 export type Mount = Static<typeof Mount>;
 export const MountsReply = T.Object({ mounts: T.Array(Mount) });
+export const MountRequest = T.Object({
+  path: T.String(),
+  uri: T.String(),
+  readOnly: T.Optional(T.Boolean()),
+  properties: T.Optional(T.Record(T.String(), T.String())),
+});
+
+/** Content ids whose cached pages must not be evicted (pinned or not yet persisted). */
+export const PinnedReply = T.Object({ contentIds: T.Array(T.String()) });
+export const PinsChangedEvent = T.Object({ pinned: T.Array(T.String()), unpinned: T.Array(T.String()) });
+export type PinsChangedEvent = Static<typeof PinsChangedEvent>;
+/** Asks every cache node to drop the pages of these contents. */
+export const FreeEvent = T.Object({ contentIds: T.Array(T.String()) });
+export const MountsChangedEvent = MountsReply;
 
 export const Empty = T.Object({});
 

@@ -3,7 +3,7 @@ import * as S from "./schemas.ts";
 
 /** Every request/reply endpoint of the metadata service. */
 export const Meta = {
-  stat: rpc("koine.meta.stat", S.PathRequest, S.FileInfo),
+  stat: rpc("koine.meta.stat", S.StatRequest, S.FileInfo),
   list: rpc("koine.meta.list", S.ListRequest, S.ListReply),
   listKeys: rpc("koine.meta.listKeys", S.ListKeysRequest, S.ListKeysReply),
   mkdir: rpc("koine.meta.mkdir", S.MkdirRequest, S.FileInfo),
@@ -19,7 +19,13 @@ export const Meta = {
   planComplete: rpc("koine.meta.upload.planComplete", S.CompleteUploadRequest, S.CompletePlan),
   finishUpload: rpc("koine.meta.upload.finish", S.FinishUploadRequest, S.FileInfo),
   abortUpload: rpc("koine.meta.upload.abort", S.UploadIdRequest, S.Upload),
+  persist: rpc("koine.meta.persist", S.PersistRequest, S.FileInfo),
+  /** The file holding a version that is pinned or not yet persisted. */
+  findContent: rpc("koine.meta.findContent", S.ContentRequest, S.FileInfo),
   mounts: rpc("koine.meta.mounts", S.Empty, S.MountsReply),
+  mount: rpc("koine.meta.mount", S.MountRequest, S.MountsReply),
+  unmount: rpc("koine.meta.unmount", S.PathRequest, S.MountsReply),
+  pinned: rpc("koine.meta.pinned", S.Empty, S.PinnedReply),
   putUser: rpc("koine.meta.users.put", S.PutUserRequest, S.User),
   listUsers: rpc("koine.meta.users.list", S.Empty, S.UsersReply),
   removeUser: rpc("koine.meta.users.remove", S.AccessKeyRequest, S.User),
@@ -36,6 +42,15 @@ export function cacheNode(nodeId: string) {
 export const Events = {
   changed: event("koine.events.changed", S.ChangedEvent),
   usersChanged: event("koine.events.users", S.UsersChangedEvent),
+  mountsChanged: event("koine.events.mounts", S.MountsChangedEvent),
+  pinsChanged: event("koine.events.pins", S.PinsChangedEvent),
+  /** Every cache node drops the pages of these contents. */
+  free: event("koine.events.free", S.FreeEvent),
+} as const;
+
+/** Jobs, one subject per kind, on the work queue. */
+export const Jobs = {
+  persist: event("koine.jobs.persist", S.PersistJob),
 } as const;
 
 /** The JetStream KV bucket where cache nodes heartbeat their entry. */

@@ -51,9 +51,12 @@ export class LocalUfs implements UnderFileSystem {
   readonly root: string;
   #realRoot: Promise<string>;
 
-  constructor(root: string) {
+  /** With `createRoot` false, a missing root directory is an error (NOT_FOUND) of every operation. */
+  constructor(root: string, options: { createRoot?: boolean } = {}) {
     this.root = root;
-    this.#realRoot = mkdir(root, { recursive: true }).then(() => realpath(root));
+    const made = options.createRoot === false ? Promise.resolve() : mkdir(root, { recursive: true }).then(() => {});
+    this.#realRoot = made.then(() => realpath(root)).catch((err) => mapFsError(err, "/"));
+    this.#realRoot.catch(() => {}); // reported by each operation
   }
 
   /** Absolute path of `path`, checked to stay under the root after symlinks. */

@@ -9,5 +9,7 @@ export { UfsError } from "./errors.ts";
 export { LocalUfs, TEMP_PREFIX } from "./local.ts";
 export { openUfs } from "./open.ts";
 export { safeSegments } from "./path.ts";
+export { ReadOnlyUfs } from "./read_only.ts";
 export { UfsRegistry } from "./registry.ts";
+export { S3Ufs, type S3UfsOptions, s3OptionsFrom } from "./s3.ts";
 export type { StagedWrite, UfsEntry, UfsStatus, UnderFileSystem } from "./ufs.ts";

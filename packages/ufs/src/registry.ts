@@ -16,8 +16,13 @@ export class UfsRegistry {
     if (known) return known;
     const mount = (await this.#mounts()).find((m) => m.id === mountId);
     if (!mount) throw new KoineError(ErrorCode.NotFound, `Cannot find mount "${mountId}"`);
-    const ufs = openUfs(mount.uri);
+    const ufs = openUfs(mount);
     this.#open.set(mountId, ufs);
     return ufs;
+  }
+
+  /** Forgets an unmounted mount's under-store. */
+  drop(mountId: string): void {
+    this.#open.delete(mountId);
   }
 }

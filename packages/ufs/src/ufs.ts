@@ -7,6 +7,8 @@ export interface UfsStatus {
   mtimeMs: number;
   /** Changes whenever the bytes may have changed. */
   fingerprint: string;
+  /** The store's own entity tag, when it keeps one (S3: the MD5 of a single-part object). */
+  etag?: string;
 }
 
 /** Bytes written and synced, not yet visible at their path. */

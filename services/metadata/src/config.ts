@@ -1,6 +1,9 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { homeFrom, natsUrlFrom } from "@koine/config";
+import { durationFrom, homeFrom, natsUrlFrom } from "@koine/config";
+
+export const DEFAULT_SYNC_INTERVAL_MS = 30_000;
+export const DEFAULT_TTL_CHECK_MS = 5_000;
 
 export interface MetadataOptions {
   /** NATS server URL(s). */
@@ -9,12 +12,22 @@ export interface MetadataOptions {
   dataDir: string;
   /** URI of the under-store mounted at "/". */
   rootUfs: string;
+  /** How old namespace entries may get before they are compared with the under-store again (-1: never). @default 30 s */
+  syncIntervalMs?: number;
+  /** How often times to live are checked. @default 5 s */
+  ttlCheckMs?: number;
 }
 
-/** Options from the environment: KOINE_NATS_URL, KOINE_HOME, KOINE_ROOT_UFS. */
+/** Options from the environment: KOINE_NATS_URL, KOINE_HOME, KOINE_ROOT_UFS, KOINE_UFS_SYNC_INTERVAL, KOINE_TTL_CHECK_INTERVAL. */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): MetadataOptions {
   const home = homeFrom(env);
   const rootUfs = env.KOINE_ROOT_UFS ?? pathToFileURL(join(home, "ufs")).href;
   if (!/^[a-z0-9]+:\/\//.test(rootUfs)) throw new Error(`KOINE_ROOT_UFS must be a URI such as file:///data, not "${rootUfs}"`);
-  return { natsUrl: natsUrlFrom(env), dataDir: join(home, "metadata"), rootUfs };
+  return {
+    natsUrl: natsUrlFrom(env),
+    dataDir: join(home, "metadata"),
+    rootUfs,
+    syncIntervalMs: durationFrom(env, "KOINE_UFS_SYNC_INTERVAL", DEFAULT_SYNC_INTERVAL_MS),
+    ttlCheckMs: durationFrom(env, "KOINE_TTL_CHECK_INTERVAL", DEFAULT_TTL_CHECK_MS),
+  };
 }

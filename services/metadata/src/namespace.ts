@@ -1,5 +1,15 @@
-import { randomBytes } from "node:crypto";
-import { ErrorCode, type FileAttributes, type FileInfo, KoineError, locate, type Mount, type WrittenData } from "@koine/protocol";
+import { createHash, randomBytes } from "node:crypto";
+import {
+  ErrorCode,
+  type FileAttributes,
+  type FileInfo,
+  KoineError,
+  locate,
+  type Mount,
+  type PersistenceState,
+  type WrittenData,
+} from "@koine/protocol";
+import type { UfsStatus } from "@koine/ufs";
 import type { Database, RootDatabase } from "lmdb";
 import { joinPath, type ParsedPath, parsePath } from "./paths.ts";
 
@@ -26,6 +36,19 @@ export interface Removal {
   keptDirectory: boolean;
 }
 
+/** A change of whether a content's cached pages must be kept. */
+export interface PinChange {
+  contentId: string;
+  pinned: boolean;
+}
+
+/** Pages of this inode's content must stay cached: it is pinned, or the cache holds its only copy. */
+function holdsPinnedContent(inode: InodeRecord | undefined): inode is InodeRecord {
+  return (
+    inode !== undefined && inode.type === "file" && inode.contentId !== "" && (inode.pinned === true || inode.persistence !== "PERSISTED")
+  );
+}
+
 /** Name of a child in its parent's index: directories sort as "name/", as S3 keys do. */
 export function childName(name: string, type: FileInfo["type"]): string {
   return type === "directory" ? `${name}/` : name;
@@ -41,6 +64,14 @@ export class Namespace {
   readonly children: Database<number, ChildKey>;
   readonly counters: Database<number, string>;
   readonly mounts: Database<Mount, string>;
+  /** Content id → inode id, for contents whose pages must stay cached. */
+  readonly pins: Database<number, string>;
+  /** Inode ids with a time to live. */
+  readonly ttls: Database<boolean, number>;
+  /** Inode id → content id, for files waiting to be persisted (ASYNC_THROUGH). */
+  readonly toPersist: Database<string, number>;
+  /** Pin changes of committed transactions, until {@link takePinChanges}. */
+  #pinLog: PinChange[] = [];
 
   constructor(root: RootDatabase) {
     this.root = root;
@@ -48,11 +79,60 @@ export class Namespace {
     this.children = root.openDB({ name: "children" });
     this.counters = root.openDB({ name: "counters" });
     this.mounts = root.openDB({ name: "mounts" });
+    this.pins = root.openDB({ name: "pins" });
+    this.ttls = root.openDB({ name: "ttls" });
+    this.toPersist = root.openDB({ name: "toPersist" });
+  }
+
+  /** Runs `change` in one write transaction; a change that throws leaves no trace, pin log included. */
+  #tx<T>(change: () => T): Promise<T> {
+    return this.root.transaction(() => {
+      const mark = this.#pinLog.length;
+      try {
+        return change();
+      } catch (err) {
+        this.#pinLog.length = mark;
+        throw err;
+      }
+    });
+  }
+
+  /** Pin changes since the last call, for the cache nodes. */
+  takePinChanges(): PinChange[] {
+    const changes = this.#pinLog;
+    this.#pinLog = [];
+    return changes;
+  }
+
+  /** Stores an inode and keeps the pins, TTL and persist indexes in step with it. */
+  #put(inode: InodeRecord, before: InodeRecord | undefined): void {
+    this.inodes.put(inode.id, inode);
+    this.#reindex(before, inode);
+  }
+
+  #reindex(before: InodeRecord | undefined, after: InodeRecord | undefined): void {
+    const pinBefore = holdsPinnedContent(before) ? before.contentId : undefined;
+    const pinAfter = holdsPinnedContent(after) ? after.contentId : undefined;
+    if (pinBefore !== pinAfter) {
+      if (pinBefore) {
+        this.pins.remove(pinBefore);
+        this.#pinLog.push({ contentId: pinBefore, pinned: false });
+      }
+      if (pinAfter && after) {
+        this.pins.put(pinAfter, after.id);
+        this.#pinLog.push({ contentId: pinAfter, pinned: true });
+      }
+    }
+    const id = (after ?? before)?.id as number;
+    if (after?.ttlMs !== undefined && after.ttlMs >= 0) this.ttls.put(id, true);
+    else if (before?.ttlMs !== undefined) this.ttls.remove(id);
+    if (after?.persistence === "TO_BE_PERSISTED") this.toPersist.put(id, after.contentId);
+    else if (before?.persistence === "TO_BE_PERSISTED") this.toPersist.remove(id);
   }
 
   /** Creates the root directory and root mount when missing. */
   async init(rootMount: Mount): Promise<void> {
-    await this.root.transaction(() => {
+    await this.#tx(() => {
       if (!this.inodes.get(ROOT_ID)) {
         this.inodes.put(ROOT_ID, newInode(ROOT_ID, 0, "", "directory", { owner: "root", mode: 0o755 }));
         this.counters.put("nextId", ROOT_ID + 1);
@@ -159,13 +239,14 @@ export class Namespace {
   }
 
   #link(inode: InodeRecord): void {
-    this.inodes.put(inode.id, inode);
+    this.#put(inode, undefined);
     this.children.put([inode.parent, childName(inode.name, inode.type)], inode.id);
     this.#touch(inode.parent);
   }
 
   #unlink(inode: InodeRecord): void {
     this.inodes.remove(inode.id);
+    this.#reindex(inode, undefined);
     this.children.remove([inode.parent, childName(inode.name, inode.type)]);
     this.#touch(inode.parent);
   }
@@ -179,7 +260,7 @@ export class Namespace {
   mkdir(path: string, options: { recursive?: boolean; exclusive?: boolean; owner?: string; mode?: number }): Promise<FileInfo> {
     const parsed = parsePath(path);
     if (parsed.segments.length === 0) return Promise.resolve(this.stat("/"));
-    return this.root.transaction(() => {
+    return this.#tx(() => {
       const { segments } = parsed;
       const owner = options.owner ?? "";
       const parent = this.#parentFor(segments, path, options.recursive ? { implicit: false, owner } : undefined);
@@ -213,6 +294,7 @@ export class Namespace {
     blockSize: number,
     attributes: FileAttributes,
     createParents: boolean,
+    cache: { persistence?: PersistenceState; cachedOn?: string[] } = {},
   ): Promise<{ info: FileInfo; replaced: InodeRecord | undefined }> {
     const parsed = parsePath(path);
     const { segments } = parsed;
@@ -220,7 +302,7 @@ export class Namespace {
     if (parsed.directory && data.size !== 0) {
       throw new KoineError(ErrorCode.InvalidArgument, `Cannot write "${path}": a name ending in "/" holds no bytes`);
     }
-    return this.root.transaction(() => {
+    return this.#tx(() => {
       const owner = attributes.owner ?? "";
       const parent = this.#parentFor(segments, path, createParents ? { implicit: true, owner } : undefined);
       const name = segments[segments.length - 1] as string;
@@ -232,7 +314,13 @@ export class Namespace {
         ufsFingerprint: data.ufsFingerprint,
         blockSize,
         mtimeMs: now,
-        persistence: "PERSISTED" as const,
+        syncedMs: now,
+        persistence: cache.persistence ?? "PERSISTED",
+        ...(cache.cachedOn ? { cachedOn: cache.cachedOn } : {}),
+        ...(attributes.pinned ? { pinned: true } : {}),
+        ...(attributes.ttlMs !== undefined && attributes.ttlMs >= 0
+          ? { ttlMs: attributes.ttlMs, ttlAction: attributes.ttlAction ?? "DELETE" }
+          : {}),
         contentType: attributes.contentType ?? "application/octet-stream",
         userMeta: attributes.userMeta ?? {},
         headers: attributes.headers ?? {},
@@ -249,7 +337,7 @@ export class Namespace {
         const dir: InodeRecord = existing
           ? { ...existing, ...content, marker: true, implicit: false }
           : { ...newInode(this.#nextId(), parent.id, name, "directory", { owner }), ...content, marker: true };
-        if (existing) this.inodes.put(dir.id, dir);
+        if (existing) this.#put(dir, existing);
         else this.#link(dir);
         return { info: this.info(dir, canonical(path)), replaced: undefined };
       }
@@ -266,7 +354,7 @@ export class Namespace {
         ...content,
         ...(replaced ? { createdMs: replaced.createdMs } : {}),
       };
-      if (replaced) this.inodes.put(file.id, file);
+      if (replaced) this.#put(file, replaced);
       else this.#link(file);
       return { info: this.info(file, canonical(path)), replaced };
     });
@@ -323,7 +411,7 @@ export class Namespace {
     const parsed = parsePath(path);
     if (parsed.segments.length === 0) throw new KoineError(ErrorCode.InvalidArgument, 'Cannot delete "/"');
     const at = canonical(path);
-    return this.root.transaction(() => {
+    return this.#tx(() => {
       const inode = this.lookup(parsed);
       if (!inode) throw new KoineError(ErrorCode.NotFound, `Cannot delete "${path}": no such file or directory`);
       if (options.fileOnly && inode.type === "directory" && !(parsed.directory && inode.marker)) {
@@ -331,7 +419,7 @@ export class Namespace {
       }
       const removal: Removal = { removed: [], pruned: [], keptDirectory: false };
       if (inode.type === "directory" && parsed.directory && inode.marker && this.hasChildren(inode.id)) {
-        this.inodes.put(inode.id, { ...inode, marker: false, implicit: true, etag: "", size: 0 });
+        this.#put({ ...inode, marker: false, implicit: true, etag: "", size: 0 }, inode);
         removal.removed.push({ inode, path: at });
         removal.keptDirectory = true;
       } else {
@@ -371,7 +459,7 @@ export class Namespace {
     if (dst.startsWith(`${canonical(src)}/`)) {
       throw new KoineError(ErrorCode.InvalidArgument, `Cannot rename "${src}" into itself`);
     }
-    return this.root.transaction(() => {
+    return this.#tx(() => {
       const inode = this.lookup(from);
       if (!inode) throw new KoineError(ErrorCode.NotFound, `Cannot rename "${src}": no such file or directory`);
       if (this.lookup(to)) throw new KoineError(ErrorCode.AlreadyExists, `Cannot rename to "${dst}": it exists`);
@@ -384,7 +472,7 @@ export class Namespace {
   }
 
   setAttributes(path: string, attributes: FileAttributes): Promise<FileInfo> {
-    return this.root.transaction(() => {
+    return this.#tx(() => {
       const inode = this.get(path);
       const updated: InodeRecord = { ...inode };
       if (attributes.contentType !== undefined) updated.contentType = attributes.contentType;
@@ -395,8 +483,189 @@ export class Namespace {
       if (attributes.owner !== undefined) updated.owner = attributes.owner;
       if (attributes.group !== undefined) updated.group = attributes.group;
       if (attributes.mode !== undefined) updated.mode = attributes.mode;
-      this.inodes.put(inode.id, updated);
+      if (attributes.pinned !== undefined) updated.pinned = attributes.pinned;
+      if (attributes.ttlMs !== undefined && attributes.ttlMs >= 0) {
+        updated.ttlMs = attributes.ttlMs;
+        updated.ttlAction = attributes.ttlAction ?? inode.ttlAction ?? "DELETE";
+      } else if (attributes.ttlMs === -1) {
+        delete updated.ttlMs;
+        delete updated.ttlAction;
+      } else if (attributes.ttlAction !== undefined && updated.ttlMs !== undefined) {
+        updated.ttlAction = attributes.ttlAction;
+      }
+      this.#put(updated, inode);
       return this.info(updated, canonical(path));
+    });
+  }
+
+  /** The path of an inode, from its parents. */
+  pathOf(inode: InodeRecord): string {
+    const names: string[] = [];
+    let at: InodeRecord | undefined = inode;
+    while (at && at.id !== ROOT_ID) {
+      names.unshift(at.name);
+      at = this.inodes.get(at.parent);
+    }
+    return joinPath(names);
+  }
+
+  /** Marks `contentId`, the version at `path`, persisted with these under-store bytes; false when `path` holds another version now. */
+  markPersisted(path: string, contentId: string, ufsFingerprint: string): Promise<FileInfo | undefined> {
+    return this.#tx(() => {
+      const inode = this.lookup(parsePath(path));
+      if (!inode || inode.contentId !== contentId) return undefined;
+      const { cachedOn: _cachedOn, ...rest } = inode;
+      const updated: InodeRecord = { ...rest, persistence: "PERSISTED", ufsFingerprint, syncedMs: Date.now() };
+      this.#put(updated, inode);
+      return this.info(updated, canonical(path));
+    });
+  }
+
+  /** The mount whose mount point is `path`, if any. */
+  mountAt(path: string): Mount | undefined {
+    return this.mounts.get(canonical(path));
+  }
+
+  /**
+   * Grafts a mount into the tree at `mount.path`, as Alluxio does: not at
+   * "/", not where something exists, below an existing directory, and
+   * neither inside nor around another mount, in the namespace or in the
+   * under-stores.
+   */
+  addMount(mount: Mount): Promise<FileInfo> {
+    const parsed = parsePath(mount.path);
+    if (parsed.segments.length === 0) throw new KoineError(ErrorCode.InvalidArgument, 'Cannot mount at "/": it is the root mount');
+    const at = canonical(mount.path);
+    return this.#tx(() => {
+      for (const other of this.mountList()) {
+        if (other.path !== "/" && (at.startsWith(`${other.path}/`) || other.path.startsWith(`${at}/`))) {
+          throw new KoineError(ErrorCode.InvalidArgument, `Cannot mount at "${at}": mount points cannot nest ("${other.path}" is mounted)`);
+        }
+        if (nests(other.uri, mount.uri)) {
+          throw new KoineError(
+            ErrorCode.InvalidArgument,
+            `Cannot mount ${mount.uri}: it nests with ${other.uri}, mounted at "${other.path}"`,
+          );
+        }
+      }
+      if (this.lookup(parsed)) throw new KoineError(ErrorCode.AlreadyExists, `Cannot mount at "${at}": it exists`);
+      const parent = this.#parentFor(parsed.segments, at);
+      const dir = newInode(this.#nextId(), parent.id, parsed.segments[parsed.segments.length - 1] as string, "directory", {});
+      this.#link(dir);
+      this.mounts.put(at, mount);
+      return this.info(dir, at);
+    });
+  }
+
+  /** Removes the mount at `path` and its subtree from the namespace (the under-store is left as it is). */
+  removeMount(path: string): Promise<Mount> {
+    const at = canonical(path);
+    return this.#tx(() => {
+      const mount = this.mounts.get(at);
+      if (!mount || at === "/") throw new KoineError(ErrorCode.InvalidArgument, `Cannot unmount "${path}": it is not a mount point`);
+      const inode = this.lookup(parsePath(at));
+      if (inode) for (const item of [...this.subtree(inode, at)]) this.#unlink(item.inode);
+      this.mounts.remove(at);
+      return mount;
+    });
+  }
+
+  /**
+   * Takes an under-store entry into the tree below `parentId`, unless the
+   * namespace changed there since `sinceMs`; returns the inode now there.
+   */
+  adopt(parentId: number, name: string, status: UfsStatus, sinceMs: number, blockSize: number): Promise<InodeRecord | undefined> {
+    return this.#tx(() => {
+      const existing = this.childId(parentId, name, status.type);
+      if (existing !== undefined) return this.inodes.get(existing);
+      const parent = this.inodes.get(parentId);
+      if (
+        !parent ||
+        parent.mtimeMs > sinceMs ||
+        this.childId(parentId, name, status.type === "file" ? "directory" : "file") !== undefined
+      ) {
+        return undefined;
+      }
+      const inode = adopted(this.#nextId(), parentId, name, status, blockSize);
+      this.#link(inode);
+      return inode;
+    });
+  }
+
+  /**
+   * Brings a file up to its under-store status taken at `sinceMs` (gone:
+   * removed; other bytes: a new version), unless it was written since or
+   * lives only in the cache. Returns whether anything changed.
+   */
+  refreshFile(id: number, status: UfsStatus | undefined, sinceMs: number): Promise<boolean> {
+    return this.#tx(() => {
+      const inode = this.inodes.get(id);
+      if (!inode || inode.type !== "file" || inode.persistence !== "PERSISTED" || (inode.syncedMs ?? inode.mtimeMs) >= sinceMs)
+        return false;
+      if (!status || status.type !== "file") {
+        this.#unlink(inode);
+        return true;
+      }
+      if (status.fingerprint === inode.ufsFingerprint) {
+        this.inodes.put(id, { ...inode, syncedMs: Date.now() });
+        return false;
+      }
+      this.#put({ ...inode, ...contentOf(status), syncedMs: Date.now() }, inode);
+      return true;
+    });
+  }
+
+  /**
+   * Makes the children of directory `dirId` (at `path`) match an
+   * under-store listing taken at `sinceMs`: new entries come in, changed
+   * files get their new version, entries gone from the under-store go.
+   * What the namespace changed since, what lives only in the cache, and
+   * mount points are left alone. Returns the paths that changed.
+   */
+  reconcile(dirId: number, path: string, entries: readonly UfsStatusEntry[], sinceMs: number, blockSize: number): Promise<string[]> {
+    const base = path === "/" ? "" : path;
+    return this.#tx(() => {
+      const dir = this.inodes.get(dirId);
+      if (!dir || dir.type !== "directory" || dir.mtimeMs > sinceMs) return [];
+      const changed: string[] = [];
+      const listed = new Set<string>();
+      for (const entry of entries) {
+        if (!isAdoptable(entry.name) || this.mounts.get(`${base}/${entry.name}`)) continue;
+        listed.add(childName(entry.name, entry.type));
+        const sameId = this.childId(dirId, entry.name, entry.type);
+        if (this.childId(dirId, entry.name, entry.type === "file" ? "directory" : "file") !== undefined) continue; // kinds differ: the namespace wins
+        if (sameId === undefined) {
+          this.#link(adopted(this.#nextId(), dirId, entry.name, entry, blockSize));
+          changed.push(`${base}/${entry.name}`);
+          continue;
+        }
+        const inode = this.inodes.get(sameId) as InodeRecord;
+        if (
+          entry.type === "file" &&
+          inode.persistence === "PERSISTED" &&
+          (inode.syncedMs ?? inode.mtimeMs) < sinceMs &&
+          inode.ufsFingerprint !== entry.fingerprint
+        ) {
+          this.#put({ ...inode, ...contentOf(entry), syncedMs: Date.now() }, inode);
+          changed.push(`${base}/${entry.name}`);
+        }
+      }
+      for (const { key, value } of [...this.children.getRange({ start: [dirId, ""], end: [dirId + 1] })]) {
+        if (listed.has(key[1])) continue;
+        const child = this.inodes.get(value);
+        if (!child || this.mounts.get(`${base}/${child.name}`)) continue;
+        const items = [...this.subtree(child, `${base}/${child.name}`)];
+        const keep = items.some(
+          ({ inode, path: p }) =>
+            inode.persistence !== "PERSISTED" || (inode.syncedMs ?? inode.mtimeMs) >= sinceMs || this.mounts.get(p) !== undefined,
+        );
+        if (keep) continue;
+        for (const item of items) this.#unlink(item.inode);
+        changed.push(`${base}/${child.name}`);
+      }
+      const now = this.inodes.get(dirId) as InodeRecord;
+      this.inodes.put(dirId, { ...now, syncedMs: Date.now() });
+      return changed;
     });
   }
 }
@@ -408,6 +677,48 @@ export function canonical(path: string): string {
 
 export function newContentId(): string {
   return randomBytes(12).toString("hex");
+}
+
+/** An under-store listing entry. */
+export type UfsStatusEntry = UfsStatus & { name: string };
+
+/** koine's own files in an under-store (staged writes, multipart parts) are not namespace entries. */
+function isAdoptable(name: string): boolean {
+  if (name.startsWith(".koine-") || name === "." || name === ".." || name.includes("\0")) return false;
+  return Buffer.byteLength(name) <= 255;
+}
+
+/** Two under-store URIs where one is inside the other. */
+function nests(a: string, b: string): boolean {
+  const x = a.endsWith("/") ? a : `${a}/`;
+  const y = b.endsWith("/") ? b : `${b}/`;
+  return x.startsWith(y) || y.startsWith(x);
+}
+
+/** The content fields of a file found in an under-store: a new version with its own content id. */
+function contentOf(status: UfsStatus): Pick<InodeRecord, "size" | "etag" | "contentId" | "ufsFingerprint" | "mtimeMs"> {
+  return {
+    size: status.size,
+    // Without the store's own tag, one that no client takes for the MD5 of the bytes ("-1": as of a multipart upload).
+    etag: status.etag ?? `${createHash("md5").update(status.fingerprint).digest("hex")}-1`,
+    contentId: newContentId(),
+    ufsFingerprint: status.fingerprint,
+    mtimeMs: status.mtimeMs || Date.now(),
+  };
+}
+
+/** A new inode for an entry found in an under-store. Directories found so are implicit (S3 shows them only through their keys). */
+function adopted(id: number, parent: number, name: string, status: UfsStatus, blockSize: number): InodeRecord {
+  if (status.type === "directory") return newInode(id, parent, name, "directory", { implicit: true });
+  const content = contentOf(status);
+  return {
+    ...newInode(id, parent, name, "file", {}),
+    ...content,
+    createdMs: content.mtimeMs,
+    blockSize,
+    contentType: "application/octet-stream",
+    syncedMs: Date.now(),
+  };
 }
 
 function newInode(

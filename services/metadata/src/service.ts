@@ -1,12 +1,31 @@
+import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
-import { connect, type NatsConnection, publish, Responder } from "@koine/bus";
-import { ErrorCode, Events, type FileInfo, KoineError, Meta, type WrittenData } from "@koine/protocol";
-import { UfsError, UfsRegistry, type UnderFileSystem } from "@koine/ufs";
+import { connect, enqueue, ensureWorkQueue, type NatsConnection, publish, Responder } from "@koine/bus";
+import { parseDuration } from "@koine/config";
+import {
+  DEFAULT_BLOCK_SIZE,
+  ErrorCode,
+  Events,
+  type FileAttributes,
+  type FileInfo,
+  JOBS_STREAM,
+  JOBS_SUBJECTS,
+  Jobs,
+  KoineError,
+  Meta,
+  type Mount,
+  type ReplyOf,
+  type RequestOf,
+  type Rpc,
+  type WrittenData,
+} from "@koine/protocol";
+import { openUfs, UfsError, UfsRegistry, type UnderFileSystem } from "@koine/ufs";
 import { open } from "lmdb";
-import type { MetadataOptions } from "./config.ts";
+import { DEFAULT_SYNC_INTERVAL_MS, DEFAULT_TTL_CHECK_MS, type MetadataOptions } from "./config.ts";
 import { listKeys } from "./listing.ts";
 import { canonical, type InodeRecord, Namespace, type PlacedInode } from "./namespace.ts";
 import { parsePath } from "./paths.ts";
+import { SYNC_INTERVAL_PROPERTY, UfsSync } from "./sync.ts";
 import { Uploads } from "./uploads.ts";
 import { Users } from "./users.ts";
 
@@ -16,9 +35,23 @@ export interface MetadataService {
 
 const QUEUE = "koine-metadata";
 
+/** Attributes that change the file itself, not only how it is cached (refused on a read-only mount). */
+const FILE_ATTRIBUTES: readonly (keyof FileAttributes)[] = [
+  "contentType",
+  "userMeta",
+  "headers",
+  "tags",
+  "checksums",
+  "acl",
+  "owner",
+  "group",
+  "mode",
+];
+
 /**
  * Starts the metadata service: the namespace, mounts and uploads in LMDB,
- * answered over NATS. Namespace changes are mirrored to the under-store.
+ * answered over NATS. Namespace changes are mirrored to the under-store,
+ * and what is in the under-stores is loaded into the namespace lazily.
  */
 export async function start(options: MetadataOptions): Promise<MetadataService> {
   await mkdir(options.dataDir, { recursive: true });
@@ -31,14 +64,67 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   const ufsOf = (mountId: string) => stores.get(mountId);
 
   const nc: NatsConnection = await connect({ servers: options.natsUrl, name: "koine-metadata" });
+  await ensureWorkQueue(nc, { stream: JOBS_STREAM, subjects: JOBS_SUBJECTS });
   const changed = (...paths: string[]) => publish(nc, Events.changed, { paths, trees: [] });
   const changedTrees = (...trees: string[]) => publish(nc, Events.changed, { paths: trees, trees });
+  const sync = new UfsSync(ns, stores, {
+    intervalMs: options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS,
+    blockSize: DEFAULT_BLOCK_SIZE,
+    onChanged: (paths) => changedTrees(...paths),
+  });
   const onInternalError = (err: unknown, subject: string) => console.error(`metadata: ${subject} failed`, err);
   const responder = new Responder(nc, { queue: QUEUE, onInternalError });
-  const on = responder.on.bind(responder);
+  /** Tells the cache nodes which contents became pinned or unpinned. */
+  const publishPins = () => {
+    const changes = ns.takePinChanges();
+    if (changes.length === 0) return;
+    publish(nc, Events.pinsChanged, {
+      pinned: changes.filter((c) => c.pinned).map((c) => c.contentId),
+      unpinned: changes.filter((c) => !c.pinned).map((c) => c.contentId),
+    });
+  };
+  const on = <R extends Rpc>(endpoint: R, handler: (request: RequestOf<R>) => Promise<ReplyOf<R>> | ReplyOf<R>) =>
+    responder.on(endpoint, async (request) => {
+      try {
+        return await handler(request);
+      } finally {
+        publishPins();
+      }
+    });
 
-  on(Meta.stat, ({ path }) => ns.stat(path));
-  on(Meta.list, ({ path, after, limit, recursive }) => {
+  /** Runs changes of one path one after another (publish, then commit), so that two never interleave. */
+  const running = new Map<string, Promise<unknown>>();
+  const serially = <T>(path: string, change: () => Promise<T>): Promise<T> => {
+    const key = canonical(path);
+    const before = running.get(key) ?? Promise.resolve();
+    const next = before.catch(() => {}).then(change);
+    running.set(key, next);
+    void next
+      .catch(() => {})
+      .finally(() => {
+        if (running.get(key) === next) running.delete(key);
+      });
+    return next;
+  };
+
+  const mountOf = (path: string): Mount | undefined => {
+    const { mountId } = ns.ufsLocationOf(canonical(path));
+    return ns.mountList().find((m) => m.id === mountId);
+  };
+  const writable = (path: string) => {
+    const mount = mountOf(path);
+    if (mount?.readOnly) throw new KoineError(ErrorCode.PermissionDenied, `Cannot change "${path}": ${mount.uri} is mounted read-only`);
+  };
+  const holdsMountPoint = (path: string) =>
+    ns.mountList().find((m) => m.path !== "/" && (m.path === canonical(path) || m.path.startsWith(`${canonical(path)}/`)));
+
+  on(Meta.stat, async (req) => {
+    await sync.path(req.path, req);
+    return ns.stat(req.path);
+  });
+  on(Meta.list, async (req) => {
+    const { path, after, limit, recursive } = req;
+    await sync.directory(path, req, recursive === true);
     const dir = ns.get(path);
     const base = canonical(path) === "/" ? "" : canonical(path);
     if (dir.type !== "directory") return { entries: [ns.info(dir, canonical(path))], truncated: false };
@@ -62,8 +148,14 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     const complete = walk(dir.id, base);
     return { entries, truncated: !complete };
   });
-  on(Meta.listKeys, (req) => listKeys(ns, req));
+  on(Meta.listKeys, async (req) => {
+    const cut = req.prefix.lastIndexOf("/");
+    const dir = `/${req.bucket}${cut >= 0 ? `/${req.prefix.slice(0, cut)}` : ""}`;
+    if (isPath(dir)) await sync.directory(dir, {}, req.delimiter !== "/");
+    return listKeys(ns, req);
+  });
   on(Meta.mkdir, async (req) => {
+    writable(req.path);
     const info = await ns.mkdir(req.path, req);
     await (await ufsOf(info.ufs.mountId)).mkdir(info.ufs.path);
     changed(info.path);
@@ -77,6 +169,10 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   const publishStaged = async (path: string, data: WrittenData, createParents: boolean) => {
     if (!data.stagedPath) return;
     const at = ns.ufsLocationOf(canonical(path));
+    if (data.mountId !== undefined && data.mountId !== at.mountId) {
+      await (await ufsOf(data.mountId)).discard(data.stagedPath).catch(() => {});
+      throw new KoineError(ErrorCode.Unavailable, `Cannot commit "${path}": the mount table changed while it was written; write it again`);
+    }
     const ufs = await ufsOf(at.mountId);
     const current = ns.lookup(parsePath(path));
     if (current?.contentId === data.contentId) return;
@@ -89,14 +185,97 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     await ufs.publish(data.stagedPath, at.path);
   };
 
-  on(Meta.commitFile, async (req) => {
-    await publishStaged(req.path, req.data, req.createParents);
-    const { info } = await ns.commitFile(req.path, req.data, req.blockSize, req.attributes, req.createParents);
-    if (info.type === "directory") await (await ufsOf(info.ufs.mountId)).mkdir(info.ufs.path);
-    changed(info.path);
-    return info;
+  /** Queues the persisting of a version that is only in the cache (ASYNC_THROUGH). */
+  const queuePersist = (contentId: string) =>
+    enqueue(nc, Jobs.persist, { contentId }, `persist-${contentId}`).catch((err) =>
+      console.error(`metadata: cannot queue persisting of ${contentId} (queued again at restart)`, err),
+    );
+
+  on(Meta.commitFile, (req) =>
+    serially(req.path, async () => {
+      writable(req.path);
+      await publishStaged(req.path, req.data, req.createParents);
+      const { info } = await ns.commitFile(req.path, req.data, req.blockSize, req.attributes, req.createParents, {
+        ...(req.persistence ? { persistence: req.persistence } : {}),
+        ...(req.cachedOn ? { cachedOn: req.cachedOn } : {}),
+      });
+      if (info.type === "directory") await (await ufsOf(info.ufs.mountId)).mkdir(info.ufs.path);
+      if (info.persistence === "TO_BE_PERSISTED") await queuePersist(info.contentId);
+      changed(info.path);
+      return info;
+    }),
+  );
+  const contentHolder = (contentId: string): { inode: InodeRecord; path: string } => {
+    const id = ns.pins.get(contentId);
+    const inode = id === undefined ? undefined : ns.inodes.get(id);
+    if (!inode || inode.contentId !== contentId) {
+      throw new KoineError(ErrorCode.NotFound, `Cannot find content ${contentId}: no file holds it pinned or unpersisted`);
+    }
+    return { inode, path: ns.pathOf(inode) };
+  };
+  on(Meta.findContent, ({ contentId }) => {
+    const { inode, path } = contentHolder(contentId);
+    return ns.info(inode, path);
   });
-  on(Meta.delete, async (req) => {
+  on(Meta.persist, async ({ contentId, data }) => {
+    const { path } = contentHolder(contentId);
+    return serially(path, async () => {
+      const { inode, path: now } = contentHolder(contentId);
+      if (inode.persistence === "PERSISTED" || now !== path) {
+        if (data.stagedPath && data.mountId) await (await ufsOf(data.mountId)).discard(data.stagedPath);
+        if (inode.persistence === "PERSISTED") return ns.info(inode, now);
+        throw new KoineError(ErrorCode.Unavailable, `Cannot persist "${path}": it moved; persist it again`);
+      }
+      writable(path);
+      await publishStaged(path, data, true);
+      const info = await ns.markPersisted(path, contentId, data.ufsFingerprint);
+      if (!info) throw new KoineError(ErrorCode.Unavailable, `Cannot persist "${path}": it changed while being persisted`);
+      changed(info.path);
+      return info;
+    });
+  });
+  on(Meta.pinned, () => ({ contentIds: [...ns.pins.getKeys({})] }));
+  on(Meta.mount, async ({ path, uri, readOnly, properties }) => {
+    const at = canonical(path);
+    parsePath(at);
+    const interval = properties?.[SYNC_INTERVAL_PROPERTY];
+    if (interval !== undefined) {
+      try {
+        parseDuration(interval, SYNC_INTERVAL_PROPERTY);
+      } catch (err) {
+        throw new KoineError(ErrorCode.InvalidArgument, (err as Error).message);
+      }
+    }
+    const mount: Mount = { id: randomBytes(6).toString("hex"), path: at, uri, readOnly: readOnly ?? false, properties: properties ?? {} };
+    let status: Awaited<ReturnType<UnderFileSystem["stat"]>>;
+    try {
+      status = await openUfs(mount).stat("/");
+    } catch (err) {
+      throw new KoineError(ErrorCode.InvalidArgument, `Cannot mount ${uri}: ${(err as Error).message}`);
+    }
+    if (status?.type !== "directory")
+      throw new KoineError(ErrorCode.InvalidArgument, `Cannot mount ${uri}: no such directory in the under-store`);
+    await ns.addMount(mount);
+    const mounts = ns.mountList();
+    publish(nc, Events.mountsChanged, { mounts });
+    changed(at);
+    return { mounts };
+  });
+  on(Meta.unmount, async ({ path }) => {
+    const mount = await ns.removeMount(path);
+    stores.drop(mount.id);
+    const mounts = ns.mountList();
+    publish(nc, Events.mountsChanged, { mounts });
+    changedTrees(mount.path);
+    return { mounts };
+  });
+
+  /** Deletes `path` from the namespace and its under-store. */
+  const deletePath = async (req: RequestOf<typeof Meta.delete>) => {
+    writable(req.path);
+    const mountPoint = holdsMountPoint(req.path);
+    if (mountPoint)
+      throw new KoineError(ErrorCode.InvalidArgument, `Cannot delete "${req.path}": "${mountPoint.path}" is a mount point; unmount it`);
     const removal = await ns.delete(req.path, req);
     const top = removal.removed[removal.removed.length - 1] as PlacedInode;
     const info = ns.info(top.inode, top.path);
@@ -108,8 +287,13 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     if (top.inode.type === "directory") changedTrees(top.path, ...removal.pruned);
     else changed(top.path, ...removal.pruned);
     return { deleted: removal.removed.map((r) => ns.info(r.inode, r.path)) };
-  });
+  };
+  on(Meta.delete, deletePath);
   on(Meta.rename, async ({ src, dst }) => {
+    writable(src);
+    writable(dst);
+    const mountPoint = holdsMountPoint(src);
+    if (mountPoint) throw new KoineError(ErrorCode.InvalidArgument, `Cannot rename "${src}": "${mountPoint.path}" is a mount point`);
     const before = ns.stat(src);
     const target = ns.ufsLocationOf(canonical(dst));
     if (target.mountId !== before.ufs.mountId) {
@@ -128,6 +312,7 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     }
   });
   on(Meta.setAttributes, async ({ path, attributes }) => {
+    if (FILE_ATTRIBUTES.some((k) => attributes[k] !== undefined)) writable(path);
     const info = await ns.setAttributes(path, attributes);
     changed(info.path);
     return info;
@@ -145,7 +330,10 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     return user;
   });
 
-  on(Meta.createUpload, ({ path, owner, attributes }) => uploads.create(path, owner, attributes));
+  on(Meta.createUpload, ({ path, owner, attributes }) => {
+    writable(path);
+    return uploads.create(path, owner, attributes);
+  });
   on(Meta.getUpload, ({ uploadId }) => uploads.find(uploadId));
   on(Meta.putPart, ({ uploadId, part }) => uploads.putPart(uploadId, part));
   on(Meta.listParts, ({ uploadId, after, maxParts }) => ({
@@ -156,12 +344,14 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   on(Meta.planComplete, ({ uploadId, parts }) => uploads.plan(uploadId, parts));
   on(Meta.finishUpload, async ({ uploadId, data, blockSize }) => {
     const upload = uploads.get(uploadId);
-    await publishStaged(upload.path, data, true);
-    const { info } = await ns.commitFile(upload.path, data, blockSize, upload.attributes, true);
-    await uploads.remove(uploadId, info.etag);
-    await (await ufsOf(upload.ufs.mountId)).delete(upload.ufs.path, { recursive: true }).catch(() => {});
-    changed(info.path);
-    return info;
+    return serially(upload.path, async () => {
+      await publishStaged(upload.path, data, true);
+      const { info } = await ns.commitFile(upload.path, data, blockSize, upload.attributes, true);
+      await uploads.remove(uploadId, info.etag);
+      await (await ufsOf(upload.ufs.mountId)).delete(upload.ufs.path, { recursive: true }).catch(() => {});
+      changed(info.path);
+      return info;
+    });
   });
   on(Meta.abortUpload, async ({ uploadId }) => {
     const upload = await uploads.remove(uploadId);
@@ -169,14 +359,64 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     return upload;
   });
 
+  /**
+   * Enforces times to live (counted from creation, as Alluxio 2.x does):
+   * DELETE removes the path, from the under-store too; FREE drops the
+   * cached pages of persisted, unpinned files, then clears the TTL.
+   */
+  const enforceTtls = async () => {
+    const now = Date.now();
+    for (const id of [...ns.ttls.getKeys({})]) {
+      const inode = ns.inodes.get(id);
+      if (!inode || inode.ttlMs === undefined || inode.createdMs + inode.ttlMs > now) continue;
+      const path = ns.pathOf(inode);
+      try {
+        if (inode.ttlAction === "FREE") {
+          const contentIds = [...ns.subtree(inode, path)]
+            .filter(({ inode: f }) => f.type === "file" && f.persistence === "PERSISTED" && !f.pinned && f.contentId)
+            .map(({ inode: f }) => f.contentId);
+          if (contentIds.length > 0) publish(nc, Events.free, { contentIds });
+          const info = await ns.setAttributes(path, { ttlMs: -1 });
+          changed(info.path);
+        } else {
+          await deletePath({ path, recursive: true });
+        }
+      } catch (err) {
+        console.error(`metadata: cannot enforce the TTL of "${path}"; clearing it`, err);
+        await ns.setAttributes(path, { ttlMs: -1 }).catch(() => {});
+      } finally {
+        publishPins();
+      }
+    }
+  };
+  let ttlRun = Promise.resolve();
+  const ttlTimer = setInterval(() => {
+    ttlRun = ttlRun.then(enforceTtls).catch((err) => console.error("metadata: TTL check failed", err));
+  }, options.ttlCheckMs ?? DEFAULT_TTL_CHECK_MS);
+
+  // Versions still waiting to be persisted are queued again (a queued one is stored once: same job id).
+  for (const { value: contentId } of ns.toPersist.getRange({})) await queuePersist(contentId);
+
   await nc.flush();
   return {
     async stop() {
+      clearInterval(ttlTimer);
+      await ttlRun;
       responder.close();
       await nc.drain();
       await db.close();
     },
   };
+}
+
+/** Whether `path` parses (an S3 prefix need not name a directory). */
+function isPath(path: string): boolean {
+  try {
+    parsePath(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -1,0 +1,43 @@
+import { describeInvalid, ErrorCode, type EventType, KoineError } from "@koine/protocol";
+import { AckPolicy, type Consumer, jetstream, jetstreamManager, RetentionPolicy } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+
+/** A durable work queue on JetStream: a message stays until one consumer acknowledges it. */
+export interface WorkQueueOptions {
+  stream: string;
+  subjects: string;
+}
+
+/** Creates the work-queue stream when missing (any service may be first). */
+export async function ensureWorkQueue(nc: NatsConnection, options: WorkQueueOptions): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: options.stream, subjects: [options.subjects], retention: RetentionPolicy.Workqueue }).catch(async (err) => {
+    if (!(await jsm.streams.info(options.stream).catch(() => undefined))) throw err;
+  });
+}
+
+/** The durable consumer of a work queue, created when missing. */
+export async function workQueueConsumer(nc: NatsConnection, options: WorkQueueOptions & { durable: string }): Promise<Consumer> {
+  await ensureWorkQueue(nc, options);
+  const jsm = await jetstreamManager(nc);
+  await jsm.consumers.add(options.stream, { durable_name: options.durable, ack_policy: AckPolicy.Explicit }).catch(async (err) => {
+    if (!(await jsm.consumers.info(options.stream, options.durable).catch(() => undefined))) throw err;
+  });
+  return jetstream(nc).consumers.get(options.stream, options.durable);
+}
+
+/**
+ * Puts a validated job on its queue once stored by JetStream; the same
+ * `jobId` sent again within the duplicate window is stored once.
+ */
+export async function enqueue<E extends EventType>(
+  nc: NatsConnection,
+  type: E,
+  payload: E extends EventType<infer S> ? import("@sinclair/typebox").Static<S> : never,
+  jobId: string,
+): Promise<void> {
+  if (!type.payload.Check(payload)) {
+    throw new KoineError(ErrorCode.InvalidArgument, `Invalid ${type.subject} job: ${describeInvalid(type.payload, payload)}`);
+  }
+  await jetstream(nc).publish(type.subject, JSON.stringify(payload), { msgID: jobId });
+}
