@@ -123,8 +123,10 @@ test("alluxio proxy - the alluxio-py example, request by request, then the same 
   await call(base, "/api/v1/paths//dir/create-directory");
   r = await call(base, "/api/v1/paths//dir/create-directory");
   assert.equal((r.json() as { statusCode: string }).statusCode, "ALREADY_EXISTS");
-  r = await call(base, "/api/v1/paths//dir/mount?src=file%3A%2F%2F%2Ftmp");
+  r = await call(base, "/api/v1/paths//dir/set-attribute", { persisted: true });
   assert.equal((r.json() as { statusCode: string }).statusCode, "UNIMPLEMENTED");
+  r = await call(base, "/api/v1/paths//dir/create-file", { writeType: "SOMETIMES" });
+  assert.equal((r.json() as { statusCode: string }).statusCode, "INVALID_ARGUMENT");
   r = await call(base, "/api/v1/streams/424242/read");
   assert.equal((r.json() as { statusCode: string }).statusCode, "INVALID_ARGUMENT");
 });

@@ -1,5 +1,6 @@
 import { Readable } from "node:stream";
 import {
+  type BlockTarget,
   type ConcatRequest,
   ErrorCode,
   isErrorCode,
@@ -10,11 +11,12 @@ import {
 } from "@koine/protocol";
 import { Pool } from "undici";
 
-/** What a front-end needs of a cache node: read a range, write through, concatenate. */
+/** What a front-end needs of a cache node: read a range, write through, keep a block in cache only, concatenate. */
 export interface DataNode {
   /** The bytes of the range: a stream, or a buffer when the node has them at hand. */
   read(range: ReadRange): Promise<Readable | Buffer>;
   write(target: WriteTarget, body: AsyncIterable<Uint8Array>): Promise<WrittenData>;
+  writeBlock(target: BlockTarget, body: AsyncIterable<Uint8Array>): Promise<{ size: number }>;
   concat(request: ConcatRequest): Promise<WrittenData>;
 }
 
@@ -27,9 +29,9 @@ export class NodeUnreachableError extends KoineError {
   }
 }
 
-function query(params: Record<string, string | number | boolean | readonly number[]>): string {
+function query(params: Record<string, string | number | boolean | readonly number[] | undefined>): string {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) q.set(k, Array.isArray(v) ? v.join(",") : String(v));
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, Array.isArray(v) ? v.join(",") : String(v));
   return q.toString();
 }
 
@@ -84,13 +86,21 @@ export class HttpDataNode implements DataNode {
   }
 
   async write(target: WriteTarget, body: AsyncIterable<Uint8Array>): Promise<WrittenData> {
+    return (await this.#put(`/data?${query(target)}`, body)) as WrittenData;
+  }
+
+  async writeBlock(target: BlockTarget, body: AsyncIterable<Uint8Array>): Promise<{ size: number }> {
+    return (await this.#put(`/block?${query(target)}`, body)) as { size: number };
+  }
+
+  async #put(path: string, body: AsyncIterable<Uint8Array>): Promise<unknown> {
     const res = await this.#call({
       method: "PUT",
-      path: `/data?${query(target)}`,
+      path,
       body: Readable.from(body, { objectMode: false }),
       headers: { "content-type": "application/octet-stream" },
     });
-    return (await res.body.json()) as WrittenData;
+    return res.body.json();
   }
 
   async concat(request: ConcatRequest): Promise<WrittenData> {

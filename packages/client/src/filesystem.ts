@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { type NatsConnection, request, type Subscription, subscribe } from "@koine/bus";
 import {
@@ -10,13 +10,16 @@ import {
   type FileInfo,
   KoineError,
   type ListKeysReply,
+  type LoadMetadata,
   locate,
   Meta,
   type Mount,
+  type PersistenceState,
   type ReadRange,
   type UfsLocation,
   type Upload,
   type UploadPart,
+  type WrittenData,
 } from "@koine/protocol";
 import { type DataNode, HttpDataNode, NodeUnreachableError } from "./data_node.ts";
 import { Membership } from "./membership.ts";
@@ -25,6 +28,25 @@ const EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e";
 
 /** How long a stat may be served from the front-end's cache without an event. */
 export const DEFAULT_STAT_CACHE_MS = 5_000;
+
+/**
+ * Where a write's bytes must be before it returns (Alluxio's write types):
+ * CACHE_THROUGH the under-store and the cache, THROUGH the under-store
+ * only, MUST_CACHE the cache only (never persisted), ASYNC_THROUGH the
+ * cache now and the under-store later, by a job.
+ */
+export type WriteType = "MUST_CACHE" | "CACHE_THROUGH" | "THROUGH" | "ASYNC_THROUGH";
+export const WRITE_TYPES: readonly WriteType[] = ["MUST_CACHE", "CACHE_THROUGH", "THROUGH", "ASYNC_THROUGH"];
+
+/** Whether a read keeps what it fetches from the under-store: NO_CACHE does not; CACHE and CACHE_PROMOTE do. */
+export type ReadType = "NO_CACHE" | "CACHE" | "CACHE_PROMOTE";
+export const READ_TYPES: readonly ReadType[] = ["NO_CACHE", "CACHE", "CACHE_PROMOTE"];
+
+/** How far a namespace call trusts what metadata holds (see the metadata service's sync). */
+export interface SyncOptions {
+  loadMetadata?: LoadMetadata;
+  syncIntervalMs?: number;
+}
 
 export interface FileSystemClientOptions {
   nc: NatsConnection;
@@ -66,6 +88,7 @@ export class FileSystemClient {
   readonly #statCacheMs: number;
   #mounts: Mount[] = [];
   #events: Subscription | undefined;
+  #mountEvents: Subscription | undefined;
   /** Nodes that failed to answer recently, with when to try them again. */
   readonly #suspects = new Map<string, number>();
 
@@ -83,6 +106,9 @@ export class FileSystemClient {
       for (const p of paths) client.#forgetEntry(p);
       for (const t of trees) client.#forget(t);
     });
+    client.#mountEvents = subscribe(client.nc, Events.mountsChanged, ({ mounts }) => {
+      client.#mounts = mounts;
+    });
     await client.membership.start(client.nc);
     client.#mounts = (await request(client.nc, Meta.mounts, {})).mounts;
     return client;
@@ -90,6 +116,7 @@ export class FileSystemClient {
 
   async close(): Promise<void> {
     this.#events?.unsubscribe();
+    this.#mountEvents?.unsubscribe();
     this.membership.stop();
     await Promise.all([...this.#httpNodes.values()].map((n) => n.close()));
   }
@@ -117,26 +144,35 @@ export class FileSystemClient {
     this.#statCache.set(path, { info, atMs: Date.now() });
   }
 
-  /** The file or directory at `path` (a path ending in "/" names a directory). */
-  async stat(path: string): Promise<FileInfo> {
-    const cached = this.#statCache.get(path);
+  /**
+   * The file or directory at `path` (a path ending in "/" names a
+   * directory). With sync options, metadata is asked (and checks the
+   * under-store as they say), never this client's cache.
+   */
+  async stat(path: string, sync?: SyncOptions): Promise<FileInfo> {
+    const cached = sync ? undefined : this.#statCache.get(path);
     if (cached && Date.now() - cached.atMs < this.#statCacheMs) return cached.info;
-    const info = await request(this.nc, Meta.stat, { path });
+    const info = await request(this.nc, Meta.stat, { path, ...sync });
     this.#remember(path, info);
     return info;
   }
 
+  /** Stat after comparing `path` with its under-store now: for a version that turned out stale. */
+  refresh(path: string): Promise<FileInfo> {
+    return this.stat(path, { loadMetadata: "ALWAYS" });
+  }
+
   /** Like {@link stat}, but undefined when nothing is at `path`. */
-  async find(path: string): Promise<FileInfo | undefined> {
+  async find(path: string, sync?: SyncOptions): Promise<FileInfo | undefined> {
     try {
-      return await this.stat(path);
+      return await this.stat(path, sync);
     } catch (err) {
       if (err instanceof KoineError && err.code === ErrorCode.NotFound) return undefined;
       throw err;
     }
   }
 
-  list(path: string, options: { recursive?: boolean; after?: string; limit?: number } = {}) {
+  list(path: string, options: { recursive?: boolean; after?: string; limit?: number } & SyncOptions = {}) {
     return request(this.nc, Meta.list, { path, ...options });
   }
 
@@ -169,9 +205,28 @@ export class FileSystemClient {
     return info;
   }
 
-  /** The mount table, as loaded when the client opened. */
+  /** The mount table, kept current by mount events. */
   mounts(): readonly Mount[] {
     return this.#mounts;
+  }
+
+  /** Throws PERMISSION_DENIED when `path` is on a read-only mount. */
+  assertWritable(path: string): void {
+    const { mountId } = this.ufsLocationOf(path);
+    const mount = this.#mounts.find((m) => m.id === mountId);
+    if (mount?.readOnly) throw new KoineError(ErrorCode.PermissionDenied, `Cannot change "${path}": ${mount.uri} is mounted read-only`);
+  }
+
+  /** Mounts an under-store (`file:///dir`, `s3://bucket/prefix`) at `path`. */
+  async mount(path: string, uri: string, options: { readOnly?: boolean; properties?: Record<string, string> } = {}): Promise<void> {
+    this.#mounts = (await request(this.nc, Meta.mount, { path, uri, ...options }, { timeoutMs: 30_000 })).mounts;
+    this.#forget(path);
+  }
+
+  /** Removes the mount at `path` from the namespace; its under-store keeps every byte. */
+  async unmount(path: string): Promise<void> {
+    this.#mounts = (await request(this.nc, Meta.unmount, { path })).mounts;
+    this.#forget(path);
   }
 
   /** The mount holding `path` and the path relative to its root. */
@@ -232,9 +287,11 @@ export class FileSystemClient {
    * the node that owns each block (a buffer when one node had them at hand).
    * The first block is opened before this returns.
    */
-  async read(file: FileInfo, offset = 0, length = file.size - offset): Promise<Readable | Buffer> {
+  async read(file: FileInfo, offset = 0, length = file.size - offset, readType: ReadType = "CACHE"): Promise<Readable | Buffer> {
     if (length === 0) return Buffer.alloc(0);
     const blockSize = file.blockSize;
+    // Bytes only in the cache are read from the node that holds them, and never looked for in the under-store.
+    const cacheOnly = file.persistence !== "PERSISTED";
     const first = Math.floor(offset / blockSize);
     const last = Math.floor((offset + length - 1) / blockSize);
     const open = (index: number) => {
@@ -248,8 +305,12 @@ export class FileSystemClient {
         fileSize: file.size,
         offset: start,
         length: end - start,
+        ...(cacheOnly ? { cacheOnly } : {}),
+        ...(readType === "NO_CACHE" ? { keep: false } : {}),
       };
-      return this.#onFirstReachable(this.#candidates(FileSystemClient.blockKey(file.contentId, index)), (n) => n.read(range));
+      const holder = file.cachedOn?.[index];
+      const candidates = cacheOnly && holder ? [holder] : this.#candidates(FileSystemClient.blockKey(file.contentId, index));
+      return this.#onFirstReachable(candidates, (n) => n.read(range));
     };
     const firstBytes = await open(first);
     if (first === last) return firstBytes;
@@ -267,22 +328,83 @@ export class FileSystemClient {
   async writeFile(
     path: string,
     body: AsyncIterable<Uint8Array>,
-    options: { attributes?: FileAttributes; sizeHint?: number; createParents?: boolean } = {},
+    options: { attributes?: FileAttributes; sizeHint?: number; createParents?: boolean; writeType?: WriteType } = {},
   ): Promise<FileInfo> {
     const contentId = randomBytes(12).toString("hex");
     const location = this.ufsLocationOf(path);
+    const writeType = options.writeType ?? "CACHE_THROUGH";
+    this.assertWritable(path);
+    if (writeType === "MUST_CACHE" || writeType === "ASYNC_THROUGH") {
+      const { data, cachedOn } = await this.#writeToCache(contentId, body);
+      return this.#commit(path, data, options, { persistence: writeType === "MUST_CACHE" ? "NOT_PERSISTED" : "TO_BE_PERSISTED", cachedOn });
+    }
     const [writer] = this.#candidates(FileSystemClient.blockKey(contentId, 0));
     const blocks = Math.max(1, Math.ceil((options.sizeHint ?? 0) / this.blockSize));
     const ring = this.membership.ring;
     const cacheBlocks: number[] = [];
-    for (let i = 0; i < blocks; i++) {
+    for (let i = 0; i < blocks && writeType === "CACHE_THROUGH"; i++) {
       if (ring.placementFor(FileSystemClient.blockKey(contentId, i))[0] === writer) cacheBlocks.push(i);
     }
     const data = await this.#node(writer as string).write(
       { ...location, contentId, blockSize: this.blockSize, cacheBlocks, stage: true },
       body,
     );
-    // The bytes are in the under-store now: a commit lost to a passing outage is sent again (it is idempotent).
+    return this.#commit(path, data, options, {});
+  }
+
+  /**
+   * Cuts `body` into blocks and keeps each on the cache node that owns it
+   * (pinned there); returns the data and the node of each block.
+   */
+  async #writeToCache(contentId: string, body: AsyncIterable<Uint8Array>): Promise<{ data: WrittenData; cachedOn: string[] }> {
+    const source = body[Symbol.asyncIterator]();
+    const md5 = createHash("md5");
+    let carried: Buffer | undefined;
+    let size = 0;
+    const nextChunk = async (): Promise<Buffer | undefined> => {
+      if (carried) {
+        const chunk = carried;
+        carried = undefined;
+        return chunk;
+      }
+      const next = await source.next();
+      return next.done ? undefined : Buffer.from(next.value);
+    };
+    const blockSize = this.blockSize;
+    async function* block(): AsyncGenerator<Buffer> {
+      let sent = 0;
+      while (sent < blockSize) {
+        let chunk = await nextChunk();
+        if (!chunk) return;
+        if (sent + chunk.length > blockSize) {
+          carried = chunk.subarray(blockSize - sent);
+          chunk = chunk.subarray(0, blockSize - sent);
+        }
+        sent += chunk.length;
+        size += chunk.length;
+        md5.update(chunk);
+        yield chunk;
+      }
+    }
+    const cachedOn: string[] = [];
+    for (let index = 0; ; index++) {
+      const [owner] = this.#candidates(FileSystemClient.blockKey(contentId, index));
+      const written = await this.#node(owner as string).writeBlock({ contentId, blockIndex: index, blockSize }, block());
+      cachedOn.push(owner as string);
+      if (written.size < blockSize) break;
+      carried ??= await nextChunk();
+      if (!carried) break;
+    }
+    return { data: { contentId, size, etag: md5.digest("hex"), ufsFingerprint: "" }, cachedOn };
+  }
+
+  /** Commits written bytes at `path`. A commit lost to a passing outage is sent again (it is idempotent). */
+  async #commit(
+    path: string,
+    data: WrittenData,
+    options: { attributes?: FileAttributes; createParents?: boolean },
+    cache: { persistence?: PersistenceState; cachedOn?: string[] },
+  ): Promise<FileInfo> {
     const info = await withRetries(() =>
       request(this.nc, Meta.commitFile, {
         path,
@@ -290,10 +412,35 @@ export class FileSystemClient {
         blockSize: this.blockSize,
         attributes: options.attributes ?? {},
         createParents: options.createParents ?? true,
+        ...cache,
       }),
     );
     this.#forgetEntry(info.path);
     return info;
+  }
+
+  /**
+   * Persists a version written ASYNC_THROUGH: its bytes go from the cache
+   * to the under-store at wherever its file is now, then metadata marks it
+   * persisted. Returns the file, or undefined when no file holds that
+   * version unpersisted any more (replaced or deleted).
+   */
+  async persist(contentId: string): Promise<FileInfo | undefined> {
+    let info: FileInfo;
+    try {
+      info = await request(this.nc, Meta.findContent, { contentId });
+    } catch (err) {
+      if (err instanceof KoineError && err.code === ErrorCode.NotFound) return undefined;
+      throw err;
+    }
+    if (info.persistence === "PERSISTED") return info;
+    const bytes = await this.read(info);
+    const [writer] = this.#candidates(FileSystemClient.blockKey(contentId, 0));
+    const data = await this.#node(writer as string).write(
+      { ...this.ufsLocationOf(info.path), contentId, blockSize: info.blockSize, cacheBlocks: [], stage: true },
+      Buffer.isBuffer(bytes) ? Readable.from([bytes]) : bytes,
+    );
+    return request(this.nc, Meta.persist, { contentId, data: { ...data, etag: info.etag } }, { timeoutMs: 60_000 });
   }
 
   /** Makes `path` (ending in "/") a folder object: a directory that is also an empty object. */

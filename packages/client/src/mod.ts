@@ -1,11 +1,12 @@
 /**
  * The shared file-system client of every koine front-end: stat, list,
- * mkdir, write and read streams, rename, delete, attributes, multipart.
+ * mkdir, write and read streams (with Alluxio's write and read types),
+ * rename, delete, attributes, multipart, mounts.
  * @module
  */
 
 export type { DataNode } from "./data_node.ts";
 export { HttpDataNode, NodeUnreachableError } from "./data_node.ts";
-export type { FileSystemClientOptions } from "./filesystem.ts";
-export { DEFAULT_STAT_CACHE_MS, FileSystemClient } from "./filesystem.ts";
+export type { FileSystemClientOptions, ReadType, SyncOptions, WriteType } from "./filesystem.ts";
+export { DEFAULT_STAT_CACHE_MS, FileSystemClient, READ_TYPES, WRITE_TYPES } from "./filesystem.ts";
 export { Membership } from "./membership.ts";

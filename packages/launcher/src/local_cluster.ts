@@ -33,6 +33,12 @@ export interface LocalClusterOptions {
   bodyIdleTimeoutMs?: number;
   /** Reach the cache nodes over HTTP even within this process (as separate hosts would). */
   remoteCacheNodes?: boolean;
+  /** How old namespace entries may get before they are compared with the under-store again. */
+  syncIntervalMs?: number;
+  /** How often times to live are checked. */
+  ttlCheckMs?: number;
+  /** Start the job runner (false: jobs wait in the queue). @default true */
+  jobRunner?: boolean;
 }
 
 export interface LocalCluster {
@@ -64,6 +70,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       natsUrl,
       dataDir: join(options.home, "metadata"),
       rootUfs: pathToFileURL(join(options.home, "ufs")).href,
+      ...(options.syncIntervalMs === undefined ? {} : { syncIntervalMs: options.syncIntervalMs }),
+      ...(options.ttlCheckMs === undefined ? {} : { ttlCheckMs: options.ttlCheckMs }),
     });
     stops.push(() => meta.stop());
 
@@ -86,10 +94,12 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       stops.push(() => node.stop());
     }
 
-    const runner = await jobRunner.start({ natsUrl });
-    stops.push(() => runner.stop());
-
     const localNodes = options.remoteCacheNodes ? new Map() : new Map(nodes.map((n) => [n.id, n.engine] as const));
+    if (options.jobRunner !== false) {
+      const runner = await jobRunner.start({ natsUrl, localNodes });
+      stops.push(() => runner.stop());
+    }
+
     const gateway = await s3.start({
       natsUrl,
       host: "127.0.0.1",

@@ -1,5 +1,5 @@
-import type { FileSystemClient } from "@koine/client";
-import type { FileInfo } from "@koine/protocol";
+import { type FileSystemClient, READ_TYPES, type ReadType, type SyncOptions, WRITE_TYPES, type WriteType } from "@koine/client";
+import type { FileAttributes, FileInfo, LoadMetadata, TtlAction } from "@koine/protocol";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { AlluxioError, toAlluxioError } from "./errors.ts";
 import { modeOf, uriStatus } from "./status.ts";
@@ -31,6 +31,8 @@ const PATH_OPS = [
 type PathOp = (typeof PATH_OPS)[number];
 const PATH_ROUTE = new RegExp(`^/api/v1/paths/(.*)/(${PATH_OPS.join("|")})$`);
 const MAX_OPTIONS_BYTES = 1024 * 1024;
+/** As Alluxio's alluxio.user.file.writetype.default. */
+const DEFAULT_WRITE_TYPE: WriteType = "CACHE_THROUGH";
 
 type Options = Record<string, unknown>;
 
@@ -79,6 +81,44 @@ function unimplemented(what: string): never {
   throw new AlluxioError("UNIMPLEMENTED", `${what} is not implemented yet`);
 }
 
+/** An enum option: its value when one of `allowed`, undefined when absent, INVALID_ARGUMENT otherwise. */
+function oneOf<T extends string>(o: Options, key: string, allowed: readonly T[]): T | undefined {
+  const value = o[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "string" && (allowed as readonly string[]).includes(value)) return value as T;
+  throw new AlluxioError("INVALID_ARGUMENT", `${key} must be one of ${allowed.join(", ")}, not ${JSON.stringify(value)}`);
+}
+
+/** An option given at the top level (what alluxio-py and alluxio-go send) or in commonOptions (the 2.x proto). */
+function common(o: Options, key: string): unknown {
+  const nested = o.commonOptions;
+  if (o[key] !== undefined) return o[key];
+  return nested && typeof nested === "object" ? (nested as Options)[key] : undefined;
+}
+
+/** ttl (ms, -1: none) and ttlAction, as attributes. */
+function ttlOf(o: Options): Pick<FileAttributes, "ttlMs" | "ttlAction"> {
+  const ttl = common(o, "ttl");
+  const action = oneOf<TtlAction>({ ttlAction: common(o, "ttlAction") }, "ttlAction", ["DELETE", "FREE"]);
+  if (ttl === undefined || ttl === null) return action ? { ttlAction: action } : {};
+  if (typeof ttl !== "number" || !Number.isInteger(ttl) || ttl < -1)
+    throw new AlluxioError("INVALID_ARGUMENT", "ttl must be an integer of ms, or -1");
+  return { ttlMs: ttl, ...(action ? { ttlAction: action } : {}) };
+}
+
+/** loadMetadataType and commonOptions.syncIntervalMs, as sync options. */
+function syncOf(o: Options): SyncOptions {
+  const loadMetadata = oneOf<LoadMetadata>(o, "loadMetadataType", ["NEVER", "ONCE", "ALWAYS"]);
+  const interval = common(o, "syncIntervalMs");
+  if (interval !== undefined && (typeof interval !== "number" || !Number.isInteger(interval) || interval < -1)) {
+    throw new AlluxioError("INVALID_ARGUMENT", "syncIntervalMs must be an integer of ms, or -1");
+  }
+  return {
+    ...(loadMetadata ? { loadMetadata } : {}),
+    ...(typeof interval === "number" ? { syncIntervalMs: interval } : {}),
+  };
+}
+
 /**
  * The Alluxio 2.x proxy REST API: `/api/v1/paths/{path}/{op}` and
  * `/api/v1/streams/{id}/{op}`, over the shared file-system client.
@@ -120,7 +160,9 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
         return json(reply, undefined);
       }
       case "create-file": {
-        if (o.ttl !== undefined && o.ttl !== -1) unimplemented("ttl on create-file");
+        const writeType = oneOf<WriteType>(o, "writeType", WRITE_TYPES) ?? DEFAULT_WRITE_TYPE;
+        const ttl = ttlOf(o);
+        client.assertWritable(path);
         if (await client.find(path)) throw new AlluxioError("ALREADY_EXISTS", `Path "${path}" already exists`);
         const mode = modeOf(o.mode);
         const recursive = o.recursive === true;
@@ -130,17 +172,19 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
         }
         const id = streams.openWrite(path, (body) =>
           client.writeFile(path, body, {
-            attributes: { owner, contentType: "application/octet-stream", ...(mode === undefined ? {} : { mode }) },
+            attributes: { owner, contentType: "application/octet-stream", ...ttl, ...(mode === undefined ? {} : { mode }) },
             createParents: recursive,
+            writeType,
           }),
         );
         return json(reply, id);
       }
       case "delete":
+        if (o.alluxioOnly === true) unimplemented("delete with alluxioOnly");
         await client.delete(path, { recursive: o.recursive === true });
         return json(reply, undefined);
       case "exists":
-        return json(reply, (await client.find(path)) !== undefined);
+        return json(reply, (await client.find(path, syncOf(o))) !== undefined);
       case "free": {
         const info = await client.stat(path);
         let files: FileInfo[] = [info];
@@ -148,20 +192,42 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
           if (o.recursive !== true) throw new AlluxioError("FAILED_PRECONDITION", `Cannot free directory "${path}" without recursive`);
           files = (await client.list(path, { recursive: true })).entries;
         }
-        await client.freeCache(files.filter((f) => f.type === "file").map((f) => f.contentId));
+        files = files.filter((f) => f.type === "file");
+        const kept = files.find((f) => f.persistence !== "PERSISTED" || (f.pinned && o.forced !== true));
+        if (kept) {
+          const why = kept.persistence !== "PERSISTED" ? "it is not persisted" : "it is pinned";
+          throw new AlluxioError("FAILED_PRECONDITION", `Cannot free "${kept.path}": ${why}`);
+        }
+        await client.freeCache(files.map((f) => f.contentId));
         return json(reply, undefined);
       }
       case "get-status":
-        return json(reply, status(await client.stat(path)));
+        return json(reply, status(await client.stat(path, syncOf(o))));
       case "list-status": {
-        const info = await client.stat(path);
+        const sync = syncOf(o);
+        const info = await client.stat(path, sync);
         if (info.type === "file") return json(reply, [status(info)]);
-        const { entries } = await client.list(path, { recursive: o.recursive === true });
+        const { entries } = await client.list(path, { recursive: o.recursive === true, ...sync });
         return json(reply, entries.map(status));
       }
-      case "open-file":
+      case "mount": {
+        const src = query.get("src");
+        if (!src) throw new AlluxioError("INVALID_ARGUMENT", "mount needs ?src=<under-store URI>");
+        const properties: Record<string, string> = {};
+        if (o.properties && typeof o.properties === "object") {
+          for (const [k, v] of Object.entries(o.properties as Options)) properties[k] = String(v);
+        }
+        await client.mount(path, src, { readOnly: o.readOnly === true, properties });
+        return json(reply, undefined);
+      }
+      case "unmount":
+        await client.unmount(path);
+        return json(reply, undefined);
+      case "open-file": {
+        const readType = oneOf<ReadType>(o, "readType", READ_TYPES) ?? "CACHE";
         if ((await client.stat(path)).type !== "file") throw new AlluxioError("INVALID_ARGUMENT", `Path "${path}" is a directory`);
-        return json(reply, streams.openRead(path));
+        return json(reply, streams.openRead(path, readType));
+      }
       case "rename": {
         const dst = query.get("dst");
         if (!dst) throw new AlluxioError("INVALID_ARGUMENT", "rename needs ?dst=");
@@ -169,19 +235,23 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
         return json(reply, undefined);
       }
       case "set-attribute": {
-        if (o.pinned !== undefined || o.ttl !== undefined || o.persisted !== undefined)
-          unimplemented("pinned, ttl and persisted in set-attribute");
+        if (o.persisted !== undefined) unimplemented("persisted in set-attribute");
+        if (o.pinned !== undefined && typeof o.pinned !== "boolean")
+          throw new AlluxioError("INVALID_ARGUMENT", "pinned must be true or false");
         const mode = modeOf(o.mode);
-        await client.setAttributes(path, {
+        const attributes: FileAttributes = {
           ...(typeof o.owner === "string" ? { owner: o.owner } : {}),
           ...(typeof o.group === "string" ? { group: o.group } : {}),
           ...(mode === undefined ? {} : { mode }),
-        });
+          ...(typeof o.pinned === "boolean" ? { pinned: o.pinned } : {}),
+          ...ttlOf(o),
+        };
+        const info = await client.setAttributes(path, attributes);
+        if (o.recursive === true && info.type === "directory") {
+          for (const entry of (await client.list(path, { recursive: true })).entries) await client.setAttributes(entry.path, attributes);
+        }
         return json(reply, undefined);
       }
-      case "mount":
-      case "unmount":
-        return unimplemented(op);
     }
   };
 
@@ -236,7 +306,7 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
         const entry = streams.get(id, "read");
         if (entry.kind !== "read") throw new AlluxioError("INVALID_ARGUMENT", `stream ${id} is not for reading`);
         const info = await client.stat(entry.path);
-        const bytes = entry.consumed ? Buffer.alloc(0) : await client.read(info);
+        const bytes = entry.consumed ? Buffer.alloc(0) : await client.read(info, 0, info.size, entry.readType);
         const length = entry.consumed ? 0 : info.size;
         entry.consumed = true;
         return reply.code(200).header("content-type", "application/octet-stream").header("content-length", length).send(bytes);

@@ -54,13 +54,13 @@ export function uriStatus(info: FileInfo, mounts: readonly Mount[]): UriStatus {
     name: info.name,
     path: info.path,
     ufsPath: ufsPathOf(info, mounts),
-    pinned: false,
+    pinned: info.pinned === true,
     persisted: info.persistence === "PERSISTED",
     persistenceState: info.persistence,
     mode: info.mode,
     mountPoint: mounts.some((m) => m.path === info.path),
-    ttl: -1,
-    ttlAction: "DELETE",
+    ttl: info.ttlMs ?? -1,
+    ttlAction: info.ttlAction ?? "DELETE",
   };
 }
 

@@ -1,4 +1,5 @@
 import { PassThrough } from "node:stream";
+import type { ReadType } from "@koine/client";
 import type { FileInfo } from "@koine/protocol";
 import { AlluxioError } from "./errors.ts";
 
@@ -13,6 +14,7 @@ interface WriteEntry {
 interface ReadEntry {
   kind: "read";
   path: string;
+  readType: ReadType;
   /** A read sends what is left of the file: after one, nothing is. */
   consumed: boolean;
   lastUsedMs: number;
@@ -46,8 +48,8 @@ export class Streams {
     return this.#add({ kind: "write", path, sink, done, lastUsedMs: Date.now() });
   }
 
-  openRead(path: string): number {
-    return this.#add({ kind: "read", path, consumed: false, lastUsedMs: Date.now() });
+  openRead(path: string, readType: ReadType): number {
+    return this.#add({ kind: "read", path, readType, consumed: false, lastUsedMs: Date.now() });
   }
 
   #add(entry: Entry): number {

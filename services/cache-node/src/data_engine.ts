@@ -1,6 +1,14 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
-import type { ConcatRequest, ReadRange, WriteTarget, WrittenData } from "@koine/protocol";
+import {
+  type BlockTarget,
+  type ConcatRequest,
+  ErrorCode,
+  KoineError,
+  type ReadRange,
+  type WriteTarget,
+  type WrittenData,
+} from "@koine/protocol";
 import type { UnderFileSystem } from "@koine/ufs";
 import { PageCutter } from "./page_cutter.ts";
 import { PageStore } from "./page_store.ts";
@@ -98,6 +106,14 @@ export class DataEngine {
 
   /** Loads pages `first`.. (up to `last`, stopping at one already here) in one under-store read. */
   #loadRun(r: ReadRange, first: number, last: number, mine: Set<object>): Promise<Buffer> {
+    if (r.cacheOnly) {
+      return Promise.reject(
+        new KoineError(
+          ErrorCode.Unavailable,
+          `Cannot read "${r.path}": its bytes are only in the cache, and page ${first} is not on this node`,
+        ),
+      );
+    }
     const P = this.pageSize;
     let end = first;
     while (end < last) {
@@ -128,7 +144,8 @@ export class DataEngine {
           if (page.length !== Math.min(P, r.fileSize - index * P)) return; // short: reported below
           (waiting[index - first] as Pending).resolve(page);
           const loaded = index;
-          this.#keep(PageStore.key(r.contentId, index), page).finally(() => settle(loaded));
+          if (r.keep === false) settle(loaded);
+          else this.#keep(PageStore.key(r.contentId, index), page).finally(() => settle(loaded));
           index++;
         };
         for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -188,7 +205,30 @@ export class DataEngine {
     }
     const written = await writeOrStage(ufs, t.path, tapped(), t.stage);
     await Promise.all(stores);
-    return { contentId: t.contentId, etag: md5.digest("hex"), ...written };
+    return { contentId: t.contentId, etag: md5.digest("hex"), mountId: t.mountId, ...written };
+  }
+
+  /**
+   * Keeps one block of a file in the cache only (MUST_CACHE and
+   * ASYNC_THROUGH writes): its pages are pinned from the first byte, so
+   * they are never evicted; the commit makes the pin known cluster-wide.
+   */
+  async writeBlock(t: BlockTarget, body: AsyncIterable<Uint8Array>): Promise<{ size: number }> {
+    this.store.setPinned([t.contentId], true);
+    const cutter = new PageCutter(this.pageSize);
+    const first = (t.blockIndex * t.blockSize) / this.pageSize;
+    if (!Number.isInteger(first)) throw new KoineError(ErrorCode.InvalidArgument, "A block must start on a page boundary");
+    let index = first;
+    let size = 0;
+    for await (const input of body) {
+      const chunk = Buffer.isBuffer(input) ? input : Buffer.from(input);
+      size += chunk.length;
+      if (size > t.blockSize) throw new KoineError(ErrorCode.InvalidArgument, `Block ${t.blockIndex} is larger than ${t.blockSize} bytes`);
+      for (const page of cutter.push(chunk)) await this.store.put(PageStore.key(t.contentId, index++), page);
+    }
+    const last = cutter.finish();
+    if (last) await this.store.put(PageStore.key(t.contentId, index), last);
+    return { size };
   }
 
   /** Writes the concatenation of staged files (a multipart upload's parts). */
@@ -207,6 +247,7 @@ export class DataEngine {
       size: written.size,
       etag: "",
       ufsFingerprint: written.ufsFingerprint,
+      mountId: c.mountId,
       ...(written.stagedPath ? { stagedPath: written.stagedPath } : {}),
     };
   }

@@ -10,6 +10,7 @@ const STATUS: Record<string, number> = {
   [ErrorCode.InvalidArgument]: 400,
   [ErrorCode.AlreadyExists]: 409,
   [ErrorCode.PermissionDenied]: 403,
+  [ErrorCode.Unavailable]: 503,
 };
 
 function parse<S extends TSchema>(schema: S, input: unknown): import("@sinclair/typebox").Static<S> {
@@ -27,7 +28,7 @@ function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   return reply.code(STATUS[code] ?? 500).send({ code, message: err instanceof Error ? err.message : String(err) });
 }
 
-/** The data endpoint of a cache node: range reads, write-through, concatenation. */
+/** The data endpoint of a cache node: range reads, write-through, cache-only blocks, concatenation. */
 export function buildHttp(engine: DataEngine): FastifyInstance {
   const app = Fastify({ logger: false, requestTimeout: 0, keepAliveTimeout: 65_000, bodyLimit: 16 * 1024 * 1024 });
   app.removeAllContentTypeParsers();
@@ -58,6 +59,15 @@ export function buildHttp(engine: DataEngine): FastifyInstance {
         cacheBlocks: query.cacheBlocks ? query.cacheBlocks.split(",") : [],
       });
       return reply.send(await engine.write(target, req.raw));
+    } catch (err) {
+      if (req.raw.destroyed) return reply;
+      return sendError(reply, err);
+    }
+  });
+
+  app.put("/block", async (req, reply) => {
+    try {
+      return reply.send(await engine.writeBlock(parse(DataSchemas.BlockTarget, req.query), req.raw));
     } catch (err) {
       if (req.raw.destroyed) return reply;
       return sendError(reply, err);

@@ -13,8 +13,10 @@ export interface PageStoreCounters {
 
 /**
  * Pages of file contents on local disk, one file per page: a CRC32 header,
- * then the bytes. Least recently used pages go first when over capacity;
- * a page that fails its checksum is dropped, never served. The most
+ * then the bytes. Least recently used pages go first when over capacity,
+ * except the pages of pinned contents (pinned files, and bytes that are
+ * not yet persisted anywhere else), which are never evicted; a page that
+ * fails its checksum is dropped, never served. The most
  * recently used pages are also kept in memory (checked when they were
  * read or written), up to `memoryBytes`.
  */
@@ -29,6 +31,8 @@ export class PageStore {
   /** Page key → bytes, least recently used first. */
   readonly #memory = new LruMap<Buffer>();
   #memoryUsed = 0;
+  /** Content ids whose pages are never evicted. */
+  readonly #pinned = new Set<string>();
 
   private constructor(dir: string, capacityBytes: number, memoryBytes: number) {
     this.dir = dir;
@@ -97,9 +101,42 @@ export class PageStore {
     return data;
   }
 
-  /** Stores a page (atomically), then evicts down to capacity. */
+  /** Pins or unpins the pages of these contents. */
+  setPinned(contentIds: Iterable<string>, pinned: boolean): void {
+    for (const id of contentIds) {
+      if (pinned) this.#pinned.add(id);
+      else this.#pinned.delete(id);
+    }
+  }
+
+  /** Replaces the whole pinned set (as the metadata service knows it). */
+  resetPinned(contentIds: Iterable<string>): void {
+    this.#pinned.clear();
+    this.setPinned(contentIds, true);
+  }
+
+  /** The contents with pages here. */
+  contentIds(): Set<string> {
+    const ids = new Set<string>();
+    for (const [key] of this.#index.entries()) ids.add(key.slice(0, key.indexOf("/")));
+    return ids;
+  }
+
+  isPinned(contentId: string): boolean {
+    return this.#pinned.has(contentId);
+  }
+
+  /**
+   * Stores a page (atomically), then evicts down to capacity. A page of a
+   * pinned content that cannot fit (the rest is pinned too) is refused
+   * with an error: its bytes must not be dropped silently.
+   */
   async put(key: string, data: Buffer): Promise<void> {
-    if (data.length + HEADER_BYTES > this.capacityBytes) return;
+    const pinned = this.#pinned.has(key.slice(0, key.indexOf("/")));
+    if (data.length + HEADER_BYTES > this.capacityBytes) {
+      if (pinned) throw new Error(`Cannot keep page ${key}: it is larger than the whole cache`);
+      return;
+    }
     const path = join(this.dir, key);
     const dir = join(path, "..");
     await mkdir(dir, { recursive: true });
@@ -112,20 +149,25 @@ export class PageStore {
     this.#account(key, data.length);
     this.#remember(key, data);
     await this.#evict();
+    if (pinned && this.#used > this.capacityBytes) {
+      await this.#remove(key);
+      throw new Error(`Cannot keep page ${key}: the cache is full of pinned pages`);
+    }
   }
 
-  /** Drops every page of these contents (all pages when absent). */
+  /** Drops every page of these contents (all pages when absent), except pinned ones. */
   async free(contentIds?: readonly string[]): Promise<{ freedPages: number; freedBytes: number }> {
     const wanted = contentIds ? new Set(contentIds) : undefined;
     let freedPages = 0;
     let freedBytes = 0;
     for (const [key, size] of [...this.#index.entries()]) {
-      if (wanted && !wanted.has(key.slice(0, key.indexOf("/")))) continue;
+      const contentId = key.slice(0, key.indexOf("/"));
+      if ((wanted && !wanted.has(contentId)) || this.#pinned.has(contentId)) continue;
       await this.#remove(key);
       freedPages++;
       freedBytes += size;
     }
-    for (const id of wanted ?? []) await rm(join(this.dir, id), { recursive: true, force: true });
+    for (const id of wanted ?? []) if (!this.#pinned.has(id)) await rm(join(this.dir, id), { recursive: true, force: true });
     return { freedPages, freedBytes };
   }
 
@@ -163,10 +205,17 @@ export class PageStore {
   }
 
   async #evict(): Promise<void> {
-    while (this.#used > this.capacityBytes) {
-      const oldest = this.#index.oldest();
-      if (oldest === undefined) return;
-      await this.#remove(oldest);
+    if (this.#used <= this.capacityBytes) return;
+    const victims: string[] = [];
+    let over = this.#used - this.capacityBytes;
+    for (const [key, size] of this.#index.entries()) {
+      if (over <= 0) break;
+      if (this.#pinned.has(key.slice(0, key.indexOf("/")))) continue;
+      victims.push(key);
+      over -= size;
+    }
+    for (const key of victims) {
+      await this.#remove(key);
       this.counters.evictedPages++;
     }
   }

@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
-import { connect, openKv, Responder, request } from "@koine/bus";
-import { type CacheStats, cacheNode, MEMBER_HEARTBEAT_MS, MEMBER_TTL_MS, MEMBERS_BUCKET, type Member, Meta } from "@koine/protocol";
+import { connect, openKv, Responder, request, subscribe } from "@koine/bus";
+import { type CacheStats, cacheNode, Events, MEMBER_HEARTBEAT_MS, MEMBER_TTL_MS, MEMBERS_BUCKET, type Member, Meta } from "@koine/protocol";
 import { UfsRegistry } from "@koine/ufs";
 import type { CacheNodeOptions } from "./config.ts";
 import { DataEngine } from "./data_engine.ts";
@@ -32,6 +32,31 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
   const stores = new UfsRegistry(async () => (await request(nc, Meta.mounts, {})).mounts);
   const engine = new DataEngine(store, options.pageSize, (mountId) => stores.get(mountId));
 
+  let stopped = false;
+  // Pins: what metadata says now, then every change; until metadata answers, the pages found on disk are kept.
+  store.setPinned(store.contentIds(), true);
+  const subscriptions = [
+    subscribe(nc, Events.pinsChanged, ({ pinned, unpinned }) => {
+      store.setPinned(pinned, true);
+      store.setPinned(unpinned, false);
+    }),
+    subscribe(nc, Events.free, ({ contentIds }) => {
+      store.free(contentIds).catch((err) => console.error("cache-node: cannot free pages", err));
+    }),
+  ];
+  const loadPins = async () => {
+    for (let attempt = 0; !stopped; attempt++) {
+      try {
+        store.resetPinned((await request(nc, Meta.pinned, {})).contentIds);
+        return;
+      } catch (err) {
+        if (attempt === 0) console.error("cache-node: cannot load pinned contents yet; retrying", (err as Error).message);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 200 * 2 ** attempt)));
+      }
+    }
+  };
+  void loadPins();
+
   const app = buildHttp(engine);
   await app.listen({ host: options.host, port: options.port });
   const port = (app.server.address() as AddressInfo).port;
@@ -58,7 +83,6 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
   };
   await heartbeat();
   const timer = setInterval(() => heartbeat().catch(() => {}), MEMBER_HEARTBEAT_MS);
-  let stopped = false;
 
   return {
     id: options.nodeId,
@@ -71,6 +95,7 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
       clearInterval(timer);
       await members.delete(options.nodeId).catch(() => {});
       responder.close();
+      for (const s of subscriptions) s.unsubscribe();
       await app.close();
       await engine.drain();
       await nc.drain();

@@ -1,41 +1,71 @@
-import { connect } from "@koine/bus";
-import { JOBS_CONSUMER, JOBS_STREAM, JOBS_SUBJECTS } from "@koine/protocol";
-import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy } from "@nats-io/jetstream";
+import { connect, workQueueConsumer } from "@koine/bus";
+import { type DataNode, FileSystemClient } from "@koine/client";
+import { JOBS_CONSUMER, JOBS_STREAM, JOBS_SUBJECTS, Jobs } from "@koine/protocol";
+import type { JsMsg } from "@nats-io/jetstream";
 
 export interface JobRunnerOptions {
   natsUrl: string;
+  /** Cache nodes in this process, reached without HTTP. */
+  localNodes?: ReadonlyMap<string, DataNode>;
 }
 
 export interface JobRunner {
   stop(): Promise<void>;
 }
 
+/** A failed job is offered again after this long. */
+const RETRY_DELAY_MS = 2_000;
+/** A running job tells JetStream it is alive this often (the ack wait is 30 s). */
+const WORKING_EVERY_MS = 10_000;
+
 /**
- * Starts the job runner: a durable consumer of the jobs work queue. No job
- * kind is implemented yet, so every job is terminated with a clear reason
- * (never acknowledged as done).
+ * Starts the job runner: a durable consumer of the jobs work queue. A job
+ * is acknowledged only once done, so one in the queue or running when the
+ * runner stops is run again by the next runner. Job kinds: persist (the
+ * ASYNC_THROUGH write of a version from the cache to the under-store);
+ * any other kind is terminated as not implemented, never acknowledged as done.
  */
 export async function start(options: JobRunnerOptions): Promise<JobRunner> {
   const nc = await connect({ servers: options.natsUrl, name: "koine-job-runner" });
-  const jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name: JOBS_STREAM, subjects: [JOBS_SUBJECTS], retention: RetentionPolicy.Workqueue }).catch(async (err) => {
-    if (!(await jsm.streams.info(JOBS_STREAM).catch(() => undefined))) throw err;
-  });
-  await jsm.consumers.add(JOBS_STREAM, { durable_name: JOBS_CONSUMER, ack_policy: AckPolicy.Explicit }).catch(async (err) => {
-    if (!(await jsm.consumers.info(JOBS_STREAM, JOBS_CONSUMER).catch(() => undefined))) throw err;
-  });
-  const consumer = await jetstream(nc).consumers.get(JOBS_STREAM, JOBS_CONSUMER);
+  const client = await FileSystemClient.open({ nc, ...(options.localNodes ? { localNodes: options.localNodes } : {}) });
+  const consumer = await workQueueConsumer(nc, { stream: JOBS_STREAM, subjects: JOBS_SUBJECTS, durable: JOBS_CONSUMER });
   const messages = await consumer.consume();
-  const done = (async () => {
-    for await (const m of messages) {
+
+  const run = async (m: JsMsg) => {
+    if (m.subject !== Jobs.persist.subject) {
       console.error(`job-runner: job kind "${m.subject}" is not implemented; terminating it`);
       m.term(`job kind ${m.subject} is not implemented`);
+      return;
     }
+    let job: unknown;
+    try {
+      job = m.json();
+    } catch {
+      job = undefined;
+    }
+    if (!Jobs.persist.payload.Check(job)) {
+      m.term("malformed persist job");
+      return;
+    }
+    const alive = setInterval(() => m.working(), WORKING_EVERY_MS);
+    try {
+      await client.persist(job.contentId);
+      m.ack();
+    } catch (err) {
+      console.error(`job-runner: cannot persist ${job.contentId} yet; retrying`, (err as Error).message);
+      m.nak(RETRY_DELAY_MS);
+    } finally {
+      clearInterval(alive);
+    }
+  };
+  const done = (async () => {
+    for await (const m of messages) await run(m);
   })();
   return {
     async stop() {
       await messages.close();
       await done;
+      await client.close();
       await nc.drain();
     },
   };

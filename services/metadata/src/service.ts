@@ -195,10 +195,14 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     serially(req.path, async () => {
       writable(req.path);
       await publishStaged(req.path, req.data, req.createParents);
-      const { info } = await ns.commitFile(req.path, req.data, req.blockSize, req.attributes, req.createParents, {
+      const { info, replaced } = await ns.commitFile(req.path, req.data, req.blockSize, req.attributes, req.createParents, {
         ...(req.persistence ? { persistence: req.persistence } : {}),
         ...(req.cachedOn ? { cachedOn: req.cachedOn } : {}),
       });
+      // A version only in the cache replaces the persisted one: the under-store must not bring the old one back.
+      if (info.persistence !== "PERSISTED" && replaced?.persistence === "PERSISTED") {
+        await removeFromUfs(ns.info(replaced, info.path), replaced, await ufsOf(info.ufs.mountId));
+      }
       if (info.type === "directory") await (await ufsOf(info.ufs.mountId)).mkdir(info.ufs.path);
       if (info.persistence === "TO_BE_PERSISTED") await queuePersist(info.contentId);
       changed(info.path);

@@ -95,6 +95,8 @@ export function toS3Error(err: unknown, target: Target): S3Error {
       return s3Error("InvalidRequest", `${err.message} (the under-store cannot hold both a key and keys below it)`, extra);
     case ErrorCode.InvalidArgument:
       return s3Error("InvalidArgument", err.message, extra);
+    case ErrorCode.PermissionDenied:
+      return s3Error("AccessDenied", err.message, extra);
     case ErrorCode.NoSuchUpload:
       return s3Error("NoSuchUpload", undefined, extra);
     case ErrorCode.InvalidPart:

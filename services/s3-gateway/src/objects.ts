@@ -186,7 +186,7 @@ async function openObject(deps: S3Deps, bucket: string, key: string, info: FileI
     return { info, stream: await deps.client.read(info, start, length) };
   } catch (err) {
     if (!(err instanceof KoineError && err.code === ErrorCode.Stale)) throw err;
-    deps.client.forget(pathOf(bucket, key));
+    await deps.client.refresh(pathOf(bucket, key)).catch(() => {}); // the namespace takes the under-store's version
     const fresh = await resolveObject(deps.client, bucket, key);
     if (fresh.size !== info.size) throw err;
     return { info: fresh, stream: await deps.client.read(fresh, start, length) };
