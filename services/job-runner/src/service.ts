@@ -15,6 +15,8 @@ export interface JobRunner {
 
 /** A failed job is offered again after this long. */
 const RETRY_DELAY_MS = 2_000;
+/** How long one fetch waits for a job (a stop waits at most this long). */
+const POLL_MS = 1_000;
 /** A running job tells JetStream it is alive this often (the ack wait is 30 s). */
 const WORKING_EVERY_MS = 10_000;
 
@@ -29,7 +31,7 @@ export async function start(options: JobRunnerOptions): Promise<JobRunner> {
   const nc = await connect({ servers: options.natsUrl, name: "koine-job-runner" });
   const client = await FileSystemClient.open({ nc, ...(options.localNodes ? { localNodes: options.localNodes } : {}) });
   const consumer = await workQueueConsumer(nc, { stream: JOBS_STREAM, subjects: JOBS_SUBJECTS, durable: JOBS_CONSUMER });
-  const messages = await consumer.consume();
+  let stopping = false;
 
   const run = async (m: JsMsg) => {
     if (m.subject !== Jobs.persist.subject) {
@@ -58,12 +60,19 @@ export async function start(options: JobRunnerOptions): Promise<JobRunner> {
       clearInterval(alive);
     }
   };
+  // One job at a time, fetched only when the last is done: a runner that stops holds no job it has not started.
   const done = (async () => {
-    for await (const m of messages) await run(m);
+    while (!stopping) {
+      const m = await consumer.next({ expires: POLL_MS }).catch((err) => {
+        if (!stopping) console.error("job-runner: cannot fetch a job", (err as Error).message);
+        return null;
+      });
+      if (m) await run(m);
+    }
   })();
   return {
     async stop() {
-      await messages.close();
+      stopping = true;
       await done;
       await client.close();
       await nc.drain();

@@ -600,9 +600,8 @@ export class Namespace {
   refreshFile(id: number, status: UfsStatus | undefined, sinceMs: number): Promise<boolean> {
     return this.#tx(() => {
       const inode = this.inodes.get(id);
-      if (!inode || inode.type !== "file" || inode.persistence !== "PERSISTED" || (inode.syncedMs ?? inode.mtimeMs) >= sinceMs)
-        return false;
-      if (!status || status.type !== "file") {
+      if (inode?.type !== "file" || inode.persistence !== "PERSISTED" || (inode.syncedMs ?? inode.mtimeMs) >= sinceMs) return false;
+      if (status?.type !== "file") {
         this.#unlink(inode);
         return true;
       }
@@ -626,7 +625,7 @@ export class Namespace {
     const base = path === "/" ? "" : path;
     return this.#tx(() => {
       const dir = this.inodes.get(dirId);
-      if (!dir || dir.type !== "directory" || dir.mtimeMs > sinceMs) return [];
+      if (dir?.type !== "directory" || dir.mtimeMs > sinceMs) return [];
       const changed: string[] = [];
       const listed = new Set<string>();
       for (const entry of entries) {

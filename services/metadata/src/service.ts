@@ -168,21 +168,24 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
    */
   const publishStaged = async (path: string, data: WrittenData, createParents: boolean) => {
     if (!data.stagedPath) return;
-    const at = ns.ufsLocationOf(canonical(path));
-    if (data.mountId !== undefined && data.mountId !== at.mountId) {
-      await (await ufsOf(data.mountId)).discard(data.stagedPath).catch(() => {});
-      throw new KoineError(ErrorCode.Unavailable, `Cannot commit "${path}": the mount table changed while it was written; write it again`);
-    }
-    const ufs = await ufsOf(at.mountId);
     const current = ns.lookup(parsePath(path));
     if (current?.contentId === data.contentId) return;
     try {
       ns.checkCommit(path, createParents);
     } catch (err) {
-      await ufs.discard(data.stagedPath);
+      await (await ufsOf(data.mountId ?? ns.ufsLocationOf(canonical(path)).mountId)).discard(data.stagedPath);
       throw err;
     }
-    await ufs.publish(data.stagedPath, at.path);
+    await publishAt(path, data.stagedPath, data.mountId);
+  };
+  /** Makes staged bytes the under-store file of `path`, if they were staged on its mount. */
+  const publishAt = async (path: string, stagedPath: string, stagedOn: string | undefined) => {
+    const at = ns.ufsLocationOf(canonical(path));
+    if (stagedOn !== undefined && stagedOn !== at.mountId) {
+      await (await ufsOf(stagedOn)).discard(stagedPath).catch(() => {});
+      throw new KoineError(ErrorCode.Unavailable, `Cannot commit "${path}": the mount table changed while it was written; write it again`);
+    }
+    await (await ufsOf(at.mountId)).publish(stagedPath, at.path);
   };
 
   /** Queues the persisting of a version that is only in the cache (ASYNC_THROUGH). */
@@ -231,7 +234,8 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
         throw new KoineError(ErrorCode.Unavailable, `Cannot persist "${path}": it moved; persist it again`);
       }
       writable(path);
-      await publishStaged(path, data, true);
+      if (!data.stagedPath) throw new KoineError(ErrorCode.InvalidArgument, `Cannot persist "${path}": no staged bytes`);
+      await publishAt(path, data.stagedPath, data.mountId);
       const info = await ns.markPersisted(path, contentId, data.ufsFingerprint);
       if (!info) throw new KoineError(ErrorCode.Unavailable, `Cannot persist "${path}": it changed while being persisted`);
       changed(info.path);
@@ -293,28 +297,32 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     return { deleted: removal.removed.map((r) => ns.info(r.inode, r.path)) };
   };
   on(Meta.delete, deletePath);
-  on(Meta.rename, async ({ src, dst }) => {
-    writable(src);
-    writable(dst);
-    const mountPoint = holdsMountPoint(src);
-    if (mountPoint) throw new KoineError(ErrorCode.InvalidArgument, `Cannot rename "${src}": "${mountPoint.path}" is a mount point`);
-    const before = ns.stat(src);
-    const target = ns.ufsLocationOf(canonical(dst));
-    if (target.mountId !== before.ufs.mountId) {
-      throw new KoineError(ErrorCode.InvalidArgument, `Cannot rename "${src}" to "${dst}": they are on different mounts`);
-    }
-    const ufs = await ufsOf(before.ufs.mountId);
-    await ufs.rename(before.ufs.path, target.path);
-    try {
-      const info = await ns.rename(src, dst);
-      if (info.type === "directory") changedTrees(before.path, info.path);
-      else changed(before.path, info.path);
-      return info;
-    } catch (err) {
-      await ufs.rename(target.path, before.ufs.path).catch(() => {});
-      throw err;
-    }
-  });
+  on(Meta.rename, ({ src, dst }) =>
+    serially(src, async () => {
+      writable(src);
+      writable(dst);
+      const mountPoint = holdsMountPoint(src);
+      if (mountPoint) throw new KoineError(ErrorCode.InvalidArgument, `Cannot rename "${src}": "${mountPoint.path}" is a mount point`);
+      const before = ns.stat(src);
+      const target = ns.ufsLocationOf(canonical(dst));
+      if (target.mountId !== before.ufs.mountId) {
+        throw new KoineError(ErrorCode.InvalidArgument, `Cannot rename "${src}" to "${dst}": they are on different mounts`);
+      }
+      // A file only in the cache has nothing in the under-store to move.
+      const inUfs = before.type === "directory" || before.persistence === "PERSISTED";
+      const ufs = await ufsOf(before.ufs.mountId);
+      if (inUfs) await ufs.rename(before.ufs.path, target.path);
+      try {
+        const info = await ns.rename(src, dst);
+        if (info.type === "directory") changedTrees(before.path, info.path);
+        else changed(before.path, info.path);
+        return info;
+      } catch (err) {
+        if (inUfs) await ufs.rename(target.path, before.ufs.path).catch(() => {});
+        throw err;
+      }
+    }),
+  );
   on(Meta.setAttributes, async ({ path, attributes }) => {
     if (FILE_ATTRIBUTES.some((k) => attributes[k] !== undefined)) writable(path);
     const info = await ns.setAttributes(path, attributes);
