@@ -85,6 +85,7 @@ test("@aws-sdk/client-s3 - the whole S3 flow with a stock client", async (t) => 
   }
   const ranged = await s3.send(new GetObjectCommand({ Bucket, Key: "multi/100m.bin", Range: `bytes=${60 * MiB}-${70 * MiB - 1}` }));
   assert.equal(ranged.ContentLength, 10 * MiB);
+  assert.equal((await ranged.Body?.transformToByteArray())?.length, 10 * MiB);
   assert.equal(
     await s3Outcome(s3.send(new GetObjectCommand({ Bucket, Key: "big/8m.bin", Range: `bytes=${9 * MiB}-` }))),
     "416 InvalidRange",

@@ -5,6 +5,9 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { s3ClientErrorHandler } from "./plugin.ts";
 import { UserDirectory } from "./users.ts";
 
+/** How long a stopping front-end lets in-flight requests finish. */
+const STOP_GRACE_MS = 5_000;
+
 export interface FrontEndOptions {
   /** Connection name, for NATS monitoring. */
   name: string;
@@ -54,7 +57,10 @@ export async function startFrontEnd(
     url: `http://127.0.0.1:${port}`,
     port,
     async stop() {
+      // In-flight requests may finish; a client that stopped reading its response is cut off after a grace period.
+      const cutOff = setTimeout(() => app.server.closeAllConnections(), STOP_GRACE_MS);
       await app.close();
+      clearTimeout(cutOff);
       users.close();
       await client.close();
       await nc.drain();
