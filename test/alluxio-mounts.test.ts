@@ -6,55 +6,22 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
-import { bootCluster, s3Client, s3Outcome, TEST_CREDENTIALS, tempDir } from "@koine/testkit";
-
-/** One Alluxio REST call; the JSON answer, or the gRPC status code of an error. */
-async function alluxio(base: string, path: string, body?: unknown): Promise<{ status: number; code?: string; value: unknown }> {
-  const res = await fetch(`${base}/api/v1/paths/${path}`, {
-    method: "POST",
-    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
-  });
-  const text = await res.text();
-  const value: unknown = text === "" ? undefined : JSON.parse(text);
-  if (res.status !== 200) return { status: res.status, code: (value as { statusCode: string }).statusCode, value };
-  return { status: 200, value };
-}
-
-async function ok(base: string, path: string, body?: unknown): Promise<unknown> {
-  const r = await alluxio(base, path, body);
-  assert.equal(r.status, 200, `${path}: ${JSON.stringify(r.value)}`);
-  return r.value;
-}
-
-/** Reads a whole file through the streams API, as alluxio-py's client.open(path, "r") does. */
-async function readThroughStreams(base: string, path: string, options: unknown = {}): Promise<Buffer> {
-  const id = (await ok(base, `/${path}/open-file`, options)) as number;
-  const res = await fetch(`${base}/api/v1/streams/${id}/read`, { method: "POST" });
-  assert.equal(res.status, 200);
-  const bytes = Buffer.from(await res.arrayBuffer());
-  await fetch(`${base}/api/v1/streams/${id}/close`, { method: "POST" });
-  return bytes;
-}
-
-/** Writes a file through create-file and the streams API. */
-async function writeThroughStreams(base: string, path: string, bytes: Buffer, options: unknown = {}): Promise<void> {
-  const id = (await ok(base, `/${path}/create-file`, options)) as number;
-  const res = await fetch(`${base}/api/v1/streams/${id}/write`, { method: "POST", body: bytes });
-  assert.equal(res.status, 200);
-  const close = await fetch(`${base}/api/v1/streams/${id}/close`, { method: "POST" });
-  assert.equal(close.status, 200, await close.text());
-}
+import {
+  alluxioCall,
+  alluxioOk,
+  alluxioRead,
+  alluxioWrite,
+  bootCluster,
+  s3Client,
+  s3Outcome,
+  TEST_CREDENTIALS,
+  tempDir,
+  waitFor,
+} from "@koine/testkit";
 
 const names = (statuses: unknown) => (statuses as { name: string }[]).map((s) => s.name).sort();
-const paths = (statuses: unknown) => (statuses as { path: string }[]).map((s) => s.path).sort();
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+const paths = (statuses: unknown) => (statuses as { path: string }[]).map((s) => s.path).sort();
 
 test("mounts - a local directory with existing files: listed, read cold then warm, written through, synced, read-only, unmounted", async (t) => {
   const ufs = await tempDir(t, "koine-mounted-");
@@ -68,30 +35,30 @@ test("mounts - a local directory with existing files: listed, read cold then war
   const node = cluster.cacheNodes[0];
   assert.ok(node);
   const src = encodeURIComponent(pathToFileURL(ufs).href);
-  await ok(base, `/data/mount?src=${src}`, { properties: { "alluxio.user.file.metadata.sync.interval": "300ms" } });
+  await alluxioOk(base, `/data/mount?src=${src}`, { properties: { "alluxio.user.file.metadata.sync.interval": "300ms" } });
 
   // Existing content shows up, lazily loaded: children, then the whole tree.
-  assert.deepEqual(names(await ok(base, "/data/list-status")), ["a.txt", "sub"]);
-  assert.deepEqual(paths(await ok(base, "/data/list-status", { recursive: true })), [
+  assert.deepEqual(names(await alluxioOk(base, "/data/list-status")), ["a.txt", "sub"]);
+  assert.deepEqual(paths(await alluxioOk(base, "/data/list-status", { recursive: true })), [
     "/data/a.txt",
     "/data/sub",
     "/data/sub/b.bin",
     "/data/sub/deep",
     "/data/sub/deep/c.txt",
   ]);
-  const mountPoint = (await ok(base, "/data/get-status")) as { mountPoint: boolean; ufsPath: string };
+  const mountPoint = (await alluxioOk(base, "/data/get-status")) as { mountPoint: boolean; ufsPath: string };
   assert.equal(mountPoint.mountPoint, true);
-  const status = (await ok(base, "/data/sub/b.bin/get-status")) as Record<string, unknown>;
+  const status = (await alluxioOk(base, "/data/sub/b.bin/get-status")) as Record<string, unknown>;
   assert.equal(status.length, big.length);
   assert.equal(status.persisted, true);
   assert.equal(status.ufsPath, join(ufs, "sub", "b.bin"));
 
   // Cold from the under-store, then warm from the cache.
   const cold = node.stats();
-  assert.ok((await readThroughStreams(base, "/data/sub/b.bin")).equals(big));
+  assert.ok((await alluxioRead(base, "/data/sub/b.bin")).equals(big));
   const warm = node.stats();
   assert.ok(warm.ufsReadBytes - cold.ufsReadBytes >= big.length, "the first read comes from the under-store");
-  assert.ok((await readThroughStreams(base, "/data/sub/b.bin")).equals(big));
+  assert.ok((await alluxioRead(base, "/data/sub/b.bin")).equals(big));
   assert.equal(node.stats().ufsReadBytes, warm.ufsReadBytes, "the second read is served from the cache");
   assert.ok(node.stats().hits > warm.hits);
 
@@ -106,7 +73,7 @@ test("mounts - a local directory with existing files: listed, read cold then war
   );
 
   // Writes go through to the directory.
-  await writeThroughStreams(base, "/data/sub/new.txt", Buffer.from("written through koine"));
+  await alluxioWrite(base, "/data/sub/new.txt", Buffer.from("written through koine"));
   assert.equal(await readFile(join(ufs, "sub", "new.txt"), "utf8"), "written through koine");
   await s3.send(new PutObjectCommand({ Bucket: "data", Key: "s3/put.txt", Body: "via s3" }));
   assert.equal(await readFile(join(ufs, "s3", "put.txt"), "utf8"), "via s3");
@@ -116,59 +83,59 @@ test("mounts - a local directory with existing files: listed, read cold then war
   await writeFile(join(ufs, "a.txt"), "changed behind koine's back, and longer");
   await rm(join(ufs, "sub", "deep", "c.txt"));
   await sleep(400);
-  assert.ok(names(await ok(base, "/data/list-status")).includes("added.txt"));
-  assert.equal((await readThroughStreams(base, "/data/added.txt")).toString(), "added behind koine's back");
-  assert.equal((await readThroughStreams(base, "/data/a.txt")).toString(), "changed behind koine's back, and longer");
-  assert.deepEqual(names(await ok(base, "/data/sub/deep/list-status")), []);
+  assert.ok(names(await alluxioOk(base, "/data/list-status")).includes("added.txt"));
+  assert.equal((await alluxioRead(base, "/data/added.txt")).toString(), "added behind koine's back");
+  assert.equal((await alluxioRead(base, "/data/a.txt")).toString(), "changed behind koine's back, and longer");
+  assert.deepEqual(names(await alluxioOk(base, "/data/sub/deep/list-status")), []);
   // A file the namespace never listed is found by its path at once (loadMetadataType ONCE).
   await writeFile(join(ufs, "sub", "direct.txt"), "direct");
-  assert.equal((await alluxio(base, "/data/sub/direct.txt/get-status", { loadMetadataType: "ALWAYS" })).status, 200);
+  assert.equal((await alluxioCall(base, "/data/sub/direct.txt/get-status", { loadMetadataType: "ALWAYS" })).status, 200);
   // NEVER answers from the namespace alone.
   await writeFile(join(ufs, "sub", "never.txt"), "never");
-  assert.equal((await alluxio(base, "/data/sub/never.txt/get-status", { loadMetadataType: "NEVER" })).code, "NOT_FOUND");
+  assert.equal((await alluxioCall(base, "/data/sub/never.txt/get-status", { loadMetadataType: "NEVER" })).code, "NOT_FOUND");
 
   // Deleting through koine deletes in the directory.
-  await ok(base, "/data/sub/new.txt/delete");
+  await alluxioOk(base, "/data/sub/new.txt/delete");
   await assert.rejects(stat(join(ufs, "sub", "new.txt")), { code: "ENOENT" });
 
   // Mount rules, as Alluxio's.
   const other = await tempDir(t, "koine-other-");
   const otherSrc = encodeURIComponent(pathToFileURL(other).href);
-  assert.equal((await alluxio(base, `/data/sub/inner/mount?src=${otherSrc}`)).code, "INVALID_ARGUMENT", "no mount inside a mount");
+  assert.equal((await alluxioCall(base, `/data/sub/inner/mount?src=${otherSrc}`)).code, "INVALID_ARGUMENT", "no mount inside a mount");
   assert.equal(
-    (await alluxio(base, `/elsewhere/mount?src=${encodeURIComponent(pathToFileURL(join(ufs, "sub")).href)}`)).code,
+    (await alluxioCall(base, `/elsewhere/mount?src=${encodeURIComponent(pathToFileURL(join(ufs, "sub")).href)}`)).code,
     "INVALID_ARGUMENT",
   );
-  await ok(base, "/taken/create-directory");
-  assert.equal((await alluxio(base, `/taken/mount?src=${otherSrc}`)).code, "ALREADY_EXISTS");
+  await alluxioOk(base, "/taken/create-directory");
+  assert.equal((await alluxioCall(base, `/taken/mount?src=${otherSrc}`)).code, "ALREADY_EXISTS");
   const missing = encodeURIComponent(pathToFileURL(join(other, "missing")).href);
-  assert.equal((await alluxio(base, `/nothing/mount?src=${missing}`)).code, "INVALID_ARGUMENT");
-  assert.equal((await alluxio(base, "/nothing/mount")).code, "INVALID_ARGUMENT", "src is required");
-  assert.equal((await alluxio(base, "/data/sub/unmount")).code, "INVALID_ARGUMENT", "only a mount point unmounts");
+  assert.equal((await alluxioCall(base, `/nothing/mount?src=${missing}`)).code, "INVALID_ARGUMENT");
+  assert.equal((await alluxioCall(base, "/nothing/mount")).code, "INVALID_ARGUMENT", "src is required");
+  assert.equal((await alluxioCall(base, "/data/sub/unmount")).code, "INVALID_ARGUMENT", "only a mount point unmounts");
   assert.equal(
-    (await alluxio(base, "/data/delete", { recursive: true })).code,
+    (await alluxioCall(base, "/data/delete", { recursive: true })).code,
     "INVALID_ARGUMENT",
     "a mount point is unmounted, not deleted",
   );
 
   // A read-only mount reads and refuses every change.
   await writeFile(join(other, "kept.txt"), "kept");
-  await ok(base, `/ro/mount?src=${otherSrc}`, { readOnly: true });
-  assert.equal((await readThroughStreams(base, "/ro/kept.txt")).toString(), "kept");
-  assert.equal((await alluxio(base, "/ro/x.txt/create-file")).code, "PERMISSION_DENIED");
-  assert.equal((await alluxio(base, "/ro/d/create-directory")).code, "PERMISSION_DENIED");
-  assert.equal((await alluxio(base, "/ro/kept.txt/delete")).code, "PERMISSION_DENIED");
-  assert.equal((await alluxio(base, "/ro/kept.txt/rename?dst=%2Fro%2Fmoved.txt")).code, "PERMISSION_DENIED");
+  await alluxioOk(base, `/ro/mount?src=${otherSrc}`, { readOnly: true });
+  assert.equal((await alluxioRead(base, "/ro/kept.txt")).toString(), "kept");
+  assert.equal((await alluxioCall(base, "/ro/x.txt/create-file")).code, "PERMISSION_DENIED");
+  assert.equal((await alluxioCall(base, "/ro/d/create-directory")).code, "PERMISSION_DENIED");
+  assert.equal((await alluxioCall(base, "/ro/kept.txt/delete")).code, "PERMISSION_DENIED");
+  assert.equal((await alluxioCall(base, "/ro/kept.txt/rename?dst=%2Fro%2Fmoved.txt")).code, "PERMISSION_DENIED");
   assert.equal(await s3Outcome(s3.send(new PutObjectCommand({ Bucket: "ro", Key: "y.txt", Body: "no" }))), "403 AccessDenied");
   assert.equal(await readFile(join(other, "kept.txt"), "utf8"), "kept");
   await assert.rejects(stat(join(other, "y.txt")), { code: "ENOENT" });
 
   // Unmounting hides the files and leaves every byte in the directory.
-  await ok(base, "/data/unmount");
-  assert.equal((await alluxio(base, "/data/sub/b.bin/get-status")).code, "NOT_FOUND");
-  assert.equal(await ok(base, "/data/exists"), false);
+  await alluxioOk(base, "/data/unmount");
+  assert.equal((await alluxioCall(base, "/data/sub/b.bin/get-status")).code, "NOT_FOUND");
+  assert.equal(await alluxioOk(base, "/data/exists"), false);
   assert.ok((await readFile(join(ufs, "sub", "b.bin"))).equals(big));
-  await ok(base, "/ro/unmount");
+  await alluxioOk(base, "/ro/unmount");
 });
 
 test("mounts - an S3 bucket on a second koine cluster: listed, read cold then warm, written through, synced, unmounted", async (t) => {
@@ -190,20 +157,24 @@ test("mounts - an S3 bucket on a second koine cluster: listed, read cold then wa
     "aws.secretKey": TEST_CREDENTIALS.secretAccessKey,
     "alluxio.user.file.metadata.sync.interval": "300ms",
   };
-  assert.equal((await alluxio(base, "/remote/mount?src=s3%3A%2F%2Fnope%2F", { properties })).code, "INVALID_ARGUMENT", "a missing bucket");
-  await ok(base, "/remote/mount?src=s3%3A%2F%2Fsrc%2F", { properties });
+  assert.equal(
+    (await alluxioCall(base, "/remote/mount?src=s3%3A%2F%2Fnope%2F", { properties })).code,
+    "INVALID_ARGUMENT",
+    "a missing bucket",
+  );
+  await alluxioOk(base, "/remote/mount?src=s3%3A%2F%2Fsrc%2F", { properties });
 
-  assert.deepEqual(names(await ok(base, "/remote/list-status")), ["two.bin", "x"]);
-  assert.deepEqual(names(await ok(base, "/remote/x/list-status")), ["one.txt"]);
-  const status = (await ok(base, "/remote/two.bin/get-status")) as Record<string, unknown>;
+  assert.deepEqual(names(await alluxioOk(base, "/remote/list-status")), ["two.bin", "x"]);
+  assert.deepEqual(names(await alluxioOk(base, "/remote/x/list-status")), ["one.txt"]);
+  const status = (await alluxioOk(base, "/remote/two.bin/get-status")) as Record<string, unknown>;
   assert.equal(status.length, two.length);
   assert.equal(status.ufsPath, "s3://src/two.bin");
 
   const cold = node.stats();
-  assert.ok((await readThroughStreams(base, "/remote/two.bin")).equals(two));
+  assert.ok((await alluxioRead(base, "/remote/two.bin")).equals(two));
   const warm = node.stats();
   assert.ok(warm.ufsReadBytes - cold.ufsReadBytes >= two.length);
-  assert.ok((await readThroughStreams(base, "/remote/two.bin")).equals(two));
+  assert.ok((await alluxioRead(base, "/remote/two.bin")).equals(two));
   assert.equal(node.stats().ufsReadBytes, warm.ufsReadBytes, "warm reads come from the cache");
   // And through this cluster's S3.
   const s3 = s3Client(cluster.s3Url);
@@ -211,7 +182,7 @@ test("mounts - an S3 bucket on a second koine cluster: listed, read cold then wa
   assert.equal(await (got.Body as { transformToString(): Promise<string> }).transformToString(), "one");
 
   // Writes go through to the bucket (THROUGH: nothing kept in the cache).
-  await writeThroughStreams(base, "/remote/x/new.txt", Buffer.from("through to the remote"), { writeType: "THROUGH" });
+  await alluxioWrite(base, "/remote/x/new.txt", Buffer.from("through to the remote"), { writeType: "THROUGH" });
   const remoteNew = await remoteS3.send(new GetObjectCommand({ Bucket: "src", Key: "x/new.txt" }));
   assert.equal(await (remoteNew.Body as { transformToString(): Promise<string> }).transformToString(), "through to the remote");
   const staged = await remoteS3.send(new ListObjectsV2Command({ Bucket: "src", Prefix: "x/" }));
@@ -223,17 +194,17 @@ test("mounts - an S3 bucket on a second koine cluster: listed, read cold then wa
 
   // An object put straight into the bucket appears after the sync interval.
   await remoteS3.send(new PutObjectCommand({ Bucket: "src", Key: "later.txt", Body: "later" }));
-  await waitFor("later.txt in the listing", async () => names(await ok(base, "/remote/list-status")).includes("later.txt"));
-  assert.equal((await readThroughStreams(base, "/remote/later.txt")).toString(), "later");
+  await waitFor("later.txt in the listing", async () => names(await alluxioOk(base, "/remote/list-status")).includes("later.txt"));
+  assert.equal((await alluxioRead(base, "/remote/later.txt")).toString(), "later");
 
   // Deleting through koine deletes in the bucket.
-  await ok(base, "/remote/two.bin/delete");
+  await alluxioOk(base, "/remote/two.bin/delete");
   assert.equal(await s3Outcome(remoteS3.send(new HeadObjectCommand({ Bucket: "src", Key: "two.bin" }))), "404 NotFound");
 
   // No second mount of the same bucket inside the first one.
-  assert.equal((await alluxio(base, "/again/mount?src=s3%3A%2F%2Fsrc%2Fx", { properties })).code, "INVALID_ARGUMENT");
-  await ok(base, "/remote/unmount");
-  assert.equal(await ok(base, "/remote/x/one.txt/exists"), false);
+  assert.equal((await alluxioCall(base, "/again/mount?src=s3%3A%2F%2Fsrc%2Fx", { properties })).code, "INVALID_ARGUMENT");
+  await alluxioOk(base, "/remote/unmount");
+  assert.equal(await alluxioOk(base, "/remote/x/one.txt/exists"), false);
   const still = await remoteS3.send(new GetObjectCommand({ Bucket: "src", Key: "x/one.txt" }));
   assert.equal(await (still.Body as { transformToString(): Promise<string> }).transformToString(), "one");
 });

@@ -99,6 +99,8 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+export type { AlluxioAnswer } from "./alluxio.ts";
+export { alluxioCall, alluxioOk, alluxioRead, alluxioWrite, waitFor } from "./alluxio.ts";
 export type { RawResponse, SignOptions } from "./s3_raw.ts";
 export { presignUrl, rawSignedRequest, signedRequest, signHeaders } from "./s3_raw.ts";
 
