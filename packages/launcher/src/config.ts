@@ -1,5 +1,6 @@
 import { DEFAULT_CAPACITY_BYTES, DEFAULT_MEMORY_BYTES } from "@koine/cache-node";
-import { homeFrom, portFrom, sizeFrom } from "@koine/config";
+import { durationFrom, homeFrom, portFrom, sizeFrom } from "@koine/config";
+import { DEFAULT_SYNC_INTERVAL_MS, DEFAULT_TTL_CHECK_MS } from "@koine/metadata";
 import { parseDomains, parseUsers } from "@koine/s3-gateway";
 import type { LocalClusterOptions } from "./local_cluster.ts";
 
@@ -7,7 +8,7 @@ import type { LocalClusterOptions } from "./local_cluster.ts";
  * Options of the all-in-one cluster from the environment: KOINE_HOME,
  * KOINE_NATS_URL (else a nats-server is started on KOINE_NATS_PORT),
  * KOINE_S3_PORT, KOINE_ALLUXIO_PORT, KOINE_CACHE_PORT, KOINE_CACHE_NODES, KOINE_CACHE_CAPACITY, KOINE_CACHE_MEMORY,
- * KOINE_ACCESS_KEY, KOINE_SECRET_KEY, KOINE_S3_USERS, KOINE_S3_DOMAINS.
+ * KOINE_ACCESS_KEY, KOINE_SECRET_KEY, KOINE_S3_USERS, KOINE_S3_DOMAINS, KOINE_UFS_SYNC_INTERVAL, KOINE_TTL_CHECK_INTERVAL.
  */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): LocalClusterOptions {
   const nodes = Number(env.KOINE_CACHE_NODES ?? 1);
@@ -25,5 +26,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): LocalClusterO
     cacheMemoryBytes: sizeFrom(env, "KOINE_CACHE_MEMORY", DEFAULT_MEMORY_BYTES),
     credentials: parseUsers(env),
     s3Domains: parseDomains(env),
+    syncIntervalMs: durationFrom(env, "KOINE_UFS_SYNC_INTERVAL", DEFAULT_SYNC_INTERVAL_MS),
+    ttlCheckMs: durationFrom(env, "KOINE_TTL_CHECK_INTERVAL", DEFAULT_TTL_CHECK_MS),
   };
 }
