@@ -92,6 +92,26 @@ try {
   const putScript = join(home, "put.lua");
   await writeFile(putScript, `wrk.method = "PUT"\nwrk.body = string.rep("x", 4096)\n`);
   const putSmall = await wrk(await presignUrl(endpoint, "PUT", "/bench/put-small", credentials), 32, putScript);
+  // The same over many keys: each wrk thread walks its own half of 4000 presigned URLs.
+  const keyUrls: string[] = [];
+  for (let i = 0; i < 4000; i++) {
+    const url = new URL(await presignUrl(endpoint, "PUT", `/bench/put-many/${i}`, credentials));
+    keyUrls.push(url.pathname + url.search);
+  }
+  const manyScript = join(home, "put-many.lua");
+  await writeFile(
+    manyScript,
+    [
+      `paths = { ${keyUrls.map((u) => JSON.stringify(u)).join(", ")} }`,
+      `body = string.rep("x", 4096)`,
+      `local count = 0`,
+      `setup = function(thread) thread:set("first", count * ${keyUrls.length / 2}); count = count + 1 end`,
+      `init = function() n = first end`,
+      `request = function() n = n + 1; return wrk.format("PUT", paths[(n % #paths) + 1], nil, body) end`,
+      "",
+    ].join("\n"),
+  );
+  const putMany = await wrk(endpoint, 32, manyScript);
   await s3.send(new PutObjectCommand({ Bucket: "bench", Key: "small/0", Body: randomBytes(4 * KiB) }));
   start = performance.now();
   await s3.send(new PutObjectCommand({ Bucket: "bench", Key: "sdk-big", Body: await readFile(bigFile) }));
@@ -140,7 +160,8 @@ machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 1024 ** 3).toF
 | GET 64 MiB cold (cache emptied), 1 stream | ${mbs(coldKoine)} | ${mbs(nginxOnce)} (1 stream, page cache) | ${ratio(coldKoine, nginxOnce)} |
 | PUT 64 MiB, 1 stream (curl, presigned) | ${mbs(putBigBps)} | dd with fsync: ${mbs(ddBps)} | ${ratio(putBigBps, ddBps)} |
 | PUT 64 MiB, 1 stream (AWS SDK: signed SHA-256 + CRC32 on the client) | ${mbs(putSdkBps)} | | |
-| PUT 4 KiB, 32 connections (wrk, presigned, one key overwritten) | ${putSmall.rps.toFixed(0)} req/s | | |
+| PUT 4 KiB, 32 connections (wrk, presigned, 4000 keys) | ${putMany.rps.toFixed(0)} req/s | | |
+| PUT 4 KiB, 32 connections (wrk, presigned, one key overwritten: its commits run in turn) | ${putSmall.rps.toFixed(0)} req/s | | |
 `);
 } finally {
   nginx?.kill("SIGTERM");

@@ -118,13 +118,18 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   const holdsMountPoint = (path: string) =>
     ns.mountList().find((m) => m.path !== "/" && (m.path === canonical(path) || m.path.startsWith(`${canonical(path)}/`)));
 
+  /** An under-store that cannot be reached leaves the namespace answering from what it holds. */
+  const unsynced = (err: unknown) => {
+    if (err instanceof KoineError && err.code === ErrorCode.InvalidArgument) throw err;
+    console.error("metadata: cannot compare with the under-store; answering from the namespace:", (err as Error).message);
+  };
   on(Meta.stat, async (req) => {
-    await sync.path(req.path, req);
+    await sync.path(req.path, req).catch(unsynced);
     return ns.stat(req.path);
   });
   on(Meta.list, async (req) => {
     const { path, after, limit, recursive } = req;
-    await sync.directory(path, req, recursive === true);
+    await sync.directory(path, req, recursive === true).catch(unsynced);
     const dir = ns.get(path);
     const base = canonical(path) === "/" ? "" : canonical(path);
     if (dir.type !== "directory") return { entries: [ns.info(dir, canonical(path))], truncated: false };
@@ -151,7 +156,7 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   on(Meta.listKeys, async (req) => {
     const cut = req.prefix.lastIndexOf("/");
     const dir = `/${req.bucket}${cut >= 0 ? `/${req.prefix.slice(0, cut)}` : ""}`;
-    if (isPath(dir)) await sync.directory(dir, {}, req.delimiter !== "/");
+    if (isPath(dir)) await sync.directory(dir, {}, req.delimiter !== "/").catch(unsynced);
     return listKeys(ns, req);
   });
   on(Meta.mkdir, async (req) => {
