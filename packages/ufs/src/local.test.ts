@@ -52,7 +52,7 @@ test("LocalUfs stages a write beside its path until it is published or discarded
   );
   const published = await ufs.publish(staged.stagedPath, "b/k");
   assert.equal(await readFile(join(root, "b/k"), "utf8"), "new bytes");
-  assert.equal(published.fingerprint, staged.status.fingerprint, "the fingerprint taken when staged stays true");
+  assert.equal(published.status.fingerprint, staged.status.fingerprint, "the fingerprint taken when staged stays true");
   const dropped = await ufs.stage("b/k", Readable.from([Buffer.from("never")]));
   await ufs.discard(dropped.stagedPath);
   assert.deepEqual(await readdir(join(root, "b")), ["k"]);

@@ -6,7 +6,8 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { UfsError } from "./errors.ts";
 import { safeSegments } from "./path.ts";
-import type { StagedWrite, UfsEntry, UfsStatus, UnderFileSystem } from "./ufs.ts";
+import { Turns } from "./turns.ts";
+import type { Published, PublishTurn, StagedWrite, UfsEntry, UfsStatus, UnderFileSystem } from "./ufs.ts";
 
 /** Temporary files of unfinished writes start with this; listings hide them. */
 export const TEMP_PREFIX = ".koine-tmp-";
@@ -50,6 +51,8 @@ function mapFsError(err: unknown, path: string): never {
 export class LocalUfs implements UnderFileSystem {
   readonly root: string;
   #realRoot: Promise<string>;
+  /** Publishes of one path, in turn. */
+  readonly #turns = new Turns();
 
   /** With `createRoot` false, a missing root directory is an error (NOT_FOUND) of every operation. */
   constructor(root: string, options: { createRoot?: boolean } = {}) {
@@ -136,7 +139,7 @@ export class LocalUfs implements UnderFileSystem {
 
   async write(path: string, source: Readable | AsyncIterable<Uint8Array>): Promise<UfsStatus> {
     const staged = await this.stage(path, source);
-    return this.publish(staged.stagedPath, path);
+    return (await this.publish(staged.stagedPath, path)).status;
   }
 
   async stage(path: string, source: Readable | AsyncIterable<Uint8Array>): Promise<StagedWrite> {
@@ -157,16 +160,26 @@ export class LocalUfs implements UnderFileSystem {
     return { stagedPath: `/${[...segments.slice(0, -1), name].join("/")}`, status: statusOf(await stat(tmp, { bigint: true })) };
   }
 
-  async publish(stagedPath: string, path: string): Promise<UfsStatus> {
+  async publish<T>(stagedPath: string, path: string, turn: PublishTurn<T> = {}): Promise<Published<T>> {
     const from = await this.#resolve(stagedPath);
     const to = await this.#resolve(path, { createParents: true });
-    try {
-      await rename(from, to);
-    } catch (err) {
-      mapFsError(err, path);
+    // A rename keeps size, mtime and inode: the staged file's status is the published one's.
+    const status = statusOf(await stat(from, { bigint: true }).catch((err) => mapFsError(err, stagedPath)));
+    const swapped = await this.#turns.run(to, async () => {
+      if (turn.proceed && !turn.proceed()) return undefined;
+      try {
+        await rename(from, to);
+      } catch (err) {
+        mapFsError(err, path);
+      }
+      return { result: turn.then?.(status) };
+    });
+    if (!swapped) {
+      await this.discard(stagedPath);
+      return { published: false, status, result: undefined };
     }
     await syncDirectory(join(to, ".."));
-    return statusOf(await stat(to, { bigint: true }));
+    return { published: true, status, result: swapped.result };
   }
 
   async discard(stagedPath: string): Promise<void> {

@@ -12,4 +12,5 @@ export { safeSegments } from "./path.ts";
 export { ReadOnlyUfs } from "./read_only.ts";
 export { UfsRegistry } from "./registry.ts";
 export { S3Ufs, type S3UfsOptions, s3OptionsFrom } from "./s3.ts";
-export type { StagedWrite, UfsEntry, UfsStatus, UnderFileSystem } from "./ufs.ts";
+export { Turns } from "./turns.ts";
+export type { Published, PublishTurn, StagedWrite, UfsEntry, UfsStatus, UnderFileSystem } from "./ufs.ts";

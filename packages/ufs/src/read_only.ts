@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { UfsError } from "./errors.ts";
-import type { StagedWrite, UfsEntry, UfsStatus, UnderFileSystem } from "./ufs.ts";
+import type { Published, StagedWrite, UfsEntry, UfsStatus, UnderFileSystem } from "./ufs.ts";
 
 /** An under-store mounted read-only: reads pass through, every change is refused. */
 export class ReadOnlyUfs implements UnderFileSystem {
@@ -36,7 +36,7 @@ export class ReadOnlyUfs implements UnderFileSystem {
     this.#refuse(path);
   }
 
-  publish(_stagedPath: string, path: string): Promise<UfsStatus> {
+  publish<T>(_stagedPath: string, path: string): Promise<Published<T>> {
     this.#refuse(path);
   }
 

@@ -19,7 +19,8 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { UfsError } from "./errors.ts";
 import { TEMP_PREFIX } from "./local.ts";
 import { safeSegments } from "./path.ts";
-import type { StagedWrite, UfsEntry, UfsStatus, UnderFileSystem } from "./ufs.ts";
+import { Turns } from "./turns.ts";
+import type { Published, PublishTurn, StagedWrite, UfsEntry, UfsStatus, UnderFileSystem } from "./ufs.ts";
 
 /** Settings of an S3 under-store, from mount properties (Alluxio's names). */
 export interface S3UfsOptions {
@@ -81,6 +82,8 @@ export class S3Ufs implements UnderFileSystem {
   /** Key prefix of the root: "" or "some/prefix/". */
   readonly prefix: string;
   readonly #s3: S3Client;
+  /** Publishes of one key, in turn. */
+  readonly #turns = new Turns();
 
   constructor(uri: string, options: S3UfsOptions = {}) {
     const url = new URL(uri);
@@ -227,12 +230,19 @@ export class S3Ufs implements UnderFileSystem {
     return { stagedPath, status: (await this.#head(this.#key(stagedPath), path)) as UfsStatus };
   }
 
-  async publish(stagedPath: string, path: string): Promise<UfsStatus> {
-    const status = await this.#head(this.#key(stagedPath), stagedPath);
-    if (!status) throw new UfsError("NOT_FOUND", `Cannot publish "${path}": its staged bytes are gone`);
-    await this.#copy(this.#key(stagedPath), this.#key(path), status.size, path);
+  async publish<T>(stagedPath: string, path: string, turn: PublishTurn<T> = {}): Promise<Published<T>> {
+    const staged = await this.#head(this.#key(stagedPath), stagedPath);
+    if (!staged) throw new UfsError("NOT_FOUND", `Cannot publish "${path}": its staged bytes are gone`);
+    const swapped = await this.#turns.run(this.#key(path), async () => {
+      if (turn.proceed && !turn.proceed()) return undefined;
+      await this.#copy(this.#key(stagedPath), this.#key(path), staged.size, path);
+      // A copy is a new object (its own ETag, and for a multipart copy another one): take its status.
+      const status = (await this.#head(this.#key(path), path)) as UfsStatus;
+      return { status, result: turn.then?.(status) };
+    });
     await this.discard(stagedPath);
-    return (await this.#head(this.#key(path), path)) as UfsStatus;
+    if (!swapped) return { published: false, status: staged, result: undefined };
+    return { published: true, status: swapped.status, result: swapped.result };
   }
 
   /** Server-side copy; in 1 GiB parts above the 5 GiB single-copy limit. */

@@ -18,6 +18,25 @@ export interface StagedWrite {
   status: UfsStatus;
 }
 
+/** What a publisher does in its turn, while no other publish of the path swaps. */
+export interface PublishTurn<T> {
+  /** Asked just before the swap: false leaves the path as it is and discards the staged bytes. */
+  proceed?: () => boolean;
+  /**
+   * Runs right after the swap with the published file's status (metadata
+   * queues its commit here, so that commits follow the under-store's order).
+   */
+  then?: (status: UfsStatus) => T;
+}
+
+export interface Published<T> {
+  /** False when `proceed` said no. */
+  published: boolean;
+  status: UfsStatus;
+  /** What `then` returned. */
+  result: T | undefined;
+}
+
 export interface UfsEntry extends UfsStatus {
   name: string;
 }
@@ -41,8 +60,12 @@ export interface UnderFileSystem {
    * {@link publish} makes it `path` in one step, {@link discard} drops it.
    */
   stage(path: string, source: Readable | AsyncIterable<Uint8Array>): Promise<StagedWrite>;
-  /** Makes a staged write the file at `path` (replacing what was there). */
-  publish(stagedPath: string, path: string): Promise<UfsStatus>;
+  /**
+   * Makes a staged write the file at `path` (replacing what was there),
+   * durably. The publishes of one path swap one after another; `turn` lets
+   * the caller act in that order (see {@link PublishTurn}).
+   */
+  publish<T>(stagedPath: string, path: string, turn?: PublishTurn<T>): Promise<Published<T>>;
   discard(stagedPath: string): Promise<void>;
   mkdir(path: string): Promise<void>;
   delete(path: string, options?: { recursive?: boolean }): Promise<void>;

@@ -19,7 +19,7 @@ import {
   type Rpc,
   type WrittenData,
 } from "@koine/protocol";
-import { openUfs, UfsError, UfsRegistry, type UnderFileSystem } from "@koine/ufs";
+import { openUfs, type PublishTurn, Turns, UfsError, UfsRegistry, type UnderFileSystem } from "@koine/ufs";
 import { open } from "lmdb";
 import { DEFAULT_SYNC_INTERVAL_MS, DEFAULT_TTL_CHECK_MS, type MetadataOptions } from "./config.ts";
 import { listKeys } from "./listing.ts";
@@ -92,19 +92,21 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
       }
     });
 
-  /** Runs changes of one path one after another (publish, then commit), so that two never interleave. */
-  const running = new Map<string, Promise<unknown>>();
-  const serially = <T>(path: string, change: () => Promise<T>): Promise<T> => {
+  /** Renames of one path, one after another. */
+  const renames = new Turns();
+
+  /** Commits under way, by path: a persist waits until there are none, so that it never swaps older bytes over a newer version. */
+  const committing = new Map<string, number>();
+  const tracked = async <T>(path: string, work: () => Promise<T>): Promise<T> => {
     const key = canonical(path);
-    const before = running.get(key) ?? Promise.resolve();
-    const next = before.catch(() => {}).then(change);
-    running.set(key, next);
-    void next
-      .catch(() => {})
-      .finally(() => {
-        if (running.get(key) === next) running.delete(key);
-      });
-    return next;
+    committing.set(key, (committing.get(key) ?? 0) + 1);
+    try {
+      return await work();
+    } finally {
+      const left = (committing.get(key) ?? 1) - 1;
+      if (left === 0) committing.delete(key);
+      else committing.set(key, left);
+    }
   };
 
   const mountOf = (path: string): Mount | undefined => {
@@ -166,32 +168,45 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     changed(info.path);
     return info;
   });
-  /**
-   * Makes staged bytes the file at `path`, unless this very version is
-   * committed already (a commit sent again after a lost reply). Nothing is
-   * published where the commit could not follow.
-   */
-  const publishStaged = async (path: string, data: WrittenData, createParents: boolean) => {
-    if (!data.stagedPath) return;
-    const current = ns.lookup(parsePath(path));
-    if (current?.contentId === data.contentId) return;
-    try {
-      ns.checkCommit(path, createParents);
-    } catch (err) {
-      await (await ufsOf(data.mountId ?? ns.ufsLocationOf(canonical(path)).mountId)).discard(data.stagedPath);
-      throw err;
-    }
-    await publishAt(path, data.stagedPath, data.mountId);
-  };
-  /** Makes staged bytes the under-store file of `path`, if they were staged on its mount. */
-  const publishAt = async (path: string, stagedPath: string, stagedOn: string | undefined) => {
+  /** Makes staged bytes the under-store file of `path` in the publish's turn, if they were staged on its mount. */
+  const publishAt = async <T>(path: string, stagedPath: string, stagedOn: string | undefined, turn: PublishTurn<T>) => {
     const at = ns.ufsLocationOf(canonical(path));
     if (stagedOn !== undefined && stagedOn !== at.mountId) {
       await (await ufsOf(stagedOn)).discard(stagedPath).catch(() => {});
       throw new KoineError(ErrorCode.Unavailable, `Cannot commit "${path}": the mount table changed while it was written; write it again`);
     }
-    await (await ufsOf(at.mountId)).publish(stagedPath, at.path);
+    return (await ufsOf(at.mountId)).publish(stagedPath, at.path, turn);
   };
+
+  type Committed = Awaited<ReturnType<Namespace["commitFile"]>>;
+  /**
+   * Commits written bytes at `path`. Staged bytes are published first and
+   * the LMDB commit is queued in the publish's turn, so that when writes of
+   * one path race, the namespace names the version the under-store shows
+   * (the disk syncs of racing writes still overlap). Nothing is published
+   * where the commit could not follow; a commit sent again after a lost
+   * reply (this very version is there) commits again without publishing.
+   */
+  const commitWritten = (
+    path: string,
+    data: WrittenData,
+    createParents: boolean,
+    commit: (written: WrittenData) => Promise<Committed>,
+  ): Promise<Committed> =>
+    tracked(path, async () => {
+      writable(path);
+      if (!data.stagedPath || ns.lookup(parsePath(path))?.contentId === data.contentId) return commit(data);
+      try {
+        ns.checkCommit(path, createParents);
+      } catch (err) {
+        await (await ufsOf(data.mountId ?? ns.ufsLocationOf(canonical(path)).mountId)).discard(data.stagedPath);
+        throw err;
+      }
+      const published = await publishAt(path, data.stagedPath, data.mountId, {
+        then: (status) => commit({ ...data, ufsFingerprint: status.fingerprint }),
+      });
+      return published.result as Promise<Committed>;
+    });
 
   /** Queues the persisting of a version that is only in the cache (ASYNC_THROUGH). */
   const queuePersist = (contentId: string) =>
@@ -199,24 +214,22 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
       console.error(`metadata: cannot queue persisting of ${contentId} (queued again at restart)`, err),
     );
 
-  on(Meta.commitFile, (req) =>
-    serially(req.path, async () => {
-      writable(req.path);
-      await publishStaged(req.path, req.data, req.createParents);
-      const { info, replaced } = await ns.commitFile(req.path, req.data, req.blockSize, req.attributes, req.createParents, {
+  on(Meta.commitFile, async (req) => {
+    const { info, replaced } = await commitWritten(req.path, req.data, req.createParents, (data) =>
+      ns.commitFile(req.path, data, req.blockSize, req.attributes, req.createParents, {
         ...(req.persistence ? { persistence: req.persistence } : {}),
         ...(req.cachedOn ? { cachedOn: req.cachedOn } : {}),
-      });
-      // A version only in the cache replaces the persisted one: the under-store must not bring the old one back.
-      if (info.persistence !== "PERSISTED" && replaced?.persistence === "PERSISTED") {
-        await removeFromUfs(ns.info(replaced, info.path), replaced, await ufsOf(info.ufs.mountId));
-      }
-      if (info.type === "directory") await (await ufsOf(info.ufs.mountId)).mkdir(info.ufs.path);
-      if (info.persistence === "TO_BE_PERSISTED") await queuePersist(info.contentId);
-      changed(info.path);
-      return info;
-    }),
-  );
+      }),
+    );
+    // A version only in the cache replaces the persisted one: the under-store must not bring the old one back.
+    if (info.persistence !== "PERSISTED" && replaced?.persistence === "PERSISTED") {
+      await removeFromUfs(ns.info(replaced, info.path), replaced, await ufsOf(info.ufs.mountId));
+    }
+    if (info.type === "directory") await (await ufsOf(info.ufs.mountId)).mkdir(info.ufs.path);
+    if (info.persistence === "TO_BE_PERSISTED") await queuePersist(info.contentId);
+    changed(info.path);
+    return info;
+  });
   const contentHolder = (contentId: string): { inode: InodeRecord; path: string } => {
     const id = ns.pins.get(contentId);
     const inode = id === undefined ? undefined : ns.inodes.get(id);
@@ -231,21 +244,21 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   });
   on(Meta.persist, async ({ contentId, data }) => {
     const { path } = contentHolder(contentId);
-    return serially(path, async () => {
-      const { inode, path: now } = contentHolder(contentId);
-      if (inode.persistence === "PERSISTED" || now !== path) {
-        if (data.stagedPath && data.mountId) await (await ufsOf(data.mountId)).discard(data.stagedPath);
-        if (inode.persistence === "PERSISTED") return ns.info(inode, now);
-        throw new KoineError(ErrorCode.Unavailable, `Cannot persist "${path}": it moved; persist it again`);
-      }
-      writable(path);
-      if (!data.stagedPath) throw new KoineError(ErrorCode.InvalidArgument, `Cannot persist "${path}": no staged bytes`);
-      await publishAt(path, data.stagedPath, data.mountId);
-      const info = await ns.markPersisted(path, contentId, data.ufsFingerprint);
-      if (!info) throw new KoineError(ErrorCode.Unavailable, `Cannot persist "${path}": it changed while being persisted`);
-      changed(info.path);
-      return info;
+    writable(path);
+    if (!data.stagedPath) throw new KoineError(ErrorCode.InvalidArgument, `Cannot persist "${path}": no staged bytes`);
+    const stillHere = () => {
+      const holder = ns.pins.get(contentId);
+      const inode = holder === undefined ? undefined : ns.inodes.get(holder);
+      return inode?.contentId === contentId && inode.persistence !== "PERSISTED" && ns.pathOf(inode) === canonical(path);
+    };
+    const published = await publishAt(path, data.stagedPath, data.mountId, {
+      proceed: () => !committing.has(canonical(path)) && stillHere(),
+      then: (status) => ns.markPersisted(path, contentId, status.fingerprint),
     });
+    const info = await published.result;
+    if (!info) throw new KoineError(ErrorCode.Unavailable, `Cannot persist "${path}" now: it is being changed or moved; persist it again`);
+    changed(info.path);
+    return info;
   });
   on(Meta.pinned, () => ({ contentIds: [...ns.pins.getKeys({})] }));
   on(Meta.mount, async ({ path, uri, readOnly, properties }) => {
@@ -303,7 +316,7 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   };
   on(Meta.delete, deletePath);
   on(Meta.rename, ({ src, dst }) =>
-    serially(src, async () => {
+    renames.run(canonical(src), async () => {
       writable(src);
       writable(dst);
       const mountPoint = holdsMountPoint(src);
@@ -361,14 +374,13 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   on(Meta.planComplete, ({ uploadId, parts }) => uploads.plan(uploadId, parts));
   on(Meta.finishUpload, async ({ uploadId, data, blockSize }) => {
     const upload = uploads.get(uploadId);
-    return serially(upload.path, async () => {
-      await publishStaged(upload.path, data, true);
-      const { info } = await ns.commitFile(upload.path, data, blockSize, upload.attributes, true);
-      await uploads.remove(uploadId, info.etag);
-      await (await ufsOf(upload.ufs.mountId)).delete(upload.ufs.path, { recursive: true }).catch(() => {});
-      changed(info.path);
-      return info;
-    });
+    const { info } = await commitWritten(upload.path, data, true, (written) =>
+      ns.commitFile(upload.path, written, blockSize, upload.attributes, true),
+    );
+    await uploads.remove(uploadId, info.etag);
+    await (await ufsOf(upload.ufs.mountId)).delete(upload.ufs.path, { recursive: true }).catch(() => {});
+    changed(info.path);
+    return info;
   });
   on(Meta.abortUpload, async ({ uploadId }) => {
     const upload = await uploads.remove(uploadId);
