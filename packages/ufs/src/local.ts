@@ -172,7 +172,7 @@ export class LocalUfs implements UnderFileSystem {
       } catch (err) {
         mapFsError(err, path);
       }
-      return { result: turn.then?.(status) };
+      return { result: turn.onSwap?.(status) };
     });
     if (!swapped) {
       await this.discard(stagedPath);

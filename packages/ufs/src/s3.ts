@@ -238,7 +238,7 @@ export class S3Ufs implements UnderFileSystem {
       await this.#copy(this.#key(stagedPath), this.#key(path), staged.size, path);
       // A copy is a new object (its own ETag, and for a multipart copy another one): take its status.
       const status = (await this.#head(this.#key(path), path)) as UfsStatus;
-      return { status, result: turn.then?.(status) };
+      return { status, result: turn.onSwap?.(status) };
     });
     await this.discard(stagedPath);
     if (!swapped) return { published: false, status: staged, result: undefined };

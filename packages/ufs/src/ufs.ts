@@ -26,14 +26,14 @@ export interface PublishTurn<T> {
    * Runs right after the swap with the published file's status (metadata
    * queues its commit here, so that commits follow the under-store's order).
    */
-  then?: (status: UfsStatus) => T;
+  onSwap?: (status: UfsStatus) => T;
 }
 
 export interface Published<T> {
   /** False when `proceed` said no. */
   published: boolean;
   status: UfsStatus;
-  /** What `then` returned. */
+  /** What `onSwap` returned. */
   result: T | undefined;
 }
 

@@ -203,7 +203,7 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
         throw err;
       }
       const published = await publishAt(path, data.stagedPath, data.mountId, {
-        then: (status) => commit({ ...data, ufsFingerprint: status.fingerprint }),
+        onSwap: (status) => commit({ ...data, ufsFingerprint: status.fingerprint }),
       });
       return published.result as Promise<Committed>;
     });
@@ -253,7 +253,7 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     };
     const published = await publishAt(path, data.stagedPath, data.mountId, {
       proceed: () => !committing.has(canonical(path)) && stillHere(),
-      then: (status) => ns.markPersisted(path, contentId, status.fingerprint),
+      onSwap: (status) => ns.markPersisted(path, contentId, status.fingerprint),
     });
     const info = await published.result;
     if (!info) throw new KoineError(ErrorCode.Unavailable, `Cannot persist "${path}" now: it is being changed or moved; persist it again`);
