@@ -65,6 +65,7 @@ const koine = await launchAllInOne({
   KOINE_NATS_PORT: String(natsPort),
   KOINE_S3_PORT: String(s3Port),
   KOINE_ALLUXIO_PORT: String(await freePort()),
+  KOINE_ADMIN_PORT: String(await freePort()),
   KOINE_CACHE_PORT: String(cachePort),
 });
 let nginx: ChildProcess | undefined;

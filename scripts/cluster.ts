@@ -3,12 +3,12 @@ import { spawn } from "node:child_process";
 // A multi-process local cluster, started the way an operator would start
 // koine on several hosts: one process per service, found through NATS.
 //
-//   scripts/cluster up [--nodes N]   nats-server, metadata, N cache nodes, job-runner, s3-gateway
+//   scripts/cluster up [--nodes N]   nats-server, metadata, N cache nodes, job-runner, s3-gateway, alluxio-proxy, alluxio-admin
 //   scripts/cluster status           which processes run, which cache nodes are members
 //   scripts/cluster down             stops them all (SIGTERM, newest first)
 //
 // Settings: KOINE_HOME (default .koine-cluster), KOINE_NATS_PORT (4222),
-// KOINE_S3_PORT (9000), KOINE_ALLUXIO_PORT (39999), KOINE_CACHE_PORT (29999, +1 per node).
+// KOINE_S3_PORT (9000), KOINE_ALLUXIO_PORT (39999), KOINE_ADMIN_PORT (19999), KOINE_CACHE_PORT (29999, +1 per node).
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { argv, echo, sleep } from "zx";
@@ -23,6 +23,7 @@ const saved = existsSync(settingsFile) ? (JSON.parse(readFileSync(settingsFile, 
 const natsPort = Number(process.env.KOINE_NATS_PORT ?? saved.natsPort ?? 4222);
 const s3Port = Number(process.env.KOINE_S3_PORT ?? saved.s3Port ?? 9000);
 const alluxioPort = Number(process.env.KOINE_ALLUXIO_PORT ?? saved.alluxioPort ?? 39999);
+const adminPort = Number(process.env.KOINE_ADMIN_PORT ?? saved.adminPort ?? 19999);
 const cachePort = Number(process.env.KOINE_CACHE_PORT ?? saved.cachePort ?? 29999);
 const natsUrl = `nats://127.0.0.1:${natsPort}`;
 
@@ -65,7 +66,7 @@ async function up(nodes: number): Promise<void> {
   if (pids().some((p) => alive(p.pid))) throw new Error(`a cluster already runs in ${home}: run "scripts/cluster down" first`);
   mkdirSync(runDir, { recursive: true });
   mkdirSync(logDir, { recursive: true });
-  writeFileSync(settingsFile, JSON.stringify({ natsPort, s3Port, alluxioPort, cachePort }));
+  writeFileSync(settingsFile, JSON.stringify({ natsPort, s3Port, alluxioPort, adminPort, cachePort }));
   const base = { KOINE_HOME: home, KOINE_NATS_URL: natsUrl };
   echo(`koine cluster in ${home}:`);
   const { findNatsServer } = await import("@koine/bus");
@@ -94,6 +95,13 @@ async function up(nodes: number): Promise<void> {
     tsService("alluxio-proxy"),
     { ...base, KOINE_ALLUXIO_PORT: String(alluxioPort) },
     /alluxio-proxy:/,
+  );
+  await launch(
+    "6-alluxio-admin",
+    process.execPath,
+    tsService("alluxio-admin"),
+    { ...base, KOINE_ADMIN_PORT: String(adminPort) },
+    /alluxio-admin:/,
   );
   echo(
     `S3 endpoint http://127.0.0.1:${s3Port} (access key ${process.env.KOINE_ACCESS_KEY ?? "koine"}, secret key ${process.env.KOINE_SECRET_KEY ?? "koinesecret"})`,

@@ -19,6 +19,7 @@ test("scripts/cluster - one process per service: up, serve S3 across processes, 
     KOINE_NATS_PORT: String(nats),
     KOINE_S3_PORT: String(s3Port),
     KOINE_ALLUXIO_PORT: String(await freePort()),
+    KOINE_ADMIN_PORT: String(await freePort()),
     KOINE_CACHE_PORT: String(cachePort),
   };
   const cluster = (...args: string[]) => run(process.execPath, ["--import", "tsx", SCRIPT, ...args], { env, timeout: 120_000 });

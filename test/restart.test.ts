@@ -31,6 +31,7 @@ test("restart - after SIGKILL of every process, every byte and listing is back",
     KOINE_NATS_URL: `nats://127.0.0.1:${natsPort}`,
     KOINE_S3_PORT: String(s3Port),
     KOINE_ALLUXIO_PORT: String(await freePort()),
+    KOINE_ADMIN_PORT: String(await freePort()),
     KOINE_CACHE_PORT: String(cachePort),
   };
   let nats: NatsServer = await startNatsServer({ storeDir, port: natsPort });

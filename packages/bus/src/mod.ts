@@ -13,6 +13,6 @@ export { openKv } from "./kv.ts";
 export type { NatsServer, NatsServerOptions } from "./nats_server.ts";
 export { findNatsServer, startNatsServer } from "./nats_server.ts";
 export type { WorkQueueOptions } from "./queue.ts";
-export { enqueue, ensureWorkQueue, workQueueConsumer } from "./queue.ts";
+export { ACK_WAIT_MS, enqueue, ensureWorkQueue, workQueueConsumer } from "./queue.ts";
 export type { RequestOptions, ServeOptions } from "./rpc.ts";
 export { DEFAULT_REQUEST_TIMEOUT_MS, publish, Responder, request, serve, subscribe } from "./rpc.ts";

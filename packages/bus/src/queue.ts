@@ -8,6 +8,13 @@ export interface WorkQueueOptions {
   subjects: string;
 }
 
+/**
+ * How long a delivered message waits for its acknowledgement before it is
+ * delivered again (a consumer that died mid-job): workers say they are
+ * still working well within it.
+ */
+export const ACK_WAIT_MS = 10_000;
+
 /** Creates the work-queue stream when missing (any service may be first). */
 export async function ensureWorkQueue(nc: NatsConnection, options: WorkQueueOptions): Promise<void> {
   const jsm = await jetstreamManager(nc);
@@ -20,7 +27,8 @@ export async function ensureWorkQueue(nc: NatsConnection, options: WorkQueueOpti
 export async function workQueueConsumer(nc: NatsConnection, options: WorkQueueOptions & { durable: string }): Promise<Consumer> {
   await ensureWorkQueue(nc, options);
   const jsm = await jetstreamManager(nc);
-  await jsm.consumers.add(options.stream, { durable_name: options.durable, ack_policy: AckPolicy.Explicit }).catch(async (err) => {
+  const config = { durable_name: options.durable, ack_policy: AckPolicy.Explicit, ack_wait: ACK_WAIT_MS * 1_000_000 };
+  await jsm.consumers.add(options.stream, config).catch(async (err) => {
     if (!(await jsm.consumers.info(options.stream, options.durable).catch(() => undefined))) throw err;
   });
   return jetstream(nc).consumers.get(options.stream, options.durable);

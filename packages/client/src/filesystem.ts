@@ -176,6 +176,38 @@ export class FileSystemClient {
     return request(this.nc, Meta.list, { path, ...options });
   }
 
+  /** Every file at or below `path`, directory by directory in name order, a page of a listing at a time. */
+  async *walk(path: string, sync: SyncOptions = {}): AsyncGenerator<FileInfo> {
+    const info = await this.stat(path, sync);
+    if (info.type === "file") {
+      yield info;
+      return;
+    }
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.list(info.path, { limit: 1000, ...(after === undefined ? {} : { after }), ...sync });
+      for (const entry of page.entries) {
+        if (entry.type === "file") yield entry;
+        else yield* this.walk(entry.path, sync);
+      }
+      if (!page.truncated || page.entries.length === 0) return;
+      after = page.entries[page.entries.length - 1]?.name;
+    }
+  }
+
+  /** The namespace path of a location given as a path ("/data/x") or as an under-store URI of a mount ("s3://bucket/x"). */
+  namespacePathOf(location: string): string {
+    if (location.startsWith("/")) return location;
+    for (const m of this.#mounts) {
+      const base = m.uri.replace(/\/+$/, "");
+      if (location === base || location.startsWith(`${base}/`)) {
+        const below = location.slice(base.length).replace(/\/+$/, "");
+        return `${m.path === "/" ? "" : m.path}${below}` || "/";
+      }
+    }
+    throw new KoineError(ErrorCode.InvalidArgument, `${location} is neither a path nor in a mounted under-store`);
+  }
+
   listKeys(bucket: string, options: { prefix: string; delimiter: string; startAfter: string; maxKeys: number }): Promise<ListKeysReply> {
     return request(this.nc, Meta.listKeys, { bucket, ...options });
   }

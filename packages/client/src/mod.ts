@@ -9,4 +9,5 @@ export type { DataNode } from "./data_node.ts";
 export { HttpDataNode, NodeUnreachableError } from "./data_node.ts";
 export type { FileSystemClientOptions, ReadType, SyncOptions, WriteType } from "./filesystem.ts";
 export { DEFAULT_STAT_CACHE_MS, FileSystemClient, READ_TYPES, WRITE_TYPES } from "./filesystem.ts";
+export { JobStore } from "./jobs.ts";
 export { Membership } from "./membership.ts";

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import * as admin from "@koine/alluxio-admin";
 import * as alluxio from "@koine/alluxio-proxy";
 import { type NatsServer, startNatsServer } from "@koine/bus";
 import * as cacheNode from "@koine/cache-node";
@@ -27,6 +28,8 @@ export interface LocalClusterOptions {
   s3Port?: number;
   /** @default 39999 */
   alluxioPort?: number;
+  /** @default 19999 */
+  adminPort?: number;
   credentials?: Map<string, string>;
   /** Domains for virtual-hosted-style S3 requests. @default ["localhost"] */
   s3Domains?: string[];
@@ -46,6 +49,8 @@ export interface LocalCluster {
   s3Url: string;
   /** The Alluxio proxy (paths, streams, and S3 under /api/v1/s3). */
   alluxioUrl: string;
+  /** The admin API (jobs, nodes, mounts). */
+  adminUrl: string;
   home: string;
   nats: NatsServer | undefined;
   cacheNodes: cacheNode.CacheNode[];
@@ -123,7 +128,19 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     });
     stops.push(() => proxy.stop());
 
-    return { natsUrl, s3Url: gateway.url, alluxioUrl: proxy.url, home: options.home, nats, cacheNodes: nodes, stop: stopAll };
+    const adminApi = await admin.start({ natsUrl, host: "127.0.0.1", port: options.adminPort ?? admin.DEFAULT_PORT });
+    stops.push(() => adminApi.stop());
+
+    return {
+      natsUrl,
+      s3Url: gateway.url,
+      alluxioUrl: proxy.url,
+      adminUrl: adminApi.url,
+      home: options.home,
+      nats,
+      cacheNodes: nodes,
+      stop: stopAll,
+    };
   } catch (err) {
     await stopAll();
     throw err;

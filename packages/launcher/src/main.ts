@@ -11,6 +11,7 @@ await runService(
     return `koine is up (data in ${cluster.home})
   S3 endpoint   ${cluster.s3Url}   access key ${accessKey}   secret key ${secretKey}
   Alluxio proxy ${cluster.alluxioUrl}/api/v1   (S3 also at ${cluster.alluxioUrl}/api/v1/s3)
+  admin API     ${cluster.adminUrl}/api/v1   (load jobs, nodes, mounts)
   NATS          ${cluster.natsUrl}
   cache nodes   ${cluster.cacheNodes.map((n) => `${n.id} ${n.url}`).join(", ")}
 Ctrl-C stops everything.`;

@@ -1,3 +1,4 @@
+import * as J from "./jobs.ts";
 import { event, rpc } from "./rpc.ts";
 import * as S from "./schemas.ts";
 
@@ -36,6 +37,8 @@ export function cacheNode(nodeId: string) {
   return {
     free: rpc(`koine.cache.${nodeId}.free`, S.FreeRequest, S.FreeReply),
     stats: rpc(`koine.cache.${nodeId}.stats`, S.Empty, S.CacheStats),
+    /** Reads block ranges through into the page store (distributed load). */
+    load: rpc(`koine.cache.${nodeId}.load`, J.LoadBlocksRequest, J.LoadBlocksReply),
   } as const;
 }
 
@@ -51,6 +54,8 @@ export const Events = {
 /** Jobs, one subject per kind, on the work queue. */
 export const Jobs = {
   persist: event("koine.jobs.persist", S.PersistJob),
+  /** Run or resume a job of the admin API (its record is in {@link J.JOBS_BUCKET}). */
+  run: event("koine.jobs.run", J.JobMessage),
 } as const;
 
 /** The JetStream KV bucket where cache nodes heartbeat their entry. */

@@ -56,7 +56,7 @@ export async function bootCluster(
   options: Omit<LocalClusterOptions, "home" | "natsPort" | "cachePort" | "s3Port"> & { home?: string } = {},
 ): Promise<LocalCluster> {
   const home = options.home ?? (await tempDir(t, "koine-home-"));
-  const cluster = await startLocalCluster({ natsPort: 0, cachePort: 0, s3Port: 0, alluxioPort: 0, ...options, home });
+  const cluster = await startLocalCluster({ natsPort: 0, cachePort: 0, s3Port: 0, alluxioPort: 0, adminPort: 0, ...options, home });
   onCleanup(t, () => cluster.stop());
   return cluster;
 }

@@ -5,6 +5,7 @@ import {
   type ConcatRequest,
   ErrorCode,
   KoineError,
+  type RangeLoaded,
   type ReadRange,
   type WriteTarget,
   type WrittenData,
@@ -173,6 +174,23 @@ export class DataEngine {
       .finally(() => this.#storing.delete(done));
     this.#storing.add(done);
     return done;
+  }
+
+  /**
+   * Reads a range through into the page store (distributed load): pages
+   * already here are not read again.
+   */
+  async load(r: ReadRange): Promise<RangeLoaded> {
+    const P = this.pageSize;
+    let missing = 0;
+    for (let i = Math.floor(r.offset / P); i * P < r.offset + r.length; i++) {
+      if (!this.store.has(PageStore.key(r.contentId, i))) missing += Math.min((i + 1) * P, r.fileSize) - i * P;
+    }
+    if (missing === 0) return { loadedBytes: 0, cachedBytes: r.length };
+    const bytes = await this.read({ ...r, keep: true });
+    if (!Buffer.isBuffer(bytes)) for await (const _ of bytes as AsyncIterable<Buffer>);
+    await this.drain();
+    return { loadedBytes: missing, cachedBytes: Math.max(0, r.length - missing) };
   }
 
   /** Waits for pages still being stored. */

@@ -73,7 +73,12 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
   const control = cacheNode(options.nodeId);
   const responder = new Responder(nc, { onInternalError: (e, s) => console.error(`cache-node: ${s}`, e) })
     .on(control.free, ({ contentIds }) => store.free(contentIds))
-    .on(control.stats, () => stats());
+    .on(control.stats, () => stats())
+    .on(control.load, async ({ ranges }) => ({
+      results: await Promise.all(
+        ranges.map((r) => engine.load(r).catch((err: Error) => ({ loadedBytes: 0, cachedBytes: 0, error: err.message }))),
+      ),
+    }));
 
   const members = await openKv(nc, MEMBERS_BUCKET, { ttlMs: MEMBER_TTL_MS });
   const startedMs = Date.now();

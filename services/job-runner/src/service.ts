@@ -1,7 +1,8 @@
 import { connect, workQueueConsumer } from "@koine/bus";
-import { type DataNode, FileSystemClient } from "@koine/client";
+import { type DataNode, FileSystemClient, JobStore } from "@koine/client";
 import { JOBS_CONSUMER, JOBS_STREAM, JOBS_SUBJECTS, Jobs } from "@koine/protocol";
 import type { JsMsg } from "@nats-io/jetstream";
+import { runLoad } from "./load.ts";
 
 export interface JobRunnerOptions {
   natsUrl: string;
@@ -10,22 +11,37 @@ export interface JobRunnerOptions {
 }
 
 export interface JobRunner {
+  /** Stops after the current batch of a job; the job is offered to the next runner at once. */
   stop(): Promise<void>;
+  /** Stops at once, as a crash would: a job under way is offered again after the queue's ack wait. */
+  abort(): Promise<void>;
 }
 
 /** A failed job is offered again after this long. */
 const RETRY_DELAY_MS = 2_000;
 /** How long one fetch waits for a job (a stop waits at most this long). */
 const POLL_MS = 1_000;
-/** A running job tells JetStream it is alive this often (the ack wait is 30 s). */
-const WORKING_EVERY_MS = 10_000;
+/** A running job tells JetStream it is alive this often (well within the queue's ack wait). */
+const WORKING_EVERY_MS = 3_000;
+
+/** A job left for the next runner (this one is stopping): offered again at once. */
+class Paused extends Error {}
+
+/** A job that can never succeed: it is terminated, not retried. */
+class Malformed extends Error {
+  constructor(message = "malformed job") {
+    super(message);
+  }
+}
 
 /**
  * Starts the job runner: a durable consumer of the jobs work queue. A job
  * is acknowledged only once done, so one in the queue or running when the
- * runner stops is run again by the next runner. Job kinds: persist (the
- * ASYNC_THROUGH write of a version from the cache to the under-store);
- * any other kind is terminated as not implemented, never acknowledged as done.
+ * runner stops is run again by the next runner (a load resumes after the
+ * last batch its record shows done). Job kinds: persist (the ASYNC_THROUGH
+ * write of a version from the cache to the under-store) and run (a job of
+ * the admin API: load); any other kind is terminated as not implemented,
+ * never acknowledged as done.
  */
 export async function start(options: JobRunnerOptions): Promise<JobRunner> {
   const nc = await connect({ servers: options.natsUrl, name: "koine-job-runner" });
@@ -33,29 +49,44 @@ export async function start(options: JobRunnerOptions): Promise<JobRunner> {
   const consumer = await workQueueConsumer(nc, { stream: JOBS_STREAM, subjects: JOBS_SUBJECTS, durable: JOBS_CONSUMER });
   let stopping = false;
 
+  const jobs = await JobStore.open(nc);
+  /** What each kind of message does; a message done is acknowledged, a failed one offered again later. */
+  const kinds: Record<string, (payload: unknown) => Promise<void>> = {
+    [Jobs.persist.subject]: async (job) => {
+      if (!Jobs.persist.payload.Check(job)) throw new Malformed();
+      await client.persist(job.contentId);
+    },
+    [Jobs.run.subject]: async (job) => {
+      if (!Jobs.run.payload.Check(job)) throw new Malformed();
+      const record = await jobs.get(job.jobId);
+      if (record?.kind === "load") {
+        if ((await runLoad({ client, jobs, stopping: () => stopping }, job.jobId)) === "paused") throw new Paused();
+      } else if (record) throw new Malformed(`job kind ${record.kind} is not implemented`);
+    },
+  };
   const run = async (m: JsMsg) => {
-    if (m.subject !== Jobs.persist.subject) {
-      console.error(`job-runner: job kind "${m.subject}" is not implemented; terminating it`);
-      m.term(`job kind ${m.subject} is not implemented`);
-      return;
-    }
-    let job: unknown;
+    const kind = kinds[m.subject];
+    let payload: unknown;
     try {
-      job = m.json();
+      payload = m.json();
     } catch {
-      job = undefined;
-    }
-    if (!Jobs.persist.payload.Check(job)) {
-      m.term("malformed persist job");
-      return;
+      payload = undefined;
     }
     const alive = setInterval(() => m.working(), WORKING_EVERY_MS);
     try {
-      await client.persist(job.contentId);
+      if (!kind) throw new Malformed(`job kind ${m.subject} is not implemented`);
+      await kind(payload);
       m.ack();
     } catch (err) {
-      console.error(`job-runner: cannot persist ${job.contentId} yet; retrying`, (err as Error).message);
-      m.nak(RETRY_DELAY_MS);
+      if (err instanceof Paused) {
+        m.nak();
+      } else if (err instanceof Malformed) {
+        console.error(`job-runner: terminating a job on ${m.subject}: ${err.message}`);
+        m.term(err.message);
+      } else {
+        console.error(`job-runner: a job on ${m.subject} failed; retrying`, (err as Error).message);
+        m.nak(RETRY_DELAY_MS);
+      }
     } finally {
       clearInterval(alive);
     }
@@ -71,6 +102,11 @@ export async function start(options: JobRunnerOptions): Promise<JobRunner> {
     }
   })();
   return {
+    async abort() {
+      stopping = true;
+      await nc.close();
+      await client.close();
+    },
     async stop() {
       stopping = true;
       await done;

@@ -18,6 +18,8 @@ export interface FrontEndOptions {
   credentials: ReadonlyMap<string, string>;
   localNodes?: ReadonlyMap<string, DataNode>;
   blockSize?: number;
+  /** Answers requests too malformed to route (default: an S3 XML error). */
+  clientErrorHandler?: (err: Error & { code?: string }, socket: import("node:net").Socket) => void;
 }
 
 export interface FrontEnd {
@@ -48,7 +50,7 @@ export async function startFrontEnd(
     keepAliveTimeout: 65_000,
     routerOptions: { maxParamLength: 4096 },
     return503OnClosing: false,
-    clientErrorHandler: s3ClientErrorHandler,
+    clientErrorHandler: options.clientErrorHandler ?? s3ClientErrorHandler,
   });
   await register(app, { client, users });
   await app.listen({ host: options.host, port: options.port });

@@ -1,0 +1,81 @@
+import { type Static, Type as T } from "@sinclair/typebox";
+import { ReadRange } from "./data.ts";
+
+/** The JetStream KV bucket holding every job's record (durable: jobs survive restarts of every service). */
+export const JOBS_BUCKET = "koine-jobs";
+
+export const JobKind = T.Union([T.Literal("load"), T.Literal("free")]);
+export type JobKind = Static<typeof JobKind>;
+
+export const JobState = T.Union([T.Literal("RUNNING"), T.Literal("STOPPED"), T.Literal("SUCCEEDED"), T.Literal("FAILED")]);
+export type JobState = Static<typeof JobState>;
+
+/** Options of a load job (Alluxio's names); all optional. */
+export const LoadOptions = T.Object({
+  /** Files per batch sent to the cache nodes. @default 100 */
+  batchSize: T.Optional(T.Integer({ minimum: 1, maximum: 10_000 })),
+  /** Only files whose path matches. */
+  fileFilterRegex: T.Optional(T.String({ maxLength: 1024 })),
+  /** Cache nodes to load each block on: its owner and the next ones on the ring. @default 1 */
+  replicas: T.Optional(T.Integer({ minimum: 1, maximum: 16 })),
+  /** Files whose every block is cached already count as skipped. */
+  skipIfExists: T.Optional(T.Boolean()),
+  /** IF_CHANGED: compare with the under-store first, so a changed file is loaded as its new version. */
+  loadPolicy: T.Optional(T.Literal("IF_CHANGED")),
+  /** Bytes per second the job may read from the under-stores (0: no limit). */
+  bandwidth: T.Optional(T.Integer({ minimum: 0 })),
+});
+export type LoadOptions = Static<typeof LoadOptions>;
+
+export const FileFailure = T.Object({ path: T.String(), message: T.String() });
+
+/**
+ * A job as stored and as the admin API shows it (Alluxio 3.x job JSON,
+ * plus koine's `kind`, `cursor` and `failures`).
+ */
+export const JobRecord = T.Object({
+  id: T.String(),
+  kind: JobKind,
+  alias: T.String(),
+  paths: T.Array(T.String()),
+  index: T.String(),
+  options: LoadOptions,
+  state: JobState,
+  startTime: T.String(),
+  endTime: T.Optional(T.String()),
+  /** Milliseconds the job ran, summed over its runs. */
+  timeElapsedMilliseconds: T.Integer(),
+  scannedFiles: T.Integer(),
+  loadedNonEmptyFiles: T.Integer(),
+  skippedFiles: T.Integer(),
+  failedFiles: T.Integer(),
+  totalBytes: T.Integer(),
+  loadedBytes: T.Integer(),
+  skippedBytes: T.Integer(),
+  /** Bytes read from the under-stores (all replicas). */
+  ufsReadBytes: T.Integer(),
+  /** Files done (in path order): a resumed job starts after them. */
+  cursor: T.Integer(),
+  /** The first failures, with their reason. */
+  failures: T.Array(FileFailure),
+  errorMessage: T.Record(T.String(), T.String()),
+});
+export type JobRecord = Static<typeof JobRecord>;
+
+/** A work-queue message: run (or resume) this job. */
+export const JobMessage = T.Object({ jobId: T.String() });
+
+/** Load these block ranges into a cache node's pages (pages already there are not read again). */
+export const LoadBlocksRequest = T.Object({ ranges: T.Array(ReadRange) });
+/** What loading one range did. */
+export const RangeLoaded = T.Object({
+  /** Bytes read from the under-store. */
+  loadedBytes: T.Integer(),
+  /** Bytes that were cached already. */
+  cachedBytes: T.Integer(),
+  error: T.Optional(T.String()),
+});
+export type RangeLoaded = Static<typeof RangeLoaded>;
+/** One result per requested range, in order. */
+export const LoadBlocksReply = T.Object({ results: T.Array(RangeLoaded) });
+export type LoadBlocksReply = Static<typeof LoadBlocksReply>;

@@ -1,0 +1,313 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import type { Socket } from "node:net";
+import { enqueue } from "@koine/bus";
+import type { FileSystemClient, JobStore } from "@koine/client";
+import { ErrorCode, type JobKind, type JobRecord, JobSchemas, Jobs, KoineError, type LoadOptions } from "@koine/protocol";
+import { Value } from "@sinclair/typebox/value";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+
+export interface AdminPluginOptions {
+  client: FileSystemClient;
+  jobs: JobStore;
+}
+
+/** An admin API error: its HTTP status and `{"status": message, ...extra}`. */
+class AdminError extends Error {
+  readonly httpStatus: number;
+  readonly extra: Record<string, unknown>;
+
+  constructor(httpStatus: number, message: string, extra: Record<string, unknown> = {}) {
+    super(message);
+    this.httpStatus = httpStatus;
+    this.extra = extra;
+  }
+}
+
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
+  [ErrorCode.InvalidArgument]: 400,
+  [ErrorCode.NotFound]: 404,
+  [ErrorCode.AlreadyExists]: 409,
+  [ErrorCode.PermissionDenied]: 403,
+  [ErrorCode.NotImplemented]: 501,
+  [ErrorCode.Unavailable]: 503,
+};
+
+/** Endpoints of the seed page not built yet: they answer 501. */
+const NOT_YET = ["free", "rebalance", "cache", "quota", "ttl", "priority", "file_index", "cache-filter"] as const;
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** A request too malformed to route gets the admin API's JSON error. */
+export function adminClientErrorHandler(err: Error, socket: Socket): void {
+  if (!socket.writable) return;
+  const body = JSON.stringify({ status: `Bad request: ${err.message}` });
+  socket.end(
+    `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+async function jsonBody(req: FastifyRequest): Promise<Record<string, unknown>> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req.raw as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new AdminError(400, "The request body is too large");
+    parts.push(chunk);
+  }
+  const text = Buffer.concat(parts).toString("utf8").trim();
+  if (text === "") throw new AdminError(400, "The request has no body");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new AdminError(400, "The request body is not JSON");
+  }
+  if (!value || typeof value !== "object" || Array.isArray(value)) throw new AdminError(400, "The request body is not a JSON object");
+  return value as Record<string, unknown>;
+}
+
+function stringField(body: Record<string, unknown>, key: string): string | undefined {
+  const value = body[key];
+  if (value === undefined || value === null || value === "") return undefined;
+  if (typeof value !== "string") throw new AdminError(400, `${key} must be a string`);
+  return value;
+}
+
+/** Load options: known keys only, numbers and booleans also accepted as strings (the older form). */
+function loadOptionsOf(value: unknown): LoadOptions {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== "object" || Array.isArray(value)) throw new AdminError(400, "options must be a JSON object");
+  const known = Object.keys(JobSchemas.LoadOptions.properties);
+  const picked = Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([k]) => known.includes(k)));
+  const options = Value.Convert(JobSchemas.LoadOptions, picked);
+  if (!Value.Check(JobSchemas.LoadOptions, options)) {
+    const first = Value.Errors(JobSchemas.LoadOptions, options).First();
+    throw new AdminError(400, `Invalid option ${first?.path.slice(1)}: ${first?.message}`);
+  }
+  if (options.fileFilterRegex !== undefined) {
+    try {
+      new RegExp(options.fileFilterRegex);
+    } catch {
+      throw new AdminError(400, `fileFilterRegex is not a regular expression: ${options.fileFilterRegex}`);
+    }
+  }
+  return options;
+}
+
+/** The job JSON as Alluxio shows it: empty values omitted. */
+function shown(record: JobRecord): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(record).filter(
+      ([, v]) => v !== "" && !(Array.isArray(v) && v.length === 0) && !(v && typeof v === "object" && Object.keys(v).length === 0),
+    ),
+  );
+}
+
+function samePaths(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && [...a].sort().join("\n") === [...b].sort().join("\n");
+}
+
+/**
+ * The Alluxio 3.x coordinator admin REST API. Errors are
+ * `{"status": message}` with the seed page's HTTP codes.
+ */
+export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, { client, jobs }) => {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", (_req, _payload, done) => done(null));
+
+  /** Exactly `application/json` (fastify would add a charset to a string body). */
+  const sendJson = (reply: FastifyReply, status: number, value: unknown) =>
+    reply
+      .code(status)
+      .header("content-type", "application/json")
+      .send(Buffer.from(JSON.stringify(value)));
+  const handle =
+    (work: (req: FastifyRequest) => Promise<unknown>) =>
+    async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+      try {
+        return sendJson(reply, 200, (await work(req)) ?? {});
+      } catch (err) {
+        const status = err instanceof AdminError ? err.httpStatus : err instanceof KoineError ? (HTTP_STATUS[err.code] ?? 500) : 500;
+        if (status === 500) console.error("alluxio-admin:", err);
+        const extra = err instanceof AdminError ? err.extra : {};
+        return sendJson(reply, status, { status: err instanceof Error ? err.message : String(err), ...extra });
+      }
+    };
+  const query = (req: FastifyRequest) => req.query as Record<string, string | undefined>;
+
+  /** The job a request names by id, alias or index (at most one of them). */
+  const findJob = async (kind: JobKind, names: Record<string, unknown>): Promise<JobRecord | undefined> => {
+    const given = (["id", "alias", "index"] as const).filter((k) => names[k] !== undefined && names[k] !== "");
+    if (given.length > 1) throw new AdminError(400, "Give at most one of id, alias and index");
+    const key = given[0];
+    if (!key) throw new AdminError(400, "Give the job's id, alias or index");
+    const value = String(names[key]);
+    if (key === "id") {
+      const record = await jobs.get(value);
+      return record?.kind === kind ? record : undefined;
+    }
+    return (await jobs.list()).filter((r) => r.kind === kind && r[key] === value).pop();
+  };
+
+  const startJob = (id: string) => enqueue(client.nc, Jobs.run, { jobId: id }, `run-${id}-${randomBytes(4).toString("hex")}`);
+
+  // Distributed load: list, progress, submit or resume, stop.
+  app.get(
+    "/api/v1/load",
+    handle(async (req) => {
+      const q = query(req);
+      if (q.id === undefined && q.alias === undefined && q.index === undefined) {
+        const count = q.count === undefined ? Number.POSITIVE_INFINITY : Number(q.count);
+        if (!Number.isInteger(count) && count !== Number.POSITIVE_INFINITY) throw new AdminError(400, "count must be a number");
+        const all = (await jobs.list()).filter((r) => r.kind === "load" && (q.lastKey === undefined || r.id > q.lastKey));
+        return { results: all.slice(0, count).map(shown) };
+      }
+      const record = await findJob("load", q);
+      if (!record) throw new AdminError(404, "No job found");
+      return shown(record);
+    }),
+  );
+  app.post(
+    "/api/v1/load",
+    handle(async (req) => {
+      const body = await jsonBody(req);
+      const index = stringField(body, "index");
+      const alias = stringField(body, "alias");
+      const paths = body.paths;
+      if (paths !== undefined && (!Array.isArray(paths) || paths.length === 0 || !paths.every((p) => typeof p === "string" && p))) {
+        throw new AdminError(400, "paths must be a non-empty list of paths");
+      }
+      if ((index === undefined) === (paths === undefined)) throw new AdminError(400, "Give either index or paths");
+      if (alias !== undefined && paths === undefined) throw new AdminError(400, "alias goes with paths");
+      const options = loadOptionsOf(body.options);
+      const targets = (paths as string[] | undefined) ?? [index as string];
+      for (const target of targets) {
+        try {
+          client.namespacePathOf(target);
+        } catch (err) {
+          throw new AdminError(400, (err as Error).message);
+        }
+      }
+      const earlier = (await jobs.list()).find(
+        (r) =>
+          r.kind === "load" &&
+          r.state !== "SUCCEEDED" &&
+          r.state !== "FAILED" &&
+          (index !== undefined ? r.index === index : alias !== undefined ? r.alias === alias : samePaths(r.paths, targets)),
+      );
+      if (earlier) {
+        if (earlier.state === "STOPPED") {
+          await jobs.update(earlier.id, (r) => {
+            const { endTime: _endTime, ...rest } = r;
+            return { ...rest, state: "RUNNING" };
+          });
+          await startJob(earlier.id);
+        }
+        throw new AdminError(409, `A job for these paths exists (${earlier.id}); it is resumed`, { id: earlier.id, alias: earlier.alias });
+      }
+      const record: JobRecord = {
+        id: randomUUID(),
+        kind: "load",
+        alias: alias ?? `load-${randomBytes(6).toString("hex")}`,
+        paths: index === undefined ? targets : [],
+        index: index ?? "",
+        options,
+        state: "RUNNING",
+        startTime: new Date().toISOString(),
+        timeElapsedMilliseconds: 0,
+        scannedFiles: 0,
+        loadedNonEmptyFiles: 0,
+        skippedFiles: 0,
+        failedFiles: 0,
+        totalBytes: 0,
+        loadedBytes: 0,
+        skippedBytes: 0,
+        ufsReadBytes: 0,
+        cursor: 0,
+        failures: [],
+        errorMessage: {},
+      };
+      await jobs.create(record);
+      await startJob(record.id);
+      return { id: record.id, alias: record.alias };
+    }),
+  );
+  app.delete(
+    "/api/v1/load",
+    handle(async (req) => {
+      const record = await findJob("load", await jsonBody(req));
+      if (record?.state !== "RUNNING") throw new AdminError(410, "The job does not exist or has already finished");
+      const stopped = await jobs.update(record.id, (r) =>
+        r.state === "RUNNING" ? { ...r, state: "STOPPED", endTime: new Date().toISOString() } : undefined,
+      );
+      return { id: stopped.id, state: stopped.state };
+    }),
+  );
+
+  // Cache nodes.
+  app.get(
+    "/api/v1/nodes",
+    handle(async () => ({
+      results: client.membership.members().map((m) => ({
+        id: m.id,
+        address: m.url,
+        state: "LIVE",
+        capacityBytes: m.capacityBytes,
+        usedBytes: m.usedBytes,
+        startTime: new Date(m.startedMs).toISOString(),
+      })),
+    })),
+  );
+
+  // Mounts: list, add, remove.
+  app.get(
+    "/api/v1/mount",
+    handle(async () => ({
+      results: client.mounts().map((m) => ({
+        path: m.path,
+        ufs: m.uri,
+        readOnly: m.readOnly,
+        // Credentials are not shown.
+        options: Object.fromEntries(Object.entries(m.properties ?? {}).map(([k, v]) => [k, /secret|key/i.test(k) ? "******" : v])),
+      })),
+    })),
+  );
+  app.post(
+    "/api/v1/mount",
+    handle(async (req) => {
+      const body = await jsonBody(req);
+      const path = stringField(body, "path");
+      const ufs = stringField(body, "ufs");
+      if (!path || !ufs) throw new AdminError(400, "Give path and ufs");
+      if (body.readOnly !== undefined && typeof body.readOnly !== "boolean") throw new AdminError(400, "readOnly must be true or false");
+      const options = body.options ?? {};
+      if (typeof options !== "object" || Array.isArray(options)) throw new AdminError(400, "options must be a JSON object");
+      const properties = Object.fromEntries(Object.entries(options as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+      await client.mount(path, ufs, { readOnly: body.readOnly === true, properties });
+      return { path, ufs };
+    }),
+  );
+  app.delete(
+    "/api/v1/mount",
+    handle(async (req) => {
+      const path = stringField(await jsonBody(req), "path");
+      if (!path) throw new AdminError(400, "Give path");
+      try {
+        await client.unmount(path);
+      } catch (err) {
+        if (err instanceof KoineError && err.code === ErrorCode.InvalidArgument) throw new AdminError(404, err.message);
+        throw err;
+      }
+      return { path };
+    }),
+  );
+
+  for (const name of NOT_YET) {
+    app.all(
+      `/api/v1/${name}`,
+      handle(async () => {
+        throw new AdminError(501, `/api/v1/${name} is not implemented yet`);
+      }),
+    );
+  }
+};

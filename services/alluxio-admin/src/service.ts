@@ -1,0 +1,16 @@
+import { JobStore } from "@koine/client";
+import { type FrontEnd, startFrontEnd } from "@koine/s3-gateway";
+import type { AlluxioAdminOptions } from "./config.ts";
+import { adminClientErrorHandler, adminPlugin } from "./plugin.ts";
+
+export type AlluxioAdmin = FrontEnd;
+
+/** Starts the admin API on port 19999 over the shared file-system client and the job records. */
+export function start(options: AlluxioAdminOptions): Promise<AlluxioAdmin> {
+  return startFrontEnd(
+    { ...options, name: "koine-alluxio-admin", credentials: new Map(), clientErrorHandler: adminClientErrorHandler },
+    async (app, { client }) => {
+      await app.register(adminPlugin, { client, jobs: await JobStore.open(client.nc) });
+    },
+  );
+}

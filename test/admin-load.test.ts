@@ -1,0 +1,207 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { pathToFileURL } from "node:url";
+import { connect } from "@koine/bus";
+import { FileSystemClient } from "@koine/client";
+import * as jobRunner from "@koine/job-runner";
+import { bootCluster, onCleanup, tempDir, waitFor } from "@koine/testkit";
+
+const KiB = 1024;
+
+/** One admin API call: status and JSON body. */
+async function admin(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    ...(body === undefined
+      ? {}
+      : { body: typeof body === "string" ? body : JSON.stringify(body), headers: { "content-type": "application/json" } }),
+  });
+  assert.equal(res.headers.get("content-type"), "application/json");
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+test("admin load - 500 files on 3 nodes with 2 replicas, the job runner killed mid-job: every block on its two owners, loaded once", async (t) => {
+  const dir = await tempDir(t, "koine-dataset-");
+  const sources = new Map<string, Buffer>();
+  for (let i = 0; i < 500; i++) {
+    const bytes = randomBytes((200 + ((i * 37) % 400)) * KiB);
+    const rel = `part-${String(Math.floor(i / 100))}/file-${String(i).padStart(3, "0")}.bin`;
+    await mkdir(join(dir, `part-${Math.floor(i / 100)}`), { recursive: true });
+    await writeFile(join(dir, rel), bytes);
+    sources.set(`/data/${rel}`, bytes);
+  }
+  const total = [...sources.values()].reduce((sum, b) => sum + b.length, 0);
+  const cluster = await bootCluster(t, { cacheNodes: 3, jobRunner: false, cacheCapacityBytes: 1024 * 1024 * 1024, cacheMemoryBytes: 0 });
+  const base = cluster.adminUrl;
+  const ufs = pathToFileURL(dir).href;
+  assert.equal((await admin(base, "POST", "/api/v1/mount", { path: "/data", ufs })).status, 200);
+  const mounts = (await admin(base, "GET", "/api/v1/mount")).json.results as { path: string; ufs: string }[];
+  assert.ok(mounts.some((m) => m.path === "/data" && m.ufs === ufs));
+  const nodes = (await admin(base, "GET", "/api/v1/nodes")).json.results as { id: string; address: string }[];
+  assert.deepEqual(nodes.map((n) => n.id).sort(), ["node0", "node1", "node2"]);
+
+  // Submit with no runner up: the job waits in the queue.
+  const submitted = await admin(base, "POST", "/api/v1/load", {
+    paths: [ufs],
+    alias: "dataset",
+    options: { replicas: 2, batchSize: 20 },
+  });
+  assert.equal(submitted.status, 200, JSON.stringify(submitted.json));
+  const id = submitted.json.id as string;
+  assert.equal(submitted.json.alias, "dataset");
+  const again = await admin(base, "POST", "/api/v1/load", { paths: [ufs], alias: "dataset" });
+  assert.equal(again.status, 409, "the same paths: the earlier job");
+  assert.equal(again.json.id, id);
+  const progress = async () => (await admin(base, "GET", `/api/v1/load?id=${id}`)).json;
+  assert.equal((await progress()).state, "RUNNING");
+  assert.equal((await progress()).loadedBytes, 0);
+
+  // A runner loads part of it, then dies.
+  const first = await jobRunner.start({ natsUrl: cluster.natsUrl });
+  await waitFor("the job to be under way", async () => ((await progress()).cursor as number) >= 100, 60_000);
+  await first.abort();
+  const midway = await progress();
+  assert.equal(midway.state, "RUNNING");
+  assert.ok((midway.loadedBytes as number) < total, "killed mid-job");
+
+  // The next runner gets the job again (after the queue's ack wait) and finishes it.
+  const second = await jobRunner.start({ natsUrl: cluster.natsUrl });
+  onCleanup(t, () => second.stop());
+  await waitFor("the job to succeed", async () => (await progress()).state === "SUCCEEDED", 120_000);
+  const done = await progress();
+  assert.equal(done.scannedFiles, 500);
+  assert.equal(done.loadedNonEmptyFiles, 500);
+  assert.equal(done.failedFiles ?? 0, 0);
+  assert.equal(done.totalBytes, total);
+  assert.equal(done.loadedBytes, total, "every file counted once");
+  // (The batch the killed runner had under way was loaded but not recorded: the job counts what its runs saw.)
+  assert.ok((done.ufsReadBytes as number) <= 2 * total);
+  const read = cluster.cacheNodes.reduce((sum, n) => sum + n.stats().ufsReadBytes, 0);
+  assert.equal(read, 2 * total, "the cache nodes read nothing twice");
+  assert.equal((await admin(base, "GET", "/api/v1/load?alias=dataset")).json.id, id);
+  assert.ok(((await admin(base, "GET", "/api/v1/load")).json.results as { id: string }[]).some((j) => j.id === id));
+
+  // Every block is on exactly its two owners.
+  const nc = await connect({ servers: cluster.natsUrl, name: "test" });
+  onCleanup(t, () => nc.close());
+  const client = await FileSystemClient.open({ nc });
+  onCleanup(t, () => client.close());
+  for (const path of sources.keys()) {
+    const info = await client.stat(path);
+    const owners = client.membership.ring.placementFor(FileSystemClient.blockKey(info.contentId, 0), 2);
+    for (const node of cluster.cacheNodes) {
+      assert.equal(node.engine.store.has(`${info.contentId}/0`), owners.includes(node.id), `${path} on ${node.id}`);
+    }
+  }
+  // Then every read is a cache hit.
+  for (const [path, bytes] of sources) {
+    const got = await client.read(await client.stat(path));
+    const chunks: Buffer[] = [];
+    if (Buffer.isBuffer(got)) chunks.push(got);
+    else for await (const c of got as AsyncIterable<Buffer>) chunks.push(c);
+    assert.ok(Buffer.concat(chunks).equals(bytes), path);
+  }
+  assert.equal(
+    cluster.cacheNodes.reduce((sum, n) => sum + n.stats().ufsReadBytes, 0),
+    read,
+    "no read went to the under-store",
+  );
+
+  // A finished job cannot be stopped; the same alias again is a new job.
+  assert.equal((await admin(base, "DELETE", "/api/v1/load", { id })).status, 410);
+  const rerun = await admin(base, "POST", "/api/v1/load", { paths: [ufs], alias: "dataset", options: { replicas: 2, skipIfExists: true } });
+  assert.equal(rerun.status, 200);
+  assert.notEqual(rerun.json.id, id);
+  await waitFor("the second job", async () => (await admin(base, "GET", `/api/v1/load?id=${rerun.json.id}`)).json.state === "SUCCEEDED");
+  const second2 = (await admin(base, "GET", `/api/v1/load?id=${rerun.json.id}`)).json;
+  assert.equal(second2.skippedFiles, 500, "skipIfExists: all were cached");
+  assert.equal(second2.ufsReadBytes ?? 0, 0);
+});
+
+test("admin load - stop and resume, index files, filters, and the API's errors", async (t) => {
+  const dir = await tempDir(t, "koine-dataset-");
+  for (let i = 0; i < 40; i++) await writeFile(join(dir, `f${String(i).padStart(2, "0")}.${i % 2 ? "csv" : "bin"}`), randomBytes(64 * KiB));
+  await writeFile(join(dir, "index.txt"), "/data/f00.bin\n/data/f01.csv\n\n/data/f02.bin\n");
+  const cluster = await bootCluster(t);
+  const base = cluster.adminUrl;
+  assert.equal((await admin(base, "POST", "/api/v1/mount", { path: "/data", ufs: pathToFileURL(dir).href })).status, 200);
+  assert.equal(
+    (await admin(base, "POST", "/api/v1/mount", { path: "/data", ufs: pathToFileURL(dir).href })).status,
+    400,
+    "nested under-store",
+  );
+
+  // A filter.
+  const filtered = await admin(base, "POST", "/api/v1/load", { paths: ["/data"], options: { fileFilterRegex: "\\.csv$" } });
+  assert.equal(filtered.status, 200);
+  const jobOf = async (id: unknown) => (await admin(base, "GET", `/api/v1/load?id=${id}`)).json;
+  await waitFor("the filtered load", async () => (await jobOf(filtered.json.id)).state === "SUCCEEDED");
+  assert.equal((await jobOf(filtered.json.id)).scannedFiles, 20);
+
+  // An index file: the paths it lists.
+  const indexed = await admin(base, "POST", "/api/v1/load", { index: `${pathToFileURL(dir).href}/index.txt` });
+  assert.equal(indexed.status, 200, JSON.stringify(indexed.json));
+  await waitFor("the index load", async () => (await jobOf(indexed.json.id)).state === "SUCCEEDED");
+  assert.equal((await jobOf(indexed.json.id)).scannedFiles, 3);
+  assert.equal(
+    (await admin(base, "GET", `/api/v1/load?index=${encodeURIComponent(`${pathToFileURL(dir).href}/index.txt`)}`)).json.id,
+    indexed.json.id,
+  );
+
+  // Stop, then the same submit resumes the job (409 with its id).
+  const slow = await admin(base, "POST", "/api/v1/load", {
+    paths: ["/data"],
+    alias: "slow",
+    options: { batchSize: 1, bandwidth: 64 * KiB },
+  });
+  const slowId = slow.json.id;
+  await waitFor("the slow job to start", async () => ((await jobOf(slowId)).cursor as number) >= 1);
+  const stopped = await admin(base, "DELETE", "/api/v1/load", { alias: "slow" });
+  assert.equal(stopped.status, 200);
+  assert.equal(stopped.json.state, "STOPPED");
+  assert.equal((await admin(base, "DELETE", "/api/v1/load", { alias: "slow" })).status, 410, "stopped already");
+  const cursor = (await jobOf(slowId)).cursor as number;
+  assert.ok(cursor < 40);
+  const resumed = await admin(base, "POST", "/api/v1/load", { paths: ["/data"], alias: "slow" });
+  assert.equal(resumed.status, 409);
+  assert.equal(resumed.json.id, slowId);
+  await waitFor("the job to move on", async () => ((await jobOf(slowId)).cursor as number) > cursor);
+  assert.equal((await jobOf(slowId)).state, "RUNNING");
+  assert.equal((await admin(base, "DELETE", "/api/v1/load", { id: slowId })).status, 200);
+
+  // Errors: each with {"status": ...}.
+  for (const [body, why] of [
+    ["", "no body"],
+    ["{not json", "not JSON"],
+    [{}, "neither paths nor index"],
+    [{ paths: ["/data"], index: "/data/index.txt" }, "both"],
+    [{ index: "/data/index.txt", alias: "x" }, "alias without paths"],
+    [{ paths: [] }, "no paths"],
+    [{ paths: ["s3://not-mounted/x"] }, "not mounted"],
+    [{ paths: ["/data"], options: { replicas: 0 } }, "bad option"],
+    [{ paths: ["/data"], options: { fileFilterRegex: "(" } }, "bad regex"],
+  ] as const) {
+    const r = await admin(base, "POST", "/api/v1/load", body);
+    assert.equal(r.status, 400, why);
+    assert.equal(typeof r.json.status, "string");
+  }
+  assert.equal((await admin(base, "GET", "/api/v1/load?id=no-such-job")).status, 404);
+  assert.equal((await admin(base, "GET", "/api/v1/load?alias=nope")).status, 404);
+  assert.equal((await admin(base, "GET", "/api/v1/load?alias=a&index=b")).status, 400);
+  assert.equal((await admin(base, "DELETE", "/api/v1/load", { id: "no-such-job" })).status, 410);
+  assert.equal((await admin(base, "DELETE", "/api/v1/load", {})).status, 400);
+  assert.equal((await admin(base, "DELETE", "/api/v1/mount", { path: "/not-a-mount" })).status, 404);
+  for (const name of ["free", "rebalance", "cache", "quota", "ttl", "priority", "file_index", "cache-filter"]) {
+    assert.equal((await admin(base, "GET", `/api/v1/${name}`)).status, 501, name);
+  }
+  // Unmounted, the files are gone from the namespace.
+  assert.equal((await admin(base, "DELETE", "/api/v1/mount", { path: "/data" })).status, 200);
+});
