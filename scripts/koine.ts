@@ -1,49 +1,163 @@
 #!/usr/bin/env -S pnpm exec tsx
-// Operator commands against a running cluster (through NATS, KOINE_NATS_URL,
-// default nats://127.0.0.1:4222):
+// Operator commands against a running cluster. Users go through NATS
+// (KOINE_NATS_URL, default nats://127.0.0.1:4222); the rest through the admin
+// REST API (KOINE_ADMIN_URL, default http://127.0.0.1:19999), so the CLI does
+// exactly what the API does.
 //
 //   scripts/koine user add <accessKey> [secretKey]   (a secret is generated when omitted)
-//   scripts/koine user list
-//   scripts/koine user remove <accessKey>
+//   scripts/koine user list | user remove <accessKey>
+//   scripts/koine mount list | mount add <path> <ufs-uri> [--readonly] [--option k=v ...] | mount remove <path>
+//   scripts/koine nodes
+//   scripts/koine load submit --path <p> [--path ...] [--alias a] [--replicas n] [--batch-size n]
+//                             [--filter regex] [--skip-if-exists] [--bandwidth bytes/s] [--watch]
+//   scripts/koine load progress (--id i | --alias a) [--watch] | load list | load stop (--id i | --alias a)
 import { randomBytes } from "node:crypto";
 import { connect, request } from "@koine/bus";
 import { natsUrlFrom } from "@koine/config";
 import { KoineError, Meta } from "@koine/protocol";
-import { argv, echo } from "zx";
+import { argv, echo, sleep } from "zx";
 
-const USAGE = "usage: scripts/koine user add <accessKey> [secretKey] | user list | user remove <accessKey>";
-const [area, action, accessKey, secret] = argv._.map(String);
+const USAGE = `usage: scripts/koine user add <accessKey> [secretKey] | user list | user remove <accessKey>
+       scripts/koine mount list | mount add <path> <ufs-uri> [--readonly] [--option k=v ...] | mount remove <path>
+       scripts/koine nodes
+       scripts/koine load submit --path <p> [--alias a] [--replicas n] [--batch-size n] [--filter re] [--skip-if-exists] [--watch]
+       scripts/koine load progress (--id i | --alias a) [--watch] | load list | load stop (--id i | --alias a)`;
+const [area, action, ...rest] = argv._.map(String);
+const adminUrl = process.env.KOINE_ADMIN_URL ?? "http://127.0.0.1:19999";
 
-async function main(): Promise<number> {
-  if (area !== "user" || !["add", "list", "remove"].includes(action ?? "")) {
-    echo(USAGE);
-    return 2;
-  }
+class UsageError extends Error {}
+
+/** Flags given once or more, as a list. */
+const many = (name: string): string[] => {
+  const value = argv[name];
+  return value === undefined ? [] : (Array.isArray(value) ? value : [value]).map(String);
+};
+
+async function admin(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`${adminUrl}${path}`, {
+    method,
+    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+  });
+  const json = (await res.json()) as Record<string, unknown>;
+  if (res.status === 409) echo(`${json.status}`);
+  else if (res.status !== 200) throw new Error(`${res.status}: ${json.status}`);
+  return json;
+}
+
+async function users(): Promise<void> {
+  const [accessKey, secret] = rest;
   const nc = await connect({ servers: natsUrlFrom(process.env), name: "koine-cli" });
   try {
     if (action === "list") {
       const { users } = await request(nc, Meta.listUsers, {});
       for (const u of users) echo(`${u.accessKey}\tcreated ${new Date(u.createdMs).toISOString()}`);
-      return 0;
-    }
-    if (!accessKey) {
-      echo(USAGE);
-      return 2;
-    }
-    if (action === "add") {
+    } else if (action === "add" && accessKey) {
       const secretKey = secret ?? randomBytes(24).toString("base64url");
       await request(nc, Meta.putUser, { accessKey, secretKey });
       echo(`user ${accessKey} added; secret key ${secretKey}`);
-      return 0;
-    }
-    await request(nc, Meta.removeUser, { accessKey });
-    echo(`user ${accessKey} removed`);
-    return 0;
-  } catch (err) {
-    console.error(`koine: ${err instanceof KoineError ? err.message : String(err)}`);
-    return 1;
+    } else if (action === "remove" && accessKey) {
+      await request(nc, Meta.removeUser, { accessKey });
+      echo(`user ${accessKey} removed`);
+    } else throw new UsageError();
   } finally {
     await nc.close();
+  }
+}
+
+async function mounts(): Promise<void> {
+  const [path, ufs] = rest;
+  if (action === "list") {
+    for (const m of (await admin("GET", "/api/v1/mount")).results as Record<string, unknown>[]) {
+      echo(`${m.path}\t${m.ufs}${m.readOnly ? "\tread-only" : ""}`);
+    }
+  } else if (action === "add" && path && ufs) {
+    const options = Object.fromEntries(many("option").map((o) => [o.slice(0, o.indexOf("=")), o.slice(o.indexOf("=") + 1)]));
+    await admin("POST", "/api/v1/mount", { path, ufs, readOnly: argv.readonly === true, options });
+    echo(`mounted ${ufs} at ${path}`);
+  } else if (action === "remove" && path) {
+    await admin("DELETE", "/api/v1/mount", { path });
+    echo(`unmounted ${path}`);
+  } else throw new UsageError();
+}
+
+async function nodes(): Promise<void> {
+  for (const n of (await admin("GET", "/api/v1/nodes")).results as Record<string, number | string>[]) {
+    echo(`${n.id}\t${n.address}\t${n.state}\tused ${mib(Number(n.usedBytes))} of ${mib(Number(n.capacityBytes))}`);
+  }
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+
+/** One line of progress: a bar over the bytes, files, throughput, state. */
+function progressLine(job: Record<string, unknown>): string {
+  const total = Number(job.totalBytes ?? 0);
+  const done = Number(job.loadedBytes ?? 0) + Number(job.skippedBytes ?? 0);
+  const share = total > 0 ? done / total : job.state === "SUCCEEDED" ? 1 : 0;
+  const width = 30;
+  const bar = "#".repeat(Math.round(share * width)).padEnd(width, ".");
+  const seconds = Number(job.timeElapsedMilliseconds ?? 0) / 1000;
+  const rate = seconds > 0 ? `${mib(Number(job.loadedBytes ?? 0) / seconds)}/s` : "-";
+  return `[${bar}] ${(share * 100).toFixed(0)}%  ${mib(done)} of ${mib(total)}  files ${job.loadedNonEmptyFiles ?? 0}/${job.scannedFiles ?? 0}  failed ${job.failedFiles ?? 0}  ${rate}  ${job.state}`;
+}
+
+async function showProgress(query: string, watch: boolean): Promise<void> {
+  for (;;) {
+    const job = await admin("GET", `/api/v1/load?${query}`);
+    const finished = job.state !== "RUNNING";
+    if (!watch) return echo(JSON.stringify(job, null, 2));
+    process.stdout.write(`\r${progressLine(job)}`);
+    if (finished) {
+      process.stdout.write("\n");
+      for (const f of (job.failures as { path: string; message: string }[] | undefined) ?? []) echo(`  failed ${f.path}: ${f.message}`);
+      return;
+    }
+    await sleep(500);
+  }
+}
+
+async function load(): Promise<void> {
+  const name = argv.id ? `id=${encodeURIComponent(String(argv.id))}` : argv.alias ? `alias=${encodeURIComponent(String(argv.alias))}` : "";
+  if (action === "submit") {
+    const paths = many("path");
+    if (paths.length === 0) throw new UsageError();
+    const options = {
+      ...(argv.replicas ? { replicas: Number(argv.replicas) } : {}),
+      ...(argv["batch-size"] ? { batchSize: Number(argv["batch-size"]) } : {}),
+      ...(argv.filter ? { fileFilterRegex: String(argv.filter) } : {}),
+      ...(argv["skip-if-exists"] ? { skipIfExists: true } : {}),
+      ...(argv.bandwidth ? { bandwidth: Number(argv.bandwidth) } : {}),
+    };
+    const job = await admin("POST", "/api/v1/load", { paths, ...(argv.alias ? { alias: String(argv.alias) } : {}), options });
+    echo(`load job ${job.id} (alias ${job.alias})`);
+    if (argv.watch) await showProgress(`id=${job.id}`, true);
+  } else if (action === "progress" && name) {
+    await showProgress(name, argv.watch === true);
+  } else if (action === "list") {
+    for (const job of (await admin("GET", "/api/v1/load")).results as Record<string, unknown>[]) {
+      echo(`${job.id}\t${job.alias}\t${progressLine(job)}`);
+    }
+  } else if (action === "stop" && name) {
+    const query = new URLSearchParams(name);
+    await admin("DELETE", "/api/v1/load", Object.fromEntries(query));
+    echo("stopped");
+  } else throw new UsageError();
+}
+
+const areas: Record<string, () => Promise<void>> = { user: users, mount: mounts, nodes, load };
+
+async function main(): Promise<number> {
+  const run = areas[area ?? ""];
+  try {
+    if (!run) throw new UsageError();
+    await run();
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      echo(USAGE);
+      return 2;
+    }
+    console.error(`koine: ${err instanceof KoineError || err instanceof Error ? err.message : String(err)}`);
+    return 1;
   }
 }
 

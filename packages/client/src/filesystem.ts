@@ -314,6 +314,19 @@ export class FileSystemClient {
     return `${contentId}:${index}`;
   }
 
+  /** The data-plane description of `length` bytes of one version of a file, from `offset`. */
+  static rangeOf(file: FileInfo, offset: number, length: number): ReadRange {
+    return {
+      contentId: file.contentId,
+      mountId: file.ufs.mountId,
+      path: file.ufs.path,
+      fingerprint: file.ufsFingerprint,
+      fileSize: file.size,
+      offset,
+      length,
+    };
+  }
+
   /**
    * The `length` bytes of `file` from `offset`, streamed block by block from
    * the node that owns each block (a buffer when one node had them at hand).
@@ -330,13 +343,7 @@ export class FileSystemClient {
       const start = Math.max(offset, index * blockSize);
       const end = Math.min(offset + length, (index + 1) * blockSize);
       const range: ReadRange = {
-        contentId: file.contentId,
-        mountId: file.ufs.mountId,
-        path: file.ufs.path,
-        fingerprint: file.ufsFingerprint,
-        fileSize: file.size,
-        offset: start,
-        length: end - start,
+        ...FileSystemClient.rangeOf(file, start, end - start),
         ...(cacheOnly ? { cacheOnly } : {}),
         ...(readType === "NO_CACHE" ? { keep: false } : {}),
       };

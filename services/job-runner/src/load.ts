@@ -127,15 +127,7 @@ async function loadBatch(client: FileSystemClient, files: FileInfo[], replicas: 
     if (file.size === 0 || file.persistence !== "PERSISTED") continue;
     for (let block = 0; block * file.blockSize < file.size; block++) {
       const offset = block * file.blockSize;
-      const range: ReadRange = {
-        contentId: file.contentId,
-        mountId: file.ufs.mountId,
-        path: file.ufs.path,
-        fingerprint: file.ufsFingerprint,
-        fileSize: file.size,
-        offset,
-        length: Math.min(file.blockSize, file.size - offset),
-      };
+      const range = FileSystemClient.rangeOf(file, offset, Math.min(file.blockSize, file.size - offset));
       for (const node of client.membership.ring.placementFor(FileSystemClient.blockKey(file.contentId, block), replicas)) {
         const share = byNode.get(node) ?? { ranges: [], files: [] };
         share.ranges.push(range);

@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import { bootCluster, tempDir } from "@koine/testkit";
+
+const run = promisify(execFile);
+const KOINE = join(import.meta.dirname, "..", "scripts", "koine.ts");
+
+test("scripts/koine - mounts, nodes and a load job with a live progress bar, through the admin API", async (t) => {
+  const dir = await tempDir(t, "koine-cli-data-");
+  for (let i = 0; i < 12; i++) await writeFile(join(dir, `f${i}.bin`), randomBytes(100 * 1024));
+  const cluster = await bootCluster(t);
+  const koine = (...args: string[]) =>
+    run(process.execPath, ["--import", "tsx", KOINE, ...args], {
+      env: { ...process.env, KOINE_ADMIN_URL: cluster.adminUrl, KOINE_NATS_URL: cluster.natsUrl },
+      timeout: 60_000,
+    });
+  const ufs = pathToFileURL(dir).href;
+  assert.match((await koine("mount", "add", "/cli", ufs, "--option", "alluxio.user.file.metadata.sync.interval=1s")).stdout, /mounted/);
+  assert.match((await koine("mount", "list")).stdout, new RegExp(`/cli\\s+${ufs}`));
+  assert.match((await koine("nodes")).stdout, /node0\s+http:\/\/127\.0\.0\.1:\d+\s+LIVE/);
+
+  const submitted = (await koine("load", "submit", "--path", "/cli", "--alias", "cli-load", "--batch-size", "4", "--watch")).stdout;
+  assert.match(submitted, /load job \S+ \(alias cli-load\)/);
+  assert.match(submitted, /\[#{30}\] 100%.*files 12\/12.*SUCCEEDED/);
+  assert.match((await koine("load", "list")).stdout, /cli-load.*SUCCEEDED/);
+  const progress = JSON.parse((await koine("load", "progress", "--alias", "cli-load")).stdout) as Record<string, unknown>;
+  assert.equal(progress.loadedBytes, 12 * 100 * 1024);
+  await assert.rejects(koine("load", "stop", "--alias", "cli-load"), /410/);
+  await assert.rejects(koine("load"), (err: { code?: number }) => err.code === 2);
+  assert.match((await koine("mount", "remove", "/cli")).stdout, /unmounted \/cli/);
+  assert.doesNotMatch((await koine("mount", "list")).stdout, /\/cli/);
+});
