@@ -156,6 +156,17 @@ test("admin load - stop and resume, index files, filters, and the API's errors",
     indexed.json.id,
   );
 
+  // Free: every cached page of the files goes, the files stay.
+  const node = cluster.cacheNodes[0];
+  assert.ok(node && node.stats().pages > 0);
+  const freed = await admin(base, "POST", "/api/v1/free", { paths: ["/data"], alias: "free-all" });
+  assert.equal(freed.status, 200, JSON.stringify(freed.json));
+  const freeOf = async () => (await admin(base, "GET", "/api/v1/free?alias=free-all")).json;
+  await waitFor("the free job", async () => (await freeOf()).state === "SUCCEEDED");
+  assert.equal((await freeOf()).freedFiles, 41);
+  assert.equal(node.stats().pages, 0);
+  assert.equal((await admin(base, "GET", `/api/v1/free?id=${filtered.json.id}`)).status, 404, "a load job is not a free job");
+
   // Stop, then the same submit resumes the job (409 with its id).
   const slow = await admin(base, "POST", "/api/v1/load", {
     paths: ["/data"],
@@ -199,7 +210,7 @@ test("admin load - stop and resume, index files, filters, and the API's errors",
   assert.equal((await admin(base, "DELETE", "/api/v1/load", { id: "no-such-job" })).status, 410);
   assert.equal((await admin(base, "DELETE", "/api/v1/load", {})).status, 400);
   assert.equal((await admin(base, "DELETE", "/api/v1/mount", { path: "/not-a-mount" })).status, 404);
-  for (const name of ["free", "rebalance", "cache", "quota", "ttl", "priority", "file_index", "cache-filter"]) {
+  for (const name of ["rebalance", "cache", "quota", "ttl", "priority", "file_index", "cache-filter"]) {
     assert.equal((await admin(base, "GET", `/api/v1/${name}`)).status, 501, name);
   }
   // Unmounted, the files are gone from the namespace.

@@ -54,6 +54,9 @@ export const JobRecord = T.Object({
   skippedBytes: T.Integer(),
   /** Bytes read from the under-stores (all replicas). */
   ufsReadBytes: T.Integer(),
+  /** A free job's files and bytes dropped from the cache. */
+  freedFiles: T.Optional(T.Integer()),
+  freedBytes: T.Optional(T.Integer()),
   /** Files done (in path order): a resumed job starts after them. */
   cursor: T.Integer(),
   /** The first failures, with their reason. */

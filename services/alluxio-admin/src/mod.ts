@@ -1,7 +1,7 @@
 /**
  * The Alluxio 3.x coordinator admin REST API (port 19999): distributed
- * load jobs, cache nodes, mounts; the other endpoints answer 501 until
- * they are built.
+ * load and free jobs, cache nodes, mounts; the other endpoints answer 501
+ * until they are built.
  * @module
  */
 

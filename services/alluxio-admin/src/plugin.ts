@@ -33,7 +33,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
 };
 
 /** Endpoints of the seed page not built yet: they answer 501. */
-const NOT_YET = ["free", "rebalance", "cache", "quota", "ttl", "priority", "file_index", "cache-filter"] as const;
+const NOT_YET = ["rebalance", "cache", "quota", "ttl", "priority", "file_index", "cache-filter"] as const;
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -151,98 +151,105 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
 
   const startJob = (id: string) => enqueue(client.nc, Jobs.run, { jobId: id }, `run-${id}-${randomBytes(4).toString("hex")}`);
 
-  // Distributed load: list, progress, submit or resume, stop.
-  app.get(
-    "/api/v1/load",
-    handle(async (req) => {
-      const q = query(req);
-      if (q.id === undefined && q.alias === undefined && q.index === undefined) {
-        const count = q.count === undefined ? Number.POSITIVE_INFINITY : Number(q.count);
-        if (!Number.isInteger(count) && count !== Number.POSITIVE_INFINITY) throw new AdminError(400, "count must be a number");
-        const all = (await jobs.list()).filter((r) => r.kind === "load" && (q.lastKey === undefined || r.id > q.lastKey));
-        return { results: all.slice(0, count).map(shown) };
-      }
-      const record = await findJob("load", q);
-      if (!record) throw new AdminError(404, "No job found");
-      return shown(record);
-    }),
-  );
-  app.post(
-    "/api/v1/load",
-    handle(async (req) => {
-      const body = await jsonBody(req);
-      const index = stringField(body, "index");
-      const alias = stringField(body, "alias");
-      const paths = body.paths;
-      if (paths !== undefined && (!Array.isArray(paths) || paths.length === 0 || !paths.every((p) => typeof p === "string" && p))) {
-        throw new AdminError(400, "paths must be a non-empty list of paths");
-      }
-      if ((index === undefined) === (paths === undefined)) throw new AdminError(400, "Give either index or paths");
-      if (alias !== undefined && paths === undefined) throw new AdminError(400, "alias goes with paths");
-      const options = loadOptionsOf(body.options);
-      const targets = (paths as string[] | undefined) ?? [index as string];
-      for (const target of targets) {
-        try {
-          client.namespacePathOf(target);
-        } catch (err) {
-          throw new AdminError(400, (err as Error).message);
+  /** A kind of job (distributed load, free): list, progress, submit or resume, stop, at /api/v1/<kind>. */
+  const jobEndpoints = (kind: JobKind) => {
+    app.get(
+      `/api/v1/${kind}`,
+      handle(async (req) => {
+        const q = query(req);
+        if (q.id === undefined && q.alias === undefined && q.index === undefined) {
+          const count = q.count === undefined ? Number.POSITIVE_INFINITY : Number(q.count);
+          if (!Number.isInteger(count) && count !== Number.POSITIVE_INFINITY) throw new AdminError(400, "count must be a number");
+          const all = (await jobs.list()).filter((r) => r.kind === kind && (q.lastKey === undefined || r.id > q.lastKey));
+          return { results: all.slice(0, count).map(shown) };
         }
-      }
-      const earlier = (await jobs.list()).find(
-        (r) =>
-          r.kind === "load" &&
-          r.state !== "SUCCEEDED" &&
-          r.state !== "FAILED" &&
-          (index !== undefined ? r.index === index : alias !== undefined ? r.alias === alias : samePaths(r.paths, targets)),
-      );
-      if (earlier) {
-        if (earlier.state === "STOPPED") {
-          await jobs.update(earlier.id, (r) => {
-            const { endTime: _endTime, ...rest } = r;
-            return { ...rest, state: "RUNNING" };
+        const record = await findJob(kind, q);
+        if (!record) throw new AdminError(404, "No job found");
+        return shown(record);
+      }),
+    );
+    app.post(
+      `/api/v1/${kind}`,
+      handle(async (req) => {
+        const body = await jsonBody(req);
+        const index = stringField(body, "index");
+        const alias = stringField(body, "alias");
+        const paths = body.paths;
+        if (paths !== undefined && (!Array.isArray(paths) || paths.length === 0 || !paths.every((p) => typeof p === "string" && p))) {
+          throw new AdminError(400, "paths must be a non-empty list of paths");
+        }
+        if ((index === undefined) === (paths === undefined)) throw new AdminError(400, "Give either index or paths");
+        if (alias !== undefined && paths === undefined) throw new AdminError(400, "alias goes with paths");
+        const options = loadOptionsOf(body.options);
+        const targets = (paths as string[] | undefined) ?? [index as string];
+        for (const target of targets) {
+          try {
+            client.namespacePathOf(target);
+          } catch (err) {
+            throw new AdminError(400, (err as Error).message);
+          }
+        }
+        const earlier = (await jobs.list()).find(
+          (r) =>
+            r.kind === kind &&
+            r.state !== "SUCCEEDED" &&
+            r.state !== "FAILED" &&
+            (index !== undefined ? r.index === index : alias !== undefined ? r.alias === alias : samePaths(r.paths, targets)),
+        );
+        if (earlier) {
+          if (earlier.state === "STOPPED") {
+            await jobs.update(earlier.id, (r) => {
+              const { endTime: _endTime, ...rest } = r;
+              return { ...rest, state: "RUNNING" };
+            });
+            await startJob(earlier.id);
+          }
+          throw new AdminError(409, `A job for these paths exists (${earlier.id}); it is resumed`, {
+            id: earlier.id,
+            alias: earlier.alias,
           });
-          await startJob(earlier.id);
         }
-        throw new AdminError(409, `A job for these paths exists (${earlier.id}); it is resumed`, { id: earlier.id, alias: earlier.alias });
-      }
-      const record: JobRecord = {
-        id: randomUUID(),
-        kind: "load",
-        alias: alias ?? `load-${randomBytes(6).toString("hex")}`,
-        paths: index === undefined ? targets : [],
-        index: index ?? "",
-        options,
-        state: "RUNNING",
-        startTime: new Date().toISOString(),
-        timeElapsedMilliseconds: 0,
-        scannedFiles: 0,
-        loadedNonEmptyFiles: 0,
-        skippedFiles: 0,
-        failedFiles: 0,
-        totalBytes: 0,
-        loadedBytes: 0,
-        skippedBytes: 0,
-        ufsReadBytes: 0,
-        cursor: 0,
-        failures: [],
-        errorMessage: {},
-      };
-      await jobs.create(record);
-      await startJob(record.id);
-      return { id: record.id, alias: record.alias };
-    }),
-  );
-  app.delete(
-    "/api/v1/load",
-    handle(async (req) => {
-      const record = await findJob("load", await jsonBody(req));
-      if (record?.state !== "RUNNING") throw new AdminError(410, "The job does not exist or has already finished");
-      const stopped = await jobs.update(record.id, (r) =>
-        r.state === "RUNNING" ? { ...r, state: "STOPPED", endTime: new Date().toISOString() } : undefined,
-      );
-      return { id: stopped.id, state: stopped.state };
-    }),
-  );
+        const record: JobRecord = {
+          id: randomUUID(),
+          kind,
+          alias: alias ?? `${kind}-${randomBytes(6).toString("hex")}`,
+          paths: index === undefined ? targets : [],
+          index: index ?? "",
+          options,
+          state: "RUNNING",
+          startTime: new Date().toISOString(),
+          timeElapsedMilliseconds: 0,
+          scannedFiles: 0,
+          loadedNonEmptyFiles: 0,
+          skippedFiles: 0,
+          failedFiles: 0,
+          totalBytes: 0,
+          loadedBytes: 0,
+          skippedBytes: 0,
+          ufsReadBytes: 0,
+          cursor: 0,
+          failures: [],
+          errorMessage: {},
+        };
+        await jobs.create(record);
+        await startJob(record.id);
+        return { id: record.id, alias: record.alias };
+      }),
+    );
+    app.delete(
+      `/api/v1/${kind}`,
+      handle(async (req) => {
+        const record = await findJob(kind, await jsonBody(req));
+        if (record?.state !== "RUNNING") throw new AdminError(410, "The job does not exist or has already finished");
+        const stopped = await jobs.update(record.id, (r) =>
+          r.state === "RUNNING" ? { ...r, state: "STOPPED", endTime: new Date().toISOString() } : undefined,
+        );
+        return { id: stopped.id, state: stopped.state };
+      }),
+    );
+  };
+  jobEndpoints("load");
+  jobEndpoints("free");
 
   // Cache nodes.
   app.get(

@@ -2,7 +2,7 @@ import { connect, workQueueConsumer } from "@koine/bus";
 import { type DataNode, FileSystemClient, JobStore } from "@koine/client";
 import { JOBS_CONSUMER, JOBS_STREAM, JOBS_SUBJECTS, Jobs } from "@koine/protocol";
 import type { JsMsg } from "@nats-io/jetstream";
-import { runLoad } from "./load.ts";
+import { runJob } from "./run.ts";
 
 export interface JobRunnerOptions {
   natsUrl: string;
@@ -40,8 +40,8 @@ class Malformed extends Error {
  * runner stops is run again by the next runner (a load resumes after the
  * last batch its record shows done). Job kinds: persist (the ASYNC_THROUGH
  * write of a version from the cache to the under-store) and run (a job of
- * the admin API: load); any other kind is terminated as not implemented,
- * never acknowledged as done.
+ * the admin API: load or free); any other kind is terminated as not
+ * implemented, never acknowledged as done.
  */
 export async function start(options: JobRunnerOptions): Promise<JobRunner> {
   const nc = await connect({ servers: options.natsUrl, name: "koine-job-runner" });
@@ -59,9 +59,7 @@ export async function start(options: JobRunnerOptions): Promise<JobRunner> {
     [Jobs.run.subject]: async (job) => {
       if (!Jobs.run.payload.Check(job)) throw new Malformed();
       const record = await jobs.get(job.jobId);
-      if (record?.kind === "load") {
-        if ((await runLoad({ client, jobs, stopping: () => stopping }, job.jobId)) === "paused") throw new Paused();
-      } else if (record) throw new Malformed(`job kind ${record.kind} is not implemented`);
+      if (record && (await runJob({ client, jobs, stopping: () => stopping }, job.jobId)) === "paused") throw new Paused();
     },
   };
   const run = async (m: JsMsg) => {

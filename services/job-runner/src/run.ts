@@ -1,0 +1,116 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { FileSystemClient, JobStore } from "@koine/client";
+import type { FileInfo, JobRecord } from "@koine/protocol";
+import { freeBatch } from "./free.ts";
+import { type BatchOutcome, loadBatch } from "./load.ts";
+
+/** Failures kept in a job's record (the count covers them all). */
+const MAX_FAILURES_KEPT = 100;
+const DEFAULT_BATCH_SIZE = 100;
+
+export interface JobContext {
+  client: FileSystemClient;
+  jobs: JobStore;
+  /** True once the runner is stopping: the job pauses after its batch, to be resumed by the next runner. */
+  stopping: () => boolean;
+}
+
+/** The files a job covers, in path order: its paths, or the paths listed in its index file (one a line). */
+export async function filesOf(record: JobRecord, client: FileSystemClient): Promise<FileInfo[]> {
+  let locations = record.paths;
+  if (record.index) {
+    const index = await client.stat(client.namespacePathOf(record.index), { loadMetadata: "ALWAYS" });
+    const bytes = await client.read(index);
+    const chunks: Buffer[] = [];
+    if (Buffer.isBuffer(bytes)) chunks.push(bytes);
+    else for await (const chunk of bytes as AsyncIterable<Buffer>) chunks.push(chunk);
+    locations = Buffer.concat(chunks)
+      .toString("utf8")
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter((line) => line !== "" && !line.startsWith("#"));
+  }
+  const filter = record.options.fileFilterRegex ? new RegExp(record.options.fileFilterRegex) : undefined;
+  const files = new Map<string, FileInfo>();
+  for (const location of locations) {
+    for await (const file of client.walk(client.namespacePathOf(location))) {
+      if (!filter || filter.test(file.path)) files.set(file.path, file);
+    }
+  }
+  return [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Stops when the record says so (the admin API's DELETE). */
+async function stillRunning(ctx: JobContext, id: string): Promise<boolean> {
+  return (await ctx.jobs.get(id))?.state === "RUNNING";
+}
+
+/** What a batch of each kind of job does. */
+function batchWork(record: JobRecord, client: FileSystemClient): (files: FileInfo[]) => Promise<BatchOutcome> {
+  if (record.kind === "free") return (files) => freeBatch(client, files);
+  const replicas = record.options.replicas ?? 1;
+  const skipIfExists = record.options.skipIfExists === true;
+  return async (files) => {
+    const batch =
+      record.options.loadPolicy === "IF_CHANGED" ? await Promise.all(files.map((f) => client.refresh(f.path).catch(() => f))) : files;
+    return loadBatch(client, batch, replicas, skipIfExists);
+  };
+}
+
+/**
+ * Runs (or resumes, after its cursor) a job of the admin API over its
+ * files in path order, a batch at a time: a load reads every block through
+ * into the cache nodes that own it (a node reads only the pages it lacks,
+ * so a batch run again after a crash loads nothing twice); a free drops
+ * the cached pages everywhere. The record is updated after every batch.
+ */
+export async function runJob(ctx: JobContext, id: string): Promise<"done" | "paused"> {
+  const { client, jobs } = ctx;
+  let record = await jobs.get(id);
+  if (record?.state !== "RUNNING") return "done";
+  const files = await filesOf(record, client);
+  const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
+  record = await jobs.update(id, (r) => ({ ...r, scannedFiles: files.length, totalBytes }));
+  const work = batchWork(record, client);
+  const batchSize = record.options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const bandwidth = record.options.bandwidth ?? 0;
+  const freeing = record.kind === "free";
+
+  for (let start = record.cursor; start < files.length; start += batchSize) {
+    if (ctx.stopping()) return "paused";
+    if (!(await stillRunning(ctx, id))) return "done";
+    const begun = Date.now();
+    const batch = files.slice(start, start + batchSize);
+    const outcome = await work(batch);
+    const elapsed = Date.now() - begun;
+    record = await jobs.update(id, (r) => ({
+      ...r,
+      cursor: start + batch.length,
+      ...(freeing
+        ? { freedFiles: (r.freedFiles ?? 0) + outcome.doneFiles, freedBytes: (r.freedBytes ?? 0) + outcome.doneBytes }
+        : { loadedNonEmptyFiles: r.loadedNonEmptyFiles + outcome.doneFiles, loadedBytes: r.loadedBytes + outcome.doneBytes }),
+      skippedFiles: r.skippedFiles + outcome.skippedFiles,
+      failedFiles: r.failedFiles + outcome.failures.length,
+      skippedBytes: r.skippedBytes + outcome.skippedBytes,
+      ufsReadBytes: r.ufsReadBytes + outcome.ufsReadBytes,
+      timeElapsedMilliseconds: r.timeElapsedMilliseconds + elapsed,
+      failures: [...r.failures, ...outcome.failures].slice(0, MAX_FAILURES_KEPT),
+    }));
+    // A bandwidth limit: the batch may not have read faster than allowed.
+    if (bandwidth > 0 && outcome.ufsReadBytes > 0) {
+      const due = (outcome.ufsReadBytes / bandwidth) * 1000 - elapsed;
+      if (due > 0) await sleep(due);
+    }
+  }
+  await jobs.update(id, (r) =>
+    r.state === "RUNNING"
+      ? {
+          ...r,
+          state: r.failedFiles > 0 ? "FAILED" : "SUCCEEDED",
+          endTime: new Date().toISOString(),
+          ...(r.failedFiles > 0 ? { errorMessage: { failedFiles: `${r.failedFiles} files failed; see failures` } } : {}),
+        }
+      : undefined,
+  );
+  return "done";
+}
