@@ -4,7 +4,7 @@ import { ReadRange } from "./data.ts";
 /** The JetStream KV bucket holding every job's record (durable: jobs survive restarts of every service). */
 export const JOBS_BUCKET = "koine-jobs";
 
-export const JobKind = T.Union([T.Literal("load"), T.Literal("free")]);
+export const JobKind = T.Union([T.Literal("load"), T.Literal("free"), T.Literal("rebalance")]);
 export type JobKind = Static<typeof JobKind>;
 
 export const JobState = T.Union([T.Literal("RUNNING"), T.Literal("STOPPED"), T.Literal("SUCCEEDED"), T.Literal("FAILED")]);
@@ -24,6 +24,10 @@ export const LoadOptions = T.Object({
   loadPolicy: T.Optional(T.Literal("IF_CHANGED")),
   /** Bytes per second the job may read from the under-stores (0: no limit). */
   bandwidth: T.Optional(T.Integer({ minimum: 0 })),
+  /** Rebalance: load blocks onto their new owners but keep the old copies. */
+  skipPrune: T.Optional(T.Boolean()),
+  /** Rebalance: only drop copies on nodes that no longer own them (clear stale cache). */
+  pruneOnly: T.Optional(T.Boolean()),
 });
 export type LoadOptions = Static<typeof LoadOptions>;
 
@@ -57,6 +61,10 @@ export const JobRecord = T.Object({
   /** A free job's files and bytes dropped from the cache. */
   freedFiles: T.Optional(T.Integer()),
   freedBytes: T.Optional(T.Integer()),
+  /** A rebalance: cached blocks seen, blocks loaded on their new owners, blocks pruned from nodes that no longer own them. */
+  cachedBlocks: T.Optional(T.Integer()),
+  movedBlocks: T.Optional(T.Integer()),
+  prunedBlocks: T.Optional(T.Integer()),
   /** Files done (in path order): a resumed job starts after them. */
   cursor: T.Integer(),
   /** The first failures, with their reason. */
@@ -79,6 +87,11 @@ export const RangeLoaded = T.Object({
   error: T.Optional(T.String()),
 });
 export type RangeLoaded = Static<typeof RangeLoaded>;
+/** Which of these ranges a cache node holds whole (every page). */
+export const RangesRequest = T.Object({ ranges: T.Array(ReadRange) });
+export const HeldReply = T.Object({ held: T.Array(T.Boolean()) });
+export const DroppedReply = T.Object({ droppedPages: T.Integer() });
+
 /** One result per requested range, in order. */
 export const LoadBlocksReply = T.Object({ results: T.Array(RangeLoaded) });
 export type LoadBlocksReply = Static<typeof LoadBlocksReply>;

@@ -39,6 +39,10 @@ export function cacheNode(nodeId: string) {
     stats: rpc(`koine.cache.${nodeId}.stats`, S.Empty, S.CacheStats),
     /** Reads block ranges through into the page store (distributed load). */
     load: rpc(`koine.cache.${nodeId}.load`, J.LoadBlocksRequest, J.LoadBlocksReply),
+    /** Which ranges the node holds whole (rebalance). */
+    held: rpc(`koine.cache.${nodeId}.held`, J.RangesRequest, J.HeldReply),
+    /** Drops the pages of these ranges, pinned ones excepted (rebalance, clear stale cache). */
+    drop: rpc(`koine.cache.${nodeId}.drop`, J.RangesRequest, J.DroppedReply),
   } as const;
 }
 

@@ -33,7 +33,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
 };
 
 /** Endpoints of the seed page not built yet: they answer 501. */
-const NOT_YET = ["rebalance", "cache", "quota", "ttl", "priority", "file_index", "cache-filter"] as const;
+const NOT_YET = ["quota", "ttl", "priority", "file_index", "cache-filter"] as const;
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -151,21 +151,78 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
 
   const startJob = (id: string) => enqueue(client.nc, Jobs.run, { jobId: id }, `run-${id}-${randomBytes(4).toString("hex")}`);
 
+  /**
+   * Starts a new job, or resumes (409, with its id) the unfinished one of
+   * the same kind for which `same` holds: a stopped one runs again.
+   */
+  const submit = async (
+    job: Pick<JobRecord, "kind" | "alias" | "paths" | "index" | "options">,
+    same: (r: JobRecord) => boolean,
+  ): Promise<{ id: string; alias: string }> => {
+    const earlier = (await jobs.list()).find((r) => r.kind === job.kind && r.state !== "SUCCEEDED" && r.state !== "FAILED" && same(r));
+    if (earlier) {
+      if (earlier.state === "STOPPED") {
+        await jobs.update(earlier.id, (r) => {
+          const { endTime: _endTime, ...rest } = r;
+          return { ...rest, state: "RUNNING" };
+        });
+        await startJob(earlier.id);
+      }
+      throw new AdminError(409, `The same job exists (${earlier.id}); it is resumed`, { id: earlier.id, alias: earlier.alias });
+    }
+    const record: JobRecord = {
+      ...job,
+      id: randomUUID(),
+      state: "RUNNING",
+      startTime: new Date().toISOString(),
+      timeElapsedMilliseconds: 0,
+      scannedFiles: 0,
+      loadedNonEmptyFiles: 0,
+      skippedFiles: 0,
+      failedFiles: 0,
+      totalBytes: 0,
+      loadedBytes: 0,
+      skippedBytes: 0,
+      ufsReadBytes: 0,
+      cursor: 0,
+      failures: [],
+      errorMessage: {},
+    };
+    await jobs.create(record);
+    await startJob(record.id);
+    return { id: record.id, alias: record.alias };
+  };
+
+  /** Stops the running job a request names. */
+  const stop = async (kind: JobKind, names: Record<string, unknown>) => {
+    const record = await findJob(kind, names);
+    if (record?.state !== "RUNNING") throw new AdminError(410, "The job does not exist or has already finished");
+    const stopped = await jobs.update(record.id, (r) =>
+      r.state === "RUNNING" ? { ...r, state: "STOPPED", endTime: new Date().toISOString() } : undefined,
+    );
+    return { id: stopped.id, state: stopped.state };
+  };
+
+  /** A job's progress, or the list of its kind's jobs (after `lastKey`, at most `count`). */
+  const progress = async (kind: JobKind, q: Record<string, string | undefined>, names: Record<string, unknown>) => {
+    if (Object.values(names).every((v) => v === undefined)) {
+      const count = q.count === undefined ? Number.POSITIVE_INFINITY : Number(q.count);
+      if (!Number.isInteger(count) && count !== Number.POSITIVE_INFINITY) throw new AdminError(400, "count must be a number");
+      const all = (await jobs.list()).filter((r) => r.kind === kind && (q.lastKey === undefined || r.id > q.lastKey));
+      return { results: all.slice(0, count).map(shown) };
+    }
+    const record = await findJob(kind, names);
+    if (!record) throw new AdminError(404, "No job found");
+    return shown(record);
+  };
+
   /** A kind of job (distributed load, free): list, progress, submit or resume, stop, at /api/v1/<kind>. */
   const jobEndpoints = (kind: JobKind) => {
     app.get(
       `/api/v1/${kind}`,
       handle(async (req) => {
         const q = query(req);
-        if (q.id === undefined && q.alias === undefined && q.index === undefined) {
-          const count = q.count === undefined ? Number.POSITIVE_INFINITY : Number(q.count);
-          if (!Number.isInteger(count) && count !== Number.POSITIVE_INFINITY) throw new AdminError(400, "count must be a number");
-          const all = (await jobs.list()).filter((r) => r.kind === kind && (q.lastKey === undefined || r.id > q.lastKey));
-          return { results: all.slice(0, count).map(shown) };
-        }
-        const record = await findJob(kind, q);
-        if (!record) throw new AdminError(404, "No job found");
-        return shown(record);
+        return progress(kind, q, { id: q.id, alias: q.alias, index: q.index });
       }),
     );
     app.post(
@@ -189,67 +246,69 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
             throw new AdminError(400, (err as Error).message);
           }
         }
-        const earlier = (await jobs.list()).find(
-          (r) =>
-            r.kind === kind &&
-            r.state !== "SUCCEEDED" &&
-            r.state !== "FAILED" &&
-            (index !== undefined ? r.index === index : alias !== undefined ? r.alias === alias : samePaths(r.paths, targets)),
+        return submit(
+          {
+            kind,
+            alias: alias ?? `${kind}-${randomBytes(6).toString("hex")}`,
+            paths: index === undefined ? targets : [],
+            index: index ?? "",
+            options,
+          },
+          (r) => (index !== undefined ? r.index === index : alias !== undefined ? r.alias === alias : samePaths(r.paths, targets)),
         );
-        if (earlier) {
-          if (earlier.state === "STOPPED") {
-            await jobs.update(earlier.id, (r) => {
-              const { endTime: _endTime, ...rest } = r;
-              return { ...rest, state: "RUNNING" };
-            });
-            await startJob(earlier.id);
-          }
-          throw new AdminError(409, `A job for these paths exists (${earlier.id}); it is resumed`, {
-            id: earlier.id,
-            alias: earlier.alias,
-          });
-        }
-        const record: JobRecord = {
-          id: randomUUID(),
-          kind,
-          alias: alias ?? `${kind}-${randomBytes(6).toString("hex")}`,
-          paths: index === undefined ? targets : [],
-          index: index ?? "",
-          options,
-          state: "RUNNING",
-          startTime: new Date().toISOString(),
-          timeElapsedMilliseconds: 0,
-          scannedFiles: 0,
-          loadedNonEmptyFiles: 0,
-          skippedFiles: 0,
-          failedFiles: 0,
-          totalBytes: 0,
-          loadedBytes: 0,
-          skippedBytes: 0,
-          ufsReadBytes: 0,
-          cursor: 0,
-          failures: [],
-          errorMessage: {},
-        };
-        await jobs.create(record);
-        await startJob(record.id);
-        return { id: record.id, alias: record.alias };
       }),
     );
     app.delete(
       `/api/v1/${kind}`,
-      handle(async (req) => {
-        const record = await findJob(kind, await jsonBody(req));
-        if (record?.state !== "RUNNING") throw new AdminError(410, "The job does not exist or has already finished");
-        const stopped = await jobs.update(record.id, (r) =>
-          r.state === "RUNNING" ? { ...r, state: "STOPPED", endTime: new Date().toISOString() } : undefined,
-        );
-        return { id: stopped.id, state: stopped.state };
-      }),
+      handle(async (req) => stop(kind, await jsonBody(req))),
     );
   };
   jobEndpoints("load");
   jobEndpoints("free");
+
+  // Rebalance (target: a cache node id or ALL), and clear stale cache (a rebalance that only prunes, on every node).
+  const targetOf = (value: unknown): string => {
+    if (value === undefined || value === null || value === "") throw new AdminError(400, "Give target: a cache node id or ALL");
+    if (typeof value !== "string") throw new AdminError(400, "target must be a string");
+    if (value !== "ALL" && !client.membership.member(value)) throw new AdminError(400, `No cache node ${value}`);
+    return value;
+  };
+  const rebalance = (target: string, options: LoadOptions) =>
+    submit(
+      { kind: "rebalance", alias: target, paths: ["/"], index: "", options },
+      (r) => r.alias === target && !!r.options.pruneOnly === !!options.pruneOnly,
+    );
+  app.get(
+    "/api/v1/rebalance",
+    handle(async (req) => {
+      const q = query(req);
+      return progress("rebalance", q, { id: q.id, alias: q.target });
+    }),
+  );
+  app.post(
+    "/api/v1/rebalance",
+    handle(async (req) => {
+      const body = await jsonBody(req);
+      const given = (body.options ?? {}) as Record<string, unknown>;
+      const options = loadOptionsOf({
+        ...given,
+        batchSize: given.loadBatchSize ?? given.batchSize,
+        bandwidth: given.loadBandwidth ?? given.bandwidth,
+      });
+      return rebalance(targetOf(body.target), options);
+    }),
+  );
+  app.delete(
+    "/api/v1/rebalance",
+    handle(async (req) => {
+      const body = await jsonBody(req);
+      return stop("rebalance", { id: body.id, alias: body.target });
+    }),
+  );
+  app.post(
+    "/api/v1/cache",
+    handle(async () => ({ errors: {}, ...(await rebalance("ALL", { pruneOnly: true })) })),
+  );
 
   // Cache nodes.
   app.get(

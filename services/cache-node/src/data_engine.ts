@@ -183,14 +183,36 @@ export class DataEngine {
   async load(r: ReadRange): Promise<RangeLoaded> {
     const P = this.pageSize;
     let missing = 0;
-    for (let i = Math.floor(r.offset / P); i * P < r.offset + r.length; i++) {
-      if (!this.store.has(PageStore.key(r.contentId, i))) missing += Math.min((i + 1) * P, r.fileSize) - i * P;
+    for (const key of this.pagesOf(r)) {
+      const i = Number(key.slice(key.indexOf("/") + 1));
+      if (!this.store.has(key)) missing += Math.min((i + 1) * P, r.fileSize) - i * P;
     }
     if (missing === 0) return { loadedBytes: 0, cachedBytes: r.length };
     const bytes = await this.read({ ...r, keep: true });
     if (!Buffer.isBuffer(bytes)) for await (const _ of bytes as AsyncIterable<Buffer>);
     await this.drain();
     return { loadedBytes: missing, cachedBytes: Math.max(0, r.length - missing) };
+  }
+
+  /** The page keys of a range. */
+  pagesOf(r: ReadRange): string[] {
+    const keys: string[] = [];
+    for (let i = Math.floor(r.offset / this.pageSize); i * this.pageSize < r.offset + r.length; i++)
+      keys.push(PageStore.key(r.contentId, i));
+    return keys;
+  }
+
+  /** Whether every page of the range is here. */
+  holds(r: ReadRange): boolean {
+    return this.pagesOf(r).every((key) => this.store.has(key));
+  }
+
+  /** Drops the pages of a range (pinned contents keep theirs); returns how many went. */
+  async drop(r: ReadRange): Promise<number> {
+    if (this.store.isPinned(r.contentId)) return 0;
+    let dropped = 0;
+    for (const key of this.pagesOf(r)) if (await this.store.remove(key)) dropped++;
+    return dropped;
   }
 
   /** Waits for pages still being stored. */

@@ -199,6 +199,13 @@ export class PageStore {
     if (size !== undefined) this.#used -= size;
   }
 
+  /** Drops one page; false when it was not here. */
+  async remove(key: string): Promise<boolean> {
+    if (!this.#index.has(key)) return false;
+    await this.#remove(key);
+    return true;
+  }
+
   async #remove(key: string): Promise<void> {
     this.#forget(key);
     await unlink(join(this.dir, key)).catch(() => {});

@@ -74,6 +74,12 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
   const responder = new Responder(nc, { onInternalError: (e, s) => console.error(`cache-node: ${s}`, e) })
     .on(control.free, ({ contentIds }) => store.free(contentIds))
     .on(control.stats, () => stats())
+    .on(control.held, ({ ranges }) => ({ held: ranges.map((r) => engine.holds(r)) }))
+    .on(control.drop, async ({ ranges }) => {
+      let droppedPages = 0;
+      for (const r of ranges) droppedPages += await engine.drop(r);
+      return { droppedPages };
+    })
     .on(control.load, async ({ ranges }) => ({
       results: await Promise.all(
         ranges.map((r) => engine.load(r).catch((err: Error) => ({ loadedBytes: 0, cachedBytes: 0, error: err.message }))),

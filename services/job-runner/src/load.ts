@@ -11,6 +11,8 @@ export interface BatchOutcome {
   skippedBytes: number;
   ufsReadBytes: number;
   failures: { path: string; message: string }[];
+  /** A rebalance's blocks: cached somewhere, loaded on a new owner, dropped from a former one. */
+  blocks?: { cached: number; moved: number; pruned: number };
 }
 
 /**

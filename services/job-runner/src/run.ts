@@ -3,6 +3,7 @@ import type { FileSystemClient, JobStore } from "@koine/client";
 import type { FileInfo, JobRecord } from "@koine/protocol";
 import { freeBatch } from "./free.ts";
 import { type BatchOutcome, loadBatch } from "./load.ts";
+import { rebalanceBatch } from "./rebalance.ts";
 
 /** Failures kept in a job's record (the count covers them all). */
 const MAX_FAILURES_KEPT = 100;
@@ -48,6 +49,15 @@ async function stillRunning(ctx: JobContext, id: string): Promise<boolean> {
 /** What a batch of each kind of job does. */
 function batchWork(record: JobRecord, client: FileSystemClient): (files: FileInfo[]) => Promise<BatchOutcome> {
   if (record.kind === "free") return (files) => freeBatch(client, files);
+  if (record.kind === "rebalance") {
+    const options = {
+      replicas: record.options.replicas ?? 1,
+      target: record.alias,
+      skipPrune: record.options.skipPrune === true,
+      pruneOnly: record.options.pruneOnly === true,
+    };
+    return (files) => rebalanceBatch(client, files, options);
+  }
   const replicas = record.options.replicas ?? 1;
   const skipIfExists = record.options.skipIfExists === true;
   return async (files) => {
@@ -93,6 +103,13 @@ export async function runJob(ctx: JobContext, id: string): Promise<"done" | "pau
       failedFiles: r.failedFiles + outcome.failures.length,
       skippedBytes: r.skippedBytes + outcome.skippedBytes,
       ufsReadBytes: r.ufsReadBytes + outcome.ufsReadBytes,
+      ...(outcome.blocks
+        ? {
+            cachedBlocks: (r.cachedBlocks ?? 0) + outcome.blocks.cached,
+            movedBlocks: (r.movedBlocks ?? 0) + outcome.blocks.moved,
+            prunedBlocks: (r.prunedBlocks ?? 0) + outcome.blocks.pruned,
+          }
+        : {}),
       timeElapsedMilliseconds: r.timeElapsedMilliseconds + elapsed,
       failures: [...r.failures, ...outcome.failures].slice(0, MAX_FAILURES_KEPT),
     }));
