@@ -210,7 +210,7 @@ test("admin load - stop and resume, index files, filters, and the API's errors",
   assert.equal((await admin(base, "DELETE", "/api/v1/load", { id: "no-such-job" })).status, 410);
   assert.equal((await admin(base, "DELETE", "/api/v1/load", {})).status, 400);
   assert.equal((await admin(base, "DELETE", "/api/v1/mount", { path: "/not-a-mount" })).status, 404);
-  for (const name of ["rebalance", "cache", "quota", "ttl", "priority", "file_index", "cache-filter"]) {
+  for (const name of ["quota", "ttl", "priority", "file_index", "cache-filter"]) {
     assert.equal((await admin(base, "GET", `/api/v1/${name}`)).status, 501, name);
   }
   // Unmounted, the files are gone from the namespace.

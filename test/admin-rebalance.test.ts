@@ -23,7 +23,7 @@ async function admin(
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
-test("admin rebalance - a fourth node joins: about a quarter of the cached blocks move to it, reads stay right throughout", async (t) => {
+test("admin rebalance - a fourth node joins, then one is decommissioned: only the blocks whose owner changed move, reads stay right throughout", async (t) => {
   const dir = await tempDir(t, "koine-rebalance-");
   const files = new Map<string, Buffer>();
   for (let i = 0; i < 300; i++) {
@@ -94,6 +94,41 @@ test("admin rebalance - a fourth node joins: about a quarter of the cached block
     const [owner] = client.membership.ring.placementFor(FileSystemClient.blockKey(info.contentId, 0));
     for (const [id, engine] of engines) assert.equal(engine.store.has(`${info.contentId}/0`), id === owner, `${name} on ${id}`);
   }
+
+  // Decommission node1 under reads: its blocks go to their new owners, then it leaves.
+  reading = true;
+  const again = Promise.all(
+    [0, 1].map(async (r) => {
+      for (let i = r; reading; i = (i + 11) % 300) {
+        const key = `f${String(i).padStart(3, "0")}`;
+        const got = await s3.send(new GetObjectCommand({ Bucket: "set", Key: key }));
+        assert.ok(
+          Buffer.from(await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray()).equals(
+            files.get(key) as Buffer,
+          ),
+        );
+      }
+    }),
+  );
+  const leaving = await admin(base, "DELETE", "/api/v1/nodes", { id: "node1" });
+  assert.equal(leaving.status, 200, JSON.stringify(leaving.json));
+  const decommission = async () => (await admin(base, "GET", `/api/v1/rebalance?id=${leaving.json.id}`)).json;
+  await waitFor("the decommissioning", async () => (await decommission()).state === "SUCCEEDED", 60_000);
+  await waitFor("node1 to leave", async () =>
+    ((await admin(base, "GET", "/api/v1/nodes")).json.results as { id: string }[]).every((n) => n.id !== "node1"),
+  );
+  reading = false;
+  await again;
+  assert.ok(((await decommission()).movedBlocks as number) > 0);
+  await waitFor("the client to see three nodes", () => client.membership.members().length === 3);
+  for (const name of files.keys()) {
+    const info = await client.stat(`/set/${name}`);
+    const [owner] = client.membership.ring.placementFor(FileSystemClient.blockKey(info.contentId, 0));
+    assert.notEqual(owner, "node1");
+    assert.ok(engines.get(owner as string)?.store.has(`${info.contentId}/0`), `${name} on its new owner ${owner}`);
+    assert.equal(engines.get("node1")?.store.has(`${info.contentId}/0`), false, `${name} left node1`);
+  }
+  assert.equal((await admin(base, "DELETE", "/api/v1/nodes", { id: "node1" })).status, 404, "gone");
 
   // Clear stale cache: nothing is stale now.
   const cleared = await admin(base, "POST", "/api/v1/cache", {});

@@ -57,8 +57,9 @@ export class Membership {
     if (changed) this.#rebuild();
   }
 
+  /** The ring: live members, without those being decommissioned. */
   #rebuild(): void {
-    this.#ring = new Ring(this.#members.keys());
+    this.#ring = new Ring([...this.#members.values()].filter((m) => m.member.state !== "DECOMMISSIONING").map((m) => m.member.id));
   }
 
   get ring(): Ring {
@@ -69,6 +70,7 @@ export class Membership {
     return this.#members.get(id)?.member;
   }
 
+  /** Every member, those being decommissioned included. */
   members(): Member[] {
     return [...this.#members.values()].map((m) => m.member);
   }

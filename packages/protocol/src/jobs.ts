@@ -10,8 +10,8 @@ export type JobKind = Static<typeof JobKind>;
 export const JobState = T.Union([T.Literal("RUNNING"), T.Literal("STOPPED"), T.Literal("SUCCEEDED"), T.Literal("FAILED")]);
 export type JobState = Static<typeof JobState>;
 
-/** Options of a load job (Alluxio's names); all optional. */
-export const LoadOptions = T.Object({
+/** Options of a job (Alluxio's names where it has them); all optional, each read by the kinds it concerns. */
+export const JobOptions = T.Object({
   /** Files per batch sent to the cache nodes. @default 100 */
   batchSize: T.Optional(T.Integer({ minimum: 1, maximum: 10_000 })),
   /** Only files whose path matches. */
@@ -28,8 +28,10 @@ export const LoadOptions = T.Object({
   skipPrune: T.Optional(T.Boolean()),
   /** Rebalance: only drop copies on nodes that no longer own them (clear stale cache). */
   pruneOnly: T.Optional(T.Boolean()),
+  /** Rebalance: the node being decommissioned, which leaves the cluster once its blocks are on their new owners. */
+  decommission: T.Optional(T.String()),
 });
-export type LoadOptions = Static<typeof LoadOptions>;
+export type JobOptions = Static<typeof JobOptions>;
 
 export const FileFailure = T.Object({ path: T.String(), message: T.String() });
 
@@ -43,7 +45,7 @@ export const JobRecord = T.Object({
   alias: T.String(),
   paths: T.Array(T.String()),
   index: T.String(),
-  options: LoadOptions,
+  options: JobOptions,
   state: JobState,
   startTime: T.String(),
   endTime: T.Optional(T.String()),

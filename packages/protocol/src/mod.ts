@@ -7,7 +7,7 @@
 export type { BlockTarget, ConcatRequest, ReadRange, WriteTarget } from "./data.ts";
 export * as DataSchemas from "./data.ts";
 export { ErrorCode, errorCodeOf, isErrorCode, KoineError } from "./errors.ts";
-export type { JobKind, JobRecord, JobState, LoadBlocksReply, LoadOptions, RangeLoaded } from "./jobs.ts";
+export type { JobKind, JobOptions, JobRecord, JobState, LoadBlocksReply, RangeLoaded } from "./jobs.ts";
 export * as JobSchemas from "./jobs.ts";
 export { JOBS_BUCKET } from "./jobs.ts";
 export { DEFAULT_BLOCK_SIZE, locate } from "./mounts.ts";

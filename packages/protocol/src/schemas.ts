@@ -313,6 +313,8 @@ export type ChangedEvent = Static<typeof ChangedEvent>;
 /** One cache node's entry in the membership bucket. */
 export const Member = T.Object({
   id: T.String(),
+  /** DECOMMISSIONING: still serving and answering, but no longer an owner on the ring. */
+  state: T.Optional(T.Union([T.Literal("LIVE"), T.Literal("DECOMMISSIONING")])),
   url: T.String(),
   capacityBytes: T.Integer(),
   usedBytes: T.Integer(),

@@ -37,6 +37,10 @@ export function cacheNode(nodeId: string) {
   return {
     free: rpc(`koine.cache.${nodeId}.free`, S.FreeRequest, S.FreeReply),
     stats: rpc(`koine.cache.${nodeId}.stats`, S.Empty, S.CacheStats),
+    /** Leaves the ring as an owner (its entry says DECOMMISSIONING); it still serves. */
+    decommission: rpc(`koine.cache.${nodeId}.decommission`, S.Empty, S.Member),
+    /** Leaves the cluster: no more heartbeats, its entry removed. */
+    leave: rpc(`koine.cache.${nodeId}.leave`, S.Empty, S.Empty),
     /** Reads block ranges through into the page store (distributed load). */
     load: rpc(`koine.cache.${nodeId}.load`, J.LoadBlocksRequest, J.LoadBlocksReply),
     /** Which ranges the node holds whole (rebalance). */

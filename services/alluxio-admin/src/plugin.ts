@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Socket } from "node:net";
-import { enqueue } from "@koine/bus";
+import { enqueue, request } from "@koine/bus";
 import type { FileSystemClient, JobStore } from "@koine/client";
-import { ErrorCode, type JobKind, type JobRecord, JobSchemas, Jobs, KoineError, type LoadOptions } from "@koine/protocol";
+import { cacheNode, ErrorCode, type JobKind, type JobOptions, type JobRecord, JobSchemas, Jobs, KoineError } from "@koine/protocol";
 import { Value } from "@sinclair/typebox/value";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 
@@ -74,14 +74,14 @@ function stringField(body: Record<string, unknown>, key: string): string | undef
 }
 
 /** Load options: known keys only, numbers and booleans also accepted as strings (the older form). */
-function loadOptionsOf(value: unknown): LoadOptions {
+function loadOptionsOf(value: unknown): JobOptions {
   if (value === undefined || value === null) return {};
   if (typeof value !== "object" || Array.isArray(value)) throw new AdminError(400, "options must be a JSON object");
-  const known = Object.keys(JobSchemas.LoadOptions.properties);
+  const known = Object.keys(JobSchemas.JobOptions.properties);
   const picked = Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([k]) => known.includes(k)));
-  const options = Value.Convert(JobSchemas.LoadOptions, picked);
-  if (!Value.Check(JobSchemas.LoadOptions, options)) {
-    const first = Value.Errors(JobSchemas.LoadOptions, options).First();
+  const options = Value.Convert(JobSchemas.JobOptions, picked);
+  if (!Value.Check(JobSchemas.JobOptions, options)) {
+    const first = Value.Errors(JobSchemas.JobOptions, options).First();
     throw new AdminError(400, `Invalid option ${first?.path.slice(1)}: ${first?.message}`);
   }
   if (options.fileFilterRegex !== undefined) {
@@ -273,10 +273,10 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
     if (value !== "ALL" && !client.membership.member(value)) throw new AdminError(400, `No cache node ${value}`);
     return value;
   };
-  const rebalance = (target: string, options: LoadOptions) =>
+  const rebalance = (target: string, options: JobOptions) =>
     submit(
       { kind: "rebalance", alias: target, paths: ["/"], index: "", options },
-      (r) => r.alias === target && !!r.options.pruneOnly === !!options.pruneOnly,
+      (r) => r.alias === target && !!r.options.pruneOnly === !!options.pruneOnly && r.options.decommission === options.decommission,
     );
   app.get(
     "/api/v1/rebalance",
@@ -317,12 +317,29 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
       results: client.membership.members().map((m) => ({
         id: m.id,
         address: m.url,
-        state: "LIVE",
+        state: m.state ?? "LIVE",
         capacityBytes: m.capacityBytes,
         usedBytes: m.usedBytes,
         startTime: new Date(m.startedMs).toISOString(),
       })),
     })),
+  );
+
+  // Decommission: the node leaves the ring, a rebalance moves its blocks to their new owners, then it leaves the cluster.
+  app.delete(
+    "/api/v1/nodes",
+    handle(async (req) => {
+      const q = query(req);
+      const id = q.id ?? stringField(await jsonBody(req), "id");
+      if (!id) throw new AdminError(400, "Give the id of the cache node to decommission");
+      const member = client.membership.member(id);
+      if (!member) throw new AdminError(404, `No cache node ${id}`);
+      if (client.membership.members().filter((m) => m.state !== "DECOMMISSIONING").length <= 1) {
+        throw new AdminError(409, `Cannot decommission ${id}: it is the last cache node`);
+      }
+      if (member.state !== "DECOMMISSIONING") await request(client.nc, cacheNode(id).decommission, {});
+      return { node: id, ...(await rebalance("ALL", { decommission: id })) };
+    }),
   );
 
   // Mounts: list, add, remove.

@@ -88,12 +88,31 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
 
   const members = await openKv(nc, MEMBERS_BUCKET, { ttlMs: MEMBER_TTL_MS });
   const startedMs = Date.now();
+  let state: NonNullable<Member["state"]> = "LIVE";
+  const entry = (): Member => ({
+    id: options.nodeId,
+    url,
+    state,
+    capacityBytes: store.capacityBytes,
+    usedBytes: store.usedBytes,
+    startedMs,
+  });
   const heartbeat = async () => {
-    const entry: Member = { id: options.nodeId, url, capacityBytes: store.capacityBytes, usedBytes: store.usedBytes, startedMs };
-    await members.put(options.nodeId, JSON.stringify(entry));
+    await members.put(options.nodeId, JSON.stringify(entry()));
   };
   await heartbeat();
   const timer = setInterval(() => heartbeat().catch(() => {}), MEMBER_HEARTBEAT_MS);
+  responder
+    .on(control.decommission, async () => {
+      state = "DECOMMISSIONING";
+      await heartbeat();
+      return entry();
+    })
+    .on(control.leave, async () => {
+      clearInterval(timer);
+      await members.delete(options.nodeId);
+      return {};
+    });
 
   return {
     id: options.nodeId,

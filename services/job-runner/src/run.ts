@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { request } from "@koine/bus";
 import type { FileSystemClient, JobStore } from "@koine/client";
-import type { FileInfo, JobRecord } from "@koine/protocol";
+import { cacheNode, type FileInfo, type JobRecord } from "@koine/protocol";
 import { freeBatch } from "./free.ts";
 import { type BatchOutcome, loadBatch } from "./load.ts";
 import { rebalanceBatch } from "./rebalance.ts";
@@ -78,6 +79,8 @@ export async function runJob(ctx: JobContext, id: string): Promise<"done" | "pau
   const { client, jobs } = ctx;
   let record = await jobs.get(id);
   if (record?.state !== "RUNNING") return "done";
+  const leaving = record.kind === "rebalance" ? record.options.decommission : undefined;
+  if (leaving) await waitOffRing(client, leaving);
   const files = await filesOf(record, client);
   const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
   record = await jobs.update(id, (r) => ({ ...r, scannedFiles: files.length, totalBytes }));
@@ -119,7 +122,7 @@ export async function runJob(ctx: JobContext, id: string): Promise<"done" | "pau
       if (due > 0) await sleep(due);
     }
   }
-  await jobs.update(id, (r) =>
+  const finished = await jobs.update(id, (r) =>
     r.state === "RUNNING"
       ? {
           ...r,
@@ -129,5 +132,15 @@ export async function runJob(ctx: JobContext, id: string): Promise<"done" | "pau
         }
       : undefined,
   );
+  // A decommissioned node leaves once every block it held is on its new owners.
+  if (leaving && finished.state === "SUCCEEDED") await request(client.nc, cacheNode(leaving).leave, {});
   return "done";
+}
+
+/** Waits until this runner's ring no longer places blocks on `nodeId` (its entry says DECOMMISSIONING). */
+async function waitOffRing(client: FileSystemClient, nodeId: string): Promise<void> {
+  for (let waited = 0; client.membership.ring.nodes.includes(nodeId); waited += 100) {
+    if (waited > 15_000) throw new Error(`cache node ${nodeId} is still on the ring`);
+    await sleep(100);
+  }
 }
