@@ -8,20 +8,7 @@ import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { connect } from "@koine/bus";
 import * as cacheNode from "@koine/cache-node";
 import { FileSystemClient } from "@koine/client";
-import { bootCluster, onCleanup, s3Client, tempDir, waitFor } from "@koine/testkit";
-
-async function admin(
-  base: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
+import { adminCall, bootCluster, onCleanup, s3Client, tempDir, waitFor } from "@koine/testkit";
 
 test("admin rebalance - a fourth node joins, then one is decommissioned: only the blocks whose owner changed move, reads stay right throughout", async (t) => {
   const dir = await tempDir(t, "koine-rebalance-");
@@ -33,9 +20,13 @@ test("admin rebalance - a fourth node joins, then one is decommissioned: only th
   }
   const cluster = await bootCluster(t, { cacheNodes: 3 });
   const base = cluster.adminUrl;
-  assert.equal((await admin(base, "POST", "/api/v1/mount", { path: "/set", ufs: pathToFileURL(dir).href })).status, 200);
-  const loaded = await admin(base, "POST", "/api/v1/load", { paths: ["/set"] });
-  await waitFor("the load", async () => (await admin(base, "GET", `/api/v1/load?id=${loaded.json.id}`)).json.state === "SUCCEEDED", 60_000);
+  assert.equal((await adminCall(base, "POST", "/api/v1/mount", { path: "/set", ufs: pathToFileURL(dir).href })).status, 200);
+  const loaded = await adminCall(base, "POST", "/api/v1/load", { paths: ["/set"] });
+  await waitFor(
+    "the load",
+    async () => (await adminCall(base, "GET", `/api/v1/load?id=${loaded.json.id}`)).json.state === "SUCCEEDED",
+    60_000,
+  );
 
   const fourth = await cacheNode.start({
     natsUrl: cluster.natsUrl,
@@ -49,7 +40,7 @@ test("admin rebalance - a fourth node joins, then one is decommissioned: only th
     pageSize: cacheNode.DEFAULT_PAGE_SIZE,
   });
   onCleanup(t, () => fourth.stop());
-  await waitFor("four nodes", async () => ((await admin(base, "GET", "/api/v1/nodes")).json.results as unknown[]).length === 4);
+  await waitFor("four nodes", async () => ((await adminCall(base, "GET", "/api/v1/nodes")).json.results as unknown[]).length === 4);
 
   // Readers all along.
   const s3 = s3Client(cluster.s3Url);
@@ -67,9 +58,9 @@ test("admin rebalance - a fourth node joins, then one is decommissioned: only th
     }),
   );
 
-  const started = await admin(base, "POST", "/api/v1/rebalance", { target: "ALL", options: { loadBatchSize: 50 } });
+  const started = await adminCall(base, "POST", "/api/v1/rebalance", { target: "ALL", options: { loadBatchSize: 50 } });
   assert.equal(started.status, 200, JSON.stringify(started.json));
-  const job = async () => (await admin(base, "GET", `/api/v1/rebalance?id=${started.json.id}`)).json;
+  const job = async () => (await adminCall(base, "GET", `/api/v1/rebalance?id=${started.json.id}`)).json;
   await waitFor("the rebalance", async () => (await job()).state === "SUCCEEDED", 60_000);
   reading = false;
   await readers;
@@ -80,7 +71,7 @@ test("admin rebalance - a fourth node joins, then one is decommissioned: only th
   assert.ok(moved > 300 * 0.15 && moved < 300 * 0.35, `moved ${moved} of 300 blocks`);
   // Each moved block left its former node (a reader may have brought a block to its new owner first: pruned, not moved).
   assert.ok((done.prunedBlocks as number) >= moved && (done.prunedBlocks as number) <= moved + 20, `pruned ${done.prunedBlocks}`);
-  assert.equal((await admin(base, "GET", "/api/v1/rebalance?target=ALL")).json.id, started.json.id);
+  assert.equal((await adminCall(base, "GET", "/api/v1/rebalance?target=ALL")).json.id, started.json.id);
 
   // Every block is now on its owner only.
   const nc = await connect({ servers: cluster.natsUrl, name: "test" });
@@ -110,12 +101,12 @@ test("admin rebalance - a fourth node joins, then one is decommissioned: only th
       }
     }),
   );
-  const leaving = await admin(base, "DELETE", "/api/v1/nodes", { id: "node1" });
+  const leaving = await adminCall(base, "DELETE", "/api/v1/nodes", { id: "node1" });
   assert.equal(leaving.status, 200, JSON.stringify(leaving.json));
-  const decommission = async () => (await admin(base, "GET", `/api/v1/rebalance?id=${leaving.json.id}`)).json;
+  const decommission = async () => (await adminCall(base, "GET", `/api/v1/rebalance?id=${leaving.json.id}`)).json;
   await waitFor("the decommissioning", async () => (await decommission()).state === "SUCCEEDED", 60_000);
   await waitFor("node1 to leave", async () =>
-    ((await admin(base, "GET", "/api/v1/nodes")).json.results as { id: string }[]).every((n) => n.id !== "node1"),
+    ((await adminCall(base, "GET", "/api/v1/nodes")).json.results as { id: string }[]).every((n) => n.id !== "node1"),
   );
   reading = false;
   await again;
@@ -128,21 +119,21 @@ test("admin rebalance - a fourth node joins, then one is decommissioned: only th
     assert.ok(engines.get(owner as string)?.store.has(`${info.contentId}/0`), `${name} on its new owner ${owner}`);
     assert.equal(engines.get("node1")?.store.has(`${info.contentId}/0`), false, `${name} left node1`);
   }
-  assert.equal((await admin(base, "DELETE", "/api/v1/nodes", { id: "node1" })).status, 404, "gone");
+  assert.equal((await adminCall(base, "DELETE", "/api/v1/nodes", { id: "node1" })).status, 404, "gone");
 
   // Clear stale cache: nothing is stale now.
-  const cleared = await admin(base, "POST", "/api/v1/cache", {});
+  const cleared = await adminCall(base, "POST", "/api/v1/cache", {});
   assert.equal(cleared.status, 200);
   assert.deepEqual(cleared.json.errors, {});
   await waitFor(
     "the clearing",
-    async () => (await admin(base, "GET", `/api/v1/rebalance?id=${cleared.json.id}`)).json.state === "SUCCEEDED",
+    async () => (await adminCall(base, "GET", `/api/v1/rebalance?id=${cleared.json.id}`)).json.state === "SUCCEEDED",
   );
-  assert.equal((await admin(base, "GET", `/api/v1/rebalance?id=${cleared.json.id}`)).json.prunedBlocks ?? 0, 0);
+  assert.equal((await adminCall(base, "GET", `/api/v1/rebalance?id=${cleared.json.id}`)).json.prunedBlocks ?? 0, 0);
 
   // Errors.
-  assert.equal((await admin(base, "POST", "/api/v1/rebalance", {})).status, 400);
-  assert.equal((await admin(base, "POST", "/api/v1/rebalance", { target: "node9" })).status, 400);
-  assert.equal((await admin(base, "GET", "/api/v1/rebalance?id=nope")).status, 404);
-  assert.equal((await admin(base, "DELETE", "/api/v1/rebalance", { id: "nope" })).status, 410);
+  assert.equal((await adminCall(base, "POST", "/api/v1/rebalance", {})).status, 400);
+  assert.equal((await adminCall(base, "POST", "/api/v1/rebalance", { target: "node9" })).status, 400);
+  assert.equal((await adminCall(base, "GET", "/api/v1/rebalance?id=nope")).status, 404);
+  assert.equal((await adminCall(base, "DELETE", "/api/v1/rebalance", { id: "nope" })).status, 410);
 });

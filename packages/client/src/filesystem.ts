@@ -23,6 +23,7 @@ import {
 } from "@koine/protocol";
 import { type DataNode, HttpDataNode, NodeUnreachableError } from "./data_node.ts";
 import { Membership } from "./membership.ts";
+import { Policies } from "./policies.ts";
 
 const EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e";
 
@@ -89,6 +90,8 @@ export class FileSystemClient {
   #mounts: Mount[] = [];
   #events: Subscription | undefined;
   #mountEvents: Subscription | undefined;
+  /** The cache policies; the cache filters say how long metadata of a path may be trusted. */
+  policies!: Policies;
   /** Nodes that failed to answer recently, with when to try them again. */
   readonly #suspects = new Map<string, number>();
 
@@ -110,6 +113,7 @@ export class FileSystemClient {
       client.#mounts = mounts;
     });
     await client.membership.start(client.nc);
+    client.policies = await Policies.open(client.nc);
     client.#mounts = (await request(client.nc, Meta.mounts, {})).mounts;
     return client;
   }
@@ -117,6 +121,7 @@ export class FileSystemClient {
   async close(): Promise<void> {
     this.#events?.unsubscribe();
     this.#mountEvents?.unsubscribe();
+    this.policies.close();
     this.membership.stop();
     await Promise.all([...this.#httpNodes.values()].map((n) => n.close()));
   }
@@ -149,10 +154,20 @@ export class FileSystemClient {
    * directory). With sync options, metadata is asked (and checks the
    * under-store as they say), never this client's cache.
    */
-  async stat(path: string, sync?: SyncOptions): Promise<FileInfo> {
+  async stat(path: string, requested?: SyncOptions): Promise<FileInfo> {
+    const sync = requested && Object.keys(requested).length > 0 ? requested : undefined;
+    // A cache filter: an immutable path is never compared with its under-store again, a maxAge one once that old.
+    const filter = sync ? undefined : this.policies.filterFor(path);
+    const filtered: SyncOptions | undefined =
+      filter?.filter === "immutable"
+        ? { syncIntervalMs: -1 }
+        : filter?.filter === "maxAge"
+          ? { syncIntervalMs: filter.maxAgeMs ?? 0 }
+          : undefined;
+    const maxAge = filter?.filter === "maxAge" ? Math.min(this.#statCacheMs, filter.maxAgeMs ?? 0) : this.#statCacheMs;
     const cached = sync ? undefined : this.#statCache.get(path);
-    if (cached && Date.now() - cached.atMs < this.#statCacheMs) return cached.info;
-    const info = await request(this.nc, Meta.stat, { path, ...sync });
+    if (cached && Date.now() - cached.atMs < maxAge) return cached.info;
+    const info = await request(this.nc, Meta.stat, { path, ...(sync ?? filtered) });
     this.#remember(path, info);
     return info;
   }
@@ -324,6 +339,7 @@ export class FileSystemClient {
       fileSize: file.size,
       offset,
       length,
+      nsPath: file.path,
     };
   }
 
@@ -385,7 +401,7 @@ export class FileSystemClient {
       if (ring.placementFor(FileSystemClient.blockKey(contentId, i))[0] === writer) cacheBlocks.push(i);
     }
     const data = await this.#node(writer as string).write(
-      { ...location, contentId, blockSize: this.blockSize, cacheBlocks, stage: true },
+      { ...location, contentId, blockSize: this.blockSize, cacheBlocks, stage: true, nsPath: path },
       body,
     );
     return this.#commit(path, data, options, {});

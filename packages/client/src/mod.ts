@@ -11,3 +11,4 @@ export type { FileSystemClientOptions, ReadType, SyncOptions, WriteType } from "
 export { DEFAULT_STAT_CACHE_MS, FileSystemClient, READ_TYPES, WRITE_TYPES } from "./filesystem.ts";
 export { JobStore } from "./jobs.ts";
 export { Membership } from "./membership.ts";
+export { Policies } from "./policies.ts";

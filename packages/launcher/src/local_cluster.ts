@@ -40,6 +40,8 @@ export interface LocalClusterOptions {
   syncIntervalMs?: number;
   /** How often times to live are checked. */
   ttlCheckMs?: number;
+  /** How often cache nodes check cached contents against their TTL policies. */
+  policyCheckMs?: number;
   /** Start the job runner (false: jobs wait in the queue). @default true */
   jobRunner?: boolean;
 }
@@ -94,6 +96,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         capacityBytes: options.cacheCapacityBytes ?? cacheNode.DEFAULT_CAPACITY_BYTES,
         memoryBytes: options.cacheMemoryBytes ?? cacheNode.DEFAULT_MEMORY_BYTES,
         pageSize: options.pageSize ?? cacheNode.DEFAULT_PAGE_SIZE,
+        ...(options.policyCheckMs === undefined ? {} : { policyCheckMs: options.policyCheckMs }),
       });
       nodes.push(node);
       stops.push(() => node.stop());

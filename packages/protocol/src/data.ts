@@ -18,6 +18,8 @@ export const ReadRange = T.Object({
   cacheOnly: T.Optional(T.Boolean()),
   /** Keep pages read from the under-store (false: NO_CACHE reads). @default true */
   keep: T.Optional(T.Boolean()),
+  /** The file's namespace path, for the cache policies of its place. */
+  nsPath: T.Optional(T.String()),
 });
 export type ReadRange = Static<typeof ReadRange>;
 
@@ -31,6 +33,8 @@ export const WriteTarget = T.Object({
   cacheBlocks: T.Array(T.Integer({ minimum: 0 })),
   /** Leave the bytes staged for the metadata commit to publish (else they are at `path` on return). */
   stage: T.Boolean(),
+  /** The file's namespace path, for the cache policies of its place. */
+  nsPath: T.Optional(T.String()),
 });
 export type WriteTarget = Static<typeof WriteTarget>;
 

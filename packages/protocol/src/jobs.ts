@@ -97,3 +97,35 @@ export const DroppedReply = T.Object({ droppedPages: T.Integer() });
 /** One result per requested range, in order. */
 export const LoadBlocksReply = T.Object({ results: T.Array(RangeLoaded) });
 export type LoadBlocksReply = Static<typeof LoadBlocksReply>;
+
+/** The JetStream KV bucket of cache policies (quota, TTL, priority, cache filters), watched by every cache node and client. */
+export const POLICIES_BUCKET = "koine-policies";
+
+export const PolicyKind = T.Union([T.Literal("quota"), T.Literal("ttl"), T.Literal("priority"), T.Literal("cacheFilter")]);
+export type PolicyKind = Static<typeof PolicyKind>;
+export const Priority = T.Union([T.Literal("HIGH"), T.Literal("MEDIUM"), T.Literal("LOW")]);
+export type Priority = Static<typeof Priority>;
+export const FilterType = T.Union([T.Literal("immutable"), T.Literal("maxAge"), T.Literal("skipCache")]);
+export type FilterType = Static<typeof FilterType>;
+
+/**
+ * A cache policy. `path` is a namespace path covering everything below it
+ * (quota, ttl, priority; the most specific one wins), or for a cache
+ * filter a regular expression over paths ("" for the default rule).
+ */
+export const Policy = T.Object({
+  kind: PolicyKind,
+  path: T.String({ maxLength: 4096 }),
+  /** quota: bytes each cache node may keep under `path`. */
+  bytes: T.Optional(T.Integer({ minimum: 0 })),
+  /** ttl: cached pages go this long after they were loaded. */
+  ttlMs: T.Optional(T.Integer({ minimum: 0 })),
+  /** priority: LOW pages are evicted first, HIGH last. */
+  priority: T.Optional(Priority),
+  /** cacheFilter: how data and metadata of matching paths are cached. */
+  filter: T.Optional(FilterType),
+  /** cacheFilter maxAge: how old metadata may get before it is checked with the under-store. */
+  maxAgeMs: T.Optional(T.Integer({ minimum: 0 })),
+  createdMs: T.Number(),
+});
+export type Policy = Static<typeof Policy>;

@@ -7,9 +7,20 @@
 export type { BlockTarget, ConcatRequest, ReadRange, WriteTarget } from "./data.ts";
 export * as DataSchemas from "./data.ts";
 export { ErrorCode, errorCodeOf, isErrorCode, KoineError } from "./errors.ts";
-export type { JobKind, JobOptions, JobRecord, JobState, LoadBlocksReply, RangeLoaded } from "./jobs.ts";
+export type {
+  FilterType,
+  JobKind,
+  JobOptions,
+  JobRecord,
+  JobState,
+  LoadBlocksReply,
+  Policy,
+  PolicyKind,
+  Priority,
+  RangeLoaded,
+} from "./jobs.ts";
 export * as JobSchemas from "./jobs.ts";
-export { JOBS_BUCKET } from "./jobs.ts";
+export { JOBS_BUCKET, POLICIES_BUCKET } from "./jobs.ts";
 export { DEFAULT_BLOCK_SIZE, locate } from "./mounts.ts";
 export type { EventType, ReplyOf, RequestOf, Rpc } from "./rpc.ts";
 export { describeInvalid, event, rpc } from "./rpc.ts";

@@ -53,3 +53,20 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
     await sleep(100);
   }
 }
+
+/** One admin API call: its status and JSON body (checked to come as exactly application/json). */
+export async function adminCall(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    ...(body === undefined
+      ? {}
+      : { body: typeof body === "string" ? body : JSON.stringify(body), headers: { "content-type": "application/json" } }),
+  });
+  assert.equal(res.headers.get("content-type"), "application/json");
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}

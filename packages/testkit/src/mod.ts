@@ -100,7 +100,7 @@ export async function freePort(): Promise<number> {
 }
 
 export type { AlluxioAnswer } from "./alluxio.ts";
-export { alluxioCall, alluxioOk, alluxioRead, alluxioWrite, waitFor } from "./alluxio.ts";
+export { adminCall, alluxioCall, alluxioOk, alluxioRead, alluxioWrite, waitFor } from "./alluxio.ts";
 export type { RawResponse, SignOptions } from "./s3_raw.ts";
 export { presignUrl, rawSignedRequest, signedRequest, signHeaders } from "./s3_raw.ts";
 

@@ -1,14 +1,27 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Socket } from "node:net";
 import { enqueue, request } from "@koine/bus";
-import type { FileSystemClient, JobStore } from "@koine/client";
-import { cacheNode, ErrorCode, type JobKind, type JobOptions, type JobRecord, JobSchemas, Jobs, KoineError } from "@koine/protocol";
+import type { FileSystemClient, JobStore, Policies } from "@koine/client";
+import { parseDuration, parseSize } from "@koine/config";
+import {
+  cacheNode,
+  ErrorCode,
+  type JobKind,
+  type JobOptions,
+  type JobRecord,
+  JobSchemas,
+  Jobs,
+  KoineError,
+  type Policy,
+  type PolicyKind,
+} from "@koine/protocol";
 import { Value } from "@sinclair/typebox/value";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 
 export interface AdminPluginOptions {
   client: FileSystemClient;
   jobs: JobStore;
+  policies: Policies;
 }
 
 /** An admin API error: its HTTP status and `{"status": message, ...extra}`. */
@@ -33,7 +46,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
 };
 
 /** Endpoints of the seed page not built yet: they answer 501. */
-const NOT_YET = ["quota", "ttl", "priority", "file_index", "cache-filter"] as const;
+const NOT_YET = ["file_index"] as const;
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -111,7 +124,7 @@ function samePaths(a: readonly string[], b: readonly string[]): boolean {
  * The Alluxio 3.x coordinator admin REST API. Errors are
  * `{"status": message}` with the seed page's HTTP codes.
  */
-export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, { client, jobs }) => {
+export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, { client, jobs, policies }) => {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_req, _payload, done) => done(null));
 
@@ -341,6 +354,87 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
       return { node: id, ...(await rebalance("ALL", { decommission: id })) };
     }),
   );
+
+  // Policies: quota, ttl, priority (per path), cache-filter (per path pattern, and a default).
+  const policyPath = (body: Record<string, unknown>) => {
+    const path = stringField(body, "path");
+    if (!path) throw new AdminError(400, "Give path");
+    try {
+      return client.namespacePathOf(path).replace(/(.)\/+$/, "$1");
+    } catch (err) {
+      throw new AdminError(400, (err as Error).message);
+    }
+  };
+  const durationOf = (value: unknown, field: string): number => {
+    if (typeof value === "number" && Number.isInteger(value) && value >= 0) return value;
+    try {
+      if (typeof value === "string") {
+        const ms = parseDuration(value, field);
+        if (ms >= 0) return ms;
+      }
+    } catch {
+      // reported below
+    }
+    throw new AdminError(400, `${field} must be a duration such as 30s, 5min, 1h, or ms`);
+  };
+  const policyEndpoints = (name: string, kind: PolicyKind, make: (body: Record<string, unknown>) => Omit<Policy, "kind" | "createdMs">) => {
+    app.get(
+      `/api/v1/${name}`,
+      handle(async () => ({ results: policies.list(kind) })),
+    );
+    app.post(
+      `/api/v1/${name}`,
+      handle(async (req) => {
+        const policy: Policy = { ...make(await jsonBody(req)), kind, createdMs: Date.now() };
+        await policies.put(policy);
+        return policy;
+      }),
+    );
+    app.delete(
+      `/api/v1/${name}`,
+      handle(async (req) => {
+        const body = await jsonBody(req);
+        const key = kind === "cacheFilter" ? (body.default === true ? "" : (stringField(body, "pattern") ?? "")) : policyPath(body);
+        if (!(await policies.remove(kind, key))) throw new AdminError(404, `No ${name} rule for ${key || "the default"}`);
+        return { path: key };
+      }),
+    );
+  };
+  policyEndpoints("quota", "quota", (body) => {
+    const size = body.size ?? body.bytes;
+    let bytes: number | undefined;
+    if (typeof size === "number" && Number.isInteger(size) && size >= 0) bytes = size;
+    else if (typeof size === "string") {
+      try {
+        bytes = parseSize(size, "size");
+      } catch {
+        bytes = undefined;
+      }
+    }
+    if (bytes === undefined) throw new AdminError(400, "size must be a size such as 10GiB, or bytes");
+    return { path: policyPath(body), bytes };
+  });
+  policyEndpoints("ttl", "ttl", (body) => ({ path: policyPath(body), ttlMs: durationOf(body.time ?? body.ttl, "time") }));
+  policyEndpoints("priority", "priority", (body) => {
+    const priority = body.priority;
+    if (priority !== "HIGH" && priority !== "MEDIUM" && priority !== "LOW")
+      throw new AdminError(400, "priority must be HIGH, MEDIUM or LOW");
+    return { path: policyPath(body), priority };
+  });
+  policyEndpoints("cache-filter", "cacheFilter", (body) => {
+    const type = body.type;
+    if (type !== "immutable" && type !== "maxAge" && type !== "skipCache") {
+      throw new AdminError(400, "type must be immutable, maxAge or skipCache");
+    }
+    const pattern = body.default === true ? "" : stringField(body, "pattern");
+    if (pattern === undefined) throw new AdminError(400, "Give pattern (a regular expression over paths), or default: true");
+    try {
+      new RegExp(pattern);
+    } catch {
+      throw new AdminError(400, `pattern is not a regular expression: ${pattern}`);
+    }
+    return { path: pattern, filter: type, ...(type === "maxAge" ? { maxAgeMs: durationOf(body.time, "time") } : {}) };
+  });
 
   // Mounts: list, add, remove.
   app.get(

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { homeFrom, natsUrlFrom, portFrom, sizeFrom } from "@koine/config";
+import { durationFrom, homeFrom, natsUrlFrom, portFrom, sizeFrom } from "@koine/config";
 
 export interface CacheNodeOptions {
   natsUrl: string;
@@ -16,12 +16,15 @@ export interface CacheNodeOptions {
   /** Hot pages also kept in memory, up to this many bytes (0: none). */
   memoryBytes: number;
   pageSize: number;
+  /** How often cached contents are checked against their path's TTL. @default 10 s */
+  policyCheckMs?: number;
 }
 
 export const DEFAULT_PORT = 29999;
 export const DEFAULT_CAPACITY_BYTES = 8 * 1024 ** 3;
 export const DEFAULT_PAGE_SIZE = 1024 * 1024;
 export const DEFAULT_MEMORY_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_POLICY_CHECK_MS = 10_000;
 
 /** Options from KOINE_HOME, KOINE_NATS_URL, KOINE_NODE_ID, KOINE_CACHE_PORT, KOINE_CACHE_CAPACITY, KOINE_CACHE_MEMORY, ... */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): CacheNodeOptions {
@@ -39,5 +42,6 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): CacheNodeOpti
     capacityBytes: sizeFrom(env, "KOINE_CACHE_CAPACITY", DEFAULT_CAPACITY_BYTES),
     memoryBytes: sizeFrom(env, "KOINE_CACHE_MEMORY", DEFAULT_MEMORY_BYTES),
     pageSize,
+    policyCheckMs: durationFrom(env, "KOINE_POLICY_CHECK_INTERVAL", DEFAULT_POLICY_CHECK_MS),
   };
 }

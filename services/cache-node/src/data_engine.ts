@@ -5,14 +5,28 @@ import {
   type ConcatRequest,
   ErrorCode,
   KoineError,
+  type Policy,
+  type Priority,
   type RangeLoaded,
   type ReadRange,
   type WriteTarget,
   type WrittenData,
 } from "@koine/protocol";
-import type { UnderFileSystem } from "@koine/ufs";
+import { Turns, type UnderFileSystem } from "@koine/ufs";
 import { PageCutter } from "./page_cutter.ts";
 import { PageStore } from "./page_store.ts";
+
+/** What the engine needs of the cache policies (the client package's Policies). */
+export interface CachePolicies {
+  quotaFor(path: string): Policy | undefined;
+  ttlMsFor(path: string): number | undefined;
+  priorityFor(path: string): Priority;
+  filterFor(path: string): Policy | undefined;
+}
+
+const PRIORITY_RANK: Record<Priority, number> = { LOW: 0, MEDIUM: 1, HIGH: 2 };
+/** A content with no page here is forgotten this long after it was first placed. */
+const FORGET_AFTER_MS = 60_000;
 
 export interface DataCounters {
   hits: number;
@@ -51,11 +65,78 @@ export class DataEngine {
   readonly #ufsFor: (mountId: string) => Promise<UnderFileSystem>;
   readonly #inflight = new Map<string, Pending>();
   readonly #storing = new Set<Promise<void>>();
+  /** The cache policies to enforce (quota, TTL, priority, skipCache); none without. */
+  policies: CachePolicies | undefined;
+  /** Where each content kept here lives in the namespace, and since when it is cached. */
+  readonly #contents = new Map<string, { path: string; sinceMs: number }>();
+  readonly #quotaTurns = new Turns();
 
   constructor(store: PageStore, pageSize: number, ufsFor: (mountId: string) => Promise<UnderFileSystem>) {
     this.store = store;
     this.pageSize = pageSize;
     this.#ufsFor = ufsFor;
+    store.rankOf = (contentId) => {
+      const path = this.#contents.get(contentId)?.path;
+      return path && this.policies ? PRIORITY_RANK[this.policies.priorityFor(path)] : PRIORITY_RANK.MEDIUM;
+    };
+  }
+
+  /** Notes where a content lives, for its policies; a skipCache path keeps nothing. */
+  #placed(contentId: string, path: string | undefined): { keep: boolean } {
+    if (!path) return { keep: true };
+    if (this.policies?.filterFor(path)?.filter === "skipCache") return { keep: false };
+    if (!this.#contents.has(contentId)) this.#contents.set(contentId, { path, sinceMs: Date.now() });
+    return { keep: true };
+  }
+
+  /**
+   * Whether a page may be kept under `quota`, evicting the least recently
+   * used pages under that quota to make room.
+   */
+  async #admit(quota: Policy & { bytes: number }, bytes: number): Promise<boolean> {
+    const base = quota.path;
+    const under = new Set<string>();
+    let used = 0;
+    for (const [id, c] of this.#contents) {
+      if (base === "/" || c.path === base || c.path.startsWith(`${base}/`)) {
+        under.add(id);
+        used += this.store.bytesOf(id);
+      }
+    }
+    const over = used + bytes - quota.bytes;
+    if (over <= 0) return true;
+    return (await this.store.evictAmong(under, over)) >= over;
+  }
+
+  /** Stores a page if its path's quota admits it (the pages under one quota are admitted one at a time). */
+  async #putPage(contentId: string, key: string, page: Buffer): Promise<void> {
+    const path = this.#contents.get(contentId)?.path;
+    const quota = path ? this.policies?.quotaFor(path) : undefined;
+    if (!quota || quota.bytes === undefined || this.store.isPinned(contentId)) return this.store.put(key, page);
+    const bounded = { ...quota, bytes: quota.bytes };
+    await this.#quotaTurns.run(quota.path, async () => {
+      if (await this.#admit(bounded, page.length)) await this.store.put(key, page);
+    });
+  }
+
+  /** Drops contents cached longer than their path's TTL; returns how many went. */
+  async expire(): Promise<number> {
+    if (!this.policies) return 0;
+    const now = Date.now();
+    let expired = 0;
+    for (const [id, c] of [...this.#contents]) {
+      if (this.store.bytesOf(id) === 0) {
+        // Nothing of it is here any more (a content just placed may not have its first page yet).
+        if (now - c.sinceMs > FORGET_AFTER_MS) this.#contents.delete(id);
+        continue;
+      }
+      const ttl = this.policies.ttlMsFor(c.path);
+      if (ttl === undefined || now - c.sinceMs < ttl || this.store.isPinned(id)) continue;
+      await this.store.free([id]);
+      this.#contents.delete(id);
+      expired++;
+    }
+    return expired;
   }
 
   /**
@@ -63,7 +144,8 @@ export class DataEngine {
    * first page is fetched before this returns, so a missing or changed file
    * fails here, before any byte is sent.
    */
-  async read(r: ReadRange): Promise<Readable | Buffer> {
+  async read(range: ReadRange): Promise<Readable | Buffer> {
+    const r = range.keep !== false && !this.#placed(range.contentId, range.nsPath).keep ? { ...range, keep: false } : range;
     if (r.length === 0) return Buffer.alloc(0);
     if (r.offset + r.length > r.fileSize) throw new RangeError(`Cannot read past the end of "${r.path}"`);
     const P = this.pageSize;
@@ -146,7 +228,7 @@ export class DataEngine {
           (waiting[index - first] as Pending).resolve(page);
           const loaded = index;
           if (r.keep === false) settle(loaded);
-          else this.#keep(PageStore.key(r.contentId, index), page).finally(() => settle(loaded));
+          else this.#keep(r.contentId, PageStore.key(r.contentId, index), page).finally(() => settle(loaded));
           index++;
         };
         for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -167,9 +249,8 @@ export class DataEngine {
   }
 
   /** Stores a page read from the under-store, in the background. */
-  #keep(key: string, page: Buffer): Promise<void> {
-    const done = this.store
-      .put(key, page)
+  #keep(contentId: string, key: string, page: Buffer): Promise<void> {
+    const done = this.#putPage(contentId, key, page)
       .catch((err) => console.error(`cache-node: cannot store page ${key}`, err))
       .finally(() => this.#storing.delete(done));
     this.#storing.add(done);
@@ -181,6 +262,7 @@ export class DataEngine {
    * already here are not read again.
    */
   async load(r: ReadRange): Promise<RangeLoaded> {
+    if (!this.#placed(r.contentId, r.nsPath).keep) return { loadedBytes: 0, cachedBytes: 0 };
     const P = this.pageSize;
     let missing = 0;
     for (const key of this.pagesOf(r)) {
@@ -225,12 +307,13 @@ export class DataEngine {
     const ufs = await this.#ufsFor(t.mountId);
     const P = this.pageSize;
     const md5 = createHash("md5");
-    const keep = new Set(t.cacheBlocks);
+    const keep = new Set(this.#placed(t.contentId, t.nsPath).keep ? t.cacheBlocks : []);
     const stores: Promise<void>[] = [];
     const cutter = new PageCutter(P);
     let pageIndex = 0;
     const storePage = (page: Buffer) => {
-      if (keep.has(Math.floor((pageIndex * P) / t.blockSize))) stores.push(this.store.put(PageStore.key(t.contentId, pageIndex), page));
+      if (keep.has(Math.floor((pageIndex * P) / t.blockSize)))
+        stores.push(this.#putPage(t.contentId, PageStore.key(t.contentId, pageIndex), page));
       pageIndex++;
     };
     async function* tapped() {

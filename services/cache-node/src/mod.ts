@@ -5,7 +5,14 @@
  */
 
 export type { CacheNodeOptions } from "./config.ts";
-export { DEFAULT_CAPACITY_BYTES, DEFAULT_MEMORY_BYTES, DEFAULT_PAGE_SIZE, DEFAULT_PORT, parseConfig } from "./config.ts";
+export {
+  DEFAULT_CAPACITY_BYTES,
+  DEFAULT_MEMORY_BYTES,
+  DEFAULT_PAGE_SIZE,
+  DEFAULT_POLICY_CHECK_MS,
+  DEFAULT_PORT,
+  parseConfig,
+} from "./config.ts";
 export { DataEngine } from "./data_engine.ts";
 export { PageStore } from "./page_store.ts";
 export type { CacheNode } from "./service.ts";

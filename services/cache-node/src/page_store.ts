@@ -6,6 +6,11 @@ import { LruMap } from "./lru.ts";
 
 const HEADER_BYTES = 4;
 
+/** The content id of a page key ("<contentId>/<page>"). */
+function contentOf(key: string): string {
+  return key.slice(0, key.indexOf("/"));
+}
+
 export interface PageStoreCounters {
   corruptPages: number;
   evictedPages: number;
@@ -33,6 +38,10 @@ export class PageStore {
   #memoryUsed = 0;
   /** Content ids whose pages are never evicted. */
   readonly #pinned = new Set<string>();
+  /** Bytes kept per content id. */
+  readonly #contentBytes = new Map<string, number>();
+  /** Eviction rank of a content: lower ranks go first (priority LOW 0, MEDIUM 1, HIGH 2). */
+  rankOf: (contentId: string) => number = () => 1;
 
   private constructor(dir: string, capacityBytes: number, memoryBytes: number) {
     this.dir = dir;
@@ -174,6 +183,31 @@ export class PageStore {
   #account(key: string, size: number): void {
     this.#index.set(key, size);
     this.#used += size;
+    const id = contentOf(key);
+    this.#contentBytes.set(id, (this.#contentBytes.get(id) ?? 0) + size);
+  }
+
+  /** Bytes kept of one content. */
+  bytesOf(contentId: string): number {
+    return this.#contentBytes.get(contentId) ?? 0;
+  }
+
+  /** Evicts least recently used, unpinned pages of these contents until `bytes` are freed; returns the bytes freed. */
+  async evictAmong(contentIds: ReadonlySet<string>, bytes: number): Promise<number> {
+    const victims: string[] = [];
+    let freed = 0;
+    for (const [key, size] of this.#index.entries()) {
+      if (freed >= bytes) break;
+      const id = contentOf(key);
+      if (!contentIds.has(id) || this.#pinned.has(id)) continue;
+      victims.push(key);
+      freed += size;
+    }
+    for (const key of victims) {
+      await this.#remove(key);
+      this.counters.evictedPages++;
+    }
+    return freed;
   }
 
   #remember(key: string, data: Buffer): void {
@@ -196,7 +230,12 @@ export class PageStore {
   #forget(key: string): void {
     this.#dropFromMemory(key);
     const size = this.#index.delete(key);
-    if (size !== undefined) this.#used -= size;
+    if (size === undefined) return;
+    this.#used -= size;
+    const id = contentOf(key);
+    const left = (this.#contentBytes.get(id) ?? 0) - size;
+    if (left > 0) this.#contentBytes.set(id, left);
+    else this.#contentBytes.delete(id);
   }
 
   /** Drops one page; false when it was not here. */
@@ -211,15 +250,22 @@ export class PageStore {
     await unlink(join(this.dir, key)).catch(() => {});
   }
 
+  /** Evicts down to capacity: least recently used first within a rank, lower ranks first, pinned pages never. */
   async #evict(): Promise<void> {
     if (this.#used <= this.capacityBytes) return;
     const victims: string[] = [];
     let over = this.#used - this.capacityBytes;
-    for (const [key, size] of this.#index.entries()) {
-      if (over <= 0) break;
-      if (this.#pinned.has(key.slice(0, key.indexOf("/")))) continue;
-      victims.push(key);
-      over -= size;
+    const rank = new Map<string, number>();
+    for (let level = 0; level <= 2 && over > 0; level++) {
+      for (const [key, size] of this.#index.entries()) {
+        if (over <= 0) break;
+        const id = contentOf(key);
+        if (this.#pinned.has(id)) continue;
+        if (!rank.has(id)) rank.set(id, Math.max(0, Math.min(2, this.rankOf(id))));
+        if (rank.get(id) !== level) continue;
+        victims.push(key);
+        over -= size;
+      }
     }
     for (const key of victims) {
       await this.#remove(key);

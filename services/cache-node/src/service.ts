@@ -1,8 +1,9 @@
 import type { AddressInfo } from "node:net";
 import { connect, openKv, Responder, request, subscribe } from "@koine/bus";
+import { Policies } from "@koine/client";
 import { type CacheStats, cacheNode, Events, MEMBER_HEARTBEAT_MS, MEMBER_TTL_MS, MEMBERS_BUCKET, type Member, Meta } from "@koine/protocol";
 import { UfsRegistry } from "@koine/ufs";
-import type { CacheNodeOptions } from "./config.ts";
+import { type CacheNodeOptions, DEFAULT_POLICY_CHECK_MS } from "./config.ts";
 import { DataEngine } from "./data_engine.ts";
 import { buildHttp } from "./http.ts";
 import { PageStore } from "./page_store.ts";
@@ -32,6 +33,12 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
   const stores = new UfsRegistry(async () => (await request(nc, Meta.mounts, {})).mounts);
   const engine = new DataEngine(store, options.pageSize, (mountId) => stores.get(mountId));
 
+  const policies = await Policies.open(nc);
+  engine.policies = policies;
+  const expiry = setInterval(
+    () => engine.expire().catch((err) => console.error("cache-node: TTL check failed", err)),
+    options.policyCheckMs ?? DEFAULT_POLICY_CHECK_MS,
+  );
   let stopped = false;
   // Pins: what metadata says now, then every change; until metadata answers, the pages found on disk are kept.
   store.setPinned(store.contentIds(), true);
@@ -123,6 +130,8 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
+      clearInterval(expiry);
+      policies.close();
       await members.delete(options.nodeId).catch(() => {});
       responder.close();
       for (const s of subscriptions) s.unsubscribe();
@@ -134,6 +143,8 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
+      clearInterval(expiry);
+      policies.close();
       app.server.closeAllConnections();
       app.server.close();
       await nc.close();

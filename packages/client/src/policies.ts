@@ -1,0 +1,122 @@
+import { createHash } from "node:crypto";
+import { type KV, type NatsConnection, openKv } from "@koine/bus";
+import { JobSchemas, POLICIES_BUCKET, type Policy, type PolicyKind, type Priority } from "@koine/protocol";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+
+const PolicyCheck = TypeCompiler.Compile(JobSchemas.Policy);
+
+/** Whether namespace path `path` is `base` or below it. */
+function covers(base: string, path: string): boolean {
+  return base === "/" || path === base || path.startsWith(`${base}/`);
+}
+
+/**
+ * The cache policies, kept current from their KV bucket: every cache node
+ * enforces quota, TTL and priority from it, every client the cache filters,
+ * and the admin API changes it.
+ */
+export class Policies {
+  readonly #kv: KV;
+  readonly #byKey = new Map<string, Policy>();
+  readonly #listeners = new Set<() => void>();
+  #stopWatch: (() => void) | undefined;
+
+  private constructor(kv: KV) {
+    this.#kv = kv;
+  }
+
+  static async open(nc: NatsConnection): Promise<Policies> {
+    const table = new Policies(await openKv(nc, POLICIES_BUCKET, { history: 1 }));
+    const watch = await table.#kv.watch();
+    table.#stopWatch = () => watch.stop();
+    for await (const key of await table.#kv.keys()) {
+      const entry = await table.#kv.get(key);
+      if (entry?.operation === "PUT") table.#accept(key, () => entry.json());
+    }
+    void (async () => {
+      for await (const e of watch) {
+        if (e.operation === "PUT") table.#accept(e.key, () => e.json());
+        else table.#byKey.delete(e.key);
+        for (const listener of table.#listeners) listener();
+      }
+    })();
+    return table;
+  }
+
+  #accept(key: string, decode: () => unknown): void {
+    try {
+      const value = decode();
+      if (PolicyCheck.Check(value)) this.#byKey.set(key, value);
+    } catch {
+      // a malformed entry is no policy
+    }
+  }
+
+  close(): void {
+    this.#stopWatch?.();
+  }
+
+  /** Calls `listener` after every change. */
+  onChange(listener: () => void): void {
+    this.#listeners.add(listener);
+  }
+
+  static keyOf(kind: PolicyKind, path: string): string {
+    return `${kind}.${createHash("sha256").update(path).digest("hex").slice(0, 32)}`;
+  }
+
+  list(kind?: PolicyKind): Policy[] {
+    return [...this.#byKey.values()].filter((p) => !kind || p.kind === kind).sort((a, b) => a.path.localeCompare(b.path));
+  }
+
+  async put(policy: Policy): Promise<void> {
+    await this.#kv.put(Policies.keyOf(policy.kind, policy.path), JSON.stringify(policy));
+    this.#byKey.set(Policies.keyOf(policy.kind, policy.path), policy);
+  }
+
+  /** Removes a policy; false when there was none. */
+  async remove(kind: PolicyKind, path: string): Promise<boolean> {
+    const key = Policies.keyOf(kind, path);
+    if (!this.#byKey.has(key)) return false;
+    await this.#kv.delete(key);
+    this.#byKey.delete(key);
+    return true;
+  }
+
+  /** The most specific policy of `kind` covering `path`. */
+  #covering(kind: "quota" | "ttl" | "priority", path: string): Policy | undefined {
+    let best: Policy | undefined;
+    for (const p of this.#byKey.values()) {
+      if (p.kind === kind && covers(p.path, path) && (!best || p.path.length > best.path.length)) best = p;
+    }
+    return best;
+  }
+
+  quotaFor(path: string): Policy | undefined {
+    return this.#covering("quota", path);
+  }
+
+  ttlMsFor(path: string): number | undefined {
+    return this.#covering("ttl", path)?.ttlMs;
+  }
+
+  priorityFor(path: string): Priority {
+    return this.#covering("priority", path)?.priority ?? "MEDIUM";
+  }
+
+  /** The cache filter of `path`: the first rule whose pattern matches, else the default rule (pattern ""), else none. */
+  filterFor(path: string): Policy | undefined {
+    let fallback: Policy | undefined;
+    for (const p of this.list("cacheFilter")) {
+      if (p.path === "") fallback = p;
+      else {
+        try {
+          if (new RegExp(p.path).test(path)) return p;
+        } catch {
+          // checked when added
+        }
+      }
+    }
+    return fallback;
+  }
+}
