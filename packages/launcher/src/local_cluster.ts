@@ -30,6 +30,8 @@ export interface LocalClusterOptions {
   alluxioPort?: number;
   /** @default 19999 */
   adminPort?: number;
+  /** Admin API endpoints switched off (they answer 501). */
+  adminDisabled?: string[];
   credentials?: Map<string, string>;
   /** Domains for virtual-hosted-style S3 requests. @default ["localhost"] */
   s3Domains?: string[];
@@ -131,7 +133,12 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     });
     stops.push(() => proxy.stop());
 
-    const adminApi = await admin.start({ natsUrl, host: "127.0.0.1", port: options.adminPort ?? admin.DEFAULT_PORT });
+    const adminApi = await admin.start({
+      natsUrl,
+      host: "127.0.0.1",
+      port: options.adminPort ?? admin.DEFAULT_PORT,
+      disabled: options.adminDisabled ?? [],
+    });
     stops.push(() => adminApi.stop());
 
     return {

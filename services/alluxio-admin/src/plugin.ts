@@ -22,6 +22,8 @@ export interface AdminPluginOptions {
   client: FileSystemClient;
   jobs: JobStore;
   policies: Policies;
+  /** Endpoints switched off on this cluster (e.g. "quota"): they answer 501. */
+  disabled?: readonly string[];
 }
 
 /** An admin API error: its HTTP status and `{"status": message, ...extra}`. */
@@ -49,6 +51,14 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
 const NOT_YET = ["file_index"] as const;
 
 const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Exactly `application/json` (fastify would add a charset to a string body). */
+function sendJson(reply: FastifyReply, status: number, value: unknown): FastifyReply {
+  return reply
+    .code(status)
+    .header("content-type", "application/json")
+    .send(Buffer.from(JSON.stringify(value)));
+}
 
 /** A request too malformed to route gets the admin API's JSON error. */
 export function adminClientErrorHandler(err: Error, socket: Socket): void {
@@ -124,16 +134,14 @@ function samePaths(a: readonly string[], b: readonly string[]): boolean {
  * The Alluxio 3.x coordinator admin REST API. Errors are
  * `{"status": message}` with the seed page's HTTP codes.
  */
-export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, { client, jobs, policies }) => {
+export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, { client, jobs, policies, disabled = [] }) => {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_req, _payload, done) => done(null));
+  app.addHook("onRequest", async (req, reply) => {
+    const name = /^\/api\/v1\/([^/?]+)/.exec(req.url)?.[1];
+    if (name && disabled.includes(name)) return sendJson(reply, 501, { status: `/api/v1/${name} is switched off on this cluster` });
+  });
 
-  /** Exactly `application/json` (fastify would add a charset to a string body). */
-  const sendJson = (reply: FastifyReply, status: number, value: unknown) =>
-    reply
-      .code(status)
-      .header("content-type", "application/json")
-      .send(Buffer.from(JSON.stringify(value)));
   const handle =
     (work: (req: FastifyRequest) => Promise<unknown>) =>
     async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {

@@ -10,7 +10,12 @@ export function start(options: AlluxioAdminOptions): Promise<AlluxioAdmin> {
   return startFrontEnd(
     { ...options, name: "koine-alluxio-admin", credentials: new Map(), clientErrorHandler: adminClientErrorHandler },
     async (app, { client }) => {
-      await app.register(adminPlugin, { client, jobs: await JobStore.open(client.nc), policies: client.policies });
+      await app.register(adminPlugin, {
+        client,
+        jobs: await JobStore.open(client.nc),
+        policies: client.policies,
+        disabled: options.disabled ?? [],
+      });
     },
   );
 }
