@@ -11,6 +11,11 @@
 //   scripts/koine load submit --path <p> [--path ...] [--alias a] [--replicas n] [--batch-size n]
 //                             [--filter regex] [--skip-if-exists] [--bandwidth bytes/s] [--watch]
 //   scripts/koine load progress (--id i | --alias a) [--watch] | load list | load stop (--id i | --alias a)
+//   scripts/koine free submit|progress|list|stop ...   (as load)
+//   scripts/koine rebalance [--target ALL|<node>] [--replicas n] [--watch] | rebalance progress --id i | rebalance stop --id i
+//   scripts/koine nodes remove <id>                    (decommission: blocks move away, then it leaves)
+//   scripts/koine ttl|quota|priority add --path p (--time 1h | --size 10GiB | --priority HIGH) | list | remove --path p
+//   scripts/koine cache-filter add (--pattern re | --default) --type immutable|maxAge|skipCache [--time 10s] | list | remove (--pattern re | --default)
 import { randomBytes } from "node:crypto";
 import { connect, request } from "@koine/bus";
 import { natsUrlFrom } from "@koine/config";
@@ -21,7 +26,12 @@ const USAGE = `usage: scripts/koine user add <accessKey> [secretKey] | user list
        scripts/koine mount list | mount add <path> <ufs-uri> [--readonly] [--option k=v ...] | mount remove <path>
        scripts/koine nodes
        scripts/koine load submit --path <p> [--alias a] [--replicas n] [--batch-size n] [--filter re] [--skip-if-exists] [--watch]
-       scripts/koine load progress (--id i | --alias a) [--watch] | load list | load stop (--id i | --alias a)`;
+       scripts/koine load progress (--id i | --alias a) [--watch] | load list | load stop (--id i | --alias a)
+       scripts/koine free submit|progress|list|stop ...   (as load)
+       scripts/koine rebalance [--target ALL|<node>] [--watch] | rebalance progress --id i | rebalance stop --id i
+       scripts/koine nodes [remove <id>]
+       scripts/koine ttl|quota|priority add --path p (--time 1h | --size 10GiB | --priority HIGH) | list | remove --path p
+       scripts/koine cache-filter add (--pattern re | --default) --type immutable|maxAge|skipCache [--time 10s] | list | remove ...`;
 const [area, action, ...rest] = argv._.map(String);
 const adminUrl = process.env.KOINE_ADMIN_URL ?? "http://127.0.0.1:19999";
 
@@ -33,13 +43,14 @@ const many = (name: string): string[] => {
   return value === undefined ? [] : (Array.isArray(value) ? value : [value]).map(String);
 };
 
-async function admin(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+/** One admin API call; a 409 of a job submit names the earlier job, which is resumed: said, and taken as the answer. */
+async function admin(method: string, path: string, body?: unknown, options: { resumes?: boolean } = {}): Promise<Record<string, unknown>> {
   const res = await fetch(`${adminUrl}${path}`, {
     method,
     ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
   });
   const json = (await res.json()) as Record<string, unknown>;
-  if (res.status === 409) echo(`${json.status}`);
+  if (res.status === 409 && options.resumes) echo(`${json.status}`);
   else if (res.status !== 200) throw new Error(`${res.status}: ${json.status}`);
   return json;
 }
@@ -81,6 +92,13 @@ async function mounts(): Promise<void> {
 }
 
 async function nodes(): Promise<void> {
+  if (action === "remove" && rest[0]) {
+    const job = await admin("DELETE", "/api/v1/nodes", { id: rest[0] });
+    echo(`decommissioning ${rest[0]}: rebalance job ${job.id}`);
+    if (argv.watch) await showProgress("rebalance", `id=${job.id}`, true);
+    return;
+  }
+  if (action !== undefined) throw new UsageError();
   for (const n of (await admin("GET", "/api/v1/nodes")).results as Record<string, number | string>[]) {
     echo(`${n.id}\t${n.address}\t${n.state}\tused ${mib(Number(n.usedBytes))} of ${mib(Number(n.capacityBytes))}`);
   }
@@ -88,21 +106,28 @@ async function nodes(): Promise<void> {
 
 const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 
-/** One line of progress: a bar over the bytes, files, throughput, state. */
+/** One line of progress: a bar over the bytes (files for a rebalance), files, throughput, state. */
 function progressLine(job: Record<string, unknown>): string {
-  const total = Number(job.totalBytes ?? 0);
-  const done = Number(job.loadedBytes ?? 0) + Number(job.skippedBytes ?? 0);
+  const rebalancing = job.kind === "rebalance";
+  const total = rebalancing ? Number(job.scannedFiles ?? 0) : Number(job.totalBytes ?? 0);
+  const done = rebalancing
+    ? Number(job.cursor ?? 0)
+    : Number(job.loadedBytes ?? 0) + Number(job.freedBytes ?? 0) + Number(job.skippedBytes ?? 0);
   const share = total > 0 ? done / total : job.state === "SUCCEEDED" ? 1 : 0;
   const width = 30;
   const bar = "#".repeat(Math.round(share * width)).padEnd(width, ".");
   const seconds = Number(job.timeElapsedMilliseconds ?? 0) / 1000;
   const rate = seconds > 0 ? `${mib(Number(job.loadedBytes ?? 0) / seconds)}/s` : "-";
-  return `[${bar}] ${(share * 100).toFixed(0)}%  ${mib(done)} of ${mib(total)}  files ${job.loadedNonEmptyFiles ?? 0}/${job.scannedFiles ?? 0}  failed ${job.failedFiles ?? 0}  ${rate}  ${job.state}`;
+  if (rebalancing) {
+    return `[${bar}] ${(share * 100).toFixed(0)}%  files ${done}/${total}  blocks cached ${job.cachedBlocks ?? 0}, moved ${job.movedBlocks ?? 0}, pruned ${job.prunedBlocks ?? 0}  ${job.state}`;
+  }
+  const files = Number(job.loadedNonEmptyFiles ?? 0) + Number(job.freedFiles ?? 0);
+  return `[${bar}] ${(share * 100).toFixed(0)}%  ${mib(done)} of ${mib(total)}  files ${files}/${job.scannedFiles ?? 0}  failed ${job.failedFiles ?? 0}  ${rate}  ${job.state}`;
 }
 
-async function showProgress(query: string, watch: boolean): Promise<void> {
+async function showProgress(kind: string, query: string, watch: boolean): Promise<void> {
   for (;;) {
-    const job = await admin("GET", `/api/v1/load?${query}`);
+    const job = await admin("GET", `/api/v1/${kind}?${query}`);
     const finished = job.state !== "RUNNING";
     if (!watch) return echo(JSON.stringify(job, null, 2));
     process.stdout.write(`\r${progressLine(job)}`);
@@ -115,7 +140,8 @@ async function showProgress(query: string, watch: boolean): Promise<void> {
   }
 }
 
-async function load(): Promise<void> {
+/** load and free: submit, progress, list, stop. */
+const jobs = (kind: "load" | "free") => async (): Promise<void> => {
   const name = argv.id ? `id=${encodeURIComponent(String(argv.id))}` : argv.alias ? `alias=${encodeURIComponent(String(argv.alias))}` : "";
   if (action === "submit") {
     const paths = many("path");
@@ -127,23 +153,75 @@ async function load(): Promise<void> {
       ...(argv["skip-if-exists"] ? { skipIfExists: true } : {}),
       ...(argv.bandwidth ? { bandwidth: Number(argv.bandwidth) } : {}),
     };
-    const job = await admin("POST", "/api/v1/load", { paths, ...(argv.alias ? { alias: String(argv.alias) } : {}), options });
-    echo(`load job ${job.id} (alias ${job.alias})`);
-    if (argv.watch) await showProgress(`id=${job.id}`, true);
+    const job = await admin(
+      "POST",
+      `/api/v1/${kind}`,
+      { paths, ...(argv.alias ? { alias: String(argv.alias) } : {}), options },
+      { resumes: true },
+    );
+    echo(`${kind} job ${job.id} (alias ${job.alias})`);
+    if (argv.watch) await showProgress(kind, `id=${job.id}`, true);
   } else if (action === "progress" && name) {
-    await showProgress(name, argv.watch === true);
+    await showProgress(kind, name, argv.watch === true);
   } else if (action === "list") {
-    for (const job of (await admin("GET", "/api/v1/load")).results as Record<string, unknown>[]) {
+    for (const job of (await admin("GET", `/api/v1/${kind}`)).results as Record<string, unknown>[]) {
       echo(`${job.id}\t${job.alias}\t${progressLine(job)}`);
     }
   } else if (action === "stop" && name) {
     const query = new URLSearchParams(name);
-    await admin("DELETE", "/api/v1/load", Object.fromEntries(query));
+    await admin("DELETE", `/api/v1/${kind}`, Object.fromEntries(query));
     echo("stopped");
   } else throw new UsageError();
+};
+
+async function rebalance(): Promise<void> {
+  if (action === "progress" && argv.id) return showProgress("rebalance", `id=${encodeURIComponent(String(argv.id))}`, argv.watch === true);
+  if (action === "stop" && argv.id) {
+    await admin("DELETE", "/api/v1/rebalance", { id: String(argv.id) });
+    return echo("stopped");
+  }
+  if (action !== undefined) throw new UsageError();
+  const options = argv.replicas ? { replicas: Number(argv.replicas) } : {};
+  const job = await admin("POST", "/api/v1/rebalance", { target: String(argv.target ?? "ALL"), options }, { resumes: true });
+  echo(`rebalance job ${job.id}`);
+  if (argv.watch) await showProgress("rebalance", `id=${job.id}`, true);
 }
 
-const areas: Record<string, () => Promise<void>> = { user: users, mount: mounts, nodes, load };
+/** ttl, quota, priority, cache-filter: add, list, remove. */
+const policy = (name: string) => async (): Promise<void> => {
+  const target = argv.default ? { default: true } : argv.pattern ? { pattern: String(argv.pattern) } : { path: String(argv.path ?? "") };
+  if (action === "list") {
+    for (const p of (await admin("GET", `/api/v1/${name}`)).results as Record<string, unknown>[]) {
+      const { kind: _kind, createdMs: _createdMs, ...rule } = p;
+      echo(JSON.stringify(rule));
+    }
+  } else if (action === "add") {
+    const body = {
+      ...target,
+      ...(argv.time ? { time: String(argv.time) } : {}),
+      ...(argv.size ? { size: String(argv.size) } : {}),
+      ...(argv.priority ? { priority: String(argv.priority) } : {}),
+      ...(argv.type ? { type: String(argv.type) } : {}),
+    };
+    echo(JSON.stringify(await admin("POST", `/api/v1/${name}`, body)));
+  } else if (action === "remove") {
+    await admin("DELETE", `/api/v1/${name}`, target);
+    echo("removed");
+  } else throw new UsageError();
+};
+
+const areas: Record<string, () => Promise<void>> = {
+  user: users,
+  mount: mounts,
+  nodes,
+  load: jobs("load"),
+  free: jobs("free"),
+  rebalance,
+  ttl: policy("ttl"),
+  quota: policy("quota"),
+  priority: policy("priority"),
+  "cache-filter": policy("cache-filter"),
+};
 
 async function main(): Promise<number> {
   const run = areas[area ?? ""];

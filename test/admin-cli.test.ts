@@ -32,6 +32,20 @@ test("scripts/koine - mounts, nodes and a load job with a live progress bar, thr
   const progress = JSON.parse((await koine("load", "progress", "--alias", "cli-load")).stdout) as Record<string, unknown>;
   assert.equal(progress.loadedBytes, 12 * 100 * 1024);
   await assert.rejects(koine("load", "stop", "--alias", "cli-load"), /410/);
+  assert.match((await koine("rebalance", "--watch")).stdout, /rebalance job \S+[\s\S]*blocks cached 12, moved 0, pruned 0\s+SUCCEEDED/);
+  assert.match((await koine("free", "submit", "--path", "/cli", "--watch")).stdout, /100%.*files 12\/12.*SUCCEEDED/);
+  assert.equal(cluster.cacheNodes[0]?.stats().pages, 0, "freed");
+  await assert.rejects(koine("nodes", "remove", "node0"), /409/);
+
+  // Policies.
+  assert.match((await koine("ttl", "add", "--path", "/cli", "--time", "1h")).stdout, /"ttlMs":3600000/);
+  assert.match((await koine("quota", "add", "--path", "/cli", "--size", "1GiB")).stdout, /"bytes":1073741824/);
+  assert.match((await koine("priority", "add", "--path", "/cli", "--priority", "HIGH")).stdout, /"priority":"HIGH"/);
+  assert.match((await koine("cache-filter", "add", "--default", "--type", "immutable")).stdout, /"filter":"immutable"/);
+  assert.match((await koine("ttl", "list")).stdout, /"path":"\/cli","ttlMs":3600000/);
+  assert.match((await koine("ttl", "remove", "--path", "/cli")).stdout, /removed/);
+  assert.equal((await koine("ttl", "list")).stdout, "");
+  await assert.rejects(koine("priority", "add", "--path", "/cli", "--priority", "URGENT"), /400/);
   await assert.rejects(koine("load"), (err: { code?: number }) => err.code === 2);
   assert.match((await koine("mount", "remove", "/cli")).stdout, /unmounted \/cli/);
   assert.doesNotMatch((await koine("mount", "list")).stdout, /\/cli/);
