@@ -3,9 +3,9 @@ import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { adminCall, bootCluster, tempDir } from "@koine/testkit";
 
-test("admin API - every endpoint: success, bad body (400), unknown (404/410), conflict (409), switched off (501)", async (t) => {
+test("admin API - every endpoint: success, bad body (400), unknown (404/410), conflict (409), switched off (501; 404 for the file index, as Alluxio's)", async (t) => {
   // No job runner: submitted jobs stay RUNNING, so a second submit conflicts.
-  const cluster = await bootCluster(t, { jobRunner: false, adminDisabled: ["quota"] });
+  const cluster = await bootCluster(t, { jobRunner: false, adminDisabled: ["quota", "file_index"] });
   const base = cluster.adminUrl;
   const ufs = pathToFileURL(await tempDir(t, "koine-endpoints-")).href;
   const other = pathToFileURL(await tempDir(t, "koine-endpoints-")).href;
@@ -62,7 +62,7 @@ test("admin API - every endpoint: success, bad body (400), unknown (404/410), co
 
     ["GET", "/api/v1/quota", undefined, 501],
     ["POST", "/api/v1/quota", { path: "/m", size: "1GiB" }, 501],
-    ["GET", "/api/v1/file_index", undefined, 501],
+    ["GET", "/api/v1/file_index", undefined, 404],
   ];
   for (const [method, path, body, status] of cases) {
     const r = await adminCall(base, method, path, body);

@@ -98,6 +98,10 @@ export const DroppedReply = T.Object({ droppedPages: T.Integer() });
 export const LoadBlocksReply = T.Object({ results: T.Array(RangeLoaded) });
 export type LoadBlocksReply = Static<typeof LoadBlocksReply>;
 
+/** The JetStream KV bucket of the global file index: the files whose cache placement the admin API reports. */
+export const FILE_INDEX_BUCKET = "koine-file-index";
+export const FileIndexEntry = T.Object({ path: T.String(), addedMs: T.Number() });
+
 /** The JetStream KV bucket of cache policies (quota, TTL, priority, cache filters), watched by every cache node and client. */
 export const POLICIES_BUCKET = "koine-policies";
 

@@ -1,7 +1,7 @@
 /**
  * The Alluxio 3.x coordinator admin REST API (port 19999): distributed
- * load and free jobs, cache nodes, mounts; the other endpoints answer 501
- * until they are built.
+ * load, free and rebalance jobs, cache nodes, mounts, cache policies and
+ * the global file index.
  * @module
  */
 

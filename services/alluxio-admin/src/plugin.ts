@@ -1,7 +1,7 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { Socket } from "node:net";
-import { enqueue, request } from "@koine/bus";
-import type { FileSystemClient, JobStore, Policies } from "@koine/client";
+import { enqueue, type KV, request } from "@koine/bus";
+import { FileSystemClient, type JobStore, type Policies } from "@koine/client";
 import { parseDuration, parseSize } from "@koine/config";
 import {
   cacheNode,
@@ -22,8 +22,10 @@ export interface AdminPluginOptions {
   client: FileSystemClient;
   jobs: JobStore;
   policies: Policies;
-  /** Endpoints switched off on this cluster (e.g. "quota"): they answer 501. */
+  /** Endpoints switched off on this cluster (e.g. "quota"): they answer 501 (file_index: 404, as Alluxio's). */
   disabled?: readonly string[];
+  /** The global file index's bucket. */
+  fileIndex: KV;
 }
 
 /** An admin API error: its HTTP status and `{"status": message, ...extra}`. */
@@ -46,9 +48,6 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.NotImplemented]: 501,
   [ErrorCode.Unavailable]: 503,
 };
-
-/** Endpoints of the seed page not built yet: they answer 501. */
-const NOT_YET = ["file_index"] as const;
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -134,12 +133,14 @@ function samePaths(a: readonly string[], b: readonly string[]): boolean {
  * The Alluxio 3.x coordinator admin REST API. Errors are
  * `{"status": message}` with the seed page's HTTP codes.
  */
-export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, { client, jobs, policies, disabled = [] }) => {
+export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, { client, jobs, policies, disabled = [], fileIndex }) => {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_req, _payload, done) => done(null));
   app.addHook("onRequest", async (req, reply) => {
     const name = /^\/api\/v1\/([^/?]+)/.exec(req.url)?.[1];
-    if (name && disabled.includes(name)) return sendJson(reply, 501, { status: `/api/v1/${name} is switched off on this cluster` });
+    if (name && disabled.includes(name)) {
+      return sendJson(reply, name === "file_index" ? 404 : 501, { status: `/api/v1/${name} is switched off on this cluster` });
+    }
   });
 
   const handle =
@@ -444,6 +445,89 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
     return { path: pattern, filter: type, ...(type === "maxAge" ? { maxAgeMs: durationOf(body.time, "time") } : {}) };
   });
 
+  // The global file index: files whose cache placement is reported.
+  const indexKey = (path: string) => createHash("sha256").update(path).digest("hex").slice(0, 40);
+  const pathsOf = (body: Record<string, unknown>): string[] => {
+    const paths = body.paths;
+    if (!Array.isArray(paths) || paths.length === 0 || !paths.every((p) => typeof p === "string" && p)) {
+      throw new AdminError(400, "paths must be a non-empty list of paths");
+    }
+    try {
+      return paths.map((p) => client.namespacePathOf(p as string));
+    } catch (err) {
+      throw new AdminError(400, (err as Error).message);
+    }
+  };
+  const indexed = async (): Promise<string[]> => {
+    const paths: string[] = [];
+    for await (const key of await fileIndex.keys()) {
+      const entry = await fileIndex.get(key);
+      if (entry?.operation === "PUT") paths.push((entry.json() as { path: string }).path);
+    }
+    return paths.sort();
+  };
+  app.get(
+    "/api/v1/file_index",
+    handle(async () => {
+      const files = await Promise.all(
+        (await indexed()).map(async (path) => ({ path, info: await client.find(path).catch(() => undefined) })),
+      );
+      const ranges = files.flatMap(({ info }, i) =>
+        info && info.type === "file" && info.size > 0
+          ? Array.from({ length: Math.ceil(info.size / info.blockSize) }, (_, b) => ({
+              file: i,
+              range: FileSystemClient.rangeOf(info, b * info.blockSize, Math.min(info.blockSize, info.size - b * info.blockSize)),
+            }))
+          : [],
+      );
+      const holders = files.map(() => new Map<string, number>());
+      await Promise.all(
+        client.membership.members().map(async (m) => {
+          const { held } = await request(client.nc, cacheNode(m.id).held, { ranges: ranges.map((r) => r.range) });
+          held.forEach((h, k) => {
+            const at = holders[(ranges[k] as { file: number }).file] as Map<string, number>;
+            if (h) at.set(m.id, (at.get(m.id) ?? 0) + 1);
+          });
+        }),
+      );
+      return {
+        results: files.map(({ path, info }, i) => {
+          if (info?.type !== "file") return { path, missing: true };
+          const blocks = Math.ceil(info.size / info.blockSize);
+          const nodes = [...(holders[i] as Map<string, number>)].filter(([, n]) => n === blocks).map(([id]) => id);
+          return { path, size: info.size, cached: nodes.length > 0 || info.size === 0, nodes: nodes.sort() };
+        }),
+      };
+    }),
+  );
+  app.post(
+    "/api/v1/file_index",
+    handle(async (req) => {
+      let added = 0;
+      for (const location of pathsOf(await jsonBody(req))) {
+        for await (const file of client.walk(location)) {
+          if ((await fileIndex.get(indexKey(file.path)))?.operation === "PUT") continue;
+          await fileIndex.put(indexKey(file.path), JSON.stringify({ path: file.path, addedMs: Date.now() }));
+          added++;
+        }
+      }
+      return { added };
+    }),
+  );
+  app.delete(
+    "/api/v1/file_index",
+    handle(async (req) => {
+      const bases = pathsOf(await jsonBody(req));
+      let removed = 0;
+      for (const path of await indexed()) {
+        if (!bases.some((b) => b === "/" || path === b || path.startsWith(`${b}/`))) continue;
+        await fileIndex.delete(indexKey(path));
+        removed++;
+      }
+      return { removed };
+    }),
+  );
+
   // Mounts: list, add, remove.
   app.get(
     "/api/v1/mount",
@@ -486,13 +570,4 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
       return { path };
     }),
   );
-
-  for (const name of NOT_YET) {
-    app.all(
-      `/api/v1/${name}`,
-      handle(async () => {
-        throw new AdminError(501, `/api/v1/${name} is not implemented yet`);
-      }),
-    );
-  }
 };

@@ -1,11 +1,13 @@
+import { openKv } from "@koine/bus";
 import { JobStore } from "@koine/client";
+import { FILE_INDEX_BUCKET } from "@koine/protocol";
 import { type FrontEnd, startFrontEnd } from "@koine/s3-gateway";
 import type { AlluxioAdminOptions } from "./config.ts";
 import { adminClientErrorHandler, adminPlugin } from "./plugin.ts";
 
 export type AlluxioAdmin = FrontEnd;
 
-/** Starts the admin API on port 19999 over the shared file-system client and the job records. */
+/** Starts the admin API on port 19999 over the shared file-system client, the job records and the file index. */
 export function start(options: AlluxioAdminOptions): Promise<AlluxioAdmin> {
   return startFrontEnd(
     { ...options, name: "koine-alluxio-admin", credentials: new Map(), clientErrorHandler: adminClientErrorHandler },
@@ -15,6 +17,7 @@ export function start(options: AlluxioAdminOptions): Promise<AlluxioAdmin> {
         jobs: await JobStore.open(client.nc),
         policies: client.policies,
         disabled: options.disabled ?? [],
+        fileIndex: await openKv(client.nc, FILE_INDEX_BUCKET, { history: 1 }),
       });
     },
   );
