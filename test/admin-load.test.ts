@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
@@ -187,6 +187,20 @@ test("admin load - stop and resume, index files, filters, and the API's errors",
   await waitFor("the job to move on", async () => ((await jobOf(slowId)).cursor as number) > cursor);
   assert.equal((await jobOf(slowId)).state, "RUNNING");
   assert.equal((await adminCall(base, "DELETE", "/api/v1/load", { id: slowId })).status, 200);
+
+  // IF_CHANGED loads the under-store's new version; a file gone from the under-store is a recorded failure.
+  await writeFile(join(dir, "f10.bin"), randomBytes(80 * KiB));
+  const changed = await adminCall(base, "POST", "/api/v1/load", { paths: ["/data/f10.bin"], options: { loadPolicy: "IF_CHANGED" } });
+  await waitFor("the IF_CHANGED load", async () => (await jobOf(changed.json.id)).state === "SUCCEEDED");
+  assert.equal((await jobOf(changed.json.id)).loadedBytes, 80 * KiB, "the new version, not the listed one");
+  assert.ok(((await jobOf(changed.json.id)).throughput as number) > 0);
+  await rm(join(dir, "f12.bin"));
+  const failing = await adminCall(base, "POST", "/api/v1/load", { paths: ["/data/f12.bin", "/data/f14.bin"] });
+  await waitFor("the failing load", async () => (await jobOf(failing.json.id)).state === "FAILED");
+  const failed = await jobOf(failing.json.id);
+  assert.equal(failed.failedFiles, 1);
+  assert.equal(failed.loadedNonEmptyFiles, 1);
+  assert.equal((failed.failures as { path: string }[])[0]?.path, "/data/f12.bin");
 
   // Errors: each with {"status": ...}.
   for (const [body, why] of [

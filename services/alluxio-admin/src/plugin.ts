@@ -116,10 +116,12 @@ function loadOptionsOf(value: unknown): JobOptions {
   return options;
 }
 
-/** The job JSON as Alluxio shows it: empty values omitted. */
+/** The job JSON as Alluxio shows it: empty values omitted; throughput (bytes per second read from the under-stores) added. */
 function shown(record: JobRecord): Record<string, unknown> {
+  const seconds = record.timeElapsedMilliseconds / 1000;
+  const throughput = seconds > 0 ? Math.round(record.ufsReadBytes / seconds) : 0;
   return Object.fromEntries(
-    Object.entries(record).filter(
+    Object.entries({ ...record, throughput }).filter(
       ([, v]) => v !== "" && !(Array.isArray(v) && v.length === 0) && !(v && typeof v === "object" && Object.keys(v).length === 0),
     ),
   );
