@@ -9,6 +9,8 @@ export interface NatsServerOptions {
   host?: string;
   /** Path of the nats-server binary. */
   binary?: string;
+  /** Join a cluster: this server's unique name, the route port, and the other servers' route URLs. */
+  cluster?: { name: string; serverName: string; port: number; routes: string[] };
 }
 
 export interface NatsServer {
@@ -32,6 +34,10 @@ export function findNatsServer(): string {
 export function startNatsServer(options: NatsServerOptions): Promise<NatsServer> {
   const host = options.host ?? "127.0.0.1";
   const args = ["-a", host, "-p", String(options.port || -1), "-js", "-sd", options.storeDir];
+  if (options.cluster) {
+    const { name, serverName, port, routes } = options.cluster;
+    args.push("-n", serverName, "--cluster_name", name, "--cluster", `nats://${host}:${port}`, "--routes", routes.join(","));
+  }
   const child = spawn(options.binary ?? findNatsServer(), args, { stdio: ["ignore", "ignore", "pipe"] });
   return new Promise((resolve, reject) => {
     let log = "";

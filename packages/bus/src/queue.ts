@@ -1,6 +1,7 @@
 import { describeInvalid, ErrorCode, type EventType, KoineError } from "@koine/protocol";
 import { AckPolicy, type Consumer, jetstream, jetstreamManager, RetentionPolicy } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { clusterReplicas, whenJetStreamReady } from "./kv.ts";
 
 /** A durable work queue on JetStream: a message stays until one consumer acknowledges it. */
 export interface WorkQueueOptions {
@@ -17,21 +18,31 @@ export const ACK_WAIT_MS = 10_000;
 
 /** Creates the work-queue stream when missing (any service may be first). */
 export async function ensureWorkQueue(nc: NatsConnection, options: WorkQueueOptions): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name: options.stream, subjects: [options.subjects], retention: RetentionPolicy.Workqueue }).catch(async (err) => {
-    if (!(await jsm.streams.info(options.stream).catch(() => undefined))) throw err;
-  });
+  const jsm = await whenJetStreamReady(() => jetstreamManager(nc));
+  const stream = {
+    name: options.stream,
+    subjects: [options.subjects],
+    retention: RetentionPolicy.Workqueue,
+    num_replicas: clusterReplicas(nc),
+  };
+  await whenJetStreamReady(() =>
+    jsm.streams.add(stream).catch(async (err) => {
+      if (!(await jsm.streams.info(options.stream).catch(() => undefined))) throw err;
+    }),
+  );
 }
 
 /** The durable consumer of a work queue, created when missing. */
 export async function workQueueConsumer(nc: NatsConnection, options: WorkQueueOptions & { durable: string }): Promise<Consumer> {
   await ensureWorkQueue(nc, options);
-  const jsm = await jetstreamManager(nc);
+  const jsm = await whenJetStreamReady(() => jetstreamManager(nc));
   const config = { durable_name: options.durable, ack_policy: AckPolicy.Explicit, ack_wait: ACK_WAIT_MS * 1_000_000 };
-  await jsm.consumers.add(options.stream, config).catch(async (err) => {
-    if (!(await jsm.consumers.info(options.stream, options.durable).catch(() => undefined))) throw err;
-  });
-  return jetstream(nc).consumers.get(options.stream, options.durable);
+  await whenJetStreamReady(() =>
+    jsm.consumers.add(options.stream, config).catch(async (err) => {
+      if (!(await jsm.consumers.info(options.stream, options.durable).catch(() => undefined))) throw err;
+    }),
+  );
+  return whenJetStreamReady(() => jetstream(nc).consumers.get(options.stream, options.durable));
 }
 
 /**
