@@ -42,6 +42,7 @@ const CONNECT_ERRORS = new Set([
   "ENETUNREACH",
   "UND_ERR_CONNECT_TIMEOUT",
   "UND_ERR_SOCKET",
+  "UND_ERR_HEADERS_TIMEOUT",
   "EPIPE",
 ]);
 
@@ -52,7 +53,14 @@ export class HttpDataNode implements DataNode {
 
   constructor(url: string) {
     this.url = url;
-    this.#pool = new Pool(url, { connections: 32, keepAliveTimeout: 60_000, headersTimeout: 0, bodyTimeout: 0 });
+    // A node cut off answers nothing: give up on it after these (another node reads through instead).
+    this.#pool = new Pool(url, {
+      connections: 32,
+      keepAliveTimeout: 60_000,
+      connect: { timeout: 3_000 },
+      headersTimeout: 10_000,
+      bodyTimeout: 30_000,
+    });
   }
 
   async #call(options: Parameters<Pool["request"]>[0]) {
@@ -115,5 +123,10 @@ export class HttpDataNode implements DataNode {
 
   close(): Promise<void> {
     return this.#pool.close();
+  }
+
+  /** Drops every connection at once, requests under way included. */
+  destroy(): Promise<void> {
+    return this.#pool.destroy();
   }
 }

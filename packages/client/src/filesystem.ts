@@ -12,6 +12,7 @@ import {
   type ListKeysReply,
   type LoadMetadata,
   locate,
+  MEMBER_TTL_MS,
   Meta,
   type Mount,
   type PersistenceState,
@@ -27,6 +28,8 @@ import { Policies } from "./policies.ts";
 
 const EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e";
 
+/** How long a node that failed to answer is passed over (as long as a silent member takes to leave the ring). */
+const SUSPECT_MS = MEMBER_TTL_MS;
 /** How long a stat may be served from the front-end's cache without an event. */
 export const DEFAULT_STAT_CACHE_MS = 5_000;
 
@@ -294,6 +297,17 @@ export class FileSystemClient {
     return node;
   }
 
+  /** Passes a node over for a while, and drops its connections (the next try connects anew, or fails fast). */
+  #suspect(id: string): void {
+    this.#suspects.set(id, Date.now() + SUSPECT_MS);
+    const url = this.membership.member(id)?.url;
+    const node = url ? this.#httpNodes.get(url) : undefined;
+    if (url && node) {
+      this.#httpNodes.delete(url);
+      void node.destroy();
+    }
+  }
+
   /** Live nodes for `key`, owner first, recently failed ones last. */
   #candidates(key: string): string[] {
     const now = Date.now();
@@ -304,7 +318,7 @@ export class FileSystemClient {
   }
 
   /** Runs `work` on the first node of `candidates` that can be reached. */
-  async #onFirstReachable<T>(candidates: string[], work: (node: DataNode) => Promise<T>): Promise<T> {
+  async #onFirstReachable<T>(candidates: string[], work: (node: DataNode, id: string) => Promise<T>): Promise<T> {
     let lastError: unknown;
     for (const id of candidates) {
       let node: DataNode;
@@ -315,10 +329,10 @@ export class FileSystemClient {
         continue;
       }
       try {
-        return await work(node);
+        return await work(node, id);
       } catch (err) {
         if (!(err instanceof NodeUnreachableError)) throw err;
-        this.#suspects.set(id, Date.now() + 5_000);
+        this.#suspect(id);
         lastError = err;
       }
     }
@@ -393,17 +407,31 @@ export class FileSystemClient {
       const { data, cachedOn } = await this.#writeToCache(contentId, body);
       return this.#commit(path, data, options, { persistence: writeType === "MUST_CACHE" ? "NOT_PERSISTED" : "TO_BE_PERSISTED", cachedOn });
     }
-    const [writer] = this.#candidates(FileSystemClient.blockKey(contentId, 0));
     const blocks = Math.max(1, Math.ceil((options.sizeHint ?? 0) / this.blockSize));
     const ring = this.membership.ring;
-    const cacheBlocks: number[] = [];
-    for (let i = 0; i < blocks && writeType === "CACHE_THROUGH"; i++) {
-      if (ring.placementFor(FileSystemClient.blockKey(contentId, i))[0] === writer) cacheBlocks.push(i);
+    // A node that cannot be reached before the first byte is sent is passed over for the next one.
+    let started = false;
+    async function* tracked() {
+      started = true;
+      yield* body;
     }
-    const data = await this.#node(writer as string).write(
-      { ...location, contentId, blockSize: this.blockSize, cacheBlocks, stage: true, nsPath: path },
-      body,
-    );
+    const candidates = this.#candidates(FileSystemClient.blockKey(contentId, 0));
+    const data = await this.#onFirstReachable(candidates, async (node, writer) => {
+      const cacheBlocks: number[] = [];
+      for (let i = 0; i < blocks && writeType === "CACHE_THROUGH"; i++) {
+        if (ring.placementFor(FileSystemClient.blockKey(contentId, i))[0] === writer) cacheBlocks.push(i);
+      }
+      try {
+        return await node.write({ ...location, contentId, blockSize: this.blockSize, cacheBlocks, stage: true, nsPath: path }, tracked());
+      } catch (err) {
+        // Bytes already sent cannot be sent again: the write fails (the client may retry it), and the node is passed over for a while.
+        if (err instanceof NodeUnreachableError && started) {
+          this.#suspect(writer);
+          throw new KoineError(ErrorCode.Unavailable, err.message, { cause: err });
+        }
+        throw err;
+      }
+    });
     return this.#commit(path, data, options, {});
   }
 

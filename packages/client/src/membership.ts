@@ -11,6 +11,8 @@ const MemberCheck = TypeCompiler.Compile(Schemas.Member);
  */
 export class Membership {
   readonly #members = new Map<string, { member: Member; seenMs: number }>();
+  /** When the last heartbeat of any member arrived. */
+  #lastHeardMs = Date.now();
   #ring = new Ring([]);
   #kv: KV | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -39,14 +41,24 @@ export class Membership {
   #accept(decode: () => unknown): void {
     try {
       const value = decode();
-      if (MemberCheck.Check(value)) this.#members.set(value.id, { member: value, seenMs: Date.now() });
+      if (MemberCheck.Check(value)) {
+        this.#members.set(value.id, { member: value, seenMs: Date.now() });
+        this.#lastHeardMs = Date.now();
+      }
     } catch {
       // a malformed entry is no member
     }
   }
 
+  /**
+   * Drops members whose heartbeat is older than the TTL, but only while
+   * heartbeats still arrive: when none has for half the TTL, it is this
+   * view that is cut off (NATS failing over, JetStream electing a leader),
+   * not every node, and the view stays as it was.
+   */
   #expire(): void {
     const now = Date.now();
+    if (now - this.#lastHeardMs > MEMBER_TTL_MS / 2) return;
     let changed = false;
     for (const [id, m] of this.#members) {
       if (now - m.seenMs > MEMBER_TTL_MS) {

@@ -1,10 +1,13 @@
 /**
  * Runs a whole koine cluster in one process: a nats-server child, metadata,
  * cache nodes, the job runner and every front-end. For a laptop and tests.
+ * And simulated hosts (network namespaces) to lay koine out over several.
  * @module
  */
 
 export { parseConfig } from "./config.ts";
+export type { HostProcess, SimHost } from "./hosts.ts";
+export { addHost, canSimulateHosts, createNetwork, removeNetwork, setLink, startNatsOn, startOn, startService } from "./hosts.ts";
 export type { LocalCluster, LocalClusterOptions } from "./local_cluster.ts";
 export { startLocalCluster } from "./local_cluster.ts";
 export { launchAllInOne } from "./process.ts";

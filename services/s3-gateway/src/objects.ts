@@ -220,15 +220,19 @@ export async function getObject(ctx: S3Context, deps: S3Deps, headOnly = false) 
   }
   const start = range?.start ?? 0;
   const length = range ? range.end - range.start + 1 : info.size;
+  // Whole-object checksums go only with a whole object, and only once its bytes are open (an error after must not carry them).
+  const checksums = (served: FileInfo) => {
+    if (range || ctx.req.headers["x-amz-checksum-mode"] !== "ENABLED") return;
+    for (const [algorithm, value] of Object.entries(served.checksums ?? {})) ctx.reply.header(`x-amz-checksum-${algorithm}`, value);
+  };
   if (range) ctx.reply.code(206).header("content-range", `bytes ${range.start}-${range.end}/${info.size}`);
-  else if (ctx.req.headers["x-amz-checksum-mode"] === "ENABLED") {
-    for (const [algorithm, value] of Object.entries(info.checksums ?? {})) ctx.reply.header(`x-amz-checksum-${algorithm}`, value);
-  }
   if (headOnly) {
+    checksums(info);
     objectHeaders(ctx, info);
     return ctx.reply.header("content-length", length).send();
   }
   const opened = await openObject(deps, bucket, key, info, start, length);
+  checksums(opened.info);
   objectHeaders(ctx, opened.info);
   return ctx.reply.header("content-length", length).send(opened.stream);
 }

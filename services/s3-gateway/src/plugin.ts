@@ -170,6 +170,10 @@ function decodeSegment(text: string): string {
 
 function sendError(req: FastifyRequest, reply: FastifyReply, err: S3Error, requestId: string, resource: string) {
   if (!req.raw.complete) reply.header("connection", "close");
+  // Headers of the object a failed request was about to send do not describe an error.
+  for (const name of Object.keys(reply.getHeaders())) {
+    if (name.startsWith("x-amz-checksum-") || name === "etag" || name === "last-modified") reply.removeHeader(name);
+  }
   reply.code(err.status).header("x-amz-request-id", requestId);
   if (req.method === "HEAD") return reply.send();
   return reply

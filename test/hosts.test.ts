@@ -1,0 +1,155 @@
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { pathToFileURL } from "node:url";
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { connect, request } from "@koine/bus";
+import {
+  addHost,
+  canSimulateHosts,
+  createNetwork,
+  type HostProcess,
+  removeNetwork,
+  type SimHost,
+  setLink,
+  startNatsOn,
+  startService,
+} from "@koine/launcher";
+import { cacheNode } from "@koine/protocol";
+import { adminCall, onCleanup, s3Client, TEST_CREDENTIALS, tempDir, waitFor } from "@koine/testkit";
+
+const MiB = 1024 * 1024;
+const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+test("hosts - koine over three simulated hosts: spread, a host cut off and back, a NATS server lost", async (t) => {
+  const can = canSimulateHosts();
+  if (!can.ok) {
+    t.skip(can.why);
+    return;
+  }
+  const home = await tempDir(t, "koine-hosts-");
+  createNetwork();
+  onCleanup(t, () => removeNetwork()); // runs last: after every process below has stopped
+  const [a, b, c] = [addHost("a", 1), addHost("b", 2), addHost("c", 3)] as [SimHost, SimHost, SimHost];
+  const started: HostProcess[] = [];
+  const keep = (p: HostProcess) => {
+    started.push(p);
+    onCleanup(t, () => p.stop());
+    return p;
+  };
+  const nats = await Promise.all([a, b, c].map((h, i) => startNatsOn(h, `nats${i + 1}`, join(home, `nats${i + 1}`), [a, b, c])));
+  nats.forEach(keep);
+  const natsUrl = [a, b, c].map((h) => `nats://${h.ip}:4222`).join(",");
+  const common = { KOINE_NATS_URL: natsUrl, KOINE_HOME: home };
+  const node = (h: SimHost) => ({
+    ...common,
+    KOINE_NODE_ID: h.name,
+    KOINE_ADVERTISE_HOST: h.ip,
+    KOINE_CACHE_DIR: join(home, `cache-${h.name}`),
+    KOINE_CACHE_CAPACITY: "4GiB",
+    KOINE_CACHE_MEMORY: "0",
+  });
+  // Host A: NATS-1 + metadata. B: NATS-2 + cache node + S3 + Alluxio proxy. C: NATS-3 + cache node + job runner + admin.
+  keep(await startService(a, "metadata", { ...common, KOINE_ROOT_UFS: pathToFileURL(join(home, "ufs")).href }));
+  keep(await startService(b, "cache-node", node(b)));
+  keep(await startService(c, "cache-node", node(c)));
+  keep(
+    await startService(b, "s3-gateway", { ...common, KOINE_S3_PORT: "9000", KOINE_ACCESS_KEY: "koine", KOINE_SECRET_KEY: "koinesecret" }),
+  );
+  keep(await startService(b, "alluxio-proxy", { ...common, KOINE_ALLUXIO_PORT: "39999" }));
+  keep(await startService(c, "job-runner", common));
+  keep(await startService(c, "alluxio-admin", { ...common, KOINE_ADMIN_PORT: "19999" }));
+  const admin = `http://${c.ip}:19999`;
+  await waitFor("two cache nodes", async () => ((await adminCall(admin, "GET", "/api/v1/nodes")).json.results as unknown[]).length === 2);
+
+  // 200 objects of mixed sizes up to 64 MiB, written and read through host B.
+  const s3 = s3Client(`http://${b.ip}:9000`);
+  // Requests as a stock client makes them: a 503 while a host or NATS server is being failed over is retried.
+  const reader = new S3Client({
+    endpoint: `http://${b.ip}:9000`,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: TEST_CREDENTIALS,
+    maxAttempts: 6,
+  });
+  await s3.send(new CreateBucketCommand({ Bucket: "spread" }));
+  const sums = new Map<string, string>();
+  const put = async (key: string, size: number, client: S3Client = s3) => {
+    const body = randomBytes(size);
+    await client.send(new PutObjectCommand({ Bucket: "spread", Key: key, Body: body }));
+    sums.set(key, sha(body)); // acknowledged
+  };
+  const sizes = Array.from({ length: 200 }, (_, i) =>
+    i % 50 === 49 ? 64 * MiB : i % 10 === 9 ? 4 * MiB : 1024 + ((i * 7919) % (256 * 1024)),
+  );
+  for (const [i, size] of sizes.entries()) await put(`obj/${String(i).padStart(3, "0")}`, size);
+  const get = async (key: string) => {
+    const got = await reader.send(new GetObjectCommand({ Bucket: "spread", Key: key }));
+    return sha(await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+  };
+  for (const [key, sum] of sums) assert.equal(await get(key), sum, key);
+  const nc = await connect({ servers: natsUrl, name: "test" });
+  onCleanup(t, () => nc.close());
+  const pagesOn = async (id: string) => (await request(nc, cacheNode(id).stats, {})).pages;
+  assert.ok((await pagesOn("b")) > 0 && (await pagesOn("c")) > 0, "blocks on both cache nodes");
+
+  // A load job on host C warms a mount.
+  const data = join(home, "dataset");
+  await mkdir(data, { recursive: true });
+  for (let i = 0; i < 20; i++) await writeFile(join(data, `f${i}`), randomBytes(300 * 1024));
+  assert.equal((await adminCall(admin, "POST", "/api/v1/mount", { path: "/dataset", ufs: pathToFileURL(data).href })).status, 200);
+  const load = await adminCall(admin, "POST", "/api/v1/load", { paths: ["/dataset"] });
+  await waitFor(
+    "the load",
+    async () => (await adminCall(admin, "GET", `/api/v1/load?id=${load.json.id}`)).json.state === "SUCCEEDED",
+    60_000,
+  );
+  assert.equal((await adminCall(admin, "GET", `/api/v1/load?id=${load.json.id}`)).json.loadedBytes, 20 * 300 * 1024);
+
+  // Cut host C off during reads and writes: every read right, every acknowledged write kept.
+  const small = [...sums.keys()].filter((_, i) => sizes[i] !== 64 * MiB);
+  setLink(c, false);
+  // (The first requests wait out the failover: a silent host is given up after timeouts, a NATS server after two missed pings.)
+  for (let i = 0; i < 15; i++) {
+    const key = small[(i * 13) % small.length] as string;
+    assert.equal(await get(key), sums.get(key), `${key} with host C cut off`);
+    // A write caught on its way to the node cut off fails (the client may retry it); those acknowledged must all stay.
+    if (i % 5 === 0) await put(`during-cut/${i}`, 50_000).catch(() => undefined);
+  }
+  setLink(c, true);
+  await waitFor(
+    "host C back in the ring",
+    async () => ((await adminCall(admin, "GET", "/api/v1/nodes")).json.results as unknown[]).length === 2,
+    30_000,
+  );
+  let hitsBefore = 0;
+  await waitFor(
+    "host C answering again",
+    async () => {
+      const stats = await request(nc, cacheNode("c").stats, {}, { timeoutMs: 2_000 }).catch(() => undefined);
+      hitsBefore = stats?.hits ?? 0;
+      return stats !== undefined;
+    },
+    60_000,
+  );
+  // Once no client holds it suspect any more, C serves its blocks again.
+  let round = 0;
+  await waitFor(
+    "C to serve again",
+    async () => {
+      for (const key of small.slice(round * 20, round * 20 + 20)) assert.equal(await get(key), sums.get(key));
+      round = (round + 1) % 8;
+      return (await request(nc, cacheNode("c").stats, {})).hits > hitsBefore;
+    },
+    60_000,
+  );
+
+  // Lose NATS-2 (on host B): the cluster goes on through NATS-1 and NATS-3.
+  nats[1]?.child.kill("SIGKILL");
+  await sleep(1_000);
+  for (let i = 0; i < 10; i++) await put(`after-nats2/${i}`, 100_000, reader);
+  for (const [key, sum] of sums) assert.equal(await get(key), sum, `${key} without NATS-2`);
+});
