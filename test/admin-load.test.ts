@@ -196,7 +196,7 @@ test("admin load - stop and resume, index files, filters, and the API's errors",
   assert.ok(((await jobOf(changed.json.id)).throughput as number) > 0);
   await rm(join(dir, "f12.bin"));
   const failing = await adminCall(base, "POST", "/api/v1/load", { paths: ["/data/f12.bin", "/data/f14.bin"] });
-  await waitFor("the failing load", async () => (await jobOf(failing.json.id)).state === "FAILED");
+  await waitFor("the failing load", async () => (await jobOf(failing.json.id)).state === "FAILED", 60_000);
   const failed = await jobOf(failing.json.id);
   assert.equal(failed.failedFiles, 1);
   assert.equal(failed.loadedNonEmptyFiles, 1);

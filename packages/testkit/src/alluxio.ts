@@ -46,7 +46,7 @@ export async function alluxioRead(base: string, path: string, options: unknown =
 }
 
 /** Polls `check` until it holds, failing the test after `timeoutMs`. */
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
