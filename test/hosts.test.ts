@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { connect, request } from "@koine/bus";
 import {
   addHost,
@@ -68,13 +68,7 @@ test("hosts - koine over three simulated hosts: spread, a host cut off and back,
   // 200 objects of mixed sizes up to 64 MiB, written and read through host B.
   const s3 = s3Client(`http://${b.ip}:9000`);
   // Requests as a stock client makes them: a 503 while a host or NATS server is being failed over is retried.
-  const reader = new S3Client({
-    endpoint: `http://${b.ip}:9000`,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: TEST_CREDENTIALS,
-    maxAttempts: 6,
-  });
+  const reader = s3Client(`http://${b.ip}:9000`, TEST_CREDENTIALS, 6);
   await s3.send(new CreateBucketCommand({ Bucket: "spread" }));
   const sums = new Map<string, string>();
   const put = async (key: string, size: number, client: S3Client = s3) => {

@@ -19,6 +19,9 @@ export class Policies {
   readonly #kv: KV;
   readonly #byKey = new Map<string, Policy>();
   readonly #listeners = new Set<() => void>();
+  /** The cache filters with their patterns compiled, in path order, and the default rule: asked on every read and stat. */
+  #filters: { policy: Policy; pattern: RegExp }[] = [];
+  #defaultFilter: Policy | undefined;
   #stopWatch: (() => void) | undefined;
 
   private constructor(kv: KV) {
@@ -36,7 +39,7 @@ export class Policies {
     void (async () => {
       for await (const e of watch) {
         if (e.operation === "PUT") table.#accept(e.key, () => e.json());
-        else table.#byKey.delete(e.key);
+        else table.#drop(e.key);
         for (const listener of table.#listeners) listener();
       }
     })();
@@ -46,7 +49,7 @@ export class Policies {
   #accept(key: string, decode: () => unknown): void {
     try {
       const value = decode();
-      if (PolicyCheck.Check(value)) this.#byKey.set(key, value);
+      if (PolicyCheck.Check(value)) this.#set(key, value);
     } catch {
       // a malformed entry is no policy
     }
@@ -71,7 +74,7 @@ export class Policies {
 
   async put(policy: Policy): Promise<void> {
     await this.#kv.put(Policies.keyOf(policy.kind, policy.path), JSON.stringify(policy));
-    this.#byKey.set(Policies.keyOf(policy.kind, policy.path), policy);
+    this.#set(Policies.keyOf(policy.kind, policy.path), policy);
   }
 
   /** Removes a policy; false when there was none. */
@@ -79,7 +82,7 @@ export class Policies {
     const key = Policies.keyOf(kind, path);
     if (!this.#byKey.has(key)) return false;
     await this.#kv.delete(key);
-    this.#byKey.delete(key);
+    this.#drop(key);
     return true;
   }
 
@@ -106,17 +109,30 @@ export class Policies {
 
   /** The cache filter of `path`: the first rule whose pattern matches, else the default rule (pattern ""), else none. */
   filterFor(path: string): Policy | undefined {
-    let fallback: Policy | undefined;
-    for (const p of this.list("cacheFilter")) {
-      if (p.path === "") fallback = p;
-      else {
-        try {
-          if (new RegExp(p.path).test(path)) return p;
-        } catch {
-          // checked when added
-        }
+    return this.#filters.find((f) => f.pattern.test(path))?.policy ?? this.#defaultFilter;
+  }
+
+  #set(key: string, policy: Policy): void {
+    this.#byKey.set(key, policy);
+    if (policy.kind === "cacheFilter") this.#compileFilters();
+  }
+
+  #drop(key: string): void {
+    const policy = this.#byKey.get(key);
+    this.#byKey.delete(key);
+    if (policy?.kind === "cacheFilter") this.#compileFilters();
+  }
+
+  #compileFilters(): void {
+    const rules = this.list("cacheFilter");
+    this.#defaultFilter = rules.find((p) => p.path === "");
+    this.#filters = rules.flatMap((policy) => {
+      if (policy.path === "") return [];
+      try {
+        return [{ policy, pattern: new RegExp(policy.path) }];
+      } catch {
+        return []; // checked when added
       }
-    }
-    return fallback;
+    });
   }
 }

@@ -106,10 +106,14 @@ export { presignUrl, rawSignedRequest, signedRequest, signHeaders } from "./s3_r
 
 /**
  * A stock S3 client for `endpoint` (path style, default checksum settings)
- * that does not retry: a test sees the server's first answer.
+ * that does not retry unless told to: a test sees the server's first answer.
  */
-export function s3Client(endpoint: string, credentials: { accessKeyId: string; secretAccessKey: string } = TEST_CREDENTIALS): S3Client {
-  return new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials, maxAttempts: 1 });
+export function s3Client(
+  endpoint: string,
+  credentials: { accessKeyId: string; secretAccessKey: string } = TEST_CREDENTIALS,
+  maxAttempts = 1,
+): S3Client {
+  return new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials, maxAttempts });
 }
 
 /**
