@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "@koine/bus";
 import type { FileSystemClient, JobStore } from "@koine/client";
-import { cacheNode, type FileInfo, type JobRecord } from "@koine/protocol";
+import { cacheNode, ErrorCode, type FileInfo, type JobRecord, KoineError } from "@koine/protocol";
 import { freeBatch } from "./free.ts";
 import { type BatchOutcome, loadBatch } from "./load.ts";
 import { rebalanceBatch } from "./rebalance.ts";
@@ -17,8 +17,15 @@ export interface JobContext {
   stopping: () => boolean;
 }
 
-/** The files a job covers, in path order: its paths, or the paths listed in its index file (one a line). */
-export async function filesOf(record: JobRecord, client: FileSystemClient): Promise<FileInfo[]> {
+/**
+ * The files a job covers, in path order: its paths, or the paths listed in
+ * its index file (one a line); and the paths that name nothing (any more),
+ * each a failure of the job rather than a reason to run it again forever.
+ */
+export async function filesOf(
+  record: JobRecord,
+  client: FileSystemClient,
+): Promise<{ files: FileInfo[]; missing: { path: string; message: string }[] }> {
   let locations = record.paths;
   if (record.index) {
     const index = await client.stat(client.namespacePathOf(record.index), { loadMetadata: "ALWAYS" });
@@ -34,12 +41,19 @@ export async function filesOf(record: JobRecord, client: FileSystemClient): Prom
   }
   const filter = record.options.fileFilterRegex ? new RegExp(record.options.fileFilterRegex) : undefined;
   const files = new Map<string, FileInfo>();
+  const missing: { path: string; message: string }[] = [];
   for (const location of locations) {
-    for await (const file of client.walk(client.namespacePathOf(location))) {
-      if (!filter || filter.test(file.path)) files.set(file.path, file);
+    const path = client.namespacePathOf(location);
+    try {
+      for await (const file of client.walk(path)) {
+        if (!filter || filter.test(file.path)) files.set(file.path, file);
+      }
+    } catch (err) {
+      if (!(err instanceof KoineError && err.code === ErrorCode.NotFound)) throw err;
+      missing.push({ path, message: err.message });
     }
   }
-  return [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { files: [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)), missing };
 }
 
 /** Stops when the record says so (the admin API's DELETE). */
@@ -81,9 +95,17 @@ export async function runJob(ctx: JobContext, id: string): Promise<"done" | "pau
   if (record?.state !== "RUNNING") return "done";
   const leaving = record.kind === "rebalance" ? record.options.decommission : undefined;
   if (leaving) await waitOffRing(client, leaving);
-  const files = await filesOf(record, client);
+  const { files, missing } = await filesOf(record, client);
   const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
-  record = await jobs.update(id, (r) => ({ ...r, scannedFiles: files.length, totalBytes }));
+  record = await jobs.update(id, (r) => ({
+    ...r,
+    scannedFiles: files.length,
+    totalBytes,
+    // Recorded by the first run; a resumed one found them already.
+    ...(r.cursor === 0 && missing.length > 0
+      ? { failedFiles: r.failedFiles + missing.length, failures: [...r.failures, ...missing].slice(0, MAX_FAILURES_KEPT) }
+      : {}),
+  }));
   const work = batchWork(record, client);
   const batchSize = record.options.batchSize ?? DEFAULT_BATCH_SIZE;
   const bandwidth = record.options.bandwidth ?? 0;
