@@ -25,6 +25,13 @@ export async function connect(options: ConnectOptions): Promise<NatsConnection> 
     pingInterval: 3_000,
     maxPingOut: 2,
   });
+  void (async () => {
+    // What an operator needs to follow a failover in each service's log.
+    for await (const s of nc.status()) {
+      if (s.type === "disconnect" || s.type === "reconnect") console.error(`${options.name}: NATS ${s.type} (${s.server})`);
+      else if (s.type === "staleConnection") console.error(`${options.name}: NATS server stopped answering pings`);
+    }
+  })();
   const version = nc.info?.version ?? "0.0.0";
   if (compareVersions(version, MIN_SERVER_VERSION) < 0) {
     await nc.close();

@@ -1,4 +1,5 @@
-import { type KV, Kvm } from "@nats-io/kv";
+import type { JetStreamManager } from "@nats-io/jetstream";
+import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 
 export interface OpenKvOptions {
@@ -27,11 +28,22 @@ export async function whenJetStreamReady<T>(work: () => Promise<T>, timeoutMs = 
     try {
       return await work();
     } catch (err) {
-      const transient = /unavailable|no suitable peers|insufficient resources|timeout|503|leader/i.test((err as Error).message);
-      if (!transient || Date.now() > until) throw err;
+      if (!isJetStreamTransient(err) || Date.now() > until) throw err;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
+}
+
+/**
+ * Whether a JetStream call failed only for now: no leader yet (the client
+ * reports "jetstream is not enabled" when a stream had no leader to
+ * answer), or its answer lost while a server was failing over (the call
+ * may have taken effect: only a call safe to repeat is simply run again).
+ */
+export function isJetStreamTransient(err: unknown): boolean {
+  return /unavailable|no suitable peers|insufficient resources|timeout|503|leader|no responders|jetstream is not enabled/i.test(
+    (err as Error).message,
+  );
 }
 
 /** Opens a JetStream KV bucket, creating it when missing (with the cluster's replicas). */
@@ -44,4 +56,38 @@ export async function openKv(nc: NatsConnection, bucket: string, options: OpenKv
       ...(options.ttlMs === undefined ? {} : { ttl: options.ttlMs }),
     }),
   );
+}
+
+/**
+ * Every key of a bucket, deleted ones included (their entries say DEL or
+ * PURGE), as the stream's leader knows them: the subjects of its stream,
+ * one request a page (waiting out leader elections). Not `kv.keys()`: its
+ * walk ends at the first idle heartbeat, which a stalled delivery (a
+ * server failing over) sends before every key came.
+ */
+export function keysOf(kv: KV): Promise<string[]> {
+  const bucket = kv as unknown as { jsm: JetStreamManager; stream: string; bucket: string };
+  const prefix = `$KV.${bucket.bucket}.`;
+  return whenJetStreamReady(async () => {
+    const info = await bucket.jsm.streams.info(bucket.stream, { subjects_filter: `${prefix}>` });
+    return Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
+  });
+}
+
+/**
+ * Follows a bucket: `apply` is given every entry there now (before this
+ * resolves), then every change as it comes (a deleted key has operation
+ * DEL or PURGE). Returns what stops following. Set-up waits out leader
+ * elections like every JetStream call here.
+ */
+export async function followKv(kv: KV, apply: (entry: KvEntry) => void): Promise<() => void> {
+  const watch = await whenJetStreamReady(() => kv.watch());
+  for (const key of await keysOf(kv)) {
+    const entry = await whenJetStreamReady(() => kv.get(key));
+    if (entry) apply(entry);
+  }
+  void (async () => {
+    for await (const entry of watch) apply(entry);
+  })();
+  return () => watch.stop();
 }

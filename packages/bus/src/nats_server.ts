@@ -1,5 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/** koine's nats-server settings that have no command-line flag (pings that drop a silent peer in ~6 s). */
+export const NATS_SERVER_CONFIG = fileURLToPath(new URL("../nats-server.conf", import.meta.url));
 
 export interface NatsServerOptions {
   /** JetStream store directory. */
@@ -9,8 +13,23 @@ export interface NatsServerOptions {
   host?: string;
   /** Path of the nats-server binary. */
   binary?: string;
+  /** Monitoring port (none when absent). */
+  monitorPort?: number;
   /** Join a cluster: this server's unique name, the route port, and the other servers' route URLs. */
   cluster?: { name: string; serverName: string; port: number; routes: string[] };
+}
+
+/** The command-line arguments of a koine nats-server: JetStream, koine's settings, and a cluster when asked. */
+export function natsServerArgs(options: NatsServerOptions): string[] {
+  const host = options.host ?? "127.0.0.1";
+  const args = ["-c", NATS_SERVER_CONFIG, "-a", host, "-p", String(options.port || -1), "-js", "-sd", options.storeDir];
+  if (options.monitorPort) args.push("-m", String(options.monitorPort));
+  if (options.cluster) {
+    const { name, serverName, port, routes } = options.cluster;
+    args.push("-n", serverName, "--cluster_name", name, "--cluster", `nats://${host}:${port}`);
+    if (routes.length > 0) args.push("--routes", routes.join(","));
+  }
+  return args;
 }
 
 export interface NatsServer {
@@ -33,11 +52,7 @@ export function findNatsServer(): string {
 /** Starts a nats-server child process with JetStream and waits until it serves. */
 export function startNatsServer(options: NatsServerOptions): Promise<NatsServer> {
   const host = options.host ?? "127.0.0.1";
-  const args = ["-a", host, "-p", String(options.port || -1), "-js", "-sd", options.storeDir];
-  if (options.cluster) {
-    const { name, serverName, port, routes } = options.cluster;
-    args.push("-n", serverName, "--cluster_name", name, "--cluster", `nats://${host}:${port}`, "--routes", routes.join(","));
-  }
+  const args = natsServerArgs(options);
   const child = spawn(options.binary ?? findNatsServer(), args, { stdio: ["ignore", "ignore", "pipe"] });
   return new Promise((resolve, reject) => {
     let log = "";

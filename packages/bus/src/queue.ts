@@ -58,5 +58,6 @@ export async function enqueue<E extends EventType>(
   if (!type.payload.Check(payload)) {
     throw new KoineError(ErrorCode.InvalidArgument, `Invalid ${type.subject} job: ${describeInvalid(type.payload, payload)}`);
   }
-  await jetstream(nc).publish(type.subject, JSON.stringify(payload), { msgID: jobId });
+  // Sent again while JetStream fails over: the message id makes a repeat land once.
+  await whenJetStreamReady(() => jetstream(nc).publish(type.subject, JSON.stringify(payload), { msgID: jobId }));
 }

@@ -1,4 +1,4 @@
-import { type KV, type NatsConnection, openKv } from "@koine/bus";
+import { isJetStreamTransient, type KV, keysOf, type NatsConnection, openKv, whenJetStreamReady } from "@koine/bus";
 import { ErrorCode, JOBS_BUCKET, type JobRecord, JobSchemas, KoineError } from "@koine/protocol";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 
@@ -27,21 +27,30 @@ export class JobStore {
 
   async #read(id: string): Promise<{ record: JobRecord; revision: number } | undefined> {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) return undefined;
-    const entry = await this.#kv.get(id);
+    const entry = await whenJetStreamReady(() => this.#kv.get(id));
     if (entry?.operation !== "PUT") return undefined;
     const value: unknown = entry.json();
     return RecordCheck.Check(value) ? { record: value, revision: entry.revision } : undefined;
   }
 
-  /** A new job. */
+  /** A new job (its id is new: finding it stored after a lost answer means the first try landed). */
   async create(record: JobRecord): Promise<void> {
-    await this.#kv.create(record.id, JSON.stringify(record));
+    let tried = false;
+    await whenJetStreamReady(() =>
+      this.#kv.create(record.id, JSON.stringify(record)).catch(async (err) => {
+        if (tried && /wrong last sequence/i.test((err as Error).message) && (await this.get(record.id))?.startTime === record.startTime) {
+          return 0;
+        }
+        tried = true;
+        throw err;
+      }),
+    );
   }
 
   /** Every job, by id. */
   async list(): Promise<JobRecord[]> {
     const records: JobRecord[] = [];
-    for await (const key of await this.#kv.keys()) {
+    for (const key of await keysOf(this.#kv)) {
       const record = await this.get(key);
       if (record) records.push(record);
     }
@@ -53,7 +62,7 @@ export class JobStore {
    * (undefined: no change); run again when another writer came first.
    */
   async update(id: string, change: (record: JobRecord) => JobRecord | undefined): Promise<JobRecord> {
-    for (let attempt = 0; attempt < 20; attempt++) {
+    for (let attempt = 0; attempt < 40; attempt++) {
       const current = await this.#read(id);
       if (!current) throw new KoineError(ErrorCode.NotFound, `No job found with id ${id}`);
       const next = change(current.record);
@@ -62,7 +71,12 @@ export class JobStore {
         await this.#kv.update(id, JSON.stringify(next), current.revision);
         return next;
       } catch (err) {
-        if (!/wrong last sequence/i.test((err as Error).message)) throw err;
+        if (/wrong last sequence/i.test((err as Error).message)) continue;
+        if (!isJetStreamTransient(err)) throw err;
+        // The answer was lost while JetStream failed over: the change may have landed (it is not applied twice).
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        const now = await this.#read(id);
+        if (now && now.revision > current.revision && JSON.stringify(now.record) === JSON.stringify(next)) return next;
       }
     }
     throw new KoineError(ErrorCode.Unavailable, `Cannot update job ${id}: too many concurrent changes`);

@@ -1,13 +1,13 @@
-import { type KV, type NatsConnection, openKv } from "@koine/bus";
-import { MEMBER_TTL_MS, MEMBERS_BUCKET, type Member, Schemas } from "@koine/protocol";
+import { type KV, keysOf, type NatsConnection, openKv, type Subscription, subscribe, whenJetStreamReady } from "@koine/bus";
+import { Events, MEMBER_TTL_MS, MEMBERS_BUCKET, type Member } from "@koine/protocol";
 import { Ring } from "@koine/ring";
-import { TypeCompiler } from "@sinclair/typebox/compiler";
-
-const MemberCheck = TypeCompiler.Compile(Schemas.Member);
 
 /**
- * The live cache nodes, watched in the membership bucket. An entry not
- * refreshed within the TTL is taken as gone; the ring follows the view.
+ * The live cache nodes. Each node publishes a heartbeat (plain NATS: it
+ * follows a client's reconnects at once, and needs no JetStream leader)
+ * and keeps its entry in the membership bucket, which gives a view
+ * starting up, or asked to {@link refresh}, every node at once. A node not
+ * heard of within the TTL is taken as gone; the ring follows the view.
  */
 export class Membership {
   readonly #members = new Map<string, { member: Member; seenMs: number }>();
@@ -16,38 +16,47 @@ export class Membership {
   #ring = new Ring([]);
   #kv: KV | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #stopWatch: (() => void) | undefined;
+  #subscriptions: Subscription[] = [];
 
   async start(nc: NatsConnection): Promise<void> {
+    this.#subscriptions = [
+      subscribe(nc, Events.memberHeartbeat, (member) => this.#accept(member, Date.now())),
+      subscribe(nc, Events.memberLeft, ({ id }) => {
+        if (this.#members.delete(id)) this.#rebuild();
+      }),
+    ];
     this.#kv = await openKv(nc, MEMBERS_BUCKET, { ttlMs: MEMBER_TTL_MS });
-    const watch = await this.#kv.watch();
-    this.#stopWatch = () => watch.stop();
-    for await (const key of await this.#kv.keys()) {
-      const entry = await this.#kv.get(key);
-      if (entry?.operation === "PUT") this.#accept(() => entry.json());
-    }
-    this.#rebuild();
-    void (async () => {
-      for await (const e of watch) {
-        if (e.operation === "PUT") this.#accept(() => e.json());
-        else this.#members.delete(e.key);
-        this.#rebuild();
-      }
-    })();
+    await this.refresh();
     this.#timer = setInterval(() => this.#expire(), 1000);
     this.#timer.unref();
   }
 
-  #accept(decode: () => unknown): void {
-    try {
-      const value = decode();
-      if (MemberCheck.Check(value)) {
-        this.#members.set(value.id, { member: value, seenMs: Date.now() });
-        this.#lastHeardMs = Date.now();
+  /**
+   * Reads every entry of the membership bucket: what a view missed while
+   * its NATS server was away (a job that places blocks starts with this).
+   */
+  async refresh(): Promise<void> {
+    const kv = this.#kv;
+    if (!kv) return;
+    for (const key of await keysOf(kv)) {
+      const entry = await whenJetStreamReady(() => kv.get(key));
+      if (entry?.operation !== "PUT") continue;
+      try {
+        const value = entry.json();
+        if (Events.memberHeartbeat.payload.Check(value)) this.#accept(value, Math.min(entry.created.getTime(), Date.now()));
+      } catch {
+        // a malformed entry is no member
       }
-    } catch {
-      // a malformed entry is no member
     }
+  }
+
+  /** Takes a member's heartbeat sent at `seenMs` (an older one than already heard changes nothing). */
+  #accept(member: Member, seenMs: number): void {
+    const known = this.#members.get(member.id);
+    if (known && known.seenMs > seenMs) return;
+    this.#members.set(member.id, { member, seenMs });
+    this.#lastHeardMs = Math.max(this.#lastHeardMs, seenMs);
+    if (!known || known.member.state !== member.state) this.#rebuild();
   }
 
   /**
@@ -98,6 +107,6 @@ export class Membership {
 
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
-    this.#stopWatch?.();
+    for (const s of this.#subscriptions) s.unsubscribe();
   }
 }

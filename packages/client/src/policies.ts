@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type KV, type NatsConnection, openKv } from "@koine/bus";
+import { followKv, type KV, type NatsConnection, openKv, whenJetStreamReady } from "@koine/bus";
 import { JobSchemas, POLICIES_BUCKET, type Policy, type PolicyKind, type Priority } from "@koine/protocol";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 
@@ -30,19 +30,11 @@ export class Policies {
 
   static async open(nc: NatsConnection): Promise<Policies> {
     const table = new Policies(await openKv(nc, POLICIES_BUCKET, { history: 1 }));
-    const watch = await table.#kv.watch();
-    table.#stopWatch = () => watch.stop();
-    for await (const key of await table.#kv.keys()) {
-      const entry = await table.#kv.get(key);
-      if (entry?.operation === "PUT") table.#accept(key, () => entry.json());
-    }
-    void (async () => {
-      for await (const e of watch) {
-        if (e.operation === "PUT") table.#accept(e.key, () => e.json());
-        else table.#drop(e.key);
-        for (const listener of table.#listeners) listener();
-      }
-    })();
+    table.#stopWatch = await followKv(table.#kv, (e) => {
+      if (e.operation === "PUT") table.#accept(e.key, () => e.json());
+      else table.#drop(e.key);
+      for (const listener of table.#listeners) listener();
+    });
     return table;
   }
 
@@ -73,7 +65,7 @@ export class Policies {
   }
 
   async put(policy: Policy): Promise<void> {
-    await this.#kv.put(Policies.keyOf(policy.kind, policy.path), JSON.stringify(policy));
+    await whenJetStreamReady(() => this.#kv.put(Policies.keyOf(policy.kind, policy.path), JSON.stringify(policy)));
     this.#set(Policies.keyOf(policy.kind, policy.path), policy);
   }
 
@@ -81,7 +73,7 @@ export class Policies {
   async remove(kind: PolicyKind, path: string): Promise<boolean> {
     const key = Policies.keyOf(kind, path);
     if (!this.#byKey.has(key)) return false;
-    await this.#kv.delete(key);
+    await whenJetStreamReady(() => this.#kv.delete(key));
     this.#drop(key);
     return true;
   }

@@ -1,17 +1,22 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { findNatsServer } from "@koine/bus";
+import { findNatsServer, natsServerArgs } from "@koine/bus";
 
 /**
  * Simulated hosts on one Linux machine: each a network namespace with its
- * own IPv4 address on a bridge (10.77.0.0/24; the machine itself is
- * 10.77.0.1), so that services on different "hosts" talk over a network
- * that can be cut. Needs root (or CAP_NET_ADMIN) and iproute2.
+ * own IPv4 address on a bridge, so that services on different "hosts" talk
+ * over a network that can be cut. Needs root (or CAP_NET_ADMIN) and
+ * iproute2. Several networks may exist side by side (tests, an operator's
+ * layout), each with its own name and subnet.
  */
 
-const BRIDGE = "koinebr0";
-const SUBNET = "10.77.0";
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+
+/** A bridge and the hosts on it: `name` (1-4 letters) prefixes its namespaces and links; `subnet` is "a.b.c" (a /24). */
+export interface SimNetwork {
+  name: string;
+  subnet: string;
+}
 
 export interface SimHost {
   name: string;
@@ -26,6 +31,12 @@ function ip(...args: string[]): void {
   execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
 }
 
+function bridgeOf(network: SimNetwork): string {
+  if (!/^[a-z]{1,4}$/.test(network.name)) throw new Error(`A network name is 1-4 lower-case letters, not "${network.name}"`);
+  if (!/^\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(network.subnet)) throw new Error(`A subnet is "a.b.c", not "${network.subnet}"`);
+  return `${network.name}-br`;
+}
+
 /** Whether this process may create network namespaces (and why not). */
 export function canSimulateHosts(): { ok: true } | { ok: false; why: string } {
   try {
@@ -37,23 +48,32 @@ export function canSimulateHosts(): { ok: true } | { ok: false; why: string } {
   }
 }
 
-/** Creates the bridge the hosts hang off (the machine itself is 10.77.0.1). */
-export function createNetwork(): void {
-  removeNetwork();
-  ip("link", "add", BRIDGE, "type", "bridge");
-  ip("addr", "add", `${SUBNET}.1/24`, "dev", BRIDGE);
-  ip("link", "set", BRIDGE, "up");
+/** Creates the bridge the hosts hang off (the machine itself is `<subnet>.1`), after removing what an earlier run left. */
+export function createNetwork(network: SimNetwork): void {
+  const bridge = bridgeOf(network);
+  removeNetwork(network);
+  ip("link", "add", bridge, "type", "bridge");
+  ip("addr", "add", `${network.subnet}.1/24`, "dev", bridge);
+  ip("link", "set", bridge, "up");
 }
 
-/** Adds host number `index` (1..200) called `name` (at most 8 characters). */
-export function addHost(name: string, index: number): SimHost {
-  if (!/^[a-z0-9]{1,8}$/.test(name)) throw new Error(`A host name is 1-8 lower-case letters or digits, not "${name}"`);
-  const host: SimHost = { name, ip: `${SUBNET}.${10 + index}`, namespace: `koine-${name}`, link: `kv-${name}` };
-  const inside = `kh-${name}`;
+/** Host number `index` (1..200) called `name` (1-8 lower-case letters or digits) of a network: its names and address. */
+export function hostOf(network: SimNetwork, name: string, index: number): SimHost {
+  if (!/^[a-z0-9]{1,8}$/.test(name) || name === "br") {
+    throw new Error(`A host name is 1-8 lower-case letters or digits (not "br", the bridge), not "${name}"`);
+  }
+  if (!Number.isInteger(index) || index < 1 || index > 200) throw new Error(`A host number is 1..200, not ${index}`);
+  return { name, ip: `${network.subnet}.${10 + index}`, namespace: `${network.name}-${name}`, link: `${network.name}-${name}` };
+}
+
+/** Adds host number `index` called `name` to a network (see {@link hostOf}). */
+export function addHost(network: SimNetwork, name: string, index: number): SimHost {
+  const host = hostOf(network, name, index);
+  const inside = `${network.name}p-${name}`;
   ip("netns", "add", host.namespace);
   ip("link", "add", host.link, "type", "veth", "peer", "name", inside);
   ip("link", "set", inside, "netns", host.namespace);
-  ip("link", "set", host.link, "master", BRIDGE, "up");
+  ip("link", "set", host.link, "master", bridgeOf(network), "up");
   ip("-n", host.namespace, "addr", "add", `${host.ip}/24`, "dev", inside);
   ip("-n", host.namespace, "link", "set", inside, "up");
   ip("-n", host.namespace, "link", "set", "lo", "up");
@@ -65,14 +85,24 @@ export function setLink(host: SimHost, up: boolean): void {
   ip("link", "set", host.link, up ? "up" : "down");
 }
 
-/** Removes every simulated host and the bridge (processes in them must be gone). */
-export function removeNetwork(): void {
+/** Whether a host's cable is plugged in. */
+export function linkIsUp(host: SimHost): boolean {
+  try {
+    return /<[^>]*\bUP\b/.test(execFileSync("ip", ["-o", "link", "show", host.link], { encoding: "utf8" }));
+  } catch {
+    return false;
+  }
+}
+
+/** Removes every host of a network and its bridge (processes in them must be gone). */
+export function removeNetwork(network: SimNetwork): void {
+  const prefix = `${network.name}-`;
   let names: string[] = [];
   try {
     names = execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
       .split("\n")
       .map((l) => l.split(" ")[0] ?? "")
-      .filter((n) => n.startsWith("koine-"));
+      .filter((n) => n.startsWith(prefix));
   } catch {
     // no namespaces
   }
@@ -86,7 +116,7 @@ export function removeNetwork(): void {
   const links = execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" })
     .split("\n")
     .map((l) => /^\d+: ([^:@]+)/.exec(l)?.[1] ?? "")
-    .filter((n) => n === BRIDGE || n.startsWith("kv-"));
+    .filter((n) => n.startsWith(prefix));
   for (const link of links) {
     try {
       ip("link", "del", link);
@@ -94,6 +124,65 @@ export function removeNetwork(): void {
       // already gone
     }
   }
+}
+
+/** The command line that runs `command` inside a host's namespace. */
+export function inHost(host: SimHost, command: string, args: string[]): { command: string; args: string[] } {
+  return { command: "ip", args: ["netns", "exec", host.namespace, command, ...args] };
+}
+
+/** How a koine service (metadata, cache-node, ...) is started, and the line it prints once ready. */
+export function serviceCommand(service: string): { command: string; args: string[]; ready: RegExp } {
+  return {
+    command: process.execPath,
+    args: ["--import", "tsx", `services/${service}/src/main.ts`],
+    ready: new RegExp(`koine ${service}[ :]`),
+  };
+}
+
+/** The arguments of one server of a NATS cluster on a host (client port 4222, routes 6222, monitoring 8222); alone without peers. */
+export function natsOnHostArgs(host: SimHost, name: string, storeDir: string, peers: SimHost[]): string[] {
+  const routes = peers.filter((p) => p.ip !== host.ip).map((p) => `nats://${p.ip}:6222`);
+  const cluster = routes.length > 0 ? { cluster: { name: "koine", serverName: name, port: 6222, routes } } : {};
+  return natsServerArgs({ host: "0.0.0.0", port: 4222, monitorPort: 8222, storeDir, ...cluster });
+}
+
+/**
+ * Whether a NATS cluster's JetStream is whole, asked of every server's
+ * monitoring endpoint (`http://host:8222`): one metadata leader they all
+ * name, and for every stream one leader they all name with every replica
+ * current. After a partition heals a server may for a while still think
+ * itself the leader of a stream another leads: taking a second server down
+ * then can leave a stream without quorum, so an operator (and the host
+ * test) waits for this between failures. Says why not, or "" when whole.
+ */
+export async function jetStreamUnsettled(monitorUrls: string[]): Promise<string> {
+  interface Jsz {
+    meta_cluster?: { leader?: string };
+    account_details?: {
+      stream_detail?: { name: string; cluster?: { leader?: string; replicas?: { name: string; current: boolean }[] } }[];
+    }[];
+  }
+  const views: Jsz[] = [];
+  for (const url of monitorUrls) {
+    const answer = await fetch(`${url}/jsz?streams=true`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+    if (!answer?.ok) return `${url} does not answer`;
+    views.push((await answer.json()) as Jsz);
+  }
+  if (views.every((v) => v.meta_cluster === undefined)) return ""; // one server, no cluster
+  const metaLeaders = new Set(views.map((v) => v.meta_cluster?.leader));
+  if (metaLeaders.size !== 1 || metaLeaders.has(undefined)) return `metadata leaders: ${[...metaLeaders].join(", ")}`;
+  const leaders = new Map<string, Set<string | undefined>>();
+  for (const view of views) {
+    for (const stream of (view.account_details ?? []).flatMap((a) => a.stream_detail ?? [])) {
+      if (!leaders.has(stream.name)) leaders.set(stream.name, new Set());
+      leaders.get(stream.name)?.add(stream.cluster?.leader);
+      const behind = (stream.cluster?.replicas ?? []).filter((r) => !r.current).map((r) => r.name);
+      if (behind.length > 0) return `${stream.name}: ${behind.join(", ")} not current`;
+    }
+  }
+  for (const [name, named] of leaders) if (named.size !== 1 || named.has(undefined)) return `${name} leaders: ${[...named].join(", ")}`;
+  return "";
 }
 
 /** A process started on a simulated host. */
@@ -116,7 +205,8 @@ export function startOn(
   env: Record<string, string>,
   ready: RegExp,
 ): Promise<HostProcess> {
-  const child = spawn("ip", ["netns", "exec", host.namespace, command, ...args], {
+  const line = inHost(host, command, args);
+  const child = spawn(line.command, line.args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -168,20 +258,11 @@ export function startOn(
 
 /** Starts a koine service (metadata, cache-node, ...) on a host. */
 export function startService(host: SimHost, service: string, env: Record<string, string>): Promise<HostProcess> {
-  return startOn(
-    host,
-    service,
-    process.execPath,
-    ["--import", "tsx", `services/${service}/src/main.ts`],
-    env,
-    new RegExp(`koine ${service}[ :]`),
-  );
+  const { command, args, ready } = serviceCommand(service);
+  return startOn(host, service, command, args, env, ready);
 }
 
-/** Starts one server of a NATS cluster on a host (client port 4222, routes 6222). */
+/** Starts one server of a NATS cluster on a host (see {@link natsOnHostArgs}). */
 export function startNatsOn(host: SimHost, name: string, storeDir: string, peers: SimHost[]): Promise<HostProcess> {
-  const routes = peers.filter((p) => p !== host).map((p) => `nats://${p.ip}:6222`);
-  const args = ["-a", "0.0.0.0", "-p", "4222", "-js", "-sd", storeDir, "-n", name, "--cluster_name", "koine"];
-  args.push("--cluster", `nats://${host.ip}:6222`, "--routes", routes.join(","));
-  return startOn(host, name, findNatsServer(), args, {}, /Server is ready/);
+  return startOn(host, name, findNatsServer(), natsOnHostArgs(host, name, storeDir, peers), {}, /Server is ready/);
 }

@@ -6,8 +6,23 @@
  */
 
 export { parseConfig } from "./config.ts";
-export type { HostProcess, SimHost } from "./hosts.ts";
-export { addHost, canSimulateHosts, createNetwork, removeNetwork, setLink, startNatsOn, startOn, startService } from "./hosts.ts";
+export type { HostProcess, SimHost, SimNetwork } from "./hosts.ts";
+export {
+  addHost,
+  canSimulateHosts,
+  createNetwork,
+  hostOf,
+  inHost,
+  jetStreamUnsettled,
+  linkIsUp,
+  natsOnHostArgs,
+  removeNetwork,
+  serviceCommand,
+  setLink,
+  startNatsOn,
+  startOn,
+  startService,
+} from "./hosts.ts";
 export type { LocalCluster, LocalClusterOptions } from "./local_cluster.ts";
 export { startLocalCluster } from "./local_cluster.ts";
 export { launchAllInOne } from "./process.ts";

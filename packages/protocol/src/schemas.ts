@@ -321,6 +321,8 @@ export const Member = T.Object({
   startedMs: T.Number(),
 });
 export type Member = Static<typeof Member>;
+/** A cache node that left the cluster (decommissioned or stopped). */
+export const MemberLeftEvent = T.Object({ id: T.String() });
 
 export const FreeRequest = T.Object({
   /** Drop the pages of these content ids; all pages when absent. */

@@ -57,6 +57,9 @@ export const Events = {
   pinsChanged: event("koine.events.pins", S.PinsChangedEvent),
   /** Every cache node drops the pages of these contents. */
   free: event("koine.events.free", S.FreeEvent),
+  /** A cache node's heartbeat, every {@link MEMBER_HEARTBEAT_MS} (its entry in {@link MEMBERS_BUCKET} too). */
+  memberHeartbeat: event("koine.events.members.heartbeat", S.Member),
+  memberLeft: event("koine.events.members.left", S.MemberLeftEvent),
 } as const;
 
 /** Jobs, one subject per kind, on the work queue. */

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { Socket } from "node:net";
-import { enqueue, type KV, request } from "@koine/bus";
+import { enqueue, type KV, keysOf, request, whenJetStreamReady } from "@koine/bus";
 import { FileSystemClient, type JobStore, type Policies } from "@koine/client";
 import { parseDuration, parseSize } from "@koine/config";
 import {
@@ -462,8 +462,8 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
   };
   const indexed = async (): Promise<string[]> => {
     const paths: string[] = [];
-    for await (const key of await fileIndex.keys()) {
-      const entry = await fileIndex.get(key);
+    for (const key of await keysOf(fileIndex)) {
+      const entry = await whenJetStreamReady(() => fileIndex.get(key));
       if (entry?.operation === "PUT") paths.push((entry.json() as { path: string }).path);
     }
     return paths.sort();
@@ -508,8 +508,9 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
       let added = 0;
       for (const location of pathsOf(await jsonBody(req))) {
         for await (const file of client.walk(location)) {
-          if ((await fileIndex.get(indexKey(file.path)))?.operation === "PUT") continue;
-          await fileIndex.put(indexKey(file.path), JSON.stringify({ path: file.path, addedMs: Date.now() }));
+          if ((await whenJetStreamReady(() => fileIndex.get(indexKey(file.path))))?.operation === "PUT") continue;
+          const entry = JSON.stringify({ path: file.path, addedMs: Date.now() });
+          await whenJetStreamReady(() => fileIndex.put(indexKey(file.path), entry));
           added++;
         }
       }
@@ -523,7 +524,7 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
       let removed = 0;
       for (const path of await indexed()) {
         if (!bases.some((b) => b === "/" || path === b || path.startsWith(`${b}/`))) continue;
-        await fileIndex.delete(indexKey(path));
+        await whenJetStreamReady(() => fileIndex.delete(indexKey(path)));
         removed++;
       }
       return { removed };

@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { connect, openKv, Responder, request, subscribe } from "@koine/bus";
+import { connect, openKv, publish, Responder, request, subscribe } from "@koine/bus";
 import { Policies } from "@koine/client";
 import { type CacheStats, cacheNode, Events, MEMBER_HEARTBEAT_MS, MEMBER_TTL_MS, MEMBERS_BUCKET, type Member, Meta } from "@koine/protocol";
 import { UfsRegistry } from "@koine/ufs";
@@ -105,7 +105,12 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
     startedMs,
   });
   const heartbeat = async () => {
+    publish(nc, Events.memberHeartbeat, entry());
     await members.put(options.nodeId, JSON.stringify(entry()));
+  };
+  const leave = async () => {
+    publish(nc, Events.memberLeft, { id: options.nodeId });
+    await members.delete(options.nodeId);
   };
   await heartbeat();
   const timer = setInterval(() => heartbeat().catch(() => {}), MEMBER_HEARTBEAT_MS);
@@ -117,7 +122,7 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
     })
     .on(control.leave, async () => {
       clearInterval(timer);
-      await members.delete(options.nodeId);
+      await leave();
       return {};
     });
 
@@ -132,7 +137,7 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
       clearInterval(timer);
       clearInterval(expiry);
       policies.close();
-      await members.delete(options.nodeId).catch(() => {});
+      await leave().catch(() => {});
       responder.close();
       for (const s of subscriptions) s.unsubscribe();
       await app.close();

@@ -93,6 +93,9 @@ export async function runJob(ctx: JobContext, id: string): Promise<"done" | "pau
   const { client, jobs } = ctx;
   let record = await jobs.get(id);
   if (record?.state !== "RUNNING") return "done";
+  // Blocks are placed on the ring of every node there is, not of what this view heard last (it may have been cut off).
+  await client.membership.refresh();
+  console.error(`job-runner: ${record.kind} job ${id} on cache nodes ${client.membership.ring.nodes.join(", ")}`);
   const leaving = record.kind === "rebalance" ? record.options.decommission : undefined;
   if (leaving) await waitOffRing(client, leaving);
   const { files, missing } = await filesOf(record, client);

@@ -33,8 +33,6 @@ export interface MetadataService {
   stop(): Promise<void>;
 }
 
-const QUEUE = "koine-metadata";
-
 /** Attributes that change the file itself, not only how it is cached (refused on a read-only mount). */
 const FILE_ATTRIBUTES: readonly (keyof FileAttributes)[] = [
   "contentType",
@@ -73,7 +71,10 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     onChanged: (paths) => changedTrees(...paths),
   });
   const onInternalError = (err: unknown, subject: string) => console.error(`metadata: ${subject} failed`, err);
-  const responder = new Responder(nc, { queue: QUEUE, onInternalError });
+  // A plain subscription, not a queue group: a NATS server picks one member of a queue group, and may pick the
+  // subscription this process left behind a server that was cut off (until that route is found dead, which can
+  // take minutes while traffic flows), so every request would be lost; a plain one reaches wherever it is now.
+  const responder = new Responder(nc, { onInternalError });
   /** Tells the cache nodes which contents became pinned or unpinned. */
   const publishPins = () => {
     const changes = ns.takePinChanges();
