@@ -73,6 +73,6 @@ try {
     process.exitCode = 2;
   }
 } catch (err) {
-  echo(`koine cluster: ${(err as Error).message}`);
+  console.error(`koine cluster: ${(err as Error).message}`);
   process.exitCode = 1;
 }

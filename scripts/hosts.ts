@@ -170,7 +170,7 @@ async function status(): Promise<void> {
     .filter((h) => h.services.includes("nats"))
     .map((h) => `http://${hostOf(layout.network, h.name, h.index).ip}:8222`);
   const unsettled = await jetStreamUnsettled(monitors);
-  echo(`JetStream: ${unsettled === "" ? "whole (one leader per stream, every replica current)" : unsettled}`);
+  echo(`JetStream: ${unsettled === "" ? "settled (every server names the same leaders)" : unsettled}`);
   await echoMembers(natsUrlOf(layout));
 }
 
@@ -193,6 +193,6 @@ try {
     process.exitCode = 2;
   }
 } catch (err) {
-  echo(`koine hosts: ${(err as Error).message}`);
+  console.error(`koine hosts: ${(err as Error).message}`);
   process.exitCode = 1;
 }

@@ -148,19 +148,21 @@ export function natsOnHostArgs(host: SimHost, name: string, storeDir: string, pe
 }
 
 /**
- * Whether a NATS cluster's JetStream is whole, asked of every server's
- * monitoring endpoint (`http://host:8222`): one metadata leader they all
- * name, and for every stream one leader they all name with every replica
- * current. After a partition heals a server may for a while still think
- * itself the leader of a stream another leads: taking a second server down
- * then can leave a stream without quorum, so an operator (and the host
- * test) waits for this between failures. Says why not, or "" when whole.
+ * Whether a NATS cluster's JetStream agrees with itself, asked of every
+ * server's monitoring endpoint (`http://host:8222`): they all answer, all
+ * name the same metadata leader, and for every stream the same leader.
+ * After a partition heals a server may for a while still think itself the
+ * leader of a stream another leads: taking a second server down then can
+ * leave a stream without quorum, so an operator (and the host test) waits
+ * for this between failures. (Whether idle replicas are "current" is not
+ * asked: nats-server 2.9 keeps saying no for a replica of a stream nothing
+ * was written to since it came back.) Says why not, or "" when settled.
  */
 export async function jetStreamUnsettled(monitorUrls: string[]): Promise<string> {
   interface Jsz {
     meta_cluster?: { leader?: string };
     account_details?: {
-      stream_detail?: { name: string; cluster?: { leader?: string; replicas?: { name: string; current: boolean }[] } }[];
+      stream_detail?: { name: string; cluster?: { leader?: string } }[];
     }[];
   }
   const views: Jsz[] = [];
@@ -177,8 +179,6 @@ export async function jetStreamUnsettled(monitorUrls: string[]): Promise<string>
     for (const stream of (view.account_details ?? []).flatMap((a) => a.stream_detail ?? [])) {
       if (!leaders.has(stream.name)) leaders.set(stream.name, new Set());
       leaders.get(stream.name)?.add(stream.cluster?.leader);
-      const behind = (stream.cluster?.replicas ?? []).filter((r) => !r.current).map((r) => r.name);
-      if (behind.length > 0) return `${stream.name}: ${behind.join(", ")} not current`;
     }
   }
   for (const [name, named] of leaders) if (named.size !== 1 || named.has(undefined)) return `${name} leaders: ${[...named].join(", ")}`;
