@@ -67,6 +67,7 @@ function parseLayout(text: string): Layout["hosts"] {
       const [name = "", services = ""] = part.split("=");
       return { name, index: i + 1, services: parseServices(services) };
     });
+  if (new Set(hosts.map((h) => h.name)).size !== hosts.length) throw new Error("a layout names each host once");
   if (!hosts.some((h) => h.services.includes("nats"))) throw new Error("a layout needs a host with nats");
   if (hosts.filter((h) => h.services.includes("metadata")).length !== 1) throw new Error("a layout has one host with metadata");
   return hosts;

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-/** koine's nats-server settings that have no command-line flag (pings that drop a silent peer in ~6 s). */
+/** koine's nats-server settings that have no command-line flag (pings that drop a silent peer in seconds, not minutes). */
 export const NATS_SERVER_CONFIG = fileURLToPath(new URL("../nats-server.conf", import.meta.url));
 
 export interface NatsServerOptions {
