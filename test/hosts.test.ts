@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync as writeFileNow } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { connect, request } from "@koine/bus";
 import {
@@ -24,6 +26,7 @@ import { cacheNode } from "@koine/protocol";
 import { adminCall, onCleanup, s3Client, TEST_CREDENTIALS, tempDir, waitFor } from "@koine/testkit";
 
 const MiB = 1024 * 1024;
+const run = promisify(execFile);
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 test("hosts - koine over three simulated hosts: spread, a host cut off and back, a NATS server lost", async (t) => {
@@ -103,6 +106,22 @@ test("hosts - koine over three simulated hosts: spread, a host cut off and back,
   onCleanup(t, () => nc.close());
   const pagesOn = async (id: string) => (await request(nc, cacheNode(id).stats, {})).pages;
   assert.ok((await pagesOn("b")) > 0 && (await pagesOn("c")) > 0, "blocks on both cache nodes");
+
+  // A client on host B itself, through B's loopback: awscli writes and reads an object there (when installed).
+  const aws = (...args: string[]) =>
+    run("ip", ["netns", "exec", b.namespace, "aws", "--endpoint-url", "http://127.0.0.1:9000", "s3", ...args], {
+      env: { ...process.env, AWS_ACCESS_KEY_ID: "koine", AWS_SECRET_ACCESS_KEY: "koinesecret", AWS_DEFAULT_REGION: "us-east-1" },
+    });
+  if (await run("aws", ["--version"]).catch(() => undefined)) {
+    const body = randomBytes(3 * MiB);
+    await writeFile(join(home, "on-b"), body);
+    await aws("cp", join(home, "on-b"), "s3://spread/on-b/object");
+    sums.set("on-b/object", sha(body));
+    await aws("cp", "s3://spread/on-b/object", join(home, "on-b.back"));
+    assert.equal(sha(await readFile(join(home, "on-b.back"))), sha(body), "awscli on host B reads back what it wrote");
+  } else {
+    t.diagnostic("awscli is not installed: the client on host B itself is left out");
+  }
 
   // A load job on host C warms a mount.
   const data = join(home, "dataset");
