@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync as writeFileNow } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -29,7 +29,7 @@ const MiB = 1024 * 1024;
 const run = promisify(execFile);
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
-test("hosts - koine over three simulated hosts: spread, a host cut off and back, a NATS server lost", async (t) => {
+test("hosts - koine over simulated hosts: spread, a host cut off and back, a NATS server lost, a host joining", async (t) => {
   const can = canSimulateHosts();
   if (!can.ok) {
     t.skip(can.why);
@@ -53,7 +53,7 @@ test("hosts - koine over three simulated hosts: spread, a host cut off and back,
     const logs = process.env.KOINE_TEST_LOGS; // a directory for every process's whole output
     if (logs) mkdirSync(logs, { recursive: true });
     for (const p of started) {
-      if (logs) writeFileNow(join(logs, `${p.host.name}-${p.name}.log`), p.output());
+      if (logs) writeFileSync(join(logs, `${p.host.name}-${p.name}.log`), p.output());
       console.error(`--- ${p.name} on ${p.host.name}:\n${p.output().split("\n").slice(-30).join("\n")}`);
     }
   });
