@@ -150,7 +150,8 @@ export function natsOnHostArgs(host: SimHost, name: string, storeDir: string, pe
 /**
  * Whether a NATS cluster's JetStream agrees with itself, asked of every
  * server's monitoring endpoint (`http://host:8222`): they all answer, all
- * name the same metadata leader, and for every stream the same leader.
+ * name the same metadata leader, and for every stream and replicated
+ * consumer the same leader.
  * After a partition heals a server may for a while still think itself the
  * leader of a stream another leads: taking a second server down then can
  * leave a stream without quorum, so an operator (and the host test) waits
@@ -159,29 +160,38 @@ export function natsOnHostArgs(host: SimHost, name: string, storeDir: string, pe
  * was written to since it came back.) Says why not, or "" when settled.
  */
 export async function jetStreamUnsettled(monitorUrls: string[]): Promise<string> {
+  interface Replicated {
+    name: string;
+    cluster?: { leader?: string; replicas?: unknown[] };
+  }
   interface Jsz {
     meta_cluster?: { leader?: string };
-    account_details?: {
-      stream_detail?: { name: string; cluster?: { leader?: string } }[];
-    }[];
+    account_details?: { stream_detail?: (Replicated & { consumer_detail?: Replicated[] })[] }[];
   }
   const views: Jsz[] = [];
   for (const url of monitorUrls) {
-    const answer = await fetch(`${url}/jsz?streams=true`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+    const answer = await fetch(`${url}/jsz?streams=true&consumers=true`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
     if (!answer?.ok) return `${url} does not answer`;
     views.push((await answer.json()) as Jsz);
   }
   if (views.every((v) => v.meta_cluster === undefined)) return ""; // one server, no cluster
   const metaLeaders = new Set(views.map((v) => v.meta_cluster?.leader));
   if (metaLeaders.size !== 1 || metaLeaders.has(undefined)) return `metadata leaders: ${[...metaLeaders].join(", ")}`;
+  // Every stream, and every replicated consumer (a durable one, such as the job queue's), has one leader all name.
   const leaders = new Map<string, Set<string | undefined>>();
+  const name = (group: string, leader: string | undefined) => {
+    if (!leaders.has(group)) leaders.set(group, new Set());
+    leaders.get(group)?.add(leader);
+  };
   for (const view of views) {
     for (const stream of (view.account_details ?? []).flatMap((a) => a.stream_detail ?? [])) {
-      if (!leaders.has(stream.name)) leaders.set(stream.name, new Set());
-      leaders.get(stream.name)?.add(stream.cluster?.leader);
+      name(stream.name, stream.cluster?.leader);
+      for (const consumer of stream.consumer_detail ?? []) {
+        if (consumer.cluster?.replicas?.length) name(`${stream.name} > ${consumer.name}`, consumer.cluster.leader);
+      }
     }
   }
-  for (const [name, named] of leaders) if (named.size !== 1 || named.has(undefined)) return `${name} leaders: ${[...named].join(", ")}`;
+  for (const [group, named] of leaders) if (named.size !== 1 || named.has(undefined)) return `${group} leaders: ${[...named].join(", ")}`;
   return "";
 }
 
