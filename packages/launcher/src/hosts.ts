@@ -148,51 +148,55 @@ export function natsOnHostArgs(host: SimHost, name: string, storeDir: string, pe
 }
 
 /**
- * Whether a NATS cluster's JetStream agrees with itself, asked of every
- * server's monitoring endpoint (`http://host:8222`): they all answer, all
- * name the same metadata leader, and for every stream and replicated
- * consumer the same leader.
- * After a partition heals a server may for a while still think itself the
- * leader of a stream another leads: taking a second server down then can
- * leave a stream without quorum, so an operator (and the host test) waits
- * for this between failures. (Whether idle replicas are "current" is not
- * asked: nats-server 2.9 keeps saying no for a replica of a stream nothing
- * was written to since it came back.) Says why not, or "" when settled.
+ * Whether a NATS cluster's JetStream has settled, asked of the monitoring
+ * endpoint (`http://host:8222`) of every server that is up: they all
+ * answer, all name the same metadata leader and the same leader for every
+ * stream and replicated (durable) consumer, and each such leader has heard
+ * within 5 s from every replica on those servers. After a partition heals
+ * a server may for a while still think itself the leader of a stream
+ * another leads, or take part in no group yet: taking a second server down
+ * then leaves groups without quorum, so an operator (and the host test)
+ * waits for this between failures. ("current" is not asked: nats-server
+ * 2.9 keeps saying no for a replica of a stream nothing was written to
+ * since it came back.) Says why not, or "" when settled.
  */
 export async function jetStreamUnsettled(monitorUrls: string[]): Promise<string> {
-  interface Replicated {
+  interface Group {
     name: string;
-    cluster?: { leader?: string; replicas?: unknown[] };
+    cluster?: { leader?: string; replicas?: { name: string; active: number }[] };
   }
   interface Jsz {
     meta_cluster?: { leader?: string };
-    account_details?: { stream_detail?: (Replicated & { consumer_detail?: Replicated[] })[] }[];
+    account_details?: { stream_detail?: (Group & { consumer_detail?: Group[] })[] }[];
   }
-  const views: Jsz[] = [];
+  const views = new Map<string, Jsz>();
   for (const url of monitorUrls) {
-    const answer = await fetch(`${url}/jsz?streams=true&consumers=true`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
-    if (!answer?.ok) return `${url} does not answer`;
-    views.push((await answer.json()) as Jsz);
+    const get = (path: string) => fetch(`${url}${path}`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+    const [varz, jsz] = await Promise.all([get("/varz"), get("/jsz?streams=true&consumers=true")]);
+    if (!varz?.ok || !jsz?.ok) return `${url} does not answer`;
+    views.set(((await varz.json()) as { server_name: string }).server_name, (await jsz.json()) as Jsz);
   }
-  if (views.every((v) => v.meta_cluster === undefined)) return ""; // one server, no cluster
-  const metaLeaders = new Set(views.map((v) => v.meta_cluster?.leader));
+  if ([...views.values()].every((v) => v.meta_cluster === undefined)) return ""; // one server, no cluster
+  const metaLeaders = new Set([...views.values()].map((v) => v.meta_cluster?.leader));
   if (metaLeaders.size !== 1 || metaLeaders.has(undefined)) return `metadata leaders: ${[...metaLeaders].join(", ")}`;
-  // Every stream, and every replicated consumer (a durable one, such as the job queue's), has one leader all name.
   const leaders = new Map<string, Set<string | undefined>>();
-  const name = (group: string, leader: string | undefined) => {
+  const behind: string[] = [];
+  const check = (group: string, server: string, g: Group) => {
     if (!leaders.has(group)) leaders.set(group, new Set());
-    leaders.get(group)?.add(leader);
+    leaders.get(group)?.add(g.cluster?.leader);
+    if (g.cluster?.leader !== server) return;
+    for (const r of g.cluster.replicas ?? []) if (views.has(r.name) && r.active > 5e9) behind.push(`${group}: ${r.name} silent`);
   };
-  for (const view of views) {
+  for (const [server, view] of views) {
     for (const stream of (view.account_details ?? []).flatMap((a) => a.stream_detail ?? [])) {
-      name(stream.name, stream.cluster?.leader);
+      check(stream.name, server, stream);
       for (const consumer of stream.consumer_detail ?? []) {
-        if (consumer.cluster?.replicas?.length) name(`${stream.name} > ${consumer.name}`, consumer.cluster.leader);
+        if (consumer.cluster?.replicas?.length) check(`${stream.name} > ${consumer.name}`, server, consumer);
       }
     }
   }
   for (const [group, named] of leaders) if (named.size !== 1 || named.has(undefined)) return `${group} leaders: ${[...named].join(", ")}`;
-  return "";
+  return behind[0] ?? "";
 }
 
 /** A process started on a simulated host. */
