@@ -86,16 +86,13 @@ export class ProcessTable {
 
 /** Prints the entry of every cache node in the membership bucket of the cluster at `natsUrl`. */
 export async function echoMembers(natsUrl: string): Promise<void> {
-  const { connect, keysOf, openKv } = await import("@koine/bus");
+  const { connect, entriesOf, openKv } = await import("@koine/bus");
   const { MEMBERS_BUCKET, MEMBER_TTL_MS } = await import("@koine/protocol");
   const nc = await Promise.race([connect({ servers: natsUrl, name: "koine-status" }), sleep(3000).then(() => undefined)]).catch(
     () => undefined,
   );
   if (!nc) return echo("NATS is not reachable");
   const kv = await openKv(nc, MEMBERS_BUCKET, { ttlMs: MEMBER_TTL_MS });
-  for (const key of await keysOf(kv)) {
-    const entry = await kv.get(key);
-    if (entry?.operation === "PUT") echo(`member ${key}: ${entry.string()}`);
-  }
+  for (const entry of await entriesOf(kv)) echo(`member ${entry.key}: ${entry.string()}`);
   await nc.close();
 }

@@ -65,7 +65,7 @@ export async function openKv(nc: NatsConnection, bucket: string, options: OpenKv
  * walk ends at the first idle heartbeat, which a stalled delivery (a
  * server failing over) sends before every key came.
  */
-export function keysOf(kv: KV): Promise<string[]> {
+function keysOf(kv: KV): Promise<string[]> {
   const bucket = kv as unknown as { jsm: JetStreamManager; stream: string; bucket: string };
   const prefix = `$KV.${bucket.bucket}.`;
   return whenJetStreamReady(async () => {
@@ -74,18 +74,25 @@ export function keysOf(kv: KV): Promise<string[]> {
   });
 }
 
+/** The entries of a bucket's live keys (see {@link keysOf}), each read from JetStream (waiting out leader elections). */
+export async function entriesOf(kv: KV): Promise<KvEntry[]> {
+  const entries: KvEntry[] = [];
+  for (const key of await keysOf(kv)) {
+    const entry = await whenJetStreamReady(() => kv.get(key));
+    if (entry?.operation === "PUT") entries.push(entry);
+  }
+  return entries;
+}
+
 /**
- * Follows a bucket: `apply` is given every entry there now (before this
- * resolves), then every change as it comes (a deleted key has operation
+ * Follows a bucket: `apply` is given every live entry there now (before
+ * this resolves), then every change as it comes (a deleted key has operation
  * DEL or PURGE). Returns what stops following. Set-up waits out leader
  * elections like every JetStream call here.
  */
 export async function followKv(kv: KV, apply: (entry: KvEntry) => void): Promise<() => void> {
   const watch = await whenJetStreamReady(() => kv.watch());
-  for (const key of await keysOf(kv)) {
-    const entry = await whenJetStreamReady(() => kv.get(key));
-    if (entry) apply(entry);
-  }
+  for (const entry of await entriesOf(kv)) apply(entry);
   void (async () => {
     for await (const entry of watch) apply(entry);
   })();

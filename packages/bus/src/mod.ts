@@ -9,7 +9,7 @@ export type { NatsConnection, Subscription } from "@nats-io/transport-node";
 export type { ConnectOptions } from "./connect.ts";
 export { compareVersions, connect, MIN_SERVER_VERSION } from "./connect.ts";
 export type { OpenKvOptions } from "./kv.ts";
-export { clusterReplicas, followKv, isJetStreamTransient, keysOf, openKv, whenJetStreamReady } from "./kv.ts";
+export { clusterReplicas, entriesOf, followKv, isJetStreamTransient, openKv, whenJetStreamReady } from "./kv.ts";
 export type { NatsServer, NatsServerOptions } from "./nats_server.ts";
 export { findNatsServer, NATS_SERVER_CONFIG, natsServerArgs, startNatsServer } from "./nats_server.ts";
 export type { WorkQueueOptions } from "./queue.ts";

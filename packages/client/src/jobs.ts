@@ -1,4 +1,4 @@
-import { isJetStreamTransient, type KV, keysOf, type NatsConnection, openKv, whenJetStreamReady } from "@koine/bus";
+import { entriesOf, isJetStreamTransient, type KV, type KvEntry, type NatsConnection, openKv, whenJetStreamReady } from "@koine/bus";
 import { ErrorCode, JOBS_BUCKET, type JobRecord, JobSchemas, KoineError } from "@koine/protocol";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 
@@ -28,7 +28,10 @@ export class JobStore {
   async #read(id: string): Promise<{ record: JobRecord; revision: number } | undefined> {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) return undefined;
     const entry = await whenJetStreamReady(() => this.#kv.get(id));
-    if (entry?.operation !== "PUT") return undefined;
+    return entry?.operation === "PUT" ? JobStore.#decode(entry) : undefined;
+  }
+
+  static #decode(entry: KvEntry): { record: JobRecord; revision: number } | undefined {
     const value: unknown = entry.json();
     return RecordCheck.Check(value) ? { record: value, revision: entry.revision } : undefined;
   }
@@ -49,11 +52,7 @@ export class JobStore {
 
   /** Every job, by id. */
   async list(): Promise<JobRecord[]> {
-    const records: JobRecord[] = [];
-    for (const key of await keysOf(this.#kv)) {
-      const record = await this.get(key);
-      if (record) records.push(record);
-    }
+    const records = (await entriesOf(this.#kv)).flatMap((entry) => JobStore.#decode(entry)?.record ?? []);
     return records.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 

@@ -1,4 +1,4 @@
-import { type KV, keysOf, type NatsConnection, openKv, type Subscription, subscribe, whenJetStreamReady } from "@koine/bus";
+import { entriesOf, type KV, type NatsConnection, openKv, type Subscription, subscribe } from "@koine/bus";
 import { Events, MEMBER_TTL_MS, MEMBERS_BUCKET, type Member } from "@koine/protocol";
 import { Ring } from "@koine/ring";
 
@@ -38,9 +38,7 @@ export class Membership {
   async refresh(): Promise<void> {
     const kv = this.#kv;
     if (!kv) return;
-    for (const key of await keysOf(kv)) {
-      const entry = await whenJetStreamReady(() => kv.get(key));
-      if (entry?.operation !== "PUT") continue;
+    for (const entry of await entriesOf(kv)) {
       try {
         const value = entry.json();
         if (Events.memberHeartbeat.payload.Check(value)) this.#accept(value, Math.min(entry.created.getTime(), Date.now()));

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { Socket } from "node:net";
-import { enqueue, type KV, keysOf, request, whenJetStreamReady } from "@koine/bus";
+import { enqueue, entriesOf, type KV, request, whenJetStreamReady } from "@koine/bus";
 import { FileSystemClient, type JobStore, type Policies } from "@koine/client";
 import { parseDuration, parseSize } from "@koine/config";
 import {
@@ -462,10 +462,7 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
   };
   const indexed = async (): Promise<string[]> => {
     const paths: string[] = [];
-    for (const key of await keysOf(fileIndex)) {
-      const entry = await whenJetStreamReady(() => fileIndex.get(key));
-      if (entry?.operation === "PUT") paths.push((entry.json() as { path: string }).path);
-    }
+    for (const entry of await entriesOf(fileIndex)) paths.push((entry.json() as { path: string }).path);
     return paths.sort();
   };
   app.get(
