@@ -1,14 +1,9 @@
 import { createHash } from "node:crypto";
 import { followKv, type KV, type NatsConnection, openKv, whenJetStreamReady } from "@koine/bus";
-import { JobSchemas, POLICIES_BUCKET, type Policy, type PolicyKind, type Priority } from "@koine/protocol";
+import { isWithin, JobSchemas, POLICIES_BUCKET, type Policy, type PolicyKind, type Priority } from "@koine/protocol";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 
 const PolicyCheck = TypeCompiler.Compile(JobSchemas.Policy);
-
-/** Whether namespace path `path` is `base` or below it. */
-function covers(base: string, path: string): boolean {
-  return base === "/" || path === base || path.startsWith(`${base}/`);
-}
 
 /**
  * The cache policies, kept current from their KV bucket: every cache node
@@ -82,7 +77,7 @@ export class Policies {
   #covering(kind: "quota" | "ttl" | "priority", path: string): Policy | undefined {
     let best: Policy | undefined;
     for (const p of this.#byKey.values()) {
-      if (p.kind === kind && covers(p.path, path) && (!best || p.path.length > best.path.length)) best = p;
+      if (p.kind === kind && isWithin(path, p.path) && (!best || p.path.length > best.path.length)) best = p;
     }
     return best;
   }

@@ -21,7 +21,7 @@ export type {
 } from "./jobs.ts";
 export * as JobSchemas from "./jobs.ts";
 export { FILE_INDEX_BUCKET, JOBS_BUCKET, POLICIES_BUCKET } from "./jobs.ts";
-export { DEFAULT_BLOCK_SIZE, locate } from "./mounts.ts";
+export { DEFAULT_BLOCK_SIZE, isWithin, locate } from "./mounts.ts";
 export type { EventType, ReplyOf, RequestOf, Rpc } from "./rpc.ts";
 export { describeInvalid, event, rpc } from "./rpc.ts";
 export type {

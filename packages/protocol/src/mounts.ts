@@ -4,12 +4,16 @@ export const DEFAULT_BLOCK_SIZE = 64 * 1024 * 1024;
 import { ErrorCode, KoineError } from "./errors.ts";
 import type { Mount, UfsLocation } from "./schemas.ts";
 
+/** Whether namespace path `path` is `base` or below it. */
+export function isWithin(path: string, base: string): boolean {
+  return base === "/" || path === base || path.startsWith(`${base}/`);
+}
+
 /** The mount holding `path` (longest mount point wins) and the path relative to its root. */
 export function locate(mounts: readonly Mount[], path: string): UfsLocation {
   let best: Mount | undefined;
   for (const m of mounts) {
-    const prefix = m.path === "/" ? "/" : `${m.path}/`;
-    if ((path === m.path || path.startsWith(prefix)) && (!best || m.path.length > best.path.length)) best = m;
+    if (isWithin(path, m.path) && (!best || m.path.length > best.path.length)) best = m;
   }
   if (!best) throw new KoineError(ErrorCode.Internal, `No mount holds "${path}"`);
   const rel = best.path === "/" ? path : path.slice(best.path.length) || "/";

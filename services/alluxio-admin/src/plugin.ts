@@ -6,6 +6,7 @@ import { parseDuration, parseSize } from "@koine/config";
 import {
   cacheNode,
   ErrorCode,
+  isWithin,
   type JobKind,
   type JobOptions,
   type JobRecord,
@@ -520,7 +521,7 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
       const bases = pathsOf(await jsonBody(req));
       let removed = 0;
       for (const path of await indexed()) {
-        if (!bases.some((b) => b === "/" || path === b || path.startsWith(`${b}/`))) continue;
+        if (!bases.some((base) => isWithin(path, base))) continue;
         await whenJetStreamReady(() => fileIndex.delete(indexKey(path)));
         removed++;
       }

@@ -4,6 +4,7 @@ import {
   type BlockTarget,
   type ConcatRequest,
   ErrorCode,
+  isWithin,
   KoineError,
   type Policy,
   type Priority,
@@ -94,11 +95,10 @@ export class DataEngine {
    * used pages under that quota to make room.
    */
   async #admit(quota: Policy & { bytes: number }, bytes: number): Promise<boolean> {
-    const base = quota.path;
     const under = new Set<string>();
     let used = 0;
     for (const [id, c] of this.#contents) {
-      if (base === "/" || c.path === base || c.path.startsWith(`${base}/`)) {
+      if (isWithin(c.path, quota.path)) {
         under.add(id);
         used += this.store.bytesOf(id);
       }
