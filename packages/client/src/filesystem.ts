@@ -343,6 +343,17 @@ export class FileSystemClient {
     return `${contentId}:${index}`;
   }
 
+  /** Every block of a file (none when it is empty): its placement key and its range. */
+  static blocksOf(file: FileInfo): { key: string; range: ReadRange }[] {
+    const blocks: { key: string; range: ReadRange }[] = [];
+    for (let index = 0; index * file.blockSize < file.size; index++) {
+      const offset = index * file.blockSize;
+      const range = FileSystemClient.rangeOf(file, offset, Math.min(file.blockSize, file.size - offset));
+      blocks.push({ key: FileSystemClient.blockKey(file.contentId, index), range });
+    }
+    return blocks;
+  }
+
   /** The data-plane description of `length` bytes of one version of a file, from `offset`. */
   static rangeOf(file: FileInfo, offset: number, length: number): ReadRange {
     return {

@@ -473,12 +473,7 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
         (await indexed()).map(async (path) => ({ path, info: await client.find(path).catch(() => undefined) })),
       );
       const ranges = files.flatMap(({ info }, i) =>
-        info && info.type === "file" && info.size > 0
-          ? Array.from({ length: Math.ceil(info.size / info.blockSize) }, (_, b) => ({
-              file: i,
-              range: FileSystemClient.rangeOf(info, b * info.blockSize, Math.min(info.blockSize, info.size - b * info.blockSize)),
-            }))
-          : [],
+        info?.type === "file" ? FileSystemClient.blocksOf(info).map(({ range }) => ({ file: i, range })) : [],
       );
       const holders = files.map(() => new Map<string, number>());
       await Promise.all(

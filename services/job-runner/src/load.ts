@@ -30,10 +30,8 @@ export async function loadBatch(
   const byNode = new Map<string, { ranges: ReadRange[]; files: number[] }>();
   for (const [fileIndex, file] of files.entries()) {
     if (file.size === 0 || file.persistence !== "PERSISTED") continue;
-    for (let block = 0; block * file.blockSize < file.size; block++) {
-      const offset = block * file.blockSize;
-      const range = FileSystemClient.rangeOf(file, offset, Math.min(file.blockSize, file.size - offset));
-      for (const node of client.membership.ring.placementFor(FileSystemClient.blockKey(file.contentId, block), replicas)) {
+    for (const { key, range } of FileSystemClient.blocksOf(file)) {
+      for (const node of client.membership.ring.placementFor(key, replicas)) {
         const share = byNode.get(node) ?? { ranges: [], files: [] };
         share.ranges.push(range);
         share.files.push(fileIndex);

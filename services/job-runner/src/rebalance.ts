@@ -26,10 +26,8 @@ export async function rebalanceBatch(client: FileSystemClient, files: FileInfo[]
   const ranges: { range: ReadRange; owners: string[]; file: FileInfo }[] = [];
   for (const file of files) {
     if (file.size === 0 || file.persistence !== "PERSISTED") continue;
-    for (let block = 0; block * file.blockSize < file.size; block++) {
-      const offset = block * file.blockSize;
-      const owners = client.membership.ring.placementFor(FileSystemClient.blockKey(file.contentId, block), options.replicas);
-      ranges.push({ range: FileSystemClient.rangeOf(file, offset, Math.min(file.blockSize, file.size - offset)), owners, file });
+    for (const { key, range } of FileSystemClient.blocksOf(file)) {
+      ranges.push({ range, owners: client.membership.ring.placementFor(key, options.replicas), file });
     }
   }
   const nodes = client.membership.members().map((m) => m.id);
