@@ -60,8 +60,9 @@ export class Policies {
   }
 
   async put(policy: Policy): Promise<void> {
-    await whenJetStreamReady(() => this.#kv.put(Policies.keyOf(policy.kind, policy.path), JSON.stringify(policy)));
-    this.#set(Policies.keyOf(policy.kind, policy.path), policy);
+    const key = Policies.keyOf(policy.kind, policy.path);
+    await whenJetStreamReady(() => this.#kv.put(key, JSON.stringify(policy)));
+    this.#set(key, policy);
   }
 
   /** Removes a policy; false when there was none. */

@@ -265,9 +265,8 @@ export class DataEngine {
     if (!this.#placed(r.contentId, r.nsPath).keep) return { loadedBytes: 0, cachedBytes: 0 };
     const P = this.pageSize;
     let missing = 0;
-    for (const key of this.pagesOf(r)) {
-      const i = Number(key.slice(key.indexOf("/") + 1));
-      if (!this.store.has(key)) missing += Math.min((i + 1) * P, r.fileSize) - i * P;
+    for (const { index, key } of this.#pagesOf(r)) {
+      if (!this.store.has(key)) missing += Math.min((index + 1) * P, r.fileSize) - index * P;
     }
     if (missing === 0) return { loadedBytes: 0, cachedBytes: r.length };
     const bytes = await this.read({ ...r, keep: true });
@@ -276,24 +275,25 @@ export class DataEngine {
     return { loadedBytes: missing, cachedBytes: Math.max(0, r.length - missing) };
   }
 
-  /** The page keys of a range. */
-  pagesOf(r: ReadRange): string[] {
-    const keys: string[] = [];
-    for (let i = Math.floor(r.offset / this.pageSize); i * this.pageSize < r.offset + r.length; i++)
-      keys.push(PageStore.key(r.contentId, i));
-    return keys;
+  /** The pages of a range: their indexes and keys. */
+  #pagesOf(r: ReadRange): { index: number; key: string }[] {
+    const pages: { index: number; key: string }[] = [];
+    for (let index = Math.floor(r.offset / this.pageSize); index * this.pageSize < r.offset + r.length; index++) {
+      pages.push({ index, key: PageStore.key(r.contentId, index) });
+    }
+    return pages;
   }
 
   /** Whether every page of the range is here. */
   holds(r: ReadRange): boolean {
-    return this.pagesOf(r).every((key) => this.store.has(key));
+    return this.#pagesOf(r).every(({ key }) => this.store.has(key));
   }
 
   /** Drops the pages of a range (pinned contents keep theirs); returns how many went. */
   async drop(r: ReadRange): Promise<number> {
     if (this.store.isPinned(r.contentId)) return 0;
     let dropped = 0;
-    for (const key of this.pagesOf(r)) if (await this.store.remove(key)) dropped++;
+    for (const { key } of this.#pagesOf(r)) if (await this.store.remove(key)) dropped++;
     return dropped;
   }
 

@@ -105,8 +105,9 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
     startedMs,
   });
   const heartbeat = async () => {
-    publish(nc, Events.memberHeartbeat, entry());
-    await members.put(options.nodeId, JSON.stringify(entry()));
+    const member = entry();
+    publish(nc, Events.memberHeartbeat, member);
+    await members.put(options.nodeId, JSON.stringify(member));
   };
   const leave = async () => {
     publish(nc, Events.memberLeft, { id: options.nodeId });
