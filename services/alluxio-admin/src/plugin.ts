@@ -128,6 +128,11 @@ function shown(record: JobRecord): Record<string, unknown> {
   );
 }
 
+/** A request's "paths": a non-empty list of non-empty strings. */
+function isPathList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.length > 0 && value.every((p) => typeof p === "string" && p);
+}
+
 function samePaths(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && [...a].sort().join("\n") === [...b].sort().join("\n");
 }
@@ -159,6 +164,14 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
       }
     };
   const query = (req: FastifyRequest) => req.query as Record<string, string | undefined>;
+  /** The namespace path a request names (a path or a mounted under-store URI); what names none is a 400. */
+  const namespacePath = (location: string): string => {
+    try {
+      return client.namespacePathOf(location);
+    } catch (err) {
+      throw new AdminError(400, (err as Error).message);
+    }
+  };
 
   /** The job a request names by id, alias or index (at most one of them). */
   const findJob = async (kind: JobKind, names: Record<string, unknown>): Promise<JobRecord | undefined> => {
@@ -257,20 +270,12 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
         const index = stringField(body, "index");
         const alias = stringField(body, "alias");
         const paths = body.paths;
-        if (paths !== undefined && (!Array.isArray(paths) || paths.length === 0 || !paths.every((p) => typeof p === "string" && p))) {
-          throw new AdminError(400, "paths must be a non-empty list of paths");
-        }
+        if (paths !== undefined && !isPathList(paths)) throw new AdminError(400, "paths must be a non-empty list of paths");
         if ((index === undefined) === (paths === undefined)) throw new AdminError(400, "Give either index or paths");
         if (alias !== undefined && paths === undefined) throw new AdminError(400, "alias goes with paths");
         const options = loadOptionsOf(body.options);
-        const targets = (paths as string[] | undefined) ?? [index as string];
-        for (const target of targets) {
-          try {
-            client.namespacePathOf(target);
-          } catch (err) {
-            throw new AdminError(400, (err as Error).message);
-          }
-        }
+        const targets = paths ?? [index as string];
+        for (const target of targets) namespacePath(target);
         return submit(
           {
             kind,
@@ -371,11 +376,7 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
   const policyPath = (body: Record<string, unknown>) => {
     const path = stringField(body, "path");
     if (!path) throw new AdminError(400, "Give path");
-    try {
-      return client.namespacePathOf(path).replace(/(.)\/+$/, "$1");
-    } catch (err) {
-      throw new AdminError(400, (err as Error).message);
-    }
+    return namespacePath(path).replace(/(.)\/+$/, "$1");
   };
   const durationOf = (value: unknown, field: string): number => {
     if (typeof value === "number" && Number.isInteger(value) && value >= 0) return value;
@@ -451,15 +452,8 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
   // The global file index: files whose cache placement is reported.
   const indexKey = (path: string) => createHash("sha256").update(path).digest("hex").slice(0, 40);
   const pathsOf = (body: Record<string, unknown>): string[] => {
-    const paths = body.paths;
-    if (!Array.isArray(paths) || paths.length === 0 || !paths.every((p) => typeof p === "string" && p)) {
-      throw new AdminError(400, "paths must be a non-empty list of paths");
-    }
-    try {
-      return paths.map((p) => client.namespacePathOf(p as string));
-    } catch (err) {
-      throw new AdminError(400, (err as Error).message);
-    }
+    if (!isPathList(body.paths)) throw new AdminError(400, "paths must be a non-empty list of paths");
+    return body.paths.map(namespacePath);
   };
   const indexed = async (): Promise<string[]> => {
     const paths: string[] = [];
