@@ -42,10 +42,11 @@ import { alive, echoMembers, ProcessTable } from "./operator.ts";
 const DEFAULT_LAYOUT = "a=nats,metadata b=nats,cache-node,s3-gateway,alluxio-proxy c=nats,cache-node,job-runner,alluxio-admin";
 /** The services a host may run, in the order they are started. */
 const SERVICES = ["nats", "metadata", "cache-node", "job-runner", "s3-gateway", "alluxio-proxy", "alluxio-admin"];
-const PORTS: Record<string, string> = {
-  "s3-gateway": "S3 :9000",
-  "alluxio-proxy": "Alluxio proxy :39999",
-  "alluxio-admin": "admin :19999",
+/** The endpoints printed for an operator. */
+const ENDPOINTS: Record<string, { label: string; port: number }> = {
+  "s3-gateway": { label: "S3", port: 9000 },
+  "alluxio-proxy": { label: "Alluxio proxy", port: 39999 },
+  "alluxio-admin": { label: "admin", port: 19999 },
 };
 
 interface Layout {
@@ -110,7 +111,8 @@ async function startServices(layout: Layout, host: SimHost, services: string[]):
     if (service === "metadata") env.KOINE_ROOT_UFS = pathToFileURL(join(home, "ufs")).href;
     if (service === "cache-node") Object.assign(env, { KOINE_NODE_ID: host.name, KOINE_ADVERTISE_HOST: host.ip });
     await processes.launchService(`${host.name}-${service}`, service, env, host);
-    if (PORTS[service]) echo(`    ${PORTS[service]}: http://${host.ip}:${PORTS[service].split(":")[1]}`);
+    const endpoint = ENDPOINTS[service];
+    if (endpoint) echo(`    ${endpoint.label} :${endpoint.port}: http://${host.ip}:${endpoint.port}`);
   }
 }
 
