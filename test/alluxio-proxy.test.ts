@@ -128,7 +128,7 @@ test("alluxio proxy - the alluxio-py example, request by request, then the same 
   r = await call(base, "/api/v1/paths//dir/create-file", { writeType: "SOMETIMES" });
   assert.equal((r.json() as { statusCode: string }).statusCode, "INVALID_ARGUMENT");
   r = await call(base, "/api/v1/streams/424242/read");
-  assert.equal((r.json() as { statusCode: string }).statusCode, "INVALID_ARGUMENT");
+  assert.equal((r.json() as { statusCode: string }).statusCode, "NOT_FOUND");
 });
 
 test("alluxio proxy - the alluxio-go example, request by request (JSON bodies, a trailing ?, null on close)", async (t) => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { test } from "node:test";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { connect, request } from "@koine/bus";
@@ -120,3 +121,43 @@ class CreateBucket extends (await import("@aws-sdk/client-s3")).CreateBucketComm
     super({ Bucket });
   }
 }
+
+type RequestBody = NonNullable<RequestInit["body"]>;
+
+test("cache - the data endpoint answers absurd requests with a 400 at once and stores nothing", async (t) => {
+  const cluster = await bootCluster(t, { remoteCacheNodes: true });
+  const node = cluster.cacheNodes[0] as (typeof cluster.cacheNodes)[number];
+  const contentId = "0123456789abcdef";
+  const ask = async (method: string, path: string, body?: RequestBody) => {
+    const res = await fetch(node.url + path, {
+      method,
+      ...(body ? { body, duplex: "half" } : {}),
+      signal: AbortSignal.timeout(5000),
+    } as RequestInit);
+    return `${res.status} ${((await res.json()) as { code: string }).code}`;
+  };
+  const read = (query: string) => `/data?contentId=${contentId}&mountId=root&path=/x&fingerprint=f&${query}`;
+  const cases: [string, string, RequestBody?][] = [
+    ["PUT", `/block?contentId=${contentId}&blockSize=1&blockIndex=0`, Buffer.alloc(4096)],
+    ["PUT", `/block?contentId=${contentId}&blockSize=1048576&blockIndex=${2 ** 53}`, Buffer.alloc(4096)],
+    ["PUT", `/block?contentId=${contentId}&blockSize=1048576&blockIndex=${2 ** 31}`, Buffer.alloc(4096)],
+    ["PUT", `/block?contentId=${contentId}&blockSize=1048576&blockIndex=0`, Buffer.alloc(2 * 1048576)],
+    ["PUT", `/block?contentId=${contentId}&blockSize=1e400&blockIndex=0`, Buffer.alloc(1)],
+    ["PUT", `/data?contentId=${contentId}&mountId=root&path=/x&blockSize=-5&stage=true`, Buffer.alloc(1)],
+    ["GET", read("fileSize=1e300&offset=1e299&length=10")],
+    ["GET", read(`fileSize=${2 ** 53 + 1}&offset=${2 ** 53 - 1000}&length=10`)],
+    ["GET", read("fileSize=100&offset=-1&length=10")],
+    ["GET", read("fileSize=100&offset=50&length=51")],
+    ["GET", read("fileSize=abc&offset=0&length=1")],
+  ];
+  for (const [method, path, body] of cases) assert.equal(await ask(method, path, body), "400 INVALID_ARGUMENT", `${method} ${path}`);
+  // A body larger than its block that does not say so up front is refused where it overflows.
+  const chunked = async function* () {
+    for (let i = 0; i < 3; i++) yield Buffer.alloc(1048576);
+  };
+  assert.equal(
+    await ask("PUT", `/block?contentId=${contentId}&blockSize=1048576&blockIndex=0`, Readable.from(chunked()) as unknown as RequestBody),
+    "400 INVALID_ARGUMENT",
+  );
+  assert.equal(node.stats().pages, 0, "no page stored");
+});

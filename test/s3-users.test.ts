@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import {
+  CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   GetBucketAclCommand,
   GetObjectAclCommand,
   GetObjectCommand,
@@ -13,8 +15,9 @@ import {
   PutBucketAclCommand,
   PutObjectAclCommand,
   PutObjectCommand,
+  UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
-import { bootCluster, s3Client, s3Outcome } from "@koine/testkit";
+import { bootCluster, onCleanup, s3Client, s3Outcome, type TestContext } from "@koine/testkit";
 
 const run = promisify(execFile);
 const KOINE = join(import.meta.dirname, "..", "scripts", "koine.ts");
@@ -81,7 +84,8 @@ test("users - seeded and managed users, bucket owners, and other users' buckets 
   await assert.rejects(koine("user", "remove", "nobody"), /no such user/);
 });
 
-test("users - canned ACLs: public-read buckets and objects are open to anyone for reading, nothing else", async (t) => {
+/** A cluster with two users, and a client for each. */
+async function aliceAndBob(t: TestContext) {
   const cluster = await bootCluster(t, {
     credentials: new Map([
       ["alice", "alice-secret"],
@@ -90,10 +94,15 @@ test("users - canned ACLs: public-read buckets and objects are open to anyone fo
   });
   const alice = s3Client(cluster.s3Url, { accessKeyId: "alice", secretAccessKey: "alice-secret" });
   const bob = s3Client(cluster.s3Url, { accessKeyId: "bobby", secretAccessKey: "bobby-secret" });
-  t.after(() => {
+  onCleanup(t, () => {
     alice.destroy();
     bob.destroy();
   });
+  return { cluster, alice, bob };
+}
+
+test("users - canned ACLs: public-read buckets and objects are open to anyone for reading, nothing else", async (t) => {
+  const { cluster, alice, bob } = await aliceAndBob(t);
   const anonymous = (method: string, path: string, body?: string) =>
     fetch(`${cluster.s3Url}${path}`, { method, ...(body === undefined ? {} : { body }) }).then(async (r) =>
       `${r.status} ${/<Code>(\w+)</.exec(await r.text())?.[1] ?? ""}`.trim(),
@@ -141,5 +150,34 @@ test("users - canned ACLs: public-read buckets and objects are open to anyone fo
   assert.equal(
     await s3Outcome(alice.send(new PutObjectAclCommand({ Bucket: "priv", Key: "open", ACL: "authenticated-read" }))),
     "501 NotImplemented",
+  );
+});
+
+test("users - a copy reads its source as a GET would: another user's private object cannot be copied, whole or as a part", async (t) => {
+  const { alice, bob } = await aliceAndBob(t);
+  await alice.send(new CreateBucketCommand({ Bucket: "alice-private" }));
+  await alice.send(new PutObjectCommand({ Bucket: "alice-private", Key: "secret", Body: "alice's secret" }));
+  await alice.send(new PutObjectCommand({ Bucket: "alice-private", Key: "shared", Body: "for all", ACL: "public-read" }));
+  await bob.send(new CreateBucketCommand({ Bucket: "bob-bucket" }));
+
+  const copy = (CopySource: string) => s3Outcome(bob.send(new CopyObjectCommand({ Bucket: "bob-bucket", Key: "stolen", CopySource })));
+  assert.equal(await copy("alice-private/secret"), "403 AccessDenied");
+  assert.equal(await copy("alice-private/no-such-key"), "403 AccessDenied", "nor learns which keys exist");
+  assert.equal(await copy("alice-private/shared"), "ok", "a public-read object may be copied");
+  assert.equal(await copy("no-such-bucket/x"), "404 NoSuchBucket");
+
+  const upload = await bob.send(new CreateMultipartUploadCommand({ Bucket: "bob-bucket", Key: "parts" }));
+  const partCopy = (CopySource: string) =>
+    s3Outcome(
+      bob.send(new UploadPartCopyCommand({ Bucket: "bob-bucket", Key: "parts", UploadId: upload.UploadId, PartNumber: 1, CopySource })),
+    );
+  assert.equal(await partCopy("alice-private/secret"), "403 AccessDenied");
+  assert.equal(await partCopy("alice-private/shared"), "ok");
+
+  const stolen = await bob.send(new GetObjectCommand({ Bucket: "bob-bucket", Key: "stolen" }));
+  assert.equal(await stolen.Body?.transformToString(), "for all", "only the public object was copied");
+  assert.equal(
+    await s3Outcome(alice.send(new CopyObjectCommand({ Bucket: "alice-private", Key: "copy", CopySource: "alice-private/secret" }))),
+    "ok",
   );
 });

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
-import { type NatsConnection, request, type Subscription, subscribe } from "@koine/bus";
+import { keepTrying, type NatsConnection, type Retrying, request, type Subscription, subscribe } from "@koine/bus";
 import {
   cacheNode,
   DEFAULT_BLOCK_SIZE,
@@ -16,6 +16,7 @@ import {
   Meta,
   type Mount,
   type PersistenceState,
+  parsePath,
   type ReadRange,
   type UfsLocation,
   type Upload,
@@ -90,7 +91,9 @@ export class FileSystemClient {
   readonly #httpNodes = new Map<string, HttpDataNode>();
   readonly #statCache = new Map<string, { info: FileInfo; atMs: number }>();
   readonly #statCacheMs: number;
-  #mounts: Mount[] = [];
+  /** Unknown until metadata first answers. */
+  #mounts: Mount[] | undefined;
+  #loadingMounts: Retrying | undefined;
   #events: Subscription | undefined;
   #mountEvents: Subscription | undefined;
   /** The cache policies; the cache filters say how long metadata of a path may be trusted. */
@@ -105,7 +108,12 @@ export class FileSystemClient {
     this.#statCacheMs = options.statCacheMs ?? DEFAULT_STAT_CACHE_MS;
   }
 
-  /** Connects the client: mount table, membership view, change events. */
+  /**
+   * Connects the client: mount table, membership view, change events. When
+   * metadata does not answer, the client opens all the same and asks for the
+   * mount table again every second; until it has one, every call that needs
+   * it is UNAVAILABLE (see {@link ready}).
+   */
   static async open(options: FileSystemClientOptions): Promise<FileSystemClient> {
     const client = new FileSystemClient(options);
     client.#events = subscribe(client.nc, Events.changed, ({ paths, trees }) => {
@@ -117,11 +125,30 @@ export class FileSystemClient {
     });
     await client.membership.start(client.nc);
     client.policies = await Policies.open(client.nc);
-    client.#mounts = (await request(client.nc, Meta.mounts, {})).mounts;
+    client.#loadingMounts = keepTrying(
+      async () => {
+        const { mounts } = await request(client.nc, Meta.mounts, {});
+        client.#mounts ??= mounts;
+      },
+      { onFailure: (err, n) => n === 1 && console.error(`koine client: metadata does not answer (${(err as Error).message}); retrying`) },
+    );
+    await client.#loadingMounts.firstAttempt;
     return client;
   }
 
+  /** Whether metadata has answered: the client knows the mount table. */
+  get ready(): boolean {
+    return this.#mounts !== undefined;
+  }
+
+  #mountTable(): Mount[] {
+    if (this.#mounts === undefined)
+      throw new KoineError(ErrorCode.Unavailable, "Cannot resolve paths yet: metadata has not answered since start");
+    return this.#mounts;
+  }
+
   async close(): Promise<void> {
+    this.#loadingMounts?.stop();
     this.#events?.unsubscribe();
     this.#mountEvents?.unsubscribe();
     this.policies.close();
@@ -215,8 +242,14 @@ export class FileSystemClient {
 
   /** The namespace path of a location given as a path ("/data/x") or as an under-store URI of a mount ("s3://bucket/x"). */
   namespacePathOf(location: string): string {
+    const path = this.#namespacePathOf(location);
+    parsePath(path); // no NUL, "." or ".." reaches a job or a policy
+    return path;
+  }
+
+  #namespacePathOf(location: string): string {
     if (location.startsWith("/")) return location;
-    for (const m of this.#mounts) {
+    for (const m of this.#mountTable()) {
       const base = m.uri.replace(/\/+$/, "");
       if (location === base || location.startsWith(`${base}/`)) {
         const below = location.slice(base.length).replace(/\/+$/, "");
@@ -257,13 +290,13 @@ export class FileSystemClient {
 
   /** The mount table, kept current by mount events. */
   mounts(): readonly Mount[] {
-    return this.#mounts;
+    return this.#mountTable();
   }
 
   /** Throws PERMISSION_DENIED when `path` is on a read-only mount. */
   assertWritable(path: string): void {
     const { mountId } = this.ufsLocationOf(path);
-    const mount = this.#mounts.find((m) => m.id === mountId);
+    const mount = this.#mountTable().find((m) => m.id === mountId);
     if (mount?.readOnly) throw new KoineError(ErrorCode.PermissionDenied, `Cannot change "${path}": ${mount.uri} is mounted read-only`);
   }
 
@@ -281,7 +314,7 @@ export class FileSystemClient {
 
   /** The mount holding `path` and the path relative to its root. */
   ufsLocationOf(path: string): UfsLocation {
-    return locate(this.#mounts, path);
+    return locate(this.#mountTable(), path);
   }
 
   #node(id: string): DataNode {

@@ -1,6 +1,15 @@
 import { createHash } from "node:crypto";
 import { followKv, type KV, type NatsConnection, openKv, whenJetStreamReady } from "@koine/bus";
-import { isWithin, JobSchemas, POLICIES_BUCKET, type Policy, type PolicyKind, type Priority } from "@koine/protocol";
+import {
+  compilePattern,
+  isWithin,
+  JobSchemas,
+  type PathPattern,
+  POLICIES_BUCKET,
+  type Policy,
+  type PolicyKind,
+  type Priority,
+} from "@koine/protocol";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 
 const PolicyCheck = TypeCompiler.Compile(JobSchemas.Policy);
@@ -15,7 +24,7 @@ export class Policies {
   readonly #byKey = new Map<string, Policy>();
   readonly #listeners = new Set<() => void>();
   /** The cache filters with their patterns compiled, in path order, and the default rule: asked on every read and stat. */
-  #filters: { policy: Policy; pattern: RegExp }[] = [];
+  #filters: { policy: Policy; pattern: PathPattern }[] = [];
   #defaultFilter: Policy | undefined;
   #stopWatch: (() => void) | undefined;
 
@@ -117,7 +126,7 @@ export class Policies {
     this.#filters = rules.flatMap((policy) => {
       if (policy.path === "") return [];
       try {
-        return [{ policy, pattern: new RegExp(policy.path) }];
+        return [{ policy, pattern: compilePattern(policy.path, "A cache filter's pattern") }];
       } catch {
         return []; // checked when added
       }

@@ -4,4 +4,14 @@
  * @module
  */
 export { runService } from "./run.ts";
-export { DEFAULT_NATS_URL, durationFrom, homeFrom, natsUrlFrom, parseDuration, parseSize, portFrom, sizeFrom } from "./settings.ts";
+export {
+  countFrom,
+  DEFAULT_NATS_URL,
+  durationFrom,
+  homeFrom,
+  natsUrlFrom,
+  parseDuration,
+  parseSize,
+  portFrom,
+  sizeFrom,
+} from "./settings.ts";

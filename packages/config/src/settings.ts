@@ -74,3 +74,12 @@ export function durationFrom(env: NodeJS.ProcessEnv, name: string, fallback: num
   const text = env[name];
   return text === undefined ? fallback : parseDuration(text, name);
 }
+
+/** The whole number ≥ 1 in setting `name`, or `fallback`. */
+export function countFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined) return fallback;
+  const count = Number(text);
+  if (!Number.isSafeInteger(count) || count < 1) throw new Error(`${name} must be a whole number of at least 1, not "${text}"`);
+  return count;
+}

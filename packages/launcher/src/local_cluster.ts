@@ -30,6 +30,8 @@ export interface LocalClusterOptions {
   alluxioPort?: number;
   /** @default 19999 */
   adminPort?: number;
+  /** Idle time and open-stream limits of the Alluxio streams API. */
+  alluxioStreams?: alluxio.StreamLimits;
   /** Admin API endpoints switched off (they answer 501). */
   adminDisabled?: string[];
   credentials?: Map<string, string>;
@@ -130,6 +132,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       credentials: options.credentials ?? new Map([[s3.DEFAULT_ACCESS_KEY, s3.DEFAULT_SECRET_KEY]]),
       localNodes,
       ...(options.blockSize ? { blockSize: options.blockSize } : {}),
+      ...(options.alluxioStreams ? { streams: options.alluxioStreams } : {}),
     });
     stops.push(() => proxy.stop());
 

@@ -5,15 +5,19 @@ import { type Static, Type as T } from "@sinclair/typebox";
  * Bytes travel as HTTP bodies; these describe them (query strings, JSON).
  */
 
+/** The largest file koine takes (1 PiB): every offset and size stays an exact integer. */
+export const MAX_FILE_BYTES = 2 ** 50;
+const ByteCount = (minimum: number) => T.Integer({ minimum, maximum: MAX_FILE_BYTES });
+
 /** Read `length` bytes at `offset` of one version of a file. */
 export const ReadRange = T.Object({
   contentId: T.String({ pattern: "^[0-9a-f]{8,64}$" }),
   mountId: T.String({ minLength: 1 }),
   path: T.String({ minLength: 1 }),
   fingerprint: T.String(),
-  fileSize: T.Integer({ minimum: 0 }),
-  offset: T.Integer({ minimum: 0 }),
-  length: T.Integer({ minimum: 0 }),
+  fileSize: ByteCount(0),
+  offset: ByteCount(0),
+  length: ByteCount(0),
   /** The bytes are only in the cache: a miss is an error, never an under-store read. */
   cacheOnly: T.Optional(T.Boolean()),
   /** Keep pages read from the under-store (false: NO_CACHE reads). @default true */
@@ -28,9 +32,9 @@ export const WriteTarget = T.Object({
   mountId: T.String({ minLength: 1 }),
   path: T.String({ minLength: 1 }),
   contentId: T.String({ pattern: "^[0-9a-f]{8,64}$" }),
-  blockSize: T.Integer({ minimum: 1 }),
+  blockSize: ByteCount(1),
   /** Indexes of the blocks this node owns and should keep in its cache. */
-  cacheBlocks: T.Array(T.Integer({ minimum: 0 })),
+  cacheBlocks: T.Array(ByteCount(0)),
   /** Leave the bytes staged for the metadata commit to publish (else they are at `path` on return). */
   stage: T.Boolean(),
   /** The file's namespace path, for the cache policies of its place. */
@@ -41,8 +45,8 @@ export type WriteTarget = Static<typeof WriteTarget>;
 /** Keep one block of a file in the cache only (MUST_CACHE, ASYNC_THROUGH): its pages are pinned. */
 export const BlockTarget = T.Object({
   contentId: T.String({ pattern: "^[0-9a-f]{8,64}$" }),
-  blockIndex: T.Integer({ minimum: 0 }),
-  blockSize: T.Integer({ minimum: 1 }),
+  blockIndex: ByteCount(0),
+  blockSize: ByteCount(1),
 });
 export type BlockTarget = Static<typeof BlockTarget>;
 

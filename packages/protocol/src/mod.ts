@@ -6,6 +6,7 @@
 
 export type { BlockTarget, ConcatRequest, ReadRange, WriteTarget } from "./data.ts";
 export * as DataSchemas from "./data.ts";
+export { MAX_FILE_BYTES } from "./data.ts";
 export { ErrorCode, errorCodeOf, isErrorCode, KoineError } from "./errors.ts";
 export type {
   FilterType,
@@ -21,7 +22,9 @@ export type {
 } from "./jobs.ts";
 export * as JobSchemas from "./jobs.ts";
 export { FILE_INDEX_BUCKET, JOBS_BUCKET, POLICIES_BUCKET } from "./jobs.ts";
-export { DEFAULT_BLOCK_SIZE, isWithin, locate } from "./mounts.ts";
+export { DEFAULT_BLOCK_SIZE, INTERNAL_PREFIX, isWithin, locate, namespaceName, ufsName } from "./mounts.ts";
+export { joinPath, type ParsedPath, parsePath } from "./paths.ts";
+export { compilePattern, type PathPattern } from "./patterns.ts";
 export type { EventType, ReplyOf, RequestOf, Rpc } from "./rpc.ts";
 export { describeInvalid, event, rpc } from "./rpc.ts";
 export type {

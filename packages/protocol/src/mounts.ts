@@ -17,5 +17,26 @@ export function locate(mounts: readonly Mount[], path: string): UfsLocation {
   }
   if (!best) throw new KoineError(ErrorCode.Internal, `No mount holds "${path}"`);
   const rel = best.path === "/" ? path : path.slice(best.path.length) || "/";
-  return { mountId: best.id, path: rel.length > 1 && rel.endsWith("/") ? rel.slice(0, -1) : rel };
+  const trimmed = rel.length > 1 && rel.endsWith("/") ? rel.slice(0, -1) : rel;
+  return { mountId: best.id, path: trimmed.includes(`/${INTERNAL_PREFIX}`) ? trimmed.split("/").map(ufsName).join("/") : trimmed };
+}
+
+/**
+ * Names starting with this are koine's own in an under-store (staged
+ * writes, multipart parts); a user's name that starts with it is stored
+ * escaped, so the two never meet.
+ */
+export const INTERNAL_PREFIX = ".koine-";
+const ESCAPE = ".koine-esc-";
+
+/** The under-store name of namespace name `name`: itself, or escaped when it looks like one of koine's own. */
+export function ufsName(name: string): string {
+  return name.startsWith(INTERNAL_PREFIX) ? ESCAPE + name : name;
+}
+
+/** The namespace name of under-store name `name`, or undefined for koine's own files. */
+export function namespaceName(name: string): string | undefined {
+  if (!name.startsWith(INTERNAL_PREFIX)) return name;
+  const escaped = name.slice(ESCAPE.length);
+  return name.startsWith(ESCAPE) && escaped.startsWith(INTERNAL_PREFIX) ? escaped : undefined;
 }

@@ -5,6 +5,7 @@ import { FileSystemClient, type JobStore, type Policies } from "@koine/client";
 import { parseDuration, parseSize } from "@koine/config";
 import {
   cacheNode,
+  compilePattern,
   ErrorCode,
   isWithin,
   type JobKind,
@@ -107,13 +108,7 @@ function loadOptionsOf(value: unknown): JobOptions {
     const first = Value.Errors(JobSchemas.JobOptions, options).First();
     throw new AdminError(400, `Invalid option ${first?.path.slice(1)}: ${first?.message}`);
   }
-  if (options.fileFilterRegex !== undefined) {
-    try {
-      new RegExp(options.fileFilterRegex);
-    } catch {
-      throw new AdminError(400, `fileFilterRegex is not a regular expression: ${options.fileFilterRegex}`);
-    }
-  }
+  if (options.fileFilterRegex !== undefined) compilePattern(options.fileFilterRegex, "fileFilterRegex");
   return options;
 }
 
@@ -441,11 +436,7 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
     }
     const pattern = body.default === true ? "" : stringField(body, "pattern");
     if (pattern === undefined) throw new AdminError(400, "Give pattern (a regular expression over paths), or default: true");
-    try {
-      new RegExp(pattern);
-    } catch {
-      throw new AdminError(400, `pattern is not a regular expression: ${pattern}`);
-    }
+    compilePattern(pattern, "pattern");
     return { path: pattern, filter: type, ...(type === "maxAge" ? { maxAgeMs: durationOf(body.time, "time") } : {}) };
   });
 

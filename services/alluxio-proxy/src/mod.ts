@@ -10,3 +10,4 @@ export type { AlluxioPluginOptions } from "./plugin.ts";
 export { alluxioPlugin } from "./plugin.ts";
 export type { AlluxioProxy } from "./service.ts";
 export { start } from "./service.ts";
+export type { StreamLimits } from "./streams.ts";

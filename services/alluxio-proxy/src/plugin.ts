@@ -3,12 +3,12 @@ import type { FileAttributes, FileInfo, LoadMetadata, TtlAction } from "@koine/p
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { AlluxioError, toAlluxioError } from "./errors.ts";
 import { modeOf, uriStatus } from "./status.ts";
-import { Streams } from "./streams.ts";
+import { type StreamLimits, Streams } from "./streams.ts";
 
 export interface AlluxioPluginOptions {
   client: FileSystemClient;
-  /** Idle streams are dropped after this long. */
-  streamIdleMs?: number;
+  /** How long idle streams live, and how many may be open. */
+  streams?: StreamLimits;
   /** The user shown for paths no user owns (the proxy has no users). @default "alluxio" */
   owner?: string;
 }
@@ -31,6 +31,10 @@ const PATH_OPS = [
 type PathOp = (typeof PATH_OPS)[number];
 const PATH_ROUTE = new RegExp(`^/api/v1/paths/(.*)/(${PATH_OPS.join("|")})$`);
 const MAX_OPTIONS_BYTES = 1024 * 1024;
+/** A time to live that a clock can still add to now: about a thousand years. */
+const MAX_TTL_MS = 1000 * 365 * 86_400_000;
+/** Owner and group names, as a POSIX user name may be long. */
+const MAX_NAME_LENGTH = 256;
 /** As Alluxio's alluxio.user.file.writetype.default. */
 const DEFAULT_WRITE_TYPE: WriteType = "CACHE_THROUGH";
 
@@ -101,16 +105,27 @@ function ttlOf(o: Options): Pick<FileAttributes, "ttlMs" | "ttlAction"> {
   const ttl = common(o, "ttl");
   const action = oneOf<TtlAction>({ ttlAction: common(o, "ttlAction") }, "ttlAction", ["DELETE", "FREE"]);
   if (ttl === undefined || ttl === null) return action ? { ttlAction: action } : {};
-  if (typeof ttl !== "number" || !Number.isInteger(ttl) || ttl < -1)
-    throw new AlluxioError("INVALID_ARGUMENT", "ttl must be an integer of ms, or -1");
+  if (typeof ttl !== "number" || !Number.isInteger(ttl) || ttl < -1 || ttl > MAX_TTL_MS)
+    throw new AlluxioError("INVALID_ARGUMENT", `ttl must be a whole number of ms up to ${MAX_TTL_MS}, or -1`);
   return { ttlMs: ttl, ...(action ? { ttlAction: action } : {}) };
+}
+
+/** An owner or group option: absent, or a name of 1 to MAX_NAME_LENGTH characters without control characters. */
+function userName(o: Options, key: "owner" | "group"): { owner?: string; group?: string } {
+  const value = o[key];
+  if (value === undefined || value === null) return {};
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (typeof value !== "string" || value === "" || value.length > MAX_NAME_LENGTH || /[\u0000-\u001f\u007f]/.test(value)) {
+    throw new AlluxioError("INVALID_ARGUMENT", `${key} must be a name of 1 to ${MAX_NAME_LENGTH} characters`);
+  }
+  return { [key]: value };
 }
 
 /** loadMetadataType and commonOptions.syncIntervalMs, as sync options. */
 function syncOf(o: Options): SyncOptions {
   const loadMetadata = oneOf<LoadMetadata>(o, "loadMetadataType", ["NEVER", "ONCE", "ALWAYS"]);
   const interval = common(o, "syncIntervalMs");
-  if (interval !== undefined && (typeof interval !== "number" || !Number.isInteger(interval) || interval < -1)) {
+  if (interval !== undefined && (typeof interval !== "number" || !Number.isSafeInteger(interval) || interval < -1)) {
     throw new AlluxioError("INVALID_ARGUMENT", "syncIntervalMs must be an integer of ms, or -1");
   }
   return {
@@ -128,7 +143,7 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
   // What this API creates belongs to no S3 user (owner ""): every dialect's users may use it.
   const owner = "";
   const shownOwner = options.owner ?? "alluxio";
-  const streams = new Streams(options.streamIdleMs);
+  const streams = new Streams(options.streams);
   app.addHook("onClose", async () => streams.stop());
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_req, _payload, done) => done(null));
@@ -170,7 +185,7 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
           const parent = path.slice(0, path.lastIndexOf("/")) || "/";
           await client.stat(parent);
         }
-        const id = streams.openWrite(path, (body) =>
+        const id = streams.openWrite(req.ip, path, (body) =>
           client.writeFile(path, body, {
             attributes: { owner, contentType: "application/octet-stream", ...ttl, ...(mode === undefined ? {} : { mode }) },
             createParents: recursive,
@@ -226,7 +241,7 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
       case "open-file": {
         const readType = oneOf<ReadType>(o, "readType", READ_TYPES) ?? "CACHE";
         if ((await client.stat(path)).type !== "file") throw new AlluxioError("INVALID_ARGUMENT", `Path "${path}" is a directory`);
-        return json(reply, streams.openRead(path, readType));
+        return json(reply, streams.openRead(req.ip, path, readType));
       }
       case "rename": {
         const dst = query.get("dst");
@@ -240,8 +255,8 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
           throw new AlluxioError("INVALID_ARGUMENT", "pinned must be true or false");
         const mode = modeOf(o.mode);
         const attributes: FileAttributes = {
-          ...(typeof o.owner === "string" ? { owner: o.owner } : {}),
-          ...(typeof o.group === "string" ? { group: o.group } : {}),
+          ...userName(o, "owner"),
+          ...userName(o, "group"),
           ...(mode === undefined ? {} : { mode }),
           ...(typeof o.pinned === "boolean" ? { pinned: o.pinned } : {}),
           ...ttlOf(o),
@@ -294,7 +309,6 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
       }
       if (op === "write") {
         const entry = streams.get(id, "write");
-        if (entry.kind !== "write") throw new AlluxioError("INVALID_ARGUMENT", `stream ${id} is not for writing`);
         let written = 0;
         for await (const chunk of req.raw as AsyncIterable<Buffer>) {
           written += chunk.length;
@@ -304,7 +318,6 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
       }
       if (op === "read") {
         const entry = streams.get(id, "read");
-        if (entry.kind !== "read") throw new AlluxioError("INVALID_ARGUMENT", `stream ${id} is not for reading`);
         const info = await client.stat(entry.path);
         const bytes = entry.consumed ? Buffer.alloc(0) : await client.read(info, 0, info.size, entry.readType);
         const length = entry.consumed ? 0 : info.size;

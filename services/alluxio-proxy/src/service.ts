@@ -11,7 +11,7 @@ export type AlluxioProxy = FrontEnd;
  */
 export function start(options: AlluxioProxyOptions & { localNodes?: ReadonlyMap<string, DataNode> }): Promise<AlluxioProxy> {
   return startFrontEnd({ ...options, name: "koine-alluxio-proxy" }, async (app, { client, users }) => {
-    await app.register(alluxioPlugin, { client });
+    await app.register(alluxioPlugin, { client, ...(options.streams ? { streams: options.streams } : {}) });
     await app.register(s3Plugin, {
       prefix: "/api/v1/s3",
       client,

@@ -1,4 +1,5 @@
 import type { FileInfo, Mount } from "@koine/protocol";
+import { AlluxioError } from "./errors.ts";
 
 /** The URIStatus JSON of Alluxio 2.x: every key alluxio-py reads (it fails on a missing one). */
 export interface UriStatus {
@@ -66,13 +67,18 @@ export function uriStatus(info: FileInfo, mounts: readonly Mount[]): UriStatus {
 
 const BITS: Record<string, number> = { NONE: 0, EXECUTE: 1, WRITE: 2, WRITE_EXECUTE: 3, READ: 4, READ_EXECUTE: 5, READ_WRITE: 6, ALL: 7 };
 
-/** An Alluxio Mode ({ownerBits, groupBits, otherBits}) or a plain number, as a POSIX mode. */
+/** An Alluxio Mode ({ownerBits, groupBits, otherBits}) or a plain number up to 0o7777, as a POSIX mode; anything else is INVALID_ARGUMENT. */
 export function modeOf(mode: unknown): number | undefined {
-  if (typeof mode === "number" && Number.isInteger(mode)) return mode;
-  if (mode && typeof mode === "object") {
+  if (mode === undefined || mode === null) return undefined;
+  if (typeof mode === "number" && Number.isInteger(mode) && mode >= 0 && mode <= 0o7777) return mode;
+  if (typeof mode === "object" && !Array.isArray(mode)) {
     const m = mode as Record<string, unknown>;
-    const bits = (k: string) => BITS[String(m[k] ?? "NONE")] ?? 0;
+    const bits = (k: string) => {
+      const value = BITS[String(m[k] ?? "NONE")];
+      if (value === undefined) throw new AlluxioError("INVALID_ARGUMENT", `mode.${k} must be one of ${Object.keys(BITS).join(", ")}`);
+      return value;
+    };
     return (bits("ownerBits") << 6) | (bits("groupBits") << 3) | bits("otherBits");
   }
-  return undefined;
+  throw new AlluxioError("INVALID_ARGUMENT", "mode must be a number from 0 to 0o7777 or {ownerBits, groupBits, otherBits}");
 }

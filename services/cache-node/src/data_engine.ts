@@ -6,6 +6,7 @@ import {
   ErrorCode,
   isWithin,
   KoineError,
+  MAX_FILE_BYTES,
   type Policy,
   type Priority,
   type RangeLoaded,
@@ -337,20 +338,27 @@ export class DataEngine {
    * they are never evicted; the commit makes the pin known cluster-wide.
    */
   async writeBlock(t: BlockTarget, body: AsyncIterable<Uint8Array>): Promise<{ size: number }> {
+    checkBlock(t, this.pageSize);
     this.store.setPinned([t.contentId], true);
     const cutter = new PageCutter(this.pageSize);
     const first = (t.blockIndex * t.blockSize) / this.pageSize;
-    if (!Number.isInteger(first)) throw new KoineError(ErrorCode.InvalidArgument, "A block must start on a page boundary");
     let index = first;
     let size = 0;
-    for await (const input of body) {
-      const chunk = Buffer.isBuffer(input) ? input : Buffer.from(input);
-      size += chunk.length;
-      if (size > t.blockSize) throw new KoineError(ErrorCode.InvalidArgument, `Block ${t.blockIndex} is larger than ${t.blockSize} bytes`);
-      for (const page of cutter.push(chunk)) await this.store.put(PageStore.key(t.contentId, index++), page);
+    try {
+      for await (const input of body) {
+        const chunk = Buffer.isBuffer(input) ? input : Buffer.from(input);
+        size += chunk.length;
+        if (size > t.blockSize)
+          throw new KoineError(ErrorCode.InvalidArgument, `Block ${t.blockIndex} is larger than ${t.blockSize} bytes`);
+        for (const page of cutter.push(chunk)) await this.store.put(PageStore.key(t.contentId, index++), page);
+      }
+      const last = cutter.finish();
+      if (last) await this.store.put(PageStore.key(t.contentId, index), last);
+    } catch (err) {
+      // No commit will name a block that failed: its pinned pages would never go.
+      for (let i = first; i <= index; i++) await this.store.remove(PageStore.key(t.contentId, i));
+      throw err;
     }
-    const last = cutter.finish();
-    if (last) await this.store.put(PageStore.key(t.contentId, index), last);
     return { size };
   }
 
@@ -373,6 +381,15 @@ export class DataEngine {
       mountId: c.mountId,
       ...(written.stagedPath ? { stagedPath: written.stagedPath } : {}),
     };
+  }
+}
+
+/** Refuses a block that does not start on a page boundary or ends past the largest file. */
+export function checkBlock(t: BlockTarget, pageSize: number): void {
+  if (t.blockSize % pageSize !== 0)
+    throw new KoineError(ErrorCode.InvalidArgument, `A block size must be a multiple of the page size ${pageSize}`);
+  if ((t.blockIndex + 1) * t.blockSize > MAX_FILE_BYTES) {
+    throw new KoineError(ErrorCode.InvalidArgument, `Block ${t.blockIndex} would end past the largest file (${MAX_FILE_BYTES} bytes)`);
   }
 }
 

@@ -2,7 +2,7 @@ import { DataSchemas, ErrorCode, errorCodeOf, KoineError } from "@koine/protocol
 import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
-import type { DataEngine } from "./data_engine.ts";
+import { checkBlock, type DataEngine } from "./data_engine.ts";
 
 const STATUS: Record<string, number> = {
   [ErrorCode.NotFound]: 404,
@@ -22,7 +22,9 @@ function parse<S extends TSchema>(schema: S, input: unknown): import("@sinclair/
   return value;
 }
 
+/** Answers with the error's status; a request whose body was cut off mid-way also loses its connection, so none is read as the next request. */
 function sendError(reply: FastifyReply, err: unknown): FastifyReply {
+  if (!reply.request.raw.complete) reply.header("connection", "close");
   const code = err instanceof RangeError ? ErrorCode.InvalidArgument : errorCodeOf(err);
   if (code === ErrorCode.Internal) console.error("cache-node:", err);
   return reply.code(STATUS[code] ?? 500).send({ code, message: err instanceof Error ? err.message : String(err) });
@@ -60,16 +62,20 @@ export function buildHttp(engine: DataEngine): FastifyInstance {
       });
       return reply.send(await engine.write(target, req.raw));
     } catch (err) {
-      if (req.raw.destroyed) return reply;
       return sendError(reply, err);
     }
   });
 
   app.put("/block", async (req, reply) => {
     try {
-      return reply.send(await engine.writeBlock(parse(DataSchemas.BlockTarget, req.query), req.raw));
+      const target = parse(DataSchemas.BlockTarget, req.query);
+      checkBlock(target, engine.pageSize);
+      const declared = Number(req.headers["content-length"] ?? 0);
+      if (declared > target.blockSize) {
+        throw new KoineError(ErrorCode.InvalidArgument, `Block ${target.blockIndex} is larger than ${target.blockSize} bytes`);
+      }
+      return reply.send(await engine.writeBlock(target, req.raw));
     } catch (err) {
-      if (req.raw.destroyed) return reply;
       return sendError(reply, err);
     }
   });

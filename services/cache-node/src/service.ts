@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { connect, openKv, publish, Responder, request, subscribe } from "@koine/bus";
+import { connect, keepTrying, openKv, publish, Responder, request, subscribe } from "@koine/bus";
 import { Policies } from "@koine/client";
 import { type CacheStats, cacheNode, Events, MEMBER_HEARTBEAT_MS, MEMBER_TTL_MS, MEMBERS_BUCKET, type Member, Meta } from "@koine/protocol";
 import { UfsRegistry } from "@koine/ufs";
@@ -51,18 +51,9 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
       store.free(contentIds).catch((err) => console.error("cache-node: cannot free pages", err));
     }),
   ];
-  const loadPins = async () => {
-    for (let attempt = 0; !stopped; attempt++) {
-      try {
-        store.resetPinned((await request(nc, Meta.pinned, {})).contentIds);
-        return;
-      } catch (err) {
-        if (attempt === 0) console.error("cache-node: cannot load pinned contents yet; retrying", (err as Error).message);
-        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 200 * 2 ** attempt)));
-      }
-    }
-  };
-  void loadPins();
+  const loadingPins = keepTrying(async () => store.resetPinned((await request(nc, Meta.pinned, {})).contentIds), {
+    onFailure: (err, n) => n === 1 && console.error("cache-node: cannot load pinned contents yet; retrying", (err as Error).message),
+  });
 
   const app = buildHttp(engine);
   await app.listen({ host: options.host, port: options.port });
@@ -135,6 +126,7 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
     async stop() {
       if (stopped) return;
       stopped = true;
+      loadingPins.stop();
       clearInterval(timer);
       clearInterval(expiry);
       policies.close();
@@ -148,6 +140,7 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
     async abort() {
       if (stopped) return;
       stopped = true;
+      loadingPins.stop();
       clearInterval(timer);
       clearInterval(expiry);
       policies.close();

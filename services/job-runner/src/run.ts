@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "@koine/bus";
 import type { FileSystemClient, JobStore } from "@koine/client";
-import { cacheNode, ErrorCode, type FileInfo, type JobRecord, KoineError } from "@koine/protocol";
+import { cacheNode, compilePattern, ErrorCode, type FileInfo, type JobRecord, KoineError } from "@koine/protocol";
 import { freeBatch } from "./free.ts";
 import { type BatchOutcome, loadBatch } from "./load.ts";
 import { rebalanceBatch } from "./rebalance.ts";
@@ -39,17 +39,19 @@ export async function filesOf(
       .map((line) => line.trim())
       .filter((line) => line !== "" && !line.startsWith("#"));
   }
-  const filter = record.options.fileFilterRegex ? new RegExp(record.options.fileFilterRegex) : undefined;
+  const filter = record.options.fileFilterRegex ? compilePattern(record.options.fileFilterRegex, "fileFilterRegex") : undefined;
   const files = new Map<string, FileInfo>();
   const missing: { path: string; message: string }[] = [];
   for (const location of locations) {
-    const path = client.namespacePathOf(location);
+    let path = location;
     try {
+      path = client.namespacePathOf(location);
       for await (const file of client.walk(path)) {
         if (!filter || filter.test(file.path)) files.set(file.path, file);
       }
     } catch (err) {
-      if (!(err instanceof KoineError && err.code === ErrorCode.NotFound)) throw err;
+      // A path that names nothing, or no valid path at all, fails for good: no retry makes it right.
+      if (!(err instanceof KoineError && (err.code === ErrorCode.NotFound || err.code === ErrorCode.InvalidArgument))) throw err;
       missing.push({ path, message: err.message });
     }
   }

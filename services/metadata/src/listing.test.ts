@@ -76,3 +76,23 @@ test("listKeys() matches S3 order and paging for every prefix, delimiter and pag
     }
   }
 });
+
+test("listKeys() ends its LMDB read transactions: truncated pages between writes leave no reader slots taken", async (t) => {
+  const dir = await tempDir(t);
+  const db = open({ path: dir, maxReaders: 126 });
+  t.after(() => db.close());
+  const ns = new Namespace(db);
+  await ns.init({ id: "root", path: "/", uri: "file:///tmp", readOnly: false });
+  await ns.mkdir("/bkt", {});
+  const data = { contentId: "c", size: 0, etag: "e", ufsFingerprint: "f" };
+  for (let i = 0; i < 20; i++) await ns.commitFile(`/bkt/d${i % 4}/k${i}`, data, 1, {}, true);
+  for (let i = 0; i < 300; i++) {
+    listKeys(ns, { bucket: "bkt", prefix: "", delimiter: i % 2 ? "/" : "", startAfter: "", maxKeys: 3 });
+    await ns.commitFile(`/bkt/x${i}`, data, 1, {}, true);
+  }
+  const readers = db
+    .readerList()
+    .split("\n")
+    .filter((line) => /^\s*\d/.test(line));
+  assert.ok(readers.length <= 2, `reader slots in use: ${readers.length}`);
+});

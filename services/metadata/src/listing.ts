@@ -73,26 +73,33 @@ export function listKeys(ns: Namespace, options: ListKeysOptions): ListKeysReply
   const commonPrefixes: string[] = [];
   let last = "";
   let seek = compareBytes(startAfter, prefix) > 0 ? startAfter : prefix;
+  // A walk holds LMDB read cursors (and so a reader slot) until it is ended:
+  // every walk is closed when it is replaced and when the page is done.
   let walk = keysFrom(ns, bucketId, "", seek);
-  for (;;) {
-    const next = walk.next();
-    if (next.done) return { keys, commonPrefixes, truncated: false, last };
-    const { key, inode } = next.value;
-    if (!key.startsWith(prefix)) return { keys, commonPrefixes, truncated: false, last };
-    if (compareBytes(key, startAfter) <= 0) continue;
-    const cut = delimiter === "" ? -1 : key.indexOf(delimiter, prefix.length);
-    if (cut >= 0) {
-      const cp = key.slice(0, cut + delimiter.length);
-      seek = successor(cp);
-      walk = keysFrom(ns, bucketId, "", seek);
-      if (startAfter.startsWith(cp)) continue;
+  try {
+    for (;;) {
+      const next = walk.next();
+      if (next.done) return { keys, commonPrefixes, truncated: false, last };
+      const { key, inode } = next.value;
+      if (!key.startsWith(prefix)) return { keys, commonPrefixes, truncated: false, last };
+      if (compareBytes(key, startAfter) <= 0) continue;
+      const cut = delimiter === "" ? -1 : key.indexOf(delimiter, prefix.length);
+      if (cut >= 0) {
+        const cp = key.slice(0, cut + delimiter.length);
+        seek = successor(cp);
+        walk.return(undefined);
+        walk = keysFrom(ns, bucketId, "", seek);
+        if (startAfter.startsWith(cp)) continue;
+        if (keys.length + commonPrefixes.length >= maxKeys) return { keys, commonPrefixes, truncated: true, last };
+        commonPrefixes.push(cp);
+        last = cp;
+        continue;
+      }
       if (keys.length + commonPrefixes.length >= maxKeys) return { keys, commonPrefixes, truncated: true, last };
-      commonPrefixes.push(cp);
-      last = cp;
-      continue;
+      keys.push({ key, size: inode.size, etag: inode.etag, mtimeMs: inode.mtimeMs, owner: inode.owner });
+      last = key;
     }
-    if (keys.length + commonPrefixes.length >= maxKeys) return { keys, commonPrefixes, truncated: true, last };
-    keys.push({ key, size: inode.size, etag: inode.etag, mtimeMs: inode.mtimeMs, owner: inode.owner });
-    last = key;
+  } finally {
+    walk.return(undefined);
   }
 }

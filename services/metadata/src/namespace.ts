@@ -3,15 +3,18 @@ import {
   ErrorCode,
   type FileAttributes,
   type FileInfo,
+  joinPath,
   KoineError,
   locate,
   type Mount,
+  namespaceName,
+  type ParsedPath,
   type PersistenceState,
+  parsePath,
   type WrittenData,
 } from "@koine/protocol";
 import type { UfsStatus } from "@koine/ufs";
 import type { Database, RootDatabase } from "lmdb";
-import { joinPath, type ParsedPath, parsePath } from "./paths.ts";
 
 /** An inode as stored: a FileInfo without what is derived from its place. */
 export type InodeRecord = Omit<FileInfo, "path" | "ufs"> & { parent: number };
@@ -628,8 +631,11 @@ export class Namespace {
       if (dir?.type !== "directory" || dir.mtimeMs > sinceMs) return [];
       const changed: string[] = [];
       const listed = new Set<string>();
-      for (const entry of entries) {
-        if (!isAdoptable(entry.name) || this.mounts.get(`${base}/${entry.name}`)) continue;
+      for (const found of entries) {
+        const name = namespaceName(found.name);
+        if (name === undefined || !isAdoptable(name)) continue;
+        const entry = { ...found, name };
+        if (this.mounts.get(`${base}/${entry.name}`)) continue;
         listed.add(childName(entry.name, entry.type));
         const sameId = this.childId(dirId, entry.name, entry.type);
         if (this.childId(dirId, entry.name, entry.type === "file" ? "directory" : "file") !== undefined) continue; // kinds differ: the namespace wins
@@ -681,9 +687,9 @@ export function newContentId(): string {
 /** An under-store listing entry. */
 export type UfsStatusEntry = UfsStatus & { name: string };
 
-/** koine's own files in an under-store (staged writes, multipart parts) are not namespace entries. */
+/** Names an under-store may list that no namespace entry can have. */
 function isAdoptable(name: string): boolean {
-  if (name.startsWith(".koine-") || name === "." || name === ".." || name.includes("\0")) return false;
+  if (name === "." || name === ".." || name.includes("\0")) return false;
   return Buffer.byteLength(name) <= 255;
 }
 

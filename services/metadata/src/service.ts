@@ -14,20 +14,27 @@ import {
   KoineError,
   Meta,
   type Mount,
+  parsePath,
   type ReplyOf,
   type RequestOf,
   type Rpc,
   type WrittenData,
 } from "@koine/protocol";
-import { openUfs, type PublishTurn, Turns, UfsError, UfsRegistry, type UnderFileSystem } from "@koine/ufs";
+import { canonicalUri, openUfs, type PublishTurn, Turns, UfsError, UfsRegistry, type UnderFileSystem } from "@koine/ufs";
 import { open } from "lmdb";
 import { DEFAULT_SYNC_INTERVAL_MS, DEFAULT_TTL_CHECK_MS, type MetadataOptions } from "./config.ts";
 import { listKeys } from "./listing.ts";
 import { canonical, type InodeRecord, Namespace, type PlacedInode } from "./namespace.ts";
-import { parsePath } from "./paths.ts";
 import { SYNC_INTERVAL_PROPERTY, UfsSync } from "./sync.ts";
 import { Uploads } from "./uploads.ts";
 import { Users } from "./users.ts";
+
+/**
+ * LMDB reader slots: one per open read transaction of this process (a
+ * listing page holds one while it walks), far above what requests in flight
+ * need; LMDB's default is 126.
+ */
+const MAX_READERS = 1024;
 
 export interface MetadataService {
   stop(): Promise<void>;
@@ -53,7 +60,10 @@ const FILE_ATTRIBUTES: readonly (keyof FileAttributes)[] = [
  */
 export async function start(options: MetadataOptions): Promise<MetadataService> {
   await mkdir(options.dataDir, { recursive: true });
-  const db = open({ path: options.dataDir });
+  const db = open({ path: options.dataDir, maxReaders: MAX_READERS });
+  // Slots held by a process that was killed stay taken until someone clears them.
+  const staleReaders = db.readerCheck();
+  if (staleReaders > 0) console.error(`metadata: cleared ${staleReaders} LMDB reader slots of a dead process`);
   const ns = new Namespace(db);
   await ns.init({ id: "root", path: "/", uri: options.rootUfs, readOnly: false });
   const uploads = new Uploads(db, ns);
@@ -273,9 +283,16 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
         throw new KoineError(ErrorCode.InvalidArgument, (err as Error).message);
       }
     }
-    const mount: Mount = { id: randomBytes(6).toString("hex"), path: at, uri, readOnly: readOnly ?? false, properties: properties ?? {} };
     let status: Awaited<ReturnType<UnderFileSystem["stat"]>>;
+    let mount: Mount;
     try {
+      mount = {
+        id: randomBytes(6).toString("hex"),
+        path: at,
+        uri: canonicalUri(uri),
+        readOnly: readOnly ?? false,
+        properties: properties ?? {},
+      };
       status = await openUfs(mount).stat("/");
     } catch (err) {
       throw new KoineError(ErrorCode.InvalidArgument, `Cannot mount ${uri}: ${(err as Error).message}`);

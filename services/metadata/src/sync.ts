@@ -1,8 +1,7 @@
 import { parseDuration } from "@koine/config";
-import type { LoadMetadata } from "@koine/protocol";
+import { joinPath, type LoadMetadata, parsePath } from "@koine/protocol";
 import { UfsError, type UfsRegistry, type UfsStatus } from "@koine/ufs";
 import { canonical, type InodeRecord, type Namespace, ROOT_ID } from "./namespace.ts";
-import { joinPath, parsePath } from "./paths.ts";
 
 /** What a request says about loading from the under-store (Alluxio's loadMetadataType and syncIntervalMs). */
 export interface SyncOptions {

@@ -4,6 +4,7 @@ import type { S3Context, S3Deps } from "./context.ts";
 import { s3Error } from "./errors.ts";
 import { pathOf } from "./names.ts";
 import { resolveObjectOrBucket } from "./objects.ts";
+import type { Authorization } from "./sigv4.ts";
 import { s3Xml } from "./xml.ts";
 
 export const CANNED_ACLS = ["private", "public-read"] as const;
@@ -12,6 +13,12 @@ const ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers";
 /** Whether `accessKey` owns a bucket ("" is a bucket from before owners were kept: anyone's). */
 export function owns(bucket: FileInfo, accessKey: string): boolean {
   return bucket.owner === "" || bucket.owner === accessKey;
+}
+
+/** Whether the signer may read an object of `bucket`: it owns the bucket, or an ACL opens the bucket or the object to everyone. */
+export function mayRead(auth: Authorization, bucket: FileInfo, object: FileInfo | undefined): boolean {
+  if (!auth.anonymous && owns(bucket, auth.accessKey)) return true;
+  return bucket.acl === "public-read" || object?.acl === "public-read";
 }
 
 /** The canned ACL of an x-amz-acl header; undefined without one. */
@@ -60,8 +67,8 @@ export async function authorize(ctx: S3Context, deps: S3Deps): Promise<void> {
   if (!bucket) return;
   if (!ctx.auth.anonymous && owns(bucket, ctx.auth.accessKey)) return;
   if (isPlainRead(ctx)) {
-    if (bucket.acl === "public-read") return;
-    if (ctx.key !== undefined && (await deps.client.find(pathOf(ctx.bucket, ctx.key)))?.acl === "public-read") return;
+    const object = ctx.key === undefined || bucket.acl === "public-read" ? undefined : await deps.client.find(pathOf(ctx.bucket, ctx.key));
+    if (mayRead(ctx.auth, bucket, object)) return;
   }
   throw s3Error("AccessDenied");
 }

@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import type { FileSystemClient } from "@koine/client";
 import { ErrorCode, type FileAttributes, type FileInfo, KoineError } from "@koine/protocol";
-import { cannedAcl } from "./access.ts";
+import { cannedAcl, mayRead } from "./access.ts";
 import { decodeBody, readSmallBody } from "./body.ts";
 import { requireBucket } from "./buckets.ts";
 import { checkConditions } from "./conditions.ts";
@@ -293,9 +293,12 @@ export function toStream(bytes: Readable | Buffer): Readable {
 export async function copySourceOf(ctx: S3Context, deps: S3Deps): Promise<{ source: { bucket: string; key: string }; src: FileInfo }> {
   const source = parseCopySource(String(ctx.req.headers["x-amz-copy-source"]));
   await readSmallBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs, 0, () => s3Error("InvalidRequest", "A copy takes no request body"));
+  // The signer must be able to read the source, as a GET of it would; who may not learns nothing of what is there.
+  const sourceBucket = await deps.client.find(pathOf(source.bucket));
   const src = await resolveObject(deps.client, source.bucket, source.key).catch((err) => {
-    throw toS3Error(err, source);
+    throw sourceBucket && !mayRead(ctx.auth, sourceBucket, undefined) ? s3Error("AccessDenied") : toS3Error(err, source);
   });
+  if (sourceBucket && !mayRead(ctx.auth, sourceBucket, src)) throw s3Error("AccessDenied");
   const h = ctx.req.headers as Record<string, string | undefined>;
   checkConditions(
     src,

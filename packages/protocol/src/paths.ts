@@ -1,4 +1,4 @@
-import { ErrorCode, KoineError } from "@koine/protocol";
+import { ErrorCode, KoineError } from "./errors.ts";
 
 /** A parsed namespace path. `directory` is true for a trailing "/". */
 export interface ParsedPath {
@@ -8,7 +8,7 @@ export interface ParsedPath {
 
 const MAX_SEGMENT_BYTES = 255;
 
-/** Parses "/a/b/c" or "/a/b/" into segments, refusing names no store can hold. */
+/** Parses a namespace path, "/a/b/c" or "/a/b/", into segments, refusing names no store can hold (INVALID_ARGUMENT). */
 export function parsePath(path: string): ParsedPath {
   if (!path.startsWith("/")) throw invalid(path, "it is not absolute");
   const directory = path.length > 1 && path.endsWith("/");
@@ -22,6 +22,7 @@ export function parsePath(path: string): ParsedPath {
   return { segments, directory };
 }
 
+/** The namespace path of `segments`. */
 export function joinPath(segments: readonly string[]): string {
   return `/${segments.join("/")}`;
 }

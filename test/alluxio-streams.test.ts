@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { alluxioCall, alluxioOk, alluxioWrite, bootCluster, waitFor } from "@koine/testkit";
+
+const streamCall = async (base: string, id: number | string, op: string, body?: Buffer) => {
+  const res = await fetch(`${base}/api/v1/streams/${id}/${op}`, { method: "POST", ...(body ? { body } : {}) });
+  const text = await res.text();
+  return { status: res.status, value: text === "" ? undefined : (JSON.parse(text) as unknown) };
+};
+
+/** Every file below `dir`, staged ones included. */
+async function filesBelow(dir: string): Promise<string[]> {
+  return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+}
+
+test("alluxio streams - bounded per client and in all; idle ones expire without harm; unknown ids are NOT_FOUND", async (t) => {
+  const cluster = await bootCluster(t, {
+    remoteCacheNodes: true,
+    alluxioStreams: { idleMs: 500, maxStreams: 30, maxStreamsPerClient: 12 },
+  });
+  const base = cluster.alluxioUrl;
+  await alluxioOk(base, "/idle/create-directory");
+
+  const ids: number[] = [];
+  for (let i = 0; i < 12; i++) ids.push(await alluxioOk<number>(base, `/idle/f${i}/create-file`));
+  const refused = await alluxioCall(base, "/idle/one-too-many/create-file");
+  assert.equal(refused.code, "RESOURCE_EXHAUSTED", JSON.stringify(refused.value));
+  // Half of them get some bytes, then all are left idle.
+  for (const id of ids.slice(0, 6)) assert.equal((await streamCall(base, id, "write", Buffer.alloc(4096, 1))).value, 4096);
+
+  // Idle past 500 ms, checked every 500 ms: gone within a second (any call on them would keep them alive).
+  await sleep(1500);
+  for (const id of ids) {
+    const answer = await streamCall(base, id, "write", Buffer.alloc(1024));
+    assert.deepEqual([answer.status, (answer.value as { statusCode: string }).statusCode], [500, "NOT_FOUND"]);
+  }
+  assert.deepEqual(await alluxioOk(base, "/idle/list-status"), [], "an abandoned write commits nothing");
+  await waitFor("abandoned staged files to go", async () => (await filesBelow(join(cluster.home, "ufs", "idle"))).length === 0);
+
+  // The proxy is alive and the slots are free again.
+  await alluxioWrite(base, "/idle/after", Buffer.from("still here"));
+  assert.equal((await alluxioOk<unknown[]>(base, "/idle/list-status")).length, 1);
+
+  for (const [id, code] of [
+    ["999999", "NOT_FOUND"],
+    ["99999999999999999999999", "NOT_FOUND"],
+    ["-1", "NOT_FOUND"],
+    ["abc", "INVALID_ARGUMENT"],
+    ["1e400", "INVALID_ARGUMENT"],
+  ] as const) {
+    for (const op of ["write", "read", "close"]) {
+      const answer = await streamCall(base, id, op, op === "write" ? Buffer.alloc(10 * 1024 * 1024) : undefined);
+      assert.equal((answer.value as { statusCode: string }).statusCode, code, `${op} of stream ${id}`);
+    }
+  }
+});
+
+test("alluxio streams - absurd options are INVALID_ARGUMENT and change nothing", async (t) => {
+  const cluster = await bootCluster(t);
+  const base = cluster.alluxioUrl;
+  await alluxioOk(base, "/opts/create-directory");
+  await alluxioWrite(base, "/opts/file", Buffer.from("x"));
+  const before = await alluxioOk(base, "/opts/file/get-status");
+  for (const options of [
+    { mode: -1 },
+    { mode: 0o10000 },
+    { mode: 1.5 },
+    { mode: "rwx" },
+    { mode: { ownerBits: "EVERYTHING" } },
+    { ttl: 1e308 },
+    { ttl: -2 },
+    { owner: "o".repeat(1024 * 1024) },
+    { owner: "" },
+    { group: "a\nb" },
+  ]) {
+    const answer = await alluxioCall(base, "/opts/file/set-attribute", options);
+    assert.equal(answer.code, "INVALID_ARGUMENT", JSON.stringify(options).slice(0, 80));
+    const created = await alluxioCall(base, "/opts/new/create-file", options);
+    if (!("owner" in options || "group" in options))
+      assert.equal(created.code, "INVALID_ARGUMENT", `create-file ${JSON.stringify(options)}`);
+    else await streamCall(base, created.value as number, "close");
+  }
+  const sync = await alluxioCall(base, "/opts/file/get-status", { commonOptions: { syncIntervalMs: 1e300 } });
+  assert.equal(sync.code, "INVALID_ARGUMENT");
+  assert.deepEqual(await alluxioOk(base, "/opts/file/get-status"), before);
+});
