@@ -86,6 +86,13 @@ test("bad input - each gets its S3 error, nothing is written, the server keeps s
   const uploadId = /<UploadId>([^<]+)</.exec(upload.body)?.[1] as string;
   const badComplete = await send("POST", "/bkt/mp", { query: { uploadId }, body: "<CompleteMultipartUpload><Part>" });
   assert.equal(errorCode(badComplete.body), "MalformedXML");
+  // Nesting past the parser's limits is malformed too, not a 500.
+  const deep = (root: string) => `<${root}>${"<a>".repeat(20_000)}${"</a>".repeat(20_000)}</${root}>`;
+  assert.equal(errorCode((await send("POST", "/bkt", { query: { delete: "" }, body: deep("Delete") })).body), "MalformedXML");
+  assert.equal(
+    errorCode((await send("POST", "/bkt/mp", { query: { uploadId }, body: deep("CompleteMultipartUpload") })).body),
+    "MalformedXML",
+  );
   assert.match((await send("GET", "/bkt", { query: { uploads: "" } })).body, new RegExp(uploadId), "the upload is still there");
 
   // Bad bucket names.

@@ -53,7 +53,9 @@ export function findNatsServer(): string {
 export function startNatsServer(options: NatsServerOptions): Promise<NatsServer> {
   const host = options.host ?? "127.0.0.1";
   const args = natsServerArgs(options);
-  const child = spawn(options.binary ?? findNatsServer(), args, { stdio: ["ignore", "ignore", "pipe"] });
+  // A process group of its own: a terminal's Ctrl-C reaches the parent only, which stops the server last, after
+  // every client of it has said goodbye.
+  const child = spawn(options.binary ?? findNatsServer(), args, { stdio: ["ignore", "ignore", "pipe"], detached: true });
   return new Promise((resolve, reject) => {
     let log = "";
     let port = 0;

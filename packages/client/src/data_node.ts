@@ -44,6 +44,9 @@ const CONNECT_ERRORS = new Set([
   "UND_ERR_SOCKET",
   "UND_ERR_HEADERS_TIMEOUT",
   "EPIPE",
+  // The pool was dropped (its node stopped answering) while this request waited or ran.
+  "UND_ERR_DESTROYED",
+  "UND_ERR_CLOSED",
 ]);
 
 /** A cache node over HTTP, with a keep-alive connection pool. */

@@ -44,6 +44,8 @@ export interface LocalClusterOptions {
   syncIntervalMs?: number;
   /** How often times to live are checked. */
   ttlCheckMs?: number;
+  /** How often metadata sweeps the under-stores of staged leftovers, and their age to go. */
+  sweep?: metadata.SweepOptions;
   /** How often cache nodes check cached contents against their TTL policies. */
   policyCheckMs?: number;
   /** Start the job runner (false: jobs wait in the queue). @default true */
@@ -63,11 +65,26 @@ export interface LocalCluster {
   stop(): Promise<void>;
 }
 
+/** How long one service may take to stop. */
+const SERVICE_STOP_MS = 5_000;
+
 /** Starts every service of koine in this process. */
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
   const stops: (() => Promise<void>)[] = [];
+  // Each service stops in turn, newest first; one that cannot finish (its NATS server already gone, say) is left
+  // behind after a while, so that the rest still stop.
   const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch((err) => console.error("koine: stop failed", err));
+    for (const stop of stops.reverse()) {
+      let timer: NodeJS.Timeout | undefined;
+      const given = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          console.error(`koine: a service did not stop within ${SERVICE_STOP_MS / 1000} s; going on`);
+          resolve();
+        }, SERVICE_STOP_MS);
+      });
+      await Promise.race([stop().catch((err) => console.error("koine: stop failed", err)), given]);
+      clearTimeout(timer);
+    }
   };
   try {
     let nats: NatsServer | undefined;
@@ -83,6 +100,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       rootUfs: pathToFileURL(join(options.home, "ufs")).href,
       ...(options.syncIntervalMs === undefined ? {} : { syncIntervalMs: options.syncIntervalMs }),
       ...(options.ttlCheckMs === undefined ? {} : { ttlCheckMs: options.ttlCheckMs }),
+      ...(options.sweep === undefined ? {} : { sweep: options.sweep }),
     });
     stops.push(() => meta.stop());
 

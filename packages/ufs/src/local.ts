@@ -7,7 +7,16 @@ import { pipeline } from "node:stream/promises";
 import { UfsError } from "./errors.ts";
 import { safeSegments } from "./path.ts";
 import { Turns } from "./turns.ts";
-import type { Published, PublishTurn, StagedWrite, UfsEntry, UfsStatus, UnderFileSystem } from "./ufs.ts";
+import {
+  type OwnEntry,
+  type Published,
+  type PublishTurn,
+  type StagedWrite,
+  type UfsEntry,
+  type UfsStatus,
+  type UnderFileSystem,
+  UPLOADS_DIR,
+} from "./ufs.ts";
 
 /** Temporary files of unfinished writes start with this; listings hide them. */
 export const TEMP_PREFIX = ".koine-tmp-";
@@ -184,6 +193,43 @@ export class LocalUfs implements UnderFileSystem {
 
   async discard(stagedPath: string): Promise<void> {
     await unlink(await this.#resolve(stagedPath)).catch(() => {});
+  }
+
+  async *ownEntries(): AsyncIterable<OwnEntry> {
+    const root = await this.#realRoot;
+    const walk = async function* (dir: string, rel: string): AsyncIterable<OwnEntry> {
+      let entries: import("node:fs").Dirent[];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return; // removed while walking
+      }
+      for (const entry of entries) {
+        const path = `${rel}/${entry.name}`;
+        const abs = join(dir, entry.name);
+        if (entry.isFile() && entry.name.startsWith(TEMP_PREFIX)) {
+          const s = await stat(abs).catch(() => undefined);
+          if (s) yield { path, mtimeMs: s.mtimeMs };
+        } else if (entry.isDirectory() && rel === "" && entry.name === UPLOADS_DIR) {
+          for (const upload of await readdir(abs).catch(() => [] as string[])) {
+            const files = await readdir(join(abs, upload)).catch(() => [] as string[]);
+            const times = await Promise.all(
+              files.map((f) =>
+                stat(join(abs, upload, f)).then(
+                  (s) => s.mtimeMs,
+                  () => 0,
+                ),
+              ),
+            );
+            const own = await stat(join(abs, upload)).catch(() => undefined);
+            if (own) yield { path: `${path}/${upload}`, mtimeMs: Math.max(own.mtimeMs, ...times) };
+          }
+        } else if (entry.isDirectory()) {
+          yield* walk(abs, path);
+        }
+      }
+    };
+    yield* walk(root, "");
   }
 
   async mkdir(path: string): Promise<void> {

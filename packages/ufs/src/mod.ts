@@ -13,4 +13,5 @@ export { ReadOnlyUfs } from "./read_only.ts";
 export { UfsRegistry } from "./registry.ts";
 export { S3Ufs, type S3UfsOptions, s3OptionsFrom } from "./s3.ts";
 export { Turns } from "./turns.ts";
-export type { Published, PublishTurn, StagedWrite, UfsEntry, UfsStatus, UnderFileSystem } from "./ufs.ts";
+export type { OwnEntry, Published, PublishTurn, StagedWrite, UfsEntry, UfsStatus, UnderFileSystem } from "./ufs.ts";
+export { UPLOADS_DIR } from "./ufs.ts";

@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { UfsError } from "./errors.ts";
-import type { Published, StagedWrite, UfsEntry, UfsStatus, UnderFileSystem } from "./ufs.ts";
+import type { OwnEntry, Published, StagedWrite, UfsEntry, UfsStatus, UnderFileSystem } from "./ufs.ts";
 
 /** An under-store mounted read-only: reads pass through, every change is refused. */
 export class ReadOnlyUfs implements UnderFileSystem {
@@ -27,6 +27,9 @@ export class ReadOnlyUfs implements UnderFileSystem {
   openRange(path: string, offset: number, length: number, fingerprint?: string): Promise<Readable> {
     return this.#inner.openRange(path, offset, length, fingerprint);
   }
+
+  /** Nothing: koine stages nothing in a store it may not change. */
+  async *ownEntries(): AsyncIterable<OwnEntry> {}
 
   write(path: string): Promise<UfsStatus> {
     this.#refuse(path);

@@ -20,7 +20,16 @@ import { UfsError } from "./errors.ts";
 import { TEMP_PREFIX } from "./local.ts";
 import { safeSegments } from "./path.ts";
 import { Turns } from "./turns.ts";
-import type { Published, PublishTurn, StagedWrite, UfsEntry, UfsStatus, UnderFileSystem } from "./ufs.ts";
+import {
+  type OwnEntry,
+  type Published,
+  type PublishTurn,
+  type StagedWrite,
+  type UfsEntry,
+  type UfsStatus,
+  type UnderFileSystem,
+  UPLOADS_DIR,
+} from "./ufs.ts";
 
 /** Settings of an S3 under-store, from mount properties (Alluxio's names). */
 export interface S3UfsOptions {
@@ -297,6 +306,23 @@ export class S3Ufs implements UnderFileSystem {
       yield (page.Contents ?? []).map((o) => o.Key ?? "").filter((k) => k !== "");
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
+  }
+
+  async *ownEntries(): AsyncIterable<OwnEntry> {
+    const uploads = new Map<string, number>();
+    let token: string | undefined;
+    do {
+      const page = await this.#listPage(this.prefix, token, false).catch((err) => mapS3Error(err, "/"));
+      for (const o of page.Contents ?? []) {
+        const path = `/${(o.Key ?? "").slice(this.prefix.length)}`;
+        const mtimeMs = o.LastModified?.getTime() ?? 0;
+        const upload = path.startsWith(`/${UPLOADS_DIR}/`) ? path.split("/").slice(0, 3).join("/") : undefined;
+        if (upload) uploads.set(upload, Math.max(uploads.get(upload) ?? 0, mtimeMs));
+        else if ((path.split("/").pop() ?? "").startsWith(TEMP_PREFIX)) yield { path, mtimeMs };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    for (const [path, mtimeMs] of uploads) yield { path, mtimeMs };
   }
 
   async delete(path: string, options: { recursive?: boolean } = {}): Promise<void> {

@@ -41,6 +41,17 @@ export interface UfsEntry extends UfsStatus {
   name: string;
 }
 
+/** One of koine's own entries in a store: a staged write, or a multipart upload's staging directory. */
+export interface OwnEntry {
+  /** Store-relative path. */
+  path: string;
+  /** Last change: for a directory, of the newest file in it. */
+  mtimeMs: number;
+}
+
+/** Where multipart uploads stage their parts: `/.koine-uploads/<uploadId>/<part>`. */
+export const UPLOADS_DIR = ".koine-uploads";
+
 /**
  * An under-file-system: the store of record below the cache. Paths are
  * relative to the store's root, "/"-separated, and never leave it.
@@ -67,6 +78,11 @@ export interface UnderFileSystem {
    */
   publish<T>(stagedPath: string, path: string, turn?: PublishTurn<T>): Promise<Published<T>>;
   discard(stagedPath: string): Promise<void>;
+  /**
+   * koine's own entries in the whole store, for sweeping: files of staged
+   * writes (`.koine-tmp-*`, anywhere) and each upload's staging directory.
+   */
+  ownEntries(): AsyncIterable<OwnEntry>;
   mkdir(path: string): Promise<void>;
   delete(path: string, options?: { recursive?: boolean }): Promise<void>;
   rename(src: string, dst: string): Promise<void>;

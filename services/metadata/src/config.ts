@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { durationFrom, homeFrom, natsUrlFrom } from "@koine/config";
+import { DEFAULT_SWEEP_GRACE_MS, DEFAULT_SWEEP_INTERVAL_MS, type SweepOptions } from "./sweeper.ts";
 
 export const DEFAULT_SYNC_INTERVAL_MS = 30_000;
 export const DEFAULT_TTL_CHECK_MS = 5_000;
@@ -16,9 +17,14 @@ export interface MetadataOptions {
   syncIntervalMs?: number;
   /** How often times to live are checked. @default 5 s */
   ttlCheckMs?: number;
+  /** How often the under-stores are swept, and how old a staged write must be to go. @default 10 min, 1 h */
+  sweep?: SweepOptions;
 }
 
-/** Options from the environment: KOINE_NATS_URL, KOINE_HOME, KOINE_ROOT_UFS, KOINE_UFS_SYNC_INTERVAL, KOINE_TTL_CHECK_INTERVAL. */
+/**
+ * Options from the environment: KOINE_NATS_URL, KOINE_HOME, KOINE_ROOT_UFS, KOINE_UFS_SYNC_INTERVAL,
+ * KOINE_TTL_CHECK_INTERVAL, KOINE_SWEEP_INTERVAL, KOINE_SWEEP_GRACE.
+ */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): MetadataOptions {
   const home = homeFrom(env);
   const rootUfs = env.KOINE_ROOT_UFS ?? pathToFileURL(join(home, "ufs")).href;
@@ -29,5 +35,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): MetadataOptio
     rootUfs,
     syncIntervalMs: durationFrom(env, "KOINE_UFS_SYNC_INTERVAL", DEFAULT_SYNC_INTERVAL_MS),
     ttlCheckMs: durationFrom(env, "KOINE_TTL_CHECK_INTERVAL", DEFAULT_TTL_CHECK_MS),
+    sweep: {
+      intervalMs: durationFrom(env, "KOINE_SWEEP_INTERVAL", DEFAULT_SWEEP_INTERVAL_MS),
+      graceMs: durationFrom(env, "KOINE_SWEEP_GRACE", DEFAULT_SWEEP_GRACE_MS),
+    },
   };
 }

@@ -25,6 +25,7 @@ import { open } from "lmdb";
 import { DEFAULT_SYNC_INTERVAL_MS, DEFAULT_TTL_CHECK_MS, type MetadataOptions } from "./config.ts";
 import { listKeys } from "./listing.ts";
 import { canonical, type InodeRecord, Namespace, type PlacedInode } from "./namespace.ts";
+import { DEFAULT_SWEEP_GRACE_MS, DEFAULT_SWEEP_INTERVAL_MS, Sweeper } from "./sweeper.ts";
 import { SYNC_INTERVAL_PROPERTY, UfsSync } from "./sync.ts";
 import { Uploads } from "./uploads.ts";
 import { Users } from "./users.ts";
@@ -213,9 +214,19 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
         await (await ufsOf(data.mountId ?? ns.ufsLocationOf(canonical(path)).mountId)).discard(data.stagedPath);
         throw err;
       }
-      const published = await publishAt(path, data.stagedPath, data.mountId, {
-        onSwap: (status) => commit({ ...data, ufsFingerprint: status.fingerprint }),
-      });
+      let published: Awaited<ReturnType<typeof publishAt<Promise<Committed>>>>;
+      try {
+        published = await publishAt(path, data.stagedPath, data.mountId, {
+          onSwap: (status) => commit({ ...data, ufsFingerprint: status.fingerprint }),
+        });
+      } catch (err) {
+        if (!(err instanceof UfsError && err.code === "NOT_FOUND")) throw err;
+        // The staged bytes are gone. A metadata killed between the rename and its LMDB commit leaves them at the
+        // path (a rename keeps the fingerprint): this commit, sent again, finishes that one. Otherwise they are lost.
+        const at = ns.ufsLocationOf(canonical(path));
+        if ((await (await ufsOf(at.mountId)).stat(at.path))?.fingerprint === data.ufsFingerprint) return commit(data);
+        throw new KoineError(ErrorCode.Unavailable, `Cannot commit "${path}": its staged bytes are gone; write it again`, { cause: err });
+      }
       return published.result as Promise<Committed>;
     });
 
@@ -437,6 +448,16 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     }
   };
   let ttlRun = Promise.resolve();
+  const sweeper = new Sweeper(
+    stores,
+    () => ns.mountList(),
+    (uploadId) => uploads.uploads.get(uploadId) !== undefined,
+    {
+      intervalMs: options.sweep?.intervalMs ?? DEFAULT_SWEEP_INTERVAL_MS,
+      graceMs: options.sweep?.graceMs ?? DEFAULT_SWEEP_GRACE_MS,
+    },
+  );
+  sweeper.start();
   const ttlTimer = setInterval(() => {
     ttlRun = ttlRun.then(enforceTtls).catch((err) => console.error("metadata: TTL check failed", err));
   }, options.ttlCheckMs ?? DEFAULT_TTL_CHECK_MS);
@@ -448,6 +469,7 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   return {
     async stop() {
       clearInterval(ttlTimer);
+      await sweeper.stop();
       await ttlRun;
       responder.close();
       await nc.drain();

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { type CompletePlan, ErrorCode, type FileAttributes, KoineError, type Upload, type UploadPart } from "@koine/protocol";
+import { UPLOADS_DIR } from "@koine/ufs";
 import type { Database, RootDatabase } from "lmdb";
 import { type Namespace, newContentId } from "./namespace.ts";
 
@@ -8,7 +9,7 @@ export const MIN_PART_SIZE = 5 * 1024 * 1024;
 
 /** Where an upload's parts are staged, relative to its mount root. */
 export function stagingDir(uploadId: string): string {
-  return `/.koine-uploads/${uploadId}`;
+  return `/${UPLOADS_DIR}/${uploadId}`;
 }
 
 /** Multipart upload records: the upload, and one record per part. */

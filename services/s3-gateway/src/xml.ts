@@ -20,13 +20,19 @@ export function s3Xml(root: string, body: Record<string, unknown>, namespaced = 
 }
 
 /**
- * Parses an XML request body; anything malformed, or with a DTD (no
- * entity expansion of untrusted input), is MalformedXML.
+ * Parses an XML request body; anything malformed, nested past the parser's
+ * limits, or with a DTD (no entity expansion of untrusted input), is MalformedXML.
  */
 export function parseS3Xml(body: Buffer, root: string): Record<string, unknown> {
   const text = body.toString("utf8");
-  if (/<!DOCTYPE|<!ENTITY/i.test(text) || XMLValidator.validate(text) !== true) throw s3Error("MalformedXML");
-  const doc = parser.parse(text) as Record<string, unknown>;
+  let doc: Record<string, unknown>;
+  try {
+    if (/<!DOCTYPE|<!ENTITY/i.test(text) || XMLValidator.validate(text) !== true) throw s3Error("MalformedXML");
+    doc = parser.parse(text) as Record<string, unknown>;
+  } catch {
+    // The parser's own limits (nesting depth among them) are malformed input too.
+    throw s3Error("MalformedXML");
+  }
   const top = doc[root];
   if (top === undefined || top === null || typeof top !== "object") {
     if (top === "") return {};

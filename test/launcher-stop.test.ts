@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { freePort, onCleanup, s3Client, type TestContext, tempDir } from "@koine/testkit";
+
+const MAIN = join(import.meta.dirname, "..", "packages", "launcher", "src", "main.ts");
+
+/** `npm run up` in a process group of its own, as a terminal runs it; resolves once it serves. */
+async function up(t: TestContext): Promise<{ child: ChildProcess; s3Url: string; exited: Promise<number | null> }> {
+  const s3Port = await freePort();
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
+    env: {
+      ...process.env,
+      KOINE_HOME: await tempDir(t, "koine-up-"),
+      KOINE_NATS_PORT: String(await freePort()),
+      KOINE_S3_PORT: String(s3Port),
+      KOINE_ALLUXIO_PORT: String(await freePort()),
+      KOINE_ADMIN_PORT: String(await freePort()),
+      KOINE_CACHE_PORT: String(await freePort()),
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  onCleanup(t, () => {
+    if (child.exitCode === null && child.signalCode === null) process.kill(-(child.pid as number), "SIGKILL");
+  });
+  let out = "";
+  child.stderr?.on("data", (c) => {
+    out += c;
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on("data", (c) => {
+      out += c;
+      if (out.includes("koine is up")) resolve();
+    });
+    void exited.then((code) => reject(new Error(`npm run up exited with ${code}: ${out}`)));
+  });
+  return { child, s3Url: `http://127.0.0.1:${s3Port}`, exited };
+}
+
+/** Whether `promise` settles within `ms`. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | "timed out"> {
+  return Promise.race([promise, sleep(ms).then(() => "timed out" as const)]);
+}
+
+test("launcher - Ctrl-C (SIGINT to the whole process group, nats-server included) stops everything after traffic", async (t) => {
+  const { child, s3Url, exited } = await up(t);
+  const s3 = s3Client(s3Url);
+  onCleanup(t, () => s3.destroy());
+  await s3.send(new CreateBucketCommand({ Bucket: "bkt" }));
+  await Promise.all(Array.from({ length: 20 }, (_, i) => s3.send(new PutObjectCommand({ Bucket: "bkt", Key: `k${i}`, Body: "x" }))));
+  process.kill(-(child.pid as number), "SIGINT");
+  assert.equal(await within(exited, 20_000), 0, "stopped, cleanly");
+});
+
+test("launcher - a second Ctrl-C forces the stop at once", async (t) => {
+  const { child, exited } = await up(t);
+  process.kill(-(child.pid as number), "SIGINT");
+  await sleep(200);
+  try {
+    process.kill(child.pid as number, "SIGINT");
+  } catch {
+    // already stopped
+  }
+  assert.notEqual(await within(exited, 3_000), "timed out");
+});
