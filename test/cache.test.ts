@@ -139,6 +139,7 @@ test("cache - the data endpoint answers absurd requests with a 400 at once and s
   const read = (query: string) => `/data?contentId=${contentId}&mountId=root&path=/x&fingerprint=f&${query}`;
   const cases: [string, string, RequestBody?][] = [
     ["PUT", `/block?contentId=${contentId}&blockSize=1&blockIndex=0`, Buffer.alloc(4096)],
+    ["PUT", `/block?contentId=${contentId}&blockSize=1000&blockIndex=1`, Buffer.alloc(10)],
     ["PUT", `/block?contentId=${contentId}&blockSize=1048576&blockIndex=${2 ** 53}`, Buffer.alloc(4096)],
     ["PUT", `/block?contentId=${contentId}&blockSize=1048576&blockIndex=${2 ** 31}`, Buffer.alloc(4096)],
     ["PUT", `/block?contentId=${contentId}&blockSize=1048576&blockIndex=0`, Buffer.alloc(2 * 1048576)],
@@ -149,6 +150,8 @@ test("cache - the data endpoint answers absurd requests with a 400 at once and s
     ["GET", read("fileSize=100&offset=-1&length=10")],
     ["GET", read("fileSize=100&offset=50&length=51")],
     ["GET", read("fileSize=abc&offset=0&length=1")],
+    ["GET", read("fileSize=4&offset=0&length=1.5")],
+    ["GET", read("fileSize=4&offset=0x1&length=1")],
   ];
   for (const [method, path, body] of cases) assert.equal(await ask(method, path, body), "400 INVALID_ARGUMENT", `${method} ${path}`);
   // A body larger than its block that does not say so up front is refused where it overflows.

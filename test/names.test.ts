@@ -89,6 +89,10 @@ test("names - percent-encoded dots stay bytes of a name in every dialect, and no
   const status = await alluxioOk(cluster.alluxioUrl, `${encoded}/get-status`);
   assert.equal(status.path, "/names/%2e%2e/%2e%2e/etc/x");
   assert.equal((await alluxioRead(cluster.alluxioUrl, encoded)).toString(), "dots");
+  // A rename's destination is a query parameter, decoded once: "%2541" names "%41", never "A".
+  await alluxioOk(cluster.alluxioUrl, `/names/%252e%252e/%252e%252e/etc/x/rename?dst=${encodeURIComponent("/names/%2e%2e/%41")}`);
+  assert.equal(await bodyOf(s3, "%2e%2e/%41"), "dots");
+  await alluxioOk(cluster.alluxioUrl, `/names/%252e%252e/%2541/rename?dst=${encodeURIComponent(`/names/${Key}`)}`);
   const listed = await alluxioOk<{ name: string }[]>(cluster.alluxioUrl, "/names/list-status");
   assert.deepEqual(
     listed.map((s) => s.name),

@@ -2,8 +2,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 /** A task tried again until it succeeds; see {@link keepTrying}. */
 export interface Retrying {
-  /** Whether the task has succeeded. */
-  readonly done: boolean;
   /** Settles when the first attempt has ended: true when it succeeded. */
   readonly firstAttempt: Promise<boolean>;
   /** No more attempts. */
@@ -13,15 +11,14 @@ export interface Retrying {
 /**
  * Runs `attempt` now and, while it fails, again every `everyMs` in the
  * background until it succeeds or is stopped. A service starts this way
- * without waiting for a peer that is down (metadata, during an outage) and
- * reports itself not ready until the peer answers.
+ * without waiting for a peer that is down (metadata, during an outage).
  */
 export function keepTrying(
   attempt: () => Promise<void>,
   options: { everyMs?: number; onFailure?: (err: unknown, attempts: number) => void } = {},
 ): Retrying {
   const everyMs = options.everyMs ?? 1000;
-  const state = { done: false, stopped: false };
+  const state = { stopped: false };
   let settleFirst: (ok: boolean) => void = () => {};
   const firstAttempt = new Promise<boolean>((resolve) => {
     settleFirst = resolve;
@@ -30,7 +27,6 @@ export function keepTrying(
     for (let attempts = 1; !state.stopped; attempts++) {
       try {
         await attempt();
-        state.done = true;
         settleFirst(true);
         return;
       } catch (err) {
@@ -41,9 +37,6 @@ export function keepTrying(
     }
   })();
   return {
-    get done() {
-      return state.done;
-    },
     firstAttempt,
     stop() {
       state.stopped = true;

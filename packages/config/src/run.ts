@@ -1,12 +1,12 @@
+/** A stop that takes longer than this is cut short: whatever it waits for will not come. */
+const STOP_DEADLINE_MS = 30_000;
+
 /**
  * What every service's main.ts does: read its settings (a bad one stops
  * start-up with one line naming it), start, say where it serves, and stop
  * cleanly on SIGINT or SIGTERM; a second signal, or a stop still running
  * after 30 s, ends the process at once.
  */
-/** A stop that takes longer than this is cut short: whatever it waits for will not come. */
-const STOP_DEADLINE_MS = 30_000;
-
 export async function runService<O, S extends { stop(): Promise<void> }>(
   name: string,
   parse: () => O,

@@ -65,24 +65,24 @@ export interface LocalCluster {
   stop(): Promise<void>;
 }
 
-/** How long one service may take to stop. */
-const SERVICE_STOP_MS = 5_000;
+/** How long one service may take to stop (a front-end gives its requests 5 s). */
+const SERVICE_STOP_MS = 10_000;
 
 /** Starts every service of koine in this process. */
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
-  const stops: (() => Promise<void>)[] = [];
+  const stops: [name: string, stop: () => Promise<void>][] = [];
   // Each service stops in turn, newest first; one that cannot finish (its NATS server already gone, say) is left
   // behind after a while, so that the rest still stop.
   const stopAll = async () => {
-    for (const stop of stops.reverse()) {
+    for (const [name, stop] of stops.splice(0).reverse()) {
       let timer: NodeJS.Timeout | undefined;
       const given = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
-          console.error(`koine: a service did not stop within ${SERVICE_STOP_MS / 1000} s; going on`);
+          console.error(`koine: ${name} did not stop within ${SERVICE_STOP_MS / 1000} s; going on`);
           resolve();
         }, SERVICE_STOP_MS);
       });
-      await Promise.race([stop().catch((err) => console.error("koine: stop failed", err)), given]);
+      await Promise.race([stop().catch((err) => console.error(`koine: ${name} failed to stop`, err)), given]);
       clearTimeout(timer);
     }
   };
@@ -91,7 +91,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     let natsUrl = options.natsUrl;
     if (!natsUrl) {
       nats = await startNatsServer({ storeDir: join(options.home, "nats"), port: options.natsPort ?? 4222 });
-      stops.push(() => (nats as NatsServer).stop());
+      stops.push(["nats-server", () => (nats as NatsServer).stop()]);
       natsUrl = nats.url;
     }
     const meta = await metadata.start({
@@ -102,7 +102,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       ...(options.ttlCheckMs === undefined ? {} : { ttlCheckMs: options.ttlCheckMs }),
       ...(options.sweep === undefined ? {} : { sweep: options.sweep }),
     });
-    stops.push(() => meta.stop());
+    stops.push(["metadata", () => meta.stop()]);
 
     const nodes: cacheNode.CacheNode[] = [];
     const basePort = options.cachePort ?? cacheNode.DEFAULT_PORT;
@@ -121,13 +121,13 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         ...(options.policyCheckMs === undefined ? {} : { policyCheckMs: options.policyCheckMs }),
       });
       nodes.push(node);
-      stops.push(() => node.stop());
+      stops.push([`cache node ${nodeId}`, () => node.stop()]);
     }
 
     const localNodes = options.remoteCacheNodes ? new Map() : new Map(nodes.map((n) => [n.id, n.engine] as const));
     if (options.jobRunner !== false) {
       const runner = await jobRunner.start({ natsUrl, localNodes });
-      stops.push(() => runner.stop());
+      stops.push(["job runner", () => runner.stop()]);
     }
 
     const gateway = await s3.start({
@@ -141,7 +141,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       ...(options.blockSize ? { blockSize: options.blockSize } : {}),
       ...(options.s3Domains ? { virtualHostDomains: options.s3Domains } : {}),
     });
-    stops.push(() => gateway.stop());
+    stops.push(["S3 gateway", () => gateway.stop()]);
 
     const proxy = await alluxio.start({
       natsUrl,
@@ -152,7 +152,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       ...(options.blockSize ? { blockSize: options.blockSize } : {}),
       ...(options.alluxioStreams ? { streams: options.alluxioStreams } : {}),
     });
-    stops.push(() => proxy.stop());
+    stops.push(["Alluxio proxy", () => proxy.stop()]);
 
     const adminApi = await admin.start({
       natsUrl,
@@ -160,7 +160,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       port: options.adminPort ?? admin.DEFAULT_PORT,
       disabled: options.adminDisabled ?? [],
     });
-    stops.push(() => adminApi.stop());
+    stops.push(["admin API", () => adminApi.stop()]);
 
     return {
       natsUrl,

@@ -22,7 +22,7 @@ export type {
 } from "./jobs.ts";
 export * as JobSchemas from "./jobs.ts";
 export { FILE_INDEX_BUCKET, JOBS_BUCKET, POLICIES_BUCKET } from "./jobs.ts";
-export { DEFAULT_BLOCK_SIZE, INTERNAL_PREFIX, isWithin, locate, namespaceName, ufsName } from "./mounts.ts";
+export { DEFAULT_BLOCK_SIZE, isWithin, locate, namespaceName, ufsName } from "./mounts.ts";
 export { joinPath, type ParsedPath, parsePath } from "./paths.ts";
 export { compilePattern, type PathPattern } from "./patterns.ts";
 export type { EventType, ReplyOf, RequestOf, Rpc } from "./rpc.ts";

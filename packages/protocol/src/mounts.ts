@@ -26,7 +26,7 @@ export function locate(mounts: readonly Mount[], path: string): UfsLocation {
  * writes, multipart parts); a user's name that starts with it is stored
  * escaped, so the two never meet.
  */
-export const INTERNAL_PREFIX = ".koine-";
+const INTERNAL_PREFIX = ".koine-";
 const ESCAPE = ".koine-esc-";
 
 /** The under-store name of namespace name `name`: itself, or escaped when it looks like one of koine's own. */

@@ -240,7 +240,9 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
   const progress = async (kind: JobKind, q: Record<string, string | undefined>, names: Record<string, unknown>) => {
     if (Object.values(names).every((v) => v === undefined)) {
       const count = q.count === undefined ? Number.POSITIVE_INFINITY : Number(q.count);
-      if (!Number.isInteger(count) && count !== Number.POSITIVE_INFINITY) throw new AdminError(400, "count must be a number");
+      if ((!Number.isInteger(count) || count < 0) && count !== Number.POSITIVE_INFINITY) {
+        throw new AdminError(400, "count must be a whole number of jobs");
+      }
       const all = (await jobs.list()).filter((r) => r.kind === kind && (q.lastKey === undefined || r.id > q.lastKey));
       return { results: all.slice(0, count).map(shown) };
     }

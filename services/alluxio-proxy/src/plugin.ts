@@ -60,16 +60,19 @@ async function readOptions(req: FastifyRequest): Promise<Options> {
   throw new AlluxioError("INVALID_ARGUMENT", "The options body is not a JSON object");
 }
 
-/** "/foo", "//foo", "foo/", "" (root): the namespace path a client meant. */
+/** The namespace path a percent-encoded URL path segment names (decoded once, as Jersey decodes it). */
 function namespacePath(raw: string): string {
-  let path: string;
   try {
-    path = decodeURIComponent(raw);
+    return clientPath(decodeURIComponent(raw));
   } catch {
     throw new AlluxioError("INVALID_ARGUMENT", `Invalid path ${raw}`);
   }
-  path = `/${path.replace(/^\/+/, "")}`;
-  return path.length > 1 ? path.replace(/\/+$/, "") : path;
+}
+
+/** "/foo", "//foo", "foo/", "" (root), already decoded: the namespace path a client meant. */
+function clientPath(path: string): string {
+  const absolute = `/${path.replace(/^\/+/, "")}`;
+  return absolute.length > 1 ? absolute.replace(/\/+$/, "") : absolute;
 }
 
 function json(reply: FastifyReply, value: unknown): FastifyReply {
@@ -246,7 +249,8 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
       case "rename": {
         const dst = query.get("dst");
         if (!dst) throw new AlluxioError("INVALID_ARGUMENT", "rename needs ?dst=");
-        await client.rename(path, namespacePath(dst));
+        // A query parameter is decoded once already.
+        await client.rename(path, clientPath(dst));
         return json(reply, undefined);
       }
       case "set-attribute": {

@@ -386,8 +386,8 @@ export class DataEngine {
 
 /** Refuses a block that does not start on a page boundary or ends past the largest file. */
 export function checkBlock(t: BlockTarget, pageSize: number): void {
-  if (t.blockSize % pageSize !== 0)
-    throw new KoineError(ErrorCode.InvalidArgument, `A block size must be a multiple of the page size ${pageSize}`);
+  if ((t.blockIndex * t.blockSize) % pageSize !== 0)
+    throw new KoineError(ErrorCode.InvalidArgument, "A block must start on a page boundary");
   if ((t.blockIndex + 1) * t.blockSize > MAX_FILE_BYTES) {
     throw new KoineError(ErrorCode.InvalidArgument, `Block ${t.blockIndex} would end past the largest file (${MAX_FILE_BYTES} bytes)`);
   }

@@ -1,5 +1,5 @@
 import { DataSchemas, ErrorCode, errorCodeOf, KoineError } from "@koine/protocol";
-import type { TSchema } from "@sinclair/typebox";
+import type { Static, TObject, TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { checkBlock, type DataEngine } from "./data_engine.ts";
@@ -13,8 +13,25 @@ const STATUS: Record<string, number> = {
   [ErrorCode.Unavailable]: 503,
 };
 
-function parse<S extends TSchema>(schema: S, input: unknown): import("@sinclair/typebox").Static<S> {
-  const value = Value.Convert(schema, input);
+/**
+ * Query parameters typed as `schema` says: integers from decimal digits only, booleans from "true" and
+ * "false" (TypeBox's Value.Convert would read "1e400" and "1.5" as 1); anything else stays a string and fails.
+ */
+function fromQuery(schema: TObject, query: Record<string, string | string[]>): Record<string, unknown> {
+  const typed = (type: string | undefined, text: string): unknown => {
+    if (type === "integer" && /^\d{1,16}$/.test(text)) return Number(text);
+    if (type === "boolean" && (text === "true" || text === "false")) return text === "true";
+    return text;
+  };
+  const value: Record<string, unknown> = {};
+  for (const [key, text] of Object.entries(query)) {
+    const property = schema.properties[key] as { type?: string; items?: { type?: string } } | undefined;
+    value[key] = Array.isArray(text) ? text.map((t) => typed(property?.items?.type, t)) : typed(property?.type, text);
+  }
+  return value;
+}
+
+function parse<S extends TSchema>(schema: S, value: unknown): Static<S> {
   if (!Value.Check(schema, value)) {
     const first = Value.Errors(schema, value).First();
     throw new KoineError(ErrorCode.InvalidArgument, `Invalid request: ${first?.path} ${first?.message}`);
@@ -22,9 +39,7 @@ function parse<S extends TSchema>(schema: S, input: unknown): import("@sinclair/
   return value;
 }
 
-/** Answers with the error's status; a request whose body was cut off mid-way also loses its connection, so none is read as the next request. */
 function sendError(reply: FastifyReply, err: unknown): FastifyReply {
-  if (!reply.request.raw.complete) reply.header("connection", "close");
   const code = err instanceof RangeError ? ErrorCode.InvalidArgument : errorCodeOf(err);
   if (code === ErrorCode.Internal) console.error("cache-node:", err);
   return reply.code(STATUS[code] ?? 500).send({ code, message: err instanceof Error ? err.message : String(err) });
@@ -43,9 +58,15 @@ export function buildHttp(engine: DataEngine): FastifyInstance {
     }
   });
 
+  // An answer given before the request's body was read closes the connection: a socket left with unread bytes is
+  // never read again, and would stay open until the process stops.
+  app.addHook("onSend", async (request, reply) => {
+    if (!request.raw.complete) reply.header("connection", "close");
+  });
+
   app.get("/data", async (req, reply) => {
     try {
-      const range = parse(DataSchemas.ReadRange, req.query);
+      const range = parse(DataSchemas.ReadRange, fromQuery(DataSchemas.ReadRange, req.query as Record<string, string>));
       const stream = await engine.read(range);
       return reply.header("content-type", "application/octet-stream").header("content-length", range.length).send(stream);
     } catch (err) {
@@ -56,10 +77,10 @@ export function buildHttp(engine: DataEngine): FastifyInstance {
   app.put("/data", async (req, reply) => {
     try {
       const query = req.query as Record<string, string>;
-      const target = parse(DataSchemas.WriteTarget, {
-        ...query,
-        cacheBlocks: query.cacheBlocks ? query.cacheBlocks.split(",") : [],
-      });
+      const target = parse(
+        DataSchemas.WriteTarget,
+        fromQuery(DataSchemas.WriteTarget, { ...query, cacheBlocks: query.cacheBlocks ? query.cacheBlocks.split(",") : [] }),
+      );
       return reply.send(await engine.write(target, req.raw));
     } catch (err) {
       return sendError(reply, err);
@@ -68,7 +89,7 @@ export function buildHttp(engine: DataEngine): FastifyInstance {
 
   app.put("/block", async (req, reply) => {
     try {
-      const target = parse(DataSchemas.BlockTarget, req.query);
+      const target = parse(DataSchemas.BlockTarget, fromQuery(DataSchemas.BlockTarget, req.query as Record<string, string>));
       checkBlock(target, engine.pageSize);
       const declared = Number(req.headers["content-length"] ?? 0);
       if (declared > target.blockSize) {

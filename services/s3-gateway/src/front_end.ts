@@ -52,6 +52,11 @@ export async function startFrontEnd(
     return503OnClosing: false,
     clientErrorHandler: options.clientErrorHandler ?? s3ClientErrorHandler,
   });
+  // An answer given before the request's body was read (too large, refused) closes the connection: a socket
+  // left with unread bytes is never read again, and would stay open until the process stops.
+  app.addHook("onSend", async (request, reply) => {
+    if (!request.raw.complete) reply.header("connection", "close");
+  });
   await register(app, { client, users });
   await app.listen({ host: options.host, port: options.port });
   const port = (app.server.address() as AddressInfo).port;
