@@ -15,7 +15,8 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client
 import { connect, request } from "@koine/bus";
 import { launchAllInOne } from "@koine/launcher";
 import { cacheNode } from "@koine/protocol";
-import { freePort, presignUrl } from "@koine/testkit";
+import { freePort } from "@koine/testkit";
+import { presignUrl } from "@koine/testkit/clients";
 import { $, argv, echo, which } from "zx";
 
 $.verbose = false;

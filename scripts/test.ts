@@ -9,8 +9,11 @@ $.cwd = root;
 
 await $`pnpm exec tsc --noEmit -p .`;
 await $`pnpm exec biome check .`;
+await $`pnpm exec tsx scripts/check-deps.ts`;
 
-const files = await glob(["packages/*/src/**/*.test.ts", "services/*/src/**/*.test.ts", "test/**/*.test.ts"], { cwd: root });
+const files = await glob(["packages/*/src/**/*.test.ts", "services/*/src/**/*.test.ts", "launcher/src/**/*.test.ts", "test/**/*.test.ts"], {
+  cwd: root,
+});
 files.sort();
 const only = process.argv.slice(2);
 const selected = only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files;

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import { bootCluster, tempDir } from "@koine/testkit";
+import { bootCluster } from "@koine/launcher";
+import { tempDir } from "@koine/testkit";
 
 const run = promisify(execFile);
 const KOINE = join(import.meta.dirname, "..", "scripts", "koine.ts");

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
-import { adminCall, bootCluster, tempDir } from "@koine/testkit";
+import { bootCluster } from "@koine/launcher";
+import { tempDir } from "@koine/testkit";
+import { adminCall } from "@koine/testkit/clients";
 
 test("admin API - every endpoint: success, bad body (400), unknown (404/410), conflict (409), switched off (501; 404 for the file index, as Alluxio's)", async (t) => {
   // No job runner: submitted jobs stay RUNNING, so a second submit conflicts.

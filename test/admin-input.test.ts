@@ -3,7 +3,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
-import { adminCall, bootCluster, tempDir, waitFor } from "@koine/testkit";
+import { bootCluster } from "@koine/launcher";
+import { tempDir, waitFor } from "@koine/testkit";
+import { adminCall } from "@koine/testkit/clients";
 
 test("admin input - mount URIs are normalised before the rules: dot segments, NUL, hosts", async (t) => {
   const dir = await tempDir(t, "koine-mountable-");

@@ -7,7 +7,9 @@ import { pathToFileURL } from "node:url";
 import { connect } from "@koine/bus";
 import { FileSystemClient } from "@koine/client";
 import * as jobRunner from "@koine/job-runner";
-import { adminCall, bootCluster, onCleanup, tempDir, waitFor } from "@koine/testkit";
+import { bootCluster } from "@koine/launcher";
+import { onCleanup, tempDir, waitFor } from "@koine/testkit";
+import { adminCall } from "@koine/testkit/clients";
 
 const KiB = 1024;
 

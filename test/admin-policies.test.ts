@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
-import { adminCall, alluxioOk, alluxioRead, bootCluster, tempDir, waitFor } from "@koine/testkit";
+import { bootCluster } from "@koine/launcher";
+import { tempDir, waitFor } from "@koine/testkit";
+import { adminCall, alluxioOk, alluxioRead } from "@koine/testkit/clients";
 
 const KiB = 1024;
 const PAGE = 64 * KiB;

@@ -8,7 +8,9 @@ import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { connect } from "@koine/bus";
 import * as cacheNode from "@koine/cache-node";
 import { FileSystemClient } from "@koine/client";
-import { adminCall, bootCluster, onCleanup, s3Client, tempDir, waitFor } from "@koine/testkit";
+import { bootCluster } from "@koine/launcher";
+import { onCleanup, tempDir, waitFor } from "@koine/testkit";
+import { adminCall, s3Client } from "@koine/testkit/clients";
 
 test("admin rebalance - a fourth node joins, then one is decommissioned: only the blocks whose owner changed move, reads stay right throughout", async (t) => {
   const dir = await tempDir(t, "koine-rebalance-");

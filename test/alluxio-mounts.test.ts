@@ -6,18 +6,9 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
-import {
-  alluxioCall,
-  alluxioOk,
-  alluxioRead,
-  alluxioWrite,
-  bootCluster,
-  s3Client,
-  s3Outcome,
-  TEST_CREDENTIALS,
-  tempDir,
-  waitFor,
-} from "@koine/testkit";
+import { bootCluster } from "@koine/launcher";
+import { tempDir, waitFor } from "@koine/testkit";
+import { alluxioCall, alluxioOk, alluxioRead, alluxioWrite, s3Client, s3Outcome, TEST_CREDENTIALS } from "@koine/testkit/clients";
 
 const names = (statuses: unknown) => (statuses as { name: string }[]).map((s) => s.name).sort();
 

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { bootCluster, s3Client } from "@koine/testkit";
+import { bootCluster } from "@koine/launcher";
+import { s3Client } from "@koine/testkit/clients";
 
 /** One request as alluxio-py 0.1.4 sends it: POST, a JSON body or none (and then no Content-Type). */
 async function call(base: string, path: string, body?: unknown, method = "POST") {

@@ -4,7 +4,9 @@ import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { alluxioCall, alluxioOk, alluxioWrite, bootCluster, waitFor } from "@koine/testkit";
+import { bootCluster } from "@koine/launcher";
+import { waitFor } from "@koine/testkit";
+import { alluxioCall, alluxioOk, alluxioWrite } from "@koine/testkit/clients";
 
 const streamCall = async (base: string, id: number | string, op: string, body?: Buffer) => {
   const res = await fetch(`${base}/api/v1/streams/${id}/${op}`, { method: "POST", ...(body ? { body } : {}) });

@@ -6,7 +6,9 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import * as jobRunner from "@koine/job-runner";
-import { alluxioCall, alluxioOk, alluxioRead, alluxioWrite, bootCluster, onCleanup, s3Client, waitFor } from "@koine/testkit";
+import { bootCluster } from "@koine/launcher";
+import { onCleanup, waitFor } from "@koine/testkit";
+import { alluxioCall, alluxioOk, alluxioRead, alluxioWrite, s3Client } from "@koine/testkit/clients";
 
 const MiB = 1024 * 1024;
 

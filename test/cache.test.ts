@@ -6,8 +6,9 @@ import { Readable } from "node:stream";
 import { test } from "node:test";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { connect, request } from "@koine/bus";
+import { bootCluster } from "@koine/launcher";
 import { cacheNode } from "@koine/protocol";
-import { bootCluster, s3Client } from "@koine/testkit";
+import { s3Client } from "@koine/testkit/clients";
 
 const MiB = 1024 * 1024;
 

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { freePort, onCleanup, s3Client, tempDir } from "@koine/testkit";
+import { freePort, onCleanup, tempDir } from "@koine/testkit";
+import { s3Client } from "@koine/testkit/clients";
 
 const run = promisify(execFile);
 const SCRIPT = join(import.meta.dirname, "..", "scripts", "cluster.ts");

@@ -15,7 +15,8 @@ import {
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { type NatsServer, startNatsServer } from "@koine/bus";
-import { freePort, onCleanup, s3Client, type TestContext, tempDir } from "@koine/testkit";
+import { freePort, onCleanup, type TestContext, tempDir } from "@koine/testkit";
+import { s3Client } from "@koine/testkit/clients";
 
 const ROOT = join(import.meta.dirname, "..");
 const WRITERS = 8;

@@ -7,7 +7,8 @@ import { dirname, join } from "node:path";
 import { test } from "node:test";
 
 import { CreateBucketCommand, ListBucketsCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { bootCluster, s3Client, signedRequest, TEST_CREDENTIALS } from "@koine/testkit";
+import { bootCluster } from "@koine/launcher";
+import { s3Client, signedRequest, TEST_CREDENTIALS } from "@koine/testkit/clients";
 
 /** How long a hostile request may go unanswered before it counts as hung. */
 const ANSWER_MS = 10_000;

@@ -6,7 +6,8 @@ import { test } from "node:test";
 import { promisify } from "node:util";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { canSimulateHosts } from "@koine/launcher";
-import { onCleanup, s3Client, tempDir, waitFor } from "@koine/testkit";
+import { onCleanup, tempDir, waitFor } from "@koine/testkit";
+import { s3Client } from "@koine/testkit/clients";
 
 const run = promisify(execFile);
 const SCRIPT = join(import.meta.dirname, "..", "scripts", "hosts.ts");

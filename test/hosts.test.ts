@@ -23,7 +23,8 @@ import {
   startService,
 } from "@koine/launcher";
 import { cacheNode } from "@koine/protocol";
-import { adminCall, onCleanup, s3Client, TEST_CREDENTIALS, tempDir, waitFor } from "@koine/testkit";
+import { onCleanup, tempDir, waitFor } from "@koine/testkit";
+import { adminCall, s3Client, TEST_CREDENTIALS } from "@koine/testkit/clients";
 
 const MiB = 1024 * 1024;
 const run = promisify(execFile);

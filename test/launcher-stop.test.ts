@@ -4,9 +4,10 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { freePort, onCleanup, s3Client, type TestContext, tempDir } from "@koine/testkit";
+import { freePort, onCleanup, type TestContext, tempDir } from "@koine/testkit";
+import { s3Client } from "@koine/testkit/clients";
 
-const MAIN = join(import.meta.dirname, "..", "packages", "launcher", "src", "main.ts");
+const MAIN = join(import.meta.dirname, "..", "launcher", "src", "main.ts");
 
 /** `npm run up` in a process group of its own, as a terminal runs it; resolves once it serves. */
 async function up(t: TestContext): Promise<{ child: ChildProcess; s3Url: string; exited: Promise<number | null> }> {

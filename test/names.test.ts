@@ -13,7 +13,8 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { alluxioOk, alluxioRead, bootCluster, s3Client } from "@koine/testkit";
+import { bootCluster } from "@koine/launcher";
+import { alluxioOk, alluxioRead, s3Client } from "@koine/testkit/clients";
 
 /** A request whose path goes on the wire exactly as written; the JSON or S3 error code of its answer. */
 function postAsIs(base: string, path: string, method = "POST"): Promise<{ statusCode?: string; code?: string }> {

@@ -3,7 +3,9 @@ import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { connect, type NatsServer, startNatsServer } from "@koine/bus";
-import { bootCluster, freePort, onCleanup, s3Client, tempDir } from "@koine/testkit";
+import { bootCluster } from "@koine/launcher";
+import { freePort, onCleanup, tempDir } from "@koine/testkit";
+import { s3Client } from "@koine/testkit/clients";
 import { jetstreamManager } from "@nats-io/jetstream";
 
 test("NATS cluster - 3 servers, streams and buckets with 3 replicas; one server killed, koine keeps serving and loses nothing", async (t) => {

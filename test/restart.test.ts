@@ -7,10 +7,10 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectC
 import { Upload } from "@aws-sdk/lib-storage";
 import { type NatsServer, startNatsServer } from "@koine/bus";
 import { launchAllInOne } from "@koine/launcher";
-import { freePort, onCleanup, s3Client, tempDir } from "@koine/testkit";
+import { freePort, onCleanup, tempDir } from "@koine/testkit";
+import { s3Client } from "@koine/testkit/clients";
 
 const MiB = 1024 * 1024;
-const _LAUNCHER = join(import.meta.dirname, "..", "packages", "launcher", "src", "main.ts");
 
 function kill9(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {

@@ -18,7 +18,8 @@ import {
   PutObjectTaggingCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { bootCluster, presignUrl, s3Client, s3Outcome, signedRequest, TEST_CREDENTIALS } from "@koine/testkit";
+import { bootCluster } from "@koine/launcher";
+import { presignUrl, s3Client, s3Outcome, signedRequest, TEST_CREDENTIALS } from "@koine/testkit/clients";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 
 test("s3 - stored headers, conditional reads, copies and writes, null versions", async (t) => {

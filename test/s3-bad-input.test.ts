@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { crc32 } from "node:zlib";
 import { CreateBucketCommand, GetObjectCommand, ListBucketsCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { bootCluster, rawSignedRequest, s3Client, s3Outcome, signedRequest, signHeaders, TEST_CREDENTIALS } from "@koine/testkit";
+import { bootCluster } from "@koine/launcher";
+import { rawSignedRequest, s3Client, s3Outcome, signedRequest, signHeaders, TEST_CREDENTIALS } from "@koine/testkit/clients";
 
 const sha256 = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 const hmac = (key: Buffer | string, data: string) => createHmac("sha256", key).update(data).digest();

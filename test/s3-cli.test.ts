@@ -5,7 +5,9 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { bootCluster, TEST_CREDENTIALS, tempDir } from "@koine/testkit";
+import { bootCluster } from "@koine/launcher";
+import { tempDir } from "@koine/testkit";
+import { TEST_CREDENTIALS } from "@koine/testkit/clients";
 
 const run = promisify(execFile);
 

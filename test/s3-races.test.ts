@@ -4,7 +4,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { bootCluster, s3Client } from "@koine/testkit";
+import { bootCluster } from "@koine/launcher";
+import { s3Client } from "@koine/testkit/clients";
 
 test("s3 - racing writes of one key: the namespace names the version the under-store holds, metadata included", async (t) => {
   const cluster = await bootCluster(t);

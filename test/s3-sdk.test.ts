@@ -20,7 +20,9 @@ import {
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import { bootCluster, randomStream, s3Client, s3Outcome, sha256Of, TEST_CREDENTIALS } from "@koine/testkit";
+import { bootCluster } from "@koine/launcher";
+import { randomStream, sha256Of } from "@koine/testkit";
+import { s3Client, s3Outcome, TEST_CREDENTIALS } from "@koine/testkit/clients";
 
 const MiB = 1024 * 1024;
 const md5 = (b: Buffer) => createHash("md5").update(b).digest("hex");

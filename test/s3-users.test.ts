@@ -17,7 +17,9 @@ import {
   PutObjectCommand,
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
-import { bootCluster, onCleanup, s3Client, s3Outcome, type TestContext } from "@koine/testkit";
+import { bootCluster } from "@koine/launcher";
+import { onCleanup, type TestContext } from "@koine/testkit";
+import { s3Client, s3Outcome } from "@koine/testkit/clients";
 
 const run = promisify(execFile);
 const KOINE = join(import.meta.dirname, "..", "scripts", "koine.ts");

@@ -9,7 +9,8 @@ import * as cacheNode from "@koine/cache-node";
 import * as jobRunner from "@koine/job-runner";
 import * as metadata from "@koine/metadata";
 import * as s3 from "@koine/s3-gateway";
-import { alluxioCall, onCleanup, s3Client, s3Outcome, startNats, tempDir, waitFor } from "@koine/testkit";
+import { onCleanup, startNats, tempDir, waitFor } from "@koine/testkit";
+import { alluxioCall, s3Client, s3Outcome } from "@koine/testkit/clients";
 
 test("start order - front-ends and the job runner start while metadata is down, answer 503, then serve once it is up", async (t) => {
   const nats = await startNats(t);

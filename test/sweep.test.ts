@@ -10,7 +10,9 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { bootCluster, s3Client, waitFor } from "@koine/testkit";
+import { bootCluster } from "@koine/launcher";
+import { waitFor } from "@koine/testkit";
+import { s3Client } from "@koine/testkit/clients";
 
 /** Every path below `dir`, directories included, relative to it. */
 async function everything(dir: string): Promise<string[]> {

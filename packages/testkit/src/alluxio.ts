@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { setTimeout as sleep } from "node:timers/promises";
 
 /** An Alluxio REST answer: the JSON value, and for an error its gRPC status code. */
 export interface AlluxioAnswer {
@@ -43,15 +42,6 @@ export async function alluxioRead(base: string, path: string, options: unknown =
   const bytes = Buffer.from(await res.arrayBuffer());
   await fetch(`${base}/api/v1/streams/${id}/close`, { method: "POST" });
   return bytes;
-}
-
-/** Polls `check` until it holds, failing the test after `timeoutMs`. */
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 /** One admin API call: its status and JSON body (checked to come as exactly application/json). */

@@ -1,7 +1,7 @@
 import { openKv } from "@koine/bus";
 import { JobStore } from "@koine/client";
+import { type FrontEnd, startFrontEnd } from "@koine/frontend";
 import { FILE_INDEX_BUCKET } from "@koine/protocol";
-import { type FrontEnd, startFrontEnd } from "@koine/s3-gateway";
 import type { AlluxioAdminOptions } from "./config.ts";
 import { adminClientErrorHandler, adminPlugin } from "./plugin.ts";
 
@@ -10,7 +10,7 @@ export type AlluxioAdmin = FrontEnd;
 /** Starts the admin API on port 19999 over the shared file-system client, the job records and the file index. */
 export function start(options: AlluxioAdminOptions): Promise<AlluxioAdmin> {
   return startFrontEnd(
-    { ...options, name: "koine-alluxio-admin", credentials: new Map(), clientErrorHandler: adminClientErrorHandler },
+    { ...options, name: "koine-alluxio-admin", clientErrorHandler: adminClientErrorHandler },
     async (app, { client }) => {
       await app.register(adminPlugin, {
         client,

@@ -1,5 +1,6 @@
 import type { DataNode } from "@koine/client";
-import { type FrontEnd, s3Plugin, startFrontEnd } from "@koine/s3-gateway";
+import { type FrontEnd, startFrontEnd, UserDirectory } from "@koine/frontend";
+import { s3ClientErrorHandler, s3Plugin } from "@koine/s3";
 import type { AlluxioProxyOptions } from "./config.ts";
 import { alluxioPlugin } from "./plugin.ts";
 
@@ -10,7 +11,10 @@ export type AlluxioProxy = FrontEnd;
  * under /api/v1/s3 (the same plugin as the S3 gateway's), on port 39999.
  */
 export function start(options: AlluxioProxyOptions & { localNodes?: ReadonlyMap<string, DataNode> }): Promise<AlluxioProxy> {
-  return startFrontEnd({ ...options, name: "koine-alluxio-proxy" }, async (app, { client, users }) => {
+  // Requests too malformed to route get S3's XML error, as they did before the proxy had its own.
+  return startFrontEnd({ ...options, name: "koine-alluxio-proxy", clientErrorHandler: s3ClientErrorHandler }, async (app, { client }) => {
+    const users = await UserDirectory.open(client.nc, options.credentials);
+    app.addHook("onClose", async () => users.close());
     await app.register(alluxioPlugin, { client, ...(options.streams ? { streams: options.streams } : {}) });
     await app.register(s3Plugin, {
       prefix: "/api/v1/s3",

@@ -1,13 +1,15 @@
 import type { DataNode } from "@koine/client";
+import { type FrontEnd, startFrontEnd, UserDirectory } from "@koine/frontend";
+import { s3ClientErrorHandler, s3Plugin } from "@koine/s3";
 import type { S3GatewayOptions } from "./config.ts";
-import { type FrontEnd, startFrontEnd } from "./front_end.ts";
-import { s3Plugin } from "./plugin.ts";
 
 export type S3Gateway = FrontEnd;
 
 /** Starts the S3 gateway: the S3 plugin on its own port, over the shared client. */
 export function start(options: S3GatewayOptions & { localNodes?: ReadonlyMap<string, DataNode> }): Promise<S3Gateway> {
-  return startFrontEnd({ ...options, name: "koine-s3-gateway" }, async (app, { client, users }) => {
+  return startFrontEnd({ ...options, name: "koine-s3-gateway", clientErrorHandler: s3ClientErrorHandler }, async (app, { client }) => {
+    const users = await UserDirectory.open(client.nc, options.credentials);
+    app.addHook("onClose", async () => users.close());
     await app.register(s3Plugin, {
       client,
       secretOf: (ak) => users.secretOf(ak),

@@ -3,9 +3,10 @@ import { Readable } from "node:stream";
 import { text } from "node:stream/consumers";
 import { test } from "node:test";
 import { connect } from "@koine/bus";
+import { FileSystemClient } from "@koine/client";
+import { bootCluster } from "@koine/launcher";
 import { ErrorCode, type KoineError } from "@koine/protocol";
-import { bootCluster, onCleanup } from "@koine/testkit";
-import { FileSystemClient } from "./mod.ts";
+import { onCleanup } from "@koine/testkit";
 
 async function textOf(bytes: Readable | Buffer): Promise<string> {
   return Buffer.isBuffer(bytes) ? bytes.toString() : text(bytes);

@@ -1,7 +1,8 @@
 import { DEFAULT_CAPACITY_BYTES, DEFAULT_MEMORY_BYTES } from "@koine/cache-node";
 import { durationFrom, homeFrom, portFrom, sizeFrom } from "@koine/config";
+import { parseUsers } from "@koine/frontend";
 import { DEFAULT_SYNC_INTERVAL_MS, DEFAULT_TTL_CHECK_MS } from "@koine/metadata";
-import { parseDomains, parseUsers } from "@koine/s3-gateway";
+import { parseDomains } from "@koine/s3";
 import type { LocalClusterOptions } from "./local_cluster.ts";
 
 /**

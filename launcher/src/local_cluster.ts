@@ -4,8 +4,10 @@ import * as admin from "@koine/alluxio-admin";
 import * as alluxio from "@koine/alluxio-proxy";
 import { type NatsServer, startNatsServer } from "@koine/bus";
 import * as cacheNode from "@koine/cache-node";
+import { DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY } from "@koine/frontend";
 import * as jobRunner from "@koine/job-runner";
 import * as metadata from "@koine/metadata";
+import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "@koine/s3";
 import * as s3 from "@koine/s3-gateway";
 
 export interface LocalClusterOptions {
@@ -135,8 +137,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       host: "127.0.0.1",
       port: options.s3Port ?? s3.DEFAULT_PORT,
       region: "us-east-1",
-      credentials: options.credentials ?? new Map([[s3.DEFAULT_ACCESS_KEY, s3.DEFAULT_SECRET_KEY]]),
-      bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? s3.DEFAULT_BODY_IDLE_TIMEOUT_MS,
+      credentials: options.credentials ?? new Map([[DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY]]),
+      bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS,
       localNodes,
       ...(options.blockSize ? { blockSize: options.blockSize } : {}),
       ...(options.s3Domains ? { virtualHostDomains: options.s3Domains } : {}),
@@ -147,7 +149,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       natsUrl,
       host: "127.0.0.1",
       port: options.alluxioPort ?? alluxio.DEFAULT_PORT,
-      credentials: options.credentials ?? new Map([[s3.DEFAULT_ACCESS_KEY, s3.DEFAULT_SECRET_KEY]]),
+      credentials: options.credentials ?? new Map([[DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY]]),
       localNodes,
       ...(options.blockSize ? { blockSize: options.blockSize } : {}),
       ...(options.alluxioStreams ? { streams: options.alluxioStreams } : {}),

@@ -10,7 +10,7 @@ import { findNatsServer, natsServerArgs } from "@koine/bus";
  * layout), each with its own name and subnet.
  */
 
-const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** A bridge and the hosts on it: `name` (1-4 letters) prefixes its namespaces and links; `subnet` is "a.b.c" (a /24). */
 export interface SimNetwork {

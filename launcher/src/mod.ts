@@ -1,11 +1,13 @@
 /**
  * Runs a whole koine cluster in one process: a nats-server child, metadata,
  * cache nodes, the job runner and every front-end. For a laptop and tests.
- * And simulated hosts (network namespaces) to lay koine out over several.
+ * And simulated hosts (network namespaces) to lay koine out over several,
+ * and `bootCluster`, a cluster on free ports that a test removes at its end.
  * @module
  */
 
 export { parseConfig } from "./config.ts";
+export { bootCluster } from "./harness.ts";
 export type { HostProcess, SimHost, SimNetwork } from "./hosts.ts";
 export {
   addHost,

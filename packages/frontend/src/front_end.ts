@@ -2,8 +2,6 @@ import type { AddressInfo } from "node:net";
 import { connect } from "@koine/bus";
 import { type DataNode, FileSystemClient } from "@koine/client";
 import Fastify, { type FastifyInstance } from "fastify";
-import { s3ClientErrorHandler } from "./plugin.ts";
-import { UserDirectory } from "./users.ts";
 
 /** How long a stopping front-end lets in-flight requests finish. */
 const STOP_GRACE_MS = 5_000;
@@ -14,11 +12,9 @@ export interface FrontEndOptions {
   natsUrl: string;
   host: string;
   port: number;
-  /** S3 users seeded at start-up. */
-  credentials: ReadonlyMap<string, string>;
   localNodes?: ReadonlyMap<string, DataNode>;
   blockSize?: number;
-  /** Answers requests too malformed to route (default: an S3 XML error). */
+  /** Answers requests too malformed to route, in the dialect's own words (default: node's plain 400). */
   clientErrorHandler?: (err: Error & { code?: string }, socket: import("node:net").Socket) => void;
 }
 
@@ -30,12 +26,12 @@ export interface FrontEnd {
 
 /**
  * Starts an HTTP front-end: a NATS connection, the shared file-system
- * client, the user directory and a fastify server on which `register`
- * mounts the dialect plugins.
+ * client and a fastify server on which `register` mounts the dialect
+ * plugins (and opens what else they need, closed by an onClose hook).
  */
 export async function startFrontEnd(
   options: FrontEndOptions,
-  register: (app: FastifyInstance, deps: { client: FileSystemClient; users: UserDirectory }) => Promise<void>,
+  register: (app: FastifyInstance, deps: { client: FileSystemClient }) => Promise<void>,
 ): Promise<FrontEnd> {
   const nc = await connect({ servers: options.natsUrl, name: options.name });
   const client = await FileSystemClient.open({
@@ -43,21 +39,20 @@ export async function startFrontEnd(
     ...(options.localNodes ? { localNodes: options.localNodes } : {}),
     ...(options.blockSize ? { blockSize: options.blockSize } : {}),
   });
-  const users = await UserDirectory.open(nc, options.credentials);
   const app = Fastify({
     logger: false,
     requestTimeout: 0,
     keepAliveTimeout: 65_000,
     routerOptions: { maxParamLength: 4096 },
     return503OnClosing: false,
-    clientErrorHandler: options.clientErrorHandler ?? s3ClientErrorHandler,
+    ...(options.clientErrorHandler ? { clientErrorHandler: options.clientErrorHandler } : {}),
   });
   // An answer given before the request's body was read (too large, refused) closes the connection: a socket
   // left with unread bytes is never read again, and would stay open until the process stops.
   app.addHook("onSend", async (request, reply) => {
     if (!request.raw.complete) reply.header("connection", "close");
   });
-  await register(app, { client, users });
+  await register(app, { client });
   await app.listen({ host: options.host, port: options.port });
   const port = (app.server.address() as AddressInfo).port;
   return {
@@ -68,7 +63,6 @@ export async function startFrontEnd(
       const cutOff = setTimeout(() => app.server.closeAllConnections(), STOP_GRACE_MS);
       await app.close();
       clearTimeout(cutOff);
-      users.close();
       await client.close();
       await nc.drain();
     },

@@ -1,0 +1,23 @@
+export const DEFAULT_ACCESS_KEY = "koine";
+export const DEFAULT_SECRET_KEY = "koinesecret";
+
+/**
+ * The users to seed at start-up: KOINE_ACCESS_KEY / KOINE_SECRET_KEY (default
+ * koine / koinesecret) and every "ak:sk" of KOINE_S3_USERS ("ak:sk,ak2:sk2").
+ */
+export function parseUsers(env: NodeJS.ProcessEnv = process.env): Map<string, string> {
+  const accessKey = env.KOINE_ACCESS_KEY ?? DEFAULT_ACCESS_KEY;
+  const secretKey = env.KOINE_SECRET_KEY ?? DEFAULT_SECRET_KEY;
+  if (!accessKey || !secretKey) throw new Error("KOINE_ACCESS_KEY and KOINE_SECRET_KEY must not be empty");
+  const users = new Map([[accessKey, secretKey]]);
+  for (const pair of (env.KOINE_S3_USERS ?? "").split(",").filter((p) => p.trim() !== "")) {
+    const colon = pair.indexOf(":");
+    const ak = pair.slice(0, colon).trim();
+    const sk = pair.slice(colon + 1).trim();
+    if (colon <= 0 || !/^[A-Za-z0-9._-]{3,128}$/.test(ak) || sk.length < 8) {
+      throw new Error(`KOINE_S3_USERS must be "accessKey:secretKey,..." (keys of 3+ letters, digits, . _ -; secrets of 8+), not "${pair}"`);
+    }
+    users.set(ak, sk);
+  }
+  return users;
+}

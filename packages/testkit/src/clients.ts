@@ -1,0 +1,44 @@
+/**
+ * Clients of koine's dialects for tests: a stock S3 client that does not
+ * retry, requests signed by AWS's own signer (also on a raw socket), and the
+ * Alluxio and admin REST calls as the stock clients make them.
+ * @module
+ */
+
+import { S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+
+/** Default credentials of a test cluster. */
+export const TEST_CREDENTIALS = { accessKeyId: "koine", secretAccessKey: "koinesecret" } as const;
+
+export type { AlluxioAnswer } from "./alluxio.ts";
+export { adminCall, alluxioCall, alluxioOk, alluxioRead, alluxioWrite } from "./alluxio.ts";
+export type { RawResponse, SignOptions } from "./s3_raw.ts";
+export { presignUrl, rawSignedRequest, signedRequest, signHeaders } from "./s3_raw.ts";
+
+/**
+ * A stock S3 client for `endpoint` (path style, default checksum settings)
+ * that does not retry unless told to: a test sees the server's first answer.
+ */
+export function s3Client(
+  endpoint: string,
+  credentials: { accessKeyId: string; secretAccessKey: string } = TEST_CREDENTIALS,
+  maxAttempts = 1,
+): S3Client {
+  return new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials, maxAttempts });
+}
+
+/**
+ * What an S3 call came to: "ok", or its status and S3 error code
+ * ("404 NoSuchKey"); a 304 has no code, so it is "304". Errors that are not
+ * answers of the server are thrown.
+ */
+export function s3Outcome(call: Promise<unknown>): Promise<string> {
+  return call.then(
+    () => "ok",
+    (err: unknown) => {
+      if (!(err instanceof S3ServiceException)) throw err;
+      const status = err.$metadata.httpStatusCode;
+      return status === 304 ? "304" : `${status} ${err.name}`;
+    },
+  );
+}
