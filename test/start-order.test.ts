@@ -12,6 +12,12 @@ import * as s3 from "@koine/s3-gateway";
 import { onCleanup, startNats, tempDir, waitFor } from "@koine/testkit";
 import { alluxioCall, s3Client, s3Outcome } from "@koine/testkit/clients";
 
+/** Status and JSON of a health endpoint. */
+async function health(url: string): Promise<string> {
+  const res = await fetch(url);
+  return `${res.status} ${await res.text()}`;
+}
+
 test("start order - front-ends and the job runner start while metadata is down, answer 503, then serve once it is up", async (t) => {
   const nats = await startNats(t);
   const home = await tempDir(t, "koine-order-");
@@ -30,13 +36,23 @@ test("start order - front-ends and the job runner start while metadata is down, 
   assert.equal(await s3Outcome(client.send(new ListBucketsCommand({}))), "503 ServiceUnavailable");
   assert.equal((await alluxioCall(proxy.url, "/x/get-status")).code, "UNAVAILABLE");
   assert.equal((await fetch(`${adminApi.url}/api/v1/mount`)).status, 503);
+  // Alive, not ready: /healthz and /readyz (under /_koine/ where S3 owns every path).
+  const readyz = [`${gateway.url}/_koine/readyz`, `${proxy.url}/readyz`, `${adminApi.url}/readyz`];
+  for (const url of [`${gateway.url}/_koine/healthz`, `${proxy.url}/healthz`, `${adminApi.url}/healthz`]) {
+    assert.equal(await health(url), '200 {"status":"ok"}', url);
+  }
+  for (const url of readyz) assert.equal(await health(url), '503 {"ready":false,"metadata":false,"cacheNodes":0}', url);
 
   const meta = await metadata.start({
     natsUrl: nats.url,
     dataDir: join(home, "metadata"),
     rootUfs: pathToFileURL(join(home, "ufs")).href,
   });
-  onCleanup(t, () => meta.stop());
+  let metaStopped = false;
+  onCleanup(t, () => (metaStopped ? undefined : meta.stop()));
+  for (const url of readyz) {
+    await waitFor(`${url} to see metadata`, async () => (await health(url)) === '503 {"ready":false,"metadata":true,"cacheNodes":0}');
+  }
   const node = await cacheNode.start({
     ...cacheNode.parseConfig({ KOINE_NATS_URL: nats.url, KOINE_HOME: home, KOINE_CACHE_PORT: "0" }),
     host: "127.0.0.1",
@@ -50,4 +66,10 @@ test("start order - front-ends and the job runner start while metadata is down, 
   assert.equal(await got.Body?.transformToString(), "served");
   await waitFor("the proxy to serve", async () => (await alluxioCall(proxy.url, "/late/k/get-status")).status === 200);
   await waitFor("the admin API to serve", async () => (await fetch(`${adminApi.url}/api/v1/mount`)).status === 200);
+  for (const url of readyz) assert.equal(await health(url), '200 {"ready":true,"metadata":true,"cacheNodes":1}', url);
+
+  // Metadata gone: not ready again.
+  await meta.stop();
+  metaStopped = true;
+  for (const url of readyz) assert.equal(await health(url), '503 {"ready":false,"metadata":false,"cacheNodes":1}', url);
 });

@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import { connect } from "@koine/bus";
 import { type DataNode, FileSystemClient } from "@koine/client";
 import Fastify, { type FastifyInstance } from "fastify";
+import { healthRoutes } from "./health.ts";
 
 /** How long a stopping front-end lets in-flight requests finish. */
 const STOP_GRACE_MS = 5_000;
@@ -14,6 +15,8 @@ export interface FrontEndOptions {
   port: number;
   localNodes?: ReadonlyMap<string, DataNode>;
   blockSize?: number;
+  /** Where `/healthz` and `/readyz` are: "" (the default), or "/_koine" where a dialect owns every path (S3). */
+  healthPrefix?: string;
   /** Answers requests too malformed to route, in the dialect's own words (default: node's plain 400). */
   clientErrorHandler?: (err: Error & { code?: string }, socket: import("node:net").Socket) => void;
 }
@@ -52,6 +55,7 @@ export async function startFrontEnd(
   app.addHook("onSend", async (request, reply) => {
     if (!request.raw.complete) reply.header("connection", "close");
   });
+  healthRoutes(app, client, options.healthPrefix ?? "");
   await register(app, { client });
   await app.listen({ host: options.host, port: options.port });
   const port = (app.server.address() as AddressInfo).port;
