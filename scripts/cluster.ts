@@ -51,9 +51,8 @@ async function up(nodes: number): Promise<void> {
   await processes.launchService("s3-gateway", "s3-gateway", { ...base, KOINE_S3_PORT: String(s3Port) });
   await processes.launchService("alluxio-proxy", "alluxio-proxy", { ...base, KOINE_ALLUXIO_PORT: String(alluxioPort) });
   await processes.launchService("alluxio-admin", "alluxio-admin", { ...base, KOINE_ADMIN_PORT: String(adminPort) });
-  echo(
-    `S3 endpoint http://127.0.0.1:${s3Port} (access key ${process.env.KOINE_ACCESS_KEY ?? "koine"}, secret key ${process.env.KOINE_SECRET_KEY ?? "koinesecret"})`,
-  );
+  const { describeCredentials, parseUsers } = await import("@koine/frontend");
+  echo(`S3 endpoint http://127.0.0.1:${s3Port} (${describeCredentials(parseUsers())})`);
 }
 
 async function status(): Promise<void> {

@@ -1,4 +1,5 @@
 import { runService } from "@koine/config";
+import { describeCredentials } from "@koine/frontend";
 import { parseConfig } from "./config.ts";
 import { startLocalCluster } from "./local_cluster.ts";
 
@@ -7,9 +8,8 @@ await runService(
   () => parseConfig(),
   startLocalCluster,
   (cluster, options) => {
-    const [accessKey, secretKey] = [...(options.credentials ?? new Map())][0] ?? [];
     return `koine is up (data in ${cluster.home})
-  S3 endpoint   ${cluster.s3Url}   access key ${accessKey}   secret key ${secretKey}
+  S3 endpoint   ${cluster.s3Url}   ${describeCredentials(options.credentials ?? new Map())}
   Alluxio proxy ${cluster.alluxioUrl}/api/v1   (S3 also at ${cluster.alluxioUrl}/api/v1/s3)
   admin API     ${cluster.adminUrl}/api/v1   (load jobs, nodes, mounts)
   NATS          ${cluster.natsUrl}

@@ -21,3 +21,14 @@ export function parseUsers(env: NodeJS.ProcessEnv = process.env): Map<string, st
   }
   return users;
 }
+
+/**
+ * How a start-up banner speaks of the seeded credentials: the access key and
+ * whether it is the default pair, never the secret.
+ */
+export function describeCredentials(credentials: ReadonlyMap<string, string>): string {
+  const [accessKey, secretKey] = [...credentials][0] ?? ["", ""];
+  return accessKey === DEFAULT_ACCESS_KEY && secretKey === DEFAULT_SECRET_KEY
+    ? `access key ${accessKey}: the default credentials (see the README); set KOINE_ACCESS_KEY and KOINE_SECRET_KEY to your own`
+    : `access key ${accessKey} (its secret is the KOINE_SECRET_KEY you set)`;
+}

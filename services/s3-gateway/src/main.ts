@@ -1,4 +1,5 @@
 import { runService } from "@koine/config";
+import { describeCredentials } from "@koine/frontend";
 import { parseConfig } from "./config.ts";
 import { start } from "./service.ts";
 
@@ -6,8 +7,5 @@ await runService(
   "s3-gateway",
   () => parseConfig(),
   start,
-  (gateway, options) => {
-    const [accessKey, secretKey] = [...options.credentials][0] as [string, string];
-    return `koine s3-gateway: ${gateway.url} (access key ${accessKey}, secret key ${secretKey})`;
-  },
+  (gateway, options) => `koine s3-gateway: ${gateway.url} (${describeCredentials(options.credentials)})`,
 );
