@@ -7,6 +7,7 @@ import {
   cacheNode,
   compilePattern,
   ErrorCode,
+  HTTP_STATUS,
   isWithin,
   type JobKind,
   type JobOptions,
@@ -41,26 +42,6 @@ class AdminError extends Error {
     this.extra = extra;
   }
 }
-
-/** The HTTP status of each code: a code no entry names fails tsc instead of becoming a 500. */
-const HTTP_STATUS = {
-  [ErrorCode.InvalidArgument]: 400,
-  [ErrorCode.InvalidPart]: 400,
-  [ErrorCode.InvalidPartOrder]: 400,
-  [ErrorCode.EntityTooSmall]: 400,
-  [ErrorCode.PermissionDenied]: 403,
-  [ErrorCode.NotFound]: 404,
-  [ErrorCode.NoSuchUpload]: 404,
-  [ErrorCode.AlreadyExists]: 409,
-  [ErrorCode.NotEmpty]: 409,
-  [ErrorCode.NotADirectory]: 409,
-  [ErrorCode.IsADirectory]: 409,
-  [ErrorCode.Internal]: 500,
-  [ErrorCode.NotImplemented]: 501,
-  [ErrorCode.Unavailable]: 503,
-  [ErrorCode.Stale]: 503,
-  [ErrorCode.Timeout]: 503,
-} satisfies Record<ErrorCode, number>;
 
 const MAX_BODY_BYTES = 1024 * 1024;
 

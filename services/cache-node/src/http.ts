@@ -1,28 +1,8 @@
-import { DataSchemas, ErrorCode, errorCodeOf, KoineError } from "@koine/protocol";
+import { DataSchemas, ErrorCode, errorCodeOf, HTTP_STATUS, KoineError } from "@koine/protocol";
 import type { Static, TObject, TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { checkBlock, type DataEngine } from "./data_engine.ts";
-
-/** The HTTP status of each code (clients read the code from the JSON body); a new code fails tsc until named here. */
-const STATUS = {
-  [ErrorCode.InvalidArgument]: 400,
-  [ErrorCode.InvalidPart]: 400,
-  [ErrorCode.InvalidPartOrder]: 400,
-  [ErrorCode.EntityTooSmall]: 400,
-  [ErrorCode.PermissionDenied]: 403,
-  [ErrorCode.NotFound]: 404,
-  [ErrorCode.NoSuchUpload]: 404,
-  [ErrorCode.AlreadyExists]: 409,
-  [ErrorCode.NotEmpty]: 409,
-  [ErrorCode.NotADirectory]: 409,
-  [ErrorCode.IsADirectory]: 409,
-  [ErrorCode.Stale]: 409,
-  [ErrorCode.Internal]: 500,
-  [ErrorCode.NotImplemented]: 501,
-  [ErrorCode.Unavailable]: 503,
-  [ErrorCode.Timeout]: 503,
-} satisfies Record<ErrorCode, number>;
 
 /**
  * Query parameters typed as `schema` says: integers from decimal digits only, booleans from "true" and
@@ -53,7 +33,7 @@ function parse<S extends TSchema>(schema: S, value: unknown): Static<S> {
 function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   const code = err instanceof RangeError ? ErrorCode.InvalidArgument : errorCodeOf(err);
   if (code === ErrorCode.Internal) console.error("cache-node:", err);
-  return reply.code(STATUS[code]).send({ code, message: err instanceof Error ? err.message : String(err) });
+  return reply.code(HTTP_STATUS[code]).send({ code, message: err instanceof Error ? err.message : String(err) });
 }
 
 /** The data endpoint of a cache node: range reads, write-through, cache-only blocks, concatenation. */
