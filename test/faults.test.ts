@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes, randomInt } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -15,55 +14,16 @@ import {
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { type NatsServer, startNatsServer } from "@koine/bus";
+import { ServiceProcess } from "@koine/launcher";
 import { freePort, onCleanup, type TestContext, tempDir } from "@koine/testkit";
 import { s3Client } from "@koine/testkit/clients";
 
-const ROOT = join(import.meta.dirname, "..");
 const WRITERS = 8;
 const READERS = 4;
 /** A request that takes longer has hung. */
 const HANG_MS = 60_000;
 /** Load before the first fault, and between faults. */
 const SETTLE_MS = 3_000;
-
-/** One koine service as its own process, killed with SIGKILL and started again as an operator would. */
-class ServiceProcess {
-  #child: ChildProcess | undefined;
-
-  constructor(
-    readonly service: string,
-    readonly env: Record<string, string>,
-  ) {}
-
-  async start(): Promise<void> {
-    const child = spawn(process.execPath, ["--import", "tsx", `services/${this.service}/src/main.ts`], {
-      cwd: ROOT,
-      env: { ...process.env, ...this.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    this.#child = child;
-    child.stderr?.on("data", (c: Buffer) => {
-      if (/Error|failed/.test(String(c))) process.stderr.write(`[${this.service}] ${c}`);
-    });
-    await new Promise<void>((resolve, reject) => {
-      let out = "";
-      child.stdout?.on("data", (c: Buffer) => {
-        out += c;
-        if (new RegExp(`koine ${this.service}[ :]`).test(out)) resolve();
-      });
-      child.once("exit", (code) => reject(new Error(`${this.service} exited with ${code}: ${out}`)));
-    });
-  }
-
-  async kill9(): Promise<void> {
-    const child = this.#child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once("exit", () => resolve());
-      child.kill("SIGKILL");
-    });
-  }
-}
 
 interface Tally {
   acknowledged: Map<string, string>;

@@ -27,4 +27,4 @@ export {
 } from "./hosts.ts";
 export type { LocalCluster, LocalClusterOptions } from "./local_cluster.ts";
 export { startLocalCluster } from "./local_cluster.ts";
-export { launchAllInOne } from "./process.ts";
+export { launchAllInOne, ServiceProcess } from "./process.ts";

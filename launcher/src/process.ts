@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /**
  * Runs `npm run up`'s all-in-one cluster as a child process with `env`
@@ -20,4 +21,50 @@ export function launchAllInOne(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
     });
     child.once("exit", (code) => reject(new Error(`the all-in-one cluster exited with ${code}: ${out}`)));
   });
+}
+
+/**
+ * One koine service as its own process (`services/<service>/src/main.ts`),
+ * started, killed with SIGKILL and started again as an operator would; what
+ * it printed is kept.
+ */
+export class ServiceProcess {
+  #child: ChildProcess | undefined;
+  /** Everything the process printed, stdout and stderr, across restarts. */
+  output = "";
+
+  constructor(
+    readonly service: string,
+    readonly env: Record<string, string>,
+  ) {}
+
+  /** Starts the service; resolves once it says it serves. */
+  async start(): Promise<void> {
+    const child = spawn(process.execPath, ["--import", "tsx", `services/${this.service}/src/main.ts`], {
+      cwd: ROOT,
+      env: { ...process.env, ...this.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.#child = child;
+    child.stderr?.on("data", (c: Buffer) => {
+      this.output += c;
+    });
+    const ready = new RegExp(`koine ${this.service}[ :]`);
+    await new Promise<void>((resolve, reject) => {
+      child.stdout?.on("data", (c: Buffer) => {
+        this.output += c;
+        if (ready.test(this.output)) resolve();
+      });
+      child.once("exit", (code) => reject(new Error(`${this.service} exited with ${code}: ${this.output.slice(-2000)}`)));
+    });
+  }
+
+  async kill9(): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once("exit", () => resolve());
+      child.kill("SIGKILL");
+    });
+  }
 }

@@ -1,3 +1,4 @@
+import { serviceLogger } from "@koine/log";
 import { type NatsConnection, connect as natsConnect } from "@nats-io/transport-node";
 
 /** Oldest nats-server koine runs on: the JetStream consumer API it uses came in 2.9.4. */
@@ -25,11 +26,12 @@ export async function connect(options: ConnectOptions): Promise<NatsConnection> 
     pingInterval: 3_000,
     maxPingOut: 2,
   });
+  const log = serviceLogger(options.name.replace(/^koine-/, ""));
   void (async () => {
     // What an operator needs to follow a failover in each service's log.
     for await (const s of nc.status()) {
-      if (s.type === "disconnect" || s.type === "reconnect") console.error(`${options.name}: NATS ${s.type} (${s.server})`);
-      else if (s.type === "staleConnection") console.error(`${options.name}: NATS server stopped answering pings`);
+      if (s.type === "disconnect" || s.type === "reconnect") log.warn({ server: s.server }, `NATS ${s.type}`);
+      else if (s.type === "staleConnection") log.warn("NATS server stopped answering pings");
     }
   })();
   const version = nc.info?.version ?? "0.0.0";

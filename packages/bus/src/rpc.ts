@@ -1,3 +1,4 @@
+import { requestIdNow, withRequestId } from "@koine/log";
 import {
   describeInvalid,
   ErrorCode,
@@ -12,6 +13,8 @@ import {
 import { errors, headers, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 
 const ERROR_CODE_HEADER = "Koine-Error-Code";
+/** The id of the request a NATS request serves (see @koine/log). */
+const REQUEST_ID_HEADER = "Koine-Request-Id";
 const ERROR_MESSAGE_HEADER = "Nats-Service-Error";
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -37,7 +40,9 @@ export function serve<R extends Rpc>(
     ...(options.queue === undefined ? {} : { queue: options.queue }),
     callback: (err, msg) => {
       if (err) return;
-      void answer(endpoint, handler, msg, options);
+      const requestId = msg.headers?.get(REQUEST_ID_HEADER);
+      if (requestId) void withRequestId(requestId, () => answer(endpoint, handler, msg, options));
+      else void answer(endpoint, handler, msg, options);
     },
   });
 }
@@ -85,9 +90,11 @@ export async function request<R extends Rpc>(
   options: RequestOptions = {},
 ): Promise<ReplyOf<R>> {
   let msg: Msg;
+  const requestId = requestIdNow();
   try {
     msg = await nc.request(endpoint.subject, JSON.stringify(payload), {
       timeout: options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      ...(requestId === undefined ? {} : { headers: requestHeaders(requestId) }),
     });
   } catch (err) {
     if (err instanceof errors.TimeoutError) {
@@ -108,6 +115,12 @@ export async function request<R extends Rpc>(
     throw new KoineError(ErrorCode.Internal, `Invalid ${endpoint.subject} reply: ${describeInvalid(endpoint.reply, body)}`);
   }
   return body as ReplyOf<R>;
+}
+
+function requestHeaders(requestId: string) {
+  const h = headers();
+  h.set(REQUEST_ID_HEADER, requestId);
+  return h;
 }
 
 /** Publishes a validated event. */

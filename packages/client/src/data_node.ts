@@ -1,4 +1,5 @@
 import { Readable } from "node:stream";
+import { requestIdNow } from "@koine/log";
 import {
   type BlockTarget,
   type ConcatRequest,
@@ -68,8 +69,13 @@ export class HttpDataNode implements DataNode {
 
   async #call(options: Parameters<Pool["request"]>[0]) {
     let res: Awaited<ReturnType<Pool["request"]>>;
+    const requestId = requestIdNow();
     try {
-      res = await this.#pool.request(options);
+      res = await this.#pool.request(
+        requestId === undefined
+          ? options
+          : { ...options, headers: { ...(options.headers as Record<string, string>), "x-request-id": requestId } },
+      );
     } catch (err) {
       const code = (err as { code?: string }).code ?? "";
       if (CONNECT_ERRORS.has(code)) throw new NodeUnreachableError(this.url, err);

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { keepTrying, type NatsConnection, type Retrying, request, type Subscription, subscribe } from "@koine/bus";
+import { serviceLogger } from "@koine/log";
 import {
   cacheNode,
   DEFAULT_BLOCK_SIZE,
@@ -31,6 +32,8 @@ const EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e";
 
 /** How long a node that failed to answer is passed over (as long as a silent member takes to leave the ring). */
 const SUSPECT_MS = MEMBER_TTL_MS;
+/** The shared client's own log lines (service "client"), in whichever service it runs. */
+const logger = serviceLogger("client");
 /** How long a stat may be served from the front-end's cache without an event. */
 export const DEFAULT_STAT_CACHE_MS = 5_000;
 
@@ -130,7 +133,7 @@ export class FileSystemClient {
         const { mounts } = await request(client.nc, Meta.mounts, {});
         client.#mounts ??= mounts;
       },
-      { onFailure: (err, n) => n === 1 && console.error(`koine client: metadata does not answer (${(err as Error).message}); retrying`) },
+      { onFailure: (err, n) => n === 1 && logger.warn({ cause: (err as Error).message }, "metadata does not answer; retrying") },
     );
     await client.#loadingMounts.firstAttempt;
     return client;

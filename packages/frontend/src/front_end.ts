@@ -1,8 +1,10 @@
 import type { AddressInfo } from "node:net";
 import { connect } from "@koine/bus";
 import { type DataNode, FileSystemClient } from "@koine/client";
-import Fastify, { type FastifyInstance } from "fastify";
+import { type Logger, serviceLogger } from "@koine/log";
+import type { FastifyInstance } from "fastify";
 import { healthRoutes } from "./health.ts";
+import { httpHost } from "./host.ts";
 
 /** How long a stopping front-end lets in-flight requests finish. */
 const STOP_GRACE_MS = 5_000;
@@ -34,29 +36,24 @@ export interface FrontEnd {
  */
 export async function startFrontEnd(
   options: FrontEndOptions,
-  register: (app: FastifyInstance, deps: { client: FileSystemClient }) => Promise<void>,
+  register: (app: FastifyInstance, deps: { client: FileSystemClient; log: Logger }) => Promise<void>,
 ): Promise<FrontEnd> {
+  const log = serviceLogger(options.name.replace(/^koine-/, ""));
   const nc = await connect({ servers: options.natsUrl, name: options.name });
   const client = await FileSystemClient.open({
     nc,
     ...(options.localNodes ? { localNodes: options.localNodes } : {}),
     ...(options.blockSize ? { blockSize: options.blockSize } : {}),
   });
-  const app = Fastify({
-    logger: false,
+  const app = httpHost(log, {
     requestTimeout: 0,
     keepAliveTimeout: 65_000,
     routerOptions: { maxParamLength: 4096 },
     return503OnClosing: false,
     ...(options.clientErrorHandler ? { clientErrorHandler: options.clientErrorHandler } : {}),
   });
-  // An answer given before the request's body was read (too large, refused) closes the connection: a socket
-  // left with unread bytes is never read again, and would stay open until the process stops.
-  app.addHook("onSend", async (request, reply) => {
-    if (!request.raw.complete) reply.header("connection", "close");
-  });
   healthRoutes(app, client, options.healthPrefix ?? "");
-  await register(app, { client });
+  await register(app, { client, log });
   await app.listen({ host: options.host, port: options.port });
   const port = (app.server.address() as AddressInfo).port;
   return {

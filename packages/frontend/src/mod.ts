@@ -10,5 +10,6 @@ export type { FrontEnd, FrontEndOptions } from "./front_end.ts";
 export { startFrontEnd } from "./front_end.ts";
 export type { Readiness } from "./health.ts";
 export { readiness } from "./health.ts";
+export { httpHost } from "./host.ts";
 export { DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, describeCredentials, parseUsers } from "./settings.ts";
 export { UserDirectory } from "./users.ts";

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import type { FileSystemClient } from "@koine/client";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { authorize, getAcl, putAcl } from "./access.ts";
@@ -18,8 +17,6 @@ export interface S3PluginOptions {
   bodyIdleTimeoutMs?: number;
   /** Domains for virtual-hosted-style requests (`<bucket>.<domain>`). @default ["localhost"] */
   virtualHostDomains?: string[];
-  /** Called with internal errors (bugs, I/O) for the log. */
-  onInternalError?: (err: unknown) => void;
 }
 
 export const DEFAULT_REGION = "us-east-1";
@@ -36,15 +33,6 @@ export function virtualHostBucket(host: string | undefined, domains: readonly st
   return undefined;
 }
 export const DEFAULT_BODY_IDLE_TIMEOUT_MS = 20_000;
-
-const REQUEST_ID_PREFIX = randomBytes(4).toString("hex").toUpperCase();
-let requestCounter = 0;
-
-/** Unique per gateway process and request, cheap to make. */
-function nextRequestId(): string {
-  requestCounter = (requestCounter + 1) % 0x100000000;
-  return REQUEST_ID_PREFIX + requestCounter.toString(16).toUpperCase().padStart(8, "0");
-}
 
 /** Subresources koine does not implement yet, by where they apply. */
 const UNSUPPORTED_BUCKET = [
@@ -215,7 +203,8 @@ export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options
   app.addContentTypeParser("*", (_req, _payload, done) => done(null));
 
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
-    const requestId = nextRequestId();
+    // The host's id of the request (the client's x-request-id, when it sent one).
+    const requestId = req.id;
     const url = req.raw.url ?? "/";
     const q = url.indexOf("?");
     const rawPath = q < 0 ? url : url.slice(0, q);
@@ -246,8 +235,9 @@ export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options
       return await operation(full, deps);
     } catch (err) {
       const s3 = toS3Error(err, { ...(ctx.bucket ? { bucket: ctx.bucket } : {}), ...(ctx.key !== undefined ? { key: ctx.key } : {}) });
-      if (s3.code === "InternalError") options.onInternalError?.(s3.cause ?? err);
-      else if (s3.status >= 500) console.error(`s3-gateway: ${req.method} ${rawPath}: ${s3.status} ${s3.code}: ${s3.message}`);
+      // A 5xx is logged once, with its cause (the request's id comes with every line).
+      if (s3.code === "InternalError") req.log.error({ err: s3.cause ?? err, path: rawPath }, "internal error");
+      else if (s3.status >= 500) req.log.warn({ path: rawPath, status: s3.status, code: s3.code }, s3.message);
       if (reply.sent) {
         reply.raw.destroy();
         return reply;

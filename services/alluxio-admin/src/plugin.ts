@@ -145,7 +145,7 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
         return sendJson(reply, 200, (await work(req)) ?? {});
       } catch (err) {
         const status = err instanceof AdminError ? err.httpStatus : err instanceof KoineError ? HTTP_STATUS[err.code] : 500;
-        if (status === 500) console.error("alluxio-admin:", err);
+        if (status === 500) req.log.error({ err }, "internal error");
         const extra = err instanceof AdminError ? err.extra : {};
         return sendJson(reply, status, { status: err instanceof Error ? err.message : String(err), ...extra });
       }

@@ -276,7 +276,7 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
 
   const fail = (reply: FastifyReply, err: unknown) => {
     const e = toAlluxioError(err);
-    if (e.statusCode === "INTERNAL") console.error("alluxio-proxy:", err);
+    if (e.statusCode === "INTERNAL") reply.log.error({ err }, "internal error");
     return reply
       .code(500)
       .header("content-type", "application/json")

@@ -21,7 +21,6 @@ export function start(options: AlluxioProxyOptions & { localNodes?: ReadonlyMap<
       client,
       secretOf: (ak) => users.secretOf(ak),
       virtualHostDomains: [],
-      onInternalError: (err) => console.error("alluxio-proxy: s3 internal error", err),
     });
   });
 }

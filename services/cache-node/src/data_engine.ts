@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
+import type { Logger } from "@koine/log";
 import {
   type BlockTarget,
   type ConcatRequest,
@@ -73,7 +74,10 @@ export class DataEngine {
   readonly #contents = new Map<string, { path: string; sinceMs: number }>();
   readonly #quotaTurns = new Turns();
 
-  constructor(store: PageStore, pageSize: number, ufsFor: (mountId: string) => Promise<UnderFileSystem>) {
+  readonly #log: Logger;
+
+  constructor(store: PageStore, pageSize: number, ufsFor: (mountId: string) => Promise<UnderFileSystem>, log: Logger) {
+    this.#log = log;
     this.store = store;
     this.pageSize = pageSize;
     this.#ufsFor = ufsFor;
@@ -252,7 +256,7 @@ export class DataEngine {
   /** Stores a page read from the under-store, in the background. */
   #keep(contentId: string, key: string, page: Buffer): Promise<void> {
     const done = this.#putPage(contentId, key, page)
-      .catch((err) => console.error(`cache-node: cannot store page ${key}`, err))
+      .catch((err) => this.#log.error({ err, page: key }, "cannot store a page"))
       .finally(() => this.#storing.delete(done));
     this.#storing.add(done);
     return done;

@@ -1,7 +1,9 @@
+import { httpHost } from "@koine/frontend";
+import type { Logger } from "@koine/log";
 import { DataSchemas, ErrorCode, errorCodeOf, HTTP_STATUS, KoineError } from "@koine/protocol";
 import type { Static, TObject, TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import { checkBlock, type DataEngine } from "./data_engine.ts";
 
 /**
@@ -32,13 +34,13 @@ function parse<S extends TSchema>(schema: S, value: unknown): Static<S> {
 
 function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   const code = err instanceof RangeError ? ErrorCode.InvalidArgument : errorCodeOf(err);
-  if (code === ErrorCode.Internal) console.error("cache-node:", err);
+  if (code === ErrorCode.Internal) reply.log.error({ err }, "internal error");
   return reply.code(HTTP_STATUS[code]).send({ code, message: err instanceof Error ? err.message : String(err) });
 }
 
 /** The data endpoint of a cache node: range reads, write-through, cache-only blocks, concatenation. */
-export function buildHttp(engine: DataEngine): FastifyInstance {
-  const app = Fastify({ logger: false, requestTimeout: 0, keepAliveTimeout: 65_000, bodyLimit: 16 * 1024 * 1024 });
+export function buildHttp(engine: DataEngine, log: Logger): FastifyInstance {
+  const app = httpHost(log, { requestTimeout: 0, keepAliveTimeout: 65_000, bodyLimit: 16 * 1024 * 1024 });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_req, _payload, done) => done(null));
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
@@ -47,12 +49,6 @@ export function buildHttp(engine: DataEngine): FastifyInstance {
     } catch (err) {
       done(err as Error);
     }
-  });
-
-  // An answer given before the request's body was read closes the connection: a socket left with unread bytes is
-  // never read again, and would stay open until the process stops.
-  app.addHook("onSend", async (request, reply) => {
-    if (!request.raw.complete) reply.header("connection", "close");
   });
 
   app.get("/data", async (req, reply) => {

@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { connect, keepTrying, openKv, publish, Responder, request, subscribe } from "@koine/bus";
 import { Policies } from "@koine/client";
+import { serviceLogger } from "@koine/log";
 import { type CacheStats, cacheNode, Events, MEMBER_HEARTBEAT_MS, MEMBER_TTL_MS, MEMBERS_BUCKET, type Member, Meta } from "@koine/protocol";
 import { UfsRegistry } from "@koine/ufs";
 import { type CacheNodeOptions, DEFAULT_POLICY_CHECK_MS } from "./config.ts";
@@ -31,12 +32,13 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
   const nc = await connect({ servers: options.natsUrl, name: `koine-cache-${options.nodeId}` });
 
   const stores = new UfsRegistry(async () => (await request(nc, Meta.mounts, {})).mounts);
-  const engine = new DataEngine(store, options.pageSize, (mountId) => stores.get(mountId));
+  const log = serviceLogger("cache-node").child({ node: options.nodeId });
+  const engine = new DataEngine(store, options.pageSize, (mountId) => stores.get(mountId), log);
 
   const policies = await Policies.open(nc);
   engine.policies = policies;
   const expiry = setInterval(
-    () => engine.expire().catch((err) => console.error("cache-node: TTL check failed", err)),
+    () => engine.expire().catch((err) => log.error({ err }, "TTL check failed")),
     options.policyCheckMs ?? DEFAULT_POLICY_CHECK_MS,
   );
   let stopped = false;
@@ -48,14 +50,14 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
       store.setPinned(unpinned, false);
     }),
     subscribe(nc, Events.free, ({ contentIds }) => {
-      store.free(contentIds).catch((err) => console.error("cache-node: cannot free pages", err));
+      store.free(contentIds).catch((err) => log.error({ err }, "cannot free pages"));
     }),
   ];
   const loadingPins = keepTrying(async () => store.resetPinned((await request(nc, Meta.pinned, {})).contentIds), {
-    onFailure: (err, n) => n === 1 && console.error("cache-node: cannot load pinned contents yet; retrying", (err as Error).message),
+    onFailure: (err, n) => n === 1 && log.warn({ cause: (err as Error).message }, "cannot load pinned contents yet; retrying"),
   });
 
-  const app = buildHttp(engine);
+  const app = buildHttp(engine, log);
   await app.listen({ host: options.host, port: options.port });
   const port = (app.server.address() as AddressInfo).port;
   const url = `http://${options.advertiseHost}:${port}`;
@@ -69,7 +71,7 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
     ...store.counters,
   });
   const control = cacheNode(options.nodeId);
-  const responder = new Responder(nc, { onInternalError: (e, s) => console.error(`cache-node: ${s}`, e) })
+  const responder = new Responder(nc, { onInternalError: (err, subject) => log.error({ err, subject }, "request failed") })
     .on(control.free, ({ contentIds }) => store.free(contentIds))
     .on(control.stats, () => stats())
     .on(control.held, ({ ranges }) => ({ held: ranges.map((r) => engine.holds(r)) }))

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "@koine/bus";
 import type { FileSystemClient, JobStore } from "@koine/client";
+import type { Logger } from "@koine/log";
 import { cacheNode, compilePattern, ErrorCode, type FileInfo, type JobRecord, KoineError } from "@koine/protocol";
 import { freeBatch } from "./free.ts";
 import { type BatchOutcome, loadBatch } from "./load.ts";
@@ -13,6 +14,7 @@ const DEFAULT_BATCH_SIZE = 100;
 export interface JobContext {
   client: FileSystemClient;
   jobs: JobStore;
+  log: Logger;
   /** True once the runner is stopping: the job pauses after its batch, to be resumed by the next runner. */
   stopping: () => boolean;
 }
@@ -92,12 +94,12 @@ function batchWork(record: JobRecord, client: FileSystemClient): (files: FileInf
  * the cached pages everywhere. The record is updated after every batch.
  */
 export async function runJob(ctx: JobContext, id: string): Promise<"done" | "paused"> {
-  const { client, jobs } = ctx;
+  const { client, jobs, log } = ctx;
   let record = await jobs.get(id);
   if (record?.state !== "RUNNING") return "done";
   // Blocks are placed on the ring of every node there is, not of what this view heard last (it may have been cut off).
   await client.membership.refresh();
-  console.error(`job-runner: ${record.kind} job ${id} on cache nodes ${client.membership.ring.nodes.join(", ")}`);
+  log.info({ kind: record.kind, job: id, nodes: client.membership.ring.nodes }, "running a job");
   const leaving = record.kind === "rebalance" ? record.options.decommission : undefined;
   if (leaving) await waitOffRing(client, leaving);
   const { files, missing } = await filesOf(record, client);

@@ -1,5 +1,6 @@
 import { connect, workQueueConsumer } from "@koine/bus";
 import { type DataNode, FileSystemClient, JobStore } from "@koine/client";
+import { serviceLogger } from "@koine/log";
 import { JOBS_CONSUMER, JOBS_STREAM, JOBS_SUBJECTS, Jobs } from "@koine/protocol";
 import type { JsMsg } from "@nats-io/jetstream";
 import { runJob } from "./run.ts";
@@ -44,6 +45,7 @@ class Malformed extends Error {
  * implemented, never acknowledged as done.
  */
 export async function start(options: JobRunnerOptions): Promise<JobRunner> {
+  const log = serviceLogger("job-runner");
   const nc = await connect({ servers: options.natsUrl, name: "koine-job-runner" });
   const client = await FileSystemClient.open({ nc, ...(options.localNodes ? { localNodes: options.localNodes } : {}) });
   const consumer = await workQueueConsumer(nc, { stream: JOBS_STREAM, subjects: JOBS_SUBJECTS, durable: JOBS_CONSUMER });
@@ -59,7 +61,7 @@ export async function start(options: JobRunnerOptions): Promise<JobRunner> {
     [Jobs.run.subject]: async (job) => {
       if (!Jobs.run.payload.Check(job)) throw new Malformed();
       const record = await jobs.get(job.jobId);
-      if (record && (await runJob({ client, jobs, stopping: () => stopping }, job.jobId)) === "paused") throw new Paused();
+      if (record && (await runJob({ client, jobs, log, stopping: () => stopping }, job.jobId)) === "paused") throw new Paused();
     },
   };
   const run = async (m: JsMsg) => {
@@ -79,10 +81,10 @@ export async function start(options: JobRunnerOptions): Promise<JobRunner> {
       if (err instanceof Paused) {
         m.nak();
       } else if (err instanceof Malformed) {
-        console.error(`job-runner: terminating a job on ${m.subject}: ${err.message}`);
+        log.error({ subject: m.subject, cause: err.message }, "terminating a job");
         m.term(err.message);
       } else {
-        console.error(`job-runner: a job on ${m.subject} failed; retrying`, (err as Error).message);
+        log.warn({ subject: m.subject, cause: (err as Error).message }, "a job failed; retrying");
         m.nak(RETRY_DELAY_MS);
       }
     } finally {
@@ -93,7 +95,7 @@ export async function start(options: JobRunnerOptions): Promise<JobRunner> {
   const done = (async () => {
     while (!stopping) {
       const m = await consumer.next({ expires: POLL_MS }).catch((err) => {
-        if (!stopping) console.error("job-runner: cannot fetch a job", (err as Error).message);
+        if (!stopping) log.warn({ cause: (err as Error).message }, "cannot fetch a job");
         return null;
       });
       if (m) await run(m);

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { connect, enqueue, ensureWorkQueue, type NatsConnection, publish, Responder } from "@koine/bus";
 import { parseDuration } from "@koine/config";
+import { serviceLogger } from "@koine/log";
 import {
   DEFAULT_BLOCK_SIZE,
   ErrorCode,
@@ -60,11 +61,12 @@ const FILE_ATTRIBUTES: readonly (keyof FileAttributes)[] = [
  * and what is in the under-stores is loaded into the namespace lazily.
  */
 export async function start(options: MetadataOptions): Promise<MetadataService> {
+  const log = serviceLogger("metadata");
   await mkdir(options.dataDir, { recursive: true });
   const db = open({ path: options.dataDir, maxReaders: MAX_READERS });
   // Slots held by a process that was killed stay taken until someone clears them.
   const staleReaders = db.readerCheck();
-  if (staleReaders > 0) console.error(`metadata: cleared ${staleReaders} LMDB reader slots of a dead process`);
+  if (staleReaders > 0) log.warn({ staleReaders }, "cleared LMDB reader slots of a dead process");
   const ns = new Namespace(db);
   await ns.init({ id: "root", path: "/", uri: options.rootUfs, readOnly: false });
   const uploads = new Uploads(db, ns);
@@ -81,7 +83,7 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     blockSize: DEFAULT_BLOCK_SIZE,
     onChanged: (paths) => changedTrees(...paths),
   });
-  const onInternalError = (err: unknown, subject: string) => console.error(`metadata: ${subject} failed`, err);
+  const onInternalError = (err: unknown, subject: string) => log.error({ err, subject }, "request failed");
   // A plain subscription, not a queue group: a NATS server picks one member of a queue group, and may pick the
   // subscription this process left behind a server that was cut off (until that route is found dead, which can
   // take minutes while traffic flows), so every request would be lost; a plain one reaches wherever it is now.
@@ -97,10 +99,12 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   };
   const on = <R extends Rpc>(endpoint: R, handler: (request: RequestOf<R>) => Promise<ReplyOf<R>> | ReplyOf<R>) =>
     responder.on(endpoint, async (request) => {
+      const started = performance.now();
       try {
         return await handler(request);
       } finally {
         publishPins();
+        log.debug({ subject: endpoint.subject, ms: Math.round((performance.now() - started) * 10) / 10 }, "request");
       }
     });
 
@@ -135,7 +139,7 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   /** An under-store that cannot be reached leaves the namespace answering from what it holds. */
   const unsynced = (err: unknown) => {
     if (err instanceof KoineError && err.code === ErrorCode.InvalidArgument) throw err;
-    console.error("metadata: cannot compare with the under-store; answering from the namespace:", (err as Error).message);
+    log.warn({ cause: (err as Error).message }, "cannot compare with the under-store; answering from the namespace");
   };
   on(Meta.stat, async (req) => {
     await sync.path(req.path, req).catch(unsynced);
@@ -233,7 +237,7 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   /** Queues the persisting of a version that is only in the cache (ASYNC_THROUGH). */
   const queuePersist = (contentId: string) =>
     enqueue(nc, Jobs.persist, { contentId }, `persist-${contentId}`).catch((err) =>
-      console.error(`metadata: cannot queue persisting of ${contentId} (queued again at restart)`, err),
+      log.error({ err, contentId }, "cannot queue persisting (queued again at restart)"),
     );
 
   on(Meta.commitFile, async (req) => {
@@ -440,7 +444,7 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
           await deletePath({ path, recursive: true });
         }
       } catch (err) {
-        console.error(`metadata: cannot enforce the TTL of "${path}"; clearing it`, err);
+        log.error({ err, path }, "cannot enforce the TTL; clearing it");
         await ns.setAttributes(path, { ttlMs: -1 }).catch(() => {});
       } finally {
         publishPins();
@@ -452,6 +456,7 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     stores,
     () => ns.mountList(),
     (uploadId) => uploads.uploads.get(uploadId) !== undefined,
+    log,
     {
       intervalMs: options.sweep?.intervalMs ?? DEFAULT_SWEEP_INTERVAL_MS,
       graceMs: options.sweep?.graceMs ?? DEFAULT_SWEEP_GRACE_MS,
@@ -459,7 +464,7 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   );
   sweeper.start();
   const ttlTimer = setInterval(() => {
-    ttlRun = ttlRun.then(enforceTtls).catch((err) => console.error("metadata: TTL check failed", err));
+    ttlRun = ttlRun.then(enforceTtls).catch((err) => log.error({ err }, "TTL check failed"));
   }, options.ttlCheckMs ?? DEFAULT_TTL_CHECK_MS);
 
   // Versions still waiting to be persisted are queued again (a queued one is stored once: same job id).

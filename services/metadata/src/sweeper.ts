@@ -1,3 +1,4 @@
+import type { Logger } from "@koine/log";
 import type { Mount } from "@koine/protocol";
 import { TEMP_PREFIX, type UfsRegistry, UPLOADS_DIR } from "@koine/ufs";
 
@@ -31,11 +32,13 @@ export class Sweeper {
   readonly #stores: UfsRegistry;
   readonly #mounts: () => Mount[];
   readonly #uploadExists: (uploadId: string) => boolean;
+  readonly #log: Logger;
   readonly #options: SweepOptions;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<unknown> = Promise.resolve();
 
-  constructor(stores: UfsRegistry, mounts: () => Mount[], uploadExists: (uploadId: string) => boolean, options: SweepOptions) {
+  constructor(stores: UfsRegistry, mounts: () => Mount[], uploadExists: (uploadId: string) => boolean, log: Logger, options: SweepOptions) {
+    this.#log = log;
     this.#stores = stores;
     this.#mounts = mounts;
     this.#uploadExists = uploadExists;
@@ -44,7 +47,7 @@ export class Sweeper {
 
   start(): void {
     const run = () => {
-      this.#running = this.#running.then(() => this.sweep()).catch((err) => console.error("metadata: sweep failed", err));
+      this.#running = this.#running.then(() => this.sweep()).catch((err) => this.#log.error({ err }, "sweep failed"));
     };
     run();
     this.#timer = setInterval(run, this.#options.intervalMs);
@@ -62,10 +65,10 @@ export class Sweeper {
     const cutoff = Date.now() - this.#options.graceMs;
     for (const mount of this.#mounts()) {
       if (!mount.readOnly)
-        await this.#sweepMount(mount, cutoff, swept).catch((err) => console.error(`metadata: cannot sweep ${mount.uri}`, err));
+        await this.#sweepMount(mount, cutoff, swept).catch((err) => this.#log.error({ err, uri: mount.uri }, "cannot sweep"));
     }
     if (swept.stagedWrites + swept.uploads > 0) {
-      console.error(`metadata: swept ${swept.stagedWrites} staged writes and ${swept.uploads} upload staging directories`);
+      this.#log.info(swept, "swept staged writes and upload staging directories no commit can claim");
     }
     return swept;
   }

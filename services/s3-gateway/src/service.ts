@@ -21,7 +21,6 @@ export function start(options: S3GatewayOptions & { localNodes?: ReadonlyMap<str
         region: options.region,
         bodyIdleTimeoutMs: options.bodyIdleTimeoutMs,
         ...(options.virtualHostDomains ? { virtualHostDomains: options.virtualHostDomains } : {}),
-        onInternalError: (err) => console.error("s3-gateway: internal error", err),
       });
     },
   );
