@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { connect } from "@koine/bus";
 import { type DataNode, FileSystemClient } from "@koine/client";
-import { type Logger, serviceLogger } from "@koine/log";
+import { serviceLogger } from "@koine/log";
 import type { FastifyInstance } from "fastify";
 import { healthRoutes } from "./health.ts";
 import { httpHost } from "./host.ts";
@@ -36,7 +36,7 @@ export interface FrontEnd {
  */
 export async function startFrontEnd(
   options: FrontEndOptions,
-  register: (app: FastifyInstance, deps: { client: FileSystemClient; log: Logger }) => Promise<void>,
+  register: (app: FastifyInstance, deps: { client: FileSystemClient }) => Promise<void>,
 ): Promise<FrontEnd> {
   const log = serviceLogger(options.name.replace(/^koine-/, ""));
   const nc = await connect({ servers: options.natsUrl, name: options.name });
@@ -53,7 +53,7 @@ export async function startFrontEnd(
     ...(options.clientErrorHandler ? { clientErrorHandler: options.clientErrorHandler } : {}),
   });
   healthRoutes(app, client, options.healthPrefix ?? "");
-  await register(app, { client, log });
+  await register(app, { client });
   await app.listen({ host: options.host, port: options.port });
   const port = (app.server.address() as AddressInfo).port;
   return {
