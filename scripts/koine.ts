@@ -20,6 +20,7 @@ import { randomBytes } from "node:crypto";
 import { connect, request } from "@koine/bus";
 import { natsUrlFrom } from "@koine/config";
 import { KoineError, Meta } from "@koine/protocol";
+import { Presets, SingleBar } from "cli-progress";
 import { argv, echo, sleep } from "zx";
 
 const USAGE = `usage: scripts/koine user add <accessKey> [secretKey] | user list | user remove <accessKey>
@@ -106,33 +107,58 @@ async function nodes(): Promise<void> {
 
 const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 
-/** One line of progress: a bar over the bytes (files for a rebalance), files, throughput, state. */
-function progressLine(job: Record<string, unknown>): string {
+/** Where a job is: the share done (of its bytes; of its files for a rebalance) and the rest of its line. */
+function progressOf(job: Record<string, unknown>): { share: number; detail: string } {
   const rebalancing = job.kind === "rebalance";
   const total = rebalancing ? Number(job.scannedFiles ?? 0) : Number(job.totalBytes ?? 0);
   const done = rebalancing
     ? Number(job.cursor ?? 0)
     : Number(job.loadedBytes ?? 0) + Number(job.freedBytes ?? 0) + Number(job.skippedBytes ?? 0);
   const share = total > 0 ? done / total : job.state === "SUCCEEDED" ? 1 : 0;
-  const width = 30;
-  const bar = "#".repeat(Math.round(share * width)).padEnd(width, ".");
   const seconds = Number(job.timeElapsedMilliseconds ?? 0) / 1000;
   const rate = seconds > 0 ? `${mib(Number(job.loadedBytes ?? 0) / seconds)}/s` : "-";
   if (rebalancing) {
-    return `[${bar}] ${(share * 100).toFixed(0)}%  files ${done}/${total}  blocks cached ${job.cachedBlocks ?? 0}, moved ${job.movedBlocks ?? 0}, pruned ${job.prunedBlocks ?? 0}  ${job.state}`;
+    return {
+      share,
+      detail: `files ${done}/${total}  blocks cached ${job.cachedBlocks ?? 0}, moved ${job.movedBlocks ?? 0}, pruned ${job.prunedBlocks ?? 0}  ${job.state}`,
+    };
   }
   const files = Number(job.loadedNonEmptyFiles ?? 0) + Number(job.freedFiles ?? 0);
-  return `[${bar}] ${(share * 100).toFixed(0)}%  ${mib(done)} of ${mib(total)}  files ${files}/${job.scannedFiles ?? 0}  failed ${job.failedFiles ?? 0}  ${rate}  ${job.state}`;
+  return {
+    share,
+    detail: `${mib(done)} of ${mib(total)}  files ${files}/${job.scannedFiles ?? 0}  failed ${job.failedFiles ?? 0}  ${rate}  ${job.state}`,
+  };
+}
+
+/** One line of progress, for listings. */
+function progressLine(job: Record<string, unknown>): string {
+  const { share, detail } = progressOf(job);
+  return `${(share * 100).toFixed(0)}%  ${detail}`;
 }
 
 async function showProgress(kind: string, query: string, watch: boolean): Promise<void> {
+  if (!watch) return echo(JSON.stringify(await admin("GET", `/api/v1/${kind}?${query}`), null, 2));
+  // A live bar on a terminal; elsewhere (a pipe, a log) a line at each update and the last one at the end.
+  const bar = new SingleBar(
+    {
+      format: "[{bar}] {percentage}%  {detail}",
+      barsize: 30,
+      barCompleteChar: "#",
+      barIncompleteChar: ".",
+      stream: process.stdout,
+      noTTYOutput: true,
+      notTTYSchedule: 2_000,
+      hideCursor: true,
+    },
+    Presets.legacy,
+  );
+  bar.start(1000, 0, { detail: "" });
   for (;;) {
     const job = await admin("GET", `/api/v1/${kind}?${query}`);
-    const finished = job.state !== "RUNNING";
-    if (!watch) return echo(JSON.stringify(job, null, 2));
-    process.stdout.write(`\r${progressLine(job)}`);
-    if (finished) {
-      process.stdout.write("\n");
+    const { share, detail } = progressOf(job);
+    bar.update(Math.round(share * 1000), { detail });
+    if (job.state !== "RUNNING") {
+      bar.stop();
       for (const f of (job.failures as { path: string; message: string }[] | undefined) ?? []) echo(`  failed ${f.path}: ${f.message}`);
       return;
     }
