@@ -224,6 +224,22 @@ test("hostile input - over 300 malformed and hostile requests on every port: all
     add("admin", `admin absurd ${q}`, () => raw(ports.admin, http("GET", `/api/v1/load?${q}`)));
   }
 
+  // Health endpoints: open to anyone (probes carry no credentials), read-only, no input.
+  for (const [port, prefix] of [
+    ["s3", "/_koine"],
+    ["alluxio", ""],
+    ["admin", ""],
+  ] as const) {
+    for (const request of [
+      http("POST", `${prefix}/readyz`, "{}"),
+      http("PUT", `${prefix}/healthz`, "x"),
+      http("GET", `${prefix}/readyz?%ZZ=${"q".repeat(10_000)}`),
+      http("GET", `${prefix}/readyz/../../etc/passwd`),
+    ]) {
+      add(port, `health ${request.split("\r\n")[0]?.slice(0, 40)}`, () => raw(ports[port], request));
+    }
+  }
+
   // An idle stream flood on the Alluxio proxy: bounded per client, answered, never fatal.
   for (let i = 0; i < 40; i++)
     add("alluxio", `idle stream ${i}`, () => raw(ports.alluxio, http("POST", `/api/v1/paths/bkt/flood${i}/create-file`)));
@@ -262,6 +278,13 @@ test("hostile input - over 300 malformed and hostile requests on every port: all
   assert.ok(cases.length >= 300, `${cases.length} requests`);
   assert.deepEqual(failures, []);
 
+  // What a stranger learns from a probe: readiness and nothing else.
+  for (const url of [`${cluster.s3Url}/_koine/readyz`, `${cluster.alluxioUrl}/readyz`, `${cluster.adminUrl}/readyz`]) {
+    assert.deepEqual(await fetch(url).then((r) => r.json()), { ready: true, metadata: true, cacheNodes: 1 }, url);
+  }
+  // Another method is no probe: the S3 dialect answers it with its own error, changing nothing.
+  const posted = await fetch(`${cluster.s3Url}/_koine/readyz`, { method: "POST" });
+  assert.ok(posted.status >= 400 && (await posted.text()).includes("<Error>"), `POST answered ${posted.status}`);
   // Every service still serves.
   assert.ok((await s3.send(new ListBucketsCommand({}))).Buckets?.some((b) => b.Name === "bkt"));
   assert.equal(await fetch(`${cluster.alluxioUrl}/api/v1/paths/bkt/alive/exists`, { method: "POST" }).then((r) => r.text()), "true");

@@ -132,12 +132,13 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       stops.push(["job runner", () => runner.stop()]);
     }
 
+    const credentials = options.credentials ?? new Map([[DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY]]);
     const gateway = await s3.start({
       natsUrl,
       host: "127.0.0.1",
       port: options.s3Port ?? s3.DEFAULT_PORT,
       region: "us-east-1",
-      credentials: options.credentials ?? new Map([[DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY]]),
+      credentials,
       bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS,
       localNodes,
       ...(options.blockSize ? { blockSize: options.blockSize } : {}),
@@ -149,7 +150,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       natsUrl,
       host: "127.0.0.1",
       port: options.alluxioPort ?? alluxio.DEFAULT_PORT,
-      credentials: options.credentials ?? new Map([[DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY]]),
+      credentials,
       localNodes,
       ...(options.blockSize ? { blockSize: options.blockSize } : {}),
       ...(options.alluxioStreams ? { streams: options.alluxioStreams } : {}),

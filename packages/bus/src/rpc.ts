@@ -1,4 +1,4 @@
-import { requestIdNow, withRequestId } from "@koine/log";
+import { requestIdFrom, requestIdNow, withRequestId } from "@koine/log";
 import {
   describeInvalid,
   ErrorCode,
@@ -41,7 +41,8 @@ export function serve<R extends Rpc>(
     callback: (err, msg) => {
       if (err) return;
       const requestId = msg.headers?.get(REQUEST_ID_HEADER);
-      if (requestId) void withRequestId(requestId, () => answer(endpoint, handler, msg, options));
+      // Any NATS client may set the header: an id that is not a sensible one is replaced, as a front-end does.
+      if (requestId) void withRequestId(requestIdFrom(requestId), () => answer(endpoint, handler, msg, options));
       else void answer(endpoint, handler, msg, options);
     },
   });

@@ -115,7 +115,7 @@ export class FileSystemClient {
    * Connects the client: mount table, membership view, change events. When
    * metadata does not answer, the client opens all the same and asks for the
    * mount table again every second; until it has one, every call that needs
-   * it is UNAVAILABLE (see {@link ready}).
+   * it is UNAVAILABLE.
    */
   static async open(options: FileSystemClientOptions): Promise<FileSystemClient> {
     const client = new FileSystemClient(options);
@@ -137,11 +137,6 @@ export class FileSystemClient {
     );
     await client.#loadingMounts.firstAttempt;
     return client;
-  }
-
-  /** Whether metadata has answered: the client knows the mount table. */
-  get ready(): boolean {
-    return this.#mounts !== undefined;
   }
 
   #mountTable(): Mount[] {
