@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -10,13 +11,14 @@ import { s3Client } from "@koine/testkit/clients";
 const MAIN = join(import.meta.dirname, "..", "launcher", "src", "main.ts");
 
 /** `npm run up` in a process group of its own, as a terminal runs it; resolves once it serves. */
-async function up(t: TestContext): Promise<{ child: ChildProcess; s3Url: string; exited: Promise<number | null> }> {
+async function up(t: TestContext): Promise<{ child: ChildProcess; s3Url: string; natsPort: number; exited: Promise<number | null> }> {
   const s3Port = await freePort();
+  const natsPort = await freePort();
   const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
     env: {
       ...process.env,
       KOINE_HOME: await tempDir(t, "koine-up-"),
-      KOINE_NATS_PORT: String(await freePort()),
+      KOINE_NATS_PORT: String(natsPort),
       KOINE_S3_PORT: String(s3Port),
       KOINE_ALLUXIO_PORT: String(await freePort()),
       KOINE_ADMIN_PORT: String(await freePort()),
@@ -40,7 +42,19 @@ async function up(t: TestContext): Promise<{ child: ChildProcess; s3Url: string;
     });
     void exited.then((code) => reject(new Error(`npm run up exited with ${code}: ${out}`)));
   });
-  return { child, s3Url: `http://127.0.0.1:${s3Port}`, exited };
+  return { child, s3Url: `http://127.0.0.1:${s3Port}`, natsPort, exited };
+}
+
+/** Whether something still listens on `port` (the nats-server npm run up started). */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
 }
 
 /** Whether `promise` settles within `ms`. */
@@ -49,17 +63,18 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | "timed ou
 }
 
 test("launcher - Ctrl-C (SIGINT to the whole process group, nats-server included) stops everything after traffic", async (t) => {
-  const { child, s3Url, exited } = await up(t);
+  const { child, s3Url, natsPort, exited } = await up(t);
   const s3 = s3Client(s3Url);
   onCleanup(t, () => s3.destroy());
   await s3.send(new CreateBucketCommand({ Bucket: "bkt" }));
   await Promise.all(Array.from({ length: 20 }, (_, i) => s3.send(new PutObjectCommand({ Bucket: "bkt", Key: `k${i}`, Body: "x" }))));
   process.kill(-(child.pid as number), "SIGINT");
   assert.equal(await within(exited, 20_000), 0, "stopped, cleanly");
+  assert.equal(await listening(natsPort), false, "its nats-server stopped too");
 });
 
 test("launcher - a second Ctrl-C forces the stop at once", async (t) => {
-  const { child, exited } = await up(t);
+  const { child, natsPort, exited } = await up(t);
   process.kill(-(child.pid as number), "SIGINT");
   await sleep(200);
   try {
@@ -68,4 +83,7 @@ test("launcher - a second Ctrl-C forces the stop at once", async (t) => {
     // already stopped
   }
   assert.notEqual(await within(exited, 3_000), "timed out");
+  // Forced or not, the nats-server it started goes with it (it runs in a process group of its own).
+  for (let waited = 0; (await listening(natsPort)) && waited < 5_000; waited += 100) await sleep(100);
+  assert.equal(await listening(natsPort), false, "its nats-server stopped too");
 });

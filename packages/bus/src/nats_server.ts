@@ -56,6 +56,10 @@ export function startNatsServer(options: NatsServerOptions): Promise<NatsServer>
   // A process group of its own: a terminal's Ctrl-C reaches the parent only, which stops the server last, after
   // every client of it has said goodbye.
   const child = spawn(options.binary ?? findNatsServer(), args, { stdio: ["ignore", "ignore", "pipe"], detached: true });
+  // Being in a group of its own, it would outlive a parent that exits without stopping it (a forced second Ctrl-C).
+  const stopWithParent = () => child.kill("SIGTERM");
+  process.once("exit", stopWithParent);
+  child.once("exit", () => process.off("exit", stopWithParent));
   return new Promise((resolve, reject) => {
     let log = "";
     let port = 0;
