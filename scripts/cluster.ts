@@ -7,7 +7,8 @@
 //   scripts/cluster down             stops them all (SIGTERM, newest first)
 //
 // Settings: KOINE_HOME (default .koine-cluster), KOINE_NATS_PORT (4222),
-// KOINE_S3_PORT (9000), KOINE_ALLUXIO_PORT (39999), KOINE_ADMIN_PORT (19999), KOINE_CACHE_PORT (29999, +1 per node).
+// KOINE_S3_PORT (9000), KOINE_ALLUXIO_PORT (39999), KOINE_ADMIN_PORT (19999), KOINE_CACHE_PORT (29999, +1 per node),
+// KOINE_METADATA_PORT (19998), KOINE_JOB_RUNNER_PORT (19997): health and metrics of metadata and the job runner.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { argv, echo } from "zx";
@@ -25,6 +26,8 @@ const s3Port = Number(process.env.KOINE_S3_PORT ?? saved.s3Port ?? 9000);
 const alluxioPort = Number(process.env.KOINE_ALLUXIO_PORT ?? saved.alluxioPort ?? 39999);
 const adminPort = Number(process.env.KOINE_ADMIN_PORT ?? saved.adminPort ?? 19999);
 const cachePort = Number(process.env.KOINE_CACHE_PORT ?? saved.cachePort ?? 29999);
+const metadataPort = Number(process.env.KOINE_METADATA_PORT ?? saved.metadataPort ?? 19998);
+const jobRunnerPort = Number(process.env.KOINE_JOB_RUNNER_PORT ?? saved.jobRunnerPort ?? 19997);
 const natsUrl = `nats://127.0.0.1:${natsPort}`;
 
 const processes = new ProcessTable(runDir, logDir);
@@ -33,13 +36,13 @@ async function up(nodes: number): Promise<void> {
   if (processes.anyAlive()) throw new Error(`a cluster already runs in ${home}: run "scripts/cluster down" first`);
   mkdirSync(runDir, { recursive: true });
   mkdirSync(logDir, { recursive: true });
-  writeFileSync(settingsFile, JSON.stringify({ natsPort, s3Port, alluxioPort, adminPort, cachePort }));
+  writeFileSync(settingsFile, JSON.stringify({ natsPort, s3Port, alluxioPort, adminPort, cachePort, metadataPort, jobRunnerPort }));
   const base = { KOINE_HOME: home, KOINE_NATS_URL: natsUrl };
   echo(`koine cluster in ${home}:`);
   const { findNatsServer, natsServerArgs } = await import("@koine/bus");
   const natsArgs = natsServerArgs({ port: natsPort, storeDir: join(home, "nats") });
   await processes.launch("nats", findNatsServer(), natsArgs, {}, /Server is ready/);
-  await processes.launchService("metadata", "metadata", base);
+  await processes.launchService("metadata", "metadata", { ...base, KOINE_METADATA_PORT: String(metadataPort) });
   for (let i = 0; i < nodes; i++) {
     await processes.launchService(`cache-node${i}`, "cache-node", {
       ...base,
@@ -47,7 +50,7 @@ async function up(nodes: number): Promise<void> {
       KOINE_CACHE_PORT: String(cachePort + i),
     });
   }
-  await processes.launchService("job-runner", "job-runner", base);
+  await processes.launchService("job-runner", "job-runner", { ...base, KOINE_JOB_RUNNER_PORT: String(jobRunnerPort) });
   await processes.launchService("s3-gateway", "s3-gateway", { ...base, KOINE_S3_PORT: String(s3Port) });
   await processes.launchService("alluxio-proxy", "alluxio-proxy", { ...base, KOINE_ALLUXIO_PORT: String(alluxioPort) });
   await processes.launchService("alluxio-admin", "alluxio-admin", { ...base, KOINE_ADMIN_PORT: String(adminPort) });

@@ -22,6 +22,8 @@ test("scripts/cluster - one process per service: up, serve S3 across processes, 
     KOINE_ALLUXIO_PORT: String(await freePort()),
     KOINE_ADMIN_PORT: String(await freePort()),
     KOINE_CACHE_PORT: String(cachePort),
+    KOINE_METADATA_PORT: String(await freePort()),
+    KOINE_JOB_RUNNER_PORT: String(await freePort()),
   };
   const cluster = (...args: string[]) => run(process.execPath, ["--import", "tsx", SCRIPT, ...args], { env, timeout: 120_000 });
   const up = await cluster("up", "--nodes", "2");

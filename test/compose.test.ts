@@ -47,7 +47,12 @@ test("compose - the image's contents: pnpm deploy of every service, each started
   const home = await tempDir(t, "koine-image-home-");
   const env = { ...process.env, KOINE_NATS_URL: nats.url, KOINE_HOME: home, KOINE_S3_PORT: String(await freePort()) };
   for (const service of ["metadata", "cache-node", "s3-gateway"]) {
-    const portEnv = service === "cache-node" ? { KOINE_CACHE_PORT: String(await freePort()) } : {};
+    const portEnv =
+      service === "cache-node"
+        ? { KOINE_CACHE_PORT: String(await freePort()) }
+        : service === "metadata"
+          ? { KOINE_METADATA_PORT: String(await freePort()) }
+          : {};
     const child = spawn(join(image, "scripts", "service"), [service], { env: { ...env, ...portEnv }, stdio: ["ignore", "pipe", "pipe"] });
     onCleanup(t, () => child.kill("SIGKILL"));
     let out = "";

@@ -224,7 +224,7 @@ test("hostile input - over 300 malformed and hostile requests on every port: all
     add("admin", `admin absurd ${q}`, () => raw(ports.admin, http("GET", `/api/v1/load?${q}`)));
   }
 
-  // Health endpoints: open to anyone (probes carry no credentials), read-only, no input.
+  // Health and metrics endpoints: open to anyone (probes and scrapers carry no credentials), read-only, no input.
   for (const [port, prefix] of [
     ["s3", "/_koine"],
     ["alluxio", ""],
@@ -235,6 +235,8 @@ test("hostile input - over 300 malformed and hostile requests on every port: all
       http("PUT", `${prefix}/healthz`, "x"),
       http("GET", `${prefix}/readyz?%ZZ=${"q".repeat(10_000)}`),
       http("GET", `${prefix}/readyz/../../etc/passwd`),
+      http("DELETE", `${prefix}/metrics`),
+      http("GET", `${prefix}/metrics?name[]=${"x".repeat(5000)}`),
     ]) {
       add(port, `health ${request.split("\r\n")[0]?.slice(0, 40)}`, () => raw(ports[port], request));
     }

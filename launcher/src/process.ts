@@ -23,10 +23,14 @@ export function launchAllInOne(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   });
 }
 
+/** Ports a test's service processes take unless told: free ones, not the defaults an operator's cluster may hold. */
+const FREE_PORTS = { KOINE_METADATA_PORT: "0", KOINE_JOB_RUNNER_PORT: "0" };
+
 /**
  * One koine service as its own process (`services/<service>/src/main.ts`),
  * started, killed with SIGKILL and started again as an operator would; what
- * it printed is kept.
+ * it printed is kept. Metadata and the job runner serve their health and
+ * metrics on free ports ({@link ServiceProcess.opsUrl}) unless `env` says.
  */
 export class ServiceProcess {
   #child: ChildProcess | undefined;
@@ -42,7 +46,7 @@ export class ServiceProcess {
   async start(): Promise<void> {
     const child = spawn(process.execPath, ["--import", "tsx", `services/${this.service}/src/main.ts`], {
       cwd: ROOT,
-      env: { ...process.env, ...this.env },
+      env: { ...process.env, ...FREE_PORTS, ...this.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.#child = child;
@@ -57,6 +61,11 @@ export class ServiceProcess {
       });
       child.once("exit", (code) => reject(new Error(`${this.service} exited with ${code}: ${this.output.slice(-2000)}`)));
     });
+  }
+
+  /** Where the service's last start said its /healthz, /readyz and /metrics are (metadata, job runner). */
+  get opsUrl(): string | undefined {
+    return [...this.output.matchAll(/health and metrics on (http:\/\/\S+)/g)].at(-1)?.[1];
   }
 
   async kill9(): Promise<void> {

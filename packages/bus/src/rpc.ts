@@ -1,4 +1,5 @@
 import { requestIdFrom, requestIdNow, withRequestId } from "@koine/log";
+import { histogram } from "@koine/metrics";
 import {
   describeInvalid,
   ErrorCode,
@@ -18,6 +19,17 @@ const REQUEST_ID_HEADER = "Koine-Request-Id";
 const ERROR_MESSAGE_HEADER = "Nats-Service-Error";
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
+const requestSeconds = histogram({
+  name: "koine_nats_request_duration_seconds",
+  help: "NATS requests this process made, from sending to the reply, by subject and outcome (OK or the error code)",
+  labelNames: ["subject", "code"],
+});
+const servedSeconds = histogram({
+  name: "koine_nats_served_duration_seconds",
+  help: "NATS requests this process answered (metadata: by operation), by subject and outcome (OK or the error code)",
+  labelNames: ["subject", "code"],
+});
 
 export interface ServeOptions {
   /** Queue group: instances of one service share the load. */
@@ -54,6 +66,8 @@ async function answer<R extends Rpc>(
   msg: Msg,
   options: ServeOptions,
 ): Promise<void> {
+  const started = performance.now();
+  let code = "OK";
   try {
     let body: unknown;
     try {
@@ -67,12 +81,14 @@ async function answer<R extends Rpc>(
     const reply = await handler(body as RequestOf<R>, msg);
     msg.respond(JSON.stringify(reply));
   } catch (err) {
-    const code = errorCodeOf(err);
+    code = errorCodeOf(err);
     if (code === ErrorCode.Internal) options.onInternalError?.(err, endpoint.subject);
     const h = headers();
     h.set(ERROR_CODE_HEADER, code);
     h.set(ERROR_MESSAGE_HEADER, err instanceof Error ? err.message : String(err));
     msg.respond("", { headers: h });
+  } finally {
+    servedSeconds.observe({ subject: endpoint.subject, code }, (performance.now() - started) / 1000);
   }
 }
 
@@ -89,6 +105,24 @@ export async function request<R extends Rpc>(
   endpoint: R,
   payload: RequestOf<R>,
   options: RequestOptions = {},
+): Promise<ReplyOf<R>> {
+  const started = performance.now();
+  let code = "OK";
+  try {
+    return await requestOnce(nc, endpoint, payload, options);
+  } catch (err) {
+    code = errorCodeOf(err);
+    throw err;
+  } finally {
+    requestSeconds.observe({ subject: endpoint.subject, code }, (performance.now() - started) / 1000);
+  }
+}
+
+async function requestOnce<R extends Rpc>(
+  nc: NatsConnection,
+  endpoint: R,
+  payload: RequestOf<R>,
+  options: RequestOptions,
 ): Promise<ReplyOf<R>> {
   let msg: Msg;
   const requestId = requestIdNow();

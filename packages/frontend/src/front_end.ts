@@ -3,7 +3,7 @@ import { connect } from "@koine/bus";
 import { type DataNode, FileSystemClient } from "@koine/client";
 import { serviceLogger } from "@koine/log";
 import type { FastifyInstance } from "fastify";
-import { healthRoutes } from "./health.ts";
+import { opsRoutes, readiness } from "./health.ts";
 import { httpHost } from "./host.ts";
 
 /** How long a stopping front-end lets in-flight requests finish. */
@@ -17,8 +17,8 @@ export interface FrontEndOptions {
   port: number;
   localNodes?: ReadonlyMap<string, DataNode>;
   blockSize?: number;
-  /** Where `/healthz` and `/readyz` are: "" (the default), or "/_koine" where a dialect owns every path (S3). */
-  healthPrefix?: string;
+  /** Where `/healthz`, `/readyz` and `/metrics` are: "" (the default), or "/_koine" where a dialect owns every path (S3). */
+  opsPrefix?: string;
   /** Answers requests too malformed to route, in the dialect's own words (default: node's plain 400). */
   clientErrorHandler?: (err: Error & { code?: string }, socket: import("node:net").Socket) => void;
 }
@@ -52,7 +52,7 @@ export async function startFrontEnd(
     return503OnClosing: false,
     ...(options.clientErrorHandler ? { clientErrorHandler: options.clientErrorHandler } : {}),
   });
-  healthRoutes(app, client, options.healthPrefix ?? "");
+  opsRoutes(app, options.opsPrefix ?? "", () => readiness(client));
   await register(app, { client });
   await app.listen({ host: options.host, port: options.port });
   const port = (app.server.address() as AddressInfo).port;

@@ -1,16 +1,31 @@
 import { type Logger, requestIdFrom, withRequestId } from "@koine/log";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
+import { observeHttp } from "@koine/metrics";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyServerOptions,
+  LogController,
+} from "fastify";
+
+export interface HttpHostOptions extends Omit<FastifyServerOptions, "logger" | "loggerInstance"> {
+  /** The dialect label of requests no dialect plugin routes (health, metrics, not found). @default "koine" */
+  dialect?: string;
+}
 
 /**
  * A fastify server as every koine HTTP endpoint runs one: logging through
  * `log` (one line per request, at debug), each request with an id (the
  * client's x-request-id when sensible, echoed back) that its log lines, NATS
  * requests and cache-node calls carry, and the connection closed when an
- * answer goes out before the request's body was read.
+ * answer goes out before the request's body was read. Every request is
+ * counted in the `koine_http_*` metrics, under the dialect whose plugin
+ * routed it ({@link registerDialect}).
  */
-export function httpHost(log: Logger, options: Omit<FastifyServerOptions, "logger" | "loggerInstance"> = {}): FastifyInstance {
+export function httpHost(log: Logger, options: HttpHostOptions = {}): FastifyInstance {
+  const { dialect = "koine", ...fastifyOptions } = options;
   const app = Fastify({
-    ...options,
+    ...fastifyOptions,
     loggerInstance: log as FastifyBaseLogger,
     // One line per request (onResponse below), not fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
@@ -20,6 +35,10 @@ export function httpHost(log: Logger, options: Omit<FastifyServerOptions, "logge
     genReqId: (req) => requestIdFrom(req.headers["x-request-id"]),
   });
   app.addHook("onRequest", (request, reply, done) => {
+    const route = request.routeOptions;
+    observeHttp(request.raw, reply.raw, (route.config as { dialect?: string }).dialect ?? dialect, () =>
+      route.url === undefined ? "unrouted" : `${request.method} ${route.url}`,
+    );
     reply.header("x-request-id", request.id);
     withRequestId(request.id, done);
   });
@@ -31,4 +50,26 @@ export function httpHost(log: Logger, options: Omit<FastifyServerOptions, "logge
     if (!request.raw.complete) reply.header("connection", "close");
   });
   return app as unknown as FastifyInstance;
+}
+
+/**
+ * Registers a dialect's plugin (at `prefix`, if given): its routes' requests
+ * are counted under `dialect` in the host's metrics.
+ */
+export async function registerDialect<O extends object>(
+  app: FastifyInstance,
+  dialect: string,
+  plugin: FastifyPluginAsync<O>,
+  options: O & { prefix?: string },
+): Promise<void> {
+  const { prefix, ...pluginOptions } = options;
+  await app.register(
+    async (scope) => {
+      scope.addHook("onRoute", (route) => {
+        route.config = { ...(route.config as object | undefined), dialect };
+      });
+      await scope.register(plugin, pluginOptions as O);
+    },
+    prefix === undefined ? {} : { prefix },
+  );
 }

@@ -9,7 +9,8 @@
 export type { FrontEnd, FrontEndOptions } from "./front_end.ts";
 export { startFrontEnd } from "./front_end.ts";
 export type { Readiness } from "./health.ts";
-export { readiness } from "./health.ts";
-export { httpHost } from "./host.ts";
+export { opsRoutes, readiness } from "./health.ts";
+export { type HttpHostOptions, httpHost, registerDialect } from "./host.ts";
+export { type OpsHost, startOpsHost } from "./ops_host.ts";
 export { DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, describeCredentials, parseUsers } from "./settings.ts";
 export { UserDirectory } from "./users.ts";

@@ -337,7 +337,12 @@ export const CacheStats = T.Object({
   capacityBytes: T.Integer(),
   hits: T.Integer(),
   misses: T.Integer(),
+  /** Misses of a page another read was already loading: no second under-store read. */
+  coalescedMisses: T.Integer(),
   ufsReadBytes: T.Integer(),
+  /** Page bytes read from memory and from disk (hits). */
+  memoryReadBytes: T.Integer(),
+  diskReadBytes: T.Integer(),
   corruptPages: T.Integer(),
   evictedPages: T.Integer(),
 });

@@ -1,4 +1,5 @@
 import type { FileSystemClient } from "@koine/client";
+import { nameOperation } from "@koine/metrics";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { authorize, getAcl, putAcl } from "./access.ts";
 import * as buckets from "./buckets.ts";
@@ -122,7 +123,7 @@ function route(method: string, ctx: S3Context): S3Handler {
   const version = ctx.query.get("versionId");
   if (version !== undefined && version !== "null") {
     // Buckets are unversioned: "null" is the only version there is.
-    return async () => {
+    return async function invalidVersionId() {
       throw s3Error("InvalidArgument", "Invalid version id specified", { ArgumentName: "versionId", ArgumentValue: version });
     };
   }
@@ -146,6 +147,13 @@ function route(method: string, ctx: S3Context): S3Handler {
       return notImplemented("POST on an object");
   }
   return notImplemented(`${method} on an object`);
+}
+
+/** The name S3 gives an operation ("GetObject"), for metrics. */
+function operationName(method: string, ctx: S3Context, handler: S3Handler): string {
+  if (method === "HEAD") return ctx.key === undefined ? "HeadBucket" : "HeadObject";
+  const name = handler.name;
+  return name === "" ? "NotImplemented" : name[0]?.toUpperCase() + name.slice(1);
 }
 
 function decodeSegment(text: string): string {
@@ -231,6 +239,7 @@ export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options
       ctx.auth = verifyRequest(req.raw, rawPath, rawQuery, options.secretOf, hostBucket === undefined ? "" : `/${hostBucket}`);
       const full = ctx as S3Context;
       const operation = route(req.method, full);
+      nameOperation(req.raw, operationName(req.method, full, operation));
       if (operation !== buckets.createBucket) await authorize(full, deps);
       return await operation(full, deps);
     } catch (err) {

@@ -1,6 +1,6 @@
 import { openKv } from "@koine/bus";
 import { JobStore } from "@koine/client";
-import { type FrontEnd, startFrontEnd } from "@koine/frontend";
+import { type FrontEnd, registerDialect, startFrontEnd } from "@koine/frontend";
 import { FILE_INDEX_BUCKET } from "@koine/protocol";
 import type { AlluxioAdminOptions } from "./config.ts";
 import { adminClientErrorHandler, adminPlugin } from "./plugin.ts";
@@ -12,7 +12,7 @@ export function start(options: AlluxioAdminOptions): Promise<AlluxioAdmin> {
   return startFrontEnd(
     { ...options, name: "koine-alluxio-admin", clientErrorHandler: adminClientErrorHandler },
     async (app, { client }) => {
-      await app.register(adminPlugin, {
+      await registerDialect(app, "alluxio-admin", adminPlugin, {
         client,
         jobs: await JobStore.open(client.nc),
         policies: client.policies,

@@ -1,4 +1,5 @@
 import { type FileSystemClient, READ_TYPES, type ReadType, type SyncOptions, WRITE_TYPES, type WriteType } from "@koine/client";
+import { nameOperation } from "@koine/metrics";
 import type { FileAttributes, FileInfo, LoadMetadata, TtlAction } from "@koine/protocol";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { AlluxioError, toAlluxioError } from "./errors.ts";
@@ -292,6 +293,7 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
         const m = PATH_ROUTE.exec(rawPath);
         if (!m) throw new AlluxioError("INVALID_ARGUMENT", `Unknown operation in ${rawPath}`);
         const op = m[2] as PathOp;
+        nameOperation(req.raw, op);
         if ((op === "download-file") !== (req.method === "GET"))
           throw new AlluxioError("INVALID_ARGUMENT", `${op} takes ${op === "download-file" ? "GET" : "POST"}`);
         return await pathOperation(op, namespacePath(m[1] as string), req, reply);
@@ -304,6 +306,7 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
   app.post("/api/v1/streams/:id/:op", async (req, reply) => {
     try {
       const { id: idText, op } = req.params as { id: string; op: string };
+      if (op === "close" || op === "write" || op === "read") nameOperation(req.raw, `streams/${op}`);
       const id = Number(idText);
       if (!Number.isInteger(id)) throw new AlluxioError("INVALID_ARGUMENT", `Invalid stream id ${idText}`);
       if (op === "close") {

@@ -1,5 +1,5 @@
 import type { DataNode } from "@koine/client";
-import { type FrontEnd, startFrontEnd, UserDirectory } from "@koine/frontend";
+import { type FrontEnd, registerDialect, startFrontEnd, UserDirectory } from "@koine/frontend";
 import { s3ClientErrorHandler, s3Plugin } from "@koine/s3";
 import type { AlluxioProxyOptions } from "./config.ts";
 import { alluxioPlugin } from "./plugin.ts";
@@ -15,8 +15,8 @@ export function start(options: AlluxioProxyOptions & { localNodes?: ReadonlyMap<
   return startFrontEnd({ ...options, name: "koine-alluxio-proxy", clientErrorHandler: s3ClientErrorHandler }, async (app, { client }) => {
     const users = await UserDirectory.open(client.nc, options.credentials);
     app.addHook("onClose", async () => users.close());
-    await app.register(alluxioPlugin, { client, ...(options.streams ? { streams: options.streams } : {}) });
-    await app.register(s3Plugin, {
+    await registerDialect(app, "alluxio", alluxioPlugin, { client, ...(options.streams ? { streams: options.streams } : {}) });
+    await registerDialect(app, "s3", s3Plugin, {
       prefix: "/api/v1/s3",
       client,
       secretOf: (ak) => users.secretOf(ak),

@@ -34,6 +34,7 @@ const FORGET_AFTER_MS = 60_000;
 export interface DataCounters {
   hits: number;
   misses: number;
+  coalescedMisses: number;
   ufsReadBytes: number;
 }
 
@@ -64,7 +65,7 @@ function pending(run: object): Pending {
 export class DataEngine {
   readonly store: PageStore;
   readonly pageSize: number;
-  readonly counters: DataCounters = { hits: 0, misses: 0, ufsReadBytes: 0 };
+  readonly counters: DataCounters = { hits: 0, misses: 0, coalescedMisses: 0, ufsReadBytes: 0 };
   readonly #ufsFor: (mountId: string) => Promise<UnderFileSystem>;
   readonly #inflight = new Map<string, Pending>();
   readonly #storing = new Set<Promise<void>>();
@@ -179,7 +180,10 @@ export class DataEngine {
     const loading = this.#inflight.get(key);
     if (loading) {
       // Loading, or loaded and still being stored: no second under-store read.
-      if (!mine.has(loading.run)) this.counters.hits++;
+      if (!mine.has(loading.run)) {
+        this.counters.hits++;
+        this.counters.coalescedMisses++;
+      }
       return loading.promise;
     }
     if (this.store.has(key)) {

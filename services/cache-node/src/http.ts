@@ -40,7 +40,7 @@ function sendError(reply: FastifyReply, err: unknown): FastifyReply {
 
 /** The data endpoint of a cache node: range reads, write-through, cache-only blocks, concatenation. */
 export function buildHttp(engine: DataEngine, log: Logger): FastifyInstance {
-  const app = httpHost(log, { requestTimeout: 0, keepAliveTimeout: 65_000, bodyLimit: 16 * 1024 * 1024 });
+  const app = httpHost(log, { dialect: "cache", requestTimeout: 0, keepAliveTimeout: 65_000, bodyLimit: 16 * 1024 * 1024 });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_req, _payload, done) => done(null));
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
@@ -96,6 +96,5 @@ export function buildHttp(engine: DataEngine, log: Logger): FastifyInstance {
     }
   });
 
-  app.get("/healthz", async () => ({ ok: true }));
   return app;
 }

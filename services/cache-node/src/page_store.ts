@@ -14,6 +14,9 @@ function contentOf(key: string): string {
 export interface PageStoreCounters {
   corruptPages: number;
   evictedPages: number;
+  /** Bytes of pages read from memory and from disk. */
+  memoryReadBytes: number;
+  diskReadBytes: number;
 }
 
 /**
@@ -28,7 +31,7 @@ export interface PageStoreCounters {
 export class PageStore {
   readonly dir: string;
   readonly capacityBytes: number;
-  readonly counters: PageStoreCounters = { corruptPages: 0, evictedPages: 0 };
+  readonly counters: PageStoreCounters = { corruptPages: 0, evictedPages: 0, memoryReadBytes: 0, diskReadBytes: 0 };
   /** Page key → size, in least-recently-used-first order. */
   readonly #index = new LruMap<number>();
   #used = 0;
@@ -92,7 +95,10 @@ export class PageStore {
     const size = this.#index.get(key);
     if (size === undefined) return undefined;
     const inMemory = this.#memory.get(key);
-    if (inMemory) return inMemory;
+    if (inMemory) {
+      this.counters.memoryReadBytes += inMemory.length;
+      return inMemory;
+    }
     let raw: Buffer;
     try {
       raw = await readFile(join(this.dir, key));
@@ -107,6 +113,7 @@ export class PageStore {
       return undefined;
     }
     this.#remember(key, data);
+    this.counters.diskReadBytes += data.length;
     return data;
   }
 

@@ -1,12 +1,14 @@
 import type { AddressInfo } from "node:net";
 import { connect, keepTrying, openKv, publish, Responder, request, subscribe } from "@koine/bus";
 import { Policies } from "@koine/client";
+import { opsRoutes } from "@koine/frontend";
 import { serviceLogger } from "@koine/log";
 import { type CacheStats, cacheNode, Events, MEMBER_HEARTBEAT_MS, MEMBER_TTL_MS, MEMBERS_BUCKET, type Member, Meta } from "@koine/protocol";
 import { UfsRegistry } from "@koine/ufs";
 import { type CacheNodeOptions, DEFAULT_POLICY_CHECK_MS } from "./config.ts";
 import { DataEngine } from "./data_engine.ts";
 import { buildHttp } from "./http.ts";
+import { reportMetrics } from "./metrics.ts";
 import { PageStore } from "./page_store.ts";
 
 export interface CacheNode {
@@ -58,6 +60,11 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
   });
 
   const app = buildHttp(engine, log);
+  let member = false;
+  opsRoutes(app, "", async () => {
+    const nats = !nc.isClosed();
+    return { ready: nats && member, nats, member };
+  });
   await app.listen({ host: options.host, port: options.port });
   const port = (app.server.address() as AddressInfo).port;
   const url = `http://${options.advertiseHost}:${port}`;
@@ -70,6 +77,7 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
     ...engine.counters,
     ...store.counters,
   });
+  const unreport = reportMetrics(options.nodeId, stats);
   const control = cacheNode(options.nodeId);
   const responder = new Responder(nc, { onInternalError: (err, subject) => log.error({ err, subject }, "request failed") })
     .on(control.free, ({ contentIds }) => store.free(contentIds))
@@ -98,9 +106,17 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
     startedMs,
   });
   const heartbeat = async () => {
-    const member = entry();
-    publish(nc, Events.memberHeartbeat, member);
-    await members.put(options.nodeId, JSON.stringify(member));
+    const current = entry();
+    publish(nc, Events.memberHeartbeat, current);
+    await members.put(options.nodeId, JSON.stringify(current)).then(
+      () => {
+        member = true;
+      },
+      (err) => {
+        member = false;
+        throw err;
+      },
+    );
   };
   const leave = async () => {
     publish(nc, Events.memberLeft, { id: options.nodeId });
@@ -128,6 +144,7 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
     async stop() {
       if (stopped) return;
       stopped = true;
+      unreport();
       loadingPins.stop();
       clearInterval(timer);
       clearInterval(expiry);
@@ -142,6 +159,7 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
     async abort() {
       if (stopped) return;
       stopped = true;
+      unreport();
       loadingPins.stop();
       clearInterval(timer);
       clearInterval(expiry);

@@ -1,9 +1,10 @@
-import { natsUrlFrom, runService } from "@koine/config";
+import { runService } from "@koine/config";
+import { parseConfig } from "./config.ts";
 import { start } from "./service.ts";
 
 await runService(
   "job-runner",
-  () => ({ natsUrl: natsUrlFrom(process.env) }),
+  () => parseConfig(),
   start,
-  () => "koine job-runner: consuming jobs",
+  (s) => `koine job-runner: consuming jobs${s.opsUrl ? `; health and metrics on ${s.opsUrl}` : ""}`,
 );

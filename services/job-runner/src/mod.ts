@@ -3,5 +3,7 @@
  * @module
  */
 
-export type { JobRunner, JobRunnerOptions } from "./service.ts";
+export type { JobRunnerOptions } from "./config.ts";
+export { DEFAULT_OPS_PORT, parseConfig } from "./config.ts";
+export type { JobRunner } from "./service.ts";
 export { start } from "./service.ts";

@@ -5,6 +5,7 @@ import type { Logger } from "@koine/log";
 import { cacheNode, compilePattern, ErrorCode, type FileInfo, type JobRecord, KoineError } from "@koine/protocol";
 import { freeBatch } from "./free.ts";
 import { type BatchOutcome, loadBatch } from "./load.ts";
+import { jobBytes, jobThroughput } from "./metrics.ts";
 import { rebalanceBatch } from "./rebalance.ts";
 
 /** Failures kept in a job's record (the count covers them all). */
@@ -93,10 +94,10 @@ function batchWork(record: JobRecord, client: FileSystemClient): (files: FileInf
  * so a batch run again after a crash loads nothing twice); a free drops
  * the cached pages everywhere. The record is updated after every batch.
  */
-export async function runJob(ctx: JobContext, id: string): Promise<"done" | "paused"> {
+export async function runJob(ctx: JobContext, id: string): Promise<{ kind: string; state: "paused" | JobRecord["state"] }> {
   const { client, jobs, log } = ctx;
   let record = await jobs.get(id);
-  if (record?.state !== "RUNNING") return "done";
+  if (record?.state !== "RUNNING") return { kind: record?.kind ?? "unknown", state: record?.state ?? "STOPPED" };
   // Blocks are placed on the ring of every node there is, not of what this view heard last (it may have been cut off).
   await client.membership.refresh();
   log.info({ kind: record.kind, job: id, nodes: client.membership.ring.nodes }, "running a job");
@@ -119,12 +120,14 @@ export async function runJob(ctx: JobContext, id: string): Promise<"done" | "pau
   const freeing = record.kind === "free";
 
   for (let start = record.cursor; start < files.length; start += batchSize) {
-    if (ctx.stopping()) return "paused";
-    if (!(await stillRunning(ctx, id))) return "done";
+    if (ctx.stopping()) return { kind: record.kind, state: "paused" };
+    if (!(await stillRunning(ctx, id))) return { kind: record.kind, state: "STOPPED" };
     const begun = Date.now();
     const batch = files.slice(start, start + batchSize);
     const outcome = await work(batch);
     const elapsed = Date.now() - begun;
+    jobBytes.inc({ kind: record.kind }, outcome.doneBytes);
+    jobThroughput.set({ kind: record.kind }, elapsed > 0 ? (outcome.doneBytes * 1000) / elapsed : 0);
     record = await jobs.update(id, (r) => ({
       ...r,
       cursor: start + batch.length,
@@ -163,7 +166,7 @@ export async function runJob(ctx: JobContext, id: string): Promise<"done" | "pau
   );
   // A decommissioned node leaves once every block it held is on its new owners.
   if (leaving && finished.state === "SUCCEEDED") await request(client.nc, cacheNode(leaving).leave, {});
-  return "done";
+  return { kind: record.kind, state: finished.state };
 }
 
 /** Waits until this runner's ring no longer places blocks on `nodeId` (its entry says DECOMMISSIONING). */

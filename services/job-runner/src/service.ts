@@ -1,17 +1,16 @@
 import { connect, workQueueConsumer } from "@koine/bus";
-import { type DataNode, FileSystemClient, JobStore } from "@koine/client";
+import { FileSystemClient, JobStore } from "@koine/client";
+import { readiness, startOpsHost } from "@koine/frontend";
 import { serviceLogger } from "@koine/log";
 import { JOBS_CONSUMER, JOBS_STREAM, JOBS_SUBJECTS, Jobs } from "@koine/protocol";
 import type { JsMsg } from "@nats-io/jetstream";
+import type { JobRunnerOptions } from "./config.ts";
+import { jobsEnded, jobsRunning } from "./metrics.ts";
 import { runJob } from "./run.ts";
 
-export interface JobRunnerOptions {
-  natsUrl: string;
-  /** Cache nodes in this process, reached without HTTP. */
-  localNodes?: ReadonlyMap<string, DataNode>;
-}
-
 export interface JobRunner {
+  /** Where /healthz, /readyz and /metrics are, when served. */
+  opsUrl?: string;
   /** Stops after the current batch of a job; the job is offered to the next runner at once. */
   stop(): Promise<void>;
   /** Stops at once, as a crash would: a job under way is offered again after the queue's ack wait. */
@@ -52,16 +51,25 @@ export async function start(options: JobRunnerOptions): Promise<JobRunner> {
   let stopping = false;
 
   const jobs = await JobStore.open(nc);
-  /** What each kind of message does; a message done is acknowledged, a failed one offered again later. */
-  const kinds: Record<string, (payload: unknown) => Promise<void>> = {
+  /** What each kind of message does (and the kind and state it ended in); a message done is acknowledged, a failed one offered again later. */
+  const kinds: Record<string, (payload: unknown) => Promise<{ kind: string; state: string }>> = {
     [Jobs.persist.subject]: async (job) => {
       if (!Jobs.persist.payload.Check(job)) throw new Malformed();
       await client.persist(job.contentId);
+      return { kind: "persist", state: "SUCCEEDED" };
     },
     [Jobs.run.subject]: async (job) => {
       if (!Jobs.run.payload.Check(job)) throw new Malformed();
       const record = await jobs.get(job.jobId);
-      if (record && (await runJob({ client, jobs, log, stopping: () => stopping }, job.jobId)) === "paused") throw new Paused();
+      if (!record) return { kind: "unknown", state: "STOPPED" };
+      jobsRunning.inc({ kind: record.kind });
+      try {
+        const ended = await runJob({ client, jobs, log, stopping: () => stopping }, job.jobId);
+        if (ended.state === "paused") throw new Paused();
+        return ended;
+      } finally {
+        jobsRunning.dec({ kind: record.kind });
+      }
     },
   };
   const run = async (m: JsMsg) => {
@@ -75,16 +83,19 @@ export async function start(options: JobRunnerOptions): Promise<JobRunner> {
     const alive = setInterval(() => m.working(), WORKING_EVERY_MS);
     try {
       if (!kind) throw new Malformed(`job kind ${m.subject} is not implemented`);
-      await kind(payload);
+      jobsEnded.inc(await kind(payload));
       m.ack();
     } catch (err) {
+      const kind = m.subject.slice(m.subject.lastIndexOf(".") + 1);
       if (err instanceof Paused) {
         m.nak();
       } else if (err instanceof Malformed) {
         log.error({ subject: m.subject, cause: err.message }, "terminating a job");
+        jobsEnded.inc({ kind, state: "TERMINATED" });
         m.term(err.message);
       } else {
         log.warn({ subject: m.subject, cause: (err as Error).message }, "a job failed; retrying");
+        jobsEnded.inc({ kind, state: "RETRIED" });
         m.nak(RETRY_DELAY_MS);
       }
     } finally {
@@ -101,14 +112,18 @@ export async function start(options: JobRunnerOptions): Promise<JobRunner> {
       if (m) await run(m);
     }
   })();
+  const ops = options.ops && (await startOpsHost(log, options.ops, () => readiness(client)));
   return {
+    ...(ops ? { opsUrl: ops.url } : {}),
     async abort() {
       stopping = true;
+      await ops?.close();
       await nc.close();
       await client.close();
     },
     async stop() {
       stopping = true;
+      await ops?.close();
       await done;
       await client.close();
       await nc.drain();

@@ -1,10 +1,12 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { durationFrom, homeFrom, natsUrlFrom } from "@koine/config";
+import { durationFrom, homeFrom, natsUrlFrom, portFrom } from "@koine/config";
 import { DEFAULT_SWEEP_GRACE_MS, DEFAULT_SWEEP_INTERVAL_MS, type SweepOptions } from "./sweeper.ts";
 
 export const DEFAULT_SYNC_INTERVAL_MS = 30_000;
 export const DEFAULT_TTL_CHECK_MS = 5_000;
+/** The port of metadata's /healthz, /readyz and /metrics. */
+export const DEFAULT_OPS_PORT = 19998;
 
 export interface MetadataOptions {
   /** NATS server URL(s). */
@@ -19,11 +21,13 @@ export interface MetadataOptions {
   ttlCheckMs?: number;
   /** How often the under-stores are swept, and how old a staged write must be to go. @default 10 min, 1 h */
   sweep?: SweepOptions;
+  /** Where /healthz, /readyz and /metrics are served (none in the all-in-one process, whose front-ends answer them). */
+  ops?: { host: string; port: number };
 }
 
 /**
  * Options from the environment: KOINE_NATS_URL, KOINE_HOME, KOINE_ROOT_UFS, KOINE_UFS_SYNC_INTERVAL,
- * KOINE_TTL_CHECK_INTERVAL, KOINE_SWEEP_INTERVAL, KOINE_SWEEP_GRACE.
+ * KOINE_TTL_CHECK_INTERVAL, KOINE_SWEEP_INTERVAL, KOINE_SWEEP_GRACE, KOINE_METADATA_HOST, KOINE_METADATA_PORT.
  */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): MetadataOptions {
   const home = homeFrom(env);
@@ -39,5 +43,6 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): MetadataOptio
       intervalMs: durationFrom(env, "KOINE_SWEEP_INTERVAL", DEFAULT_SWEEP_INTERVAL_MS),
       graceMs: durationFrom(env, "KOINE_SWEEP_GRACE", DEFAULT_SWEEP_GRACE_MS),
     },
+    ops: { host: env.KOINE_METADATA_HOST ?? "0.0.0.0", port: portFrom(env, "KOINE_METADATA_PORT", DEFAULT_OPS_PORT) },
   };
 }

@@ -6,5 +6,5 @@ await runService(
   "metadata",
   () => parseConfig(),
   start,
-  () => "koine metadata: serving",
+  (s) => `koine metadata: serving${s.opsUrl ? `; health and metrics on ${s.opsUrl}` : ""}`,
 );

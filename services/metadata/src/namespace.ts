@@ -100,6 +100,11 @@ export class Namespace {
     });
   }
 
+  /** How many inodes (files and directories) there are. */
+  inodeCount(): number {
+    return (this.inodes.getStats() as { entryCount: number }).entryCount;
+  }
+
   /** Pin changes since the last call, for the cache nodes. */
   takePinChanges(): PinChange[] {
     const changes = this.#pinLog;

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { connect, enqueue, ensureWorkQueue, type NatsConnection, publish, Responder } from "@koine/bus";
 import { parseDuration } from "@koine/config";
+import { startOpsHost } from "@koine/frontend";
 import { serviceLogger } from "@koine/log";
 import {
   DEFAULT_BLOCK_SIZE,
@@ -25,6 +26,7 @@ import { canonicalUri, openUfs, type PublishTurn, Turns, UfsError, UfsRegistry, 
 import { open } from "lmdb";
 import { DEFAULT_SYNC_INTERVAL_MS, DEFAULT_TTL_CHECK_MS, type MetadataOptions } from "./config.ts";
 import { listKeys } from "./listing.ts";
+import { reportMetrics } from "./metrics.ts";
 import { canonical, type InodeRecord, Namespace, type PlacedInode } from "./namespace.ts";
 import { DEFAULT_SWEEP_GRACE_MS, DEFAULT_SWEEP_INTERVAL_MS, Sweeper } from "./sweeper.ts";
 import { SYNC_INTERVAL_PROPERTY, UfsSync } from "./sync.ts";
@@ -39,6 +41,8 @@ import { Users } from "./users.ts";
 const MAX_READERS = 1024;
 
 export interface MetadataService {
+  /** Where /healthz, /readyz and /metrics are, when served. */
+  opsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -471,8 +475,13 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
   for (const { value: contentId } of ns.toPersist.getRange({})) await queuePersist(contentId);
 
   await nc.flush();
+  const unreport = reportMetrics(ns, options.dataDir);
+  const ops = options.ops && (await startOpsHost(log, options.ops, async () => ({ ready: !nc.isClosed(), nats: !nc.isClosed() })));
   return {
+    ...(ops ? { opsUrl: ops.url } : {}),
     async stop() {
+      unreport();
+      await ops?.close();
       clearInterval(ttlTimer);
       await sweeper.stop();
       await ttlRun;
