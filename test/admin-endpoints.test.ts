@@ -66,11 +66,15 @@ test("admin API - every endpoint: success, bad body (400), unknown (404/410), co
     ["POST", "/api/v1/quota", { path: "/m", size: "1GiB" }, 501],
     ["GET", "/api/v1/file_index", undefined, 404],
   ];
+  // One named subtest a case, in order (each builds on the ones before).
   for (const [method, path, body, status] of cases) {
-    const r = await adminCall(base, method, path, body);
-    assert.equal(r.status, status, `${method} ${path} ${JSON.stringify(body)}: ${JSON.stringify(r.json)}`);
-    if (status !== 200) assert.equal(typeof r.json.status, "string", "errors say why in status");
-    if (status === 409 && method === "POST" && path !== "/api/v1/mount")
-      assert.equal(typeof r.json.id, "string", "a conflict names the earlier job");
+    const shownBody = body === undefined ? "" : ` ${JSON.stringify(body).replace(ufs, "<ufs>").replace(other, "<other ufs>")}`;
+    await t.test(`${method} ${path}${shownBody} -> ${status}`, async () => {
+      const r = await adminCall(base, method, path, body);
+      assert.equal(r.status, status, `${method} ${path} ${JSON.stringify(body)}: ${JSON.stringify(r.json)}`);
+      if (status !== 200) assert.equal(typeof r.json.status, "string", "errors say why in status");
+      if (status === 409 && method === "POST" && path !== "/api/v1/mount")
+        assert.equal(typeof r.json.id, "string", "a conflict names the earlier job");
+    });
   }
 });

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as admin from "@koine/alluxio-admin";
+import type { AlluxioProxyOptions } from "@koine/alluxio-proxy";
 import * as alluxio from "@koine/alluxio-proxy";
 import { type NatsServer, startNatsServer } from "@koine/bus";
 import * as cacheNode from "@koine/cache-node";
@@ -33,7 +34,7 @@ export interface LocalClusterOptions {
   /** @default 19999 */
   adminPort?: number;
   /** Idle time and open-stream limits of the Alluxio streams API. */
-  alluxioStreams?: alluxio.StreamLimits;
+  alluxioStreams?: AlluxioProxyOptions["streams"];
   /** Admin API endpoints switched off (they answer 501). */
   adminDisabled?: string[];
   credentials?: Map<string, string>;

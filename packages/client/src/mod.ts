@@ -5,6 +5,8 @@
  * @module
  */
 
+export type { IndexedFile, JobNames, JobRequest } from "./cluster.ts";
+export { Cluster } from "./cluster.ts";
 export type { DataNode } from "./data_node.ts";
 export { HttpDataNode, NodeUnreachableError } from "./data_node.ts";
 export type { FileSystemClientOptions, ReadType, SyncOptions, WriteType } from "./filesystem.ts";

@@ -18,6 +18,8 @@ export const ErrorCode = {
   Timeout: "TIMEOUT",
   NotImplemented: "NOT_IMPLEMENTED",
   PermissionDenied: "PERMISSION_DENIED",
+  /** The cluster is not in a state that allows it (decommissioning the last cache node). */
+  FailedPrecondition: "FAILED_PRECONDITION",
   Internal: "INTERNAL",
 } as const;
 
@@ -62,6 +64,7 @@ export const HTTP_STATUS = {
   [ErrorCode.NotEmpty]: 409,
   [ErrorCode.NotADirectory]: 409,
   [ErrorCode.IsADirectory]: 409,
+  [ErrorCode.FailedPrecondition]: 409,
   [ErrorCode.Internal]: 500,
   [ErrorCode.NotImplemented]: 501,
   [ErrorCode.Unavailable]: 503,

@@ -107,6 +107,8 @@ export function toS3Error(err: unknown, target: Target): S3Error {
       return s3Error("EntityTooSmall", undefined, extra);
     case ErrorCode.NotImplemented:
       return s3Error("NotImplemented", err.message, extra);
+    case ErrorCode.FailedPrecondition:
+      return s3Error("InvalidRequest", err.message, extra);
     case ErrorCode.Unavailable:
     case ErrorCode.Timeout:
     case ErrorCode.Stale:

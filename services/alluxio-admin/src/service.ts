@@ -1,23 +1,19 @@
-import { openKv } from "@koine/bus";
-import { JobStore } from "@koine/client";
+import { adminClientErrorHandler, adminPlugin } from "@koine/alluxio-admin-api";
+import { Cluster } from "@koine/client";
 import { type FrontEnd, registerDialect, startFrontEnd } from "@koine/frontend";
-import { FILE_INDEX_BUCKET } from "@koine/protocol";
 import type { AlluxioAdminOptions } from "./config.ts";
-import { adminClientErrorHandler, adminPlugin } from "./plugin.ts";
 
 export type AlluxioAdmin = FrontEnd;
 
-/** Starts the admin API on port 19999 over the shared file-system client, the job records and the file index. */
+/** Starts the admin API on port 19999 over the client's cluster operations (jobs, nodes, file index) and policies. */
 export function start(options: AlluxioAdminOptions): Promise<AlluxioAdmin> {
   return startFrontEnd(
     { ...options, name: "koine-alluxio-admin", clientErrorHandler: adminClientErrorHandler },
     async (app, { client }) => {
       await registerDialect(app, "alluxio-admin", adminPlugin, {
-        client,
-        jobs: await JobStore.open(client.nc),
+        cluster: await Cluster.open(client),
         policies: client.policies,
         disabled: options.disabled ?? [],
-        fileIndex: await openKv(client.nc, FILE_INDEX_BUCKET, { history: 1 }),
       });
     },
   );

@@ -1,7 +1,7 @@
+import { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CLIENT, DEFAULT_STREAM_IDLE_MS, type StreamLimits } from "@koine/alluxio";
 import { countFrom, durationFrom, natsUrlFrom, portFrom } from "@koine/config";
 import { parseUsers } from "@koine/frontend";
 import { parseDomains } from "@koine/s3";
-import { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CLIENT, DEFAULT_STREAM_IDLE_MS, type StreamLimits } from "./streams.ts";
 
 export interface AlluxioProxyOptions {
   natsUrl: string;

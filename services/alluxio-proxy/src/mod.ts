@@ -1,13 +1,10 @@
 /**
- * The Alluxio 2.x proxy REST API (paths and streams) as a fastify plugin,
- * and a service that serves it with the S3 dialect under /api/v1/s3.
+ * The Alluxio proxy service: the Alluxio proxy dialect (`@koine/alluxio`)
+ * with the S3 dialect under /api/v1/s3, on port 39999.
  * @module
  */
 
 export type { AlluxioProxyOptions } from "./config.ts";
 export { DEFAULT_PORT, parseConfig } from "./config.ts";
-export type { AlluxioPluginOptions } from "./plugin.ts";
-export { alluxioPlugin } from "./plugin.ts";
 export type { AlluxioProxy } from "./service.ts";
 export { start } from "./service.ts";
-export type { StreamLimits } from "./streams.ts";

@@ -1,8 +1,8 @@
+import { alluxioPlugin } from "@koine/alluxio";
 import type { DataNode } from "@koine/client";
 import { type FrontEnd, registerDialect, startFrontEnd, UserDirectory } from "@koine/frontend";
 import { s3ClientErrorHandler, s3Plugin } from "@koine/s3";
 import type { AlluxioProxyOptions } from "./config.ts";
-import { alluxioPlugin } from "./plugin.ts";
 
 export type AlluxioProxy = FrontEnd;
 

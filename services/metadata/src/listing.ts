@@ -18,21 +18,15 @@ function* keysFrom(ns: Namespace, dirId: number, base: string, seek: string): Ge
   if (slash >= 0) {
     const head = seek.slice(0, slash + 1);
     const rest = seek.slice(slash + 1);
-    const dirChild = ns.children.get([dirId, head]);
-    if (dirChild !== undefined) {
-      const dir = ns.inodes.get(dirChild);
-      if (dir) {
-        if (dir.marker && rest === "") yield { key: base + head, inode: dir };
-        yield* keysFrom(ns, dir.id, base + head, rest);
-      }
+    const dir = ns.childByIndexName(dirId, head);
+    if (dir) {
+      if (dir.marker && rest === "") yield { key: base + head, inode: dir };
+      yield* keysFrom(ns, dir.id, base + head, rest);
     }
     start = head;
   }
-  for (const { key, value } of ns.children.getRange({ start: [dirId, start], end: [dirId + 1] })) {
-    const name = key[1];
+  for (const { name, inode } of ns.children(dirId, start)) {
     if (slash >= 0 && name === start) continue;
-    const inode = ns.inodes.get(value);
-    if (!inode) continue;
     if (inode.type === "directory") {
       if (inode.marker) yield { key: base + name, inode };
       yield* keysFrom(ns, inode.id, base + name, "");

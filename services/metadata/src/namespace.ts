@@ -62,34 +62,34 @@ export function childName(name: string, type: FileInfo["type"]): string {
  * synchronous; every change runs in one write transaction.
  */
 export class Namespace {
-  readonly root: RootDatabase;
-  readonly inodes: Database<InodeRecord, number>;
-  readonly children: Database<number, ChildKey>;
-  readonly counters: Database<number, string>;
-  readonly mounts: Database<Mount, string>;
+  readonly #root: RootDatabase;
+  readonly #inodes: Database<InodeRecord, number>;
+  readonly #children: Database<number, ChildKey>;
+  readonly #counters: Database<number, string>;
+  readonly #mounts: Database<Mount, string>;
   /** Content id → inode id, for contents whose pages must stay cached. */
-  readonly pins: Database<number, string>;
+  readonly #pins: Database<number, string>;
   /** Inode ids with a time to live. */
-  readonly ttls: Database<boolean, number>;
+  readonly #ttls: Database<boolean, number>;
   /** Inode id → content id, for files waiting to be persisted (ASYNC_THROUGH). */
-  readonly toPersist: Database<string, number>;
+  readonly #toPersist: Database<string, number>;
   /** Pin changes of committed transactions, until {@link takePinChanges}. */
   #pinLog: PinChange[] = [];
 
   constructor(root: RootDatabase) {
-    this.root = root;
-    this.inodes = root.openDB({ name: "inodes" });
-    this.children = root.openDB({ name: "children" });
-    this.counters = root.openDB({ name: "counters" });
-    this.mounts = root.openDB({ name: "mounts" });
-    this.pins = root.openDB({ name: "pins" });
-    this.ttls = root.openDB({ name: "ttls" });
-    this.toPersist = root.openDB({ name: "toPersist" });
+    this.#root = root;
+    this.#inodes = root.openDB({ name: "inodes" });
+    this.#children = root.openDB({ name: "children" });
+    this.#counters = root.openDB({ name: "counters" });
+    this.#mounts = root.openDB({ name: "mounts" });
+    this.#pins = root.openDB({ name: "pins" });
+    this.#ttls = root.openDB({ name: "ttls" });
+    this.#toPersist = root.openDB({ name: "toPersist" });
   }
 
   /** Runs `change` in one write transaction; a change that throws leaves no trace, pin log included. */
   #tx<T>(change: () => T): Promise<T> {
-    return this.root.transaction(() => {
+    return this.#root.transaction(() => {
       const mark = this.#pinLog.length;
       try {
         return change();
@@ -102,7 +102,57 @@ export class Namespace {
 
   /** How many inodes (files and directories) there are. */
   inodeCount(): number {
-    return (this.inodes.getStats() as { entryCount: number }).entryCount;
+    return (this.#inodes.getStats() as { entryCount: number }).entryCount;
+  }
+
+  /** The inode with id `id`. */
+  inode(id: number): InodeRecord | undefined {
+    return this.#inodes.get(id);
+  }
+
+  /**
+   * The children of a directory in index order ("name", "dir/"), from index
+   * name `start` on. Holds an LMDB read cursor until the walk ends: end it
+   * (return()) when stopping early.
+   */
+  *children(dirId: number, start = ""): Generator<{ name: string; inode: InodeRecord }> {
+    for (const { key, value } of this.#children.getRange({ start: [dirId, start], end: [dirId + 1] })) {
+      const inode = this.#inodes.get(value);
+      if (inode) yield { name: key[1], inode };
+    }
+  }
+
+  /** The child of a directory by its index name ("name", or "dir/" for a directory). */
+  childByIndexName(dirId: number, indexName: string): InodeRecord | undefined {
+    const id = this.#children.get([dirId, indexName]);
+    return id === undefined ? undefined : this.#inodes.get(id);
+  }
+
+  /** The file holding `contentId` pinned or not yet persisted, if any. */
+  holderOf(contentId: string): InodeRecord | undefined {
+    const id = this.#pins.get(contentId);
+    const inode = id === undefined ? undefined : this.#inodes.get(id);
+    return inode?.contentId === contentId ? inode : undefined;
+  }
+
+  /** Contents whose pages must stay cached. */
+  pinnedContents(): string[] {
+    return [...this.#pins.getKeys({})];
+  }
+
+  /** Inodes whose time to live has run out at `nowMs`. */
+  expired(nowMs: number): InodeRecord[] {
+    const out: InodeRecord[] = [];
+    for (const id of [...this.#ttls.getKeys({})]) {
+      const inode = this.#inodes.get(id);
+      if (inode && inode.ttlMs !== undefined && inode.createdMs + inode.ttlMs <= nowMs) out.push(inode);
+    }
+    return out;
+  }
+
+  /** Contents of ASYNC_THROUGH versions still to be persisted. */
+  waitingToPersist(): string[] {
+    return [...this.#toPersist.getRange({}).map((e) => e.value)];
   }
 
   /** Pin changes since the last call, for the cache nodes. */
@@ -114,7 +164,7 @@ export class Namespace {
 
   /** Stores an inode and keeps the pins, TTL and persist indexes in step with it. */
   #put(inode: InodeRecord, before: InodeRecord | undefined): void {
-    this.inodes.put(inode.id, inode);
+    this.#inodes.put(inode.id, inode);
     this.#reindex(before, inode);
   }
 
@@ -123,34 +173,34 @@ export class Namespace {
     const pinAfter = holdsPinnedContent(after) ? after.contentId : undefined;
     if (pinBefore !== pinAfter) {
       if (pinBefore) {
-        this.pins.remove(pinBefore);
+        this.#pins.remove(pinBefore);
         this.#pinLog.push({ contentId: pinBefore, pinned: false });
       }
       if (pinAfter && after) {
-        this.pins.put(pinAfter, after.id);
+        this.#pins.put(pinAfter, after.id);
         this.#pinLog.push({ contentId: pinAfter, pinned: true });
       }
     }
     const id = (after ?? before)?.id as number;
-    if (after?.ttlMs !== undefined && after.ttlMs >= 0) this.ttls.put(id, true);
-    else if (before?.ttlMs !== undefined) this.ttls.remove(id);
-    if (after?.persistence === "TO_BE_PERSISTED") this.toPersist.put(id, after.contentId);
-    else if (before?.persistence === "TO_BE_PERSISTED") this.toPersist.remove(id);
+    if (after?.ttlMs !== undefined && after.ttlMs >= 0) this.#ttls.put(id, true);
+    else if (before?.ttlMs !== undefined) this.#ttls.remove(id);
+    if (after?.persistence === "TO_BE_PERSISTED") this.#toPersist.put(id, after.contentId);
+    else if (before?.persistence === "TO_BE_PERSISTED") this.#toPersist.remove(id);
   }
 
   /** Creates the root directory and root mount when missing. */
   async init(rootMount: Mount): Promise<void> {
     await this.#tx(() => {
-      if (!this.inodes.get(ROOT_ID)) {
-        this.inodes.put(ROOT_ID, newInode(ROOT_ID, 0, "", "directory", { owner: "root", mode: 0o755 }));
-        this.counters.put("nextId", ROOT_ID + 1);
+      if (!this.#inodes.get(ROOT_ID)) {
+        this.#inodes.put(ROOT_ID, newInode(ROOT_ID, 0, "", "directory", { owner: "root", mode: 0o755 }));
+        this.#counters.put("nextId", ROOT_ID + 1);
       }
-      this.mounts.put(rootMount.path, rootMount);
+      this.#mounts.put(rootMount.path, rootMount);
     });
   }
 
   mountList(): Mount[] {
-    return [...this.mounts.getRange({}).map((e) => e.value)];
+    return [...this.#mounts.getRange({}).map((e) => e.value)];
   }
 
   /** The mount holding `path` and the path relative to its root. */
@@ -164,7 +214,7 @@ export class Namespace {
   }
 
   childId(parent: number, name: string, type: FileInfo["type"]): number | undefined {
-    return this.children.get([parent, childName(name, type)]);
+    return this.#children.get([parent, childName(name, type)]);
   }
 
   /** The inode at `path`: a file first, then a directory (only a directory for "dir/"). */
@@ -181,7 +231,7 @@ export class Namespace {
       if (next === undefined) return undefined;
       id = next;
     }
-    return this.inodes.get(id);
+    return this.#inodes.get(id);
   }
 
   /** The inode at `path`, or NOT_FOUND. */
@@ -196,7 +246,7 @@ export class Namespace {
   }
 
   hasChildren(dirId: number): boolean {
-    for (const _ of this.children.getKeys({ start: [dirId, ""], end: [dirId + 1], limit: 1 })) return true;
+    for (const _ of this.#children.getKeys({ start: [dirId, ""], end: [dirId + 1], limit: 1 })) return true;
     return false;
   }
 
@@ -204,9 +254,9 @@ export class Namespace {
   listChildren(dirId: number, after: string | undefined, limit: number): InodeRecord[] {
     const out: InodeRecord[] = [];
     const start: ChildKey = [dirId, after ?? ""];
-    for (const { key, value } of this.children.getRange({ start, end: [dirId + 1] })) {
+    for (const { key, value } of this.#children.getRange({ start, end: [dirId + 1] })) {
       if (after !== undefined && (key[1] === after || key[1] === `${after}/`)) continue;
-      const inode = this.inodes.get(value);
+      const inode = this.#inodes.get(value);
       if (inode) out.push(inode);
       if (out.length >= limit) break;
     }
@@ -214,8 +264,8 @@ export class Namespace {
   }
 
   #nextId(): number {
-    const id = this.counters.get("nextId") ?? ROOT_ID + 1;
-    this.counters.put("nextId", id + 1);
+    const id = this.#counters.get("nextId") ?? ROOT_ID + 1;
+    this.#counters.put("nextId", id + 1);
     return id;
   }
 
@@ -225,12 +275,12 @@ export class Namespace {
    * Runs inside a write transaction.
    */
   #parentFor(segments: string[], path: string, create?: { implicit: boolean; owner: string }): InodeRecord {
-    let dir = this.inodes.get(ROOT_ID) as InodeRecord;
+    let dir = this.#inodes.get(ROOT_ID) as InodeRecord;
     for (let i = 0; i < segments.length - 1; i++) {
       const name = segments[i] as string;
       const existing = this.childId(dir.id, name, "directory");
       if (existing !== undefined) {
-        dir = this.inodes.get(existing) as InodeRecord;
+        dir = this.#inodes.get(existing) as InodeRecord;
         continue;
       }
       if (this.childId(dir.id, name, "file") !== undefined) {
@@ -248,20 +298,20 @@ export class Namespace {
 
   #link(inode: InodeRecord): void {
     this.#put(inode, undefined);
-    this.children.put([inode.parent, childName(inode.name, inode.type)], inode.id);
+    this.#children.put([inode.parent, childName(inode.name, inode.type)], inode.id);
     this.#touch(inode.parent);
   }
 
   #unlink(inode: InodeRecord): void {
-    this.inodes.remove(inode.id);
+    this.#inodes.remove(inode.id);
     this.#reindex(inode, undefined);
-    this.children.remove([inode.parent, childName(inode.name, inode.type)]);
+    this.#children.remove([inode.parent, childName(inode.name, inode.type)]);
     this.#touch(inode.parent);
   }
 
   #touch(dirId: number): void {
-    const dir = this.inodes.get(dirId);
-    if (dir) this.inodes.put(dirId, { ...dir, mtimeMs: Date.now() });
+    const dir = this.#inodes.get(dirId);
+    if (dir) this.#inodes.put(dirId, { ...dir, mtimeMs: Date.now() });
   }
 
   /** Makes a directory; with `recursive`, its missing parents too. */
@@ -278,9 +328,9 @@ export class Namespace {
       }
       const existing = this.childId(parent.id, name, "directory");
       if (existing !== undefined) {
-        const dir = this.inodes.get(existing) as InodeRecord;
+        const dir = this.#inodes.get(existing) as InodeRecord;
         if (options.exclusive) throw new KoineError(ErrorCode.AlreadyExists, `Cannot make directory "${path}": it exists`);
-        if (dir.implicit) this.inodes.put(dir.id, { ...dir, implicit: false });
+        if (dir.implicit) this.#inodes.put(dir.id, { ...dir, implicit: false });
         return this.info({ ...dir, implicit: false }, canonical(path));
       }
       const dir = newInode(this.#nextId(), parent.id, name, "directory", {
@@ -341,7 +391,7 @@ export class Namespace {
           throw new KoineError(ErrorCode.NotADirectory, `Cannot write "${path}": a file is there`);
         }
         const existingId = this.childId(parent.id, name, "directory");
-        const existing = existingId === undefined ? undefined : this.inodes.get(existingId);
+        const existing = existingId === undefined ? undefined : this.#inodes.get(existingId);
         const dir: InodeRecord = existing
           ? { ...existing, ...content, marker: true, implicit: false }
           : { ...newInode(this.#nextId(), parent.id, name, "directory", { owner }), ...content, marker: true };
@@ -353,7 +403,7 @@ export class Namespace {
         throw new KoineError(ErrorCode.IsADirectory, `Cannot write "${path}": a directory is there`);
       }
       const existingId = this.childId(parent.id, name, "file");
-      const replaced = existingId === undefined ? undefined : this.inodes.get(existingId);
+      const replaced = existingId === undefined ? undefined : this.#inodes.get(existingId);
       const file: InodeRecord = {
         ...newInode(replaced?.id ?? this.#nextId(), parent.id, name, "file", {
           owner: attributes.owner ?? replaced?.owner ?? "",
@@ -401,8 +451,8 @@ export class Namespace {
   /** Every inode of the subtree at `inode` (at `path`), children before their parent. */
   *subtree(inode: InodeRecord, path: string): Generator<PlacedInode> {
     if (inode.type === "directory") {
-      for (const { value } of this.children.getRange({ start: [inode.id, ""], end: [inode.id + 1] })) {
-        const child = this.inodes.get(value);
+      for (const { value } of this.#children.getRange({ start: [inode.id, ""], end: [inode.id + 1] })) {
+        const child = this.#inodes.get(value);
         if (child) yield* this.subtree(child, `${path}/${child.name}`);
       }
     }
@@ -450,7 +500,7 @@ export class Namespace {
     let id = dirId;
     let at = path;
     for (;;) {
-      const dir = this.inodes.get(id);
+      const dir = this.#inodes.get(id);
       if (!dir?.implicit || dir.marker || dir.parent === ROOT_ID || this.hasChildren(id)) return pruned;
       this.#unlink(dir);
       pruned.push(at);
@@ -512,7 +562,7 @@ export class Namespace {
     let at: InodeRecord | undefined = inode;
     while (at && at.id !== ROOT_ID) {
       names.unshift(at.name);
-      at = this.inodes.get(at.parent);
+      at = this.#inodes.get(at.parent);
     }
     return joinPath(names);
   }
@@ -531,7 +581,7 @@ export class Namespace {
 
   /** The mount whose mount point is `path`, if any. */
   mountAt(path: string): Mount | undefined {
-    return this.mounts.get(canonical(path));
+    return this.#mounts.get(canonical(path));
   }
 
   /**
@@ -560,7 +610,7 @@ export class Namespace {
       const parent = this.#parentFor(parsed.segments, at);
       const dir = newInode(this.#nextId(), parent.id, parsed.segments[parsed.segments.length - 1] as string, "directory", {});
       this.#link(dir);
-      this.mounts.put(at, mount);
+      this.#mounts.put(at, mount);
       return this.info(dir, at);
     });
   }
@@ -569,11 +619,11 @@ export class Namespace {
   removeMount(path: string): Promise<Mount> {
     const at = canonical(path);
     return this.#tx(() => {
-      const mount = this.mounts.get(at);
+      const mount = this.#mounts.get(at);
       if (!mount || at === "/") throw new KoineError(ErrorCode.InvalidArgument, `Cannot unmount "${path}": it is not a mount point`);
       const inode = this.lookup(parsePath(at));
       if (inode) for (const item of [...this.subtree(inode, at)]) this.#unlink(item.inode);
-      this.mounts.remove(at);
+      this.#mounts.remove(at);
       return mount;
     });
   }
@@ -585,8 +635,8 @@ export class Namespace {
   adopt(parentId: number, name: string, status: UfsStatus, sinceMs: number, blockSize: number): Promise<InodeRecord | undefined> {
     return this.#tx(() => {
       const existing = this.childId(parentId, name, status.type);
-      if (existing !== undefined) return this.inodes.get(existing);
-      const parent = this.inodes.get(parentId);
+      if (existing !== undefined) return this.#inodes.get(existing);
+      const parent = this.#inodes.get(parentId);
       if (
         !parent ||
         parent.mtimeMs > sinceMs ||
@@ -607,14 +657,14 @@ export class Namespace {
    */
   refreshFile(id: number, status: UfsStatus | undefined, sinceMs: number): Promise<boolean> {
     return this.#tx(() => {
-      const inode = this.inodes.get(id);
+      const inode = this.#inodes.get(id);
       if (inode?.type !== "file" || inode.persistence !== "PERSISTED" || (inode.syncedMs ?? inode.mtimeMs) >= sinceMs) return false;
       if (status?.type !== "file") {
         this.#unlink(inode);
         return true;
       }
       if (status.fingerprint === inode.ufsFingerprint) {
-        this.inodes.put(id, { ...inode, syncedMs: Date.now() });
+        this.#inodes.put(id, { ...inode, syncedMs: Date.now() });
         return false;
       }
       this.#put({ ...inode, ...contentOf(status), syncedMs: Date.now() }, inode);
@@ -632,7 +682,7 @@ export class Namespace {
   reconcile(dirId: number, path: string, entries: readonly UfsStatusEntry[], sinceMs: number, blockSize: number): Promise<string[]> {
     const base = path === "/" ? "" : path;
     return this.#tx(() => {
-      const dir = this.inodes.get(dirId);
+      const dir = this.#inodes.get(dirId);
       if (dir?.type !== "directory" || dir.mtimeMs > sinceMs) return [];
       const changed: string[] = [];
       const listed = new Set<string>();
@@ -640,7 +690,7 @@ export class Namespace {
         const name = namespaceName(found.name);
         if (name === undefined || !isAdoptable(name)) continue;
         const entry = { ...found, name };
-        if (this.mounts.get(`${base}/${entry.name}`)) continue;
+        if (this.#mounts.get(`${base}/${entry.name}`)) continue;
         listed.add(childName(entry.name, entry.type));
         const sameId = this.childId(dirId, entry.name, entry.type);
         if (this.childId(dirId, entry.name, entry.type === "file" ? "directory" : "file") !== undefined) continue; // kinds differ: the namespace wins
@@ -649,7 +699,7 @@ export class Namespace {
           changed.push(`${base}/${entry.name}`);
           continue;
         }
-        const inode = this.inodes.get(sameId) as InodeRecord;
+        const inode = this.#inodes.get(sameId) as InodeRecord;
         if (
           entry.type === "file" &&
           inode.persistence === "PERSISTED" &&
@@ -660,21 +710,21 @@ export class Namespace {
           changed.push(`${base}/${entry.name}`);
         }
       }
-      for (const { key, value } of [...this.children.getRange({ start: [dirId, ""], end: [dirId + 1] })]) {
+      for (const { key, value } of [...this.#children.getRange({ start: [dirId, ""], end: [dirId + 1] })]) {
         if (listed.has(key[1])) continue;
-        const child = this.inodes.get(value);
-        if (!child || this.mounts.get(`${base}/${child.name}`)) continue;
+        const child = this.#inodes.get(value);
+        if (!child || this.#mounts.get(`${base}/${child.name}`)) continue;
         const items = [...this.subtree(child, `${base}/${child.name}`)];
         const keep = items.some(
           ({ inode, path: p }) =>
-            inode.persistence !== "PERSISTED" || (inode.syncedMs ?? inode.mtimeMs) >= sinceMs || this.mounts.get(p) !== undefined,
+            inode.persistence !== "PERSISTED" || (inode.syncedMs ?? inode.mtimeMs) >= sinceMs || this.#mounts.get(p) !== undefined,
         );
         if (keep) continue;
         for (const item of items) this.#unlink(item.inode);
         changed.push(`${base}/${child.name}`);
       }
-      const now = this.inodes.get(dirId) as InodeRecord;
-      this.inodes.put(dirId, { ...now, syncedMs: Date.now() });
+      const now = this.#inodes.get(dirId) as InodeRecord;
+      this.#inodes.put(dirId, { ...now, syncedMs: Date.now() });
       return changed;
     });
   }

@@ -80,7 +80,7 @@ export class UfsSync {
     if (options.loadMetadata === "NEVER") return;
     const parsed = parsePath(path);
     const { segments } = parsed;
-    let inode = this.#ns.inodes.get(ROOT_ID) as InodeRecord;
+    let inode = this.#ns.inode(ROOT_ID) as InodeRecord;
     let found = 0;
     for (; found < segments.length; found++) {
       const name = segments[found] as string;
@@ -90,7 +90,7 @@ export class UfsSync {
           ? (this.#ns.childId(inode.id, name, "file") ?? this.#ns.childId(inode.id, name, "directory"))
           : this.#ns.childId(inode.id, name, "directory");
       if (next === undefined) break;
-      inode = this.#ns.inodes.get(next) as InodeRecord;
+      inode = this.#ns.inode(next) as InodeRecord;
     }
     if (found === segments.length) {
       if (inode.type === "file" && inode.persistence === "PERSISTED" && this.#due(inode.syncedMs ?? inode.mtimeMs, path, options)) {

@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
-import { type CompletePlan, ErrorCode, type FileAttributes, KoineError, type Upload, type UploadPart } from "@koine/protocol";
+import { type CompletePlan, ErrorCode, type FileAttributes, KoineError, Meta, type Upload, type UploadPart } from "@koine/protocol";
 import { UPLOADS_DIR } from "@koine/ufs";
 import type { Database, RootDatabase } from "lmdb";
+import type { CommitWritten } from "./commits.ts";
+import type { Metadata } from "./context.ts";
 import { type Namespace, newContentId } from "./namespace.ts";
 
 /** Parts other than the last must be at least this big (as in S3). */
@@ -135,4 +137,35 @@ export class Uploads {
       return upload;
     });
   }
+}
+
+/** Multipart uploads' requests: create, parts, listings, complete (through the commit protocol), abort. */
+export function serveUploads(m: Metadata, uploads: Uploads, commitWritten: CommitWritten): void {
+  m.on(Meta.createUpload, ({ path, owner, attributes }) => {
+    m.writable(path);
+    return uploads.create(path, owner, attributes);
+  });
+  m.on(Meta.getUpload, ({ uploadId }) => uploads.find(uploadId));
+  m.on(Meta.putPart, ({ uploadId, part }) => uploads.putPart(uploadId, part));
+  m.on(Meta.listParts, ({ uploadId, after, maxParts }) => ({
+    upload: uploads.get(uploadId),
+    ...uploads.parts(uploadId, after, maxParts),
+  }));
+  m.on(Meta.listUploads, (r) => uploads.list(r.bucket, r.prefix, r.keyMarker, r.uploadIdMarker, r.maxUploads));
+  m.on(Meta.planComplete, ({ uploadId, parts }) => uploads.plan(uploadId, parts));
+  m.on(Meta.finishUpload, async ({ uploadId, data, blockSize }) => {
+    const upload = uploads.get(uploadId);
+    const { info } = await commitWritten(upload.path, data, true, (written) =>
+      m.ns.commitFile(upload.path, written, blockSize, upload.attributes, true),
+    );
+    await uploads.remove(uploadId, info.etag);
+    await (await m.ufsOf(upload.ufs.mountId)).delete(upload.ufs.path, { recursive: true }).catch(() => {});
+    m.changed(info.path);
+    return info;
+  });
+  m.on(Meta.abortUpload, async ({ uploadId }) => {
+    const upload = await uploads.remove(uploadId);
+    await (await m.ufsOf(upload.ufs.mountId)).delete(upload.ufs.path, { recursive: true }).catch(() => {});
+    return upload;
+  });
 }

@@ -1,5 +1,7 @@
-import { ErrorCode, KoineError, type User } from "@koine/protocol";
+import { publish } from "@koine/bus";
+import { ErrorCode, Events, KoineError, Meta, type User } from "@koine/protocol";
 import type { Database, RootDatabase } from "lmdb";
+import type { Metadata } from "./context.ts";
 
 /** S3 users (access key → secret), in LMDB beside the namespace. */
 export class Users {
@@ -32,4 +34,19 @@ export class Users {
       return user;
     });
   }
+}
+
+/** The users' requests: list, add or change, remove; every front-end hears of a change. */
+export function serveUsers(m: Metadata, users: Users): void {
+  m.on(Meta.listUsers, () => ({ users: users.list() }));
+  m.on(Meta.putUser, async ({ accessKey, secretKey }) => {
+    const user = await users.put(accessKey, secretKey);
+    publish(m.nc, Events.usersChanged, { accessKeys: [accessKey] });
+    return user;
+  });
+  m.on(Meta.removeUser, async ({ accessKey }) => {
+    const user = await users.remove(accessKey);
+    publish(m.nc, Events.usersChanged, { accessKeys: [accessKey] });
+    return user;
+  });
 }

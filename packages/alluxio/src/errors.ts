@@ -21,6 +21,7 @@ const GRPC = {
   [ErrorCode.InvalidPartOrder]: "INVALID_ARGUMENT",
   [ErrorCode.EntityTooSmall]: "INVALID_ARGUMENT",
   [ErrorCode.NotEmpty]: "FAILED_PRECONDITION",
+  [ErrorCode.FailedPrecondition]: "FAILED_PRECONDITION",
   [ErrorCode.NotADirectory]: "FAILED_PRECONDITION",
   [ErrorCode.IsADirectory]: "FAILED_PRECONDITION",
   [ErrorCode.PermissionDenied]: "PERMISSION_DENIED",

@@ -1,0 +1,142 @@
+import { enqueue } from "@koine/bus";
+import { ErrorCode, Jobs, KoineError, Meta, parsePath, type WrittenData } from "@koine/protocol";
+import { type PublishTurn, UfsError } from "@koine/ufs";
+import { type Metadata, removeFromUfs } from "./context.ts";
+import { canonical, type InodeRecord, type Namespace } from "./namespace.ts";
+
+type Committed = Awaited<ReturnType<Namespace["commitFile"]>>;
+
+/** Commits written bytes at a path (see {@link serveCommits}). */
+export type CommitWritten = (
+  path: string,
+  data: WrittenData,
+  createParents: boolean,
+  commit: (written: WrittenData) => Promise<Committed>,
+) => Promise<Committed>;
+
+/**
+ * The commit protocol: staged bytes published at their path in the
+ * under-store, then named in LMDB, in the publish's turn; ASYNC_THROUGH
+ * versions queued for persisting and persisted; pinned contents. Returns
+ * the commit, which multipart completion uses too, and `requeue`, which
+ * queues again every version still waiting to be persisted.
+ */
+export function serveCommits(m: Metadata): { commitWritten: CommitWritten; requeue: () => Promise<void> } {
+  /** Commits under way, by path: a persist waits until there are none, so that it never swaps older bytes over a newer version. */
+  const committing = new Map<string, number>();
+  const tracked = async <T>(path: string, work: () => Promise<T>): Promise<T> => {
+    const key = canonical(path);
+    committing.set(key, (committing.get(key) ?? 0) + 1);
+    try {
+      return await work();
+    } finally {
+      const left = (committing.get(key) ?? 1) - 1;
+      if (left === 0) committing.delete(key);
+      else committing.set(key, left);
+    }
+  };
+
+  /** Makes staged bytes the under-store file of `path` in the publish's turn, if they were staged on its mount. */
+  const publishAt = async <T>(path: string, stagedPath: string, stagedOn: string | undefined, turn: PublishTurn<T>) => {
+    const at = m.ns.ufsLocationOf(canonical(path));
+    if (stagedOn !== undefined && stagedOn !== at.mountId) {
+      await (await m.ufsOf(stagedOn)).discard(stagedPath).catch(() => {});
+      throw new KoineError(ErrorCode.Unavailable, `Cannot commit "${path}": the mount table changed while it was written; write it again`);
+    }
+    return (await m.ufsOf(at.mountId)).publish(stagedPath, at.path, turn);
+  };
+
+  /**
+   * Commits written bytes at `path`. Staged bytes are published first and
+   * the LMDB commit is queued in the publish's turn, so that when writes of
+   * one path race, the namespace names the version the under-store shows
+   * (the disk syncs of racing writes still overlap). Nothing is published
+   * where the commit could not follow; a commit sent again after a lost
+   * reply (this very version is there) commits again without publishing.
+   */
+  const commitWritten: CommitWritten = (path, data, createParents, commit) =>
+    tracked(path, async () => {
+      m.writable(path);
+      if (!data.stagedPath || m.ns.lookup(parsePath(path))?.contentId === data.contentId) return commit(data);
+      try {
+        m.ns.checkCommit(path, createParents);
+      } catch (err) {
+        await (await m.ufsOf(data.mountId ?? m.ns.ufsLocationOf(canonical(path)).mountId)).discard(data.stagedPath);
+        throw err;
+      }
+      let published: Awaited<ReturnType<typeof publishAt<Promise<Committed>>>>;
+      try {
+        published = await publishAt(path, data.stagedPath, data.mountId, {
+          onSwap: (status) => commit({ ...data, ufsFingerprint: status.fingerprint }),
+        });
+      } catch (err) {
+        if (!(err instanceof UfsError && err.code === "NOT_FOUND")) throw err;
+        // The staged bytes are gone. A metadata killed between the rename and its LMDB commit leaves them at the
+        // path (a rename keeps the fingerprint): this commit, sent again, finishes that one. Otherwise they are lost.
+        const at = m.ns.ufsLocationOf(canonical(path));
+        if ((await (await m.ufsOf(at.mountId)).stat(at.path))?.fingerprint === data.ufsFingerprint) return commit(data);
+        throw new KoineError(ErrorCode.Unavailable, `Cannot commit "${path}": its staged bytes are gone; write it again`, { cause: err });
+      }
+      return published.result as Promise<Committed>;
+    });
+
+  /** Queues the persisting of a version that is only in the cache (ASYNC_THROUGH). */
+  const queuePersist = (contentId: string) =>
+    enqueue(m.nc, Jobs.persist, { contentId }, `persist-${contentId}`).catch((err) =>
+      m.log.error({ err, contentId }, "cannot queue persisting (queued again at restart)"),
+    );
+
+  m.on(Meta.commitFile, async (req) => {
+    const { info, replaced } = await commitWritten(req.path, req.data, req.createParents, (data) =>
+      m.ns.commitFile(req.path, data, req.blockSize, req.attributes, req.createParents, {
+        ...(req.persistence ? { persistence: req.persistence } : {}),
+        ...(req.cachedOn ? { cachedOn: req.cachedOn } : {}),
+      }),
+    );
+    // A version only in the cache replaces the persisted one: the under-store must not bring the old one back.
+    if (info.persistence !== "PERSISTED" && replaced?.persistence === "PERSISTED") {
+      await removeFromUfs(m.ns.info(replaced, info.path), replaced, await m.ufsOf(info.ufs.mountId));
+    }
+    if (info.type === "directory") await (await m.ufsOf(info.ufs.mountId)).mkdir(info.ufs.path);
+    if (info.persistence === "TO_BE_PERSISTED") await queuePersist(info.contentId);
+    m.changed(info.path);
+    return info;
+  });
+  const contentHolder = (contentId: string): { inode: InodeRecord; path: string } => {
+    const inode = m.ns.holderOf(contentId);
+    if (!inode) {
+      throw new KoineError(ErrorCode.NotFound, `Cannot find content ${contentId}: no file holds it pinned or unpersisted`);
+    }
+    return { inode, path: m.ns.pathOf(inode) };
+  };
+  m.on(Meta.findContent, ({ contentId }) => {
+    const { inode, path } = contentHolder(contentId);
+    return m.ns.info(inode, path);
+  });
+  m.on(Meta.persist, async ({ contentId, data }) => {
+    const { path } = contentHolder(contentId);
+    m.writable(path);
+    if (!data.stagedPath) throw new KoineError(ErrorCode.InvalidArgument, `Cannot persist "${path}": no staged bytes`);
+    const stillHere = () => {
+      const inode = m.ns.holderOf(contentId);
+      return inode !== undefined && inode.persistence !== "PERSISTED" && m.ns.pathOf(inode) === canonical(path);
+    };
+    const published = await publishAt(path, data.stagedPath, data.mountId, {
+      proceed: () => !committing.has(canonical(path)) && stillHere(),
+      onSwap: (status) => m.ns.markPersisted(path, contentId, status.fingerprint),
+    });
+    const info = await published.result;
+    if (!info) throw new KoineError(ErrorCode.Unavailable, `Cannot persist "${path}" now: it is being changed or moved; persist it again`);
+    m.changed(info.path);
+    return info;
+  });
+  m.on(Meta.pinned, () => ({ contentIds: m.ns.pinnedContents() }));
+
+  return {
+    commitWritten,
+    // Versions still waiting to be persisted are queued again (a queued one is stored once: same job id).
+    requeue: async () => {
+      for (const contentId of m.ns.waitingToPersist()) await queuePersist(contentId);
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import type { NatsConnection } from "@koine/bus";
+import { publish, Responder } from "@koine/bus";
+import type { Logger } from "@koine/log";
+import { ErrorCode, Events, type FileInfo, KoineError, type Mount, type ReplyOf, type RequestOf, type Rpc } from "@koine/protocol";
+import { UfsError, type UfsRegistry, type UnderFileSystem } from "@koine/ufs";
+import { canonical, type InodeRecord, type Namespace } from "./namespace.ts";
+import type { UfsSync } from "./sync.ts";
+
+/**
+ * What every concern of the metadata service works with: the namespace,
+ * the under-stores, NATS (requests in, events out) and the checks every
+ * change makes. Each concern (tree, commits, mounts, users, uploads, TTLs)
+ * registers its handlers with {@link Metadata.on}.
+ */
+export class Metadata {
+  readonly ns: Namespace;
+  readonly stores: UfsRegistry;
+  readonly sync: UfsSync;
+  readonly nc: NatsConnection;
+  readonly log: Logger;
+  readonly #responder: Responder;
+
+  constructor(ns: Namespace, stores: UfsRegistry, sync: UfsSync, nc: NatsConnection, log: Logger) {
+    this.ns = ns;
+    this.stores = stores;
+    this.sync = sync;
+    this.nc = nc;
+    this.log = log;
+    // A plain subscription, not a queue group: a NATS server picks one member of a queue group, and may pick the
+    // subscription this process left behind a server that was cut off (until that route is found dead, which can
+    // take minutes while traffic flows), so every request would be lost; a plain one reaches wherever it is now.
+    this.#responder = new Responder(nc, { onInternalError: (err, subject) => log.error({ err, subject }, "request failed") });
+  }
+
+  /** Answers `endpoint`; pin changes the handler made are published once it is done. */
+  on<R extends Rpc>(endpoint: R, handler: (request: RequestOf<R>) => Promise<ReplyOf<R>> | ReplyOf<R>): void {
+    this.#responder.on(endpoint, async (request) => {
+      const started = performance.now();
+      try {
+        return await handler(request);
+      } finally {
+        this.publishPins();
+        this.log.debug({ subject: endpoint.subject, ms: Math.round((performance.now() - started) * 10) / 10 }, "request");
+      }
+    });
+  }
+
+  /** Stops answering requests. */
+  close(): void {
+    this.#responder.close();
+  }
+
+  ufsOf(mountId: string): Promise<UnderFileSystem> {
+    return this.stores.get(mountId);
+  }
+
+  /** Tells every client these paths changed. */
+  changed(...paths: string[]): void {
+    publish(this.nc, Events.changed, { paths, trees: [] });
+  }
+
+  /** Tells every client these trees changed, and everything below them. */
+  changedTrees(...trees: string[]): void {
+    publish(this.nc, Events.changed, { paths: trees, trees });
+  }
+
+  /** Tells the cache nodes which contents became pinned or unpinned. */
+  publishPins(): void {
+    const changes = this.ns.takePinChanges();
+    if (changes.length === 0) return;
+    publish(this.nc, Events.pinsChanged, {
+      pinned: changes.filter((c) => c.pinned).map((c) => c.contentId),
+      unpinned: changes.filter((c) => !c.pinned).map((c) => c.contentId),
+    });
+  }
+
+  /** Refuses a change of `path` on a read-only mount. */
+  writable(path: string): void {
+    const { mountId } = this.ns.ufsLocationOf(canonical(path));
+    const mount = this.ns.mountList().find((m) => m.id === mountId);
+    if (mount?.readOnly) throw new KoineError(ErrorCode.PermissionDenied, `Cannot change "${path}": ${mount.uri} is mounted read-only`);
+  }
+
+  /** A mount point at or below `path` (not the root's). */
+  mountPointIn(path: string): Mount | undefined {
+    const at = canonical(path);
+    return this.ns.mountList().find((m) => m.path !== "/" && (m.path === at || m.path.startsWith(`${at}/`)));
+  }
+}
+
+/**
+ * Mirrors a delete to the under-store. A file is removed only while it is
+ * still the version deleted, so a newer write that raced past is kept; a
+ * directory goes with what is below it.
+ */
+export async function removeFromUfs(info: FileInfo, inode: InodeRecord, ufs: UnderFileSystem): Promise<void> {
+  try {
+    if (inode.type === "file") {
+      const status = await ufs.stat(info.ufs.path);
+      if (status && status.fingerprint === inode.ufsFingerprint) await ufs.delete(info.ufs.path);
+    } else {
+      await ufs.delete(info.ufs.path, { recursive: true });
+    }
+  } catch (err) {
+    if (!(err instanceof UfsError && err.code === "NOT_FOUND")) throw err;
+  }
+}

@@ -1,0 +1,139 @@
+import type { RequestOf } from "@koine/protocol";
+import { ErrorCode, type FileAttributes, type FileInfo, KoineError, Meta, parsePath } from "@koine/protocol";
+import { Turns } from "@koine/ufs";
+import { type Metadata, removeFromUfs } from "./context.ts";
+import { listKeys } from "./listing.ts";
+import { canonical, type PlacedInode } from "./namespace.ts";
+
+/** Attributes that change the file itself, not only how it is cached (refused on a read-only mount). */
+const FILE_ATTRIBUTES: readonly (keyof FileAttributes)[] = [
+  "contentType",
+  "userMeta",
+  "headers",
+  "tags",
+  "checksums",
+  "acl",
+  "owner",
+  "group",
+  "mode",
+];
+
+/**
+ * The tree: stat, list (directories and S3 keys), mkdir, delete, rename and
+ * attributes, each compared with the under-store when due and mirrored to
+ * it. Returns the delete, which TTL enforcement uses too.
+ */
+export function serveTree(m: Metadata): { deletePath: (req: RequestOf<typeof Meta.delete>) => Promise<{ deleted: FileInfo[] }> } {
+  /** Renames of one path, one after another. */
+  const renames = new Turns();
+  /** An under-store that cannot be reached leaves the namespace answering from what it holds. */
+  const unsynced = (err: unknown) => {
+    if (err instanceof KoineError && err.code === ErrorCode.InvalidArgument) throw err;
+    m.log.warn({ cause: (err as Error).message }, "cannot compare with the under-store; answering from the namespace");
+  };
+  m.on(Meta.stat, async (req) => {
+    await m.sync.path(req.path, req).catch(unsynced);
+    return m.ns.stat(req.path);
+  });
+  m.on(Meta.list, async (req) => {
+    const { path, after, limit, recursive } = req;
+    await m.sync.directory(path, req, recursive === true).catch(unsynced);
+    const dir = m.ns.get(path);
+    const base = canonical(path) === "/" ? "" : canonical(path);
+    if (dir.type !== "directory") return { entries: [m.ns.info(dir, canonical(path))], truncated: false };
+    const max = limit ?? 10000;
+    if (!recursive) {
+      const children = m.ns.listChildren(dir.id, after, max + 1);
+      return {
+        entries: children.slice(0, max).map((c) => m.ns.info(c, `${base}/${c.name}`)),
+        truncated: children.length > max,
+      };
+    }
+    const entries: FileInfo[] = [];
+    const walk = (id: number, prefix: string): boolean => {
+      for (const c of m.ns.listChildren(id, undefined, Number.MAX_SAFE_INTEGER)) {
+        if (entries.length >= max) return false;
+        entries.push(m.ns.info(c, `${prefix}/${c.name}`));
+        if (c.type === "directory" && !walk(c.id, `${prefix}/${c.name}`)) return false;
+      }
+      return true;
+    };
+    const complete = walk(dir.id, base);
+    return { entries, truncated: !complete };
+  });
+  m.on(Meta.listKeys, async (req) => {
+    const cut = req.prefix.lastIndexOf("/");
+    const dir = `/${req.bucket}${cut >= 0 ? `/${req.prefix.slice(0, cut)}` : ""}`;
+    if (isPath(dir)) await m.sync.directory(dir, {}, req.delimiter !== "/").catch(unsynced);
+    return listKeys(m.ns, req);
+  });
+  m.on(Meta.mkdir, async (req) => {
+    m.writable(req.path);
+    const info = await m.ns.mkdir(req.path, req);
+    await (await m.ufsOf(info.ufs.mountId)).mkdir(info.ufs.path);
+    m.changed(info.path);
+    return info;
+  });
+  /** Deletes `path` from the namespace and its under-store. */
+  const deletePath = async (req: RequestOf<typeof Meta.delete>) => {
+    m.writable(req.path);
+    const mountPoint = m.mountPointIn(req.path);
+    if (mountPoint)
+      throw new KoineError(ErrorCode.InvalidArgument, `Cannot delete "${req.path}": "${mountPoint.path}" is a mount point; unmount it`);
+    const removal = await m.ns.delete(req.path, req);
+    const top = removal.removed[removal.removed.length - 1] as PlacedInode;
+    const info = m.ns.info(top.inode, top.path);
+    if (!removal.keptDirectory) await removeFromUfs(info, top.inode, await m.ufsOf(info.ufs.mountId));
+    for (const dir of removal.pruned) {
+      const at = m.ns.ufsLocationOf(dir);
+      await (await m.ufsOf(at.mountId)).delete(at.path).catch(() => {}); // an under-store directory with other content stays
+    }
+    if (top.inode.type === "directory") m.changedTrees(top.path, ...removal.pruned);
+    else m.changed(top.path, ...removal.pruned);
+    return { deleted: removal.removed.map((r) => m.ns.info(r.inode, r.path)) };
+  };
+  m.on(Meta.delete, deletePath);
+  m.on(Meta.rename, ({ src, dst }) =>
+    renames.run(canonical(src), async () => {
+      m.writable(src);
+      m.writable(dst);
+      const mountPoint = m.mountPointIn(src);
+      if (mountPoint) throw new KoineError(ErrorCode.InvalidArgument, `Cannot rename "${src}": "${mountPoint.path}" is a mount point`);
+      const before = m.ns.stat(src);
+      const target = m.ns.ufsLocationOf(canonical(dst));
+      if (target.mountId !== before.ufs.mountId) {
+        throw new KoineError(ErrorCode.InvalidArgument, `Cannot rename "${src}" to "${dst}": they are on different mounts`);
+      }
+      // A file only in the cache has nothing in the under-store to move.
+      const inUfs = before.type === "directory" || before.persistence === "PERSISTED";
+      const ufs = await m.ufsOf(before.ufs.mountId);
+      if (inUfs) await ufs.rename(before.ufs.path, target.path);
+      try {
+        const info = await m.ns.rename(src, dst);
+        if (info.type === "directory") m.changedTrees(before.path, info.path);
+        else m.changed(before.path, info.path);
+        return info;
+      } catch (err) {
+        if (inUfs) await ufs.rename(target.path, before.ufs.path).catch(() => {});
+        throw err;
+      }
+    }),
+  );
+  m.on(Meta.setAttributes, async ({ path, attributes }) => {
+    if (FILE_ATTRIBUTES.some((k) => attributes[k] !== undefined)) m.writable(path);
+    const info = await m.ns.setAttributes(path, attributes);
+    m.changed(info.path);
+    return info;
+  });
+  return { deletePath };
+}
+
+/** Whether `path` parses (an S3 prefix need not name a directory). */
+function isPath(path: string): boolean {
+  try {
+    parsePath(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
