@@ -48,7 +48,7 @@ export interface LocalClusterOptions {
   /** How often times to live are checked. */
   ttlCheckMs?: number;
   /** How often metadata sweeps the under-stores of staged leftovers, and their age to go. */
-  sweep?: metadata.SweepOptions;
+  sweep?: metadata.MetadataOptions["sweep"];
   /** How often cache nodes check cached contents against their TTL policies. */
   policyCheckMs?: number;
   /** Start the job runner (false: jobs wait in the queue). @default true */

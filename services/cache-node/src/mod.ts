@@ -13,7 +13,5 @@ export {
   DEFAULT_PORT,
   parseConfig,
 } from "./config.ts";
-export { DataEngine } from "./data_engine.ts";
-export { PageStore } from "./page_store.ts";
 export type { CacheNode } from "./service.ts";
 export { start } from "./service.ts";

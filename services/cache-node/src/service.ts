@@ -1,15 +1,12 @@
 import type { AddressInfo } from "node:net";
-import { connect, keepTrying, openKv, publish, Responder, request, subscribe } from "@koine/bus";
+import { connect, keepTrying, Responder, request, subscribe } from "@koine/bus";
+import { buildHttp, DataEngine, MemberHeartbeat, PageStore, reportMetrics } from "@koine/cache";
 import { Policies } from "@koine/client";
 import { opsRoutes } from "@koine/frontend";
 import { serviceLogger } from "@koine/log";
-import { type CacheStats, cacheNode, Events, MEMBER_HEARTBEAT_MS, MEMBER_TTL_MS, MEMBERS_BUCKET, type Member, Meta } from "@koine/protocol";
+import { type CacheStats, cacheNode, Events, Meta } from "@koine/protocol";
 import { UfsRegistry } from "@koine/ufs";
 import { type CacheNodeOptions, DEFAULT_POLICY_CHECK_MS } from "./config.ts";
-import { DataEngine } from "./data_engine.ts";
-import { buildHttp } from "./http.ts";
-import { reportMetrics } from "./metrics.ts";
-import { PageStore } from "./page_store.ts";
 
 export interface CacheNode {
   id: string;
@@ -60,9 +57,10 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
   });
 
   const app = buildHttp(engine, log);
-  let member = false;
+  let heartbeat: MemberHeartbeat | undefined;
   opsRoutes(app, "", async () => {
     const nats = !nc.isClosed();
+    const member = heartbeat?.stored === true;
     return { ready: nats && member, nats, member };
   });
   await app.listen({ host: options.host, port: options.port });
@@ -94,45 +92,17 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
       ),
     }));
 
-  const members = await openKv(nc, MEMBERS_BUCKET, { ttlMs: MEMBER_TTL_MS });
-  const startedMs = Date.now();
-  let state: NonNullable<Member["state"]> = "LIVE";
-  const entry = (): Member => ({
+  heartbeat = await MemberHeartbeat.start(nc, () => ({
     id: options.nodeId,
     url,
-    state,
     capacityBytes: store.capacityBytes,
     usedBytes: store.usedBytes,
-    startedMs,
-  });
-  const heartbeat = async () => {
-    const current = entry();
-    publish(nc, Events.memberHeartbeat, current);
-    await members.put(options.nodeId, JSON.stringify(current)).then(
-      () => {
-        member = true;
-      },
-      (err) => {
-        member = false;
-        throw err;
-      },
-    );
-  };
-  const leave = async () => {
-    publish(nc, Events.memberLeft, { id: options.nodeId });
-    await members.delete(options.nodeId);
-  };
-  await heartbeat();
-  const timer = setInterval(() => heartbeat().catch(() => {}), MEMBER_HEARTBEAT_MS);
+  }));
+  const member = heartbeat;
   responder
-    .on(control.decommission, async () => {
-      state = "DECOMMISSIONING";
-      await heartbeat();
-      return entry();
-    })
+    .on(control.decommission, () => member.decommission())
     .on(control.leave, async () => {
-      clearInterval(timer);
-      await leave();
+      await member.stop(true);
       return {};
     });
 
@@ -146,10 +116,9 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
       stopped = true;
       unreport();
       loadingPins.stop();
-      clearInterval(timer);
       clearInterval(expiry);
       policies.close();
-      await leave().catch(() => {});
+      await member.stop(true).catch(() => {});
       responder.close();
       for (const s of subscriptions) s.unsubscribe();
       await app.close();
@@ -161,7 +130,7 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
       stopped = true;
       unreport();
       loadingPins.stop();
-      clearInterval(timer);
+      await member.stop(false);
       clearInterval(expiry);
       policies.close();
       app.server.closeAllConnections();

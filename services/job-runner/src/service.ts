@@ -1,12 +1,11 @@
 import { connect, workQueueConsumer } from "@koine/bus";
 import { FileSystemClient, JobStore } from "@koine/client";
 import { readiness, startOpsHost } from "@koine/frontend";
+import { jobsEnded, jobsRunning, runJob } from "@koine/jobs";
 import { serviceLogger } from "@koine/log";
 import { JOBS_CONSUMER, JOBS_STREAM, JOBS_SUBJECTS, Jobs } from "@koine/protocol";
 import type { JsMsg } from "@nats-io/jetstream";
 import type { JobRunnerOptions } from "./config.ts";
-import { jobsEnded, jobsRunning } from "./metrics.ts";
-import { runJob } from "./run.ts";
 
 export interface JobRunner {
   /** Where /healthz, /readyz and /metrics are, when served. */

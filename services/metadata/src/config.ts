@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { durationFrom, homeFrom, natsUrlFrom, portFrom } from "@koine/config";
-import { DEFAULT_SWEEP_GRACE_MS, DEFAULT_SWEEP_INTERVAL_MS, type SweepOptions } from "./sweeper.ts";
+import { DEFAULT_SWEEP_GRACE_MS, DEFAULT_SWEEP_INTERVAL_MS, type SweepOptions } from "@koine/namespace";
 
 export const DEFAULT_SYNC_INTERVAL_MS = 30_000;
 export const DEFAULT_TTL_CHECK_MS = 5_000;

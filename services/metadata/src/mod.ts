@@ -9,4 +9,3 @@ export type { MetadataOptions } from "./config.ts";
 export { DEFAULT_SYNC_INTERVAL_MS, DEFAULT_TTL_CHECK_MS, parseConfig } from "./config.ts";
 export type { MetadataService } from "./service.ts";
 export { start } from "./service.ts";
-export type { SweepOptions } from "./sweeper.ts";

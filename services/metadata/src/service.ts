@@ -2,21 +2,27 @@ import { mkdir } from "node:fs/promises";
 import { connect, ensureWorkQueue } from "@koine/bus";
 import { startOpsHost } from "@koine/frontend";
 import { serviceLogger } from "@koine/log";
+import {
+  DEFAULT_SWEEP_GRACE_MS,
+  DEFAULT_SWEEP_INTERVAL_MS,
+  enforceTtlsEvery,
+  Metadata,
+  Namespace,
+  reportMetrics,
+  Sweeper,
+  serveCommits,
+  serveMounts,
+  serveTree,
+  serveUploads,
+  serveUsers,
+  UfsSync,
+  Uploads,
+  Users,
+} from "@koine/namespace";
 import { DEFAULT_BLOCK_SIZE, JOBS_STREAM, JOBS_SUBJECTS } from "@koine/protocol";
 import { UfsRegistry } from "@koine/ufs";
 import { open } from "lmdb";
-import { serveCommits } from "./commits.ts";
 import { DEFAULT_SYNC_INTERVAL_MS, DEFAULT_TTL_CHECK_MS, type MetadataOptions } from "./config.ts";
-import { Metadata } from "./context.ts";
-import { reportMetrics } from "./metrics.ts";
-import { serveMounts } from "./mounts.ts";
-import { Namespace } from "./namespace.ts";
-import { DEFAULT_SWEEP_GRACE_MS, DEFAULT_SWEEP_INTERVAL_MS, Sweeper } from "./sweeper.ts";
-import { UfsSync } from "./sync.ts";
-import { serveTree } from "./tree.ts";
-import { enforceTtlsEvery } from "./ttl.ts";
-import { serveUploads, Uploads } from "./uploads.ts";
-import { serveUsers, Users } from "./users.ts";
 
 /**
  * LMDB reader slots: one per open read transaction of this process (a

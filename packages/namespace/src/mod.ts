@@ -1,0 +1,20 @@
+/**
+ * koine's namespace: an inode tree in LMDB kept in step with the
+ * under-stores (lazy sync, the commit protocol that publishes staged bytes
+ * and names them), the mount table, pins, TTLs, multipart uploads and S3
+ * users; each concern answers its `koine.meta.*` requests through one
+ * {@link Metadata} context. The metadata service composes them.
+ * @module
+ */
+
+export { serveCommits } from "./commits.ts";
+export { Metadata } from "./context.ts";
+export { reportMetrics } from "./metrics.ts";
+export { serveMounts } from "./mounts.ts";
+export { Namespace } from "./namespace.ts";
+export { DEFAULT_SWEEP_GRACE_MS, DEFAULT_SWEEP_INTERVAL_MS, Sweeper, type SweepOptions } from "./sweeper.ts";
+export { UfsSync } from "./sync.ts";
+export { serveTree } from "./tree.ts";
+export { enforceTtlsEvery } from "./ttl.ts";
+export { serveUploads, Uploads } from "./uploads.ts";
+export { serveUsers, Users } from "./users.ts";
