@@ -18,7 +18,7 @@
 //   scripts/koine cache-filter add (--pattern re | --default) --type immutable|maxAge|skipCache [--time 10s] | list | remove (--pattern re | --default)
 import { randomBytes } from "node:crypto";
 import { connect, request } from "@koine/bus";
-import { natsUrlFrom } from "@koine/config";
+import { DEFAULT_NATS_URL } from "@koine/config";
 import { KoineError, Meta } from "@koine/protocol";
 import { Presets, SingleBar } from "cli-progress";
 import { argv, echo, sleep } from "zx";
@@ -58,7 +58,7 @@ async function admin(method: string, path: string, body?: unknown, options: { re
 
 async function users(): Promise<void> {
   const [accessKey, secret] = rest;
-  const nc = await connect({ servers: natsUrlFrom(process.env), name: "koine-cli" });
+  const nc = await connect({ servers: process.env.KOINE_NATS_URL ?? DEFAULT_NATS_URL, name: "koine-cli" });
   try {
     if (action === "list") {
       const { users } = await request(nc, Meta.listUsers, {});

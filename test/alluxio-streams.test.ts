@@ -39,7 +39,8 @@ async function filesBelow(dir: string): Promise<string[]> {
 test("alluxio streams - bounded per client and in all; idle ones expire without harm; unknown ids are NOT_FOUND", async (t) => {
   const cluster = await bootCluster(t, {
     remoteCacheNodes: true,
-    alluxioStreams: { idleMs: 500, maxStreams: 50, maxStreamsPerClient: 40 },
+    // Idle long enough for the 50 opens below to finish on a loaded machine before the first expires.
+    alluxioStreams: { idleMs: 2000, maxStreams: 50, maxStreamsPerClient: 40 },
   });
   const base = cluster.alluxioUrl;
   await alluxioOk(base, "/idle/create-directory");
@@ -56,8 +57,8 @@ test("alluxio streams - bounded per client and in all; idle ones expire without 
   // Some get bytes, then all are left idle.
   for (const id of ids.slice(0, 6)) assert.equal((await streamCall(base, id, "write", Buffer.alloc(4096, 1))).value, 4096);
 
-  // Idle past 500 ms, checked every 500 ms: gone within a second (any call on them would keep them alive).
-  await sleep(1500);
+  // Idle past 2 s, checked every 2 s: gone within 4 s (any call on them would keep them alive).
+  await sleep(4500);
   for (const id of ids) {
     const answer = await streamCall(base, id, "write", Buffer.alloc(1024));
     assert.deepEqual([answer.status, (answer.value as { statusCode: string }).statusCode], [500, "NOT_FOUND"]);

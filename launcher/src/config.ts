@@ -1,34 +1,50 @@
+import { resolve } from "node:path";
 import { DEFAULT_CAPACITY_BYTES, DEFAULT_MEMORY_BYTES } from "@koine/cache-node";
-import { durationFrom, homeFrom, portFrom, sizeFrom } from "@koine/config";
-import { parseUsers } from "@koine/frontend";
+import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
+import { parseUsers, USER_SETTINGS } from "@koine/frontend";
 import { DEFAULT_SYNC_INTERVAL_MS, DEFAULT_TTL_CHECK_MS } from "@koine/metadata";
-import { parseDomains } from "@koine/s3";
+import { DOMAIN_SETTINGS } from "@koine/s3";
+import { Type as T } from "@sinclair/typebox";
 import type { LocalClusterOptions } from "./local_cluster.ts";
 
-/**
- * Options of the all-in-one cluster from the environment: KOINE_HOME,
- * KOINE_NATS_URL (else a nats-server is started on KOINE_NATS_PORT),
- * KOINE_S3_PORT, KOINE_ALLUXIO_PORT, KOINE_ADMIN_PORT, KOINE_CACHE_PORT, KOINE_CACHE_NODES, KOINE_CACHE_CAPACITY, KOINE_CACHE_MEMORY,
- * KOINE_ACCESS_KEY, KOINE_SECRET_KEY, KOINE_S3_USERS, KOINE_S3_DOMAINS, KOINE_UFS_SYNC_INTERVAL, KOINE_TTL_CHECK_INTERVAL.
- */
+/** The all-in-one cluster's settings (`npm run up`). */
+export const Settings = T.Object({
+  ...SHARED_SETTINGS,
+  ...USER_SETTINGS,
+  ...DOMAIN_SETTINGS,
+  KOINE_NATS_URL: Setting.optionalText("NATS server URL(s) to use; unset: a nats-server is started on KOINE_NATS_PORT"),
+  KOINE_NATS_PORT: Setting.port(4222, "Port of the nats-server started when KOINE_NATS_URL is unset"),
+  KOINE_S3_PORT: Setting.port(9000, "Port of the S3 gateway"),
+  KOINE_ALLUXIO_PORT: Setting.port(39999, "Port of the Alluxio proxy"),
+  KOINE_ADMIN_PORT: Setting.port(19999, "Port of the admin API"),
+  KOINE_CACHE_PORT: Setting.port(29999, "Data port of the first cache node (the next ones take the next ports)"),
+  KOINE_CACHE_NODES: Setting.count(1, "Cache nodes", 64),
+  KOINE_CACHE_CAPACITY: Setting.size(DEFAULT_CAPACITY_BYTES, "Bytes of pages on disk, per cache node"),
+  KOINE_CACHE_MEMORY: Setting.size(DEFAULT_MEMORY_BYTES, "Bytes of the hottest pages kept in memory, per cache node"),
+  KOINE_UFS_SYNC_INTERVAL: Setting.duration(
+    DEFAULT_SYNC_INTERVAL_MS,
+    "How old namespace entries may get before they are compared with the under-store again",
+  ),
+  KOINE_TTL_CHECK_INTERVAL: Setting.duration(DEFAULT_TTL_CHECK_MS, "How often times to live are checked"),
+});
+
+/** Options of the all-in-one cluster from the environment ({@link Settings}). */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): LocalClusterOptions {
-  const nodes = Number(env.KOINE_CACHE_NODES ?? 1);
-  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64)
-    throw new Error(`KOINE_CACHE_NODES must be 1 to 64, not "${env.KOINE_CACHE_NODES}"`);
+  const s = readSettings(Settings, env);
   return {
-    home: homeFrom(env),
-    ...(env.KOINE_NATS_URL ? { natsUrl: env.KOINE_NATS_URL } : {}),
-    natsPort: portFrom(env, "KOINE_NATS_PORT", 4222),
-    s3Port: portFrom(env, "KOINE_S3_PORT", 9000),
-    alluxioPort: portFrom(env, "KOINE_ALLUXIO_PORT", 39999),
-    adminPort: portFrom(env, "KOINE_ADMIN_PORT", 19999),
-    cachePort: portFrom(env, "KOINE_CACHE_PORT", 29999),
-    cacheNodes: nodes,
-    cacheCapacityBytes: sizeFrom(env, "KOINE_CACHE_CAPACITY", DEFAULT_CAPACITY_BYTES),
-    cacheMemoryBytes: sizeFrom(env, "KOINE_CACHE_MEMORY", DEFAULT_MEMORY_BYTES),
+    home: resolve(s.KOINE_HOME),
+    ...(s.KOINE_NATS_URL ? { natsUrl: s.KOINE_NATS_URL } : {}),
+    natsPort: s.KOINE_NATS_PORT,
+    s3Port: s.KOINE_S3_PORT,
+    alluxioPort: s.KOINE_ALLUXIO_PORT,
+    adminPort: s.KOINE_ADMIN_PORT,
+    cachePort: s.KOINE_CACHE_PORT,
+    cacheNodes: s.KOINE_CACHE_NODES,
+    cacheCapacityBytes: s.KOINE_CACHE_CAPACITY,
+    cacheMemoryBytes: s.KOINE_CACHE_MEMORY,
     credentials: parseUsers(env),
-    s3Domains: parseDomains(env),
-    syncIntervalMs: durationFrom(env, "KOINE_UFS_SYNC_INTERVAL", DEFAULT_SYNC_INTERVAL_MS),
-    ttlCheckMs: durationFrom(env, "KOINE_TTL_CHECK_INTERVAL", DEFAULT_TTL_CHECK_MS),
+    s3Domains: s.KOINE_S3_DOMAINS,
+    syncIntervalMs: s.KOINE_UFS_SYNC_INTERVAL,
+    ttlCheckMs: s.KOINE_TTL_CHECK_INTERVAL,
   };
 }

@@ -1,10 +1,11 @@
 import { runService } from "@koine/config";
 import { describeCredentials } from "@koine/frontend";
-import { parseConfig } from "./config.ts";
+import { parseConfig, Settings } from "./config.ts";
 import { startLocalCluster } from "./local_cluster.ts";
 
 await runService(
   "",
+  Settings,
   () => parseConfig(),
   startLocalCluster,
   (cluster, options) => {

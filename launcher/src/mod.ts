@@ -6,7 +6,7 @@
  * @module
  */
 
-export { parseConfig } from "./config.ts";
+export { parseConfig, Settings } from "./config.ts";
 export { bootCluster } from "./harness.ts";
 export type { HostProcess, SimHost, SimNetwork } from "./hosts.ts";
 export {

@@ -75,7 +75,15 @@ export function startNatsServer(options: NatsServerOptions): Promise<NatsServer>
     };
     child.stderr?.on("data", onData);
     child.once("error", reject);
-    child.once("exit", (code) => reject(new Error(`nats-server exited with ${code}: ${log.slice(-500)}`)));
+    child.once("exit", (code) => {
+      // A port in use: the error Node's own listen() gives, so that callers tell the operator which setting to change.
+      const inUse = /Error listening on port: [^\s]*:(\d+), "[^"]*address already in use/.exec(log);
+      if (inUse) {
+        reject(Object.assign(new Error(`nats-server: port ${inUse[1]} is in use`), { code: "EADDRINUSE", port: Number(inUse[1]) }));
+      } else {
+        reject(new Error(`nats-server exited with ${code}: ${log.slice(-500)}`));
+      }
+    });
   });
 }
 

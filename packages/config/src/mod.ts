@@ -1,17 +1,10 @@
 /**
- * Settings shared by every koine service (NATS URL, home, ports, sizes, durations)
- * and the start-up every service's main.ts runs.
+ * Settings: each service's KOINE_* variables as a TypeBox schema (ports,
+ * sizes, durations, counts, texts, lists, each with its default), read with
+ * one-line errors; the list of every known setting; and the start-up every
+ * service's main.ts runs.
  * @module
  */
 export { runService } from "./run.ts";
-export {
-  countFrom,
-  DEFAULT_NATS_URL,
-  durationFrom,
-  homeFrom,
-  natsUrlFrom,
-  parseDuration,
-  parseSize,
-  portFrom,
-  sizeFrom,
-} from "./settings.ts";
+export { KNOWN_SETTINGS, portSettingOf, readSettings, Setting, SHARED_SETTINGS, unknownSettings } from "./schema.ts";
+export { DEFAULT_NATS_URL, parseDuration, parseSize } from "./settings.ts";

@@ -1,26 +1,5 @@
-import { resolve } from "node:path";
-
 /** The NATS server a service connects to when KOINE_NATS_URL does not say. */
 export const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
-
-/** KOINE_NATS_URL, or the local default. */
-export function natsUrlFrom(env: NodeJS.ProcessEnv): string {
-  return env.KOINE_NATS_URL ?? DEFAULT_NATS_URL;
-}
-
-/** KOINE_HOME as an absolute path (default `.koine`). */
-export function homeFrom(env: NodeJS.ProcessEnv): string {
-  return resolve(env.KOINE_HOME ?? ".koine");
-}
-
-/** The port in setting `name`, or `fallback`; 0 asks for a free one. */
-export function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const text = env[name];
-  if (text === undefined) return fallback;
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name} must be a port number, not "${text}"`);
-  return port;
-}
 
 const UNITS: Record<string, number> = {
   "": 1,
@@ -42,12 +21,6 @@ export function parseSize(text: string, setting: string): number {
   return Math.floor(Number(m[1]) * (UNITS[(m[2] ?? "").toLowerCase()] ?? 1));
 }
 
-/** The size in setting `name`, or `fallback` bytes. */
-export function sizeFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const text = env[name];
-  return text === undefined ? fallback : parseSize(text, name);
-}
-
 const DURATION_UNITS: Record<string, number> = {
   "": 1,
   ms: 1,
@@ -67,19 +40,4 @@ export function parseDuration(text: string, setting: string): number {
   if (!m) throw new Error(`${setting} must be a duration such as 30s, 5min or -1, not "${text}"`);
   if (m[1] === "-1") return -1;
   return Math.floor(Number(m[1]) * (DURATION_UNITS[(m[2] ?? "").toLowerCase()] ?? 1));
-}
-
-/** The duration in setting `name` (ms), or `fallback`. */
-export function durationFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const text = env[name];
-  return text === undefined ? fallback : parseDuration(text, name);
-}
-
-/** The whole number ≥ 1 in setting `name`, or `fallback`. */
-export function countFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const text = env[name];
-  if (text === undefined) return fallback;
-  const count = Number(text);
-  if (!Number.isSafeInteger(count) || count < 1) throw new Error(`${name} must be a whole number of at least 1, not "${text}"`);
-  return count;
 }

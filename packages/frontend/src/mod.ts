@@ -12,5 +12,5 @@ export type { Readiness } from "./health.ts";
 export { opsRoutes, readiness } from "./health.ts";
 export { type HttpHostOptions, httpHost, registerDialect } from "./host.ts";
 export { type OpsHost, startOpsHost } from "./ops_host.ts";
-export { DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, describeCredentials, parseUsers } from "./settings.ts";
+export { DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, describeCredentials, parseUsers, USER_SETTINGS } from "./settings.ts";
 export { UserDirectory } from "./users.ts";

@@ -1,5 +1,14 @@
+import { Setting } from "@koine/config";
+
 export const DEFAULT_ACCESS_KEY = "koine";
 export const DEFAULT_SECRET_KEY = "koinesecret";
+
+/** The S3 users' settings, read by every front-end that checks signatures (see {@link parseUsers}). */
+export const USER_SETTINGS = {
+  KOINE_ACCESS_KEY: Setting.text(DEFAULT_ACCESS_KEY, "Access key of the first S3 user"),
+  KOINE_SECRET_KEY: Setting.text(DEFAULT_SECRET_KEY, "Its secret key"),
+  KOINE_S3_USERS: Setting.text("", "More S3 users seeded at start-up: ak:sk,ak2:sk2"),
+};
 
 /**
  * The users to seed at start-up: KOINE_ACCESS_KEY / KOINE_SECRET_KEY (default

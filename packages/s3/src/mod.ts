@@ -16,4 +16,4 @@ export {
   s3Plugin,
   virtualHostBucket,
 } from "./plugin.ts";
-export { parseDomains } from "./settings.ts";
+export { DOMAIN_SETTINGS, parseDomains } from "./settings.ts";

@@ -1,4 +1,5 @@
-import { natsUrlFrom, portFrom } from "@koine/config";
+import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
+import { Type as T } from "@sinclair/typebox";
 
 export interface AlluxioAdminOptions {
   natsUrl: string;
@@ -11,15 +12,15 @@ export interface AlluxioAdminOptions {
 
 export const DEFAULT_PORT = 19999;
 
-/** Options from KOINE_NATS_URL, KOINE_ADMIN_PORT, KOINE_ADMIN_HOST and KOINE_ADMIN_DISABLED (endpoint names, comma-separated). */
+/** The admin API's settings. */
+export const Settings = T.Object({
+  ...SHARED_SETTINGS,
+  KOINE_ADMIN_HOST: Setting.text("0.0.0.0", "Address the admin API listens on"),
+  KOINE_ADMIN_PORT: Setting.port(DEFAULT_PORT, "Port of the admin API"),
+  KOINE_ADMIN_DISABLED: Setting.list([], "Endpoints switched off (they answer 501), e.g. quota,ttl"),
+});
+
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): AlluxioAdminOptions {
-  return {
-    natsUrl: natsUrlFrom(env),
-    host: env.KOINE_ADMIN_HOST ?? "0.0.0.0",
-    port: portFrom(env, "KOINE_ADMIN_PORT", DEFAULT_PORT),
-    disabled: (env.KOINE_ADMIN_DISABLED ?? "")
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
-  };
+  const s = readSettings(Settings, env);
+  return { natsUrl: s.KOINE_NATS_URL, host: s.KOINE_ADMIN_HOST, port: s.KOINE_ADMIN_PORT, disabled: s.KOINE_ADMIN_DISABLED };
 }

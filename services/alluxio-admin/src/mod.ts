@@ -5,6 +5,6 @@
  */
 
 export type { AlluxioAdminOptions } from "./config.ts";
-export { DEFAULT_PORT, parseConfig } from "./config.ts";
+export { DEFAULT_PORT, parseConfig, Settings } from "./config.ts";
 export type { AlluxioAdmin } from "./service.ts";
 export { start } from "./service.ts";

@@ -1,7 +1,8 @@
 import { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CLIENT, DEFAULT_STREAM_IDLE_MS, type StreamLimits } from "@koine/alluxio";
-import { countFrom, durationFrom, natsUrlFrom, portFrom } from "@koine/config";
-import { parseUsers } from "@koine/frontend";
-import { parseDomains } from "@koine/s3";
+import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
+import { parseUsers, USER_SETTINGS } from "@koine/frontend";
+import { DOMAIN_SETTINGS } from "@koine/s3";
+import { Type as T } from "@sinclair/typebox";
 
 export interface AlluxioProxyOptions {
   natsUrl: string;
@@ -18,21 +19,30 @@ export interface AlluxioProxyOptions {
 
 export const DEFAULT_PORT = 39999;
 
-/**
- * Options from KOINE_NATS_URL, KOINE_ALLUXIO_PORT, KOINE_ALLUXIO_HOST, the S3 user settings and the
- * stream limits KOINE_ALLUXIO_STREAM_IDLE, KOINE_ALLUXIO_MAX_STREAMS, KOINE_ALLUXIO_MAX_STREAMS_PER_CLIENT.
- */
+/** The Alluxio proxy's settings. */
+export const Settings = T.Object({
+  ...SHARED_SETTINGS,
+  ...USER_SETTINGS,
+  ...DOMAIN_SETTINGS,
+  KOINE_ALLUXIO_HOST: Setting.text("0.0.0.0", "Address the Alluxio proxy listens on"),
+  KOINE_ALLUXIO_PORT: Setting.port(DEFAULT_PORT, "Port of the Alluxio proxy"),
+  KOINE_ALLUXIO_STREAM_IDLE: Setting.duration(DEFAULT_STREAM_IDLE_MS, "Idle streams are dropped after this long"),
+  KOINE_ALLUXIO_MAX_STREAMS: Setting.count(DEFAULT_MAX_STREAMS, "Streams open at once, in all"),
+  KOINE_ALLUXIO_MAX_STREAMS_PER_CLIENT: Setting.count(DEFAULT_MAX_STREAMS_PER_CLIENT, "Streams open at once, per client address"),
+});
+
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): AlluxioProxyOptions {
+  const s = readSettings(Settings, env);
   return {
-    natsUrl: natsUrlFrom(env),
-    host: env.KOINE_ALLUXIO_HOST ?? "0.0.0.0",
-    port: portFrom(env, "KOINE_ALLUXIO_PORT", DEFAULT_PORT),
+    natsUrl: s.KOINE_NATS_URL,
+    host: s.KOINE_ALLUXIO_HOST,
+    port: s.KOINE_ALLUXIO_PORT,
     credentials: parseUsers(env),
-    virtualHostDomains: parseDomains(env),
+    virtualHostDomains: s.KOINE_S3_DOMAINS,
     streams: {
-      idleMs: durationFrom(env, "KOINE_ALLUXIO_STREAM_IDLE", DEFAULT_STREAM_IDLE_MS),
-      maxStreams: countFrom(env, "KOINE_ALLUXIO_MAX_STREAMS", DEFAULT_MAX_STREAMS),
-      maxStreamsPerClient: countFrom(env, "KOINE_ALLUXIO_MAX_STREAMS_PER_CLIENT", DEFAULT_MAX_STREAMS_PER_CLIENT),
+      idleMs: s.KOINE_ALLUXIO_STREAM_IDLE,
+      maxStreams: s.KOINE_ALLUXIO_MAX_STREAMS,
+      maxStreamsPerClient: s.KOINE_ALLUXIO_MAX_STREAMS_PER_CLIENT,
     },
   };
 }

@@ -5,6 +5,6 @@
  */
 
 export type { AlluxioProxyOptions } from "./config.ts";
-export { DEFAULT_PORT, parseConfig } from "./config.ts";
+export { DEFAULT_PORT, parseConfig, Settings } from "./config.ts";
 export type { AlluxioProxy } from "./service.ts";
 export { start } from "./service.ts";

@@ -1,6 +1,7 @@
 import { hostname, networkInterfaces } from "node:os";
-import { join } from "node:path";
-import { durationFrom, homeFrom, natsUrlFrom, portFrom, sizeFrom } from "@koine/config";
+import { join, resolve } from "node:path";
+import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
+import { Type as T } from "@sinclair/typebox";
 
 export interface CacheNodeOptions {
   natsUrl: string;
@@ -35,23 +36,37 @@ function firstAddress(): string {
   return "127.0.0.1";
 }
 
-/** Options from KOINE_HOME, KOINE_NATS_URL, KOINE_NODE_ID ("auto": the host name), KOINE_CACHE_PORT, KOINE_ADVERTISE_HOST ("auto": the first non-loopback IPv4), KOINE_CACHE_CAPACITY, KOINE_CACHE_MEMORY, ... */
+/** A cache node's settings. */
+export const Settings = T.Object({
+  ...SHARED_SETTINGS,
+  KOINE_NODE_ID: Setting.text("node0", 'Name of this node, unique in the cluster ("auto": the host name)', "^[A-Za-z0-9_-]+$"),
+  KOINE_CACHE_DIR: Setting.optionalText("Directory of this node's pages (default: <KOINE_HOME>/cache/<node id>)"),
+  KOINE_CACHE_HOST: Setting.text("0.0.0.0", "Address of the data endpoint"),
+  KOINE_CACHE_PORT: Setting.port(DEFAULT_PORT, "Port of the data endpoint (and health, metrics)"),
+  KOINE_ADVERTISE_HOST: Setting.text("127.0.0.1", 'Host name other services reach this node by ("auto": the first non-loopback IPv4)'),
+  KOINE_CACHE_CAPACITY: Setting.size(DEFAULT_CAPACITY_BYTES, "Bytes of pages on disk"),
+  KOINE_CACHE_MEMORY: Setting.size(DEFAULT_MEMORY_BYTES, "Bytes of the hottest pages also kept in memory (0: none)"),
+  KOINE_PAGE_SIZE: Setting.size(DEFAULT_PAGE_SIZE, "Page size"),
+  KOINE_POLICY_CHECK_INTERVAL: Setting.duration(DEFAULT_POLICY_CHECK_MS, "How often cached contents are checked against TTL policies"),
+});
+
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): CacheNodeOptions {
-  const home = homeFrom(env);
   // "auto": the host's name, as for replicas a container orchestrator scales.
-  const nodeId = env.KOINE_NODE_ID === "auto" ? hostname().replace(/[^A-Za-z0-9_-]/g, "-") : (env.KOINE_NODE_ID ?? "node0");
-  if (!/^[A-Za-z0-9_-]+$/.test(nodeId)) throw new Error(`KOINE_NODE_ID must be letters, digits, "-" or "_", not "${nodeId}"`);
-  const pageSize = sizeFrom(env, "KOINE_PAGE_SIZE", DEFAULT_PAGE_SIZE);
+  const s = readSettings(
+    Settings,
+    env.KOINE_NODE_ID === "auto" ? { ...env, KOINE_NODE_ID: hostname().replace(/[^A-Za-z0-9_-]/g, "-") } : env,
+  );
+  const home = resolve(s.KOINE_HOME);
   return {
-    natsUrl: natsUrlFrom(env),
-    nodeId,
-    dataDir: env.KOINE_CACHE_DIR ?? join(home, "cache", nodeId),
-    host: env.KOINE_CACHE_HOST ?? "0.0.0.0",
-    port: portFrom(env, "KOINE_CACHE_PORT", DEFAULT_PORT),
-    advertiseHost: env.KOINE_ADVERTISE_HOST === "auto" ? firstAddress() : (env.KOINE_ADVERTISE_HOST ?? "127.0.0.1"),
-    capacityBytes: sizeFrom(env, "KOINE_CACHE_CAPACITY", DEFAULT_CAPACITY_BYTES),
-    memoryBytes: sizeFrom(env, "KOINE_CACHE_MEMORY", DEFAULT_MEMORY_BYTES),
-    pageSize,
-    policyCheckMs: durationFrom(env, "KOINE_POLICY_CHECK_INTERVAL", DEFAULT_POLICY_CHECK_MS),
+    natsUrl: s.KOINE_NATS_URL,
+    nodeId: s.KOINE_NODE_ID,
+    dataDir: s.KOINE_CACHE_DIR ?? join(home, "cache", s.KOINE_NODE_ID),
+    host: s.KOINE_CACHE_HOST,
+    port: s.KOINE_CACHE_PORT,
+    advertiseHost: s.KOINE_ADVERTISE_HOST === "auto" ? firstAddress() : s.KOINE_ADVERTISE_HOST,
+    capacityBytes: s.KOINE_CACHE_CAPACITY,
+    memoryBytes: s.KOINE_CACHE_MEMORY,
+    pageSize: s.KOINE_PAGE_SIZE,
+    policyCheckMs: s.KOINE_POLICY_CHECK_INTERVAL,
   };
 }

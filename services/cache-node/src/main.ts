@@ -1,9 +1,10 @@
 import { runService } from "@koine/config";
-import { parseConfig } from "./config.ts";
+import { parseConfig, Settings } from "./config.ts";
 import { start } from "./service.ts";
 
 await runService(
   "cache-node",
+  Settings,
   () => parseConfig(),
   start,
   (node) => `koine cache-node ${node.id}: serving data on ${node.url}`,

@@ -12,6 +12,7 @@ export {
   DEFAULT_POLICY_CHECK_MS,
   DEFAULT_PORT,
   parseConfig,
+  Settings,
 } from "./config.ts";
 export type { CacheNode } from "./service.ts";
 export { start } from "./service.ts";

@@ -1,5 +1,6 @@
 import type { DataNode } from "@koine/client";
-import { natsUrlFrom, portFrom } from "@koine/config";
+import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
+import { Type as T } from "@sinclair/typebox";
 
 /** The port of the job runner's /healthz, /readyz and /metrics. */
 export const DEFAULT_OPS_PORT = 19997;
@@ -12,10 +13,14 @@ export interface JobRunnerOptions {
   ops?: { host: string; port: number };
 }
 
-/** Options from KOINE_NATS_URL, KOINE_JOB_RUNNER_HOST, KOINE_JOB_RUNNER_PORT. */
+/** The job runner's settings. */
+export const Settings = T.Object({
+  ...SHARED_SETTINGS,
+  KOINE_JOB_RUNNER_HOST: Setting.text("0.0.0.0", "Address of the job runner's health and metrics"),
+  KOINE_JOB_RUNNER_PORT: Setting.port(DEFAULT_OPS_PORT, "Port of the job runner's health and metrics"),
+});
+
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): JobRunnerOptions {
-  return {
-    natsUrl: natsUrlFrom(env),
-    ops: { host: env.KOINE_JOB_RUNNER_HOST ?? "0.0.0.0", port: portFrom(env, "KOINE_JOB_RUNNER_PORT", DEFAULT_OPS_PORT) },
-  };
+  const s = readSettings(Settings, env);
+  return { natsUrl: s.KOINE_NATS_URL, ops: { host: s.KOINE_JOB_RUNNER_HOST, port: s.KOINE_JOB_RUNNER_PORT } };
 }

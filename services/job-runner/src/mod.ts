@@ -4,6 +4,6 @@
  */
 
 export type { JobRunnerOptions } from "./config.ts";
-export { DEFAULT_OPS_PORT, parseConfig } from "./config.ts";
+export { DEFAULT_OPS_PORT, parseConfig, Settings } from "./config.ts";
 export type { JobRunner } from "./service.ts";
 export { start } from "./service.ts";

@@ -1,7 +1,8 @@
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { durationFrom, homeFrom, natsUrlFrom, portFrom } from "@koine/config";
+import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
 import { DEFAULT_SWEEP_GRACE_MS, DEFAULT_SWEEP_INTERVAL_MS, type SweepOptions } from "@koine/namespace";
+import { Type as T } from "@sinclair/typebox";
 
 export const DEFAULT_SYNC_INTERVAL_MS = 30_000;
 export const DEFAULT_TTL_CHECK_MS = 5_000;
@@ -25,24 +26,31 @@ export interface MetadataOptions {
   ops?: { host: string; port: number };
 }
 
-/**
- * Options from the environment: KOINE_NATS_URL, KOINE_HOME, KOINE_ROOT_UFS, KOINE_UFS_SYNC_INTERVAL,
- * KOINE_TTL_CHECK_INTERVAL, KOINE_SWEEP_INTERVAL, KOINE_SWEEP_GRACE, KOINE_METADATA_HOST, KOINE_METADATA_PORT.
- */
+/** Metadata's settings. */
+export const Settings = T.Object({
+  ...SHARED_SETTINGS,
+  KOINE_ROOT_UFS: Setting.optionalText("URI of the under-store mounted at / (default: file://<KOINE_HOME>/ufs)", "^[a-z0-9]+://"),
+  KOINE_UFS_SYNC_INTERVAL: Setting.duration(
+    DEFAULT_SYNC_INTERVAL_MS,
+    "How old namespace entries may get before they are compared with the under-store again (-1: never)",
+  ),
+  KOINE_TTL_CHECK_INTERVAL: Setting.duration(DEFAULT_TTL_CHECK_MS, "How often times to live are checked"),
+  KOINE_SWEEP_INTERVAL: Setting.duration(DEFAULT_SWEEP_INTERVAL_MS, "How often the under-stores are swept of staged leftovers"),
+  KOINE_SWEEP_GRACE: Setting.duration(DEFAULT_SWEEP_GRACE_MS, "How old a staged leftover must be to be swept"),
+  KOINE_METADATA_HOST: Setting.text("0.0.0.0", "Address of metadata's health and metrics"),
+  KOINE_METADATA_PORT: Setting.port(DEFAULT_OPS_PORT, "Port of metadata's health and metrics"),
+});
+
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): MetadataOptions {
-  const home = homeFrom(env);
-  const rootUfs = env.KOINE_ROOT_UFS ?? pathToFileURL(join(home, "ufs")).href;
-  if (!/^[a-z0-9]+:\/\//.test(rootUfs)) throw new Error(`KOINE_ROOT_UFS must be a URI such as file:///data, not "${rootUfs}"`);
+  const s = readSettings(Settings, env);
+  const home = resolve(s.KOINE_HOME);
   return {
-    natsUrl: natsUrlFrom(env),
+    natsUrl: s.KOINE_NATS_URL,
     dataDir: join(home, "metadata"),
-    rootUfs,
-    syncIntervalMs: durationFrom(env, "KOINE_UFS_SYNC_INTERVAL", DEFAULT_SYNC_INTERVAL_MS),
-    ttlCheckMs: durationFrom(env, "KOINE_TTL_CHECK_INTERVAL", DEFAULT_TTL_CHECK_MS),
-    sweep: {
-      intervalMs: durationFrom(env, "KOINE_SWEEP_INTERVAL", DEFAULT_SWEEP_INTERVAL_MS),
-      graceMs: durationFrom(env, "KOINE_SWEEP_GRACE", DEFAULT_SWEEP_GRACE_MS),
-    },
-    ops: { host: env.KOINE_METADATA_HOST ?? "0.0.0.0", port: portFrom(env, "KOINE_METADATA_PORT", DEFAULT_OPS_PORT) },
+    rootUfs: s.KOINE_ROOT_UFS ?? pathToFileURL(join(home, "ufs")).href,
+    syncIntervalMs: s.KOINE_UFS_SYNC_INTERVAL,
+    ttlCheckMs: s.KOINE_TTL_CHECK_INTERVAL,
+    sweep: { intervalMs: s.KOINE_SWEEP_INTERVAL, graceMs: s.KOINE_SWEEP_GRACE },
+    ops: { host: s.KOINE_METADATA_HOST, port: s.KOINE_METADATA_PORT },
   };
 }

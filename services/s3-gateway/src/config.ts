@@ -1,6 +1,7 @@
-import { natsUrlFrom, portFrom } from "@koine/config";
-import { parseUsers } from "@koine/frontend";
-import { parseDomains } from "@koine/s3";
+import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
+import { parseUsers, USER_SETTINGS } from "@koine/frontend";
+import { DEFAULT_REGION, DOMAIN_SETTINGS, parseDomains } from "@koine/s3";
+import { Type as T } from "@sinclair/typebox";
 
 export interface S3GatewayOptions {
   natsUrl: string;
@@ -17,16 +18,27 @@ export interface S3GatewayOptions {
 }
 
 export const DEFAULT_PORT = 9000;
+export const DEFAULT_BODY_IDLE_TIMEOUT_MS = 20_000;
 
-/** Options from KOINE_NATS_URL, KOINE_S3_PORT, KOINE_S3_HOST, KOINE_REGION, KOINE_S3_DOMAINS and the users of {@link parseUsers}. */
+/** The S3 gateway's settings. */
+export const Settings = T.Object({
+  ...SHARED_SETTINGS,
+  ...USER_SETTINGS,
+  ...DOMAIN_SETTINGS,
+  KOINE_S3_HOST: Setting.text("0.0.0.0", "Address the S3 gateway listens on"),
+  KOINE_S3_PORT: Setting.port(DEFAULT_PORT, "Port of the S3 gateway"),
+  KOINE_REGION: Setting.text(DEFAULT_REGION, "The region S3 clients sign for"),
+});
+
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): S3GatewayOptions {
+  const s = readSettings(Settings, env);
   return {
-    natsUrl: natsUrlFrom(env),
-    host: env.KOINE_S3_HOST ?? "0.0.0.0",
-    port: portFrom(env, "KOINE_S3_PORT", DEFAULT_PORT),
-    region: env.KOINE_REGION ?? "us-east-1",
+    natsUrl: s.KOINE_NATS_URL,
+    host: s.KOINE_S3_HOST,
+    port: s.KOINE_S3_PORT,
+    region: s.KOINE_REGION,
     credentials: parseUsers(env),
-    bodyIdleTimeoutMs: 20_000,
+    bodyIdleTimeoutMs: DEFAULT_BODY_IDLE_TIMEOUT_MS,
     virtualHostDomains: parseDomains(env),
   };
 }

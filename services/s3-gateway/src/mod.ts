@@ -4,6 +4,6 @@
  */
 
 export type { S3GatewayOptions } from "./config.ts";
-export { DEFAULT_PORT, parseConfig } from "./config.ts";
+export { DEFAULT_PORT, parseConfig, Settings } from "./config.ts";
 export type { S3Gateway } from "./service.ts";
 export { start } from "./service.ts";
