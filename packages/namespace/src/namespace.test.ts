@@ -1,0 +1,93 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ErrorCode, KoineError } from "@koine/protocol";
+import { type TestContext, tempDir } from "@koine/testkit";
+import { open } from "lmdb";
+import { Namespace } from "./namespace.ts";
+
+async function namespace(t: TestContext): Promise<Namespace> {
+  const db = open({ path: await tempDir(t) });
+  t.after(() => db.close());
+  const ns = new Namespace(db);
+  await ns.init({ id: "root", path: "/", uri: "file:///tmp", readOnly: false });
+  return ns;
+}
+
+const written = (contentId: string, size = 3) => ({ contentId, size, etag: `etag-${contentId}`, ufsFingerprint: `fp-${contentId}` });
+
+/** The error code `work` fails with, or "ok". */
+async function outcome(work: () => Promise<unknown> | unknown): Promise<string> {
+  try {
+    await work();
+    return "ok";
+  } catch (err) {
+    if (err instanceof KoineError) return err.code;
+    throw err;
+  }
+}
+
+test("namespace - commits make implicit parents, a new version replaces the old, deletes prune implicit parents only", async (t) => {
+  const ns = await namespace(t);
+  await ns.mkdir("/bkt", {});
+  const first = await ns.commitFile("/bkt/a/b/file", written("c1"), 1024, {}, true);
+  assert.equal(first.replaced, undefined);
+  assert.equal(ns.stat("/bkt/a/b/file").contentId, "c1");
+  assert.equal(ns.stat("/bkt/a").type, "directory");
+  const second = await ns.commitFile("/bkt/a/b/file", written("c2", 5), 1024, {}, true);
+  assert.equal(second.replaced?.contentId, "c1", "the version it replaced");
+  assert.equal(ns.stat("/bkt/a/b/file").size, 5);
+  assert.equal(ns.inodeCount(), 5, "root, bkt, a, b, file");
+
+  const removal = await ns.delete("/bkt/a/b/file", { pruneImplicitParents: true });
+  assert.deepEqual(removal.pruned, ["/bkt/a/b", "/bkt/a"], "implicit parents, deepest first");
+  assert.equal(await outcome(() => ns.stat("/bkt/a")), ErrorCode.NotFound);
+  assert.equal(ns.stat("/bkt").type, "directory", "an explicit directory stays");
+});
+
+test("namespace - what the tree refuses: a file under a file, a non-empty delete, parents that are missing, a rename onto a file", async (t) => {
+  const ns = await namespace(t);
+  await ns.mkdir("/bkt", {});
+  await ns.commitFile("/bkt/f", written("c1"), 1024, {}, true);
+  await ns.mkdir("/bkt/d", {});
+  await ns.commitFile("/bkt/d/x", written("c2"), 1024, {}, true);
+  assert.equal(await outcome(() => ns.commitFile("/bkt/f/under", written("c3"), 1024, {}, true)), ErrorCode.NotADirectory);
+  assert.equal(await outcome(() => ns.delete("/bkt/d", {})), ErrorCode.NotEmpty);
+  assert.equal(await outcome(() => ns.commitFile("/nope/x", written("c4"), 1024, {}, false)), ErrorCode.NotFound);
+  assert.equal(await outcome(() => ns.mkdir("/bkt/d", { exclusive: true })), ErrorCode.AlreadyExists);
+  assert.equal(await outcome(() => ns.commitFile("/bkt/g/", written("c5", 1), 1024, {}, true)), ErrorCode.InvalidArgument);
+
+  const moved = await ns.rename("/bkt/d", "/bkt/e");
+  assert.equal(moved.path, "/bkt/e");
+  assert.equal(ns.stat("/bkt/e/x").contentId, "c2", "children move with their directory");
+  assert.equal(await outcome(() => ns.stat("/bkt/d/x")), ErrorCode.NotFound);
+  assert.notEqual(await outcome(() => ns.rename("/bkt/e", "/bkt/f")), "ok", "a directory onto a file");
+});
+
+test("namespace - pins: pinned and unpersisted versions are held, found by content, and dropped when replaced", async (t) => {
+  const ns = await namespace(t);
+  await ns.mkdir("/bkt", {});
+  await ns.commitFile("/bkt/cached", written("only-in-cache"), 1024, {}, true, { persistence: "TO_BE_PERSISTED", cachedOn: ["node0"] });
+  assert.deepEqual(ns.pinnedContents(), ["only-in-cache"]);
+  assert.deepEqual(ns.waitingToPersist(), ["only-in-cache"]);
+  assert.equal(ns.holderOf("only-in-cache")?.contentId, "only-in-cache");
+  assert.deepEqual(ns.takePinChanges(), [{ contentId: "only-in-cache", pinned: true }]);
+
+  await ns.commitFile("/bkt/cached", written("persisted"), 1024, {}, true);
+  assert.deepEqual(ns.pinnedContents(), []);
+  assert.deepEqual(ns.waitingToPersist(), []);
+  assert.equal(ns.holderOf("only-in-cache"), undefined);
+  assert.deepEqual(ns.takePinChanges(), [{ contentId: "only-in-cache", pinned: false }]);
+});
+
+test("namespace - times to live run out from creation", async (t) => {
+  const ns = await namespace(t);
+  await ns.mkdir("/bkt", {});
+  await ns.commitFile("/bkt/short", written("c1"), 1024, { ttlMs: 1000 }, true);
+  await ns.commitFile("/bkt/long", written("c2"), 1024, { ttlMs: 3_600_000 }, true);
+  const created = ns.stat("/bkt/short").createdMs;
+  assert.deepEqual(ns.expired(created + 500), []);
+  assert.deepEqual(
+    ns.expired(created + 1500).map((i) => i.contentId),
+    ["c1"],
+  );
+});
