@@ -1,8 +1,9 @@
 import { resolve } from "node:path";
+import { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CLIENT, DEFAULT_STREAM_IDLE_MS } from "@koine/alluxio-proxy";
 import { DEFAULT_CAPACITY_BYTES, DEFAULT_MEMORY_BYTES } from "@koine/cache-node";
 import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
 import { parseUsers, USER_SETTINGS } from "@koine/frontend";
-import { DEFAULT_SYNC_INTERVAL_MS, DEFAULT_TTL_CHECK_MS } from "@koine/metadata";
+import { DEFAULT_SWEEP_GRACE_MS, DEFAULT_SWEEP_INTERVAL_MS, DEFAULT_SYNC_INTERVAL_MS, DEFAULT_TTL_CHECK_MS } from "@koine/metadata";
 import { DOMAIN_SETTINGS } from "@koine/s3";
 import { Type as T } from "@sinclair/typebox";
 import type { LocalClusterOptions } from "./local_cluster.ts";
@@ -26,6 +27,12 @@ export const Settings = T.Object({
     "How old namespace entries may get before they are compared with the under-store again",
   ),
   KOINE_TTL_CHECK_INTERVAL: Setting.duration(DEFAULT_TTL_CHECK_MS, "How often times to live are checked"),
+  KOINE_SWEEP_INTERVAL: Setting.duration(DEFAULT_SWEEP_INTERVAL_MS, "How often the under-stores are swept of staged leftovers"),
+  KOINE_SWEEP_GRACE: Setting.duration(DEFAULT_SWEEP_GRACE_MS, "How old a staged leftover must be to be swept"),
+  KOINE_ALLUXIO_STREAM_IDLE: Setting.duration(DEFAULT_STREAM_IDLE_MS, "Idle Alluxio streams are dropped after this long"),
+  KOINE_ALLUXIO_MAX_STREAMS: Setting.count(DEFAULT_MAX_STREAMS, "Alluxio streams open at once, in all"),
+  KOINE_ALLUXIO_MAX_STREAMS_PER_CLIENT: Setting.count(DEFAULT_MAX_STREAMS_PER_CLIENT, "Alluxio streams open at once, per client address"),
+  KOINE_ADMIN_DISABLED: Setting.list([], "Admin API endpoints switched off (they answer 501), e.g. quota,ttl"),
 });
 
 /** Options of the all-in-one cluster from the environment ({@link Settings}). */
@@ -46,5 +53,12 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): LocalClusterO
     s3Domains: s.KOINE_S3_DOMAINS,
     syncIntervalMs: s.KOINE_UFS_SYNC_INTERVAL,
     ttlCheckMs: s.KOINE_TTL_CHECK_INTERVAL,
+    sweep: { intervalMs: s.KOINE_SWEEP_INTERVAL, graceMs: s.KOINE_SWEEP_GRACE },
+    alluxioStreams: {
+      idleMs: s.KOINE_ALLUXIO_STREAM_IDLE,
+      maxStreams: s.KOINE_ALLUXIO_MAX_STREAMS,
+      maxStreamsPerClient: s.KOINE_ALLUXIO_MAX_STREAMS_PER_CLIENT,
+    },
+    adminDisabled: s.KOINE_ADMIN_DISABLED,
   };
 }

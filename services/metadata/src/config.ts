@@ -4,6 +4,7 @@ import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
 import { DEFAULT_SWEEP_GRACE_MS, DEFAULT_SWEEP_INTERVAL_MS, type SweepOptions } from "@koine/namespace";
 import { Type as T } from "@sinclair/typebox";
 
+export { DEFAULT_SWEEP_GRACE_MS, DEFAULT_SWEEP_INTERVAL_MS };
 export const DEFAULT_SYNC_INTERVAL_MS = 30_000;
 export const DEFAULT_TTL_CHECK_MS = 5_000;
 /** The port of metadata's /healthz, /readyz and /metrics. */
