@@ -41,23 +41,11 @@ const DEFAULT_WRITE_TYPE: WriteType = "CACHE_THROUGH";
 
 type Options = Record<string, unknown>;
 
-/** Options of a request: a JSON object, or defaults for a missing, empty or null body. */
-async function readOptions(req: FastifyRequest): Promise<Options> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req.raw as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_OPTIONS_BYTES) throw new AlluxioError("INVALID_ARGUMENT", "The options body is too large");
-    parts.push(chunk);
-  }
-  const text = Buffer.concat(parts).toString("utf8").trim();
-  if (text === "" || text === "null") return {};
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as Options;
-  } catch {
-    // falls through
-  }
+/** Options of a request: a JSON object, or defaults for a missing, empty or null body (fastify's parser has read it). */
+function optionsOf(req: FastifyRequest): Options {
+  const body = req.body;
+  if (body === undefined || body === null) return {};
+  if (typeof body === "object" && !Array.isArray(body)) return body as Options;
   throw new AlluxioError("INVALID_ARGUMENT", "The options body is not a JSON object");
 }
 
@@ -149,8 +137,17 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
   const shownOwner = options.owner ?? "alluxio";
   const streams = new Streams(options.streams);
   app.addHook("onClose", async () => streams.stop());
+  // Options are JSON whatever their content type (1 MiB at most); a stream write's bytes are the handler's to read.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", (_req, _payload, done) => done(null));
+  app.addContentTypeParser("*", { parseAs: "string", bodyLimit: MAX_OPTIONS_BYTES }, (_req, body, done) => {
+    const text = (body as string).trim();
+    if (text === "" || text === "null") return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new AlluxioError("INVALID_ARGUMENT", "The options body is not a JSON object"), undefined);
+    }
+  });
 
   const status = (info: FileInfo) => uriStatus(info.owner ? info : { ...info, owner: shownOwner }, client.mounts());
 
@@ -166,7 +163,7 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
         .header("content-length", info.size)
         .send(await client.read(info));
     }
-    const o = await readOptions(req);
+    const o = optionsOf(req);
     switch (op) {
       case "create-directory": {
         const mode = modeOf(o.mode);
@@ -284,56 +281,64 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
       .send(Buffer.from(JSON.stringify({ statusCode: e.statusCode, message: e.message })));
   };
 
+  // Every error, the handlers' and fastify's (options too large or not JSON), as Alluxio answers them.
+  app.setErrorHandler((err, _req, reply) => {
+    const tooLarge = (err as { code?: string }).code === "FST_ERR_CTP_BODY_TOO_LARGE";
+    return fail(reply, tooLarge ? new AlluxioError("INVALID_ARGUMENT", "The options body is too large") : err);
+  });
+
   app.route({
     method: ["GET", "POST"],
     url: "/api/v1/paths/*",
     handler: async (req, reply) => {
-      try {
-        const rawPath = (req.raw.url ?? "").split("?")[0] as string;
-        const m = PATH_ROUTE.exec(rawPath);
-        if (!m) throw new AlluxioError("INVALID_ARGUMENT", `Unknown operation in ${rawPath}`);
-        const op = m[2] as PathOp;
-        nameOperation(req.raw, op);
-        if ((op === "download-file") !== (req.method === "GET"))
-          throw new AlluxioError("INVALID_ARGUMENT", `${op} takes ${op === "download-file" ? "GET" : "POST"}`);
-        return await pathOperation(op, namespacePath(m[1] as string), req, reply);
-      } catch (err) {
-        return fail(reply, err);
-      }
+      const rawPath = (req.raw.url ?? "").split("?")[0] as string;
+      const m = PATH_ROUTE.exec(rawPath);
+      if (!m) throw new AlluxioError("INVALID_ARGUMENT", `Unknown operation in ${rawPath}`);
+      const op = m[2] as PathOp;
+      nameOperation(req.raw, op);
+      if ((op === "download-file") !== (req.method === "GET"))
+        throw new AlluxioError("INVALID_ARGUMENT", `${op} takes ${op === "download-file" ? "GET" : "POST"}`);
+      return pathOperation(op, namespacePath(m[1] as string), req, reply);
     },
   });
 
+  const streamId = (text: string): number => {
+    const id = Number(text);
+    if (!Number.isInteger(id)) throw new AlluxioError("INVALID_ARGUMENT", `Invalid stream id ${text}`);
+    return id;
+  };
+  // A write's body is the stream's bytes: not parsed, read by the handler as it arrives.
+  await app.register(async (raw) => {
+    raw.removeAllContentTypeParsers();
+    raw.addContentTypeParser("*", (_req, _payload, done) => done(null));
+    raw.post("/api/v1/streams/:id/write", async (req, reply) => {
+      nameOperation(req.raw, "streams/write");
+      const entry = streams.get(streamId((req.params as { id: string }).id), "write");
+      let written = 0;
+      for await (const chunk of req.raw as AsyncIterable<Buffer>) {
+        written += chunk.length;
+        if (!entry.sink.write(chunk)) await new Promise((resolve) => entry.sink.once("drain", resolve));
+      }
+      return json(reply, written);
+    });
+  });
   app.post("/api/v1/streams/:id/:op", async (req, reply) => {
-    try {
-      const { id: idText, op } = req.params as { id: string; op: string };
-      if (op === "close" || op === "write" || op === "read") nameOperation(req.raw, `streams/${op}`);
-      const id = Number(idText);
-      if (!Number.isInteger(id)) throw new AlluxioError("INVALID_ARGUMENT", `Invalid stream id ${idText}`);
-      if (op === "close") {
-        await readOptions(req);
-        await streams.close(id);
-        return json(reply, undefined);
-      }
-      if (op === "write") {
-        const entry = streams.get(id, "write");
-        let written = 0;
-        for await (const chunk of req.raw as AsyncIterable<Buffer>) {
-          written += chunk.length;
-          if (!entry.sink.write(chunk)) await new Promise((resolve) => entry.sink.once("drain", resolve));
-        }
-        return json(reply, written);
-      }
-      if (op === "read") {
-        const entry = streams.get(id, "read");
-        const info = await client.stat(entry.path);
-        const bytes = entry.consumed ? Buffer.alloc(0) : await client.read(info, 0, info.size, entry.readType);
-        const length = entry.consumed ? 0 : info.size;
-        entry.consumed = true;
-        return reply.code(200).header("content-type", "application/octet-stream").header("content-length", length).send(bytes);
-      }
-      throw new AlluxioError("INVALID_ARGUMENT", `Unknown stream operation ${op}`);
-    } catch (err) {
-      return fail(reply, err);
+    const { id: idText, op } = req.params as { id: string; op: string };
+    if (op === "close" || op === "read") nameOperation(req.raw, `streams/${op}`);
+    const id = streamId(idText);
+    if (op === "close") {
+      optionsOf(req);
+      await streams.close(id);
+      return json(reply, undefined);
     }
+    if (op === "read") {
+      const entry = streams.get(id, "read");
+      const info = await client.stat(entry.path);
+      const bytes = entry.consumed ? Buffer.alloc(0) : await client.read(info, 0, info.size, entry.readType);
+      const length = entry.consumed ? 0 : info.size;
+      entry.consumed = true;
+      return reply.code(200).header("content-type", "application/octet-stream").header("content-length", length).send(bytes);
+    }
+    throw new AlluxioError("INVALID_ARGUMENT", `Unknown stream operation ${op}`);
   });
 };
