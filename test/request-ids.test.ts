@@ -67,7 +67,10 @@ test("request ids - a PUT's x-request-id is in the gateway's, metadata's and the
   const failing = "test-503-0123456789";
   const refused = await putWithId("another", failing);
   assert.equal(refused.status, 503);
-  const warned = linesWith(gateway.output, failing).filter((l) => (l.level as number) >= 40);
+  const warnings = () => linesWith(gateway.output, failing).filter((l) => (l.level as number) >= 40);
+  // The line reaches this process through the gateway's stdout pipe, which may lag behind its HTTP answer.
+  await waitFor("the 503 to be logged", () => warnings().length > 0, 5_000).catch(() => {});
+  const warned = warnings();
   assert.equal(warned.length, 1, JSON.stringify(warned));
   assert.match(String(warned[0]?.msg), /metadata|service answers|reach/i);
 });

@@ -1,6 +1,8 @@
+import { TypeBoxValidatorCompiler } from "@fastify/type-provider-typebox";
 import { type FileSystemClient, READ_TYPES, type ReadType, type SyncOptions, WRITE_TYPES, type WriteType } from "@koine/client";
 import { nameOperation } from "@koine/metrics";
 import type { FileAttributes, FileInfo, LoadMetadata, TtlAction } from "@koine/protocol";
+import { Type as T } from "@sinclair/typebox";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { AlluxioError, toAlluxioError } from "./errors.ts";
 import { modeOf, uriStatus } from "./status.ts";
@@ -41,12 +43,16 @@ const DEFAULT_WRITE_TYPE: WriteType = "CACHE_THROUGH";
 
 type Options = Record<string, unknown>;
 
-/** Options of a request: a JSON object, or defaults for a missing, empty or null body (fastify's parser has read it). */
+/**
+ * The route schema of an operation's options: a JSON object (each operation
+ * reads the fields it knows, as Alluxio's Jackson ignores the others), or
+ * no body, or null.
+ */
+const OptionsBody = T.Union([T.Record(T.String(), T.Unknown()), T.Null()]);
+
+/** Options of a request: its JSON object, or defaults for a missing, empty or null body (checked by the route's schema). */
 function optionsOf(req: FastifyRequest): Options {
-  const body = req.body;
-  if (body === undefined || body === null) return {};
-  if (typeof body === "object" && !Array.isArray(body)) return body as Options;
-  throw new AlluxioError("INVALID_ARGUMENT", "The options body is not a JSON object");
+  return (req.body ?? {}) as Options;
 }
 
 /** The namespace path a percent-encoded URL path segment names (decoded once, as Jersey decodes it). */
@@ -138,6 +144,7 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
   const streams = new Streams(options.streams);
   app.addHook("onClose", async () => streams.stop());
   // Options are JSON whatever their content type (1 MiB at most); a stream write's bytes are the handler's to read.
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "string", bodyLimit: MAX_OPTIONS_BYTES }, (_req, body, done) => {
     const text = (body as string).trim();
@@ -281,26 +288,27 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
       .send(Buffer.from(JSON.stringify({ statusCode: e.statusCode, message: e.message })));
   };
 
-  // Every error, the handlers' and fastify's (options too large or not JSON), as Alluxio answers them.
+  // Every error, the handlers' and fastify's (options too large, not JSON, not an object), as Alluxio answers them.
   app.setErrorHandler((err, _req, reply) => {
-    const tooLarge = (err as { code?: string }).code === "FST_ERR_CTP_BODY_TOO_LARGE";
-    return fail(reply, tooLarge ? new AlluxioError("INVALID_ARGUMENT", "The options body is too large") : err);
+    const { code, validation } = err as { code?: string; validation?: unknown };
+    if (code === "FST_ERR_CTP_BODY_TOO_LARGE") return fail(reply, new AlluxioError("INVALID_ARGUMENT", "The options body is too large"));
+    if (validation) return fail(reply, new AlluxioError("INVALID_ARGUMENT", "The options body is not a JSON object"));
+    return fail(reply, err);
   });
 
-  app.route({
-    method: ["GET", "POST"],
-    url: "/api/v1/paths/*",
-    handler: async (req, reply) => {
-      const rawPath = (req.raw.url ?? "").split("?")[0] as string;
-      const m = PATH_ROUTE.exec(rawPath);
-      if (!m) throw new AlluxioError("INVALID_ARGUMENT", `Unknown operation in ${rawPath}`);
-      const op = m[2] as PathOp;
-      nameOperation(req.raw, op);
-      if ((op === "download-file") !== (req.method === "GET"))
-        throw new AlluxioError("INVALID_ARGUMENT", `${op} takes ${op === "download-file" ? "GET" : "POST"}`);
-      return pathOperation(op, namespacePath(m[1] as string), req, reply);
-    },
-  });
+  /** A path operation: `/api/v1/paths/<path>/<op>`, download-file by GET, the others by POST. */
+  const pathRoute = async (req: FastifyRequest, reply: FastifyReply) => {
+    const rawPath = (req.raw.url ?? "").split("?")[0] as string;
+    const m = PATH_ROUTE.exec(rawPath);
+    if (!m) throw new AlluxioError("INVALID_ARGUMENT", `Unknown operation in ${rawPath}`);
+    const op = m[2] as PathOp;
+    nameOperation(req.raw, op);
+    if ((op === "download-file") !== (req.method === "GET"))
+      throw new AlluxioError("INVALID_ARGUMENT", `${op} takes ${op === "download-file" ? "GET" : "POST"}`);
+    return pathOperation(op, namespacePath(m[1] as string), req, reply);
+  };
+  app.get("/api/v1/paths/*", pathRoute);
+  app.post("/api/v1/paths/*", { schema: { body: OptionsBody } }, pathRoute);
 
   const streamId = (text: string): number => {
     const id = Number(text);
@@ -322,7 +330,7 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
       return json(reply, written);
     });
   });
-  app.post("/api/v1/streams/:id/:op", async (req, reply) => {
+  app.post("/api/v1/streams/:id/:op", { schema: { body: OptionsBody } }, async (req, reply) => {
     const { id: idText, op } = req.params as { id: string; op: string };
     if (op === "close" || op === "read") nameOperation(req.raw, `streams/${op}`);
     const id = streamId(idText);

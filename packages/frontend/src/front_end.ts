@@ -52,9 +52,17 @@ export async function startFrontEnd(
     return503OnClosing: false,
     ...(options.clientErrorHandler ? { clientErrorHandler: options.clientErrorHandler } : {}),
   });
-  opsRoutes(app, options.opsPrefix ?? "", () => readiness(client));
-  await register(app, { client });
-  await app.listen({ host: options.host, port: options.port });
+  try {
+    opsRoutes(app, options.opsPrefix ?? "", () => readiness(client));
+    await register(app, { client });
+    await app.listen({ host: options.host, port: options.port });
+  } catch (err) {
+    // Nothing it opened may keep the process alive: a port in use, a plugin that failed.
+    await app.close().catch(() => {});
+    await client.close();
+    await nc.close();
+    throw err;
+  }
   const port = (app.server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,

@@ -28,5 +28,19 @@ function newLogger(service: string): Logger {
       const reqId = requestIdNow();
       return reqId === undefined ? {} : { reqId };
     },
+    // A person at a terminal reads lines; anything else (a file, a collector, a test) gets JSON.
+    ...(process.stdout.isTTY
+      ? {
+          transport: {
+            target: "pino-pretty",
+            options: {
+              ignore: "pid,hostname,service",
+              messageFormat: "{service}: {msg}",
+              translateTime: "SYS:HH:MM:ss.l",
+              singleLine: true,
+            },
+          },
+        }
+      : {}),
   });
 }

@@ -209,6 +209,14 @@ export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options
   const domains = (options.virtualHostDomains ?? DEFAULT_VIRTUAL_HOST_DOMAINS).map((d) => d.toLowerCase());
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_req, _payload, done) => done(null));
+  // The handler answers its own errors (it knows the bucket and key); anything fastify meets before it, as S3 XML too.
+  app.setErrorHandler((err, req, reply) => {
+    const rawPath = (req.raw.url ?? "/").split("?")[0] as string;
+    const status = (err as { statusCode?: number }).statusCode;
+    const s3 = status !== undefined && status < 500 ? s3Error("InvalidRequest", (err as Error).message) : toS3Error(err, {});
+    if (s3.code === "InternalError") req.log.error({ err, path: rawPath }, "internal error");
+    return sendError(req, reply, s3, req.id, rawPath);
+  });
 
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
     // The host's id of the request (the client's x-request-id, when it sent one).

@@ -63,7 +63,16 @@ export async function start(options: CacheNodeOptions): Promise<CacheNode> {
     const member = heartbeat?.stored === true;
     return { ready: nats && member, nats, member };
   });
-  await app.listen({ host: options.host, port: options.port });
+  try {
+    await app.listen({ host: options.host, port: options.port });
+  } catch (err) {
+    // A port in use: nothing opened may keep the process alive.
+    loadingPins.stop();
+    clearInterval(expiry);
+    policies.close();
+    await nc.close();
+    throw err;
+  }
   const port = (app.server.address() as AddressInfo).port;
   const url = `http://${options.advertiseHost}:${port}`;
 
