@@ -1,5 +1,4 @@
-import type { NatsConnection } from "@koine/bus";
-import { publish, Responder } from "@koine/bus";
+import { type NatsConnection, publish, Responder } from "@koine/bus";
 import type { Logger } from "@koine/log";
 import { ErrorCode, Events, type FileInfo, KoineError, type Mount, type ReplyOf, type RequestOf, type Rpc } from "@koine/protocol";
 import { UfsError, type UfsRegistry, type UnderFileSystem } from "@koine/ufs";
