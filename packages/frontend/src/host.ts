@@ -1,11 +1,12 @@
 import { type Logger, requestIdFrom, withRequestId } from "@koine/log";
-import { observeHttp } from "@koine/metrics";
+import { countedBody, observeHttp } from "@koine/metrics";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyPluginAsync,
   type FastifyServerOptions,
   LogController,
+  type onRequestHookHandler,
 } from "fastify";
 
 export interface HttpHostOptions extends Omit<FastifyServerOptions, "logger" | "loggerInstance"> {
@@ -34,11 +35,31 @@ export function httpHost(log: Logger, options: HttpHostOptions = {}): FastifyIns
     requestIdHeader: false,
     genReqId: (req) => requestIdFrom(req.headers["x-request-id"]),
   });
+  // Each route counts its requests from its own hook, its labels worked out once (a dialect's plugin names its routes' dialect).
+  app.addHook("onRoute", (route) => {
+    let routeDialect: string | undefined;
+    const names: Record<string, string> = {};
+    const observe: onRequestHookHandler = (request, reply, done) => {
+      routeDialect ??= (route.config as { dialect?: string } | undefined)?.dialect ?? dialect;
+      names[request.method] ??= `${request.method} ${route.url}`;
+      observeHttp(request.raw, reply.raw, routeDialect, names[request.method] as string);
+      done();
+    };
+    route.onRequest = [observe, ...[route.onRequest ?? []].flat()];
+  });
+  // Requests no route takes are counted too, then answered as fastify would.
+  app.setNotFoundHandler(
+    {
+      preHandler: (request, reply, done) => {
+        observeHttp(request.raw, reply.raw, dialect, "unrouted");
+        done();
+      },
+    },
+    (request, reply) => {
+      reply.code(404).send({ message: `Route ${request.method}:${request.url} not found`, error: "Not Found", statusCode: 404 });
+    },
+  );
   app.addHook("onRequest", (request, reply, done) => {
-    const route = request.routeOptions;
-    observeHttp(request.raw, reply.raw, (route.config as { dialect?: string }).dialect ?? dialect, () =>
-      route.url === undefined ? "unrouted" : `${request.method} ${route.url}`,
-    );
     reply.header("x-request-id", request.id);
     withRequestId(request.id, done);
   });
@@ -46,8 +67,9 @@ export function httpHost(log: Logger, options: HttpHostOptions = {}): FastifyIns
     request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "request");
   });
   // A socket left with unread bytes is never read again, and would stay open until the process stops.
-  app.addHook("onSend", async (request, reply) => {
+  app.addHook("onSend", async (request, reply, payload) => {
     if (!request.raw.complete) reply.header("connection", "close");
+    return countedBody(reply.raw, payload);
   });
   return app as unknown as FastifyInstance;
 }

@@ -5,5 +5,5 @@
  * @module
  */
 export { Counter, Gauge, Histogram } from "prom-client";
-export { nameOperation, observeHttp } from "./http.ts";
+export { countedBody, nameOperation, observeHttp } from "./http.ts";
 export { counter, gauge, histogram, METRICS_CONTENT_TYPE, metricsText, SECONDS_BUCKETS } from "./registry.ts";
