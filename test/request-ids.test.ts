@@ -21,7 +21,10 @@ test("request ids - a PUT's x-request-id is in the gateway's, metadata's and the
   const metadata = new ServiceProcess("metadata", base);
   const node = new ServiceProcess("cache-node", { ...base, KOINE_CACHE_PORT: String(await freePort()) });
   const gateway = new ServiceProcess("s3-gateway", { ...base, KOINE_S3_PORT: String(s3Port) });
-  for (const service of [metadata, node, gateway]) {
+  const adminPort = await freePort();
+  const admin = new ServiceProcess("alluxio-admin", { ...base, KOINE_ADMIN_PORT: String(adminPort) });
+  const runner = new ServiceProcess("job-runner", base);
+  for (const service of [metadata, node, gateway, admin, runner]) {
     await service.start();
     onCleanup(t, () => service.kill9());
   }
@@ -51,6 +54,20 @@ test("request ids - a PUT's x-request-id is in the gateway's, metadata's and the
   assert.ok(
     linesWith(metadata.output, id).some((l) => l.subject === "koine.meta.commitFile"),
     "metadata's commit of the PUT carries the id",
+  );
+
+  // A job submitted with an id: the job runner's lines about it carry the id too (it travels in the queued job's headers).
+  const jobId = "test-load-0123456789";
+  const submitted = await fetch(`http://127.0.0.1:${adminPort}/api/v1/load`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-request-id": jobId },
+    body: JSON.stringify({ paths: ["/ids"] }),
+  });
+  assert.equal(submitted.status, 200, await submitted.text());
+  await waitFor("the job runner to log the job", () => linesWith(runner.output, jobId).length > 0, 10_000);
+  assert.ok(
+    linesWith(runner.output, jobId).every((l) => l.reqId === jobId && l.service === "job-runner"),
+    runner.output.slice(-1500),
   );
 
   // An id a client should not choose is replaced by one of the gateway's.

@@ -200,9 +200,8 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (root, 
   app.delete("/api/v1/nodes", { schema: { querystring: S.NodeQuery, body: S.NodeBody } }, async ({ query, body }) => {
     const id = given(query.id) ?? given(body?.id);
     if (!id) throw new AdminError(400, "Give the id of the cache node to decommission");
-    const { existing, ...job } = await cluster.decommission(id);
-    if (existing) throw new AdminError(409, `The same job exists (${job.id}); it is resumed`, { id: job.id, alias: job.alias });
-    return job;
+    const { node, ...job } = await cluster.decommission(id);
+    return { node, ...submitted(job) };
   });
 
   // Policies: quota, ttl, priority (per path), cache-filter (per path pattern, and a default).

@@ -14,6 +14,7 @@ export type { NatsServer, NatsServerOptions } from "./nats_server.ts";
 export { findNatsServer, NATS_SERVER_CONFIG, natsServerArgs, startNatsServer } from "./nats_server.ts";
 export type { WorkQueueOptions } from "./queue.ts";
 export { ACK_WAIT_MS, enqueue, ensureWorkQueue, workQueueConsumer } from "./queue.ts";
+export { requestIdHeaders, withRequestIdOf } from "./request_id.ts";
 export { keepTrying, type Retrying } from "./retry.ts";
 export type { RequestOptions, ServeOptions } from "./rpc.ts";
 export { DEFAULT_REQUEST_TIMEOUT_MS, publish, Responder, request, serve, subscribe } from "./rpc.ts";

@@ -2,6 +2,7 @@ import { describeInvalid, ErrorCode, type EventType, KoineError } from "@koine/p
 import { AckPolicy, type Consumer, jetstream, jetstreamManager, RetentionPolicy } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { clusterReplicas, whenJetStreamReady } from "./kv.ts";
+import { requestIdHeaders } from "./request_id.ts";
 
 /** A durable work queue on JetStream: a message stays until one consumer acknowledges it. */
 export interface WorkQueueOptions {
@@ -59,5 +60,9 @@ export async function enqueue<E extends EventType>(
     throw new KoineError(ErrorCode.InvalidArgument, `Invalid ${type.subject} job: ${describeInvalid(type.payload, payload)}`);
   }
   // Sent again while JetStream fails over: the message id makes a repeat land once.
-  await whenJetStreamReady(() => jetstream(nc).publish(type.subject, JSON.stringify(payload), { msgID: jobId }));
+  // The job carries the id of the request that queued it, for the runner's log lines.
+  const carried = requestIdHeaders();
+  await whenJetStreamReady(() =>
+    jetstream(nc).publish(type.subject, JSON.stringify(payload), { msgID: jobId, ...(carried ? { headers: carried } : {}) }),
+  );
 }

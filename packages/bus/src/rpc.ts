@@ -1,4 +1,3 @@
-import { requestIdFrom, requestIdNow, withRequestId } from "@koine/log";
 import { histogram } from "@koine/metrics";
 import {
   describeInvalid,
@@ -12,10 +11,9 @@ import {
   type Rpc,
 } from "@koine/protocol";
 import { errors, headers, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { requestIdHeaders, withRequestIdOf } from "./request_id.ts";
 
 const ERROR_CODE_HEADER = "Koine-Error-Code";
-/** The id of the request a NATS request serves (see @koine/log). */
-const REQUEST_ID_HEADER = "Koine-Request-Id";
 const ERROR_MESSAGE_HEADER = "Nats-Service-Error";
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -52,10 +50,7 @@ export function serve<R extends Rpc>(
     ...(options.queue === undefined ? {} : { queue: options.queue }),
     callback: (err, msg) => {
       if (err) return;
-      const requestId = msg.headers?.get(REQUEST_ID_HEADER);
-      // Any NATS client may set the header: an id that is not a sensible one is replaced, as a front-end does.
-      if (requestId) void withRequestId(requestIdFrom(requestId), () => answer(endpoint, handler, msg, options));
-      else void answer(endpoint, handler, msg, options);
+      void withRequestIdOf(msg.headers, () => answer(endpoint, handler, msg, options));
     },
   });
 }
@@ -125,11 +120,11 @@ async function requestOnce<R extends Rpc>(
   options: RequestOptions,
 ): Promise<ReplyOf<R>> {
   let msg: Msg;
-  const requestId = requestIdNow();
+  const carried = requestIdHeaders();
   try {
     msg = await nc.request(endpoint.subject, JSON.stringify(payload), {
       timeout: options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
-      ...(requestId === undefined ? {} : { headers: requestHeaders(requestId) }),
+      ...(carried ? { headers: carried } : {}),
     });
   } catch (err) {
     if (err instanceof errors.TimeoutError) {
@@ -150,12 +145,6 @@ async function requestOnce<R extends Rpc>(
     throw new KoineError(ErrorCode.Internal, `Invalid ${endpoint.subject} reply: ${describeInvalid(endpoint.reply, body)}`);
   }
   return body as ReplyOf<R>;
-}
-
-function requestHeaders(requestId: string) {
-  const h = headers();
-  h.set(REQUEST_ID_HEADER, requestId);
-  return h;
 }
 
 /** Publishes a validated event. */

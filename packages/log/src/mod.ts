@@ -1,7 +1,7 @@
 /**
  * Logs: one JSON line per event (pino), with the id of the request each line
- * belongs to, carried from a front-end through NATS to metadata and over HTTP
- * to the cache nodes.
+ * belongs to, carried from a front-end through NATS to metadata, in queued
+ * jobs to the job runner and over HTTP to the cache nodes.
  * @module
  */
 

@@ -1,4 +1,4 @@
-import { connect, workQueueConsumer } from "@koine/bus";
+import { connect, withRequestIdOf, workQueueConsumer } from "@koine/bus";
 import { FileSystemClient, JobStore } from "@koine/client";
 import { readiness, startOpsHost } from "@koine/frontend";
 import { jobsEnded, jobsRunning, runJob } from "@koine/jobs";
@@ -71,7 +71,8 @@ export async function start(options: JobRunnerOptions): Promise<JobRunner> {
       }
     },
   };
-  const run = async (m: JsMsg) => {
+  const run = (m: JsMsg) => withRequestIdOf(m.headers, () => runOne(m));
+  const runOne = async (m: JsMsg) => {
     const kind = kinds[m.subject];
     let payload: unknown;
     try {
