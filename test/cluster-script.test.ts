@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { freePort, onCleanup, tempDir } from "@koine/testkit";
+import { freePort, freePortRun, onCleanup, tempDir } from "@koine/testkit";
 import { s3Client } from "@koine/testkit/clients";
 
 const run = promisify(execFile);
@@ -13,17 +13,26 @@ const SCRIPT = join(import.meta.dirname, "..", "scripts", "cluster.ts");
 
 test("scripts/cluster - one process per service: up, serve S3 across processes, status, down", async (t) => {
   const home = await tempDir(t, "koine-cluster-");
-  const [nats, s3Port, cachePort] = [await freePort(), await freePort(), await freePort()];
+  const [nats, s3Port, alluxioPort, adminPort, metadataPort, jobRunnerPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  // Two cache nodes take KOINE_CACHE_PORT and the next one: neither may be a port given to another service.
+  const cachePort = await freePortRun(2, [nats, s3Port, alluxioPort, adminPort, metadataPort, jobRunnerPort]);
   const env = {
     ...process.env,
     KOINE_HOME: home,
     KOINE_NATS_PORT: String(nats),
     KOINE_S3_PORT: String(s3Port),
-    KOINE_ALLUXIO_PORT: String(await freePort()),
-    KOINE_ADMIN_PORT: String(await freePort()),
+    KOINE_ALLUXIO_PORT: String(alluxioPort),
+    KOINE_ADMIN_PORT: String(adminPort),
     KOINE_CACHE_PORT: String(cachePort),
-    KOINE_METADATA_PORT: String(await freePort()),
-    KOINE_JOB_RUNNER_PORT: String(await freePort()),
+    KOINE_METADATA_PORT: String(metadataPort),
+    KOINE_JOB_RUNNER_PORT: String(jobRunnerPort),
   };
   const cluster = (...args: string[]) => run(process.execPath, ["--import", "tsx", SCRIPT, ...args], { env, timeout: 120_000 });
   const up = await cluster("up", "--nodes", "2");

@@ -85,4 +85,26 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Whether `port` can be listened on now. */
+async function isFree(port: number): Promise<boolean> {
+  const server = createServer();
+  const ok = await new Promise<boolean>((resolve) => {
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => resolve(true));
+  });
+  if (ok) await new Promise((resolve) => server.close(resolve));
+  return ok;
+}
+
+/** `count` consecutive free ports (for services that take port + i), none of them in `taken`; the first is returned. */
+export async function freePortRun(count: number, taken: readonly number[] = []): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const first = await freePort();
+    const run = Array.from({ length: count }, (_, i) => first + i);
+    if (run.some((p) => taken.includes(p) || p > 65535)) continue;
+    if ((await Promise.all(run.slice(1).map(isFree))).every(Boolean)) return first;
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
+}
+
 export { waitFor } from "./wait.ts";
