@@ -1,5 +1,4 @@
-import type { RequestOf } from "@koine/protocol";
-import { ErrorCode, type FileAttributes, type FileInfo, KoineError, Meta, parsePath } from "@koine/protocol";
+import { ErrorCode, type FileAttributes, type FileInfo, KoineError, Meta, parsePath, type RequestOf } from "@koine/protocol";
 import { Turns } from "@koine/ufs";
 import { type Metadata, removeFromUfs } from "./context.ts";
 import { listKeys } from "./listing.ts";

@@ -14,7 +14,10 @@ export function enforceTtlsEvery(
    * cached pages of persisted, unpinned files, then clears the TTL.
    */
   const enforceTtls = async () => {
-    for (const inode of m.ns.expired(Date.now())) {
+    for (const due of m.ns.expired(Date.now())) {
+      // An earlier one of this round may have deleted it (with a directory above it).
+      const inode = m.ns.inode(due.id);
+      if (inode?.ttlMs === undefined) continue;
       const path = m.ns.pathOf(inode);
       try {
         if (inode.ttlAction === "FREE") {
