@@ -10,4 +10,14 @@ export { DataEngine } from "./data_engine.ts";
 export { buildHttp } from "./http.ts";
 export { MemberHeartbeat } from "./membership.ts";
 export { reportMetrics } from "./metrics.ts";
+export {
+  type CacheNode,
+  type CacheNodeOptions,
+  DEFAULT_CAPACITY_BYTES,
+  DEFAULT_MEMORY_BYTES,
+  DEFAULT_PAGE_SIZE,
+  DEFAULT_POLICY_CHECK_MS,
+  DEFAULT_PORT,
+  startCacheNode,
+} from "./node.ts";
 export { PageStore } from "./page_store.ts";

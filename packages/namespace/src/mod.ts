@@ -12,6 +12,7 @@ export { Metadata } from "./context.ts";
 export { reportMetrics } from "./metrics.ts";
 export { serveMounts } from "./mounts.ts";
 export { Namespace } from "./namespace.ts";
+export { DEFAULT_SYNC_INTERVAL_MS, DEFAULT_TTL_CHECK_MS, type NamespaceOptions, type ServedNamespace, serveNamespace } from "./start.ts";
 export { DEFAULT_SWEEP_GRACE_MS, DEFAULT_SWEEP_INTERVAL_MS, Sweeper, type SweepOptions } from "./sweeper.ts";
 export { UfsSync } from "./sync.ts";
 export { serveTree } from "./tree.ts";

@@ -249,7 +249,8 @@ export function verifyRequest(
     throw s3Error("RequestTimeTooSkewed");
   }
   const headerLines = p.signedHeaders.map((name) => {
-    const values = req.headersDistinct[name];
+    // (fastify's inject() makes requests without headersDistinct: their headers then, one value each.)
+    const values = req.headersDistinct?.[name] ?? (req.headers[name] === undefined ? undefined : [req.headers[name]].flat().map(String));
     if (values === undefined && name !== "host") throw s3Error("SignatureDoesNotMatch", `Signed header ${name} is missing`);
     return `${name}:${(values ?? []).map((v) => v.trim().replace(/\s+/g, " ")).join(",")}`;
   });

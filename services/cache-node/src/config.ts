@@ -1,32 +1,18 @@
 import { hostname, networkInterfaces } from "node:os";
 import { join, resolve } from "node:path";
+import {
+  type CacheNodeOptions,
+  DEFAULT_CAPACITY_BYTES,
+  DEFAULT_MEMORY_BYTES,
+  DEFAULT_PAGE_SIZE,
+  DEFAULT_POLICY_CHECK_MS,
+  DEFAULT_PORT,
+} from "@koine/cache";
 import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
 import { Type as T } from "@sinclair/typebox";
 
-export interface CacheNodeOptions {
-  natsUrl: string;
-  /** Name of this node, unique in the cluster. */
-  nodeId: string;
-  /** Directory of this node's pages. */
-  dataDir: string;
-  host: string;
-  /** Data port; 0 picks a free one. */
-  port: number;
-  /** Host name other services use to reach this node. */
-  advertiseHost: string;
-  capacityBytes: number;
-  /** Hot pages also kept in memory, up to this many bytes (0: none). */
-  memoryBytes: number;
-  pageSize: number;
-  /** How often cached contents are checked against their path's TTL. @default 10 s */
-  policyCheckMs?: number;
-}
-
-export const DEFAULT_PORT = 29999;
-export const DEFAULT_CAPACITY_BYTES = 8 * 1024 ** 3;
-export const DEFAULT_PAGE_SIZE = 1024 * 1024;
-export const DEFAULT_MEMORY_BYTES = 256 * 1024 * 1024;
-export const DEFAULT_POLICY_CHECK_MS = 10_000;
+export type { CacheNodeOptions };
+export { DEFAULT_CAPACITY_BYTES, DEFAULT_MEMORY_BYTES, DEFAULT_PAGE_SIZE, DEFAULT_POLICY_CHECK_MS, DEFAULT_PORT };
 
 /** This host's first IPv4 address other hosts can reach (not loopback). */
 function firstAddress(): string {

@@ -1,28 +1,20 @@
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
-import { DEFAULT_SWEEP_GRACE_MS, DEFAULT_SWEEP_INTERVAL_MS, type SweepOptions } from "@koine/namespace";
+import {
+  DEFAULT_SWEEP_GRACE_MS,
+  DEFAULT_SWEEP_INTERVAL_MS,
+  DEFAULT_SYNC_INTERVAL_MS,
+  DEFAULT_TTL_CHECK_MS,
+  type NamespaceOptions,
+} from "@koine/namespace";
 import { Type as T } from "@sinclair/typebox";
 
-export { DEFAULT_SWEEP_GRACE_MS, DEFAULT_SWEEP_INTERVAL_MS };
-export const DEFAULT_SYNC_INTERVAL_MS = 30_000;
-export const DEFAULT_TTL_CHECK_MS = 5_000;
+export { DEFAULT_SWEEP_GRACE_MS, DEFAULT_SWEEP_INTERVAL_MS, DEFAULT_SYNC_INTERVAL_MS, DEFAULT_TTL_CHECK_MS };
 /** The port of metadata's /healthz, /readyz and /metrics. */
 export const DEFAULT_OPS_PORT = 19998;
 
-export interface MetadataOptions {
-  /** NATS server URL(s). */
-  natsUrl: string;
-  /** Directory of the LMDB files. */
-  dataDir: string;
-  /** URI of the under-store mounted at "/". */
-  rootUfs: string;
-  /** How old namespace entries may get before they are compared with the under-store again (-1: never). @default 30 s */
-  syncIntervalMs?: number;
-  /** How often times to live are checked. @default 5 s */
-  ttlCheckMs?: number;
-  /** How often the under-stores are swept, and how old a staged write must be to go. @default 10 min, 1 h */
-  sweep?: SweepOptions;
+export interface MetadataOptions extends NamespaceOptions {
   /** Where /healthz, /readyz and /metrics are served (none in the all-in-one process, whose front-ends answer them). */
   ops?: { host: string; port: number };
 }

@@ -1,0 +1,178 @@
+import type { AddressInfo } from "node:net";
+import { connect, keepTrying, Responder, request, subscribe } from "@koine/bus";
+import { Policies } from "@koine/client";
+import { opsRoutes } from "@koine/frontend";
+import { serviceLogger } from "@koine/log";
+import { type CacheStats, cacheNode, Events, Meta } from "@koine/protocol";
+import { UfsRegistry } from "@koine/ufs";
+import { DataEngine } from "./data_engine.ts";
+import { buildHttp } from "./http.ts";
+import { MemberHeartbeat } from "./membership.ts";
+import { reportMetrics } from "./metrics.ts";
+import { PageStore } from "./page_store.ts";
+
+export interface CacheNodeOptions {
+  natsUrl: string;
+  /** Name of this node, unique in the cluster. */
+  nodeId: string;
+  /** Directory of this node's pages. */
+  dataDir: string;
+  host: string;
+  /** Data port; 0 picks a free one. */
+  port: number;
+  /** Host name other services use to reach this node. */
+  advertiseHost: string;
+  capacityBytes: number;
+  /** Hot pages also kept in memory, up to this many bytes (0: none). */
+  memoryBytes: number;
+  pageSize: number;
+  /** How often cached contents are checked against their path's TTL. @default 10 s */
+  policyCheckMs?: number;
+}
+
+export const DEFAULT_PORT = 29999;
+export const DEFAULT_CAPACITY_BYTES = 8 * 1024 ** 3;
+export const DEFAULT_PAGE_SIZE = 1024 * 1024;
+export const DEFAULT_MEMORY_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_POLICY_CHECK_MS = 10_000;
+
+export interface CacheNode {
+  id: string;
+  /** Base URL of the data endpoint. */
+  url: string;
+  /** For a front-end in the same process: the engine, without an HTTP hop. */
+  engine: DataEngine;
+  stats(): CacheStats;
+  /** Leaves the cluster: says goodbye in the membership bucket, then stops. */
+  stop(): Promise<void>;
+  /** Stops at once, as a crash would: connections cut, no goodbye. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Starts a cache node: a page store on local disk behind an HTTP data
+ * endpoint, NATS control (free, stats), and a heartbeat in the membership
+ * bucket so that front-ends place blocks on it.
+ */
+export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNode> {
+  const store = await PageStore.open(options.dataDir, options.capacityBytes, options.memoryBytes);
+  const nc = await connect({ servers: options.natsUrl, name: `koine-cache-${options.nodeId}` });
+
+  const stores = new UfsRegistry(async () => (await request(nc, Meta.mounts, {})).mounts);
+  const log = serviceLogger("cache-node").child({ node: options.nodeId });
+  const engine = new DataEngine(store, options.pageSize, (mountId) => stores.get(mountId), log);
+
+  const policies = await Policies.open(nc);
+  engine.policies = policies;
+  const expiry = setInterval(
+    () => engine.expire().catch((err) => log.error({ err }, "TTL check failed")),
+    options.policyCheckMs ?? DEFAULT_POLICY_CHECK_MS,
+  );
+  let stopped = false;
+  // Pins: what metadata says now, then every change; until metadata answers, the pages found on disk are kept.
+  store.setPinned(store.contentIds(), true);
+  const subscriptions = [
+    subscribe(nc, Events.pinsChanged, ({ pinned, unpinned }) => {
+      store.setPinned(pinned, true);
+      store.setPinned(unpinned, false);
+    }),
+    subscribe(nc, Events.free, ({ contentIds }) => {
+      store.free(contentIds).catch((err) => log.error({ err }, "cannot free pages"));
+    }),
+  ];
+  const loadingPins = keepTrying(async () => store.resetPinned((await request(nc, Meta.pinned, {})).contentIds), {
+    onFailure: (err, n) => n === 1 && log.warn({ cause: (err as Error).message }, "cannot load pinned contents yet; retrying"),
+  });
+
+  const app = buildHttp(engine, log);
+  let heartbeat: MemberHeartbeat | undefined;
+  opsRoutes(app, "", async () => {
+    const nats = !nc.isClosed();
+    const member = heartbeat?.stored === true;
+    return { ready: nats && member, nats, member };
+  });
+  try {
+    await app.listen({ host: options.host, port: options.port });
+  } catch (err) {
+    // A port in use: nothing opened may keep the process alive.
+    loadingPins.stop();
+    clearInterval(expiry);
+    policies.close();
+    await nc.close();
+    throw err;
+  }
+  const port = (app.server.address() as AddressInfo).port;
+  const url = `http://${options.advertiseHost}:${port}`;
+
+  const stats = (): CacheStats => ({
+    nodeId: options.nodeId,
+    pages: store.pages,
+    usedBytes: store.usedBytes,
+    capacityBytes: store.capacityBytes,
+    ...engine.counters,
+    ...store.counters,
+  });
+  const unreport = reportMetrics(options.nodeId, stats);
+  const control = cacheNode(options.nodeId);
+  const responder = new Responder(nc, { onInternalError: (err, subject) => log.error({ err, subject }, "request failed") })
+    .on(control.free, ({ contentIds }) => store.free(contentIds))
+    .on(control.stats, () => stats())
+    .on(control.held, ({ ranges }) => ({ held: ranges.map((r) => engine.holds(r)) }))
+    .on(control.drop, async ({ ranges }) => {
+      let droppedPages = 0;
+      for (const r of ranges) droppedPages += await engine.drop(r);
+      return { droppedPages };
+    })
+    .on(control.load, async ({ ranges }) => ({
+      results: await Promise.all(
+        ranges.map((r) => engine.load(r).catch((err: Error) => ({ loadedBytes: 0, cachedBytes: 0, error: err.message }))),
+      ),
+    }));
+
+  heartbeat = await MemberHeartbeat.start(nc, () => ({
+    id: options.nodeId,
+    url,
+    capacityBytes: store.capacityBytes,
+    usedBytes: store.usedBytes,
+  }));
+  const member = heartbeat;
+  responder
+    .on(control.decommission, () => member.decommission())
+    .on(control.leave, async () => {
+      await member.stop(true);
+      return {};
+    });
+
+  return {
+    id: options.nodeId,
+    url,
+    engine,
+    stats,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      unreport();
+      loadingPins.stop();
+      clearInterval(expiry);
+      policies.close();
+      await member.stop(true).catch(() => {});
+      responder.close();
+      for (const s of subscriptions) s.unsubscribe();
+      await app.close();
+      await engine.drain();
+      await nc.drain();
+    },
+    async abort() {
+      if (stopped) return;
+      stopped = true;
+      unreport();
+      loadingPins.stop();
+      await member.stop(false);
+      clearInterval(expiry);
+      policies.close();
+      app.server.closeAllConnections();
+      app.server.close();
+      await nc.close();
+    },
+  };
+}
