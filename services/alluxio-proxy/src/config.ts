@@ -17,7 +17,6 @@ export interface AlluxioProxyOptions {
   streams?: StreamLimits;
 }
 
-export { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CLIENT, DEFAULT_STREAM_IDLE_MS };
 export const DEFAULT_PORT = 39999;
 
 /** The Alluxio proxy's settings. */

@@ -5,13 +5,6 @@
  */
 
 export type { AlluxioProxyOptions } from "./config.ts";
-export {
-  DEFAULT_MAX_STREAMS,
-  DEFAULT_MAX_STREAMS_PER_CLIENT,
-  DEFAULT_PORT,
-  DEFAULT_STREAM_IDLE_MS,
-  parseConfig,
-  Settings,
-} from "./config.ts";
+export { DEFAULT_PORT, parseConfig, Settings } from "./config.ts";
 export type { AlluxioProxy } from "./service.ts";
 export { start } from "./service.ts";

@@ -10,7 +10,7 @@ import {
 } from "@koine/namespace";
 import { Type as T } from "@sinclair/typebox";
 
-export { DEFAULT_SWEEP_GRACE_MS, DEFAULT_SWEEP_INTERVAL_MS, DEFAULT_SYNC_INTERVAL_MS, DEFAULT_TTL_CHECK_MS };
+export { DEFAULT_SYNC_INTERVAL_MS, DEFAULT_TTL_CHECK_MS };
 /** The port of metadata's /healthz, /readyz and /metrics. */
 export const DEFAULT_OPS_PORT = 19998;
 

@@ -6,13 +6,6 @@
  */
 
 export type { MetadataOptions } from "./config.ts";
-export {
-  DEFAULT_SWEEP_GRACE_MS,
-  DEFAULT_SWEEP_INTERVAL_MS,
-  DEFAULT_SYNC_INTERVAL_MS,
-  DEFAULT_TTL_CHECK_MS,
-  parseConfig,
-  Settings,
-} from "./config.ts";
+export { DEFAULT_SYNC_INTERVAL_MS, DEFAULT_TTL_CHECK_MS, parseConfig, Settings } from "./config.ts";
 export type { MetadataService } from "./service.ts";
 export { start } from "./service.ts";
