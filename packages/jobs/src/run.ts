@@ -94,10 +94,10 @@ function batchWork(record: JobRecord, client: FileSystemClient): (files: FileInf
  * so a batch run again after a crash loads nothing twice); a free drops
  * the cached pages everywhere. The record is updated after every batch.
  */
-export async function runJob(ctx: JobContext, id: string): Promise<{ kind: string; state: "paused" | JobRecord["state"] }> {
+export async function runJob(ctx: JobContext, id: string): Promise<"paused" | JobRecord["state"]> {
   const { client, jobs, log } = ctx;
   let record = await jobs.get(id);
-  if (record?.state !== "RUNNING") return { kind: record?.kind ?? "unknown", state: record?.state ?? "STOPPED" };
+  if (record?.state !== "RUNNING") return record?.state ?? "STOPPED";
   // Blocks are placed on the ring of every node there is, not of what this view heard last (it may have been cut off).
   await client.membership.refresh();
   log.info({ kind: record.kind, job: id, nodes: client.membership.ring.nodes }, "running a job");
@@ -120,8 +120,8 @@ export async function runJob(ctx: JobContext, id: string): Promise<{ kind: strin
   const freeing = record.kind === "free";
 
   for (let start = record.cursor; start < files.length; start += batchSize) {
-    if (ctx.stopping()) return { kind: record.kind, state: "paused" };
-    if (!(await stillRunning(ctx, id))) return { kind: record.kind, state: "STOPPED" };
+    if (ctx.stopping()) return "paused";
+    if (!(await stillRunning(ctx, id))) return "STOPPED";
     const begun = Date.now();
     const batch = files.slice(start, start + batchSize);
     const outcome = await work(batch);
@@ -166,7 +166,7 @@ export async function runJob(ctx: JobContext, id: string): Promise<{ kind: strin
   );
   // A decommissioned node leaves once every block it held is on its new owners.
   if (leaving && finished.state === "SUCCEEDED") await request(client.nc, cacheNode(leaving).leave, {});
-  return { kind: record.kind, state: finished.state };
+  return finished.state;
 }
 
 /** Waits until this runner's ring no longer places blocks on `nodeId` (its entry says DECOMMISSIONING). */

@@ -50,22 +50,29 @@ export async function start(options: JobRunnerOptions): Promise<JobRunner> {
   let stopping = false;
 
   const jobs = await JobStore.open(nc);
-  /** What each kind of message does (and the kind and state it ended in); a message done is acknowledged, a failed one offered again later. */
-  const kinds: Record<string, (payload: unknown) => Promise<{ kind: string; state: string }>> = {
+  /**
+   * What each kind of message does, and the state it ended in; `label.kind`
+   * starts as the queue's kind (persist, run) and becomes the job's own
+   * (load, free, rebalance) once its record is read, for the metrics of every
+   * ending, failures included. A message done is acknowledged, a failed one
+   * offered again later.
+   */
+  const kinds: Record<string, (payload: unknown, label: { kind: string }) => Promise<string>> = {
     [Jobs.persist.subject]: async (job) => {
       if (!Jobs.persist.payload.Check(job)) throw new Malformed();
       await client.persist(job.contentId);
-      return { kind: "persist", state: "SUCCEEDED" };
+      return "SUCCEEDED";
     },
-    [Jobs.run.subject]: async (job) => {
+    [Jobs.run.subject]: async (job, label) => {
       if (!Jobs.run.payload.Check(job)) throw new Malformed();
       const record = await jobs.get(job.jobId);
-      if (!record) return { kind: "unknown", state: "STOPPED" };
+      if (!record) return "STOPPED";
+      label.kind = record.kind;
       jobsRunning.inc({ kind: record.kind });
       try {
-        const ended = await runJob({ client, jobs, log, stopping: () => stopping }, job.jobId);
-        if (ended.state === "paused") throw new Paused();
-        return ended;
+        const state = await runJob({ client, jobs, log, stopping: () => stopping }, job.jobId);
+        if (state === "paused") throw new Paused();
+        return state;
       } finally {
         jobsRunning.dec({ kind: record.kind });
       }
@@ -81,21 +88,22 @@ export async function start(options: JobRunnerOptions): Promise<JobRunner> {
       payload = undefined;
     }
     const alive = setInterval(() => m.working(), WORKING_EVERY_MS);
+    const label = { kind: m.subject.slice(m.subject.lastIndexOf(".") + 1) };
     try {
       if (!kind) throw new Malformed(`job kind ${m.subject} is not implemented`);
-      jobsEnded.inc(await kind(payload));
+      const state = await kind(payload, label);
+      jobsEnded.inc({ ...label, state });
       m.ack();
     } catch (err) {
-      const kind = m.subject.slice(m.subject.lastIndexOf(".") + 1);
       if (err instanceof Paused) {
         m.nak();
       } else if (err instanceof Malformed) {
         log.error({ subject: m.subject, cause: err.message }, "terminating a job");
-        jobsEnded.inc({ kind, state: "TERMINATED" });
+        jobsEnded.inc({ ...label, state: "TERMINATED" });
         m.term(err.message);
       } else {
         log.warn({ subject: m.subject, cause: (err as Error).message }, "a job failed; retrying");
-        jobsEnded.inc({ kind, state: "RETRIED" });
+        jobsEnded.inc({ ...label, state: "RETRIED" });
         m.nak(RETRY_DELAY_MS);
       }
     } finally {
