@@ -85,10 +85,11 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
   });
 
   const app = buildHttp(engine, log);
-  let heartbeat: MemberHeartbeat | undefined;
+  // Ready once the heartbeat (started after the port is known) has stored this node's entry.
+  let joined: MemberHeartbeat | undefined;
   opsRoutes(app, "", async () => {
     const nats = !nc.isClosed();
-    const member = heartbeat?.stored === true;
+    const member = joined?.stored === true;
     return { ready: nats && member, nats, member };
   });
   try {
@@ -129,13 +130,13 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
       ),
     }));
 
-  heartbeat = await MemberHeartbeat.start(nc, () => ({
+  const member = await MemberHeartbeat.start(nc, () => ({
     id: options.nodeId,
     url,
     capacityBytes: store.capacityBytes,
     usedBytes: store.usedBytes,
   }));
-  const member = heartbeat;
+  joined = member;
   responder
     .on(control.decommission, () => member.decommission())
     .on(control.leave, async () => {
