@@ -149,4 +149,19 @@ test("metrics - every service of a multi-process cluster serves Prometheus text 
     "the bucket, its object, the directory and the file found in the under-store",
   );
   assert.ok(sum(after.metadata as Map<string, number>, "koine_metadata_lmdb_bytes") > 0);
+
+  // The endpoints answer anyone (scrapers and probes carry no credentials), read-only: no secret or object name in them,
+  // anything but their GETs is refused (a 4xx, or the dialect's own answer).
+  for (const url of Object.values(endpoints)) {
+    const text = await (await fetch(url)).text();
+    assert.doesNotMatch(text, /koinesecret|outside\/file|metered\/object/, url);
+    for (const method of ["POST", "DELETE", "PUT"]) {
+      const status = (await fetch(url, { method, body: method === "DELETE" ? null : "x" })).status;
+      // (Under /_koine/ on the S3 port the request falls to S3 itself: a POST on an object is its 501.)
+      assert.ok(status >= 400 && status !== 500, `${method} ${url}: ${status}`);
+    }
+  }
+  for (const base of [services.metadata.opsUrl, services.runner.opsUrl]) {
+    assert.equal((await fetch(`${base}/api/v1/paths/x/delete`, { method: "POST" })).status, 404, "the ops port serves nothing else");
+  }
 });
