@@ -1,4 +1,10 @@
 #!/usr/bin/env -S pnpm exec tsx
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 // PUT and warm/cold GET throughput of koine, next to nginx serving the same
 // files from the same disk in the same run, as ratios. Not a test.
 //
@@ -6,12 +12,7 @@
 //
 // koine runs as `npm run up` does (all services in one process, one cache
 // node); load comes from wrk (GET, presigned URLs) and the AWS SDK (PUT).
-import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { cpus, tmpdir, totalmem } from "node:os";
-import { join } from "node:path";
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { loadClusterKey, natsCredentials } from "@koine/access";
 import { connect, request } from "@koine/bus";
 import { launchAllInOne } from "@koine/launcher";
 import { cacheNode } from "@koine/protocol";
@@ -142,7 +143,8 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
   const warmBig = { koine: await wrk(koineBig, 4), nginx: await wrk(nginxBig, 4) };
 
   // Cold: koine's cache emptied before each read (bytes come from the under-store through the read-through path).
-  const nc = await connect({ servers: `nats://127.0.0.1:${natsPort}`, name: "bench" });
+  const auth = natsCredentials(loadClusterKey(undefined, join(home, "cluster.key")), "alluxio-admin");
+  const nc = await connect({ servers: `nats://127.0.0.1:${natsPort}`, name: "bench", auth });
   const coldRuns: number[] = [];
   for (let i = 0; i < 4; i++) {
     await request(nc, cacheNode("node0").free, {});

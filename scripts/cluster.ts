@@ -1,4 +1,6 @@
 #!/usr/bin/env -S pnpm exec tsx
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 // A multi-process local cluster, started the way an operator would start
 // koine on several hosts: one process per service, found through NATS.
 //
@@ -9,8 +11,7 @@
 // Settings: KOINE_HOME (default .koine-cluster), KOINE_NATS_PORT (4222),
 // KOINE_S3_PORT (9000), KOINE_ALLUXIO_PORT (39999), KOINE_ADMIN_PORT (19999), KOINE_CACHE_PORT (29999, +1 per node),
 // KOINE_METADATA_PORT (19998), KOINE_JOB_RUNNER_PORT (19997): health and metrics of metadata and the job runner.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { loadClusterKey } from "@koine/access";
 import { argv, echo } from "zx";
 import { alive, echoMembers, ProcessTable } from "./operator.ts";
 
@@ -32,6 +33,9 @@ const natsUrl = `nats://127.0.0.1:${natsPort}`;
 
 const processes = new ProcessTable(runDir, logDir);
 
+/** The key the cluster's services share (made in KOINE_HOME at the first start). */
+const clusterKey = () => loadClusterKey(process.env.KOINE_CLUSTER_KEY, join(home, "cluster.key"));
+
 async function up(nodes: number): Promise<void> {
   if (processes.anyAlive()) throw new Error(`a cluster already runs in ${home}: run "scripts/cluster down" first`);
   mkdirSync(runDir, { recursive: true });
@@ -40,7 +44,8 @@ async function up(nodes: number): Promise<void> {
   const base = { KOINE_HOME: home, KOINE_NATS_URL: natsUrl };
   echo(`koine cluster in ${home}:`);
   const { findNatsServer, natsServerArgs } = await import("@koine/bus");
-  const natsArgs = natsServerArgs({ port: natsPort, storeDir: join(home, "nats") });
+  const { natsUsers } = await import("@koine/access");
+  const natsArgs = natsServerArgs({ port: natsPort, storeDir: join(home, "nats"), users: natsUsers(clusterKey()) });
   await processes.launch("nats", findNatsServer(), natsArgs, {}, /Server is ready/);
   await processes.launchService("metadata", "metadata", { ...base, KOINE_METADATA_PORT: String(metadataPort) });
   for (let i = 0; i < nodes; i++) {
@@ -54,7 +59,7 @@ async function up(nodes: number): Promise<void> {
   await processes.launchService("s3-gateway", "s3-gateway", { ...base, KOINE_S3_PORT: String(s3Port) });
   await processes.launchService("alluxio-proxy", "alluxio-proxy", { ...base, KOINE_ALLUXIO_PORT: String(alluxioPort) });
   await processes.launchService("alluxio-admin", "alluxio-admin", { ...base, KOINE_ADMIN_PORT: String(adminPort) });
-  const { describeCredentials, parseUsers } = await import("@koine/frontend");
+  const { describeCredentials, parseUsers } = await import("@koine/namespace");
   echo(`S3 endpoint http://127.0.0.1:${s3Port} (${describeCredentials(parseUsers())})`);
 }
 
@@ -62,7 +67,7 @@ async function status(): Promise<void> {
   const all = processes.list();
   if (all.length === 0) return echo(`no cluster in ${home}`);
   for (const p of all) echo(`${alive(p.pid) ? "up  " : "DOWN"} ${p.name} (pid ${p.pid})`);
-  await echoMembers(natsUrl);
+  await echoMembers(natsUrl, clusterKey());
 }
 
 const command = String(argv._[0] ?? "");

@@ -21,6 +21,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { loadClusterKey, natsUsers } from "@koine/access";
 import { findNatsServer } from "@koine/bus";
 import {
   addHost,
@@ -56,6 +57,8 @@ interface Layout {
 
 const root = new URL("..", import.meta.url).pathname;
 const home = resolve(process.env.KOINE_HOME ?? join(root, ".koine-hosts"));
+/** The key every simulated host's services share. */
+const clusterKey = () => loadClusterKey(process.env.KOINE_CLUSTER_KEY, join(home, "cluster.key"));
 const runDir = join(home, "run");
 const layoutFile = join(runDir, "layout.json");
 const processes = new ProcessTable(runDir, join(home, "logs"));
@@ -102,12 +105,17 @@ async function startServices(layout: Layout, host: SimHost, services: string[]):
       const { command, args } = inHost(
         host,
         findNatsServer(),
-        natsOnHostArgs(host, `nats-${host.name}`, join(hostHome, "nats"), natsHosts),
+        natsOnHostArgs(host, `nats-${host.name}`, join(hostHome, "nats"), natsHosts, natsUsers(clusterKey())),
       );
       await processes.launch(`${host.name}-nats`, command, args, {}, /Server is ready/);
       continue;
     }
-    const env: Record<string, string> = { KOINE_NATS_URL: natsUrlOf(layout), KOINE_HOME: hostHome };
+    // Every host's services share one cluster key (each host has a home of its own).
+    const env: Record<string, string> = {
+      KOINE_NATS_URL: natsUrlOf(layout),
+      KOINE_HOME: hostHome,
+      KOINE_CLUSTER_KEY: clusterKey().toString("hex"),
+    };
     if (service === "metadata") env.KOINE_ROOT_UFS = pathToFileURL(join(home, "ufs")).href;
     if (service === "cache-node") Object.assign(env, { KOINE_NODE_ID: host.name, KOINE_ADVERTISE_HOST: host.ip });
     await processes.launchService(`${host.name}-${service}`, service, env, host);
@@ -174,7 +182,7 @@ async function status(): Promise<void> {
     .map((h) => `http://${hostOf(layout.network, h.name, h.index).ip}:8222`);
   const unsettled = await jetStreamUnsettled(monitors);
   echo(`JetStream: ${unsettled === "" ? "settled (every server names the same leaders)" : unsettled}`);
-  await echoMembers(natsUrlOf(layout));
+  await echoMembers(natsUrlOf(layout), clusterKey());
 }
 
 async function down(): Promise<void> {

@@ -1,10 +1,10 @@
 #!/usr/bin/env -S pnpm exec tsx
-// Operator commands against a running cluster. Users go through NATS
-// (KOINE_NATS_URL, default nats://127.0.0.1:4222); the rest through the admin
-// REST API (KOINE_ADMIN_URL, default http://127.0.0.1:19999), so the CLI does
-// exactly what the API does.
+// Operator commands against a running cluster, through the admin REST API
+// (KOINE_ADMIN_URL, default http://127.0.0.1:19999) as an admin
+// (KOINE_ACCESS_KEY / KOINE_SECRET_KEY, default koine / koinesecret), so the
+// CLI does exactly what the API does.
 //
-//   scripts/koine user add <accessKey> [secretKey]   (a secret is generated when omitted)
+//   scripts/koine user add <accessKey> [secretKey] [--group g ...] [--admin]   (a secret is generated when omitted)
 //   scripts/koine user list | user remove <accessKey>
 //   scripts/koine mount list | mount add <path> <ufs-uri> [--readonly] [--option k=v ...] | mount remove <path>
 //   scripts/koine nodes
@@ -16,14 +16,11 @@
 //   scripts/koine nodes remove <id>                    (decommission: blocks move away, then it leaves)
 //   scripts/koine ttl|quota|priority add --path p (--time 1h | --size 10GiB | --priority HIGH) | list | remove --path p
 //   scripts/koine cache-filter add (--pattern re | --default) --type immutable|maxAge|skipCache [--time 10s] | list | remove (--pattern re | --default)
-import { randomBytes } from "node:crypto";
-import { connect, request } from "@koine/bus";
-import { DEFAULT_NATS_URL } from "@koine/config";
-import { KoineError, Meta } from "@koine/protocol";
+import { KoineError } from "@koine/protocol";
 import { Presets, SingleBar } from "cli-progress";
 import { argv, echo, sleep } from "zx";
 
-const USAGE = `usage: scripts/koine user add <accessKey> [secretKey] | user list | user remove <accessKey>
+const USAGE = `usage: scripts/koine user add <accessKey> [secretKey] [--group g ...] [--admin] | user list | user remove <accessKey>
        scripts/koine mount list | mount add <path> <ufs-uri> [--readonly] [--option k=v ...] | mount remove <path>
        scripts/koine nodes
        scripts/koine load submit --path <p> [--alias a] [--replicas n] [--batch-size n] [--filter re] [--skip-if-exists] [--watch]
@@ -35,6 +32,7 @@ const USAGE = `usage: scripts/koine user add <accessKey> [secretKey] | user list
        scripts/koine cache-filter add (--pattern re | --default) --type immutable|maxAge|skipCache [--time 10s] | list | remove ...`;
 const [area, action, ...rest] = argv._.map(String);
 const adminUrl = process.env.KOINE_ADMIN_URL ?? "http://127.0.0.1:19999";
+const credentials = `${process.env.KOINE_ACCESS_KEY ?? "koine"}:${process.env.KOINE_SECRET_KEY ?? "koinesecret"}`;
 
 class UsageError extends Error {}
 
@@ -48,7 +46,11 @@ const many = (name: string): string[] => {
 async function admin(method: string, path: string, body?: unknown, options: { resumes?: boolean } = {}): Promise<Record<string, unknown>> {
   const res = await fetch(`${adminUrl}${path}`, {
     method,
-    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+    headers: {
+      authorization: `Basic ${Buffer.from(credentials).toString("base64")}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const json = (await res.json()) as Record<string, unknown>;
   if (res.status === 409 && options.resumes) echo(`${json.status}`);
@@ -58,22 +60,27 @@ async function admin(method: string, path: string, body?: unknown, options: { re
 
 async function users(): Promise<void> {
   const [accessKey, secret] = rest;
-  const nc = await connect({ servers: process.env.KOINE_NATS_URL ?? DEFAULT_NATS_URL, name: "koine-cli" });
-  try {
-    if (action === "list") {
-      const { users } = await request(nc, Meta.listUsers, {});
-      for (const u of users) echo(`${u.accessKey}\tcreated ${new Date(u.createdMs).toISOString()}`);
-    } else if (action === "add" && accessKey) {
-      const secretKey = secret ?? randomBytes(24).toString("base64url");
-      await request(nc, Meta.putUser, { accessKey, secretKey });
-      echo(`user ${accessKey} added; secret key ${secretKey}`);
-    } else if (action === "remove" && accessKey) {
-      await request(nc, Meta.removeUser, { accessKey });
-      echo(`user ${accessKey} removed`);
-    } else throw new UsageError();
-  } finally {
-    await nc.close();
-  }
+  if (action === "list") {
+    for (const u of (await admin("GET", "/api/v1/users")).results as {
+      accessKey: string;
+      groups: string[];
+      admin: boolean;
+      createdMs: number;
+    }[]) {
+      echo(`${u.accessKey}\t${u.admin ? "admin" : "user"}\t${u.groups.join(",") || "-"}\tcreated ${new Date(u.createdMs).toISOString()}`);
+    }
+  } else if (action === "add" && accessKey) {
+    const added = await admin("POST", "/api/v1/users", {
+      accessKey,
+      ...(secret ? { secretKey: secret } : {}),
+      groups: many("group"),
+      admin: argv.admin === true,
+    });
+    echo(`user ${accessKey} added${added.secretKey ? `; secret key ${added.secretKey}` : ""}`);
+  } else if (action === "remove" && accessKey) {
+    await admin("DELETE", "/api/v1/users", { accessKey });
+    echo(`user ${accessKey} removed`);
+  } else throw new UsageError();
 }
 
 async function mounts(): Promise<void> {

@@ -84,11 +84,13 @@ export class ProcessTable {
   }
 }
 
-/** Prints the entry of every cache node in the membership bucket of the cluster at `natsUrl`. */
-export async function echoMembers(natsUrl: string): Promise<void> {
+/** Prints the entry of every cache node in the membership bucket of the cluster at `natsUrl` (as its admin service, by `clusterKey`). */
+export async function echoMembers(natsUrl: string, clusterKey: Buffer): Promise<void> {
   const { connect, entriesOf, openKv } = await import("@koine/bus");
+  const { natsCredentials } = await import("@koine/access");
   const { MEMBERS_BUCKET, MEMBER_TTL_MS } = await import("@koine/protocol");
-  const nc = await Promise.race([connect({ servers: natsUrl, name: "koine-status" }), sleep(3000).then(() => undefined)]).catch(
+  const auth = natsCredentials(clusterKey, "alluxio-admin");
+  const nc = await Promise.race([connect({ servers: natsUrl, name: "koine-status", auth }), sleep(3000).then(() => undefined)]).catch(
     () => undefined,
   );
   if (!nc) return echo("NATS is not reachable");

@@ -4,6 +4,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
+import { natsCredentials } from "@koine/access";
 import { connect } from "@koine/bus";
 import { FileSystemClient } from "@koine/client";
 import * as jobRunner from "@koine/job-runner";
@@ -50,7 +51,7 @@ test("admin load - 500 files on 3 nodes with 2 replicas, the job runner killed m
   assert.equal((await progress()).loadedBytes, 0);
 
   // A runner loads part of it, then dies.
-  const first = await jobRunner.start({ natsUrl: cluster.natsUrl });
+  const first = await jobRunner.start({ natsUrl: cluster.natsUrl, clusterKey: cluster.clusterKey });
   await waitFor("the job to be under way", async () => ((await progress()).cursor as number) >= 100, 60_000);
   await first.abort();
   const midway = await progress();
@@ -58,7 +59,7 @@ test("admin load - 500 files on 3 nodes with 2 replicas, the job runner killed m
   assert.ok((midway.loadedBytes as number) < total, "killed mid-job");
 
   // The next runner gets the job again (after the queue's ack wait) and finishes it.
-  const second = await jobRunner.start({ natsUrl: cluster.natsUrl });
+  const second = await jobRunner.start({ natsUrl: cluster.natsUrl, clusterKey: cluster.clusterKey });
   onCleanup(t, () => second.stop());
   await waitFor("the job to succeed", async () => (await progress()).state === "SUCCEEDED", 120_000);
   const done = await progress();
@@ -75,9 +76,9 @@ test("admin load - 500 files on 3 nodes with 2 replicas, the job runner killed m
   assert.ok(((await adminCall(base, "GET", "/api/v1/load")).json.results as { id: string }[]).some((j) => j.id === id));
 
   // Every block is on exactly its two owners.
-  const nc = await connect({ servers: cluster.natsUrl, name: "test" });
+  const nc = await connect({ servers: cluster.natsUrl, name: "test", auth: natsCredentials(cluster.clusterKey, "alluxio-admin") });
   onCleanup(t, () => nc.close());
-  const client = await FileSystemClient.open({ nc });
+  const client = await FileSystemClient.open({ nc, clusterKey: cluster.clusterKey });
   onCleanup(t, () => client.close());
   for (const path of sources.keys()) {
     const info = await client.stat(path);

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { natsCredentials } from "@koine/access";
 import { connect } from "@koine/bus";
 import * as cacheNode from "@koine/cache-node";
 import { FileSystemClient } from "@koine/client";
@@ -32,6 +33,7 @@ test("admin rebalance - a fourth node joins, then one is decommissioned: only th
 
   const fourth = await cacheNode.start({
     natsUrl: cluster.natsUrl,
+    clusterKey: cluster.clusterKey,
     nodeId: "node3",
     dataDir: await tempDir(t, "koine-node3-"),
     host: "127.0.0.1",
@@ -76,9 +78,9 @@ test("admin rebalance - a fourth node joins, then one is decommissioned: only th
   assert.equal((await adminCall(base, "GET", "/api/v1/rebalance?target=ALL")).json.id, started.json.id);
 
   // Every block is now on its owner only.
-  const nc = await connect({ servers: cluster.natsUrl, name: "test" });
+  const nc = await connect({ servers: cluster.natsUrl, name: "test", auth: natsCredentials(cluster.clusterKey, "alluxio-admin") });
   onCleanup(t, () => nc.close());
-  const client = await FileSystemClient.open({ nc });
+  const client = await FileSystemClient.open({ nc, clusterKey: cluster.clusterKey });
   onCleanup(t, () => client.close());
   await waitFor("the client to see four nodes", () => client.membership.members().length === 4);
   const engines = new Map([...cluster.cacheNodes, fourth].map((n) => [n.id, n.engine] as const));

@@ -2,16 +2,15 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { bootCluster } from "@koine/launcher";
-import { s3Client } from "@koine/testkit/clients";
+import { basicAuth, s3Client } from "@koine/testkit/clients";
 
 /** One request as alluxio-py 0.1.4 sends it: POST, a JSON body or none (and then no Content-Type). */
 async function call(base: string, path: string, body?: unknown, method = "POST") {
+  const json = body !== undefined && !(typeof body === "string" || Buffer.isBuffer(body));
   const res = await fetch(`${base}${path}`, {
     method,
-    ...(body === undefined ? {} : { body: typeof body === "string" || Buffer.isBuffer(body) ? body : JSON.stringify(body) }),
-    ...(body !== undefined && !(typeof body === "string" || Buffer.isBuffer(body))
-      ? { headers: { "content-type": "application/json" } }
-      : {}),
+    headers: { ...basicAuth(), ...(json ? { "content-type": "application/json" } : {}) },
+    ...(body === undefined ? {} : { body: json ? JSON.stringify(body) : (body as string | Buffer) }),
   });
   const text = await res.text();
   return { status: res.status, type: res.headers.get("content-type"), text, json: () => JSON.parse(text) as unknown };
@@ -87,7 +86,7 @@ test("alluxio proxy - the alluxio-py example, request by request, then the same 
   // open(py_test_renamed, 'r'): open-file → read → close
   r = await call(base, "/api/v1/paths//py-test-dir/py-test-renamed/open-file");
   const readId = r.json() as number;
-  const read = await fetch(`${base}/api/v1/streams/${readId}/read`, { method: "POST" });
+  const read = await fetch(`${base}/api/v1/streams/${readId}/read`, { method: "POST", headers: basicAuth() });
   assert.equal(read.headers.get("content-type"), "application/octet-stream");
   assert.ok(Buffer.from(await read.arrayBuffer()).equals(Buffer.concat([Buffer.from(first), second])));
   assert.equal((await call(base, `/api/v1/streams/${readId}/close`, "null\n")).status, 200);
@@ -104,7 +103,10 @@ test("alluxio proxy - the alluxio-py example, request by request, then the same 
   t.after(() => s3.destroy());
   await s3.send(new PutObjectCommand({ Bucket: "py-test-dir", Key: "from-s3.txt", Body: "written by S3" }));
   const fromS3 = (await call(base, "/api/v1/paths//py-test-dir/from-s3.txt/open-file")).json() as number;
-  assert.equal(await (await fetch(`${base}/api/v1/streams/${fromS3}/read`, { method: "POST" })).text(), "written by S3");
+  assert.equal(
+    await (await fetch(`${base}/api/v1/streams/${fromS3}/read`, { method: "POST", headers: basicAuth() })).text(),
+    "written by S3",
+  );
 
   // list_status('/'): the root's children; Go appends "?" to every URL and sends "{}".
   r = await call(base, "/api/v1/paths///list-status?", {});
@@ -137,7 +139,7 @@ test("alluxio proxy - the alluxio-go example, request by request (JSON bodies, a
   const base = cluster.alluxioUrl;
   /** As alluxio-go's client.go sends: every URL ends with "?", every body JSON with a newline. */
   const go = async (path: string, body: string, contentType = "application/json") => {
-    const res = await fetch(`${base}${path}?`, { method: "POST", body, headers: { "content-type": contentType } });
+    const res = await fetch(`${base}${path}?`, { method: "POST", body, headers: { ...basicAuth(), "content-type": contentType } });
     assert.equal(res.headers.get("content-type")?.split(";").length, 1, "no parameters in Content-Type: alluxio-go refuses them");
     return { status: res.status, type: res.headers.get("content-type"), text: await res.text() };
   };

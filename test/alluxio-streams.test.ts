@@ -6,10 +6,10 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { bootCluster } from "@koine/launcher";
 import { waitFor } from "@koine/testkit";
-import { alluxioCall, alluxioOk, alluxioWrite } from "@koine/testkit/clients";
+import { alluxioCall, alluxioOk, alluxioWrite, basicAuth } from "@koine/testkit/clients";
 
 const streamCall = async (base: string, id: number | string, op: string, body?: Buffer) => {
-  const res = await fetch(`${base}/api/v1/streams/${id}/${op}`, { method: "POST", ...(body ? { body } : {}) });
+  const res = await fetch(`${base}/api/v1/streams/${id}/${op}`, { method: "POST", headers: basicAuth(), ...(body ? { body } : {}) });
   const text = await res.text();
   return { status: res.status, value: text === "" ? undefined : (JSON.parse(text) as unknown) };
 };
@@ -19,7 +19,14 @@ function createFrom(from: string, base: string, path: string): Promise<{ statusC
   const url = new URL(base);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: url.hostname, port: url.port, localAddress: from, method: "POST", path: `/api/v1/paths${path}/create-file` },
+      {
+        host: url.hostname,
+        port: url.port,
+        localAddress: from,
+        method: "POST",
+        path: `/api/v1/paths${path}/create-file`,
+        headers: basicAuth(),
+      },
       (res) => {
         let text = "";
         res.on("data", (c) => (text += c));

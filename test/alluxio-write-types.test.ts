@@ -89,9 +89,9 @@ test("write types - ASYNC_THROUGH is persisted by a job, also when no job runner
   assert.equal(await inUfs(cluster.home, "async/later.bin"), undefined, "no runner, no persisting");
 
   // A runner that starts and stops before doing anything leaves the job queued.
-  const first = await jobRunner.start({ natsUrl: cluster.natsUrl });
+  const first = await jobRunner.start({ natsUrl: cluster.natsUrl, clusterKey: cluster.clusterKey });
   await first.stop();
-  const runner = await jobRunner.start({ natsUrl: cluster.natsUrl });
+  const runner = await jobRunner.start({ natsUrl: cluster.natsUrl, clusterKey: cluster.clusterKey });
   onCleanup(t, () => runner.stop());
   await waitFor(
     "the file to be persisted",

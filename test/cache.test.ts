@@ -4,7 +4,9 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { test } from "node:test";
+import { crc32 } from "node:zlib";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { DATA_SIGNATURE_HEADER, DataRequestSigner, natsCredentials } from "@koine/access";
 import { connect, request } from "@koine/bus";
 import { bootCluster } from "@koine/launcher";
 import { cacheNode } from "@koine/protocol";
@@ -21,7 +23,7 @@ test("cache - a cold read comes from the UFS, the next from the cache, a corrupt
   // No memory tier: every warm read checks the page on disk.
   const cluster = await bootCluster(t, { cacheMemoryBytes: 0 });
   const s3 = s3Client(cluster.s3Url);
-  const nc = await connect({ servers: cluster.natsUrl, name: "test" });
+  const nc = await connect({ servers: cluster.natsUrl, name: "test", auth: natsCredentials(cluster.clusterKey, "alluxio-admin") });
   t.after(async () => {
     s3.destroy();
     await nc.close();
@@ -129,9 +131,12 @@ test("cache - the data endpoint answers absurd requests with a 400 at once and s
   const cluster = await bootCluster(t, { remoteCacheNodes: true });
   const node = cluster.cacheNodes[0] as (typeof cluster.cacheNodes)[number];
   const contentId = "0123456789abcdef";
+  // Signed as a koine service would: what is absurd in them must still be refused.
+  const signer = new DataRequestSigner(cluster.clusterKey);
   const ask = async (method: string, path: string, body?: RequestBody) => {
     const res = await fetch(node.url + path, {
       method,
+      headers: { [DATA_SIGNATURE_HEADER]: signer.sign(method, path) },
       ...(body ? { body, duplex: "half" } : {}),
       signal: AbortSignal.timeout(5000),
     } as RequestInit);
@@ -164,4 +169,56 @@ test("cache - the data endpoint answers absurd requests with a 400 at once and s
     "400 INVALID_ARGUMENT",
   );
   assert.equal(node.stats().pages, 0, "no page stored");
+});
+
+test("cache - the data port takes only requests signed with the cluster key; pages planted on disk or through the port are never served", async (t) => {
+  // No memory tier: every read of a page checks it on disk.
+  const cluster = await bootCluster(t, { cacheMemoryBytes: 0, remoteCacheNodes: true });
+  const s3 = s3Client(cluster.s3Url);
+  t.after(() => s3.destroy());
+  const node = cluster.cacheNodes[0] as (typeof cluster.cacheNodes)[number];
+  await s3.send(new CreateBucket("planted"));
+  const body = randomBytes(2 * MiB + 7);
+  await s3.send(new PutObjectCommand({ Bucket: "planted", Key: "obj", Body: body }));
+  assert.ok((await get(s3, "planted", "obj")).equals(body));
+  const pagesDir = join(cluster.home, "cache", "node0");
+  const [contentId] = (await readdir(pagesDir)).filter((n) => !n.startsWith("."));
+  assert.ok(contentId);
+  const pagesBefore = node.stats().pages;
+
+  const evil = Buffer.alloc(MiB, "e");
+  const read = `/data?contentId=${contentId}&mountId=root&path=/planted/obj&fingerprint=f&fileSize=${body.length}&offset=0&length=10`;
+  const block = `/block?contentId=${contentId}&blockSize=${4 * MiB}&blockIndex=0`;
+  const write = "/data?contentId=feedfacefeedface&mountId=root&path=/planted/evil&blockSize=1048576&stage=false";
+  const forged = new DataRequestSigner(randomBytes(32));
+  const attempts: [string, string, Record<string, string>, Buffer?][] = [
+    ["GET", read, {}],
+    ["PUT", block, {}, evil],
+    ["PUT", write, {}, evil],
+    ["POST", "/concat", { "content-type": "application/json" }, Buffer.from("{}")],
+    ["GET", read, { [DATA_SIGNATURE_HEADER]: forged.sign("GET", read) }],
+    ["PUT", block, { [DATA_SIGNATURE_HEADER]: forged.sign("PUT", block) }, evil],
+    ["PUT", block, { [DATA_SIGNATURE_HEADER]: new DataRequestSigner(cluster.clusterKey).sign("GET", read) }, evil],
+    ["GET", read, { [DATA_SIGNATURE_HEADER]: `${Date.now() - 1000}.AAAA` }],
+  ];
+  for (const [method, path, headers, reqBody] of attempts) {
+    const res = await fetch(node.url + path, { method, headers, ...(reqBody ? { body: reqBody } : {}) });
+    assert.equal(res.status, 401, `${method} ${path} ${JSON.stringify(headers)}`);
+    assert.equal(((await res.json()) as { code: string }).code, "UNAUTHENTICATED");
+  }
+  assert.equal(node.stats().pages, pagesBefore, "nothing stored");
+  assert.deepEqual((await readdir(join(cluster.home, "ufs", "planted"))).sort(), ["obj"], "nothing written to the under-store");
+
+  // Planted on disk: every page of the object replaced by other bytes, with a header an attacker can compute (a CRC32).
+  for (const page of await readdir(join(pagesDir, contentId))) {
+    const file = join(pagesDir, contentId, page);
+    const size = (await readFile(file)).length - 16;
+    const data = Buffer.alloc(size, "p");
+    const header = Buffer.alloc(16);
+    header.writeUInt32BE(crc32(data), 0);
+    await writeFile(file, Buffer.concat([header, data]));
+  }
+  const served = await get(s3, "planted", "obj");
+  assert.ok(served.equals(body), "the planted pages are never served: the bytes come from the under-store");
+  assert.ok(node.stats().corruptPages >= 3, `${node.stats().corruptPages} pages refused`);
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import { text } from "node:stream/consumers";
 import { test } from "node:test";
+import { natsCredentials } from "@koine/access";
 import { connect } from "@koine/bus";
 import { FileSystemClient } from "@koine/client";
 import { bootCluster } from "@koine/launcher";
@@ -23,8 +24,8 @@ async function eventually(check: () => Promise<boolean>, what: string): Promise<
 test("FileSystemClient - a stat cached by one front-end is dropped when another changes the file or its tree", async (t) => {
   const cluster = await bootCluster(t);
   const open = async () => {
-    const nc = await connect({ servers: cluster.natsUrl, name: "test" });
-    const client = await FileSystemClient.open({ nc, statCacheMs: 60_000 });
+    const nc = await connect({ servers: cluster.natsUrl, name: "test", auth: natsCredentials(cluster.clusterKey, "alluxio-admin") });
+    const client = await FileSystemClient.open({ nc, clusterKey: cluster.clusterKey, statCacheMs: 60_000 });
     onCleanup(t, async () => {
       await client.close();
       await nc.close();

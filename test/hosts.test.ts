@@ -125,7 +125,7 @@ test("hosts - koine over simulated hosts: spread, a host cut off and back, a NAT
   }
 
   // A load job on host C warms a mount.
-  const data = join(home, "dataset");
+  const data = join(home, "mounts", "dataset"); // below the default mount root, $KOINE_HOME/mounts
   await mkdir(data, { recursive: true });
   for (let i = 0; i < 20; i++) await writeFile(join(data, `f${i}`), randomBytes(300 * 1024));
   assert.equal((await adminCall(admin, "POST", "/api/v1/mount", { path: "/dataset", ufs: pathToFileURL(data).href })).status, 200);

@@ -14,7 +14,7 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { bootCluster } from "@koine/launcher";
-import { alluxioOk, alluxioRead, s3Client } from "@koine/testkit/clients";
+import { alluxioOk, alluxioRead, basicAuth, s3Client } from "@koine/testkit/clients";
 
 /** A request whose path goes on the wire exactly as written; the JSON or S3 error code of its answer. */
 function postAsIs(base: string, path: string, method = "POST"): Promise<{ statusCode?: string; code?: string }> {
@@ -111,7 +111,7 @@ test("names - percent-encoded dots stay bytes of a name in every dialect, and no
   }
   const admin = await fetch(`${cluster.adminUrl}/api/v1/load`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { ...basicAuth(), "content-type": "application/json" },
     body: JSON.stringify({ paths: ["/names/%2e%2e/../../etc"] }),
   });
   assert.equal(admin.status, 400, await admin.text());

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { ServiceProcess } from "@koine/launcher";
 import { freePort, onCleanup, startNats, tempDir, waitFor } from "@koine/testkit";
-import { s3Client, signedRequest, TEST_CREDENTIALS } from "@koine/testkit/clients";
+import { basicAuth, s3Client, signedRequest, TEST_CREDENTIALS } from "@koine/testkit/clients";
 
 /** The JSON log lines of `output` that carry request id `id`. */
 function linesWith(output: string, id: string): Record<string, unknown>[] {
@@ -60,7 +60,7 @@ test("request ids - a PUT's x-request-id is in the gateway's, metadata's and the
   const jobId = "test-load-0123456789";
   const submitted = await fetch(`http://127.0.0.1:${adminPort}/api/v1/load`, {
     method: "POST",
-    headers: { "content-type": "application/json", "x-request-id": jobId },
+    headers: { ...basicAuth(), "content-type": "application/json", "x-request-id": jobId },
     body: JSON.stringify({ paths: ["/ids"] }),
   });
   assert.equal(submitted.status, 200, await submitted.text());

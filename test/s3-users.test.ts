@@ -26,14 +26,14 @@ const KOINE = join(import.meta.dirname, "..", "scripts", "koine.ts");
 
 test("users - seeded and managed users, bucket owners, and other users' buckets refused", async (t) => {
   const cluster = await bootCluster(t, {
-    credentials: new Map([
-      ["koine", "koinesecret"],
-      ["alice", "alice-secret"],
-    ]),
+    users: [
+      { accessKey: "koine", secretKey: "koinesecret", admin: true },
+      { accessKey: "alice", secretKey: "alice-secret" },
+    ],
   });
   const koine = (...args: string[]) =>
     run(process.execPath, ["--import", "tsx", KOINE, ...args], {
-      env: { ...process.env, KOINE_NATS_URL: cluster.natsUrl },
+      env: { ...process.env, KOINE_ADMIN_URL: cluster.adminUrl },
       timeout: 60_000,
     });
 
@@ -89,10 +89,11 @@ test("users - seeded and managed users, bucket owners, and other users' buckets 
 /** A cluster with two users, and a client for each. */
 async function aliceAndBob(t: TestContext) {
   const cluster = await bootCluster(t, {
-    credentials: new Map([
-      ["alice", "alice-secret"],
-      ["bobby", "bobby-secret"],
-    ]),
+    users: [
+      { accessKey: "koine", secretKey: "koinesecret", admin: true },
+      { accessKey: "alice", secretKey: "alice-secret" },
+      { accessKey: "bobby", secretKey: "bobby-secret" },
+    ],
   });
   const alice = s3Client(cluster.s3Url, { accessKeyId: "alice", secretAccessKey: "alice-secret" });
   const bob = s3Client(cluster.s3Url, { accessKeyId: "bobby", secretAccessKey: "bobby-secret" });
@@ -103,7 +104,7 @@ async function aliceAndBob(t: TestContext) {
   return { cluster, alice, bob };
 }
 
-test("users - canned ACLs: public-read buckets and objects are open to anyone for reading, nothing else", async (t) => {
+test("users - canned ACLs as AWS reads them: a public-read bucket is listed by anyone, a public-read object read by anyone, nothing else", async (t) => {
   const { cluster, alice, bob } = await aliceAndBob(t);
   const anonymous = (method: string, path: string, body?: string) =>
     fetch(`${cluster.s3Url}${path}`, { method, ...(body === undefined ? {} : { body }) }).then(async (r) =>
@@ -116,7 +117,7 @@ test("users - canned ACLs: public-read buckets and objects are open to anyone fo
   await alice.send(new PutObjectCommand({ Bucket: "priv", Key: "open", Body: "one open object", ACL: "public-read" }));
   await alice.send(new PutObjectCommand({ Bucket: "priv", Key: "closed", Body: "secret" }));
 
-  assert.equal(await anonymous("GET", "/pub/doc"), "200");
+  assert.equal(await anonymous("GET", "/pub/doc"), "403 AccessDenied", "a bucket's READ grant lists its keys, reads none");
   assert.equal(await anonymous("GET", "/pub?list-type=2"), "200");
   assert.equal(await anonymous("PUT", "/pub/new", "x"), "403 AccessDenied");
   assert.equal(await anonymous("DELETE", "/pub/doc"), "403 AccessDenied");
@@ -126,8 +127,8 @@ test("users - canned ACLs: public-read buckets and objects are open to anyone fo
   assert.equal(await anonymous("GET", "/"), "403 AccessDenied");
   assert.equal(await anonymous("GET", "/pub/doc?acl"), "403 AccessDenied");
 
-  const read = await bob.send(new GetObjectCommand({ Bucket: "pub", Key: "doc" }));
-  assert.equal(await read.Body?.transformToString(), "for all");
+  assert.equal((await bob.send(new ListObjectsV2Command({ Bucket: "pub" }))).KeyCount, 1);
+  assert.equal(await s3Outcome(bob.send(new GetObjectCommand({ Bucket: "pub", Key: "doc" }))), "403 AccessDenied");
   assert.equal(await s3Outcome(bob.send(new PutObjectCommand({ Bucket: "pub", Key: "mine", Body: "no" }))), "403 AccessDenied");
 
   const bucketAcl = await alice.send(new GetBucketAclCommand({ Bucket: "pub" }));
@@ -148,9 +149,13 @@ test("users - canned ACLs: public-read buckets and objects are open to anyone fo
   await alice.send(new PutObjectAclCommand({ Bucket: "priv", Key: "closed", ACL: "public-read" }));
   assert.equal(await anonymous("GET", "/priv/closed"), "200");
   await alice.send(new PutBucketAclCommand({ Bucket: "pub", ACL: "private" }));
-  assert.equal(await anonymous("GET", "/pub/doc"), "403 AccessDenied");
+  assert.equal(await anonymous("GET", "/pub?list-type=2"), "403 AccessDenied");
+  // authenticated-read: every signed-in user reads, nobody else.
+  await alice.send(new PutObjectAclCommand({ Bucket: "priv", Key: "open", ACL: "authenticated-read" }));
+  assert.equal(await anonymous("GET", "/priv/open"), "403 AccessDenied");
+  assert.equal(await (await bob.send(new GetObjectCommand({ Bucket: "priv", Key: "open" }))).Body?.transformToString(), "one open object");
   assert.equal(
-    await s3Outcome(alice.send(new PutObjectAclCommand({ Bucket: "priv", Key: "open", ACL: "authenticated-read" }))),
+    await s3Outcome(alice.send(new PutObjectAclCommand({ Bucket: "priv", Key: "open", ACL: "aws-exec-read" as "private" }))),
     "501 NotImplemented",
   );
 });

@@ -1,19 +1,26 @@
 import { resolve } from "node:path";
+import { clusterKeyOf } from "@koine/access";
 import * as admin from "@koine/alluxio-admin";
 import * as alluxio from "@koine/alluxio-proxy";
 import * as cacheNode from "@koine/cache-node";
 import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
-import { parseUsers, USER_SETTINGS } from "@koine/frontend";
 import * as metadata from "@koine/metadata";
-import { DOMAIN_SETTINGS } from "@koine/s3";
+import { parseUsers, USER_SETTINGS } from "@koine/namespace";
+import { type AuthMode, DOMAIN_SETTINGS } from "@koine/s3";
 import * as s3 from "@koine/s3-gateway";
 import { Type as T } from "@sinclair/typebox";
 import type { LocalClusterOptions } from "./local_cluster.ts";
 
-const { KOINE_UFS_SYNC_INTERVAL, KOINE_TTL_CHECK_INTERVAL, KOINE_SWEEP_INTERVAL, KOINE_SWEEP_GRACE } = metadata.Settings.properties;
+const { KOINE_UFS_SYNC_INTERVAL, KOINE_TTL_CHECK_INTERVAL, KOINE_SWEEP_INTERVAL, KOINE_SWEEP_GRACE, KOINE_MOUNT_ROOTS } =
+  metadata.Settings.properties;
 const { KOINE_CACHE_CAPACITY, KOINE_CACHE_MEMORY } = cacheNode.Settings.properties;
-const { KOINE_ALLUXIO_PORT, KOINE_ALLUXIO_STREAM_IDLE, KOINE_ALLUXIO_MAX_STREAMS, KOINE_ALLUXIO_MAX_STREAMS_PER_CLIENT } =
-  alluxio.Settings.properties;
+const {
+  KOINE_ALLUXIO_PORT,
+  KOINE_ALLUXIO_STREAM_IDLE,
+  KOINE_ALLUXIO_MAX_STREAMS,
+  KOINE_ALLUXIO_MAX_STREAMS_PER_CLIENT,
+  KOINE_ALLUXIO_AUTH,
+} = alluxio.Settings.properties;
 const { KOINE_ADMIN_PORT, KOINE_ADMIN_DISABLED } = admin.Settings.properties;
 
 /** The all-in-one cluster's settings (`npm run up`): the services' own, and the few that only running them together has. */
@@ -34,9 +41,11 @@ export const Settings = T.Object({
   KOINE_TTL_CHECK_INTERVAL,
   KOINE_SWEEP_INTERVAL,
   KOINE_SWEEP_GRACE,
+  KOINE_MOUNT_ROOTS,
   KOINE_ALLUXIO_STREAM_IDLE,
   KOINE_ALLUXIO_MAX_STREAMS,
   KOINE_ALLUXIO_MAX_STREAMS_PER_CLIENT,
+  KOINE_ALLUXIO_AUTH,
   KOINE_ADMIN_DISABLED,
 });
 
@@ -45,6 +54,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): LocalClusterO
   const s = readSettings(Settings, env);
   return {
     home: resolve(s.KOINE_HOME),
+    ...(s.KOINE_CLUSTER_KEY ? { clusterKey: clusterKeyOf(s) } : {}),
     ...(s.KOINE_NATS_URL ? { natsUrl: s.KOINE_NATS_URL } : {}),
     natsPort: s.KOINE_NATS_PORT,
     s3Port: s.KOINE_S3_PORT,
@@ -54,7 +64,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): LocalClusterO
     cacheNodes: s.KOINE_CACHE_NODES,
     cacheCapacityBytes: s.KOINE_CACHE_CAPACITY,
     cacheMemoryBytes: s.KOINE_CACHE_MEMORY,
-    credentials: parseUsers(env),
+    users: parseUsers(env),
+    ...(s.KOINE_MOUNT_ROOTS.length > 0 ? { mountRoots: s.KOINE_MOUNT_ROOTS.map((r) => resolve(r)) } : {}),
+    alluxioAuth: s.KOINE_ALLUXIO_AUTH as AuthMode,
     s3Domains: s.KOINE_S3_DOMAINS,
     syncIntervalMs: s.KOINE_UFS_SYNC_INTERVAL,
     ttlCheckMs: s.KOINE_TTL_CHECK_INTERVAL,

@@ -141,10 +141,10 @@ export function serviceCommand(service: string): { command: string; args: string
 }
 
 /** The arguments of one server of a NATS cluster on a host (client port 4222, routes 6222, monitoring 8222); alone without peers. */
-export function natsOnHostArgs(host: SimHost, name: string, storeDir: string, peers: SimHost[]): string[] {
+export function natsOnHostArgs(host: SimHost, name: string, storeDir: string, peers: SimHost[], users?: readonly unknown[]): string[] {
   const routes = peers.filter((p) => p.ip !== host.ip).map((p) => `nats://${p.ip}:6222`);
   const cluster = routes.length > 0 ? { cluster: { name: "koine", serverName: name, port: 6222, routes } } : {};
-  return natsServerArgs({ host: "0.0.0.0", port: 4222, monitorPort: 8222, storeDir, ...cluster });
+  return natsServerArgs({ host: "0.0.0.0", port: 4222, monitorPort: 8222, storeDir, ...cluster, ...(users ? { users } : {}) });
 }
 
 /**

@@ -1,14 +1,16 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { type ClusterKey, loadClusterKey, natsUsers } from "@koine/access";
 import * as admin from "@koine/alluxio-admin";
 import type { AlluxioProxyOptions } from "@koine/alluxio-proxy";
 import * as alluxio from "@koine/alluxio-proxy";
 import { type NatsServer, startNatsServer } from "@koine/bus";
 import * as cacheNode from "@koine/cache-node";
-import { DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY } from "@koine/frontend";
 import * as jobRunner from "@koine/job-runner";
 import * as metadata from "@koine/metadata";
-import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "@koine/s3";
+import { parseUsers } from "@koine/namespace";
+import type { PutUserRequest } from "@koine/protocol";
+import { type AuthMode, DEFAULT_BODY_IDLE_TIMEOUT_MS } from "@koine/s3";
 import * as s3 from "@koine/s3-gateway";
 
 export interface LocalClusterOptions {
@@ -37,7 +39,14 @@ export interface LocalClusterOptions {
   alluxioStreams?: AlluxioProxyOptions["streams"];
   /** Admin API endpoints switched off (they answer 501). */
   adminDisabled?: string[];
-  credentials?: Map<string, string>;
+  /** Users put at start; the first an admin. @default koine / koinesecret, an admin */
+  users?: PutUserRequest[];
+  /** The key every service shares. @default <home>/cluster.key, made at first start */
+  clusterKey?: ClusterKey;
+  /** Directories below which admins may mount local directories. @default [<home>/mounts] */
+  mountRoots?: string[];
+  /** How the Alluxio paths and streams API takes its callers. @default "koine" */
+  alluxioAuth?: AuthMode;
   /** Domains for virtual-hosted-style S3 requests. @default ["localhost"] */
   s3Domains?: string[];
   bodyIdleTimeoutMs?: number;
@@ -63,6 +72,8 @@ export interface LocalCluster {
   /** The admin API (jobs, nodes, mounts). */
   adminUrl: string;
   home: string;
+  /** The key the services share (their NATS passwords come from it). */
+  clusterKey: ClusterKey;
   nats: NatsServer | undefined;
   cacheNodes: cacheNode.CacheNode[];
   stop(): Promise<void>;
@@ -90,15 +101,20 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     }
   };
   try {
+    const clusterKey = options.clusterKey ?? loadClusterKey(undefined, join(options.home, "cluster.key"));
     let nats: NatsServer | undefined;
     let natsUrl = options.natsUrl;
     if (!natsUrl) {
-      nats = await startNatsServer({ storeDir: join(options.home, "nats"), port: options.natsPort ?? 4222 });
+      // Each service its own NATS user, with only the subjects its role needs.
+      nats = await startNatsServer({ storeDir: join(options.home, "nats"), port: options.natsPort ?? 4222, users: natsUsers(clusterKey) });
       stops.push(["nats-server", () => (nats as NatsServer).stop()]);
       natsUrl = nats.url;
     }
     const meta = await metadata.start({
       natsUrl,
+      clusterKey,
+      users: options.users ?? parseUsers({}),
+      mountRoots: options.mountRoots ?? [join(options.home, "mounts")],
       dataDir: join(options.home, "metadata"),
       rootUfs: pathToFileURL(join(options.home, "ufs")).href,
       ...(options.syncIntervalMs === undefined ? {} : { syncIntervalMs: options.syncIntervalMs }),
@@ -113,6 +129,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       const nodeId = `node${i}`;
       const node = await cacheNode.start({
         natsUrl,
+        clusterKey,
         nodeId,
         dataDir: join(options.home, "cache", nodeId),
         host: "127.0.0.1",
@@ -129,17 +146,16 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
 
     const localNodes = options.remoteCacheNodes ? new Map() : new Map(nodes.map((n) => [n.id, n.engine] as const));
     if (options.jobRunner !== false) {
-      const runner = await jobRunner.start({ natsUrl, localNodes });
+      const runner = await jobRunner.start({ natsUrl, clusterKey, localNodes });
       stops.push(["job runner", () => runner.stop()]);
     }
 
-    const credentials = options.credentials ?? new Map([[DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY]]);
     const gateway = await s3.start({
       natsUrl,
+      clusterKey,
       host: "127.0.0.1",
       port: options.s3Port ?? s3.DEFAULT_PORT,
       region: "us-east-1",
-      credentials,
       bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS,
       localNodes,
       ...(options.blockSize ? { blockSize: options.blockSize } : {}),
@@ -151,7 +167,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       natsUrl,
       host: "127.0.0.1",
       port: options.alluxioPort ?? alluxio.DEFAULT_PORT,
-      credentials,
+      clusterKey,
+      authMode: options.alluxioAuth ?? "koine",
       localNodes,
       ...(options.blockSize ? { blockSize: options.blockSize } : {}),
       ...(options.alluxioStreams ? { streams: options.alluxioStreams } : {}),
@@ -160,6 +177,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
 
     const adminApi = await admin.start({
       natsUrl,
+      clusterKey,
       host: "127.0.0.1",
       port: options.adminPort ?? admin.DEFAULT_PORT,
       disabled: options.adminDisabled ?? [],
@@ -172,6 +190,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       alluxioUrl: proxy.url,
       adminUrl: adminApi.url,
       home: options.home,
+      clusterKey,
       nats,
       cacheNodes: nodes,
       stop: stopAll,

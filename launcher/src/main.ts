@@ -1,5 +1,5 @@
 import { runService } from "@koine/config";
-import { describeCredentials } from "@koine/frontend";
+import { describeCredentials } from "@koine/namespace";
 import { parseConfig, Settings } from "./config.ts";
 import { startLocalCluster } from "./local_cluster.ts";
 
@@ -10,7 +10,7 @@ await runService(
   startLocalCluster,
   (cluster, options) => {
     return `koine is up (data in ${cluster.home})
-  S3 endpoint   ${cluster.s3Url}   ${describeCredentials(options.credentials ?? new Map())}
+  S3 endpoint   ${cluster.s3Url}   ${describeCredentials(options.users ?? [])}
   Alluxio proxy ${cluster.alluxioUrl}/api/v1   (S3 also at ${cluster.alluxioUrl}/api/v1/s3)
   admin API     ${cluster.adminUrl}/api/v1   (load jobs, nodes, mounts)
   NATS          ${cluster.natsUrl}

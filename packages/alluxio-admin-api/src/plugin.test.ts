@@ -5,20 +5,22 @@ import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { Cluster } from "@koine/client";
 import { tempDir } from "@koine/testkit";
+import { basicAuth } from "@koine/testkit/clients";
 import { startCore } from "@koine/testkit/core";
 import Fastify from "fastify";
 import { adminPlugin } from "./plugin.ts";
 
 test("admin dialect (app.inject over a real core) - mounts, nodes, a load job, policies, and its JSON errors", async (t) => {
-  const { client } = await startCore(t);
+  const { client, identities } = await startCore(t);
   const app = Fastify();
-  await app.register(adminPlugin, { cluster: await Cluster.open(client), policies: client.policies });
+  await app.register(adminPlugin, { cluster: await Cluster.open(client), policies: client.policies, identities });
   t.after(() => app.close());
   const call = (method: "GET" | "POST" | "DELETE", url: string, body?: unknown) =>
     app.inject({
       method,
       url,
-      ...(body === undefined ? {} : { payload: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+      headers: { ...basicAuth(), ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
     });
 
   const dir = await tempDir(t, "koine-admin-dialect-");
@@ -57,7 +59,9 @@ test("admin dialect (app.inject over a real core) - mounts, nodes, a load job, p
     ["DELETE", "/api/v1/nodes", { id: "node0" }, 409, /last cache node/],
   ] as const) {
     const r =
-      typeof body === "string" ? await app.inject({ method, url, payload: body }) : await call(method, url, body as unknown as undefined);
+      typeof body === "string"
+        ? await app.inject({ method, url, headers: basicAuth(), payload: body })
+        : await call(method, url, body as unknown as undefined);
     assert.equal(r.statusCode, status, `${method} ${url}: ${r.body}`);
     assert.match(r.json().status, why);
   }

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from "@fastify/type-provider-typebox";
+import type { Identities } from "@koine/access";
 import type { Cluster, Policies } from "@koine/client";
 import { parseDuration, parseSize } from "@koine/config";
 import {
@@ -13,6 +14,7 @@ import {
   type Policy,
   type PolicyKind,
 } from "@koine/protocol";
+import { authenticateHttp } from "@koine/s3";
 import { Value } from "@sinclair/typebox/value";
 import type { FastifyPluginAsync } from "fastify";
 import { AdminError, sendJson, toAdminError } from "./errors.ts";
@@ -20,6 +22,8 @@ import * as S from "./schemas.ts";
 
 export interface AdminPluginOptions {
   cluster: Cluster;
+  /** The users requests are made by: only admins are let in (HTTP Basic or SigV4 with a koine key). */
+  identities: Identities;
   policies: Policies;
   /** Endpoints switched off on this cluster (e.g. "quota"): they answer 501 (file_index: 404, as Alluxio's). */
   disabled?: readonly string[];
@@ -72,7 +76,7 @@ function samePaths(a: readonly string[], b: readonly string[]): boolean {
  * The Alluxio 3.x coordinator admin REST API. Errors are
  * `{"status": message}` with the seed page's HTTP codes.
  */
-export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (root, { cluster, policies, disabled = [] }) => {
+export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (root, { cluster, policies, identities, disabled = [] }) => {
   const client = cluster.client;
   // Request schemas checked by TypeBox itself: no type coercion of bodies ("/m" is no list of paths).
   root.setValidatorCompiler(TypeBoxValidatorCompiler);
@@ -92,7 +96,14 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (root, 
   app.setErrorHandler((err, req, reply) => {
     const e = toAdminError(err);
     if (e.httpStatus >= 500) req.log.error({ err }, "internal error");
+    if (e.httpStatus === 401) reply.header("www-authenticate", 'Basic realm="koine admin"');
     return sendJson(reply, e.httpStatus, { status: e.message, ...e.extra });
+  });
+  // The admin API is an admin's: who is not one gets nothing, not even which endpoints are switched off.
+  app.addHook("onRequest", async (req) => {
+    const principal = authenticateHttp(req, identities, "koine");
+    if (principal.anonymous) throw new AdminError(401, "The admin API needs an admin's credentials (HTTP Basic or SigV4)");
+    if (!principal.admin) throw new AdminError(403, `User ${principal.user} is not an admin`);
   });
   app.addHook("onRequest", async (req, reply) => {
     const name = /^\/api\/v1\/([^/?]+)/.exec(req.url)?.[1];
@@ -284,6 +295,15 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (root, 
   app.delete("/api/v1/file_index", { schema: { body: S.PathList } }, async ({ body }) => ({
     removed: await cluster.unindexFiles(body.paths.map(namespacePath)),
   }));
+
+  // Users (koine's own endpoints): list without secrets, add (a generated secret is shown this once), remove.
+  app.get("/api/v1/users", async () => ({ results: await cluster.users() }));
+  app.post("/api/v1/users", { schema: { body: S.UserAdd } }, async ({ body }) => {
+    const secretKey = body.secretKey ?? randomBytes(24).toString("base64url");
+    const user = await cluster.putUser({ ...body, secretKey });
+    return { ...user, ...(body.secretKey === undefined ? { secretKey } : {}) };
+  });
+  app.delete("/api/v1/users", { schema: { body: S.UserRemove } }, async ({ body }) => await cluster.removeUser(body.accessKey));
 
   // Mounts: list, add, remove.
   app.get("/api/v1/mount", async () => ({

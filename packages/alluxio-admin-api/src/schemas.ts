@@ -1,3 +1,4 @@
+import { Schemas } from "@koine/protocol";
 import { type Static, Type as T } from "@sinclair/typebox";
 
 /**
@@ -65,3 +66,12 @@ export const CacheFilterAdd = T.Object({
 export const CacheFilterRemove = T.Object({ pattern: T.Optional(Text), default: T.Optional(T.Boolean()) });
 
 export type JobSubmit = Static<typeof JobSubmit>;
+
+export const UserAdd = T.Object({
+  accessKey: Schemas.PutUserRequest.properties.accessKey,
+  /** Generated (and shown this once) when absent. */
+  secretKey: T.Optional(Schemas.PutUserRequest.properties.secretKey),
+  groups: T.Optional(Schemas.User.properties.groups),
+  admin: T.Optional(T.Boolean()),
+});
+export const UserRemove = T.Object({ accessKey: T.String({ minLength: 1 }) });

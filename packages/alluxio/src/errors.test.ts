@@ -4,7 +4,15 @@ import { ErrorCode, KoineError } from "@koine/protocol";
 import { AlluxioError, toAlluxioError } from "./errors.ts";
 
 test("Alluxio errors - every koine error code has its gRPC status name; anything else is INTERNAL", () => {
-  const names = new Set(["NOT_FOUND", "ALREADY_EXISTS", "INVALID_ARGUMENT", "FAILED_PRECONDITION", "PERMISSION_DENIED", "UNIMPLEMENTED"]);
+  const names = new Set([
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "INVALID_ARGUMENT",
+    "FAILED_PRECONDITION",
+    "PERMISSION_DENIED",
+    "UNAUTHENTICATED",
+    "UNIMPLEMENTED",
+  ]);
   for (const code of Object.values(ErrorCode)) {
     const err = toAlluxioError(new KoineError(code, "why"));
     assert.equal(err.message, "why");

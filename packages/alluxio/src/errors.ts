@@ -25,6 +25,7 @@ const GRPC = {
   [ErrorCode.NotADirectory]: "FAILED_PRECONDITION",
   [ErrorCode.IsADirectory]: "FAILED_PRECONDITION",
   [ErrorCode.PermissionDenied]: "PERMISSION_DENIED",
+  [ErrorCode.Unauthenticated]: "UNAUTHENTICATED",
   [ErrorCode.NotImplemented]: "UNIMPLEMENTED",
   [ErrorCode.Unavailable]: "UNAVAILABLE",
   [ErrorCode.Stale]: "UNAVAILABLE",

@@ -1,7 +1,9 @@
 import { TypeBoxValidatorCompiler } from "@fastify/type-provider-typebox";
+import type { Action, Identities, Principal } from "@koine/access";
 import { type FileSystemClient, READ_TYPES, type ReadType, type SyncOptions, WRITE_TYPES, type WriteType } from "@koine/client";
 import { nameOperation } from "@koine/metrics";
 import type { FileAttributes, FileInfo, LoadMetadata, TtlAction } from "@koine/protocol";
+import { type AuthMode, authenticateHttp } from "@koine/s3";
 import { Type as T } from "@sinclair/typebox";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { AlluxioError, toAlluxioError } from "./errors.ts";
@@ -10,10 +12,26 @@ import { type StreamLimits, Streams } from "./streams.ts";
 
 export interface AlluxioPluginOptions {
   client: FileSystemClient;
+  /** The users requests are made by (HTTP Basic or SigV4 with a koine key). */
+  identities: Identities;
+  /** "simple": also a user the client names, as Alluxio's SIMPLE authentication. @default "koine" */
+  authMode?: AuthMode;
   /** How long idle streams live, and how many may be open. */
   streams?: StreamLimits;
-  /** The user shown for paths no user owns (the proxy has no users). @default "alluxio" */
+  /** The user shown for paths no user owns. @default "alluxio" */
   owner?: string;
+}
+
+/** Alluxio's default modes (umask 022): what a user creates is readable by every signed-in user. */
+const DEFAULT_FILE_MODE = 0o644;
+const DEFAULT_DIRECTORY_MODE = 0o755;
+
+/** Whether `path` is a top-level directory (an S3 bucket). */
+const isTopLevel = (path: string) => path.lastIndexOf("/") === 0 && path.length > 1;
+
+/** The owner, group and mode of what `principal` creates through this API. */
+function ownership(principal: Principal, mode: number | undefined, fallback: number) {
+  return { owner: principal.user, group: principal.groups[0] ?? "", mode: mode ?? fallback };
 }
 
 const PATH_OPS = [
@@ -137,9 +155,8 @@ function syncOf(o: Options): SyncOptions {
  * `/api/v1/streams/{id}/{op}`, over the shared file-system client.
  */
 export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (app, options) => {
-  const { client } = options;
-  // What this API creates belongs to no S3 user (owner ""): every dialect's users may use it.
-  const owner = "";
+  const { client, identities } = options;
+  const authMode = options.authMode ?? "koine";
   const shownOwner = options.owner ?? "alluxio";
   const streams = new Streams(options.streams);
   app.addHook("onClose", async () => streams.stop());
@@ -158,9 +175,14 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
 
   const status = (info: FileInfo) => uriStatus(info.owner ? info : { ...info, owner: shownOwner }, client.mounts());
 
+  const principalOf = (req: FastifyRequest) => authenticateHttp(req, identities, authMode);
+
   const pathOperation = async (op: PathOp, path: string, req: FastifyRequest, reply: FastifyReply) => {
     const query = new URLSearchParams((req.raw.url ?? "").split("?")[1] ?? "");
+    const principal = principalOf(req);
+    const may = (action: Action, on = path) => client.authorize(principal, action, on);
     if (op === "download-file") {
+      await may("s3:GetObject");
       const info = await client.stat(path);
       if (info.type !== "file") throw new AlluxioError("INVALID_ARGUMENT", `Path "${path}" is a directory`);
       return reply
@@ -173,29 +195,29 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
     const o = optionsOf(req);
     switch (op) {
       case "create-directory": {
-        const mode = modeOf(o.mode);
+        await may(isTopLevel(path) ? "s3:CreateBucket" : "s3:PutObject");
         await client.mkdir(path, {
           recursive: o.recursive === true,
           exclusive: o.allowExists !== true,
-          owner,
-          ...(mode === undefined ? {} : { mode }),
+          ...ownership(principal, modeOf(o.mode), DEFAULT_DIRECTORY_MODE),
         });
         return json(reply, undefined);
       }
       case "create-file": {
         const writeType = oneOf<WriteType>(o, "writeType", WRITE_TYPES) ?? DEFAULT_WRITE_TYPE;
         const ttl = ttlOf(o);
+        await may("s3:PutObject");
         client.assertWritable(path);
         if (await client.find(path)) throw new AlluxioError("ALREADY_EXISTS", `Path "${path}" already exists`);
-        const mode = modeOf(o.mode);
         const recursive = o.recursive === true;
         if (!recursive) {
           const parent = path.slice(0, path.lastIndexOf("/")) || "/";
           await client.stat(parent);
         }
-        const id = streams.openWrite(req.ip, path, (body) =>
+        const attributes = { ...ownership(principal, modeOf(o.mode), DEFAULT_FILE_MODE), contentType: "application/octet-stream", ...ttl };
+        const id = streams.openWrite(req.ip, principal.user, path, (body) =>
           client.writeFile(path, body, {
-            attributes: { owner, contentType: "application/octet-stream", ...ttl, ...(mode === undefined ? {} : { mode }) },
+            attributes,
             createParents: recursive,
             writeType,
           }),
@@ -204,11 +226,14 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
       }
       case "delete":
         if (o.alluxioOnly === true) unimplemented("delete with alluxioOnly");
+        await may(isTopLevel(path) ? "s3:DeleteBucket" : "s3:DeleteObject");
         await client.delete(path, { recursive: o.recursive === true });
         return json(reply, undefined);
       case "exists":
+        await may("s3:GetObject");
         return json(reply, (await client.find(path, syncOf(o))) !== undefined);
       case "free": {
+        await may("koine:FreeCache");
         const info = await client.stat(path);
         let files: FileInfo[] = [info];
         if (info.type === "directory") {
@@ -225,8 +250,10 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
         return json(reply, undefined);
       }
       case "get-status":
+        await may("s3:GetObject");
         return json(reply, status(await client.stat(path, syncOf(o))));
       case "list-status": {
+        await may("s3:ListBucket");
         const sync = syncOf(o);
         const info = await client.stat(path, sync);
         if (info.type === "file") return json(reply, [status(info)]);
@@ -234,6 +261,7 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
         return json(reply, entries.map(status));
       }
       case "mount": {
+        await may("koine:Admin");
         const src = query.get("src");
         if (!src) throw new AlluxioError("INVALID_ARGUMENT", "mount needs ?src=<under-store URI>");
         const properties: Record<string, string> = {};
@@ -244,18 +272,25 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
         return json(reply, undefined);
       }
       case "unmount":
+        await may("koine:Admin");
         await client.unmount(path);
         return json(reply, undefined);
       case "open-file": {
         const readType = oneOf<ReadType>(o, "readType", READ_TYPES) ?? "CACHE";
+        await may("s3:GetObject");
         if ((await client.stat(path)).type !== "file") throw new AlluxioError("INVALID_ARGUMENT", `Path "${path}" is a directory`);
-        return json(reply, streams.openRead(req.ip, path, readType));
+        return json(reply, streams.openRead(req.ip, principal.user, path, readType));
       }
       case "rename": {
         const dst = query.get("dst");
         if (!dst) throw new AlluxioError("INVALID_ARGUMENT", "rename needs ?dst=");
         // A query parameter is decoded once already.
-        await client.rename(path, clientPath(dst));
+        const target = clientPath(dst);
+        // The source is read and taken away, the destination written.
+        await may("s3:GetObject");
+        await may(isTopLevel(path) ? "s3:DeleteBucket" : "s3:DeleteObject");
+        await may(isTopLevel(target) ? "s3:CreateBucket" : "s3:PutObject", target);
+        await client.rename(path, target);
         return json(reply, undefined);
       }
       case "set-attribute": {
@@ -270,9 +305,22 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
           ...(typeof o.pinned === "boolean" ? { pinned: o.pinned } : {}),
           ...ttlOf(o),
         };
-        const info = await client.setAttributes(path, attributes);
+        const actions: Action[] = [
+          // Asking for no change is decided as a change of plain attributes.
+          ...(Object.keys(attributes).length === 0 ? (["koine:SetAttributes"] as const) : []),
+          ...(attributes.owner === undefined ? [] : (["koine:SetOwner"] as const)),
+          ...(attributes.group === undefined && attributes.mode === undefined ? [] : (["koine:SetPermissions"] as const)),
+          ...(attributes.pinned === undefined && attributes.ttlMs === undefined && attributes.ttlAction === undefined
+            ? []
+            : (["koine:SetAttributes"] as const)),
+        ];
+        const setOn = async (on: string) => {
+          for (const action of actions) await may(action, on);
+          return client.setAttributes(on, attributes);
+        };
+        const info = await setOn(path);
         if (o.recursive === true && info.type === "directory") {
-          for (const entry of (await client.list(path, { recursive: true })).entries) await client.setAttributes(entry.path, attributes);
+          for (const entry of (await client.list(path, { recursive: true })).entries) await setOn(entry.path);
         }
         return json(reply, undefined);
       }
@@ -282,8 +330,10 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
   const fail = (reply: FastifyReply, err: unknown) => {
     const e = toAlluxioError(err);
     if (e.statusCode === "INTERNAL") reply.log.error({ err }, "internal error");
+    // Alluxio answers every error with 500; a request without good credentials gets 401 and a Basic challenge, so curl and browsers ask.
+    if (e.statusCode === "UNAUTHENTICATED") reply.code(401).header("www-authenticate", 'Basic realm="koine"');
+    else reply.code(500);
     return reply
-      .code(500)
       .header("content-type", "application/json")
       .send(Buffer.from(JSON.stringify({ statusCode: e.statusCode, message: e.message })));
   };
@@ -321,7 +371,7 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
     raw.addContentTypeParser("*", (_req, _payload, done) => done(null));
     raw.post("/api/v1/streams/:id/write", async (req, reply) => {
       nameOperation(req.raw, "streams/write");
-      const entry = streams.get(streamId((req.params as { id: string }).id), "write");
+      const entry = streams.get(streamId((req.params as { id: string }).id), "write", principalOf(req).user);
       let written = 0;
       for await (const chunk of req.raw as AsyncIterable<Buffer>) {
         written += chunk.length;
@@ -334,13 +384,14 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
     const { id: idText, op } = req.params as { id: string; op: string };
     if (op === "close" || op === "read") nameOperation(req.raw, `streams/${op}`);
     const id = streamId(idText);
+    const { user } = principalOf(req);
     if (op === "close") {
       optionsOf(req);
-      await streams.close(id);
+      await streams.close(id, user);
       return json(reply, undefined);
     }
     if (op === "read") {
-      const entry = streams.get(id, "read");
+      const entry = streams.get(id, "read", user);
       const info = await client.stat(entry.path);
       const bytes = entry.consumed ? Buffer.alloc(0) : await client.read(info, 0, info.size, entry.readType);
       const length = entry.consumed ? 0 : info.size;

@@ -6,6 +6,8 @@ import { AlluxioError } from "./errors.ts";
 interface WriteEntry {
   kind: "write";
   client: string;
+  /** Who opened it: nobody else may use it. */
+  user: string;
   path: string;
   sink: PassThrough;
   done: Promise<FileInfo>;
@@ -15,6 +17,7 @@ interface WriteEntry {
 interface ReadEntry {
   kind: "read";
   client: string;
+  user: string;
   path: string;
   readType: ReadType;
   /** A read sends what is left of the file: after one, nothing is. */
@@ -66,20 +69,20 @@ export class Streams {
     this.#timer.unref();
   }
 
-  /** Opens a write stream for `client`, or refuses with RESOURCE_EXHAUSTED before `write` starts. */
-  openWrite(client: string, path: string, write: (body: AsyncIterable<Buffer>) => Promise<FileInfo>): number {
+  /** Opens a write stream for `user` at address `client`, or refuses with RESOURCE_EXHAUSTED before `write` starts. */
+  openWrite(client: string, user: string, path: string, write: (body: AsyncIterable<Buffer>) => Promise<FileInfo>): number {
     this.#admit(client);
     const sink = new PassThrough();
     // The write reports its failure on close; an abandoned sink's error must reach no one else.
     sink.on("error", () => {});
     const done = write(sink);
     done.catch(() => {});
-    return this.#add({ kind: "write", client, path, sink, done, lastUsedMs: Date.now() });
+    return this.#add({ kind: "write", client, user, path, sink, done, lastUsedMs: Date.now() });
   }
 
-  openRead(client: string, path: string, readType: ReadType): number {
+  openRead(client: string, user: string, path: string, readType: ReadType): number {
     this.#admit(client);
-    return this.#add({ kind: "read", client, path, readType, consumed: false, lastUsedMs: Date.now() });
+    return this.#add({ kind: "read", client, user, path, readType, consumed: false, lastUsedMs: Date.now() });
   }
 
   #admit(client: string): void {
@@ -105,9 +108,15 @@ export class Streams {
     else this.#perClient.set(entry.client, left);
   }
 
-  get<K extends Entry["kind"]>(id: number, kind: K): Extract<Entry, { kind: K }> {
+  /** The stream `id` of `user`: another user's is NOT_FOUND, as one that does not exist. */
+  #of(id: number, user: string): Entry {
     const entry = this.#entries.get(id);
-    if (!entry) throw new AlluxioError("NOT_FOUND", `stream ${id} does not exist`);
+    if (!entry || entry.user !== user) throw new AlluxioError("NOT_FOUND", `stream ${id} does not exist`);
+    return entry;
+  }
+
+  get<K extends Entry["kind"]>(id: number, kind: K, user: string): Extract<Entry, { kind: K }> {
+    const entry = this.#of(id, user);
     if (!isKind(entry, kind))
       throw new AlluxioError("INVALID_ARGUMENT", `stream ${id} is not for ${kind === "write" ? "writing" : "reading"}`);
     entry.lastUsedMs = Date.now();
@@ -115,9 +124,8 @@ export class Streams {
   }
 
   /** Closes a stream; a write stream's file is committed, and any failure of it reported. */
-  async close(id: number): Promise<void> {
-    const entry = this.#entries.get(id);
-    if (!entry) throw new AlluxioError("NOT_FOUND", `stream ${id} does not exist`);
+  async close(id: number, user: string): Promise<void> {
+    const entry = this.#of(id, user);
     this.#remove(id, entry);
     if (entry.kind === "write") {
       entry.sink.end();

@@ -9,6 +9,8 @@ export interface ConnectOptions {
   servers: string | string[];
   /** Connection name shown by the server's monitoring. */
   name: string;
+  /** The service's NATS user and password (a server without users takes any). */
+  auth?: { user: string; pass: string };
 }
 
 /**
@@ -20,6 +22,7 @@ export async function connect(options: ConnectOptions): Promise<NatsConnection> 
   const nc = await natsConnect({
     servers,
     name: options.name,
+    ...(options.auth ? { user: options.auth.user, pass: options.auth.pass } : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     // A server cut off (no reset, just silence) is noticed after two unanswered pings: ~6 s, then the next server is used.

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** koine's nats-server settings that have no command-line flag (pings that drop a silent peer in seconds, not minutes). */
@@ -17,12 +17,27 @@ export interface NatsServerOptions {
   monitorPort?: number;
   /** Join a cluster: this server's unique name, the route port, and the other servers' route URLs. */
   cluster?: { name: string; serverName: string; port: number; routes: string[] };
+  /** Users the server lets in, each with its subjects; without, anyone connects. */
+  users?: readonly unknown[];
+}
+
+/** A server configuration with users: koine's settings and an authorization block (NATS's format takes JSON). */
+export function natsServerConfig(users: readonly unknown[]): string {
+  return `${readFileSync(NATS_SERVER_CONFIG, "utf8")}\nauthorization: ${JSON.stringify({ users }, null, 2)}\n`;
+}
+
+/** Writes {@link natsServerConfig} beside the store, readable by its owner only; its path. */
+function configWithUsers(storeDir: string, users: readonly unknown[]): string {
+  const file = `${storeDir.replace(/\/+$/, "")}.conf`;
+  writeFileSync(file, natsServerConfig(users), { mode: 0o600 });
+  return file;
 }
 
 /** The command-line arguments of a koine nats-server: JetStream, koine's settings, and a cluster when asked. */
 export function natsServerArgs(options: NatsServerOptions): string[] {
   const host = options.host ?? "127.0.0.1";
-  const args = ["-c", NATS_SERVER_CONFIG, "-a", host, "-p", String(options.port || -1), "-js", "-sd", options.storeDir];
+  const config = options.users ? configWithUsers(options.storeDir, options.users) : NATS_SERVER_CONFIG;
+  const args = ["-c", config, "-a", host, "-p", String(options.port || -1), "-js", "-sd", options.storeDir];
   if (options.monitorPort) args.push("-m", String(options.monitorPort));
   if (options.cluster) {
     const { name, serverName, port, routes } = options.cluster;

@@ -130,6 +130,10 @@ async function requestOnce<R extends Rpc>(
     if (err instanceof errors.TimeoutError) {
       throw new KoineError(ErrorCode.Timeout, `No reply to ${endpoint.subject} in time`, { cause: err });
     }
+    const cause = (err as { cause?: unknown }).cause;
+    if (err instanceof errors.PermissionViolationError || cause instanceof errors.PermissionViolationError) {
+      throw new KoineError(ErrorCode.PermissionDenied, `This service's NATS user may not call ${endpoint.subject}`, { cause: err });
+    }
     if (err instanceof errors.RequestError || err instanceof errors.NoRespondersError) {
       throw new KoineError(ErrorCode.Unavailable, `No service answers ${endpoint.subject}`, { cause: err });
     }

@@ -1,3 +1,4 @@
+import { DATA_SIGNATURE_HEADER, type DataRequestSigner } from "@koine/access";
 import { httpHost } from "@koine/frontend";
 import type { Logger } from "@koine/log";
 import { DataSchemas, ErrorCode, errorCodeOf, HTTP_STATUS, KoineError } from "@koine/protocol";
@@ -38,9 +39,25 @@ function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   return reply.code(HTTP_STATUS[code]).send({ code, message: err instanceof Error ? err.message : String(err) });
 }
 
-/** The data endpoint of a cache node: range reads, write-through, cache-only blocks, concatenation. */
-export function buildHttp(engine: DataEngine, log: Logger): FastifyInstance {
+/**
+ * The data endpoint of a cache node: range reads, write-through, cache-only
+ * blocks, concatenation; each request signed by a koine service (a holder
+ * of the cluster key), or refused with 401 before it touches anything.
+ */
+export function buildHttp(engine: DataEngine, log: Logger, signer: DataRequestSigner): FastifyInstance {
   const app = httpHost(log, { dialect: "cache", requestTimeout: 0, keepAliveTimeout: 65_000, bodyLimit: 16 * 1024 * 1024 });
+  const DATA_PATHS = new Set(["/data", "/block", "/concat"]);
+  app.addHook("onRequest", async (req, reply) => {
+    const url = req.raw.url ?? "/";
+    const path = url.split("?")[0] as string;
+    if (!DATA_PATHS.has(path)) return;
+    const signature = req.headers[DATA_SIGNATURE_HEADER];
+    if (!signer.verify(req.method, url, typeof signature === "string" ? signature : undefined)) {
+      // The body is not read: the connection goes with the answer.
+      reply.header("connection", "close");
+      return sendError(reply, new KoineError(ErrorCode.Unauthenticated, "Data requests are signed by koine services only"));
+    }
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_req, _payload, done) => done(null));
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {

@@ -1,4 +1,5 @@
 import type { AddressInfo } from "node:net";
+import { type ClusterKey, DataRequestSigner, natsCredentials, PageSealer } from "@koine/access";
 import { connect, keepTrying, Responder, request, subscribe } from "@koine/bus";
 import { Policies } from "@koine/client";
 import { opsRoutes } from "@koine/frontend";
@@ -13,6 +14,8 @@ import { PageStore } from "./page_store.ts";
 
 export interface CacheNodeOptions {
   natsUrl: string;
+  /** The key every service shares: the node's NATS password comes from it. */
+  clusterKey: ClusterKey;
   /** Name of this node, unique in the cluster. */
   nodeId: string;
   /** Directory of this node's pages. */
@@ -55,8 +58,12 @@ export interface CacheNode {
  * bucket so that front-ends place blocks on it.
  */
 export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNode> {
-  const store = await PageStore.open(options.dataDir, options.capacityBytes, options.memoryBytes);
-  const nc = await connect({ servers: options.natsUrl, name: `koine-cache-${options.nodeId}` });
+  const store = await PageStore.open(options.dataDir, options.capacityBytes, options.memoryBytes, new PageSealer(options.clusterKey));
+  const nc = await connect({
+    servers: options.natsUrl,
+    name: `koine-cache-${options.nodeId}`,
+    auth: natsCredentials(options.clusterKey, "cache-node"),
+  });
 
   const stores = new UfsRegistry(async () => (await request(nc, Meta.mounts, {})).mounts);
   const log = serviceLogger("cache-node").child({ node: options.nodeId });
@@ -84,7 +91,7 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
     onFailure: (err, n) => n === 1 && log.warn({ cause: (err as Error).message }, "cannot load pinned contents yet; retrying"),
   });
 
-  const app = buildHttp(engine, log);
+  const app = buildHttp(engine, log, new DataRequestSigner(options.clusterKey));
   // Ready once the heartbeat (started after the port is known) has stored this node's entry.
   let joined: MemberHeartbeat | undefined;
   opsRoutes(app, "", async () => {

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { crc32 } from "node:zlib";
+import { PageSealer } from "@koine/access";
 import { LruMap } from "./lru.ts";
 
-const HEADER_BYTES = 4;
+/** A page file: its seal, then its bytes. */
+const HEADER_BYTES = PageSealer.TAG_BYTES;
 
 /** The content id of a page key ("<contentId>/<page>"). */
 function contentOf(key: string): string {
@@ -20,11 +21,11 @@ export interface PageStoreCounters {
 }
 
 /**
- * Pages of file contents on local disk, one file per page: a CRC32 header,
- * then the bytes. Least recently used pages go first when over capacity,
+ * Pages of file contents on local disk, one file per page: a seal (a MAC
+ * under the cluster key of the page's name and bytes), then the bytes. Least recently used pages go first when over capacity,
  * except the pages of pinned contents (pinned files, and bytes that are
  * not yet persisted anywhere else), which are never evicted; a page that
- * fails its checksum is dropped, never served. The most
+ * fails its seal (changed or planted on disk) is dropped, never served. The most
  * recently used pages are also kept in memory (checked when they were
  * read or written), up to `memoryBytes`.
  */
@@ -46,15 +47,18 @@ export class PageStore {
   /** Eviction rank of a content: lower ranks go first (priority LOW 0, MEDIUM 1, HIGH 2). */
   rankOf: (contentId: string) => number = () => 1;
 
-  private constructor(dir: string, capacityBytes: number, memoryBytes: number) {
+  readonly #sealer: PageSealer;
+
+  private constructor(dir: string, capacityBytes: number, memoryBytes: number, sealer: PageSealer) {
+    this.#sealer = sealer;
     this.dir = dir;
     this.capacityBytes = capacityBytes;
     this.memoryBytes = memoryBytes;
   }
 
   /** Opens the store, re-indexing the pages already on disk (oldest first). */
-  static async open(dir: string, capacityBytes: number, memoryBytes = 0): Promise<PageStore> {
-    const store = new PageStore(dir, capacityBytes, memoryBytes);
+  static async open(dir: string, capacityBytes: number, memoryBytes: number, sealer: PageSealer): Promise<PageStore> {
+    const store = new PageStore(dir, capacityBytes, memoryBytes, sealer);
     await mkdir(dir, { recursive: true });
     const found: { key: string; size: number; mtimeMs: number }[] = [];
     for (const content of await readdir(dir)) {
@@ -107,7 +111,7 @@ export class PageStore {
       return undefined;
     }
     const data = raw.subarray(HEADER_BYTES);
-    if (raw.length < HEADER_BYTES || raw.readUInt32BE(0) !== crc32(data) || data.length !== size) {
+    if (raw.length < HEADER_BYTES || data.length !== size || !this.#sealer.check(key, data, raw.subarray(0, HEADER_BYTES))) {
       this.counters.corruptPages++;
       await this.#remove(key);
       return undefined;
@@ -156,8 +160,7 @@ export class PageStore {
     const path = join(this.dir, key);
     const dir = join(path, "..");
     await mkdir(dir, { recursive: true });
-    const header = Buffer.allocUnsafe(HEADER_BYTES);
-    header.writeUInt32BE(crc32(data), 0);
+    const header = this.#sealer.seal(key, data);
     const tmp = join(dir, `.tmp-${randomBytes(6).toString("hex")}`);
     await writeFile(tmp, [header, data]);
     await rename(tmp, path);

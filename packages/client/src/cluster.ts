@@ -11,6 +11,9 @@ import {
   Jobs,
   KoineError,
   type Member,
+  Meta,
+  type PutUserRequest,
+  type User,
 } from "@koine/protocol";
 import { FileSystemClient } from "./filesystem.ts";
 import { JobStore } from "./jobs.ts";
@@ -151,6 +154,20 @@ export class Cluster {
   }
 
   /** Adds the files at or below each namespace path to the file index; how many were new. */
+  /** Every user, without secrets. */
+  async users(): Promise<User[]> {
+    return (await request(this.client.nc, Meta.listUsers, {})).users;
+  }
+
+  /** Adds a user or replaces one (secret, groups, admin flag). */
+  putUser(user: PutUserRequest): Promise<User> {
+    return request(this.client.nc, Meta.putUser, user);
+  }
+
+  removeUser(accessKey: string): Promise<User> {
+    return request(this.client.nc, Meta.removeUser, { accessKey });
+  }
+
   async indexFiles(paths: readonly string[]): Promise<number> {
     let added = 0;
     for (const location of paths) {

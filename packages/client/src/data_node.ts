@@ -1,4 +1,5 @@
 import { Readable } from "node:stream";
+import { DATA_SIGNATURE_HEADER, type DataRequestSigner } from "@koine/access";
 import { requestIdNow } from "@koine/log";
 import {
   type BlockTarget,
@@ -55,8 +56,12 @@ export class HttpDataNode implements DataNode {
   readonly url: string;
   readonly #pool: Pool;
 
-  constructor(url: string) {
+  readonly #signer: DataRequestSigner;
+
+  /** A cache node at `url`, to which requests go signed with `signer` (the cluster key). */
+  constructor(url: string, signer: DataRequestSigner) {
     this.url = url;
+    this.#signer = signer;
     // A node cut off answers nothing: give up on it after these (another node reads through instead).
     this.#pool = new Pool(url, {
       connections: 32,
@@ -71,11 +76,12 @@ export class HttpDataNode implements DataNode {
     let res: Awaited<ReturnType<Pool["request"]>>;
     const requestId = requestIdNow();
     try {
-      res = await this.#pool.request(
-        requestId === undefined
-          ? options
-          : { ...options, headers: { ...(options.headers as Record<string, string>), "x-request-id": requestId } },
-      );
+      const headers: Record<string, string> = {
+        ...(options.headers as Record<string, string>),
+        [DATA_SIGNATURE_HEADER]: this.#signer.sign(options.method, options.path),
+        ...(requestId === undefined ? {} : { "x-request-id": requestId }),
+      };
+      res = await this.#pool.request({ ...options, headers });
     } catch (err) {
       const code = (err as { code?: string }).code ?? "";
       if (CONNECT_ERRORS.has(code)) throw new NodeUnreachableError(this.url, err);

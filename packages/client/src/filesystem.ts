@@ -1,5 +1,14 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
+import {
+  type Action,
+  type ClusterKey,
+  DataRequestSigner,
+  isAllowed,
+  type PolicyContext,
+  type Principal,
+  type Subject,
+} from "@koine/access";
 import { keepTrying, type NatsConnection, type Retrying, request, type Subscription, subscribe } from "@koine/bus";
 import { serviceLogger } from "@koine/log";
 import {
@@ -58,6 +67,8 @@ export interface SyncOptions {
 
 export interface FileSystemClientOptions {
   nc: NatsConnection;
+  /** The key every service shares: requests to cache nodes are signed with it. */
+  clusterKey: ClusterKey;
   /** Size of the blocks new files are split into for placement. */
   blockSize?: number;
   /** Cache nodes in this process, reached without HTTP. */
@@ -103,9 +114,11 @@ export class FileSystemClient {
   policies!: Policies;
   /** Nodes that failed to answer recently, with when to try them again. */
   readonly #suspects = new Map<string, number>();
+  readonly #signer: DataRequestSigner;
 
   private constructor(options: FileSystemClientOptions) {
     this.nc = options.nc;
+    this.#signer = new DataRequestSigner(options.clusterKey);
     this.blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
     this.#localNodes = options.localNodes ?? new Map();
     this.#statCacheMs = options.statCacheMs ?? DEFAULT_STAT_CACHE_MS;
@@ -257,11 +270,37 @@ export class FileSystemClient {
     throw new KoineError(ErrorCode.InvalidArgument, `${location} is neither a path nor in a mounted under-store`);
   }
 
+  /**
+   * Refuses (PERMISSION_DENIED) unless `principal` may do `action` on
+   * `path`: the one decision of @koine/access, on the path, the directory
+   * that holds it and its bucket, as this client knows them.
+   */
+  async authorize(principal: Principal, action: Action, path: string, context?: PolicyContext): Promise<void> {
+    if (principal.admin) return;
+    if (isAllowed(principal, action, await this.#subjectOf(path), context)) return;
+    const who = principal.anonymous ? "Anonymous users" : `User ${principal.user}`;
+    throw new KoineError(ErrorCode.PermissionDenied, `${who} may not ${action} on "${path}"`);
+  }
+
+  /** What a decision on `path` looks at: its entry, the nearest explicit directory above it, its top-level directory. */
+  async #subjectOf(path: string): Promise<Subject> {
+    const segments = path.split("/").filter((s) => s !== "");
+    const canonical = `/${segments.join("/")}`;
+    const target = await this.find(canonical);
+    const bucket = segments.length === 0 ? undefined : segments.length === 1 ? target : await this.find(`/${segments[0]}`);
+    let container: FileInfo | undefined;
+    for (let depth = segments.length - 1; depth > 0 && container === undefined; depth--) {
+      const dir = depth === 1 ? bucket : await this.find(`/${segments.slice(0, depth).join("/")}`);
+      if (dir?.type === "directory" && !dir.implicit) container = dir;
+    }
+    return { path: canonical, target, container: container ?? (await this.stat("/")), bucket };
+  }
+
   listKeys(bucket: string, options: { prefix: string; delimiter: string; startAfter: string; maxKeys: number }): Promise<ListKeysReply> {
     return request(this.nc, Meta.listKeys, { bucket, ...options });
   }
 
-  async mkdir(path: string, options: { recursive?: boolean; exclusive?: boolean; owner?: string; mode?: number } = {}) {
+  async mkdir(path: string, options: { recursive?: boolean; exclusive?: boolean; owner?: string; group?: string; mode?: number } = {}) {
     const info = await request(this.nc, Meta.mkdir, { path, ...options });
     this.#forgetEntry(info.path);
     return info;
@@ -322,7 +361,7 @@ export class FileSystemClient {
     if (!member) throw new KoineError(ErrorCode.Unavailable, `Cache node ${id} is gone`);
     let node = this.#httpNodes.get(member.url);
     if (!node) {
-      node = new HttpDataNode(member.url);
+      node = new HttpDataNode(member.url, this.#signer);
       this.#httpNodes.set(member.url, node);
     }
     return node;

@@ -20,6 +20,7 @@ export const KNOWN_SETTINGS = [
   "KOINE_ADMIN_PORT",
   "KOINE_ADMIN_URL",
   "KOINE_ADVERTISE_HOST",
+  "KOINE_ALLUXIO_AUTH",
   "KOINE_ALLUXIO_HOST",
   "KOINE_ALLUXIO_MAX_STREAMS",
   "KOINE_ALLUXIO_MAX_STREAMS_PER_CLIENT",
@@ -31,6 +32,7 @@ export const KNOWN_SETTINGS = [
   "KOINE_CACHE_MEMORY",
   "KOINE_CACHE_NODES",
   "KOINE_CACHE_PORT",
+  "KOINE_CLUSTER_KEY",
   "KOINE_HOME",
   "KOINE_HOSTS_NETWORK",
   "KOINE_HOSTS_SUBNET",
@@ -39,6 +41,7 @@ export const KNOWN_SETTINGS = [
   "KOINE_LOG_LEVEL",
   "KOINE_METADATA_HOST",
   "KOINE_METADATA_PORT",
+  "KOINE_MOUNT_ROOTS",
   "KOINE_NATS_PORT",
   "KOINE_NATS_URL",
   "KOINE_NODE_ID",
@@ -150,6 +153,9 @@ export function unknownSettings(env: NodeJS.ProcessEnv = process.env): { name: s
 export const SHARED_SETTINGS = {
   KOINE_NATS_URL: Setting.text(DEFAULT_NATS_URL, "NATS server URL(s), comma-separated"),
   KOINE_HOME: Setting.text(".koine", "Directory of koine's data (LMDB, pages, the default under-store)"),
+  KOINE_CLUSTER_KEY: Setting.optionalText(
+    "The key every service of the cluster shares, 64 hex digits (default: <KOINE_HOME>/cluster.key, made at first start)",
+  ),
 };
 
 /** The port setting of `schema` whose value (set or default) is `port`, or the one just below it (cache nodes take port + i). */

@@ -1,18 +1,22 @@
 import type { AddressInfo } from "node:net";
+import { type ClusterKey, natsCredentials } from "@koine/access";
 import { connect } from "@koine/bus";
 import { type DataNode, FileSystemClient } from "@koine/client";
 import { serviceLogger } from "@koine/log";
 import type { FastifyInstance } from "fastify";
 import { opsRoutes, readiness } from "./health.ts";
 import { httpHost } from "./host.ts";
+import { UserDirectory } from "./users.ts";
 
 /** How long a stopping front-end lets in-flight requests finish. */
 const STOP_GRACE_MS = 5_000;
 
 export interface FrontEndOptions {
-  /** Connection name, for NATS monitoring. */
-  name: string;
+  /** Which front-end: its NATS user, the name its connection and logs go by. */
+  role: "s3-gateway" | "alluxio-proxy" | "alluxio-admin";
   natsUrl: string;
+  /** Opens the users' sealed secrets. */
+  clusterKey: ClusterKey;
   host: string;
   port: number;
   localNodes?: ReadonlyMap<string, DataNode>;
@@ -29,19 +33,31 @@ export interface FrontEnd {
   stop(): Promise<void>;
 }
 
+/** What a front-end's dialects are given: the shared client and the users they authenticate. */
+export interface FrontEndDeps {
+  client: FileSystemClient;
+  identities: UserDirectory;
+}
+
 /**
  * Starts an HTTP front-end: a NATS connection, the shared file-system
- * client and a fastify server on which `register` mounts the dialect
- * plugins (and opens what else they need, closed by an onClose hook).
+ * client, the user directory and a fastify server on which `register`
+ * mounts the dialect plugins (and opens what else they need, closed by an
+ * onClose hook).
  */
 export async function startFrontEnd(
   options: FrontEndOptions,
-  register: (app: FastifyInstance, deps: { client: FileSystemClient }) => Promise<void>,
+  register: (app: FastifyInstance, deps: FrontEndDeps) => Promise<void>,
 ): Promise<FrontEnd> {
-  const log = serviceLogger(options.name.replace(/^koine-/, ""));
-  const nc = await connect({ servers: options.natsUrl, name: options.name });
+  const log = serviceLogger(options.role);
+  const nc = await connect({
+    servers: options.natsUrl,
+    name: `koine-${options.role}`,
+    auth: natsCredentials(options.clusterKey, options.role),
+  });
   const client = await FileSystemClient.open({
     nc,
+    clusterKey: options.clusterKey,
     ...(options.localNodes ? { localNodes: options.localNodes } : {}),
     ...(options.blockSize ? { blockSize: options.blockSize } : {}),
   });
@@ -54,7 +70,9 @@ export async function startFrontEnd(
   });
   try {
     opsRoutes(app, options.opsPrefix ?? "", () => readiness(client));
-    await register(app, { client });
+    const identities = await UserDirectory.open(nc, options.clusterKey);
+    app.addHook("onClose", async () => identities.close());
+    await register(app, { client, identities });
     await app.listen({ host: options.host, port: options.port });
   } catch (err) {
     // Nothing it opened may keep the process alive: a port in use, a plugin that failed.

@@ -1,8 +1,8 @@
 /**
  * koine's namespace: an inode tree in LMDB kept in step with the
  * under-stores (lazy sync, the commit protocol that publishes staged bytes
- * and names them), the mount table, pins, TTLs, multipart uploads and S3
- * users; each concern answers its `koine.meta.*` requests through one
+ * and names them), the mount table, pins, TTLs, multipart uploads and
+ * users (secrets sealed with the cluster key); each concern answers its `koine.meta.*` requests through one
  * {@link Metadata} context. The metadata service composes them.
  * @module
  */
@@ -12,6 +12,7 @@ export { Metadata } from "./context.ts";
 export { reportMetrics } from "./metrics.ts";
 export { serveMounts } from "./mounts.ts";
 export { Namespace } from "./namespace.ts";
+export { DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, describeCredentials, parseUsers, USER_SETTINGS } from "./seeds.ts";
 export { DEFAULT_SYNC_INTERVAL_MS, DEFAULT_TTL_CHECK_MS, type NamespaceOptions, type ServedNamespace, serveNamespace } from "./start.ts";
 export { DEFAULT_SWEEP_GRACE_MS, DEFAULT_SWEEP_INTERVAL_MS, Sweeper, type SweepOptions } from "./sweeper.ts";
 export { UfsSync } from "./sync.ts";

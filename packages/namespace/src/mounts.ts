@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { realpath } from "node:fs/promises";
+import { sep } from "node:path";
 import { publish } from "@koine/bus";
 import { parseDuration } from "@koine/config";
 import { ErrorCode, Events, KoineError, Meta, type Mount, parsePath } from "@koine/protocol";
@@ -7,8 +9,32 @@ import type { Metadata } from "./context.ts";
 import { canonical } from "./namespace.ts";
 import { SYNC_INTERVAL_PROPERTY } from "./sync.ts";
 
-/** The mount table: mount (checked against the under-store), unmount, list; every client hears of a change. */
-export function serveMounts(m: Metadata): void {
+/**
+ * Refuses a local (file:) mount outside every one of `roots`, whatever
+ * links or ".." its path goes through: an admin mounts, but only what the
+ * operator set aside (KOINE_MOUNT_ROOTS), never /etc or koine's own files.
+ */
+async function checkMountRoot(uri: string, roots: readonly string[]): Promise<void> {
+  const url = new URL(uri);
+  if (url.protocol !== "file:") return;
+  const dir = await realpath(decodeURIComponent(url.pathname)).catch(() => {
+    throw new KoineError(ErrorCode.InvalidArgument, `Cannot mount ${uri}: no such directory`);
+  });
+  for (const root of roots) {
+    const real = await realpath(root).catch(() => undefined);
+    if (real !== undefined && (dir === real || dir.startsWith(real.endsWith(sep) ? real : `${real}${sep}`))) return;
+  }
+  throw new KoineError(
+    ErrorCode.PermissionDenied,
+    `Cannot mount ${uri}: local directories are mounted only from below ${roots.join(", ") || "(none)"} (KOINE_MOUNT_ROOTS)`,
+  );
+}
+
+/**
+ * The mount table: mount (local directories only below `roots`, checked
+ * against the under-store), unmount, list; every client hears of a change.
+ */
+export function serveMounts(m: Metadata, roots: readonly string[]): void {
   m.on(Meta.mount, async ({ path, uri, readOnly, properties }) => {
     const at = canonical(path);
     parsePath(at);
@@ -22,11 +48,18 @@ export function serveMounts(m: Metadata): void {
     }
     let status: Awaited<ReturnType<UnderFileSystem["stat"]>>;
     let mount: Mount;
+    let canonicalForm: string;
+    try {
+      canonicalForm = canonicalUri(uri);
+    } catch (err) {
+      throw new KoineError(ErrorCode.InvalidArgument, (err as Error).message);
+    }
+    await checkMountRoot(canonicalForm, roots);
     try {
       mount = {
         id: randomBytes(6).toString("hex"),
         path: at,
-        uri: canonicalUri(uri),
+        uri: canonicalForm,
         readOnly: readOnly ?? false,
         properties: properties ?? {},
       };

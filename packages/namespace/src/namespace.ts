@@ -274,7 +274,7 @@ export class Namespace {
    * `create` says how (implicit for S3 puts, explicit for mkdir -p).
    * Runs inside a write transaction.
    */
-  #parentFor(segments: string[], path: string, create?: { implicit: boolean; owner: string }): InodeRecord {
+  #parentFor(segments: string[], path: string, create?: { implicit: boolean; owner: string; group: string; mode?: number }): InodeRecord {
     let dir = this.#inodes.get(ROOT_ID) as InodeRecord;
     for (let i = 0; i < segments.length - 1; i++) {
       const name = segments[i] as string;
@@ -289,7 +289,12 @@ export class Namespace {
       if (!create) {
         throw new KoineError(ErrorCode.NotFound, `Cannot find "${joinPath(segments.slice(0, i + 1))}": no such directory`);
       }
-      const child = newInode(this.#nextId(), dir.id, name, "directory", { owner: create.owner, implicit: create.implicit });
+      const child = newInode(this.#nextId(), dir.id, name, "directory", {
+        owner: create.owner,
+        group: create.group,
+        implicit: create.implicit,
+        ...(create.mode === undefined ? {} : { mode: directoryMode(create.mode) }),
+      });
       this.#link(child);
       dir = child;
     }
@@ -315,13 +320,21 @@ export class Namespace {
   }
 
   /** Makes a directory; with `recursive`, its missing parents too. */
-  mkdir(path: string, options: { recursive?: boolean; exclusive?: boolean; owner?: string; mode?: number }): Promise<FileInfo> {
+  mkdir(
+    path: string,
+    options: { recursive?: boolean; exclusive?: boolean; owner?: string; group?: string; mode?: number },
+  ): Promise<FileInfo> {
     const parsed = parsePath(path);
     if (parsed.segments.length === 0) return Promise.resolve(this.stat("/"));
     return this.#tx(() => {
       const { segments } = parsed;
       const owner = options.owner ?? "";
-      const parent = this.#parentFor(segments, path, options.recursive ? { implicit: false, owner } : undefined);
+      const group = options.group ?? "";
+      const parent = this.#parentFor(
+        segments,
+        path,
+        options.recursive ? { implicit: false, owner, group, ...(options.mode === undefined ? {} : { mode: options.mode }) } : undefined,
+      );
       const name = segments[segments.length - 1] as string;
       if (this.childId(parent.id, name, "file") !== undefined) {
         throw new KoineError(ErrorCode.AlreadyExists, `Cannot make directory "${path}": a file is there`);
@@ -335,6 +348,7 @@ export class Namespace {
       }
       const dir = newInode(this.#nextId(), parent.id, name, "directory", {
         owner,
+        group,
         ...(options.mode === undefined ? {} : { mode: options.mode }),
       });
       this.#link(dir);
@@ -362,7 +376,12 @@ export class Namespace {
     }
     return this.#tx(() => {
       const owner = attributes.owner ?? "";
-      const parent = this.#parentFor(segments, path, createParents ? { implicit: true, owner } : undefined);
+      const group = attributes.group ?? "";
+      const parent = this.#parentFor(
+        segments,
+        path,
+        createParents ? { implicit: true, owner, group, ...(attributes.mode === undefined ? {} : { mode: attributes.mode }) } : undefined,
+      );
       const name = segments[segments.length - 1] as string;
       const now = Date.now();
       const content = {
@@ -384,7 +403,7 @@ export class Namespace {
         headers: attributes.headers ?? {},
         tags: attributes.tags ?? {},
         checksums: attributes.checksums ?? {},
-        acl: attributes.acl ?? "private",
+        ...(attributes.grants?.length ? { grants: attributes.grants } : {}),
       };
       if (parsed.directory) {
         if (this.childId(parent.id, name, "file") !== undefined) {
@@ -394,7 +413,15 @@ export class Namespace {
         const existing = existingId === undefined ? undefined : this.#inodes.get(existingId);
         const dir: InodeRecord = existing
           ? { ...existing, ...content, marker: true, implicit: false }
-          : { ...newInode(this.#nextId(), parent.id, name, "directory", { owner }), ...content, marker: true };
+          : {
+              ...newInode(this.#nextId(), parent.id, name, "directory", {
+                owner,
+                group,
+                ...(attributes.mode === undefined ? {} : { mode: directoryMode(attributes.mode) }),
+              }),
+              ...content,
+              marker: true,
+            };
         if (existing) this.#put(dir, existing);
         else this.#link(dir);
         return { info: this.info(dir, canonical(path)), replaced: undefined };
@@ -407,6 +434,7 @@ export class Namespace {
       const file: InodeRecord = {
         ...newInode(replaced?.id ?? this.#nextId(), parent.id, name, "file", {
           owner: attributes.owner ?? replaced?.owner ?? "",
+          group: attributes.group ?? replaced?.group ?? "",
           ...(attributes.mode === undefined ? {} : { mode: attributes.mode }),
         }),
         ...content,
@@ -537,7 +565,11 @@ export class Namespace {
       if (attributes.userMeta !== undefined) updated.userMeta = attributes.userMeta;
       if (attributes.headers !== undefined) updated.headers = attributes.headers;
       if (attributes.tags !== undefined) updated.tags = attributes.tags;
-      if (attributes.acl !== undefined) updated.acl = attributes.acl;
+      if (attributes.grants !== undefined) updated.grants = attributes.grants;
+      if (attributes.policy === "") delete updated.policy;
+      else if (attributes.policy !== undefined) updated.policy = attributes.policy;
+      if (attributes.publicAccessBlock === null) delete updated.publicAccessBlock;
+      else if (attributes.publicAccessBlock !== undefined) updated.publicAccessBlock = attributes.publicAccessBlock;
       if (attributes.owner !== undefined) updated.owner = attributes.owner;
       if (attributes.group !== undefined) updated.group = attributes.group;
       if (attributes.mode !== undefined) updated.mode = attributes.mode;
@@ -781,12 +813,17 @@ function adopted(id: number, parent: number, name: string, status: UfsStatus, bl
   };
 }
 
+/** The mode of a directory made for a file of `mode`: searchable by whoever may read (0o600 → 0o700, 0o644 → 0o755). */
+function directoryMode(mode: number): number {
+  return mode | ((mode & 0o444) >> 2);
+}
+
 function newInode(
   id: number,
   parent: number,
   name: string,
   type: FileInfo["type"],
-  options: { owner?: string; mode?: number; implicit?: boolean },
+  options: { owner?: string; group?: string; mode?: number; implicit?: boolean },
 ): InodeRecord {
   const now = Date.now();
   return {
@@ -801,7 +838,7 @@ function newInode(
     contentType: "",
     userMeta: {},
     owner: options.owner ?? "",
-    group: "",
+    group: options.group ?? "",
     mode: options.mode ?? (type === "directory" ? 0o755 : 0o644),
     contentId: "",
     blockSize: 1,

@@ -1,7 +1,8 @@
 import { mkdir } from "node:fs/promises";
+import { type ClusterKey, natsCredentials } from "@koine/access";
 import { connect, ensureWorkQueue, type NatsConnection } from "@koine/bus";
 import { serviceLogger } from "@koine/log";
-import { DEFAULT_BLOCK_SIZE, JOBS_STREAM, JOBS_SUBJECTS } from "@koine/protocol";
+import { DEFAULT_BLOCK_SIZE, JOBS_STREAM, JOBS_SUBJECTS, type PutUserRequest } from "@koine/protocol";
 import { UfsRegistry } from "@koine/ufs";
 import { open } from "lmdb";
 import { serveCommits } from "./commits.ts";
@@ -39,6 +40,12 @@ export interface NamespaceOptions {
   ttlCheckMs?: number;
   /** How often the under-stores are swept, and how old a staged write must be to go. @default 10 min, 1 h */
   sweep?: SweepOptions;
+  /** The key users' secrets are sealed with. */
+  clusterKey: ClusterKey;
+  /** Directories below which local directories may be mounted. @default none */
+  mountRoots?: readonly string[];
+  /** Users put at every start (the operator's settings win over earlier changes). */
+  users?: readonly PutUserRequest[];
 }
 
 export interface ServedNamespace {
@@ -64,7 +71,7 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
   const uploads = new Uploads(db, ns);
   const stores = new UfsRegistry(() => ns.mountList());
 
-  const nc = await connect({ servers: options.natsUrl, name: "koine-metadata" });
+  const nc = await connect({ servers: options.natsUrl, name: "koine-metadata", auth: natsCredentials(options.clusterKey, "metadata") });
   await ensureWorkQueue(nc, { stream: JOBS_STREAM, subjects: JOBS_SUBJECTS });
   const sync = new UfsSync(ns, stores, {
     intervalMs: options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS,
@@ -74,8 +81,8 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
   const m = new Metadata(ns, stores, sync, nc, log);
   const { deletePath } = serveTree(m);
   const { commitWritten, requeue } = serveCommits(m);
-  serveMounts(m);
-  serveUsers(m, new Users(db));
+  serveMounts(m, options.mountRoots ?? []);
+  await serveUsers(m, new Users(db, options.clusterKey), options.users ?? []);
   serveUploads(m, uploads, commitWritten);
   const ttls = enforceTtlsEvery(m, deletePath, options.ttlCheckMs ?? DEFAULT_TTL_CHECK_MS);
   const sweeper = new Sweeper(

@@ -1,47 +1,76 @@
+import { type ClusterKey, seal } from "@koine/access";
 import { publish } from "@koine/bus";
-import { ErrorCode, Events, KoineError, Meta, type User } from "@koine/protocol";
+import { type Credential, ErrorCode, Events, KoineError, Meta, type PutUserRequest, type User } from "@koine/protocol";
 import type { Database, RootDatabase } from "lmdb";
 import type { Metadata } from "./context.ts";
 
-/** S3 users (access key → secret), in LMDB beside the namespace. */
+/**
+ * The users (access key, groups, admin flag), in LMDB beside the namespace,
+ * each secret sealed with the cluster key: the files hold no secret in
+ * the clear, and no reply carries one.
+ */
 export class Users {
   readonly #root: RootDatabase;
-  readonly #users: Database<User, string>;
+  readonly #users: Database<Credential, string>;
+  readonly #key: ClusterKey;
 
-  constructor(root: RootDatabase) {
+  constructor(root: RootDatabase, key: ClusterKey) {
     this.#root = root;
     this.#users = root.openDB({ name: "users" });
+    this.#key = key;
   }
 
-  /** Adds a user, or sets a new secret for an existing one. */
-  put(accessKey: string, secretKey: string): Promise<User> {
+  /** Adds a user, or replaces one's secret, groups and admin flag. */
+  put(request: PutUserRequest): Promise<User> {
     return this.#root.transaction(() => {
-      const user: User = { accessKey, secretKey, createdMs: this.#users.get(accessKey)?.createdMs ?? Date.now() };
-      this.#users.put(accessKey, user);
-      return user;
+      const previous = this.#users.get(request.accessKey);
+      const credential: Credential = {
+        accessKey: request.accessKey,
+        groups: request.groups ?? [],
+        admin: request.admin ?? false,
+        createdMs: previous?.createdMs ?? Date.now(),
+        sealedSecret: seal(this.#key, request.secretKey),
+      };
+      this.#users.put(request.accessKey, credential);
+      return userOf(credential);
     });
   }
 
   list(): User[] {
-    return [...this.#users.getRange({}).map((e) => e.value)];
+    return this.credentials().map(userOf);
+  }
+
+  /** Users with their sealed secrets; records from before secrets were sealed (no sealedSecret) are left out. */
+  credentials(): Credential[] {
+    return [...this.#users.getRange({}).map((e) => e.value)].filter((c) => typeof c.sealedSecret === "string");
   }
 
   remove(accessKey: string): Promise<User> {
     return this.#root.transaction(() => {
-      const user = this.#users.get(accessKey);
-      if (!user) throw new KoineError(ErrorCode.NotFound, `Cannot remove user "${accessKey}": no such user`);
+      const credential = this.#users.get(accessKey);
+      if (!credential) throw new KoineError(ErrorCode.NotFound, `Cannot remove user "${accessKey}": no such user`);
       this.#users.remove(accessKey);
-      return user;
+      return userOf(credential);
     });
   }
 }
 
-/** The users' requests: list, add or change, remove; every front-end hears of a change. */
-export function serveUsers(m: Metadata, users: Users): void {
+function userOf({ accessKey, groups, admin, createdMs }: Credential): User {
+  return { accessKey, groups: groups ?? [], admin: admin ?? false, createdMs };
+}
+
+/**
+ * The users' requests: list, add or change, remove, and the sealed
+ * credentials front-ends check signatures with; every front-end hears of a
+ * change. `seeds` (the operator's settings) are put at start: their word wins.
+ */
+export async function serveUsers(m: Metadata, users: Users, seeds: readonly PutUserRequest[]): Promise<void> {
+  for (const seed of seeds) await users.put(seed);
   m.on(Meta.listUsers, () => ({ users: users.list() }));
-  m.on(Meta.putUser, async ({ accessKey, secretKey }) => {
-    const user = await users.put(accessKey, secretKey);
-    publish(m.nc, Events.usersChanged, { accessKeys: [accessKey] });
+  m.on(Meta.credentials, () => ({ credentials: users.credentials() }));
+  m.on(Meta.putUser, async (request) => {
+    const user = await users.put(request);
+    publish(m.nc, Events.usersChanged, { accessKeys: [user.accessKey] });
     return user;
   });
   m.on(Meta.removeUser, async ({ accessKey }) => {
@@ -49,4 +78,5 @@ export function serveUsers(m: Metadata, users: Users): void {
     publish(m.nc, Events.usersChanged, { accessKeys: [accessKey] });
     return user;
   });
+  if (seeds.length > 0) publish(m.nc, Events.usersChanged, { accessKeys: seeds.map((s) => s.accessKey) });
 }

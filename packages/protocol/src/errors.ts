@@ -18,6 +18,8 @@ export const ErrorCode = {
   Timeout: "TIMEOUT",
   NotImplemented: "NOT_IMPLEMENTED",
   PermissionDenied: "PERMISSION_DENIED",
+  /** No credentials, or credentials that do not check out. */
+  Unauthenticated: "UNAUTHENTICATED",
   /** The cluster is not in a state that allows it (decommissioning the last cache node). */
   FailedPrecondition: "FAILED_PRECONDITION",
   Internal: "INTERNAL",
@@ -57,6 +59,7 @@ export const HTTP_STATUS = {
   [ErrorCode.InvalidPart]: 400,
   [ErrorCode.InvalidPartOrder]: 400,
   [ErrorCode.EntityTooSmall]: 400,
+  [ErrorCode.Unauthenticated]: 401,
   [ErrorCode.PermissionDenied]: 403,
   [ErrorCode.NotFound]: 404,
   [ErrorCode.NoSuchUpload]: 404,

@@ -25,22 +25,28 @@ export { FILE_INDEX_BUCKET, JOBS_BUCKET, POLICIES_BUCKET } from "./jobs.ts";
 export { DEFAULT_BLOCK_SIZE, isWithin, locate, namespaceName, ufsName } from "./mounts.ts";
 export { joinPath, type ParsedPath, parsePath } from "./paths.ts";
 export { compilePattern, type PathPattern } from "./patterns.ts";
+export { ROLE_PERMISSIONS, SERVICE_ROLES, type ServiceRole, type SubjectPermissions } from "./roles.ts";
 export type { EventType, ReplyOf, RequestOf, Rpc } from "./rpc.ts";
 export { describeInvalid, event, rpc } from "./rpc.ts";
 export type {
   CacheStats,
   ChangedEvent,
   CompletePlan,
+  Credential,
   FileAttributes,
   FileInfo,
+  Grant,
   KeyEntry,
   ListKeysReply,
   LoadMetadata,
   Member,
   Mount,
+  Permission,
   PersistenceState,
   PersistJob,
   PinsChangedEvent,
+  PublicAccessBlock,
+  PutUserRequest,
   TtlAction,
   UfsLocation,
   Upload,

@@ -13,6 +13,35 @@ export type PersistenceState = Static<typeof PersistenceState>;
 export const TtlAction = T.Union([T.Literal("DELETE"), T.Literal("FREE")]);
 export type TtlAction = Static<typeof TtlAction>;
 
+/** What an ACL grant allows, as S3 names it (FULL_CONTROL: all four). */
+export const Permission = T.Union([
+  T.Literal("READ"),
+  T.Literal("WRITE"),
+  T.Literal("READ_ACP"),
+  T.Literal("WRITE_ACP"),
+  T.Literal("FULL_CONTROL"),
+]);
+export type Permission = Static<typeof Permission>;
+
+/**
+ * One ACL entry: a grantee ("AllUsers", "AuthenticatedUsers", "user:<access
+ * key>" or "group:<name>") and what it may do.
+ */
+export const Grant = T.Object({
+  grantee: T.String({ pattern: "^(AllUsers|AuthenticatedUsers|user:[^\\s]+|group:[^\\s]+)$" }),
+  permission: Permission,
+});
+export type Grant = Static<typeof Grant>;
+
+/** S3's public access block of a bucket: what public grants and policies it refuses or ignores. */
+export const PublicAccessBlock = T.Object({
+  blockPublicAcls: T.Boolean(),
+  ignorePublicAcls: T.Boolean(),
+  blockPublicPolicy: T.Boolean(),
+  restrictPublicBuckets: T.Boolean(),
+});
+export type PublicAccessBlock = Static<typeof PublicAccessBlock>;
+
 /** A file or directory of the namespace as every service sees it. */
 export const FileInfo = T.Object({
   id: T.Integer(),
@@ -32,8 +61,12 @@ export const FileInfo = T.Object({
   tags: T.Optional(T.Record(T.String(), T.String())),
   /** Whole-object checksums the writer sent and koine verified (algorithm → base64). */
   checksums: T.Optional(T.Record(T.String(), T.String())),
-  /** Canned ACL: "private" (absent) or "public-read". */
-  acl: T.Optional(T.String()),
+  /** ACL grants beyond the owner's full control (S3 ACLs, Ozone ACLs); absent: none. */
+  grants: T.Optional(T.Array(Grant)),
+  /** A bucket policy (JSON text), on a top-level directory only. */
+  policy: T.Optional(T.String()),
+  publicAccessBlock: T.Optional(PublicAccessBlock),
+  /** The access key of the user who owns it; "" for nobody (only admins have an owner's rights). */
   owner: T.String(),
   group: T.String(),
   mode: T.Integer(),
@@ -122,7 +155,8 @@ export const MkdirRequest = T.Object({
   /** Fail with ALREADY_EXISTS when the directory is there. */
   exclusive: T.Optional(T.Boolean()),
   owner: T.Optional(T.String()),
-  mode: T.Optional(T.Integer()),
+  group: T.Optional(T.String()),
+  mode: T.Optional(T.Integer({ minimum: 0, maximum: 0o7777 })),
 });
 
 export const FileAttributes = T.Object({
@@ -131,7 +165,11 @@ export const FileAttributes = T.Object({
   headers: T.Optional(T.Record(T.String(), T.String())),
   tags: T.Optional(T.Record(T.String(), T.String())),
   checksums: T.Optional(T.Record(T.String(), T.String())),
-  acl: T.Optional(T.String()),
+  grants: T.Optional(T.Array(Grant)),
+  /** A bucket policy (JSON text); "" removes it. */
+  policy: T.Optional(T.String()),
+  /** null removes it. */
+  publicAccessBlock: T.Optional(T.Union([PublicAccessBlock, T.Null()])),
   owner: T.Optional(T.String()),
   group: T.Optional(T.String()),
   mode: T.Optional(T.Integer()),
@@ -289,16 +327,36 @@ export const MountsChangedEvent = MountsReply;
 
 export const Empty = T.Object({});
 
-/** An S3 user: an access key and its secret. */
+const AccessKey = T.String({ pattern: "^[A-Za-z0-9._-]{3,128}$" });
+const GroupName = T.String({ pattern: "^[A-Za-z0-9._-]{1,64}$" });
+const SecretKey = T.String({ minLength: 8, maxLength: 256 });
+
+/** A user as anyone may see it: never its secret. */
 export const User = T.Object({
-  accessKey: T.String({ pattern: "^[A-Za-z0-9._-]{3,128}$" }),
-  secretKey: T.String({ minLength: 8, maxLength: 256 }),
+  accessKey: AccessKey,
+  groups: T.Array(GroupName, { maxItems: 64 }),
+  /** Admins mount, run cluster operations, manage users and have every right on every path. */
+  admin: T.Boolean(),
   createdMs: T.Number(),
 });
 export type User = Static<typeof User>;
-export const PutUserRequest = T.Object({ accessKey: User.properties.accessKey, secretKey: User.properties.secretKey });
+/** Adds a user or replaces one (its secret, groups and admin flag). */
+export const PutUserRequest = T.Object({
+  accessKey: AccessKey,
+  secretKey: SecretKey,
+  groups: T.Optional(User.properties.groups),
+  admin: T.Optional(T.Boolean()),
+});
+export type PutUserRequest = Static<typeof PutUserRequest>;
 export const AccessKeyRequest = T.Object({ accessKey: T.String() });
 export const UsersReply = T.Object({ users: T.Array(User) });
+/**
+ * What a front-end checks signatures with: each user and its secret sealed
+ * with the cluster key (AES-256-GCM), never the secret itself.
+ */
+export const Credential = T.Object({ ...User.properties, sealedSecret: T.String() });
+export type Credential = Static<typeof Credential>;
+export const CredentialsReply = T.Object({ credentials: T.Array(Credential) });
 export const UsersChangedEvent = T.Object({ accessKeys: T.Array(T.String()) });
 
 /** Published by metadata after every change, so caches can drop entries. */

@@ -30,6 +30,8 @@ export const Meta = {
   putUser: rpc("koine.meta.users.put", S.PutUserRequest, S.User),
   listUsers: rpc("koine.meta.users.list", S.Empty, S.UsersReply),
   removeUser: rpc("koine.meta.users.remove", S.AccessKeyRequest, S.User),
+  /** Users with their sealed secrets: for front-ends only (NATS permissions keep it from the rest). */
+  credentials: rpc("koine.meta.users.credentials", S.Empty, S.CredentialsReply),
 } as const;
 
 /** Control endpoints of one cache node. */

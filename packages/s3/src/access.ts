@@ -1,101 +1,161 @@
-import type { FileInfo } from "@koine/protocol";
+import {
+  type Action,
+  ALL_USERS_URI,
+  AUTHENTICATED_USERS_URI,
+  CANNED_ACLS,
+  type CannedAcl,
+  cannedGrants,
+  grantsOf,
+  isPublicGrant,
+} from "@koine/access";
+import type { FileInfo, Grant, Permission } from "@koine/protocol";
 import { readSmallBody } from "./body.ts";
 import type { S3Context, S3Deps } from "./context.ts";
 import { s3Error } from "./errors.ts";
 import { pathOf } from "./names.ts";
 import { resolveObjectOrBucket } from "./objects.ts";
-import type { Authorization } from "./sigv4.ts";
 import { s3Xml } from "./xml.ts";
 
-export const CANNED_ACLS = ["private", "public-read"] as const;
-const ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers";
-
-/** Whether `accessKey` owns a bucket ("" is a bucket from before owners were kept: anyone's). */
-export function owns(bucket: FileInfo, accessKey: string): boolean {
-  return bucket.owner === "" || bucket.owner === accessKey;
-}
-
-/** Whether the signer may read an object of `bucket`: it owns the bucket, or an ACL opens the bucket or the object to everyone. */
-export function mayRead(auth: Authorization, bucket: FileInfo, object: FileInfo | undefined): boolean {
-  if (!auth.anonymous && owns(bucket, auth.accessKey)) return true;
-  return bucket.acl === "public-read" || object?.acl === "public-read";
-}
-
-/** The canned ACL of an x-amz-acl header; undefined without one. */
-export function cannedAcl(ctx: S3Context): string | undefined {
-  const acl = ctx.req.headers["x-amz-acl"];
-  if (acl === undefined) return undefined;
-  if (!(CANNED_ACLS as readonly string[]).includes(String(acl))) {
-    throw s3Error("NotImplemented", `Canned ACL "${acl}" is not implemented; use private or public-read`);
-  }
-  return String(acl);
-}
-
-/** Query parameters a plain read (a GET of an object or a listing) may carry; x-id is the AWS SDK's. */
-const PLAIN_READ_PARAMS = new Set([
-  "x-id",
-  "list-type",
-  "prefix",
-  "delimiter",
-  "marker",
-  "max-keys",
-  "continuation-token",
-  "start-after",
-  "encoding-type",
-  "fetch-owner",
-  "versionId",
-]);
-
-/** Whether the request only reads an object or lists a bucket. */
-function isPlainRead(ctx: S3Context): boolean {
-  const method = ctx.req.method;
-  if (method !== "GET" && method !== "HEAD") return false;
-  return [...ctx.query.keys()].every((k) => PLAIN_READ_PARAMS.has(k) || k.startsWith("response-") || k.toLowerCase().startsWith("x-amz-"));
-}
+/** The action each S3 operation (as metrics name it) is decided as; operations that only answer an error have none. */
+const OPERATION_ACTIONS: Record<string, Action | ((ctx: S3Context) => Action)> = {
+  ListBuckets: "s3:ListAllMyBuckets",
+  CreateBucket: "s3:CreateBucket",
+  HeadBucket: "s3:ListBucket",
+  DeleteBucket: "s3:DeleteBucket",
+  ListObjects: "s3:ListBucket",
+  ListObjectVersions: "s3:ListBucket",
+  GetBucketLocation: "s3:GetBucketLocation",
+  GetBucketVersioning: "s3:GetBucketVersioning",
+  ListMultipartUploads: "s3:ListBucketMultipartUploads",
+  // Each key is decided as it is deleted; the request needs only a signer.
+  DeleteObjects: "s3:ListAllMyBuckets",
+  GetAcl: (ctx) => (ctx.key === undefined ? "s3:GetBucketAcl" : "s3:GetObjectAcl"),
+  PutAcl: (ctx) => (ctx.key === undefined ? "s3:PutBucketAcl" : "s3:PutObjectAcl"),
+  GetBucketTagging: "s3:GetBucketTagging",
+  PutBucketTagging: "s3:PutBucketTagging",
+  DeleteBucketTagging: "s3:PutBucketTagging",
+  GetBucketPolicy: "s3:GetBucketPolicy",
+  PutBucketPolicy: "s3:PutBucketPolicy",
+  DeleteBucketPolicy: "s3:DeleteBucketPolicy",
+  GetPublicAccessBlock: "s3:GetBucketPolicy",
+  PutPublicAccessBlock: "s3:PutBucketPolicy",
+  DeletePublicAccessBlock: "s3:PutBucketPolicy",
+  GetObjectTagging: "s3:GetObjectTagging",
+  PutObjectTagging: "s3:PutObjectTagging",
+  DeleteObjectTagging: "s3:DeleteObjectTagging",
+  GetObject: "s3:GetObject",
+  HeadObject: "s3:GetObject",
+  PutObject: "s3:PutObject",
+  DeleteObject: "s3:DeleteObject",
+  CreateMultipartUpload: "s3:PutObject",
+  UploadPart: "s3:PutObject",
+  CompleteMultipartUpload: "s3:PutObject",
+  AbortMultipartUpload: "s3:AbortMultipartUpload",
+  ListParts: "s3:ListMultipartUploadParts",
+};
+/** Operations that answer an error whoever asks. */
+const ERROR_ONLY = new Set(["NotImplemented", "InvalidVersionId"]);
 
 /**
- * Lets a request through when its signer owns the bucket, or when it is a
- * plain read that a public-read ACL (of the bucket, or of the object) opens
- * to everyone. A missing bucket passes: the operation answers NoSuchBucket.
+ * Lets a request through when @koine/access allows its action on its
+ * bucket or object for the signer (or for anyone, unsigned). A bucket that
+ * is not there is decided as a listing of the root: its owner-to-be is
+ * told NoSuchBucket by the operation, a stranger AccessDenied.
  */
-export async function authorize(ctx: S3Context, deps: S3Deps): Promise<void> {
-  if (ctx.bucket === undefined) {
-    if (ctx.auth.anonymous) throw s3Error("AccessDenied", "Anonymous users cannot list buckets");
+export async function authorize(ctx: S3Context, deps: S3Deps, operation: string): Promise<void> {
+  if (ERROR_ONLY.has(operation)) return;
+  const entry = OPERATION_ACTIONS[operation];
+  // An operation with no action is refused: nothing passes unchecked.
+  if (entry === undefined) throw s3Error("AccessDenied", `No access rule for ${operation}`);
+  const action = typeof entry === "function" ? entry(ctx) : entry;
+  if (ctx.bucket === undefined || action === "s3:ListAllMyBuckets") {
+    if (ctx.principal.anonymous) throw s3Error("AccessDenied", "Anonymous users cannot list buckets");
     return;
   }
-  const bucket = await deps.client.find(pathOf(ctx.bucket));
-  if (!bucket) return;
-  if (!ctx.auth.anonymous && owns(bucket, ctx.auth.accessKey)) return;
-  if (isPlainRead(ctx)) {
-    const object = ctx.key === undefined || bucket.acl === "public-read" ? undefined : await deps.client.find(pathOf(ctx.bucket, ctx.key));
-    if (mayRead(ctx.auth, bucket, object)) return;
+  const path = action === "s3:CreateBucket" || ctx.key === undefined ? pathOf(ctx.bucket) : pathOf(ctx.bucket, ctx.key);
+  const bucket = action === "s3:CreateBucket" ? undefined : await deps.client.find(pathOf(ctx.bucket));
+  // A missing bucket: the operation says NoSuchBucket to whoever signed (as S3 does).
+  if (action !== "s3:CreateBucket" && bucket === undefined) {
+    if (ctx.principal.anonymous) throw s3Error("AccessDenied");
+    return;
   }
-  throw s3Error("AccessDenied");
+  await deps.client.authorize(ctx.principal, action, path, { prefix: ctx.query.get("prefix") ?? "" });
+}
+
+/** The grants of a request's x-amz-acl or x-amz-grant-* headers; undefined without either. */
+export function requestedGrants(ctx: S3Context, bucketOwner: string): Grant[] | undefined {
+  const headers = ctx.req.headers;
+  const canned = headers["x-amz-acl"];
+  const explicit: Partial<Record<Permission, string>> = {};
+  for (const [permission, header] of [
+    ["READ", "x-amz-grant-read"],
+    ["WRITE", "x-amz-grant-write"],
+    ["READ_ACP", "x-amz-grant-read-acp"],
+    ["WRITE_ACP", "x-amz-grant-write-acp"],
+    ["FULL_CONTROL", "x-amz-grant-full-control"],
+  ] as const) {
+    const value = headers[header];
+    if (typeof value === "string") explicit[permission] = value;
+  }
+  const hasExplicit = Object.keys(explicit).length > 0;
+  if (canned !== undefined && hasExplicit) throw s3Error("InvalidRequest", "Specifying both Canned ACLs and Header Grants is not allowed");
+  if (canned !== undefined) {
+    if (!(CANNED_ACLS as readonly string[]).includes(String(canned))) {
+      throw s3Error("NotImplemented", `Canned ACL "${canned}" is not implemented; use one of ${CANNED_ACLS.join(", ")}`);
+    }
+    return cannedGrants(String(canned) as CannedAcl, bucketOwner);
+  }
+  if (!hasExplicit) return undefined;
+  const grants = grantsOf(explicit);
+  if (grants === undefined)
+    throw s3Error("InvalidArgument", 'Grantees are id="<access key>" or uri="<AllUsers or AuthenticatedUsers group>"');
+  return grants;
+}
+
+/** Refuses public grants where the bucket's public access block says BlockPublicAcls. */
+export function checkPublicGrants(bucket: FileInfo, grants: readonly Grant[]): void {
+  if (bucket.publicAccessBlock?.blockPublicAcls && grants.some(isPublicGrant))
+    throw s3Error("AccessDenied", "Public ACLs are blocked on this bucket");
 }
 
 const XSI = "http://www.w3.org/2001/XMLSchema-instance";
 
-function policy(owner: string, acl: string | undefined): string {
-  const grants: { Grantee: Record<string, string>; Permission: string }[] = [
-    { Grantee: { "@xmlns:xsi": XSI, "@xsi:type": "CanonicalUser", ID: owner, DisplayName: owner }, Permission: "FULL_CONTROL" },
-  ];
-  if (acl === "public-read") grants.push({ Grantee: { "@xmlns:xsi": XSI, "@xsi:type": "Group", URI: ALL_USERS }, Permission: "READ" });
-  return s3Xml("AccessControlPolicy", { Owner: { ID: owner, DisplayName: owner }, AccessControlList: { Grant: grants } });
+/** An S3 grantee element for a koine grantee. */
+function granteeXml(grantee: string): Record<string, string> {
+  if (grantee === "AllUsers") return { "@xmlns:xsi": XSI, "@xsi:type": "Group", URI: ALL_USERS_URI };
+  if (grantee === "AuthenticatedUsers") return { "@xmlns:xsi": XSI, "@xsi:type": "Group", URI: AUTHENTICATED_USERS_URI };
+  const id = grantee.startsWith("user:") ? grantee.slice(5) : grantee;
+  return { "@xmlns:xsi": XSI, "@xsi:type": "CanonicalUser", ID: id, DisplayName: id };
 }
 
-/** GetBucketAcl and GetObjectAcl: the owner's full control, and READ for everyone when public. */
+/**
+ * The ACL view of a path's rules: the owner's full control, its grants, and
+ * what the mode bits give every signed-in user (other: r → READ, w → WRITE).
+ */
+function policyXml(owner: string, target: FileInfo): string {
+  const grants: Grant[] = [{ grantee: `user:${owner}`, permission: "FULL_CONTROL" }, ...(target.grants ?? [])];
+  if (target.mode & 0o004) grants.push({ grantee: "AuthenticatedUsers", permission: "READ" });
+  if (target.mode & 0o002 && target.type === "directory") grants.push({ grantee: "AuthenticatedUsers", permission: "WRITE" });
+  return s3Xml("AccessControlPolicy", {
+    Owner: { ID: owner, DisplayName: owner },
+    AccessControlList: { Grant: grants.map((g) => ({ Grantee: granteeXml(g.grantee), Permission: g.permission })) },
+  });
+}
+
+/** GetBucketAcl and GetObjectAcl. */
 export async function getAcl(ctx: S3Context, deps: S3Deps) {
   const { target, bucket } = await resolveObjectOrBucket(deps.client, ctx.bucket as string, ctx.key);
-  return ctx.reply.type("application/xml").send(policy(target.owner || bucket.owner || ctx.auth.accessKey, target.acl));
+  return ctx.reply.type("application/xml").send(policyXml(target.owner || bucket.owner || ctx.principal.user, target));
 }
 
-/** PutBucketAcl and PutObjectAcl with a canned ACL (x-amz-acl); grants in a body are not implemented. */
+/** PutBucketAcl and PutObjectAcl with a canned ACL (x-amz-acl) or grant headers; an ACL in a body is not implemented. */
 export async function putAcl(ctx: S3Context, deps: S3Deps) {
   const body = await readSmallBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs, 64 * 1024);
-  const acl = cannedAcl(ctx);
-  if (acl === undefined || body.length > 0)
-    throw s3Error("NotImplemented", "Only canned ACLs in x-amz-acl (private, public-read) are implemented");
-  await resolveObjectOrBucket(deps.client, ctx.bucket as string, ctx.key);
-  await deps.client.setAttributes(pathOf(ctx.bucket as string, ctx.key), { acl });
+  const { bucket } = await resolveObjectOrBucket(deps.client, ctx.bucket as string, ctx.key);
+  const grants = requestedGrants(ctx, bucket.owner);
+  if (grants === undefined || body.length > 0)
+    throw s3Error("NotImplemented", "Only ACLs in headers (x-amz-acl, x-amz-grant-*) are implemented, not in a body");
+  checkPublicGrants(bucket, grants);
+  await deps.client.setAttributes(pathOf(ctx.bucket as string, ctx.key), { grants });
   return ctx.reply.send();
 }

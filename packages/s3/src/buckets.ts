@@ -1,6 +1,6 @@
 import type { FileSystemClient } from "@koine/client";
 import { ErrorCode, type FileInfo, KoineError } from "@koine/protocol";
-import { cannedAcl, owns } from "./access.ts";
+import { requestedGrants } from "./access.ts";
 import { readSmallBody } from "./body.ts";
 import { isoDate, ownerOf, quoteEtag, type S3Context, type S3Deps } from "./context.ts";
 import { s3Error } from "./errors.ts";
@@ -15,12 +15,13 @@ export async function listBuckets(ctx: S3Context, { client }: S3Deps) {
   for (;;) {
     const page = await client.list("/", { limit: 1000, ...(after === undefined ? {} : { after }) });
     for (const e of page.entries) {
-      if (e.type === "directory" && owns(e, ctx.auth.accessKey)) buckets.push({ Name: e.name, CreationDate: isoDate(e.createdMs) });
+      if (e.type === "directory" && (ctx.principal.admin || e.owner === ctx.principal.user))
+        buckets.push({ Name: e.name, CreationDate: isoDate(e.createdMs) });
     }
     if (!page.truncated) break;
     after = page.entries[page.entries.length - 1]?.name;
   }
-  return ctx.reply.type(XML).send(s3Xml("ListAllMyBucketsResult", { Owner: ownerOf(ctx.auth.accessKey), Buckets: { Bucket: buckets } }));
+  return ctx.reply.type(XML).send(s3Xml("ListAllMyBucketsResult", { Owner: ownerOf(ctx.principal.user), Buckets: { Bucket: buckets } }));
 }
 
 export async function createBucket(ctx: S3Context, deps: S3Deps) {
@@ -34,15 +35,16 @@ export async function createBucket(ctx: S3Context, deps: S3Deps) {
       throw s3Error("InvalidArgument", `This endpoint serves region ${deps.region}, not ${String(location)}`);
     }
   }
-  if (ctx.auth.anonymous) throw s3Error("AccessDenied", "Anonymous users cannot create buckets");
-  const acl = cannedAcl(ctx);
+  const { principal } = ctx;
+  const grants = requestedGrants(ctx, principal.user);
   try {
-    await deps.client.mkdir(pathOf(bucket), { exclusive: true, owner: ctx.auth.accessKey });
-    if (acl) await deps.client.setAttributes(pathOf(bucket), { acl });
+    // Private, as S3 makes a bucket: its owner's alone until an ACL or a policy opens it.
+    await deps.client.mkdir(pathOf(bucket), { exclusive: true, owner: principal.user, group: principal.groups[0] ?? "", mode: 0o700 });
+    if (grants?.length) await deps.client.setAttributes(pathOf(bucket), { grants });
   } catch (err) {
     if (!(err instanceof KoineError && err.code === ErrorCode.AlreadyExists)) throw err;
     const existing = await deps.client.stat(pathOf(bucket));
-    throw s3Error(owns(existing, ctx.auth.accessKey) ? "BucketAlreadyOwnedByYou" : "BucketAlreadyExists", undefined, {
+    throw s3Error(existing.owner === principal.user ? "BucketAlreadyOwnedByYou" : "BucketAlreadyExists", undefined, {
       BucketName: bucket,
     });
   }
@@ -125,7 +127,7 @@ export async function listObjects(ctx: S3Context, deps: S3Deps) {
     LastModified: isoDate(k.mtimeMs),
     ETag: quoteEtag(k.etag),
     Size: k.size,
-    ...(fetchOwner ? { Owner: ownerOf(k.owner || ctx.auth.accessKey) } : {}),
+    ...(fetchOwner ? { Owner: ownerOf(k.owner || ctx.principal.user) } : {}),
     StorageClass: "STANDARD",
   }));
   const common = page.commonPrefixes.map((p) => ({ Prefix: enc(p) }));
@@ -168,7 +170,7 @@ export async function listObjectVersions(ctx: S3Context, deps: S3Deps) {
     LastModified: isoDate(k.mtimeMs),
     ETag: quoteEtag(k.etag),
     Size: k.size,
-    Owner: ownerOf(k.owner || ctx.auth.accessKey),
+    Owner: ownerOf(k.owner || ctx.principal.user),
     StorageClass: "STANDARD",
   }));
   const common = page.commonPrefixes.map((p) => ({ Prefix: enc(p) }));

@@ -1,3 +1,4 @@
+import type { Principal } from "@koine/access";
 import type { FileSystemClient } from "@koine/client";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Authorization } from "./sigv4.ts";
@@ -10,7 +11,10 @@ export interface S3Context {
   key: string | undefined;
   /** Query parameters (first value of each). */
   query: Map<string, string>;
+  /** How the request was signed (the body is checked against it). */
   auth: Authorization;
+  /** Who asks: what every access decision is about. */
+  principal: Principal;
   requestId: string;
 }
 

@@ -20,6 +20,7 @@ const EXPECTED: Record<ErrorCode, [number, string]> = {
   [ErrorCode.Timeout]: [503, "ServiceUnavailable"],
   [ErrorCode.NotImplemented]: [501, "NotImplemented"],
   [ErrorCode.PermissionDenied]: [403, "AccessDenied"],
+  [ErrorCode.Unauthenticated]: [403, "AccessDenied"],
   [ErrorCode.FailedPrecondition]: [400, "InvalidRequest"],
   [ErrorCode.Internal]: [500, "InternalError"],
 };

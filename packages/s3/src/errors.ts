@@ -40,11 +40,14 @@ export const S3Errors = {
   InvalidRequest: [400, "Invalid Request"],
   InvalidTag: [400, "The tag provided was not a valid tag."],
   KeyTooLongError: [400, "Your key is too long"],
+  MalformedPolicy: [400, "Policies must be valid JSON and the first byte must be '{'"],
   MalformedXML: [400, "The XML you provided was not well-formed or did not validate against our published schema."],
   MethodNotAllowed: [405, "The specified method is not allowed against this resource."],
   MissingContentLength: [411, "You must provide the Content-Length HTTP header."],
   NoSuchBucket: [404, "The specified bucket does not exist."],
+  NoSuchBucketPolicy: [404, "The bucket policy does not exist"],
   NoSuchKey: [404, "The specified key does not exist."],
+  NoSuchPublicAccessBlockConfiguration: [404, "The public access block configuration was not found"],
   NoSuchTagSet: [404, "The TagSet does not exist"],
   NoSuchUpload: [
     404,
@@ -96,6 +99,7 @@ export function toS3Error(err: unknown, target: Target): S3Error {
     case ErrorCode.InvalidArgument:
       return s3Error("InvalidArgument", err.message, extra);
     case ErrorCode.PermissionDenied:
+    case ErrorCode.Unauthenticated:
       return s3Error("AccessDenied", err.message, extra);
     case ErrorCode.NoSuchUpload:
       return s3Error("NoSuchUpload", undefined, extra);

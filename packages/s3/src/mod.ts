@@ -7,6 +7,7 @@
  * @module
  */
 
+export { type AuthMode, authenticateHttp } from "./authenticate.ts";
 export type { S3PluginOptions } from "./plugin.ts";
 export {
   DEFAULT_BODY_IDLE_TIMEOUT_MS,

@@ -27,8 +27,8 @@ export async function createMultipartUpload(ctx: S3Context, deps: S3Deps) {
   const key = ctx.key as string;
   checkKey(key);
   if (key.endsWith("/")) throw s3Error("InvalidArgument", 'A key ending in "/" names a folder and holds no bytes in koine');
-  await requireBucket(deps.client, bucket);
-  const upload = await deps.client.createUpload(pathOf(bucket, key), ctx.auth.accessKey, attributesFrom(ctx));
+  const dir = await requireBucket(deps.client, bucket);
+  const upload = await deps.client.createUpload(pathOf(bucket, key), ctx.principal.user, attributesFrom(ctx, dir));
   return ctx.reply.type(XML).send(s3Xml("InitiateMultipartUploadResult", { Bucket: bucket, Key: key, UploadId: upload.uploadId }));
 }
 

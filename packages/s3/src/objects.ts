@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import type { FileSystemClient } from "@koine/client";
 import { ErrorCode, type FileAttributes, type FileInfo, KoineError } from "@koine/protocol";
-import { cannedAcl, mayRead } from "./access.ts";
+import { checkPublicGrants, requestedGrants } from "./access.ts";
 import { decodeBody, readSmallBody } from "./body.ts";
 import { requireBucket } from "./buckets.ts";
 import { checkConditions } from "./conditions.ts";
@@ -37,8 +37,12 @@ export async function resolveObjectOrBucket(
   return { target: key === undefined ? dir : await resolveObject(client, bucket, key), bucket: dir };
 }
 
-/** Attributes an upload sets: Content-Type, x-amz-meta-*, the stored headers, owner. */
-export function attributesFrom(ctx: S3Context): FileAttributes {
+/**
+ * Attributes an upload into `bucket` sets: Content-Type, x-amz-meta-*, the
+ * stored headers, tags, and who owns it: the signer, with its first group,
+ * private (mode 0600) but for the grants of the request's ACL headers.
+ */
+export function attributesFrom(ctx: S3Context, bucket: FileInfo): FileAttributes {
   const userMeta: Record<string, string> = {};
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(ctx.req.headers)) {
@@ -57,15 +61,21 @@ export function attributesFrom(ctx: S3Context): FileAttributes {
     if (value) headers[name] = value;
   }
   const tags = tagsFromHeader(ctx.req.headers["x-amz-tagging"] as string | undefined);
-  const acl = cannedAcl(ctx);
+  const grants = requestedGrants(ctx, bucket.owner);
+  if (grants) checkPublicGrants(bucket, grants);
   return {
-    ...(acl ? { acl } : {}),
+    ...(grants?.length ? { grants } : {}),
     contentType: (ctx.req.headers["content-type"] as string | undefined) ?? DEFAULT_CONTENT_TYPE,
     userMeta,
     headers,
     ...(tags ? { tags } : {}),
-    owner: ctx.auth.accessKey,
+    ...ownership(ctx),
   };
+}
+
+/** The owner, group and mode of what the signer of `ctx` creates through S3. */
+function ownership(ctx: S3Context): Pick<FileAttributes, "owner" | "group" | "mode"> {
+  return { owner: ctx.principal.user, group: ctx.principal.groups[0] ?? "", mode: 0o600 };
 }
 
 /**
@@ -99,9 +109,9 @@ export async function putObject(ctx: S3Context, deps: S3Deps) {
   const key = ctx.key as string;
   checkKey(key);
   if (ctx.req.headers["x-amz-copy-source"] !== undefined) return copyObject(ctx, deps);
-  await requireBucket(deps.client, bucket);
+  const dir = await requireBucket(deps.client, bucket);
   await checkWriteConditions(ctx, deps);
-  const attributes = attributesFrom(ctx);
+  const attributes = attributesFrom(ctx, dir);
   if (key.endsWith("/")) {
     await readSmallBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs, 0, () =>
       s3Error("InvalidArgument", 'A key ending in "/" names a folder and holds no bytes in koine', { Key: key }),
@@ -294,11 +304,12 @@ export async function copySourceOf(ctx: S3Context, deps: S3Deps): Promise<{ sour
   const source = parseCopySource(String(ctx.req.headers["x-amz-copy-source"]));
   await readSmallBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs, 0, () => s3Error("InvalidRequest", "A copy takes no request body"));
   // The signer must be able to read the source, as a GET of it would; who may not learns nothing of what is there.
-  const sourceBucket = await deps.client.find(pathOf(source.bucket));
+  if (!(await deps.client.find(pathOf(source.bucket))))
+    throw ctx.principal.anonymous ? s3Error("AccessDenied") : s3Error("NoSuchBucket", undefined, { BucketName: source.bucket });
+  await deps.client.authorize(ctx.principal, "s3:GetObject", pathOf(source.bucket, source.key));
   const src = await resolveObject(deps.client, source.bucket, source.key).catch((err) => {
-    throw sourceBucket && !mayRead(ctx.auth, sourceBucket, undefined) ? s3Error("AccessDenied") : toS3Error(err, source);
+    throw toS3Error(err, source);
   });
-  if (sourceBucket && !mayRead(ctx.auth, sourceBucket, src)) throw s3Error("AccessDenied");
   const h = ctx.req.headers as Record<string, string | undefined>;
   checkConditions(
     src,
@@ -318,7 +329,7 @@ export async function copyObject(ctx: S3Context, deps: S3Deps) {
   const key = ctx.key as string;
   const directive = String(ctx.req.headers["x-amz-metadata-directive"] ?? "COPY").toUpperCase();
   if (directive !== "COPY" && directive !== "REPLACE") throw s3Error("InvalidArgument", "Unknown metadata directive.");
-  await requireBucket(deps.client, bucket);
+  const dir = await requireBucket(deps.client, bucket);
   const { source, src } = await copySourceOf(ctx, deps);
   if (source.bucket === bucket && source.key === key && directive === "COPY") {
     throw s3Error(
@@ -326,8 +337,14 @@ export async function copyObject(ctx: S3Context, deps: S3Deps) {
       "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
     );
   }
-  const copied = { contentType: src.contentType, userMeta: src.userMeta, headers: src.headers ?? {}, owner: ctx.auth.accessKey };
-  const fresh = attributesFrom(ctx);
+  const fresh = attributesFrom(ctx, dir);
+  const copied = {
+    contentType: src.contentType,
+    userMeta: src.userMeta,
+    headers: src.headers ?? {},
+    ...ownership(ctx),
+    ...(fresh.grants ? { grants: fresh.grants } : {}),
+  };
   const tagDirective = String(ctx.req.headers["x-amz-tagging-directive"] ?? "COPY").toUpperCase();
   if (tagDirective !== "COPY" && tagDirective !== "REPLACE") throw s3Error("InvalidArgument", "Unknown tagging directive.");
   const attributes = {
@@ -361,6 +378,7 @@ export async function deleteObjects(ctx: S3Context, deps: S3Deps) {
   const errors: { Key: string; Code: string; Message: string }[] = [];
   for (const key of keys) {
     try {
+      await deps.client.authorize(ctx.principal, "s3:DeleteObject", pathOf(bucket, key));
       await deleteKey(deps.client, bucket, key);
       deleted.push({ Key: key });
     } catch (err) {

@@ -8,12 +8,9 @@ import { s3Plugin } from "./plugin.ts";
 const HOST = "http://localhost";
 
 test("S3 dialect (app.inject over a real core) - bucket, PUT, GET, HEAD, list, and its errors in S3 XML", async (t) => {
-  const { client } = await startCore(t);
+  const { client, identities } = await startCore(t);
   const app = Fastify({ logger: { level: "error" } });
-  await app.register(s3Plugin, {
-    client,
-    secretOf: (ak) => (ak === TEST_CREDENTIALS.accessKeyId ? TEST_CREDENTIALS.secretAccessKey : undefined),
-  });
+  await app.register(s3Plugin, { client, identities });
   t.after(() => app.close());
   const send = async (method: "GET" | "PUT" | "HEAD" | "DELETE", path: string, body?: string, query: Record<string, string> = {}) => {
     const headers = await signHeaders(HOST, { method, path, query, ...(body === undefined ? {} : { body }), ...TEST_CREDENTIALS });

@@ -1,3 +1,4 @@
+import { anonymous, type Identities, principalOf } from "@koine/access";
 import type { FileSystemClient } from "@koine/client";
 import { nameOperation } from "@koine/metrics";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
@@ -7,13 +8,15 @@ import type { S3Context, S3Deps, S3Handler } from "./context.ts";
 import { type S3Error, s3Error, toS3Error } from "./errors.ts";
 import * as multipart from "./multipart.ts";
 import * as objects from "./objects.ts";
-import { parseQuery, type SecretLookup, verifyRequest } from "./sigv4.ts";
+import * as policies from "./policies.ts";
+import { parseQuery, verifyRequest } from "./sigv4.ts";
 import * as tagging from "./tagging.ts";
 import { s3Xml } from "./xml.ts";
 
 export interface S3PluginOptions {
   client: FileSystemClient;
-  secretOf: SecretLookup;
+  /** The users requests are signed by. */
+  identities: Identities;
   region?: string;
   bodyIdleTimeoutMs?: number;
   /** Domains for virtual-hosted-style requests (`<bucket>.<domain>`). @default ["localhost"] */
@@ -37,7 +40,6 @@ export const DEFAULT_BODY_IDLE_TIMEOUT_MS = 20_000;
 
 /** Subresources koine does not implement yet, by where they apply. */
 const UNSUPPORTED_BUCKET = [
-  "policy",
   "policyStatus",
   "cors",
   "lifecycle",
@@ -48,7 +50,6 @@ const UNSUPPORTED_BUCKET = [
   "encryption",
   "object-lock",
   "ownershipControls",
-  "publicAccessBlock",
   "accelerate",
   "requestPayment",
   "analytics",
@@ -70,6 +71,12 @@ type SubresourceTable = Record<string, Partial<Record<string, S3Handler>>>;
 const BUCKET_SUBRESOURCES: SubresourceTable = {
   acl: { GET: getAcl, PUT: putAcl },
   tagging: { GET: tagging.getBucketTagging, PUT: tagging.putBucketTagging, DELETE: tagging.deleteBucketTagging },
+  policy: { GET: policies.getBucketPolicy, PUT: policies.putBucketPolicy, DELETE: policies.deleteBucketPolicy },
+  publicAccessBlock: {
+    GET: policies.getPublicAccessBlock,
+    PUT: policies.putPublicAccessBlock,
+    DELETE: policies.deletePublicAccessBlock,
+  },
 };
 
 /** Operations on an object's subresources, by subresource and method. */
@@ -244,11 +251,22 @@ export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options
       ctx.query = new Map();
       for (const [k, v] of parseQuery(rawQuery)) if (!ctx.query.has(k)) ctx.query.set(k, v);
       reply.header("x-amz-request-id", requestId);
-      ctx.auth = verifyRequest(req.raw, rawPath, rawQuery, options.secretOf, hostBucket === undefined ? "" : `/${hostBucket}`);
+      const auth = verifyRequest(
+        req.raw,
+        rawPath,
+        rawQuery,
+        (ak) => options.identities.secretOf(ak),
+        hostBucket === undefined ? "" : `/${hostBucket}`,
+      );
+      ctx.auth = auth;
+      const facts = { sourceIp: req.ip, secureTransport: req.protocol === "https" };
+      const user = auth.anonymous ? undefined : options.identities.userOf(auth.accessKey);
+      ctx.principal = user ? principalOf(user, facts) : anonymous(facts);
       const full = ctx as S3Context;
       const operation = route(req.method, full);
-      nameOperation(req.raw, operationName(req.method, full, operation));
-      if (operation !== buckets.createBucket) await authorize(full, deps);
+      const name = operationName(req.method, full, operation);
+      nameOperation(req.raw, name);
+      await authorize(full, deps, name);
       return await operation(full, deps);
     } catch (err) {
       const s3 = toS3Error(err, { ...(ctx.bucket ? { bucket: ctx.bucket } : {}), ...(ctx.key !== undefined ? { key: ctx.key } : {}) });

@@ -7,11 +7,10 @@
 
 import { S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 
-/** Default credentials of a test cluster. */
-export const TEST_CREDENTIALS = { accessKeyId: "koine", secretAccessKey: "koinesecret" } as const;
+import { type Credentials, TEST_CREDENTIALS } from "./alluxio.ts";
 
-export type { AlluxioAnswer } from "./alluxio.ts";
-export { adminCall, alluxioCall, alluxioOk, alluxioRead, alluxioWrite } from "./alluxio.ts";
+export type { AlluxioAnswer, Caller, Credentials } from "./alluxio.ts";
+export { adminCall, alluxioCall, alluxioOk, alluxioRead, alluxioWrite, basicAuth, streamCall, TEST_CREDENTIALS } from "./alluxio.ts";
 export type { RawResponse, SignOptions } from "./s3_raw.ts";
 export { presignUrl, rawSignedRequest, signedRequest, signHeaders } from "./s3_raw.ts";
 
@@ -19,11 +18,7 @@ export { presignUrl, rawSignedRequest, signedRequest, signHeaders } from "./s3_r
  * A stock S3 client for `endpoint` (path style, default checksum settings)
  * that does not retry unless told to: a test sees the server's first answer.
  */
-export function s3Client(
-  endpoint: string,
-  credentials: { accessKeyId: string; secretAccessKey: string } = TEST_CREDENTIALS,
-  maxAttempts = 1,
-): S3Client {
+export function s3Client(endpoint: string, credentials: Credentials = TEST_CREDENTIALS, maxAttempts = 1): S3Client {
   return new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials, maxAttempts });
 }
 

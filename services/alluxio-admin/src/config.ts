@@ -1,8 +1,11 @@
+import { type ClusterKey, clusterKeyOf } from "@koine/access";
 import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
 import { Type as T } from "@sinclair/typebox";
 
 export interface AlluxioAdminOptions {
   natsUrl: string;
+  /** Opens the users' sealed secrets. */
+  clusterKey: ClusterKey;
   host: string;
   /** Port; 0 picks a free one. */
   port: number;
@@ -22,5 +25,11 @@ export const Settings = T.Object({
 
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): AlluxioAdminOptions {
   const s = readSettings(Settings, env);
-  return { natsUrl: s.KOINE_NATS_URL, host: s.KOINE_ADMIN_HOST, port: s.KOINE_ADMIN_PORT, disabled: s.KOINE_ADMIN_DISABLED };
+  return {
+    natsUrl: s.KOINE_NATS_URL,
+    clusterKey: clusterKeyOf(s),
+    host: s.KOINE_ADMIN_HOST,
+    port: s.KOINE_ADMIN_PORT,
+    disabled: s.KOINE_ADMIN_DISABLED,
+  };
 }

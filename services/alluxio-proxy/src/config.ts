@@ -1,20 +1,22 @@
+import { type ClusterKey, clusterKeyOf } from "@koine/access";
 import { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CLIENT, DEFAULT_STREAM_IDLE_MS, type StreamLimits } from "@koine/alluxio";
 import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
-import { parseUsers, USER_SETTINGS } from "@koine/frontend";
-import { DOMAIN_SETTINGS } from "@koine/s3";
+import { type AuthMode, DOMAIN_SETTINGS } from "@koine/s3";
 import { Type as T } from "@sinclair/typebox";
 
 export interface AlluxioProxyOptions {
   natsUrl: string;
+  /** Opens the users' sealed secrets. */
+  clusterKey: ClusterKey;
   host: string;
   /** Port; 0 picks a free one. */
   port: number;
-  /** Users seeded at start-up for the S3 API under /api/v1/s3. */
-  credentials: Map<string, string>;
   virtualHostDomains?: string[];
   blockSize?: number;
   /** How long idle streams live, and how many may be open in all and per client. */
   streams?: StreamLimits;
+  /** "simple": a user the client names is taken at its word, as Alluxio's SIMPLE authentication (never an admin). */
+  authMode: AuthMode;
 }
 
 export const DEFAULT_PORT = 39999;
@@ -22,13 +24,17 @@ export const DEFAULT_PORT = 39999;
 /** The Alluxio proxy's settings. */
 export const Settings = T.Object({
   ...SHARED_SETTINGS,
-  ...USER_SETTINGS,
   ...DOMAIN_SETTINGS,
   KOINE_ALLUXIO_HOST: Setting.text("0.0.0.0", "Address the Alluxio proxy listens on"),
   KOINE_ALLUXIO_PORT: Setting.port(DEFAULT_PORT, "Port of the Alluxio proxy"),
   KOINE_ALLUXIO_STREAM_IDLE: Setting.duration(DEFAULT_STREAM_IDLE_MS, "Idle streams are dropped after this long"),
   KOINE_ALLUXIO_MAX_STREAMS: Setting.count(DEFAULT_MAX_STREAMS, "Streams open at once, in all"),
   KOINE_ALLUXIO_MAX_STREAMS_PER_CLIENT: Setting.count(DEFAULT_MAX_STREAMS_PER_CLIENT, "Streams open at once, per client address"),
+  KOINE_ALLUXIO_AUTH: Setting.text(
+    "koine",
+    'How the paths and streams API takes its callers: "koine" (Basic or SigV4 with a koine key) or "simple" (also a user the client names, unchecked)',
+    "^(koine|simple)$",
+  ),
 });
 
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): AlluxioProxyOptions {
@@ -37,8 +43,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): AlluxioProxyO
     natsUrl: s.KOINE_NATS_URL,
     host: s.KOINE_ALLUXIO_HOST,
     port: s.KOINE_ALLUXIO_PORT,
-    credentials: parseUsers(env),
+    clusterKey: clusterKeyOf(s),
     virtualHostDomains: s.KOINE_S3_DOMAINS,
+    authMode: s.KOINE_ALLUXIO_AUTH as AuthMode,
     streams: {
       idleMs: s.KOINE_ALLUXIO_STREAM_IDLE,
       maxStreams: s.KOINE_ALLUXIO_MAX_STREAMS,

@@ -1,6 +1,6 @@
 import { alluxioPlugin } from "@koine/alluxio";
 import type { DataNode } from "@koine/client";
-import { type FrontEnd, registerDialect, startFrontEnd, UserDirectory } from "@koine/frontend";
+import { type FrontEnd, registerDialect, startFrontEnd } from "@koine/frontend";
 import { s3ClientErrorHandler, s3Plugin } from "@koine/s3";
 import type { AlluxioProxyOptions } from "./config.ts";
 
@@ -12,15 +12,16 @@ export type AlluxioProxy = FrontEnd;
  */
 export function start(options: AlluxioProxyOptions & { localNodes?: ReadonlyMap<string, DataNode> }): Promise<AlluxioProxy> {
   // Requests too malformed to route get S3's XML error, as they did before the proxy had its own.
-  return startFrontEnd({ ...options, name: "koine-alluxio-proxy", clientErrorHandler: s3ClientErrorHandler }, async (app, { client }) => {
-    const users = await UserDirectory.open(client.nc, options.credentials);
-    app.addHook("onClose", async () => users.close());
-    await registerDialect(app, "alluxio", alluxioPlugin, { client, ...(options.streams ? { streams: options.streams } : {}) });
-    await registerDialect(app, "s3", s3Plugin, {
-      prefix: "/api/v1/s3",
-      client,
-      secretOf: (ak) => users.secretOf(ak),
-      virtualHostDomains: [],
-    });
-  });
+  return startFrontEnd(
+    { ...options, role: "alluxio-proxy", clientErrorHandler: s3ClientErrorHandler },
+    async (app, { client, identities }) => {
+      await registerDialect(app, "alluxio", alluxioPlugin, {
+        client,
+        identities,
+        authMode: options.authMode,
+        ...(options.streams ? { streams: options.streams } : {}),
+      });
+      await registerDialect(app, "s3", s3Plugin, { prefix: "/api/v1/s3", client, identities, virtualHostDomains: [] });
+    },
+  );
 }

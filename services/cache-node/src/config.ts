@@ -1,5 +1,6 @@
 import { hostname, networkInterfaces } from "node:os";
 import { join, resolve } from "node:path";
+import { clusterKeyOf } from "@koine/access";
 import {
   type CacheNodeOptions,
   DEFAULT_CAPACITY_BYTES,
@@ -45,6 +46,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): CacheNodeOpti
   const home = resolve(s.KOINE_HOME);
   return {
     natsUrl: s.KOINE_NATS_URL,
+    clusterKey: clusterKeyOf(s),
     nodeId: s.KOINE_NODE_ID,
     dataDir: s.KOINE_CACHE_DIR ?? join(home, "cache", s.KOINE_NODE_ID),
     host: s.KOINE_CACHE_HOST,

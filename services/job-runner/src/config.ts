@@ -1,3 +1,4 @@
+import { type ClusterKey, clusterKeyOf } from "@koine/access";
 import type { DataNode } from "@koine/client";
 import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
 import { Type as T } from "@sinclair/typebox";
@@ -7,6 +8,8 @@ export const DEFAULT_OPS_PORT = 19997;
 
 export interface JobRunnerOptions {
   natsUrl: string;
+  /** The key every service shares: the runner's NATS password comes from it. */
+  clusterKey: ClusterKey;
   /** Cache nodes in this process, reached without HTTP. */
   localNodes?: ReadonlyMap<string, DataNode>;
   /** Where /healthz, /readyz and /metrics are served (none in the all-in-one process, whose front-ends answer them). */
@@ -22,5 +25,9 @@ export const Settings = T.Object({
 
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): JobRunnerOptions {
   const s = readSettings(Settings, env);
-  return { natsUrl: s.KOINE_NATS_URL, ops: { host: s.KOINE_JOB_RUNNER_HOST, port: s.KOINE_JOB_RUNNER_PORT } };
+  return {
+    natsUrl: s.KOINE_NATS_URL,
+    clusterKey: clusterKeyOf(s),
+    ops: { host: s.KOINE_JOB_RUNNER_HOST, port: s.KOINE_JOB_RUNNER_PORT },
+  };
 }

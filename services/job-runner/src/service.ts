@@ -1,3 +1,4 @@
+import { natsCredentials } from "@koine/access";
 import { connect, withRequestIdOf, workQueueConsumer } from "@koine/bus";
 import { FileSystemClient, JobStore } from "@koine/client";
 import { readiness, startOpsHost } from "@koine/frontend";
@@ -44,8 +45,12 @@ class Malformed extends Error {
  */
 export async function start(options: JobRunnerOptions): Promise<JobRunner> {
   const log = serviceLogger("job-runner");
-  const nc = await connect({ servers: options.natsUrl, name: "koine-job-runner" });
-  const client = await FileSystemClient.open({ nc, ...(options.localNodes ? { localNodes: options.localNodes } : {}) });
+  const nc = await connect({ servers: options.natsUrl, name: "koine-job-runner", auth: natsCredentials(options.clusterKey, "job-runner") });
+  const client = await FileSystemClient.open({
+    nc,
+    clusterKey: options.clusterKey,
+    ...(options.localNodes ? { localNodes: options.localNodes } : {}),
+  });
   const consumer = await workQueueConsumer(nc, { stream: JOBS_STREAM, subjects: JOBS_SUBJECTS, durable: JOBS_CONSUMER });
   let stopping = false;
 

@@ -1,5 +1,6 @@
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { clusterKeyOf } from "@koine/access";
 import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
 import {
   DEFAULT_SWEEP_GRACE_MS,
@@ -7,6 +8,8 @@ import {
   DEFAULT_SYNC_INTERVAL_MS,
   DEFAULT_TTL_CHECK_MS,
   type NamespaceOptions,
+  parseUsers,
+  USER_SETTINGS,
 } from "@koine/namespace";
 import { Type as T } from "@sinclair/typebox";
 
@@ -22,6 +25,7 @@ export interface MetadataOptions extends NamespaceOptions {
 /** Metadata's settings. */
 export const Settings = T.Object({
   ...SHARED_SETTINGS,
+  ...USER_SETTINGS,
   KOINE_ROOT_UFS: Setting.optionalText("URI of the under-store mounted at / (default: file://<KOINE_HOME>/ufs)", "^[a-z0-9]+://"),
   KOINE_UFS_SYNC_INTERVAL: Setting.duration(
     DEFAULT_SYNC_INTERVAL_MS,
@@ -30,6 +34,7 @@ export const Settings = T.Object({
   KOINE_TTL_CHECK_INTERVAL: Setting.duration(DEFAULT_TTL_CHECK_MS, "How often times to live are checked"),
   KOINE_SWEEP_INTERVAL: Setting.duration(DEFAULT_SWEEP_INTERVAL_MS, "How often the under-stores are swept of staged leftovers"),
   KOINE_SWEEP_GRACE: Setting.duration(DEFAULT_SWEEP_GRACE_MS, "How old a staged leftover must be to be swept"),
+  KOINE_MOUNT_ROOTS: Setting.list([], "Directories below which admins may mount local directories (default: <KOINE_HOME>/mounts)"),
   KOINE_METADATA_HOST: Setting.text("0.0.0.0", "Address of metadata's health and metrics"),
   KOINE_METADATA_PORT: Setting.port(DEFAULT_OPS_PORT, "Port of metadata's health and metrics"),
 });
@@ -39,6 +44,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): MetadataOptio
   const home = resolve(s.KOINE_HOME);
   return {
     natsUrl: s.KOINE_NATS_URL,
+    clusterKey: clusterKeyOf(s),
+    users: parseUsers(env),
+    mountRoots: s.KOINE_MOUNT_ROOTS.length > 0 ? s.KOINE_MOUNT_ROOTS.map((r) => resolve(r)) : [join(home, "mounts")],
     dataDir: join(home, "metadata"),
     rootUfs: s.KOINE_ROOT_UFS ?? pathToFileURL(join(home, "ufs")).href,
     syncIntervalMs: s.KOINE_UFS_SYNC_INTERVAL,

@@ -1,4 +1,5 @@
 import { runService } from "@koine/config";
+import { describeCredentials } from "@koine/namespace";
 import { parseConfig, Settings } from "./config.ts";
 import { start } from "./service.ts";
 
@@ -7,5 +8,6 @@ await runService(
   Settings,
   () => parseConfig(),
   start,
-  (s) => `koine metadata: serving${s.opsUrl ? `; health and metrics on ${s.opsUrl}` : ""}`,
+  (s, options) =>
+    `koine metadata: serving (${describeCredentials(options.users ?? [])})${s.opsUrl ? `; health and metrics on ${s.opsUrl}` : ""}`,
 );

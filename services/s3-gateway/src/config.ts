@@ -1,16 +1,16 @@
+import { type ClusterKey, clusterKeyOf } from "@koine/access";
 import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
-import { parseUsers, USER_SETTINGS } from "@koine/frontend";
 import { DEFAULT_REGION, DOMAIN_SETTINGS, parseDomains } from "@koine/s3";
 import { Type as T } from "@sinclair/typebox";
 
 export interface S3GatewayOptions {
   natsUrl: string;
+  /** Opens the users' sealed secrets. */
+  clusterKey: ClusterKey;
   host: string;
   /** Port; 0 picks a free one. */
   port: number;
   region: string;
-  /** Users seeded at start-up (access key → secret key); more are added with `scripts/koine user add`. */
-  credentials: Map<string, string>;
   bodyIdleTimeoutMs: number;
   blockSize?: number;
   /** Domains for virtual-hosted-style requests (`<bucket>.<domain>`). */
@@ -23,7 +23,6 @@ export const DEFAULT_BODY_IDLE_TIMEOUT_MS = 20_000;
 /** The S3 gateway's settings. */
 export const Settings = T.Object({
   ...SHARED_SETTINGS,
-  ...USER_SETTINGS,
   ...DOMAIN_SETTINGS,
   KOINE_S3_HOST: Setting.text("0.0.0.0", "Address the S3 gateway listens on"),
   KOINE_S3_PORT: Setting.port(DEFAULT_PORT, "Port of the S3 gateway"),
@@ -37,7 +36,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): S3GatewayOpti
     host: s.KOINE_S3_HOST,
     port: s.KOINE_S3_PORT,
     region: s.KOINE_REGION,
-    credentials: parseUsers(env),
+    clusterKey: clusterKeyOf(s),
     bodyIdleTimeoutMs: DEFAULT_BODY_IDLE_TIMEOUT_MS,
     virtualHostDomains: parseDomains(env),
   };

@@ -1,5 +1,4 @@
 import { runService } from "@koine/config";
-import { describeCredentials } from "@koine/frontend";
 import { parseConfig, Settings } from "./config.ts";
 import { start } from "./service.ts";
 
@@ -8,5 +7,5 @@ await runService(
   Settings,
   () => parseConfig(),
   start,
-  (gateway, options) => `koine s3-gateway: ${gateway.url} (${describeCredentials(options.credentials)})`,
+  (gateway) => `koine s3-gateway: ${gateway.url}`,
 );

@@ -1,5 +1,5 @@
 import type { DataNode } from "@koine/client";
-import { type FrontEnd, registerDialect, startFrontEnd, UserDirectory } from "@koine/frontend";
+import { type FrontEnd, registerDialect, startFrontEnd } from "@koine/frontend";
 import { s3ClientErrorHandler, s3Plugin } from "@koine/s3";
 import type { S3GatewayOptions } from "./config.ts";
 
@@ -11,13 +11,11 @@ const OPS_PREFIX = "/_koine";
 /** Starts the S3 gateway: the S3 plugin on its own port, over the shared client. */
 export function start(options: S3GatewayOptions & { localNodes?: ReadonlyMap<string, DataNode> }): Promise<S3Gateway> {
   return startFrontEnd(
-    { ...options, name: "koine-s3-gateway", opsPrefix: OPS_PREFIX, clientErrorHandler: s3ClientErrorHandler },
-    async (app, { client }) => {
-      const users = await UserDirectory.open(client.nc, options.credentials);
-      app.addHook("onClose", async () => users.close());
+    { ...options, role: "s3-gateway", opsPrefix: OPS_PREFIX, clientErrorHandler: s3ClientErrorHandler },
+    async (app, { client, identities }) => {
       await registerDialect(app, "s3", s3Plugin, {
         client,
-        secretOf: (ak) => users.secretOf(ak),
+        identities,
         region: options.region,
         bodyIdleTimeoutMs: options.bodyIdleTimeoutMs,
         ...(options.virtualHostDomains ? { virtualHostDomains: options.virtualHostDomains } : {}),

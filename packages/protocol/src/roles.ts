@@ -1,0 +1,74 @@
+/**
+ * What each koine service may say on NATS: one NATS user per service role,
+ * with the subjects it may publish to (requests it may make, events it may
+ * send) and subscribe to. A front-end cannot call the user-admin subjects
+ * nor rewrite the job queue; a cache node cannot read users' sealed secrets.
+ * nats-server enforces these (the launcher, scripts and tests write them
+ * into its configuration).
+ */
+
+export const SERVICE_ROLES = ["metadata", "cache-node", "job-runner", "s3-gateway", "alluxio-proxy", "alluxio-admin"] as const;
+export type ServiceRole = (typeof SERVICE_ROLES)[number];
+
+export interface SubjectPermissions {
+  publish: { allow: string[]; deny: string[] };
+  subscribe: { allow: string[]; deny: string[] };
+}
+
+/** Replies come back on inboxes; events are heard by all. */
+const LISTEN = ["_INBOX.>", "koine.events.>"];
+/** JetStream and KV reads (stream and consumer info, consumers of KV watches, direct gets). */
+const JETSTREAM = ["$JS.API.>", "$JS.ACK.>", "$JS.FC.>"];
+/** What only an admin service may change: users, the mount table. */
+const ADMIN_SUBJECTS = ["koine.meta.users.put", "koine.meta.users.remove", "koine.meta.mount", "koine.meta.unmount"];
+/** JetStream calls that reshape or empty streams: only metadata (which makes the job queue) and the admin service. */
+const STREAM_CHANGES = [
+  "$JS.API.STREAM.DELETE.>",
+  "$JS.API.STREAM.PURGE.>",
+  "$JS.API.STREAM.UPDATE.>",
+  "$JS.API.STREAM.MSG.DELETE.>",
+  "$JS.API.CONSUMER.DELETE.>",
+];
+/** Users' sealed secrets: for the services that check credentials. */
+const CREDENTIALS = "koine.meta.users.credentials";
+
+/** Each role's subjects (`allow_responses` lets every subscriber answer the requests it hears). */
+export const ROLE_PERMISSIONS: Record<ServiceRole, SubjectPermissions> = {
+  metadata: {
+    publish: { allow: ["koine.events.>", "koine.jobs.>", ...JETSTREAM], deny: [] },
+    subscribe: { allow: ["koine.meta.>", ...LISTEN], deny: [] },
+  },
+  "cache-node": {
+    publish: {
+      allow: ["koine.meta.>", "koine.events.>", "$KV.koine-members.>", ...JETSTREAM],
+      deny: [...ADMIN_SUBJECTS, CREDENTIALS, ...STREAM_CHANGES],
+    },
+    subscribe: { allow: ["koine.cache.>", ...LISTEN], deny: [] },
+  },
+  "job-runner": {
+    publish: {
+      allow: ["koine.meta.>", "koine.cache.>", "koine.events.>", "koine.jobs.>", "$KV.>", ...JETSTREAM],
+      deny: [...ADMIN_SUBJECTS, CREDENTIALS, ...STREAM_CHANGES],
+    },
+    subscribe: { allow: LISTEN, deny: [] },
+  },
+  "s3-gateway": {
+    publish: {
+      allow: ["koine.meta.>", "koine.cache.>", "koine.events.free", "koine.jobs.persist", ...JETSTREAM],
+      deny: [...ADMIN_SUBJECTS, ...STREAM_CHANGES],
+    },
+    subscribe: { allow: LISTEN, deny: [] },
+  },
+  "alluxio-proxy": {
+    // The proxy mounts (for an admin who asks through it); users it does not manage.
+    publish: {
+      allow: ["koine.meta.>", "koine.cache.>", "koine.events.free", "koine.jobs.persist", ...JETSTREAM],
+      deny: ["koine.meta.users.put", "koine.meta.users.remove", ...STREAM_CHANGES],
+    },
+    subscribe: { allow: LISTEN, deny: [] },
+  },
+  "alluxio-admin": {
+    publish: { allow: ["koine.meta.>", "koine.cache.>", "koine.events.>", "koine.jobs.>", "$KV.>", ...JETSTREAM], deny: [] },
+    subscribe: { allow: LISTEN, deny: [] },
+  },
+};

@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { CreateBucketCommand, ListBucketsCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { natsCredentials } from "@koine/access";
+import { connect, request } from "@koine/bus";
+import { bootCluster } from "@koine/launcher";
+import { Meta } from "@koine/protocol";
+import { adminCall, alluxioCall, s3Client } from "@koine/testkit/clients";
+
+test("NATS - no credentials, no entry; each service's credentials reach only its role's subjects; no reply carries a secret", async (t) => {
+  const cluster = await bootCluster(t, {
+    users: [
+      { accessKey: "koine", secretKey: "koinesecret", admin: true },
+      { accessKey: "alice", secretKey: "alice-secret-key" },
+    ],
+  });
+  const as = (role: Parameters<typeof natsCredentials>[1]) =>
+    connect({ servers: cluster.natsUrl, name: `test-as-${role}`, auth: natsCredentials(cluster.clusterKey, role) });
+
+  // Strangers are refused at the door.
+  await assert.rejects(connect({ servers: cluster.natsUrl, name: "stranger" }), /Authorization|authorization/);
+  await assert.rejects(
+    connect({ servers: cluster.natsUrl, name: "guesser", auth: { user: "s3-gateway", pass: "not-the-password" } }),
+    /Authorization|authorization/,
+  );
+
+  // Everything that travels as a reply (and every event) is watched from here on: job-runner credentials hear every inbox.
+  const observer = await as("job-runner");
+  t.after(() => observer.close());
+  const heard: string[] = [];
+  observer.subscribe("_INBOX.>", {
+    callback: (_err, msg) => {
+      heard.push(msg.string());
+    },
+  });
+  observer.subscribe("koine.events.>", {
+    callback: (_err, msg) => {
+      heard.push(msg.string());
+    },
+  });
+  await observer.flush();
+
+  const gateway = await as("s3-gateway");
+  t.after(() => gateway.close());
+  // A gateway may read the namespace and the sealed credentials, not manage users or mounts.
+  assert.equal((await request(gateway, Meta.stat, { path: "/" })).path, "/");
+  const { credentials } = await request(gateway, Meta.credentials, {});
+  assert.ok(credentials.some((c) => c.accessKey === "alice"));
+  await assert.rejects(
+    request(gateway, Meta.putUser, { accessKey: "intruder", secretKey: "intruder-secret", admin: true }),
+    /may not call/,
+  );
+  await assert.rejects(request(gateway, Meta.removeUser, { accessKey: "alice" }), /may not call/);
+  await assert.rejects(request(gateway, Meta.mount, { path: "/etc", uri: "file:///etc" }), /may not call/);
+  // Nor answer metadata's requests in its place.
+  const impostor = gateway.subscribe("koine.meta.>");
+  assert.match(String(await impostor.closed), /Permissions Violation for Subscription/);
+
+  // A cache node may not read users' sealed secrets.
+  const node = await as("cache-node");
+  t.after(() => node.close());
+  await assert.rejects(request(node, Meta.credentials, {}), /may not call/);
+  await assert.rejects(request(node, Meta.putUser, { accessKey: "intruder", secretKey: "intruder-secret" }), /may not call/);
+
+  // The workload: users added (one secret given, one generated), listed; S3 and Alluxio traffic as alice.
+  const given = await adminCall(cluster.adminUrl, "POST", "/api/v1/users", {
+    accessKey: "carol",
+    secretKey: "carol-secret-key",
+    groups: ["team"],
+  });
+  assert.equal(given.status, 200);
+  assert.equal(given.json.secretKey, undefined, "a secret the admin gave is not echoed");
+  const generated = await adminCall(cluster.adminUrl, "POST", "/api/v1/users", { accessKey: "dave" });
+  const daveSecret = generated.json.secretKey as string;
+  assert.ok(daveSecret.length >= 24, "a generated secret is shown this once");
+  const listed = await adminCall(cluster.adminUrl, "GET", "/api/v1/users");
+  assert.deepEqual(
+    (listed.json.results as { accessKey: string }[]).map((u) => u.accessKey),
+    ["alice", "carol", "dave", "koine"],
+  );
+  const alice = s3Client(cluster.s3Url, { accessKeyId: "alice", secretAccessKey: "alice-secret-key" });
+  t.after(() => alice.destroy());
+  await alice.send(new CreateBucketCommand({ Bucket: "alices" }));
+  await alice.send(new PutObjectCommand({ Bucket: "alices", Key: "k", Body: "x" }));
+  const dave = s3Client(cluster.s3Url, { accessKeyId: "dave", secretAccessKey: daveSecret });
+  t.after(() => dave.destroy());
+  await dave.send(new ListBucketsCommand({}));
+  assert.equal(
+    (
+      await alluxioCall(cluster.alluxioUrl, "/alices/k/get-status", undefined, {
+        accessKeyId: "alice",
+        secretAccessKey: "alice-secret-key",
+      })
+    ).status,
+    200,
+  );
+  await observer.flush();
+
+  assert.ok(heard.length > 10, `${heard.length} replies and events heard`);
+  for (const secret of ["koinesecret", "alice-secret-key", "carol-secret-key", daveSecret]) {
+    assert.ok(!heard.some((m) => m.includes(secret)), `a reply or event carried the secret ${secret}`);
+  }
+  assert.ok(!JSON.stringify(listed.json).includes("secret"), "the admin API's user list names no secret");
+});
