@@ -15,7 +15,11 @@
 //   scripts/koine rebalance [--target ALL|<node>] [--replicas n] [--watch] | rebalance progress --id i | rebalance stop --id i
 //   scripts/koine nodes remove <id>                    (decommission: blocks move away, then it leaves)
 //   scripts/koine ttl|quota|priority add --path p (--time 1h | --size 10GiB | --priority HIGH) | list | remove --path p
+//   scripts/koine nats-config          (the nats-server configuration with every service's user, from the cluster key)
 //   scripts/koine cache-filter add (--pattern re | --default) --type immutable|maxAge|skipCache [--time 10s] | list | remove (--pattern re | --default)
+import { join, resolve } from "node:path";
+import { loadClusterKey, natsUsers } from "@koine/access";
+import { natsServerConfig } from "@koine/bus";
 import { KoineError } from "@koine/protocol";
 import { Presets, SingleBar } from "cli-progress";
 import { argv, echo, sleep } from "zx";
@@ -29,7 +33,8 @@ const USAGE = `usage: scripts/koine user add <accessKey> [secretKey] [--group g 
        scripts/koine rebalance [--target ALL|<node>] [--watch] | rebalance progress --id i | rebalance stop --id i
        scripts/koine nodes [remove <id>]
        scripts/koine ttl|quota|priority add --path p (--time 1h | --size 10GiB | --priority HIGH) | list | remove --path p
-       scripts/koine cache-filter add (--pattern re | --default) --type immutable|maxAge|skipCache [--time 10s] | list | remove ...`;
+       scripts/koine cache-filter add (--pattern re | --default) --type immutable|maxAge|skipCache [--time 10s] | list | remove ...
+       scripts/koine nats-config`;
 const [area, action, ...rest] = argv._.map(String);
 const adminUrl = process.env.KOINE_ADMIN_URL ?? "http://127.0.0.1:19999";
 const credentials = `${process.env.KOINE_ACCESS_KEY ?? "koine"}:${process.env.KOINE_SECRET_KEY ?? "koinesecret"}`;
@@ -81,6 +86,12 @@ async function users(): Promise<void> {
     await admin("DELETE", "/api/v1/users", { accessKey });
     echo(`user ${accessKey} removed`);
   } else throw new UsageError();
+}
+
+/** Prints what a nats-server of this cluster loads: koine's settings and each service's user (KOINE_CLUSTER_KEY, or the key in KOINE_HOME). */
+async function natsConfig(): Promise<void> {
+  const key = loadClusterKey(process.env.KOINE_CLUSTER_KEY, join(resolve(process.env.KOINE_HOME ?? ".koine"), "cluster.key"));
+  process.stdout.write(natsServerConfig(natsUsers(key)));
 }
 
 async function mounts(): Promise<void> {
@@ -245,6 +256,7 @@ const policy = (name: string) => async (): Promise<void> => {
 
 const areas: Record<string, () => Promise<void>> = {
   user: users,
+  "nats-config": natsConfig,
   mount: mounts,
   nodes,
   load: jobs("load"),

@@ -17,8 +17,13 @@ test("compose - the multi-host file is valid and describes every service, cache 
     t.skip("docker-compose is not installed (apt-get install docker-compose); .ci/run installs it");
     return;
   }
-  await run("docker-compose", ["-f", FILE, "config", "-q"]);
-  const services = (await run("docker-compose", ["-f", FILE, "config", "--services"])).stdout.trim().split("\n").sort();
+  // Without the shared key the file refuses to start anything.
+  const bare = { ...process.env };
+  delete bare.KOINE_CLUSTER_KEY;
+  await assert.rejects(run("docker-compose", ["-f", FILE, "config", "-q"], { env: bare }), /KOINE_CLUSTER_KEY/);
+  const env = { ...bare, KOINE_CLUSTER_KEY: "ab".repeat(32) };
+  await run("docker-compose", ["-f", FILE, "config", "-q"], { env });
+  const services = (await run("docker-compose", ["-f", FILE, "config", "--services"], { env })).stdout.trim().split("\n").sort();
   assert.deepEqual(services, [
     "alluxio-admin",
     "alluxio-proxy",
@@ -30,11 +35,14 @@ test("compose - the multi-host file is valid and describes every service, cache 
     "nats3",
     "s3-gateway",
   ]);
-  const config = (await run("docker-compose", ["-f", FILE, "config"])).stdout;
+  const config = (await run("docker-compose", ["-f", FILE, "config"], { env })).stdout;
   const cacheNode = config.slice(config.indexOf("  cache-node:"), config.indexOf("\n  job-runner:"));
   assert.doesNotMatch(cacheNode, /container_name|ports:/, "a scaled service has no fixed name or host port");
   assert.match(cacheNode, /KOINE_NODE_ID: auto/);
   assert.match(config, /KOINE_NATS_URL: nats:\/\/nats1:4222,nats:\/\/nats2:4222,nats:\/\/nats3:4222/);
+  // Published: the client ports only.
+  const published = [...config.matchAll(/published: "?(\d+)"?/g)].map((m) => m[1]).sort();
+  assert.deepEqual(published, ["19999", "39999", "9000"]);
 });
 
 test("compose - the image's contents: pnpm deploy of every service, each started by the entrypoint from it", async (t) => {

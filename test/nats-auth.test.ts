@@ -1,10 +1,16 @@
 import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { test } from "node:test";
+import { promisify } from "node:util";
 import { CreateBucketCommand, ListBucketsCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { natsCredentials } from "@koine/access";
-import { connect, request } from "@koine/bus";
+import { connect, findNatsServer, request } from "@koine/bus";
 import { bootCluster } from "@koine/launcher";
-import { Meta } from "@koine/protocol";
+import { Meta, SERVICE_ROLES } from "@koine/protocol";
+import { freePort, onCleanup, tempDir, waitFor } from "@koine/testkit";
 import { adminCall, alluxioCall, s3Client } from "@koine/testkit/clients";
 
 test("NATS - no credentials, no entry; each service's credentials reach only its role's subjects; no reply carries a secret", async (t) => {
@@ -101,4 +107,35 @@ test("NATS - no credentials, no entry; each service's credentials reach only its
     assert.ok(!heard.some((m) => m.includes(secret)), `a reply or event carried the secret ${secret}`);
   }
   assert.ok(!JSON.stringify(listed.json).includes("secret"), "the admin API's user list names no secret");
+});
+
+test("NATS - scripts/koine nats-config prints a server configuration that lets each service in, and nobody else", async (t) => {
+  const key = randomBytes(32);
+  const dir = await tempDir(t, "koine-nats-config-");
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ["--import", "tsx", join(import.meta.dirname, "..", "scripts", "koine.ts"), "nats-config"],
+    {
+      env: { ...process.env, KOINE_CLUSTER_KEY: key.toString("hex") },
+    },
+  );
+  assert.doesNotMatch(stdout, new RegExp(key.toString("hex")), "the cluster key itself is not in it");
+  await writeFile(join(dir, "nats.conf"), stdout);
+  const port = await freePort();
+  const server = spawn(findNatsServer(), ["-c", join(dir, "nats.conf"), "-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+  onCleanup(t, () => server.kill("SIGKILL"));
+  const url = `nats://127.0.0.1:${port}`;
+  await waitFor(
+    "the server",
+    async () =>
+      (await connect({ servers: url, name: "probe", auth: natsCredentials(key, "metadata") }).then(
+        (nc) => nc.close(),
+        () => false,
+      )) !== false,
+  );
+  await assert.rejects(connect({ servers: url, name: "stranger" }), /uthorization/);
+  for (const role of SERVICE_ROLES) {
+    const nc = await connect({ servers: url, name: role, auth: natsCredentials(key, role) });
+    await nc.close();
+  }
 });
