@@ -6,8 +6,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { bootCluster } from "@koine/launcher";
-import { tempDir } from "@koine/testkit";
+import { tempDir, testTls } from "@koine/testkit";
 import { TEST_CREDENTIALS } from "@koine/testkit/clients";
+import { Agent, fetch as undiciFetch } from "undici";
 
 const run = promisify(execFile);
 
@@ -20,9 +21,11 @@ async function has(command: string, args: string[]): Promise<boolean> {
   }
 }
 
-function clientEnv(): NodeJS.ProcessEnv {
+/** awscli's and boto3's environment: the test's keys, and the test's CA for https. */
+function clientEnv(caFile: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    AWS_CA_BUNDLE: caFile,
     AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
     AWS_DEFAULT_REGION: "us-east-1",
@@ -34,10 +37,14 @@ function clientEnv(): NodeJS.ProcessEnv {
 const hasAws = await has("aws", ["--version"]);
 const hasBoto3 = await has("python3", ["-c", "import boto3"]);
 
-test("awscli - s3 cp/ls/rm/sync/presign and s3api, 100 MiB multipart", { skip: hasAws ? false : "awscli is not installed" }, async (t) => {
-  const cluster = await bootCluster(t);
+test("awscli - s3 cp/ls/rm/sync/presign and s3api, 100 MiB multipart, over https", {
+  skip: hasAws ? false : "awscli is not installed",
+}, async (t) => {
+  const { tls, caFile } = await testTls(t);
+  const cluster = await bootCluster(t, { tls });
+  assert.match(cluster.s3Url, /^https:/);
   const dir = await tempDir(t);
-  const env = clientEnv();
+  const env = clientEnv(caFile);
   const aws = async (...args: string[]) =>
     (await run("aws", ["--endpoint-url", cluster.s3Url, ...args], { env, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 })).stdout;
 
@@ -73,6 +80,8 @@ test("awscli - s3 cp/ls/rm/sync/presign and s3api, 100 MiB multipart", { skip: h
 
   // `aws s3 presign` makes SigV2 URLs by default (awscli v1), SigV4 when asked.
   const presigned = (await aws("s3", "presign", "s3://cli/api/obj")).trim();
+  // Node's fetch, trusting the test's CA.
+  const fetch = (url: string) => undiciFetch(url, { dispatcher: new Agent({ connect: { ca: tls.ca } }) });
   const fetched = await fetch(presigned);
   assert.equal(fetched.status, 200, presigned);
   assert.ok(Buffer.from(await fetched.arrayBuffer()).equals(small));
@@ -132,13 +141,15 @@ try:
     raise SystemExit("delete_bucket should fail")
 except ClientError as e:
     assert e.response["Error"]["Code"] == "BucketNotEmpty", e.response
-import urllib.request
+import ssl, urllib.request
+tls = ssl.create_default_context(cafile=os.environ["AWS_CA_BUNDLE"])  # the test's CA
 url = s3.generate_presigned_url("get_object", Params={"Bucket": "boto", "Key": "a/one"}, ExpiresIn=600)
-assert urllib.request.urlopen(url).read() == b"x" * 1000, url
+assert url.startswith("https://"), url
+assert urllib.request.urlopen(url, context=tls).read() == b"x" * 1000, url
 put_url = s3.generate_presigned_url("put_object", Params={"Bucket": "boto", "Key": "b/by-url"}, ExpiresIn=600)
 import http.client, urllib.parse
 u = urllib.parse.urlsplit(put_url)
-conn = http.client.HTTPConnection(u.netloc)
+conn = http.client.HTTPSConnection(u.netloc, context=tls)
 conn.request("PUT", u.path + "?" + u.query, body=b"uploaded by url")  # no Content-Type: it is signed (empty)
 assert conn.getresponse().status == 200
 assert s3.get_object(Bucket="boto", Key="b/by-url")["Body"].read() == b"uploaded by url"
@@ -151,15 +162,16 @@ s3.delete_bucket(Bucket="boto")
 print("boto3 ok")
 `;
 
-test("boto3 - put, 100 MiB multipart, ranges, paging, copy, presigned GET and PUT, tagging, errors", {
+test("boto3 - put, 100 MiB multipart, ranges, paging, copy, presigned GET and PUT, tagging, errors, over https", {
   skip: hasBoto3 ? false : "python3 boto3 is not installed",
 }, async (t) => {
-  const cluster = await bootCluster(t);
+  const { tls, caFile } = await testTls(t);
+  const cluster = await bootCluster(t, { tls, remoteCacheNodes: true });
   const { stdout } = await run(
     "python3",
     ["-c", BOTO3_SCRIPT, cluster.s3Url, TEST_CREDENTIALS.accessKeyId, TEST_CREDENTIALS.secretAccessKey],
     {
-      env: clientEnv(),
+      env: clientEnv(caFile),
       timeout: 120_000,
     },
   );

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { bootCluster } from "@koine/launcher";
-import { tempDir } from "@koine/testkit";
+import { tempDir, testTls } from "@koine/testkit";
 import { TEST_CREDENTIALS } from "@koine/testkit/clients";
 
 const run = promisify(execFile);
@@ -21,10 +21,14 @@ async function has(command: string): Promise<boolean> {
 const hasRclone = await has("rclone");
 const hasS3cmd = await has("s3cmd");
 
-test("rclone - copy, check and sync a tree with a 100 MiB multipart file", {
+// The interop suite runs over https with a CA made for the test: every endpoint, cache nodes' data ports included.
+
+test("rclone - copy, check and sync a tree with a 100 MiB multipart file, over https", {
   skip: hasRclone ? false : "rclone is not installed (apt-get install rclone)",
 }, async (t) => {
-  const cluster = await bootCluster(t);
+  const { tls, caFile } = await testTls(t);
+  const cluster = await bootCluster(t, { tls, remoteCacheNodes: true });
+  assert.match(cluster.s3Url, /^https:/);
   const dir = await tempDir(t);
   const src = join(dir, "src");
   await mkdir(join(src, "sub", "deeper"), { recursive: true });
@@ -45,8 +49,9 @@ test("rclone - copy, check and sync a tree with a 100 MiB multipart file", {
     RCLONE_S3_UPLOAD_CUTOFF: "5M",
     RCLONE_S3_CHUNK_SIZE: "5M",
   };
-  // rclone refuses a CA bundle setting it cannot apply to plain http.
+  // The test's CA, and only it: rclone checks the gateway's certificate.
   delete env.AWS_CA_BUNDLE;
+  env.RCLONE_CA_CERT = caFile;
   const rclone = async (...args: string[]) => (await run("rclone", args, { env, timeout: 120_000 })).stdout;
 
   await rclone("mkdir", "gw:rcb");
@@ -70,16 +75,17 @@ test("rclone - copy, check and sync a tree with a 100 MiB multipart file", {
   assert.ok((await readFile(join(back, "sub", "deeper", "c.bin"))).equals(await readFile(join(src, "sub", "deeper", "c.bin"))));
 });
 
-test("s3cmd - mb, put (100 MiB multipart), ls, get, del, rb", {
+test("s3cmd - mb, put (100 MiB multipart), ls, get, del, rb, over https", {
   skip: hasS3cmd ? false : "s3cmd is not installed (apt-get install s3cmd)",
 }, async (t) => {
-  const cluster = await bootCluster(t);
+  const { tls, caFile } = await testTls(t);
+  const cluster = await bootCluster(t, { tls, remoteCacheNodes: true });
   const dir = await tempDir(t);
   const host = new URL(cluster.s3Url).host;
   const config = join(dir, "s3cfg");
   await writeFile(
     config,
-    `[default]\nsignature_v2 = False\nhost_base = ${host}\nhost_bucket = ${host}\nbucket_location = us-east-1\nuse_https = False\naccess_key = ${TEST_CREDENTIALS.accessKeyId}\nsecret_key = ${TEST_CREDENTIALS.secretAccessKey}\n`,
+    `[default]\nsignature_v2 = False\nhost_base = ${host}\nhost_bucket = ${host}\nbucket_location = us-east-1\nuse_https = True\nca_certs_file = ${caFile}\ncheck_ssl_certificate = True\ncheck_ssl_hostname = True\naccess_key = ${TEST_CREDENTIALS.accessKeyId}\nsecret_key = ${TEST_CREDENTIALS.secretAccessKey}\n`,
   );
   const s3cmd = async (...args: string[]) => (await run("s3cmd", ["-c", config, ...args], { timeout: 120_000 })).stdout;
   const big = randomBytes(100 * 1024 * 1024);

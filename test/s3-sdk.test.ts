@@ -21,15 +21,16 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { bootCluster } from "@koine/launcher";
-import { randomStream, sha256Of } from "@koine/testkit";
+import { randomStream, sha256Of, testTls } from "@koine/testkit";
 import { s3Client, s3Outcome, TEST_CREDENTIALS } from "@koine/testkit/clients";
 
 const MiB = 1024 * 1024;
 const md5 = (b: Buffer) => createHash("md5").update(b).digest("hex");
 
-test("@aws-sdk/client-s3 - the whole S3 flow with a stock client", async (t) => {
-  const cluster = await bootCluster(t);
-  const s3 = s3Client(cluster.s3Url);
+test("@aws-sdk/client-s3 - the whole S3 flow with a stock client, over https", async (t) => {
+  const { tls } = await testTls(t);
+  const cluster = await bootCluster(t, { tls, remoteCacheNodes: true });
+  const s3 = s3Client(cluster.s3Url, TEST_CREDENTIALS, 1, tls.ca);
   t.after(() => s3.destroy());
   const Bucket = "sdk-flow";
 

@@ -3,7 +3,7 @@ import { clusterKeyOf } from "@koine/access";
 import * as admin from "@koine/alluxio-admin";
 import * as alluxio from "@koine/alluxio-proxy";
 import * as cacheNode from "@koine/cache-node";
-import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
+import { readSettings, Setting, SHARED_SETTINGS, tlsOf } from "@koine/config";
 import * as metadata from "@koine/metadata";
 import { parseUsers, USER_SETTINGS } from "@koine/namespace";
 import { type AuthMode, DOMAIN_SETTINGS } from "@koine/s3";
@@ -52,9 +52,11 @@ export const Settings = T.Object({
 /** Options of the all-in-one cluster from the environment ({@link Settings}). */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): LocalClusterOptions {
   const s = readSettings(Settings, env);
+  const tls = tlsOf(s);
   return {
     home: resolve(s.KOINE_HOME),
     ...(s.KOINE_CLUSTER_KEY ? { clusterKey: clusterKeyOf(s) } : {}),
+    ...(tls ? { tls } : {}),
     ...(s.KOINE_NATS_URL ? { natsUrl: s.KOINE_NATS_URL } : {}),
     natsPort: s.KOINE_NATS_PORT,
     s3Port: s.KOINE_S3_PORT,

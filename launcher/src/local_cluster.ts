@@ -6,6 +6,7 @@ import type { AlluxioProxyOptions } from "@koine/alluxio-proxy";
 import * as alluxio from "@koine/alluxio-proxy";
 import { type NatsServer, startNatsServer } from "@koine/bus";
 import * as cacheNode from "@koine/cache-node";
+import type { Tls } from "@koine/config";
 import * as jobRunner from "@koine/job-runner";
 import * as metadata from "@koine/metadata";
 import { parseUsers } from "@koine/namespace";
@@ -45,6 +46,8 @@ export interface LocalClusterOptions {
   clusterKey?: ClusterKey;
   /** Directories below which admins may mount local directories. @default [<home>/mounts] */
   mountRoots?: string[];
+  /** HTTPS on every endpoint (the cache nodes' too) with this certificate, which must name 127.0.0.1. */
+  tls?: Tls;
   /** How the Alluxio paths and streams API takes its callers. @default "koine" */
   alluxioAuth?: AuthMode;
   /** Domains for virtual-hosted-style S3 requests. @default ["localhost"] */
@@ -130,6 +133,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       const node = await cacheNode.start({
         natsUrl,
         clusterKey,
+        tls: options.tls,
         nodeId,
         dataDir: join(options.home, "cache", nodeId),
         host: "127.0.0.1",
@@ -146,13 +150,14 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
 
     const localNodes = options.remoteCacheNodes ? new Map() : new Map(nodes.map((n) => [n.id, n.engine] as const));
     if (options.jobRunner !== false) {
-      const runner = await jobRunner.start({ natsUrl, clusterKey, localNodes });
+      const runner = await jobRunner.start({ natsUrl, clusterKey, tls: options.tls, localNodes });
       stops.push(["job runner", () => runner.stop()]);
     }
 
     const gateway = await s3.start({
       natsUrl,
       clusterKey,
+      tls: options.tls,
       host: "127.0.0.1",
       port: options.s3Port ?? s3.DEFAULT_PORT,
       region: "us-east-1",
@@ -168,6 +173,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       host: "127.0.0.1",
       port: options.alluxioPort ?? alluxio.DEFAULT_PORT,
       clusterKey,
+      tls: options.tls,
       authMode: options.alluxioAuth ?? "koine",
       localNodes,
       ...(options.blockSize ? { blockSize: options.blockSize } : {}),
@@ -178,6 +184,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const adminApi = await admin.start({
       natsUrl,
       clusterKey,
+      tls: options.tls,
       host: "127.0.0.1",
       port: options.adminPort ?? admin.DEFAULT_PORT,
       disabled: options.adminDisabled ?? [],

@@ -1,4 +1,5 @@
 import { DATA_SIGNATURE_HEADER, type DataRequestSigner } from "@koine/access";
+import type { Tls } from "@koine/config";
 import { httpHost } from "@koine/frontend";
 import type { Logger } from "@koine/log";
 import { DataSchemas, ErrorCode, errorCodeOf, HTTP_STATUS, KoineError } from "@koine/protocol";
@@ -44,8 +45,8 @@ function sendError(reply: FastifyReply, err: unknown): FastifyReply {
  * blocks, concatenation; each request signed by a koine service (a holder
  * of the cluster key), or refused with 401 before it touches anything.
  */
-export function buildHttp(engine: DataEngine, log: Logger, signer: DataRequestSigner): FastifyInstance {
-  const app = httpHost(log, { dialect: "cache", requestTimeout: 0, keepAliveTimeout: 65_000, bodyLimit: 16 * 1024 * 1024 });
+export function buildHttp(engine: DataEngine, log: Logger, signer: DataRequestSigner, tls?: Tls): FastifyInstance {
+  const app = httpHost(log, { dialect: "cache", tls, requestTimeout: 0, keepAliveTimeout: 65_000, bodyLimit: 16 * 1024 * 1024 });
   const DATA_PATHS = new Set(["/data", "/block", "/concat"]);
   app.addHook("onRequest", async (req, reply) => {
     const url = req.raw.url ?? "/";

@@ -2,7 +2,8 @@ import type { AddressInfo } from "node:net";
 import { type ClusterKey, DataRequestSigner, natsCredentials, PageSealer } from "@koine/access";
 import { connect, keepTrying, Responder, request, subscribe } from "@koine/bus";
 import { Policies } from "@koine/client";
-import { opsRoutes } from "@koine/frontend";
+import type { Tls } from "@koine/config";
+import { opsRoutes, schemeOf } from "@koine/frontend";
 import { serviceLogger } from "@koine/log";
 import { type CacheStats, cacheNode, Events, Meta } from "@koine/protocol";
 import { UfsRegistry } from "@koine/ufs";
@@ -16,6 +17,8 @@ export interface CacheNodeOptions {
   natsUrl: string;
   /** The key every service shares: the node's NATS password comes from it. */
   clusterKey: ClusterKey;
+  /** Serve the data port over HTTPS with this certificate (it must name the advertised host). */
+  tls?: Tls | undefined;
   /** Name of this node, unique in the cluster. */
   nodeId: string;
   /** Directory of this node's pages. */
@@ -91,7 +94,7 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
     onFailure: (err, n) => n === 1 && log.warn({ cause: (err as Error).message }, "cannot load pinned contents yet; retrying"),
   });
 
-  const app = buildHttp(engine, log, new DataRequestSigner(options.clusterKey));
+  const app = buildHttp(engine, log, new DataRequestSigner(options.clusterKey), options.tls);
   // Ready once the heartbeat (started after the port is known) has stored this node's entry.
   let joined: MemberHeartbeat | undefined;
   opsRoutes(app, "", async () => {
@@ -110,7 +113,7 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
     throw err;
   }
   const port = (app.server.address() as AddressInfo).port;
-  const url = `http://${options.advertiseHost}:${port}`;
+  const url = `${schemeOf(options.tls)}://${options.advertiseHost}:${port}`;
 
   const stats = (): CacheStats => ({
     nodeId: options.nodeId,

@@ -1,4 +1,5 @@
 import { Readable } from "node:stream";
+import { rootCertificates } from "node:tls";
 import { DATA_SIGNATURE_HEADER, type DataRequestSigner } from "@koine/access";
 import { requestIdNow } from "@koine/log";
 import {
@@ -58,15 +59,15 @@ export class HttpDataNode implements DataNode {
 
   readonly #signer: DataRequestSigner;
 
-  /** A cache node at `url`, to which requests go signed with `signer` (the cluster key). */
-  constructor(url: string, signer: DataRequestSigner) {
+  /** A cache node at `url`, to which requests go signed with `signer` (the cluster key); an https one checked against `ca` too. */
+  constructor(url: string, signer: DataRequestSigner, ca?: Buffer) {
     this.url = url;
     this.#signer = signer;
     // A node cut off answers nothing: give up on it after these (another node reads through instead).
     this.#pool = new Pool(url, {
       connections: 32,
       keepAliveTimeout: 60_000,
-      connect: { timeout: 3_000 },
+      connect: { timeout: 3_000, ...(ca ? { ca: [...rootCertificates, ca.toString()] } : {}) },
       headersTimeout: 10_000,
       bodyTimeout: 30_000,
     });

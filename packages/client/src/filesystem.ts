@@ -69,6 +69,8 @@ export interface FileSystemClientOptions {
   nc: NatsConnection;
   /** The key every service shares: requests to cache nodes are signed with it. */
   clusterKey: ClusterKey;
+  /** CA certificates trusted for cache nodes that serve HTTPS (besides the system's). */
+  tlsCa?: Buffer;
   /** Size of the blocks new files are split into for placement. */
   blockSize?: number;
   /** Cache nodes in this process, reached without HTTP. */
@@ -115,9 +117,11 @@ export class FileSystemClient {
   /** Nodes that failed to answer recently, with when to try them again. */
   readonly #suspects = new Map<string, number>();
   readonly #signer: DataRequestSigner;
+  readonly #tlsCa: Buffer | undefined;
 
   private constructor(options: FileSystemClientOptions) {
     this.nc = options.nc;
+    this.#tlsCa = options.tlsCa;
     this.#signer = new DataRequestSigner(options.clusterKey);
     this.blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
     this.#localNodes = options.localNodes ?? new Map();
@@ -361,7 +365,7 @@ export class FileSystemClient {
     if (!member) throw new KoineError(ErrorCode.Unavailable, `Cache node ${id} is gone`);
     let node = this.#httpNodes.get(member.url);
     if (!node) {
-      node = new HttpDataNode(member.url, this.#signer);
+      node = new HttpDataNode(member.url, this.#signer, this.#tlsCa);
       this.#httpNodes.set(member.url, node);
     }
     return node;

@@ -8,3 +8,4 @@
 export { runService } from "./run.ts";
 export { KNOWN_SETTINGS, portSettingOf, readSettings, Setting, SHARED_SETTINGS, unknownSettings } from "./schema.ts";
 export { DEFAULT_NATS_URL, parseDuration, parseSize } from "./settings.ts";
+export { type Tls, tlsOf } from "./tls.ts";

@@ -56,6 +56,9 @@ export const KNOWN_SETTINGS = [
   "KOINE_SECRET_KEY",
   "KOINE_SWEEP_GRACE",
   "KOINE_SWEEP_INTERVAL",
+  "KOINE_TLS_CA",
+  "KOINE_TLS_CERT",
+  "KOINE_TLS_KEY",
   "KOINE_TTL_CHECK_INTERVAL",
   "KOINE_UFS_SYNC_INTERVAL",
 ] as const;
@@ -156,6 +159,9 @@ export const SHARED_SETTINGS = {
   KOINE_CLUSTER_KEY: Setting.optionalText(
     "The key every service of the cluster shares, 64 hex digits (default: <KOINE_HOME>/cluster.key, made at first start)",
   ),
+  KOINE_TLS_CERT: Setting.optionalText("Certificate (PEM file) every HTTP endpoint of the service serves TLS with; unset: plain HTTP"),
+  KOINE_TLS_KEY: Setting.optionalText("Its private key (PEM file)"),
+  KOINE_TLS_CA: Setting.optionalText("CA certificates (PEM file) trusted for calls to other koine services (default: the system's)"),
 };
 
 /** The port setting of `schema` whose value (set or default) is `port`, or the one just below it (cache nodes take port + i). */

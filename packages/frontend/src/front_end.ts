@@ -2,10 +2,11 @@ import type { AddressInfo } from "node:net";
 import { type ClusterKey, natsCredentials } from "@koine/access";
 import { connect } from "@koine/bus";
 import { type DataNode, FileSystemClient } from "@koine/client";
+import type { Tls } from "@koine/config";
 import { serviceLogger } from "@koine/log";
 import type { FastifyInstance } from "fastify";
 import { opsRoutes, readiness } from "./health.ts";
-import { httpHost } from "./host.ts";
+import { httpHost, schemeOf } from "./host.ts";
 import { UserDirectory } from "./users.ts";
 
 /** How long a stopping front-end lets in-flight requests finish. */
@@ -19,6 +20,8 @@ export interface FrontEndOptions {
   clusterKey: ClusterKey;
   host: string;
   port: number;
+  /** HTTPS with this certificate (and calls to cache nodes trusting its CA). */
+  tls?: Tls | undefined;
   localNodes?: ReadonlyMap<string, DataNode>;
   blockSize?: number;
   /** Where `/healthz`, `/readyz` and `/metrics` are: "" (the default), or "/_koine" where a dialect owns every path (S3). */
@@ -58,10 +61,12 @@ export async function startFrontEnd(
   const client = await FileSystemClient.open({
     nc,
     clusterKey: options.clusterKey,
+    ...(options.tls?.ca ? { tlsCa: options.tls.ca } : {}),
     ...(options.localNodes ? { localNodes: options.localNodes } : {}),
     ...(options.blockSize ? { blockSize: options.blockSize } : {}),
   });
   const app = httpHost(log, {
+    tls: options.tls,
     requestTimeout: 0,
     keepAliveTimeout: 65_000,
     routerOptions: { maxParamLength: 4096 },
@@ -83,7 +88,7 @@ export async function startFrontEnd(
   }
   const port = (app.server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${schemeOf(options.tls)}://127.0.0.1:${port}`,
     port,
     async stop() {
       // In-flight requests may finish; a client that stopped reading its response is cut off after a grace period.

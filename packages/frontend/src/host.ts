@@ -1,3 +1,4 @@
+import type { Tls } from "@koine/config";
 import { type Logger, requestIdFrom, withRequestId } from "@koine/log";
 import { countedBody, observeHttp } from "@koine/metrics";
 import Fastify, {
@@ -12,6 +13,13 @@ import Fastify, {
 export interface HttpHostOptions extends Omit<FastifyServerOptions, "logger" | "loggerInstance"> {
   /** The dialect label of requests no dialect plugin routes (health, metrics, not found). @default "koine" */
   dialect?: string;
+  /** Serve HTTPS with this certificate and key. */
+  tls?: Tls | undefined;
+}
+
+/** The URL scheme of a host made with `tls` (or not). */
+export function schemeOf(tls: Tls | undefined): "https" | "http" {
+  return tls ? "https" : "http";
 }
 
 /**
@@ -24,9 +32,10 @@ export interface HttpHostOptions extends Omit<FastifyServerOptions, "logger" | "
  * routed it ({@link registerDialect}).
  */
 export function httpHost(log: Logger, options: HttpHostOptions = {}): FastifyInstance {
-  const { dialect = "koine", ...fastifyOptions } = options;
+  const { dialect = "koine", tls, ...fastifyOptions } = options;
   const app = Fastify({
     ...fastifyOptions,
+    ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
     loggerInstance: log as FastifyBaseLogger,
     // One line per request (onResponse below), not fastify's two.
     logController: new LogController({ disableRequestLogging: true }),

@@ -10,6 +10,6 @@ export type { FrontEnd, FrontEndDeps, FrontEndOptions } from "./front_end.ts";
 export { startFrontEnd } from "./front_end.ts";
 export type { Readiness } from "./health.ts";
 export { opsRoutes, readiness } from "./health.ts";
-export { type HttpHostOptions, httpHost, registerDialect } from "./host.ts";
+export { type HttpHostOptions, httpHost, registerDialect, schemeOf } from "./host.ts";
 export { type OpsHost, startOpsHost } from "./ops_host.ts";
 export { UserDirectory } from "./users.ts";

@@ -5,7 +5,10 @@
  * @module
  */
 
+import { Agent } from "node:https";
+import { rootCertificates } from "node:tls";
 import { S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
 
 import { type Credentials, TEST_CREDENTIALS } from "./alluxio.ts";
 
@@ -17,9 +20,17 @@ export { presignUrl, rawSignedRequest, signedRequest, signHeaders } from "./s3_r
 /**
  * A stock S3 client for `endpoint` (path style, default checksum settings)
  * that does not retry unless told to: a test sees the server's first answer.
+ * An https endpoint's certificate is checked against `ca` (and the system's CAs).
  */
-export function s3Client(endpoint: string, credentials: Credentials = TEST_CREDENTIALS, maxAttempts = 1): S3Client {
-  return new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials, maxAttempts });
+export function s3Client(endpoint: string, credentials: Credentials = TEST_CREDENTIALS, maxAttempts = 1, ca?: Buffer): S3Client {
+  return new S3Client({
+    endpoint,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials,
+    maxAttempts,
+    ...(ca ? { requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ ca: [...rootCertificates, ca.toString()] }) }) } : {}),
+  });
 }
 
 /**

@@ -107,4 +107,5 @@ export async function freePortRun(count: number, taken: readonly number[] = []):
   throw new Error(`no ${count} consecutive free ports found`);
 }
 
+export { type TestTls, testTls } from "./tls.ts";
 export { waitFor } from "./wait.ts";

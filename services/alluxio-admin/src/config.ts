@@ -1,11 +1,13 @@
 import { type ClusterKey, clusterKeyOf } from "@koine/access";
-import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
+import { readSettings, Setting, SHARED_SETTINGS, type Tls, tlsOf } from "@koine/config";
 import { Type as T } from "@sinclair/typebox";
 
 export interface AlluxioAdminOptions {
   natsUrl: string;
   /** Opens the users' sealed secrets. */
   clusterKey: ClusterKey;
+  /** HTTPS with this certificate (KOINE_TLS_CERT, KOINE_TLS_KEY), trusting KOINE_TLS_CA for cache nodes. */
+  tls?: Tls | undefined;
   host: string;
   /** Port; 0 picks a free one. */
   port: number;
@@ -28,6 +30,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): AlluxioAdminO
   return {
     natsUrl: s.KOINE_NATS_URL,
     clusterKey: clusterKeyOf(s),
+    tls: tlsOf(s),
     host: s.KOINE_ADMIN_HOST,
     port: s.KOINE_ADMIN_PORT,
     disabled: s.KOINE_ADMIN_DISABLED,

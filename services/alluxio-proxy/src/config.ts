@@ -1,6 +1,6 @@
 import { type ClusterKey, clusterKeyOf } from "@koine/access";
 import { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CLIENT, DEFAULT_STREAM_IDLE_MS, type StreamLimits } from "@koine/alluxio";
-import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
+import { readSettings, Setting, SHARED_SETTINGS, type Tls, tlsOf } from "@koine/config";
 import { type AuthMode, DOMAIN_SETTINGS } from "@koine/s3";
 import { Type as T } from "@sinclair/typebox";
 
@@ -8,6 +8,8 @@ export interface AlluxioProxyOptions {
   natsUrl: string;
   /** Opens the users' sealed secrets. */
   clusterKey: ClusterKey;
+  /** HTTPS with this certificate (KOINE_TLS_CERT, KOINE_TLS_KEY), trusting KOINE_TLS_CA for cache nodes. */
+  tls?: Tls | undefined;
   host: string;
   /** Port; 0 picks a free one. */
   port: number;
@@ -44,6 +46,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): AlluxioProxyO
     host: s.KOINE_ALLUXIO_HOST,
     port: s.KOINE_ALLUXIO_PORT,
     clusterKey: clusterKeyOf(s),
+    tls: tlsOf(s),
     virtualHostDomains: s.KOINE_S3_DOMAINS,
     authMode: s.KOINE_ALLUXIO_AUTH as AuthMode,
     streams: {

@@ -9,7 +9,7 @@ import {
   DEFAULT_POLICY_CHECK_MS,
   DEFAULT_PORT,
 } from "@koine/cache";
-import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
+import { readSettings, Setting, SHARED_SETTINGS, tlsOf } from "@koine/config";
 import { Type as T } from "@sinclair/typebox";
 
 export type { CacheNodeOptions };
@@ -47,6 +47,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): CacheNodeOpti
   return {
     natsUrl: s.KOINE_NATS_URL,
     clusterKey: clusterKeyOf(s),
+    tls: tlsOf(s),
     nodeId: s.KOINE_NODE_ID,
     dataDir: s.KOINE_CACHE_DIR ?? join(home, "cache", s.KOINE_NODE_ID),
     host: s.KOINE_CACHE_HOST,

@@ -1,6 +1,6 @@
 import { type ClusterKey, clusterKeyOf } from "@koine/access";
 import type { DataNode } from "@koine/client";
-import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
+import { readSettings, Setting, SHARED_SETTINGS, type Tls, tlsOf } from "@koine/config";
 import { Type as T } from "@sinclair/typebox";
 
 /** The port of the job runner's /healthz, /readyz and /metrics. */
@@ -14,6 +14,8 @@ export interface JobRunnerOptions {
   localNodes?: ReadonlyMap<string, DataNode>;
   /** Where /healthz, /readyz and /metrics are served (none in the all-in-one process, whose front-ends answer them). */
   ops?: { host: string; port: number };
+  /** HTTPS for the ops port, and the CA cache nodes' certificates are checked against. */
+  tls?: Tls | undefined;
 }
 
 /** The job runner's settings. */
@@ -28,6 +30,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): JobRunnerOpti
   return {
     natsUrl: s.KOINE_NATS_URL,
     clusterKey: clusterKeyOf(s),
+    tls: tlsOf(s),
     ops: { host: s.KOINE_JOB_RUNNER_HOST, port: s.KOINE_JOB_RUNNER_PORT },
   };
 }

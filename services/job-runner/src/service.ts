@@ -49,6 +49,7 @@ export async function start(options: JobRunnerOptions): Promise<JobRunner> {
   const client = await FileSystemClient.open({
     nc,
     clusterKey: options.clusterKey,
+    ...(options.tls?.ca ? { tlsCa: options.tls.ca } : {}),
     ...(options.localNodes ? { localNodes: options.localNodes } : {}),
   });
   const consumer = await workQueueConsumer(nc, { stream: JOBS_STREAM, subjects: JOBS_SUBJECTS, durable: JOBS_CONSUMER });
@@ -125,7 +126,7 @@ export async function start(options: JobRunnerOptions): Promise<JobRunner> {
       if (m) await run(m);
     }
   })();
-  const ops = options.ops && (await startOpsHost(log, options.ops, () => readiness(client)));
+  const ops = options.ops && (await startOpsHost(log, options.ops, () => readiness(client), options.tls));
   return {
     ...(ops ? { opsUrl: ops.url } : {}),
     async abort() {

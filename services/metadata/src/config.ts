@@ -1,7 +1,7 @@
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { clusterKeyOf } from "@koine/access";
-import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
+import { readSettings, Setting, SHARED_SETTINGS, type Tls, tlsOf } from "@koine/config";
 import {
   DEFAULT_SWEEP_GRACE_MS,
   DEFAULT_SWEEP_INTERVAL_MS,
@@ -20,6 +20,8 @@ export const DEFAULT_OPS_PORT = 19998;
 export interface MetadataOptions extends NamespaceOptions {
   /** Where /healthz, /readyz and /metrics are served (none in the all-in-one process, whose front-ends answer them). */
   ops?: { host: string; port: number };
+  /** HTTPS for the ops port. */
+  tls?: Tls | undefined;
 }
 
 /** Metadata's settings. */
@@ -45,6 +47,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): MetadataOptio
   return {
     natsUrl: s.KOINE_NATS_URL,
     clusterKey: clusterKeyOf(s),
+    tls: tlsOf(s),
     users: parseUsers(env),
     mountRoots: s.KOINE_MOUNT_ROOTS.length > 0 ? s.KOINE_MOUNT_ROOTS.map((r) => resolve(r)) : [join(home, "mounts")],
     dataDir: join(home, "metadata"),

@@ -13,7 +13,7 @@ export interface MetadataService {
 export async function start(options: MetadataOptions): Promise<MetadataService> {
   const namespace = await serveNamespace(options);
   const connected = async () => ({ ready: !namespace.nc.isClosed(), nats: !namespace.nc.isClosed() });
-  const ops = options.ops && (await startOpsHost(serviceLogger("metadata"), options.ops, connected));
+  const ops = options.ops && (await startOpsHost(serviceLogger("metadata"), options.ops, connected, options.tls));
   return {
     ...(ops ? { opsUrl: ops.url } : {}),
     async stop() {

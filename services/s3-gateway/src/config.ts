@@ -1,5 +1,5 @@
 import { type ClusterKey, clusterKeyOf } from "@koine/access";
-import { readSettings, Setting, SHARED_SETTINGS } from "@koine/config";
+import { readSettings, Setting, SHARED_SETTINGS, type Tls, tlsOf } from "@koine/config";
 import { DEFAULT_REGION, DOMAIN_SETTINGS, parseDomains } from "@koine/s3";
 import { Type as T } from "@sinclair/typebox";
 
@@ -7,6 +7,8 @@ export interface S3GatewayOptions {
   natsUrl: string;
   /** Opens the users' sealed secrets. */
   clusterKey: ClusterKey;
+  /** HTTPS with this certificate (KOINE_TLS_CERT, KOINE_TLS_KEY), trusting KOINE_TLS_CA for cache nodes. */
+  tls?: Tls | undefined;
   host: string;
   /** Port; 0 picks a free one. */
   port: number;
@@ -37,6 +39,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): S3GatewayOpti
     port: s.KOINE_S3_PORT,
     region: s.KOINE_REGION,
     clusterKey: clusterKeyOf(s),
+    tls: tlsOf(s),
     bodyIdleTimeoutMs: DEFAULT_BODY_IDLE_TIMEOUT_MS,
     virtualHostDomains: parseDomains(env),
   };
