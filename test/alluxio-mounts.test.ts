@@ -1,14 +1,26 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { natsCredentials } from "@koine/access";
+import { connect, request } from "@koine/bus";
 import { bootCluster } from "@koine/launcher";
-import { tempDir, waitFor } from "@koine/testkit";
-import { alluxioCall, alluxioOk, alluxioRead, alluxioWrite, s3Client, s3Outcome, TEST_CREDENTIALS } from "@koine/testkit/clients";
+import { Meta } from "@koine/protocol";
+import { onCleanup, tempDir, waitFor } from "@koine/testkit";
+import {
+  adminCall,
+  alluxioCall,
+  alluxioOk,
+  alluxioRead,
+  alluxioWrite,
+  s3Client,
+  s3Outcome,
+  TEST_CREDENTIALS,
+} from "@koine/testkit/clients";
 
 const names = (statuses: unknown) => (statuses as { name: string }[]).map((s) => s.name).sort();
 
@@ -129,9 +141,13 @@ test("mounts - a local directory with existing files: listed, read cold then war
   await alluxioOk(base, "/ro/unmount");
 });
 
-test("mounts - an S3 bucket on a second koine cluster: listed, read cold then warm, written through, synced, unmounted", async (t) => {
-  const remote = await bootCluster(t);
-  const remoteS3 = s3Client(remote.s3Url);
+test("mounts - an S3 bucket on a second koine cluster: listed, read cold then warm, written through, synced, unmounted; its secret kept sealed", async (t) => {
+  // The remote's keys are the mount's credentials: a secret that must never show up in this cluster's replies or files.
+  const remoteKeys = { accessKeyId: "remote-admin", secretAccessKey: "remote-secret-do-not-leak" };
+  const remote = await bootCluster(t, {
+    users: [{ accessKey: remoteKeys.accessKeyId, secretKey: remoteKeys.secretAccessKey, admin: true }],
+  });
+  const remoteS3 = s3Client(remote.s3Url, remoteKeys);
   await remoteS3.send(new CreateBucketCommand({ Bucket: "src" }));
   const two = randomBytes(2 * 1024 * 1024 + 3);
   await remoteS3.send(new PutObjectCommand({ Bucket: "src", Key: "x/one.txt", Body: "one" }));
@@ -144,8 +160,8 @@ test("mounts - an S3 bucket on a second koine cluster: listed, read cold then wa
   const properties = {
     "alluxio.underfs.s3.endpoint": remote.s3Url,
     "alluxio.underfs.s3.disable.dns.buckets": "true",
-    "aws.accessKeyId": TEST_CREDENTIALS.accessKeyId,
-    "aws.secretKey": TEST_CREDENTIALS.secretAccessKey,
+    "aws.accessKeyId": remoteKeys.accessKeyId,
+    "aws.secretKey": remoteKeys.secretAccessKey,
     "alluxio.user.file.metadata.sync.interval": "300ms",
   };
   assert.equal(
@@ -154,6 +170,23 @@ test("mounts - an S3 bucket on a second koine cluster: listed, read cold then wa
     "a missing bucket",
   );
   await alluxioOk(base, "/remote/mount?src=s3%3A%2F%2Fsrc%2F", { properties });
+  // The secret is sealed where it is kept and wherever the mount table travels.
+  const gateway = await connect({ servers: cluster.natsUrl, name: "test", auth: natsCredentials(cluster.clusterKey, "s3-gateway") });
+  onCleanup(t, () => gateway.close());
+  const table = JSON.stringify(await request(gateway, Meta.mounts, {}));
+  assert.ok(table.includes("sealed:") && !table.includes(remoteKeys.secretAccessKey), "the mount table over NATS holds it sealed");
+  assert.doesNotMatch(JSON.stringify((await adminCall(cluster.adminUrl, "GET", "/api/v1/mount")).json), /remote-secret/);
+  const metadataFiles = await readdir(join(cluster.home, "metadata"));
+  const stored = await Promise.all(metadataFiles.map((f) => readFile(join(cluster.home, "metadata", f))));
+  assert.ok(
+    stored.some((bytes) => bytes.includes(remote.s3Url)),
+    "the scan sees what the mount table keeps in the clear",
+  );
+  for (const file of metadataFiles) {
+    const bytes = await readFile(join(cluster.home, "metadata", file));
+    assert.equal(bytes.indexOf(remoteKeys.secretAccessKey), -1, `${file} holds the mount's secret`);
+    assert.equal(bytes.indexOf(TEST_CREDENTIALS.secretAccessKey), -1, `${file} holds a user's secret`);
+  }
 
   assert.deepEqual(names(await alluxioOk(base, "/remote/list-status")), ["two.bin", "x"]);
   assert.deepEqual(names(await alluxioOk(base, "/remote/x/list-status")), ["one.txt"]);

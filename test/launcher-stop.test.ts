@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { readdir, readFile, readlink } from "node:fs/promises";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -62,8 +63,30 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | "timed ou
   return Promise.race([promise, sleep(ms).then(() => "timed out" as const)]);
 }
 
+/** The local addresses (hex, as /proc/net/tcp shows them) of every socket `pid` listens on. */
+async function listeningAddresses(pid: number): Promise<string[]> {
+  const inodes = new Set<string>();
+  for (const fd of await readdir(`/proc/${pid}/fd`)) {
+    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "");
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m) inodes.add(m[1] as string);
+  }
+  const addresses: string[] = [];
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const line of (await readFile(table, "utf8")).split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] === "0A" && inodes.has(f[9] as string)) addresses.push((f[1] as string).split(":")[0] as string);
+    }
+  }
+  return addresses;
+}
+
 test("launcher - Ctrl-C (SIGINT to the whole process group, nats-server included) stops everything after traffic", async (t) => {
   const { child, s3Url, natsPort, exited } = await up(t);
+  // Every port the all-in-one cluster opens is on loopback: a laptop's cluster is the laptop's (KOINE_BIND_HOST opens it wider).
+  const bound = await listeningAddresses(child.pid as number);
+  assert.ok(bound.length >= 4, `${bound.length} listening sockets`);
+  assert.deepEqual([...new Set(bound)], ["0100007F"], "every listening socket is on 127.0.0.1");
   const s3 = s3Client(s3Url);
   onCleanup(t, () => s3.destroy());
   await s3.send(new CreateBucketCommand({ Bucket: "bkt" }));

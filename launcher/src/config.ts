@@ -30,6 +30,10 @@ export const Settings = T.Object({
   ...DOMAIN_SETTINGS,
   KOINE_NATS_URL: Setting.optionalText("NATS server URL(s) to use; unset: a nats-server is started on KOINE_NATS_PORT"),
   KOINE_NATS_PORT: Setting.port(4222, "Port of the nats-server started when KOINE_NATS_URL is unset"),
+  KOINE_BIND_HOST: Setting.text(
+    "127.0.0.1",
+    "Address the S3 gateway, the Alluxio proxy, the admin API and the cache nodes listen on (0.0.0.0: every interface)",
+  ),
   KOINE_S3_PORT: s3.Settings.properties.KOINE_S3_PORT,
   KOINE_ALLUXIO_PORT,
   KOINE_ADMIN_PORT,
@@ -60,6 +64,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): LocalClusterO
     ...(s.KOINE_NATS_URL ? { natsUrl: s.KOINE_NATS_URL } : {}),
     natsPort: s.KOINE_NATS_PORT,
     s3Port: s.KOINE_S3_PORT,
+    bindHost: s.KOINE_BIND_HOST,
     alluxioPort: s.KOINE_ALLUXIO_PORT,
     adminPort: s.KOINE_ADMIN_PORT,
     cachePort: s.KOINE_CACHE_PORT,

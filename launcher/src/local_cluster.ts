@@ -46,6 +46,8 @@ export interface LocalClusterOptions {
   clusterKey?: ClusterKey;
   /** Directories below which admins may mount local directories. @default [<home>/mounts] */
   mountRoots?: string[];
+  /** The address every HTTP port listens on (an operator's choice to open them wider). @default "127.0.0.1" */
+  bindHost?: string;
   /** HTTPS on every endpoint (the cache nodes' too) with this certificate, which must name 127.0.0.1. */
   tls?: Tls;
   /** How the Alluxio paths and streams API takes its callers. @default "koine" */
@@ -136,7 +138,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         tls: options.tls,
         nodeId,
         dataDir: join(options.home, "cache", nodeId),
-        host: "127.0.0.1",
+        host: options.bindHost ?? "127.0.0.1",
         port: basePort === 0 ? 0 : basePort + i,
         advertiseHost: "127.0.0.1",
         capacityBytes: options.cacheCapacityBytes ?? cacheNode.DEFAULT_CAPACITY_BYTES,
@@ -158,7 +160,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       natsUrl,
       clusterKey,
       tls: options.tls,
-      host: "127.0.0.1",
+      host: options.bindHost ?? "127.0.0.1",
       port: options.s3Port ?? s3.DEFAULT_PORT,
       region: "us-east-1",
       bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS,
@@ -170,7 +172,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
 
     const proxy = await alluxio.start({
       natsUrl,
-      host: "127.0.0.1",
+      host: options.bindHost ?? "127.0.0.1",
       port: options.alluxioPort ?? alluxio.DEFAULT_PORT,
       clusterKey,
       tls: options.tls,
@@ -185,7 +187,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       natsUrl,
       clusterKey,
       tls: options.tls,
-      host: "127.0.0.1",
+      host: options.bindHost ?? "127.0.0.1",
       port: options.adminPort ?? admin.DEFAULT_PORT,
       disabled: options.adminDisabled ?? [],
     });

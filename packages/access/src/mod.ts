@@ -20,4 +20,14 @@ export { type NatsCredentials, type NatsUser, natsCredentials, natsUsers } from 
 export { isPublicPolicy, type PolicyContext, PolicyError, parsePolicy } from "./policy.ts";
 export { anonymous, type Identities, namedUser, type Principal, principalOf, type RequestFacts } from "./principal.ts";
 export { ACTIONS, type Action, isAllowed, resourceArn, type Subject } from "./rules.ts";
-export { type ClusterKey, clusterKeyOf, loadClusterKey, sameText, seal, subKey, unseal } from "./seal.ts";
+export {
+  type ClusterKey,
+  clusterKeyOf,
+  loadClusterKey,
+  openProperties,
+  sameText,
+  seal,
+  sealProperties,
+  subKey,
+  unseal,
+} from "./seal.ts";

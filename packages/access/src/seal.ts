@@ -74,3 +74,21 @@ export function sameText(a: string, b: string): boolean {
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 }
+
+/** Mount properties that hold credentials (under-store secret keys, passwords, tokens). */
+const SECRET_PROPERTY = /secret|password|token|credential/i;
+const SEALED = "sealed:";
+
+/** `properties` with every credential sealed ("sealed:v1..."), as metadata stores and sends them. */
+export function sealProperties(key: ClusterKey, properties: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(properties).map(([k, v]) => [k, SECRET_PROPERTY.test(k) && !v.startsWith(SEALED) ? `${SEALED}${seal(key, v)}` : v]),
+  );
+}
+
+/** `properties` with their sealed credentials opened, for the service that opens the under-store. */
+export function openProperties(key: ClusterKey, properties: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(properties).map(([k, v]) => [k, v.startsWith(SEALED) ? unseal(key, v.slice(SEALED.length)) : v]),
+  );
+}

@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { type ClusterKey, DataRequestSigner, natsCredentials, PageSealer } from "@koine/access";
+import { type ClusterKey, DataRequestSigner, natsCredentials, openProperties, PageSealer } from "@koine/access";
 import { connect, keepTrying, Responder, request, subscribe } from "@koine/bus";
 import { Policies } from "@koine/client";
 import type { Tls } from "@koine/config";
@@ -68,7 +68,10 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
     auth: natsCredentials(options.clusterKey, "cache-node"),
   });
 
-  const stores = new UfsRegistry(async () => (await request(nc, Meta.mounts, {})).mounts);
+  const stores = new UfsRegistry(
+    async () => (await request(nc, Meta.mounts, {})).mounts,
+    (properties) => openProperties(options.clusterKey, properties),
+  );
   const log = serviceLogger("cache-node").child({ node: options.nodeId });
   const engine = new DataEngine(store, options.pageSize, (mountId) => stores.get(mountId), log);
 

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { realpath } from "node:fs/promises";
 import { sep } from "node:path";
+import { type ClusterKey, sealProperties } from "@koine/access";
 import { publish } from "@koine/bus";
 import { parseDuration } from "@koine/config";
 import { ErrorCode, Events, KoineError, Meta, type Mount, parsePath } from "@koine/protocol";
@@ -32,9 +33,10 @@ async function checkMountRoot(uri: string, roots: readonly string[]): Promise<vo
 
 /**
  * The mount table: mount (local directories only below `roots`, checked
- * against the under-store), unmount, list; every client hears of a change.
+ * against the under-store, credentials sealed with `key`), unmount, list;
+ * every client hears of a change.
  */
-export function serveMounts(m: Metadata, roots: readonly string[]): void {
+export function serveMounts(m: Metadata, roots: readonly string[], key: ClusterKey): void {
   m.on(Meta.mount, async ({ path, uri, readOnly, properties }) => {
     const at = canonical(path);
     parsePath(at);
@@ -69,7 +71,8 @@ export function serveMounts(m: Metadata, roots: readonly string[]): void {
     }
     if (status?.type !== "directory")
       throw new KoineError(ErrorCode.InvalidArgument, `Cannot mount ${uri}: no such directory in the under-store`);
-    await m.ns.addMount(mount);
+    // Credentials are kept and sent sealed: no mount list carries a secret.
+    await m.ns.addMount({ ...mount, properties: sealProperties(key, mount.properties ?? {}) });
     const mounts = m.ns.mountList();
     publish(m.nc, Events.mountsChanged, { mounts });
     m.changed(at);

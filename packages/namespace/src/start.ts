@@ -1,5 +1,5 @@
 import { mkdir } from "node:fs/promises";
-import { type ClusterKey, natsCredentials } from "@koine/access";
+import { type ClusterKey, natsCredentials, openProperties } from "@koine/access";
 import { connect, ensureWorkQueue, type NatsConnection } from "@koine/bus";
 import { serviceLogger } from "@koine/log";
 import { DEFAULT_BLOCK_SIZE, JOBS_STREAM, JOBS_SUBJECTS, type PutUserRequest } from "@koine/protocol";
@@ -69,7 +69,10 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
   const ns = new Namespace(db);
   await ns.init({ id: "root", path: "/", uri: options.rootUfs, readOnly: false });
   const uploads = new Uploads(db, ns);
-  const stores = new UfsRegistry(() => ns.mountList());
+  const stores = new UfsRegistry(
+    () => ns.mountList(),
+    (properties) => openProperties(options.clusterKey, properties),
+  );
 
   const nc = await connect({ servers: options.natsUrl, name: "koine-metadata", auth: natsCredentials(options.clusterKey, "metadata") });
   await ensureWorkQueue(nc, { stream: JOBS_STREAM, subjects: JOBS_SUBJECTS });
@@ -81,7 +84,7 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
   const m = new Metadata(ns, stores, sync, nc, log);
   const { deletePath } = serveTree(m);
   const { commitWritten, requeue } = serveCommits(m);
-  serveMounts(m, options.mountRoots ?? []);
+  serveMounts(m, options.mountRoots ?? [], options.clusterKey);
   await serveUsers(m, new Users(db, options.clusterKey), options.users ?? []);
   serveUploads(m, uploads, commitWritten);
   const ttls = enforceTtlsEvery(m, deletePath, options.ttlCheckMs ?? DEFAULT_TTL_CHECK_MS);

@@ -6,9 +6,18 @@ import type { UnderFileSystem } from "./ufs.ts";
 export class UfsRegistry {
   readonly #mounts: () => readonly Mount[] | Promise<readonly Mount[]>;
   readonly #open = new Map<string, UnderFileSystem>();
+  readonly #reveal: (properties: Readonly<Record<string, string>>) => Record<string, string>;
 
-  constructor(mounts: () => readonly Mount[] | Promise<readonly Mount[]>) {
+  /**
+   * The under-stores of `mounts`, opened on first use; `reveal` opens the
+   * sealed credentials of a mount's properties (metadata keeps them sealed).
+   */
+  constructor(
+    mounts: () => readonly Mount[] | Promise<readonly Mount[]>,
+    reveal: (properties: Readonly<Record<string, string>>) => Record<string, string> = (p) => ({ ...p }),
+  ) {
     this.#mounts = mounts;
+    this.#reveal = reveal;
   }
 
   async get(mountId: string): Promise<UnderFileSystem> {
@@ -16,7 +25,7 @@ export class UfsRegistry {
     if (known) return known;
     const mount = (await this.#mounts()).find((m) => m.id === mountId);
     if (!mount) throw new KoineError(ErrorCode.NotFound, `Cannot find mount "${mountId}"`);
-    const ufs = openUfs(mount);
+    const ufs = openUfs({ ...mount, properties: this.#reveal(mount.properties ?? {}) });
     this.#open.set(mountId, ufs);
     return ufs;
   }
