@@ -88,10 +88,15 @@ async function users(): Promise<void> {
   } else throw new UsageError();
 }
 
-/** Prints what a nats-server of this cluster loads: koine's settings and each service's user (KOINE_CLUSTER_KEY, or the key in KOINE_HOME). */
+/**
+ * Prints what a nats-server of this cluster loads: koine's settings, each
+ * service's user (KOINE_CLUSTER_KEY, or the key in KOINE_HOME), and TLS with
+ * KOINE_TLS_CERT / KOINE_TLS_KEY when set (paths as the server will see them).
+ */
 async function natsConfig(): Promise<void> {
   const key = loadClusterKey(process.env.KOINE_CLUSTER_KEY, join(resolve(process.env.KOINE_HOME ?? ".koine"), "cluster.key"));
-  process.stdout.write(natsServerConfig(natsUsers(key)));
+  const { KOINE_TLS_CERT: certFile, KOINE_TLS_KEY: keyFile } = process.env;
+  process.stdout.write(natsServerConfig(natsUsers(key), certFile && keyFile ? { certFile, keyFile } : undefined));
 }
 
 async function mounts(): Promise<void> {

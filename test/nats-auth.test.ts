@@ -5,13 +5,13 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { CreateBucketCommand, ListBucketsCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, GetObjectCommand, ListBucketsCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { natsCredentials } from "@koine/access";
 import { connect, findNatsServer, request } from "@koine/bus";
 import { bootCluster } from "@koine/launcher";
 import { Meta, SERVICE_ROLES } from "@koine/protocol";
-import { freePort, onCleanup, tempDir, waitFor } from "@koine/testkit";
-import { adminCall, alluxioCall, s3Client } from "@koine/testkit/clients";
+import { freePort, onCleanup, tempDir, testTls, waitFor } from "@koine/testkit";
+import { adminCall, alluxioCall, s3Client, TEST_CREDENTIALS } from "@koine/testkit/clients";
 
 test("NATS - no credentials, no entry; each service's credentials reach only its role's subjects; no reply carries a secret", async (t) => {
   const cluster = await bootCluster(t, {
@@ -138,4 +138,21 @@ test("NATS - scripts/koine nats-config prints a server configuration that lets e
     const nc = await connect({ servers: url, name: role, auth: natsCredentials(key, role) });
     await nc.close();
   }
+});
+
+test("NATS - with a certificate configured the cluster's NATS speaks TLS only: a client not trusting the CA is refused, one trusting it gets in", async (t) => {
+  const { tls } = await testTls(t);
+  const cluster = await bootCluster(t, { tls, remoteCacheNodes: true });
+  const auth = natsCredentials(cluster.clusterKey, "alluxio-admin");
+  // Without the CA the server's certificate is not trusted; there is no plain-text way in.
+  await assert.rejects(connect({ servers: cluster.natsUrl, name: "untrusting", auth }));
+  const nc = await connect({ servers: cluster.natsUrl, name: "trusting", auth, ca: tls.ca });
+  t.after(() => nc.close());
+  assert.equal(nc.info?.tls_required, true);
+  // And the services, on it, serve: a round trip through S3 over https.
+  const s3 = s3Client(cluster.s3Url, TEST_CREDENTIALS, 1, tls.ca);
+  t.after(() => s3.destroy());
+  await s3.send(new CreateBucketCommand({ Bucket: "tls" }));
+  await s3.send(new PutObjectCommand({ Bucket: "tls", Key: "k", Body: "over tls" }));
+  assert.equal(await (await s3.send(new GetObjectCommand({ Bucket: "tls", Key: "k" }))).Body?.transformToString(), "over tls");
 });

@@ -1,10 +1,11 @@
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type ClusterKey, loadClusterKey, natsUsers } from "@koine/access";
 import * as admin from "@koine/alluxio-admin";
 import type { AlluxioProxyOptions } from "@koine/alluxio-proxy";
 import * as alluxio from "@koine/alluxio-proxy";
-import { type NatsServer, startNatsServer } from "@koine/bus";
+import { type NatsServer, type NatsTls, startNatsServer } from "@koine/bus";
 import * as cacheNode from "@koine/cache-node";
 import type { Tls } from "@koine/config";
 import * as jobRunner from "@koine/job-runner";
@@ -84,6 +85,16 @@ export interface LocalCluster {
   stop(): Promise<void>;
 }
 
+/** The certificate and key as files for nats-server (which reads them from disk), readable by their owner only. */
+async function natsTlsFiles(home: string, tls: Tls): Promise<NatsTls> {
+  const dir = join(home, "nats-tls");
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const files = { certFile: join(dir, "cert.pem"), keyFile: join(dir, "key.pem") };
+  await writeFile(files.certFile, tls.cert, { mode: 0o600 });
+  await writeFile(files.keyFile, tls.key, { mode: 0o600 });
+  return files;
+}
+
 /** How long one service may take to stop (a front-end gives its requests 5 s). */
 const SERVICE_STOP_MS = 10_000;
 
@@ -110,13 +121,19 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     let nats: NatsServer | undefined;
     let natsUrl = options.natsUrl;
     if (!natsUrl) {
-      // Each service its own NATS user, with only the subjects its role needs.
-      nats = await startNatsServer({ storeDir: join(options.home, "nats"), port: options.natsPort ?? 4222, users: natsUsers(clusterKey) });
+      // Each service its own NATS user, with only the subjects its role needs; TLS when the HTTP ports have it.
+      nats = await startNatsServer({
+        storeDir: join(options.home, "nats"),
+        port: options.natsPort ?? 4222,
+        users: natsUsers(clusterKey),
+        ...(options.tls ? { tls: await natsTlsFiles(options.home, options.tls) } : {}),
+      });
       stops.push(["nats-server", () => (nats as NatsServer).stop()]);
       natsUrl = nats.url;
     }
     const meta = await metadata.start({
       natsUrl,
+      tls: options.tls,
       clusterKey,
       users: options.users ?? parseUsers({}),
       mountRoots: options.mountRoots ?? [join(options.home, "mounts")],

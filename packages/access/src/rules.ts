@@ -1,4 +1,5 @@
 import type { FileInfo, Grant, Permission } from "@koine/protocol";
+import { isPublicGrant } from "./acl.ts";
 import { type PolicyContext, policyVerdict } from "./policy.ts";
 import type { Principal } from "./principal.ts";
 
@@ -140,7 +141,7 @@ function permits(
   return (inode.grants ?? []).some(
     (g) =>
       (g.permission === permission || g.permission === "FULL_CONTROL") &&
-      !(ignorePublicGrants && (g.grantee === "AllUsers" || g.grantee === "AuthenticatedUsers")) &&
+      !(ignorePublicGrants && isPublicGrant(g)) &&
       grantApplies(g, principal),
   );
 }

@@ -1,3 +1,4 @@
+import { rootCertificates } from "node:tls";
 import { serviceLogger } from "@koine/log";
 import { type NatsConnection, connect as natsConnect } from "@nats-io/transport-node";
 
@@ -11,6 +12,8 @@ export interface ConnectOptions {
   name: string;
   /** The service's NATS user and password (a server without users takes any). */
   auth?: { user: string; pass: string };
+  /** CA certificates a server that speaks TLS is checked against (besides the system's). */
+  ca?: Buffer | undefined;
 }
 
 /**
@@ -23,6 +26,8 @@ export async function connect(options: ConnectOptions): Promise<NatsConnection> 
     servers,
     name: options.name,
     ...(options.auth ? { user: options.auth.user, pass: options.auth.pass } : {}),
+    // A server that requires TLS gets it (nats.js upgrades when the server says so); this is whom to trust.
+    ...(options.ca ? { tls: { ca: [...rootCertificates, options.ca.toString()].join("\n") } } : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     // A server cut off (no reset, just silence) is noticed after two unanswered pings: ~6 s, then the next server is used.

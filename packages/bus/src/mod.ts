@@ -11,7 +11,14 @@ export { compareVersions, connect, MIN_SERVER_VERSION } from "./connect.ts";
 export type { OpenKvOptions } from "./kv.ts";
 export { clusterReplicas, entriesOf, followKv, isJetStreamTransient, openKv, whenJetStreamReady } from "./kv.ts";
 export type { NatsServer, NatsServerOptions } from "./nats_server.ts";
-export { findNatsServer, NATS_SERVER_CONFIG, natsServerArgs, natsServerConfig, startNatsServer } from "./nats_server.ts";
+export {
+  findNatsServer,
+  NATS_SERVER_CONFIG,
+  type NatsTls,
+  natsServerArgs,
+  natsServerConfig,
+  startNatsServer,
+} from "./nats_server.ts";
 export type { WorkQueueOptions } from "./queue.ts";
 export { ACK_WAIT_MS, enqueue, ensureWorkQueue, workQueueConsumer } from "./queue.ts";
 export { requestIdHeaders, withRequestIdOf } from "./request_id.ts";

@@ -19,24 +19,37 @@ export interface NatsServerOptions {
   cluster?: { name: string; serverName: string; port: number; routes: string[] };
   /** Users the server lets in, each with its subjects; without, anyone connects. */
   users?: readonly unknown[];
+  /** Speak TLS (required of every client) with this certificate and key (PEM files). */
+  tls?: NatsTls;
 }
 
-/** A server configuration with users: koine's settings and an authorization block (NATS's format takes JSON). */
-export function natsServerConfig(users: readonly unknown[]): string {
-  return `${readFileSync(NATS_SERVER_CONFIG, "utf8")}\nauthorization: ${JSON.stringify({ users }, null, 2)}\n`;
+export interface NatsTls {
+  certFile: string;
+  keyFile: string;
+}
+
+/**
+ * A server configuration: koine's settings, an authorization block with
+ * `users`, and a TLS block with `tls` (NATS's format takes JSON).
+ */
+export function natsServerConfig(users: readonly unknown[] | undefined, tls?: NatsTls): string {
+  const parts = [readFileSync(NATS_SERVER_CONFIG, "utf8")];
+  if (users) parts.push(`authorization: ${JSON.stringify({ users }, null, 2)}`);
+  if (tls) parts.push(`tls: ${JSON.stringify({ cert_file: tls.certFile, key_file: tls.keyFile, timeout: 5 })}`);
+  return `${parts.join("\n")}\n`;
 }
 
 /** Writes {@link natsServerConfig} beside the store, readable by its owner only; its path. */
-function configWithUsers(storeDir: string, users: readonly unknown[]): string {
+function writeConfig(storeDir: string, users: readonly unknown[] | undefined, tls: NatsTls | undefined): string {
   const file = `${storeDir.replace(/\/+$/, "")}.conf`;
-  writeFileSync(file, natsServerConfig(users), { mode: 0o600 });
+  writeFileSync(file, natsServerConfig(users, tls), { mode: 0o600 });
   return file;
 }
 
 /** The command-line arguments of a koine nats-server: JetStream, koine's settings, and a cluster when asked. */
 export function natsServerArgs(options: NatsServerOptions): string[] {
   const host = options.host ?? "127.0.0.1";
-  const config = options.users ? configWithUsers(options.storeDir, options.users) : NATS_SERVER_CONFIG;
+  const config = options.users || options.tls ? writeConfig(options.storeDir, options.users, options.tls) : NATS_SERVER_CONFIG;
   const args = ["-c", config, "-a", host, "-p", String(options.port || -1), "-js", "-sd", options.storeDir];
   if (options.monitorPort) args.push("-m", String(options.monitorPort));
   if (options.cluster) {

@@ -66,6 +66,7 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
     servers: options.natsUrl,
     name: `koine-cache-${options.nodeId}`,
     auth: natsCredentials(options.clusterKey, "cache-node"),
+    ca: options.tls?.ca,
   });
 
   const stores = new UfsRegistry(

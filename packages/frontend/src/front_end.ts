@@ -57,6 +57,7 @@ export async function startFrontEnd(
     servers: options.natsUrl,
     name: `koine-${options.role}`,
     auth: natsCredentials(options.clusterKey, options.role),
+    ca: options.tls?.ca,
   });
   const client = await FileSystemClient.open({
     nc,

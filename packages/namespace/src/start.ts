@@ -42,6 +42,8 @@ export interface NamespaceOptions {
   sweep?: SweepOptions;
   /** The key users' secrets are sealed with. */
   clusterKey: ClusterKey;
+  /** CA certificates a NATS server that speaks TLS is checked against. */
+  natsCa?: Buffer | undefined;
   /** Directories below which local directories may be mounted. @default none */
   mountRoots?: readonly string[];
   /** Users put at every start (the operator's settings win over earlier changes). */
@@ -74,7 +76,12 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
     (properties) => openProperties(options.clusterKey, properties),
   );
 
-  const nc = await connect({ servers: options.natsUrl, name: "koine-metadata", auth: natsCredentials(options.clusterKey, "metadata") });
+  const nc = await connect({
+    servers: options.natsUrl,
+    name: "koine-metadata",
+    auth: natsCredentials(options.clusterKey, "metadata"),
+    ca: options.natsCa,
+  });
   await ensureWorkQueue(nc, { stream: JOBS_STREAM, subjects: JOBS_SUBJECTS });
   const sync = new UfsSync(ns, stores, {
     intervalMs: options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS,

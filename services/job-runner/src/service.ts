@@ -45,7 +45,12 @@ class Malformed extends Error {
  */
 export async function start(options: JobRunnerOptions): Promise<JobRunner> {
   const log = serviceLogger("job-runner");
-  const nc = await connect({ servers: options.natsUrl, name: "koine-job-runner", auth: natsCredentials(options.clusterKey, "job-runner") });
+  const nc = await connect({
+    servers: options.natsUrl,
+    name: "koine-job-runner",
+    auth: natsCredentials(options.clusterKey, "job-runner"),
+    ca: options.tls?.ca,
+  });
   const client = await FileSystemClient.open({
     nc,
     clusterKey: options.clusterKey,

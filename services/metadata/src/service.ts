@@ -11,7 +11,7 @@ export interface MetadataService {
 
 /** Starts the metadata service: the namespace (`@koine/namespace`) over NATS, and its health and metrics port. */
 export async function start(options: MetadataOptions): Promise<MetadataService> {
-  const namespace = await serveNamespace(options);
+  const namespace = await serveNamespace({ ...options, natsCa: options.tls?.ca });
   const connected = async () => ({ ready: !namespace.nc.isClosed(), nats: !namespace.nc.isClosed() });
   const ops = options.ops && (await startOpsHost(serviceLogger("metadata"), options.ops, connected, options.tls));
   return {
