@@ -145,15 +145,20 @@ function waysOf(cluster: LocalCluster, mountable: string): Record<Op, Ways> {
         const read = await streamCall(alluxio, opened.value as number, "read", undefined, WHO[who]);
         return read.status === 200 ? "allowed" : `streams read ${read.status} ${await read.text()}`;
       },
+      "ais GET": async (who, kind) => aisOutcome(await ais(cluster.aisUrl, WHO[who], "GET", `/v1/objects/matrix/${KEY[kind]}`)),
       "alluxio get-status": async (who, kind) =>
         alluxioOutcome(await alluxioCall(alluxio, `/matrix/${KEY[kind]}/get-status`, undefined, WHO[who])),
     },
     list: {
       ...byS3((base, who) => s3(base, WHO[who], "GET", "/matrix", { query: { "list-type": "2" } })),
       "alluxio list-status": async (who) => alluxioOutcome(await alluxioCall(alluxio, "/matrix/list-status", undefined, WHO[who])),
+      // AIS's "easy URL": a GET of a bucket with no body lists its objects.
+      "ais list objects": async (who) => aisOutcome(await ais(cluster.aisUrl, WHO[who], "GET", "/v1/buckets/matrix")),
     },
     write: {
       ...byS3((base, who, kind) => s3(base, WHO[who], "PUT", `/matrix/${paths(who, kind, `s3-${base.length}`)}`, { body: "new" })),
+      "ais PUT": async (who, kind) =>
+        aisOutcome(await ais(cluster.aisUrl, WHO[who], "PUT", `/v1/objects/matrix/${paths(who, kind, "ais")}`, "new")),
       "alluxio create-file + streams write": async (who, kind) => {
         const created = await alluxioCall(alluxio, `/matrix/${paths(who, kind, "alluxio")}/create-file`, {}, WHO[who]);
         if (created.status !== 200) return alluxioOutcome(created);
@@ -164,6 +169,7 @@ function waysOf(cluster: LocalCluster, mountable: string): Record<Op, Ways> {
     },
     delete: {
       ...byS3((base, who, kind) => s3(base, WHO[who], "DELETE", `/matrix/${KEY[kind]}`)),
+      "ais DELETE": async (who, kind) => aisOutcome(await ais(cluster.aisUrl, WHO[who], "DELETE", `/v1/objects/matrix/${KEY[kind]}`)),
       "alluxio delete": async (who, kind) => alluxioOutcome(await alluxioCall(alluxio, `/matrix/${KEY[kind]}/delete`, {}, WHO[who])),
     },
     rename: {
@@ -203,6 +209,22 @@ function waysOf(cluster: LocalCluster, mountable: string): Record<Op, Ways> {
   };
 }
 
+/** An AIS request as `who` (koine credentials as Basic; AIS's bearer tokens are in test/ais-sdk.test.ts). */
+async function ais(base: string, who: Caller, method: string, path: string, body?: string) {
+  const res = await fetch(`${base}${path}?provider=ais`, {
+    method,
+    headers: who === "anonymous" ? {} : { authorization: basic(who) },
+    ...(body === undefined ? {} : { body }),
+  });
+  return { status: res.status, body: await res.text() };
+}
+
+function aisOutcome(r: { status: number; body: string }): Outcome {
+  if (r.status === 200 || r.status === 206) return "allowed";
+  if (r.status === 401 || r.status === 403) return "denied";
+  return `${r.status} ${r.body.slice(0, 200)}`;
+}
+
 function basic(c: Credentials): string {
   return `Basic ${Buffer.from(`${c.accessKeyId}:${c.secretAccessKey}`).toString("base64")}`;
 }
@@ -225,7 +247,7 @@ async function setUp(cluster: LocalCluster): Promise<void> {
   for (const kind of KINDS) await put(kind);
 }
 
-test("access matrix - {anonymous, owner, other, group member, admin} x {S3, S3 under the proxy, Alluxio paths and streams, admin API} x {read, list, write, delete, rename, ACL, chown, mount, admin jobs}", async (t) => {
+test("access matrix - {anonymous, owner, other, group member, admin} x {S3, S3 under the proxy, Alluxio paths and streams, admin API, AIS} x {read, list, write, delete, rename, ACL, chown, mount, admin jobs}", async (t) => {
   const cluster = await bootCluster(t, {
     users: [
       { accessKey: "koine", secretKey: "koinesecret", admin: true },

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { clusterKeyOf } from "@koine/access";
+import * as ais from "@koine/ais-gateway";
 import * as admin from "@koine/alluxio-admin";
 import * as alluxio from "@koine/alluxio-proxy";
 import * as cacheNode from "@koine/cache-node";
@@ -37,6 +38,7 @@ export const Settings = T.Object({
   KOINE_S3_PORT: s3.Settings.properties.KOINE_S3_PORT,
   KOINE_ALLUXIO_PORT,
   KOINE_ADMIN_PORT,
+  KOINE_AIS_PORT: ais.Settings.properties.KOINE_AIS_PORT,
   KOINE_CACHE_PORT: Setting.port(cacheNode.DEFAULT_PORT, "Data port of the first cache node (the next ones take the next ports)"),
   KOINE_CACHE_NODES: Setting.count(1, "Cache nodes", 64),
   KOINE_CACHE_CAPACITY,
@@ -67,6 +69,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): LocalClusterO
     bindHost: s.KOINE_BIND_HOST,
     alluxioPort: s.KOINE_ALLUXIO_PORT,
     adminPort: s.KOINE_ADMIN_PORT,
+    aisPort: s.KOINE_AIS_PORT,
     cachePort: s.KOINE_CACHE_PORT,
     cacheNodes: s.KOINE_CACHE_NODES,
     cacheCapacityBytes: s.KOINE_CACHE_CAPACITY,

@@ -14,6 +14,7 @@ export async function bootCluster(
     s3Port: 0,
     alluxioPort: 0,
     adminPort: 0,
+    aisPort: 0,
     mountRoots: [tmpdir()],
     ...options,
     home,

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type ClusterKey, loadClusterKey, natsUsers } from "@koine/access";
+import * as ais from "@koine/ais-gateway";
 import * as admin from "@koine/alluxio-admin";
 import type { AlluxioProxyOptions } from "@koine/alluxio-proxy";
 import * as alluxio from "@koine/alluxio-proxy";
@@ -37,6 +38,8 @@ export interface LocalClusterOptions {
   alluxioPort?: number;
   /** @default 19999 */
   adminPort?: number;
+  /** @default 8080 */
+  aisPort?: number;
   /** Idle time and open-stream limits of the Alluxio streams API. */
   alluxioStreams?: AlluxioProxyOptions["streams"];
   /** Admin API endpoints switched off (they answer 501). */
@@ -77,6 +80,8 @@ export interface LocalCluster {
   alluxioUrl: string;
   /** The admin API (jobs, nodes, mounts). */
   adminUrl: string;
+  /** The AIS gateway. */
+  aisUrl: string;
   home: string;
   /** The key the services share (their NATS passwords come from it). */
   clusterKey: ClusterKey;
@@ -210,11 +215,23 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     });
     stops.push(["admin API", () => adminApi.stop()]);
 
+    const aisGateway = await ais.start({
+      natsUrl,
+      clusterKey,
+      tls: options.tls,
+      host: options.bindHost ?? "127.0.0.1",
+      port: options.aisPort ?? ais.DEFAULT_PORT,
+      localNodes,
+      ...(options.blockSize ? { blockSize: options.blockSize } : {}),
+    });
+    stops.push(["AIS gateway", () => aisGateway.stop()]);
+
     return {
       natsUrl,
       s3Url: gateway.url,
       alluxioUrl: proxy.url,
       adminUrl: adminApi.url,
+      aisUrl: aisGateway.url,
       home: options.home,
       clusterKey,
       nats,

@@ -13,6 +13,7 @@ await runService(
   S3 endpoint   ${cluster.s3Url}   ${describeCredentials(options.users ?? [])}
   Alluxio proxy ${cluster.alluxioUrl}/api/v1   (S3 also at ${cluster.alluxioUrl}/api/v1/s3)
   admin API     ${cluster.adminUrl}/api/v1   (load jobs, nodes, mounts)
+  AIS gateway   ${cluster.aisUrl}/v1   (the AIStore API)
   NATS          ${cluster.natsUrl}
   cache nodes   ${cluster.cacheNodes.map((n) => `${n.id} ${n.url}`).join(", ")}
 Ctrl-C stops everything.`;

@@ -31,3 +31,4 @@ export {
   subKey,
   unseal,
 } from "./seal.ts";
+export { BearerTokens, DEFAULT_TOKEN_LIFETIME_MS } from "./tokens.ts";

@@ -7,7 +7,15 @@
  * into its configuration).
  */
 
-export const SERVICE_ROLES = ["metadata", "cache-node", "job-runner", "s3-gateway", "alluxio-proxy", "alluxio-admin"] as const;
+export const SERVICE_ROLES = [
+  "metadata",
+  "cache-node",
+  "job-runner",
+  "s3-gateway",
+  "alluxio-proxy",
+  "alluxio-admin",
+  "ais-gateway",
+] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 
 export interface SubjectPermissions {
@@ -32,6 +40,15 @@ const STREAM_CHANGES = [
 /** Users' sealed secrets: for the services that check credentials. */
 const CREDENTIALS = "koine.meta.users.credentials";
 
+/** A front-end of a data dialect (S3, AIS): the namespace and the cache, no administration. */
+const GATEWAY: SubjectPermissions = {
+  publish: {
+    allow: ["koine.meta.>", "koine.cache.>", "koine.events.free", "koine.jobs.persist", ...JETSTREAM],
+    deny: [...ADMIN_SUBJECTS, ...STREAM_CHANGES],
+  },
+  subscribe: { allow: LISTEN, deny: [] },
+};
+
 /** Each role's subjects (`allow_responses` lets every subscriber answer the requests it hears). */
 export const ROLE_PERMISSIONS: Record<ServiceRole, SubjectPermissions> = {
   metadata: {
@@ -52,13 +69,8 @@ export const ROLE_PERMISSIONS: Record<ServiceRole, SubjectPermissions> = {
     },
     subscribe: { allow: LISTEN, deny: [] },
   },
-  "s3-gateway": {
-    publish: {
-      allow: ["koine.meta.>", "koine.cache.>", "koine.events.free", "koine.jobs.persist", ...JETSTREAM],
-      deny: [...ADMIN_SUBJECTS, ...STREAM_CHANGES],
-    },
-    subscribe: { allow: LISTEN, deny: [] },
-  },
+  "s3-gateway": GATEWAY,
+  "ais-gateway": GATEWAY,
   "alluxio-proxy": {
     // The proxy mounts (for an admin who asks through it); users it does not manage.
     publish: {
