@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
@@ -12,6 +13,7 @@ const CLIENTS = join(import.meta.dirname, "..", "..", "shared", "clients");
 
 /** The stock AIS SDK's import path (its README's set-up), or why it cannot be imported here. */
 async function sdkPath(): Promise<{ path: string } | { reason: string }> {
+  if (!existsSync(join(CLIENTS, "aistore"))) return { reason: `the stock clients are not here (${CLIENTS})` };
   try {
     const script = join(CLIENTS, "setup-python-clients.sh");
     const { stdout: path } = await run("bash", ["-c", `eval "$(bash '${script}')" && printf %s "$PYTHONPATH"`], { timeout: 120_000 });

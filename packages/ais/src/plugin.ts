@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { type Action, type BearerTokens, type Identities, type Principal, principalOf, sameText } from "@koine/access";
 import type { FileSystemClient } from "@koine/client";
+import { jsonBodies, streamedBodies } from "@koine/frontend";
 import { nameOperation } from "@koine/metrics";
 import { ErrorCode, type FileInfo, KoineError } from "@koine/protocol";
 import { authenticateHttp } from "@koine/s3";
@@ -263,16 +264,7 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
 
   await app.register(async (json: FastifyInstance) => {
     // ActionMsg bodies are JSON whatever their content type says (the SDK sends them on GET and DELETE too).
-    json.removeAllContentTypeParsers();
-    json.addContentTypeParser("*", { parseAs: "string", bodyLimit: 1024 * 1024 }, (_req, body, done) => {
-      const text = (body as string).trim();
-      if (text === "") return done(null, undefined);
-      try {
-        done(null, JSON.parse(text));
-      } catch {
-        done(new AisError(400, "the request body is not JSON"), undefined);
-      }
-    });
+    jsonBodies(json, { bodyLimit: MAX_ACTION_BYTES, invalid: () => new AisError(400, "the request body is not JSON") });
     // What fastify meets before a handler (a body too large, not JSON) is the client's error.
     json.setErrorHandler((err, req, reply) =>
       sendAisError(req, reply, err instanceof AisError ? err : new AisError(400, (err as Error).message), NODE_ID),
@@ -361,8 +353,7 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
 
   // Objects: bytes as they come (the SDK says application/json for every body), streamed.
   await app.register(async (raw: FastifyInstance) => {
-    raw.removeAllContentTypeParsers();
-    raw.addContentTypeParser("*", (_req, _payload, done) => done(null));
+    streamedBodies(raw);
     const objectPath = (req: FastifyRequest) => {
       checkProvider(req);
       const bucket = bucketName(params(req).bucket as string);

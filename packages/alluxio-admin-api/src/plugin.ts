@@ -3,6 +3,7 @@ import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from "@fastify/typ
 import type { Identities } from "@koine/access";
 import type { Cluster, Policies } from "@koine/client";
 import { parseDuration, parseSize } from "@koine/config";
+import { jsonBodies } from "@koine/frontend";
 import {
   compilePattern,
   ErrorCode,
@@ -16,7 +17,7 @@ import {
 } from "@koine/protocol";
 import { authenticateHttp } from "@koine/s3";
 import { Value } from "@sinclair/typebox/value";
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import { AdminError, sendJson, toAdminError } from "./errors.ts";
 import * as S from "./schemas.ts";
 
@@ -82,15 +83,9 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (root, 
   root.setValidatorCompiler(TypeBoxValidatorCompiler);
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   // Bodies are JSON whatever their content type says (curl's default is a form), read by fastify up to MAX_BODY_BYTES.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", { parseAs: "string", bodyLimit: MAX_BODY_BYTES }, (_req, body, done) => {
-    const text = (body as string).trim();
-    if (text === "") return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(new AdminError(400, "The request body is not JSON"), undefined);
-    }
+  jsonBodies(app as unknown as FastifyInstance, {
+    bodyLimit: MAX_BODY_BYTES,
+    invalid: () => new AdminError(400, "The request body is not JSON"),
   });
   // Every error, the handlers' and fastify's (a body that does not fit its schema, one too large), as {"status": message}.
   app.setErrorHandler((err, req, reply) => {

@@ -1,6 +1,7 @@
 import { TypeBoxValidatorCompiler } from "@fastify/type-provider-typebox";
 import type { Action, Identities, Principal } from "@koine/access";
 import { type FileSystemClient, READ_TYPES, type ReadType, type SyncOptions, WRITE_TYPES, type WriteType } from "@koine/client";
+import { jsonBodies, streamedBodies } from "@koine/frontend";
 import { nameOperation } from "@koine/metrics";
 import type { FileAttributes, FileInfo, LoadMetadata, TtlAction } from "@koine/protocol";
 import { type AuthMode, authenticateHttp } from "@koine/s3";
@@ -162,15 +163,10 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
   app.addHook("onClose", async () => streams.stop());
   // Options are JSON whatever their content type (1 MiB at most); a stream write's bytes are the handler's to read.
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", { parseAs: "string", bodyLimit: MAX_OPTIONS_BYTES }, (_req, body, done) => {
-    const text = (body as string).trim();
-    if (text === "" || text === "null") return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(new AlluxioError("INVALID_ARGUMENT", "The options body is not a JSON object"), undefined);
-    }
+  jsonBodies(app, {
+    bodyLimit: MAX_OPTIONS_BYTES,
+    nullIsEmpty: true,
+    invalid: () => new AlluxioError("INVALID_ARGUMENT", "The options body is not a JSON object"),
   });
 
   const status = (info: FileInfo) => uriStatus(info.owner ? info : { ...info, owner: shownOwner }, client.mounts());
@@ -367,8 +363,7 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
   };
   // A write's body is the stream's bytes: not parsed, read by the handler as it arrives.
   await app.register(async (raw) => {
-    raw.removeAllContentTypeParsers();
-    raw.addContentTypeParser("*", (_req, _payload, done) => done(null));
+    streamedBodies(raw);
     raw.post("/api/v1/streams/:id/write", async (req, reply) => {
       nameOperation(req.raw, "streams/write");
       const entry = streams.get(streamId((req.params as { id: string }).id), "write", principalOf(req).user);

@@ -6,6 +6,7 @@
  * @module
  */
 
+export { jsonBodies, streamedBodies } from "./bodies.ts";
 export type { FrontEnd, FrontEndDeps, FrontEndOptions } from "./front_end.ts";
 export { startFrontEnd } from "./front_end.ts";
 export type { Readiness } from "./health.ts";

@@ -1,5 +1,6 @@
 import { anonymous, type Identities, principalOf } from "@koine/access";
 import type { FileSystemClient } from "@koine/client";
+import { streamedBodies } from "@koine/frontend";
 import { nameOperation } from "@koine/metrics";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { authorize, getAcl, putAcl } from "./access.ts";
@@ -214,8 +215,7 @@ export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options
     bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS,
   };
   const domains = (options.virtualHostDomains ?? DEFAULT_VIRTUAL_HOST_DOMAINS).map((d) => d.toLowerCase());
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", (_req, _payload, done) => done(null));
+  streamedBodies(app);
   // The handler answers its own errors (it knows the bucket and key); anything fastify meets before it, as S3 XML too.
   app.setErrorHandler((err, req, reply) => {
     const rawPath = (req.raw.url ?? "/").split("?")[0] as string;
