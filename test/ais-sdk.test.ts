@@ -117,3 +117,45 @@ test("AIS - the stock Python SDK: AuthN login, buckets, objects (whole, ranged, 
   assert.equal(await got.text(), "written by S3");
   assert.equal((await alluxioRead(cluster.alluxioUrl, "/aisb/dir/o004")).length, 4 * 4099 + 1);
 });
+
+test("AIS - strangers and bad input: a wrong password, a forged token, no credentials, bad names, bad JSON, a bad range, an unknown path", async (t) => {
+  const cluster = await bootCluster(t);
+  const base = cluster.aisUrl;
+  const basic = `Basic ${Buffer.from(`${TEST_CREDENTIALS.accessKeyId}:${TEST_CREDENTIALS.secretAccessKey}`).toString("base64")}`;
+  const ask = async (method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: basic, ...init.headers },
+      ...(init.body ? { body: init.body } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, message: text ? (JSON.parse(text) as { message: string }).message : "" };
+  };
+  const login = (password: string) =>
+    fetch(`${base}/v1/users/koine`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ password }),
+    });
+  assert.equal((await login("not-the-secret")).status, 401);
+  const token = ((await (await login(TEST_CREDENTIALS.secretAccessKey)).json()) as { token: string }).token;
+  assert.equal(
+    (await ask("POST", "/v1/buckets/b?provider=ais", { body: '{"action":"create-bck"}', headers: { authorization: `Bearer ${token}` } }))
+      .status,
+    200,
+  );
+  assert.equal((await ask("PUT", "/v1/objects/b/k?provider=ais", { body: "bytes" })).status, 200);
+  const forged = `${token.split(".")[0]}.${"A".repeat(43)}`;
+  assert.equal((await ask("GET", "/v1/objects/b/k", { headers: { authorization: `Bearer ${forged}` } })).status, 401);
+  assert.equal((await fetch(`${base}/v1/objects/b/k`)).status, 403, "no credentials: the bucket is private");
+
+  assert.equal((await ask("POST", "/v1/buckets/bad%20name?provider=ais", { body: '{"action":"create-bck"}' })).status, 400);
+  assert.equal((await ask("POST", "/v1/buckets/b2?provider=ais", { body: "{not json" })).status, 400);
+  assert.equal((await ask("GET", "/v1/objects/b/..%2Fescape")).status, 400);
+  const range = await fetch(`${base}/v1/objects/b/k`, { headers: { authorization: basic, range: "bytes=10-20" } });
+  assert.deepEqual([range.status, range.headers.get("content-range")], [416, "bytes */5"]);
+  assert.equal((await ask("GET", "/v1/objects/b/k?provider=gcp")).status, 501);
+  assert.deepEqual(await ask("GET", "/v1/download"), { status: 501, message: "GET /v1/download is not implemented" });
+  const kept = await fetch(`${base}/v1/objects/b/k`, { headers: { authorization: basic } });
+  assert.equal(await kept.text(), "bytes", "nothing above changed the object");
+});

@@ -156,3 +156,24 @@ test("NATS - with a certificate configured the cluster's NATS speaks TLS only: a
   await s3.send(new PutObjectCommand({ Bucket: "tls", Key: "k", Body: "over tls" }));
   assert.equal(await (await s3.send(new GetObjectCommand({ Bucket: "tls", Key: "k" }))).Body?.transformToString(), "over tls");
 });
+
+test("users - the admin API's user endpoints are an admin's: a user or a stranger is refused, bad input is a 400", async (t) => {
+  const cluster = await bootCluster(t, {
+    users: [
+      { accessKey: "koine", secretKey: "koinesecret", admin: true },
+      { accessKey: "alice", secretKey: "alice-secret-key" },
+    ],
+  });
+  const alice = { accessKeyId: "alice", secretAccessKey: "alice-secret-key" };
+  assert.equal((await adminCall(cluster.adminUrl, "GET", "/api/v1/users", undefined, alice)).status, 403);
+  assert.equal((await adminCall(cluster.adminUrl, "POST", "/api/v1/users", { accessKey: "eve", admin: true }, alice)).status, 403);
+  assert.equal((await adminCall(cluster.adminUrl, "POST", "/api/v1/users", { accessKey: "eve", admin: true }, "anonymous")).status, 401);
+  assert.equal((await adminCall(cluster.adminUrl, "POST", "/api/v1/users", { accessKey: "x" })).status, 400, "too short an access key");
+  assert.equal((await adminCall(cluster.adminUrl, "POST", "/api/v1/users", { accessKey: "eve", secretKey: "short" })).status, 400);
+  assert.equal((await adminCall(cluster.adminUrl, "DELETE", "/api/v1/users", { accessKey: "nobody" })).status, 404);
+  assert.deepEqual(
+    ((await adminCall(cluster.adminUrl, "GET", "/api/v1/users")).json.results as { accessKey: string }[]).map((u) => u.accessKey),
+    ["alice", "koine"],
+    "nothing was added",
+  );
+});
