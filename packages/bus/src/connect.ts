@@ -1,5 +1,7 @@
 import { rootCertificates } from "node:tls";
+import { type ClusterKey, natsCredentials } from "@koine/access";
 import { serviceLogger } from "@koine/log";
+import type { ServiceRole } from "@koine/protocol";
 import { type NatsConnection, connect as natsConnect } from "@nats-io/transport-node";
 
 /** Oldest nats-server koine runs on: the JetStream consumer API it uses came in 2.9.4. */
@@ -48,6 +50,22 @@ export async function connect(options: ConnectOptions): Promise<NatsConnection> 
     throw new Error(`Cannot use nats-server ${version}: koine needs ${MIN_SERVER_VERSION} or newer`);
   }
   return nc;
+}
+
+/**
+ * Connects a koine service as its role's NATS user (the password derived
+ * from the cluster key), trusting `ca` for a server that speaks TLS.
+ */
+export function connectService(options: {
+  servers: string;
+  role: ServiceRole;
+  clusterKey: ClusterKey;
+  ca?: Buffer | undefined;
+  /** @default koine-<role> */
+  name?: string;
+}): Promise<NatsConnection> {
+  const { servers, role, clusterKey, ca, name } = options;
+  return connect({ servers, name: name ?? `koine-${role}`, auth: natsCredentials(clusterKey, role), ca });
 }
 
 /** Compares dotted versions numerically ("2.10.1" > "2.9.10"). */

@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
-import { type ClusterKey, DataRequestSigner, natsCredentials, openProperties, PageSealer } from "@koine/access";
-import { connect, keepTrying, Responder, request, subscribe } from "@koine/bus";
+import { type ClusterKey, DataRequestSigner, openProperties, PageSealer } from "@koine/access";
+import { connectService, keepTrying, Responder, request, subscribe } from "@koine/bus";
 import { Policies } from "@koine/client";
 import type { Tls } from "@koine/config";
 import { opsRoutes, schemeOf } from "@koine/frontend";
@@ -62,11 +62,12 @@ export interface CacheNode {
  */
 export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNode> {
   const store = await PageStore.open(options.dataDir, options.capacityBytes, options.memoryBytes, new PageSealer(options.clusterKey));
-  const nc = await connect({
+  const nc = await connectService({
     servers: options.natsUrl,
-    name: `koine-cache-${options.nodeId}`,
-    auth: natsCredentials(options.clusterKey, "cache-node"),
+    role: "cache-node",
+    clusterKey: options.clusterKey,
     ca: options.tls?.ca,
+    name: `koine-cache-${options.nodeId}`,
   });
 
   const stores = new UfsRegistry(

@@ -70,7 +70,7 @@ export interface FileSystemClientOptions {
   /** The key every service shares: requests to cache nodes are signed with it. */
   clusterKey: ClusterKey;
   /** CA certificates trusted for cache nodes that serve HTTPS (besides the system's). */
-  tlsCa?: Buffer;
+  tlsCa?: Buffer | undefined;
   /** Size of the blocks new files are split into for placement. */
   blockSize?: number;
   /** Cache nodes in this process, reached without HTTP. */

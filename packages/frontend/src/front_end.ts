@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
-import { type ClusterKey, natsCredentials } from "@koine/access";
-import { connect } from "@koine/bus";
+import type { ClusterKey } from "@koine/access";
+import { connectService } from "@koine/bus";
 import { type DataNode, FileSystemClient } from "@koine/client";
 import type { Tls } from "@koine/config";
 import { serviceLogger } from "@koine/log";
@@ -53,16 +53,11 @@ export async function startFrontEnd(
   register: (app: FastifyInstance, deps: FrontEndDeps) => Promise<void>,
 ): Promise<FrontEnd> {
   const log = serviceLogger(options.role);
-  const nc = await connect({
-    servers: options.natsUrl,
-    name: `koine-${options.role}`,
-    auth: natsCredentials(options.clusterKey, options.role),
-    ca: options.tls?.ca,
-  });
+  const nc = await connectService({ servers: options.natsUrl, role: options.role, clusterKey: options.clusterKey, ca: options.tls?.ca });
   const client = await FileSystemClient.open({
     nc,
     clusterKey: options.clusterKey,
-    ...(options.tls?.ca ? { tlsCa: options.tls.ca } : {}),
+    tlsCa: options.tls?.ca,
     ...(options.localNodes ? { localNodes: options.localNodes } : {}),
     ...(options.blockSize ? { blockSize: options.blockSize } : {}),
   });

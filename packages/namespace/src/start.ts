@@ -1,6 +1,6 @@
 import { mkdir } from "node:fs/promises";
-import { type ClusterKey, natsCredentials, openProperties } from "@koine/access";
-import { connect, ensureWorkQueue, type NatsConnection } from "@koine/bus";
+import { type ClusterKey, openProperties } from "@koine/access";
+import { connectService, ensureWorkQueue, type NatsConnection } from "@koine/bus";
 import { serviceLogger } from "@koine/log";
 import { DEFAULT_BLOCK_SIZE, JOBS_STREAM, JOBS_SUBJECTS, type PutUserRequest } from "@koine/protocol";
 import { UfsRegistry } from "@koine/ufs";
@@ -76,12 +76,7 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
     (properties) => openProperties(options.clusterKey, properties),
   );
 
-  const nc = await connect({
-    servers: options.natsUrl,
-    name: "koine-metadata",
-    auth: natsCredentials(options.clusterKey, "metadata"),
-    ca: options.natsCa,
-  });
+  const nc = await connectService({ servers: options.natsUrl, role: "metadata", clusterKey: options.clusterKey, ca: options.natsCa });
   await ensureWorkQueue(nc, { stream: JOBS_STREAM, subjects: JOBS_SUBJECTS });
   const sync = new UfsSync(ns, stores, {
     intervalMs: options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS,

@@ -1,5 +1,4 @@
-import { natsCredentials } from "@koine/access";
-import { connect, withRequestIdOf, workQueueConsumer } from "@koine/bus";
+import { connectService, withRequestIdOf, workQueueConsumer } from "@koine/bus";
 import { FileSystemClient, JobStore } from "@koine/client";
 import { readiness, startOpsHost } from "@koine/frontend";
 import { jobsEnded, jobsRunning, runJob } from "@koine/jobs";
@@ -45,16 +44,11 @@ class Malformed extends Error {
  */
 export async function start(options: JobRunnerOptions): Promise<JobRunner> {
   const log = serviceLogger("job-runner");
-  const nc = await connect({
-    servers: options.natsUrl,
-    name: "koine-job-runner",
-    auth: natsCredentials(options.clusterKey, "job-runner"),
-    ca: options.tls?.ca,
-  });
+  const nc = await connectService({ servers: options.natsUrl, role: "job-runner", clusterKey: options.clusterKey, ca: options.tls?.ca });
   const client = await FileSystemClient.open({
     nc,
     clusterKey: options.clusterKey,
-    ...(options.tls?.ca ? { tlsCa: options.tls.ca } : {}),
+    tlsCa: options.tls?.ca,
     ...(options.localNodes ? { localNodes: options.localNodes } : {}),
   });
   const consumer = await workQueueConsumer(nc, { stream: JOBS_STREAM, subjects: JOBS_SUBJECTS, durable: JOBS_CONSUMER });
