@@ -55,13 +55,32 @@ async function timedGet(url: string): Promise<number> {
   return bytes / ((performance.now() - start) / 1000);
 }
 
+/** GETs of `url` (redirects followed, as the AIS SDK does) from `connections` loops for the run's seconds: requests and bytes a second. */
+async function fetchRate(url: string, headers: Record<string, string>, connections: number): Promise<{ rps: number; bps: number }> {
+  const until = performance.now() + seconds * 1000;
+  let requests = 0;
+  let bytes = 0;
+  const loop = async () => {
+    while (performance.now() < until) {
+      const res = await fetch(url, { headers });
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.length;
+      if (res.status !== 200) throw new Error(`GET ${url}: ${res.status}`);
+      requests++;
+    }
+  };
+  const start = performance.now();
+  await Promise.all(Array.from({ length: connections }, loop));
+  const elapsed = (performance.now() - start) / 1000;
+  return { rps: requests / elapsed, bps: bytes / elapsed };
+}
+
 const mbs = (bps: number) => `${(bps / MiB).toFixed(0)} MiB/s`;
 const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : "n/a");
 
 await ensureTool("nginx", "nginx");
 await ensureTool("wrk", "wrk");
 const home = await mkdtemp(join(tmpdir(), "koine-bench-"));
-const [natsPort, s3Port, cachePort, nginxPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+const [natsPort, s3Port, cachePort, nginxPort, aisPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
 const koine = await launchAllInOne({
   KOINE_HOME: home,
   KOINE_NATS_PORT: String(natsPort),
@@ -69,6 +88,7 @@ const koine = await launchAllInOne({
   KOINE_ALLUXIO_PORT: String(await freePort()),
   KOINE_ADMIN_PORT: String(await freePort()),
   KOINE_CACHE_PORT: String(cachePort),
+  KOINE_AIS_PORT: String(aisPort),
 });
 let nginx: ChildProcess | undefined;
 try {
@@ -142,6 +162,14 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
   const warmSmall = { koine: await wrk(koineSmall, 32), nginx: await wrk(nginxSmall, 32) };
   const warmBig = { koine: await wrk(koineBig, 4), nginx: await wrk(nginxBig, 4) };
 
+  // AIS: the gateway's redirect, then the owning target, against S3's GET of the same objects, by the same client loop.
+  const basic = { authorization: `Basic ${Buffer.from(`${credentials.accessKeyId}:${credentials.secretAccessKey}`).toString("base64")}` };
+  const aisObjects = `http://127.0.0.1:${aisPort}/v1/objects/bench`;
+  const ais = {
+    small: { ais: await fetchRate(`${aisObjects}/small/0`, basic, 32), s3: await fetchRate(koineSmall, {}, 32) },
+    big: { ais: await fetchRate(`${aisObjects}/big0`, basic, 4), s3: await fetchRate(koineBig, {}, 4) },
+  };
+
   // Cold: koine's cache emptied before each read (bytes come from the under-store through the read-through path).
   const auth = natsCredentials(loadClusterKey(undefined, join(home, "cluster.key")), "alluxio-admin");
   const nc = await connect({ servers: `nats://127.0.0.1:${natsPort}`, name: "bench", auth });
@@ -166,6 +194,11 @@ machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 1024 ** 3).toF
 | PUT 64 MiB, 1 stream (AWS SDK: signed SHA-256 + CRC32 on the client) | ${mbs(putSdkBps)} | | |
 | PUT 4 KiB, 32 connections (wrk, presigned, 4000 keys) | ${putMany.rps.toFixed(0)} req/s | | |
 | PUT 4 KiB, 32 connections (wrk, presigned, one key overwritten: its commits run in turn) | ${putSmall.rps.toFixed(0)} req/s | | |
+
+| AIS GET (fetch loops, redirect followed) | AIS: gateway 301, then target | S3 GET, same objects, same loops | AIS / S3 |
+| --- | --- | --- | --- |
+| 4 KiB warm, 32 connections | ${ais.small.ais.rps.toFixed(0)} req/s | ${ais.small.s3.rps.toFixed(0)} req/s | ${ratio(ais.small.ais.rps, ais.small.s3.rps)} |
+| 64 MiB warm, 4 connections | ${mbs(ais.big.ais.bps)} | ${mbs(ais.big.s3.bps)} | ${ratio(ais.big.ais.bps, ais.big.s3.bps)} |
 `);
 } finally {
   nginx?.kill("SIGTERM");

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { bootCluster } from "@koine/launcher";
-import { alluxioRead, s3Client, TEST_CREDENTIALS } from "@koine/testkit/clients";
+import { alluxioOk, alluxioRead, s3Client, TEST_CREDENTIALS } from "@koine/testkit/clients";
 
 const run = promisify(execFile);
 const CLIENTS = join(import.meta.dirname, "..", "..", "shared", "clients");
@@ -26,96 +27,70 @@ async function sdkPath(): Promise<{ path: string } | { reason: string }> {
 }
 const sdk = await sdkPath();
 
-const SCRIPT = `
-import os, sys
-from aistore.sdk import Client
-from aistore.sdk.authn import AuthNClient
-from aistore.sdk.errors import AISError, ErrBckAlreadyExists, ErrBckNotFound, ErrObjNotFound
-url = sys.argv[1]
-token = AuthNClient(url).login("koine", "koinesecret")
-client = Client(url, token=token)
-assert client.cluster().is_ready()
-bck = client.bucket("aisb")
-bck.create()
-try:
-    bck.create()
-    raise SystemExit("a second create should fail")
-except ErrBckAlreadyExists:
-    pass
-data = {}
-for i in range(25):
-    name = f"dir/o{i:03d}"
-    data[name] = os.urandom(i * 4099 + 1)
-    bck.object(name).get_writer().put_content(data[name])
-big = os.urandom(5 * 1024 * 1024 + 17)
-bck.object("big.bin").get_writer().put_content(big)
-assert bck.object("big.bin").get_reader().read_all() == big
-assert bck.object("dir/o007").get_reader().read_all() == data["dir/o007"]
-assert bck.object("big.bin").get_reader(byte_range="bytes=1000-1999").read_all() == big[1000:2000]
-head = bck.object("big.bin").head()
-assert int(head["content-length"]) == len(big), head
-assert head["ais-present"] == "true", head
-names = [e.name for e in bck.list_all_objects(page_size=7)]
-assert names == ["big.bin"] + sorted(data), names
-page = bck.list_objects(page_size=10, prefix="dir/")
-assert [e.name for e in page.entries] == sorted(data)[:10] and page.continuation_token != ""
-entry = page.entries[0]
-assert entry.size == len(data[entry.name]) and entry.is_cached(), entry
-assert [b.name for b in client.cluster().list_buckets()] == ["aisb"]
-try:
-    client.bucket("nope").list_objects()
-    raise SystemExit("a missing bucket should fail")
-except ErrBckNotFound:
-    pass
-try:
-    client.bucket("nope").head()  # a HEAD carries its error in Hdr-Error: the SDK sees only the status, as with AIS
-    raise SystemExit("a missing bucket should fail")
-except AISError as e:
-    assert e.status_code == 404, e
-try:
-    bck.object("missing").get_reader().read_all()
-    raise SystemExit("a missing object should fail")
-except ErrObjNotFound:
-    pass
-bck.object("dir/o000").delete()
-try:
-    bck.object("dir/o000").head()
-    raise SystemExit("a deleted object should be gone")
-except (ErrObjNotFound, AISError):
-    pass
-try:
-    Client(url).bucket("aisb").object("dir/o001").get_reader().read_all()
-    raise SystemExit("no token, no bytes of a private bucket")
-except AISError as e:
-    assert e.status_code in (401, 403), e
-print("ais sdk ok")
-`;
+const FLOW = join(import.meta.dirname, "python", "ais_sdk_flow.py");
 
-test("AIS - the stock Python SDK: AuthN login, buckets, objects (whole, ranged, 5 MiB), HEAD, paged listings (msgpack), errors, delete; the bytes read through S3 and Alluxio", {
+test("AIS - the stock Python SDK drives two targets: ~200 objects (1 B - 64 MiB), direct and ranged reads, checksums, listings, multi-object jobs, append, rename, bucket copy and rename, a mounted S3 bucket as aws://, errors; the bytes through S3 and Alluxio", {
   skip: "reason" in sdk ? sdk.reason : false,
 }, async (t) => {
+  // A second cluster is the S3 under-store mounted as an aws:// bucket.
+  const remoteKeys = { accessKeyId: "remote-admin", secretAccessKey: "remote-secret" };
+  const remote = await bootCluster(t, {
+    users: [{ accessKey: remoteKeys.accessKeyId, secretKey: remoteKeys.secretAccessKey, admin: true }],
+  });
+  const remoteS3 = s3Client(remote.s3Url, remoteKeys);
+  t.after(() => remoteS3.destroy());
+  await remoteS3.send(new CreateBucketCommand({ Bucket: "ext" }));
+  for (let i = 0; i < 10; i++) {
+    await remoteS3.send(new PutObjectCommand({ Bucket: "ext", Key: `r-00${i}`, Body: `remote object ${i}` }));
+  }
   const cluster = await bootCluster(t, { cacheNodes: 2, remoteCacheNodes: true });
-  const { stdout, stderr } = await run("python3", ["-c", SCRIPT, cluster.aisUrl], {
-    env: { ...process.env, PYTHONPATH: (sdk as { path: string }).path },
-    timeout: 180_000,
-  }).catch((err: { stdout: string; stderr: string }) => {
+  await alluxioOk(cluster.alluxioUrl, "/ext-mount/mount?src=s3%3A%2F%2Fext%2F", {
+    properties: {
+      "alluxio.underfs.s3.endpoint": remote.s3Url,
+      "alluxio.underfs.s3.disable.dns.buckets": "true",
+      "aws.accessKeyId": remoteKeys.accessKeyId,
+      "aws.secretKey": remoteKeys.secretAccessKey,
+    },
+  });
+  const { stdout, stderr } = await run(
+    "python3",
+    [FLOW, cluster.aisUrl, TEST_CREDENTIALS.accessKeyId, TEST_CREDENTIALS.secretAccessKey, "ext"],
+    { env: { ...process.env, PYTHONPATH: (sdk as { path: string }).path }, timeout: 300_000, maxBuffer: 16 * 1024 * 1024 },
+  ).catch((err: { stdout: string; stderr: string }) => {
     throw new Error(`the SDK script failed:\n${err.stdout}\n${err.stderr}`);
   });
   assert.match(stdout, /ais sdk ok/, stderr);
 
-  // The same bytes through the other dialects, and the other way round.
+  // Written through AIS, read byte-identical through S3 and Alluxio; written through S3, read through AIS.
   const s3 = s3Client(cluster.s3Url);
   t.after(() => s3.destroy());
-  const viaS3 = await s3.send(new GetObjectCommand({ Bucket: "aisb", Key: "dir/o003" }));
-  assert.equal((await viaS3.Body?.transformToByteArray())?.length, 3 * 4099 + 1);
-  await s3.send(new PutObjectCommand({ Bucket: "aisb", Key: "from-s3", Body: "written by S3" }));
-  const got = await fetch(`${cluster.aisUrl}/v1/objects/aisb/from-s3?provider=ais`, {
-    headers: {
-      authorization: `Basic ${Buffer.from(`${TEST_CREDENTIALS.accessKeyId}:${TEST_CREDENTIALS.secretAccessKey}`).toString("base64")}`,
-    },
+  await s3.send(new CreateBucketCommand({ Bucket: "cross" }));
+  const basic = `Basic ${Buffer.from(`${TEST_CREDENTIALS.accessKeyId}:${TEST_CREDENTIALS.secretAccessKey}`).toString("base64")}`;
+  const bytes = randomBytes(3 * 1024 * 1024 + 7);
+  // A PUT follows the gateway's 307 to the owning target, sending the body again (as curl -L and the SDK do).
+  const redirect = await fetch(`${cluster.aisUrl}/v1/objects/cross/via-ais?provider=ais`, {
+    method: "PUT",
+    body: Buffer.from(bytes),
+    headers: { authorization: basic },
+    redirect: "manual",
   });
-  assert.equal(await got.text(), "written by S3");
-  assert.equal((await alluxioRead(cluster.alluxioUrl, "/aisb/dir/o004")).length, 4 * 4099 + 1);
+  assert.equal(redirect.status, 307);
+  const location = redirect.headers.get("location") as string;
+  assert.notEqual(new URL(location).port, new URL(cluster.aisUrl).port, "the bytes go to a target, not through the gateway");
+  assert.equal((await fetch(location, { method: "PUT", body: Buffer.from(bytes) })).status, 200);
+  const forged = location.replace(/ks=[^&]+/, "ks=1.forged");
+  assert.equal((await fetch(forged, { method: "PUT", body: "x" })).status, 401, "a target takes only redirects the gateway signed");
+  const viaS3 = await s3.send(new GetObjectCommand({ Bucket: "cross", Key: "via-ais" }));
+  assert.ok(Buffer.from((await viaS3.Body?.transformToByteArray()) ?? []).equals(bytes));
+  assert.ok((await alluxioRead(cluster.alluxioUrl, "/cross/via-ais")).equals(bytes));
+  await s3.send(new PutObjectCommand({ Bucket: "cross", Key: "from-s3", Body: bytes.subarray(5) }));
+  const got = await fetch(`${cluster.aisUrl}/v1/objects/cross/from-s3?provider=ais`, { headers: { authorization: basic } });
+  assert.ok(Buffer.from(await got.arrayBuffer()).equals(bytes.subarray(5)));
+  // S3 as AIS serves it, at /s3 on the gateway.
+  const atGateway = s3Client(`${cluster.aisUrl}/s3`);
+  t.after(() => atGateway.destroy());
+  const viaGatewayS3 = await atGateway.send(new GetObjectCommand({ Bucket: "cross", Key: "via-ais" }));
+  assert.equal((await viaGatewayS3.Body?.transformToByteArray())?.length, bytes.length);
 });
 
 test("AIS - strangers and bad input: a wrong password, a forged token, no credentials, bad names, bad JSON, a bad range, an unknown path", async (t) => {

@@ -12,7 +12,7 @@ export class AisError extends Error {
   }
 }
 
-/** What a request was about, to word "does not exist" as AIS does. */
+/** What a request was about, to word "does not exist" as AIS does: the bucket as `ais://b` (or `aws://b`), and the object. */
 export interface AisTarget {
   bucket?: string;
   object?: string;
@@ -26,13 +26,11 @@ export function toAisError(err: unknown, target: AisTarget): AisError {
     if (err.code === ErrorCode.NotFound && target.bucket !== undefined) {
       return new AisError(
         404,
-        target.object === undefined
-          ? `bucket "ais://${target.bucket}" does not exist`
-          : `ais://${target.bucket}/${target.object} does not exist`,
+        target.object === undefined ? `bucket "${target.bucket}" does not exist` : `${target.bucket}/${target.object} does not exist`,
       );
     }
     if (err.code === ErrorCode.AlreadyExists && target.bucket !== undefined && target.object === undefined) {
-      return new AisError(409, `bucket "ais://${target.bucket}" already exists`);
+      return new AisError(409, `bucket "${target.bucket}" already exists`);
     }
     return new AisError(status, err.message);
   }

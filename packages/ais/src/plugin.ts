@@ -1,13 +1,34 @@
 import type { AddressInfo } from "node:net";
-import { type Action, type BearerTokens, type Identities, type Principal, principalOf, sameText } from "@koine/access";
-import type { FileSystemClient } from "@koine/client";
+import { type BearerTokens, type ClusterKey, type Identities, type Principal, sameText } from "@koine/access";
+import { Cluster, type FileSystemClient } from "@koine/client";
 import { jsonBodies, streamedBodies } from "@koine/frontend";
 import { nameOperation } from "@koine/metrics";
 import { ErrorCode, type FileInfo, KoineError } from "@koine/protocol";
-import { authenticateHttp } from "@koine/s3";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { pack } from "msgpackr";
-import { AisError, type AisTarget, sendAisError, toAisError } from "./errors.ts";
+import {
+  type AisContext,
+  actionMsgOf,
+  actionName,
+  actionOf,
+  type BucketRef,
+  bucketRefOf,
+  bucketTarget,
+  callerOf,
+  handler,
+  MAX_ACTION_BYTES,
+  may,
+  params,
+  providerOf,
+  s3BucketOf,
+} from "./context.ts";
+import { AisError, sendAisError } from "./errors.ts";
+import { idDigest } from "./hrw.ts";
+import { jobSnap, jobStatus, selectObjects, startJob } from "./jobs.ts";
+import { ENTRY_IS_CACHED, objectRoutes } from "./objects.ts";
+import { bucketProps, merged, setPropsOf, withProps } from "./props.ts";
+import { Redirects, targetsOf } from "./redirect.ts";
+import { escapeRegExp } from "./templates.ts";
 
 export interface AisPluginOptions {
   client: FileSystemClient;
@@ -15,225 +36,227 @@ export interface AisPluginOptions {
   identities: Identities;
   /** Issues and checks the bearer tokens of `POST /v1/users/{name}` (AIS AuthN's login). */
   tokens: BearerTokens;
+  /** Signs (a gateway) and checks (a target) redirects. */
+  clusterKey: ClusterKey;
+  /** Serve as the target of this cache node (its id): objects only. Absent: the gateway. */
+  target?: string;
 }
 
 /** AIS's limit on a page of a listing. */
 const MAX_PAGE_SIZE = 10_000;
-/** The entry flag of an object present in the cluster (SDK `is_cached()`). */
-const ENTRY_IS_CACHED = 1 << 6;
-/** This gateway's id in error texts and the cluster map. */
-const NODE_ID = "p[koine]";
+/** The gateway's id in the cluster map and error texts. */
+const GATEWAY_ID = "p[koine]";
 
-type ActionMsg = { action?: unknown; name?: unknown; value?: unknown };
-
-/** An AIS bucket name: letters, digits, "-", "_" and "." (one path segment). */
-function bucketName(name: string): string {
-  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(name) || name === "." || name === "..") throw new AisError(400, `invalid bucket name "${name}"`);
-  return name;
+/** A node's entry in the cluster map (Snode); `id_digest` is written exactly by {@link smapJson}. */
+function snode(id: string, type: "proxy" | "target", url: string) {
+  const u = new URL(url);
+  const net = { node_ip_addr: u.hostname, daemon_port: u.port || (u.protocol === "https:" ? "443" : "80"), direct_url: u.origin };
+  return {
+    public_net: net,
+    intra_control_net: net,
+    intra_data_net: net,
+    daemon_type: type,
+    daemon_id: id,
+    flags: 0,
+    id_digest: idDigest(id),
+  };
 }
 
-/** Only koine's own buckets (provider ais) for now; remote providers come with mounted under-stores. */
-function checkProvider(req: FastifyRequest): void {
-  const provider = (req.query as Record<string, string | undefined>).provider;
-  if (provider !== undefined && provider !== "" && provider !== "ais") {
-    throw new AisError(501, `provider "${provider}" is not implemented: koine serves ais:// buckets`);
-  }
-}
-
-function actionOf(body: unknown): ActionMsg {
-  return body && typeof body === "object" && !Array.isArray(body) ? (body as ActionMsg) : {};
-}
-
-/** Bodies fastify leaves unread (GET's): an ActionMsg the SDK sends with a list. */
-const MAX_ACTION_BYTES = 1024 * 1024;
-
-/** The request's ActionMsg: the body fastify parsed, or a GET's body read here. */
-async function actionMsgOf(req: FastifyRequest): Promise<ActionMsg> {
-  if (req.method !== "GET") return actionOf(req.body);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req.raw as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_ACTION_BYTES) throw new AisError(400, "the request body is too large");
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString("utf8").trim();
-  if (text === "") return {};
-  try {
-    return actionOf(JSON.parse(text));
-  } catch {
-    throw new AisError(400, "the request body is not JSON");
-  }
-}
-
-/** "bytes=a-b", "bytes=a-", "bytes=-n" of a `size`-byte object: the offset and length, or 416. */
-function rangeOf(header: string, size: number): { offset: number; length: number } {
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  const unsatisfiable = () => new AisError(416, `invalid range "${header}" for an object of ${size} bytes`);
-  if (!m || (m[1] === "" && m[2] === "")) throw unsatisfiable();
-  if (m[1] === "") {
-    const suffix = Math.min(Number(m[2]), size);
-    if (suffix === 0) throw unsatisfiable();
-    return { offset: size - suffix, length: suffix };
-  }
-  const start = Number(m[1]);
-  const end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
-  if (start >= size || end < start) throw unsatisfiable();
-  return { offset: start, length: end - start + 1 };
-}
-
-/** The object properties AIS sends with HEAD and GET. */
-function objectHeaders(reply: FastifyReply, info: FileInfo, bucket: string): void {
-  reply
-    .header("ais-atime", String(Math.round(info.mtimeMs * 1e6)))
-    .header("ais-version", "1")
-    .header("ais-name", info.name)
-    .header("ais-bucket-name", bucket)
-    .header("ais-bucket-provider", "ais")
-    .header("ais-present", "true")
-    .header("ais-location", "t[koine]:")
-    .header("etag", `"${info.etag}"`)
-    .header("last-modified", new Date(info.mtimeMs).toUTCString());
+/** JSON with BigInts as exact numbers (id digests are above 2^53). */
+function smapJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? `@@${v}@@` : v)).replace(/"@@(\d+)@@"/g, "$1");
 }
 
 /**
- * The AIStore HTTP API (`/v1/buckets`, `/v1/objects`, `/v1/health`,
- * `/v1/daemon`, `/v1/cluster`, and AuthN's login at `/v1/users/{name}`),
- * over the shared client and the one permission model. The gateway serves
- * objects itself for now (the target role of cache nodes, with AIS's
- * redirects, is the next step): docs/ais-compatibility.md.
+ * The AIStore HTTP API over the shared client and the one permission
+ * model. The gateway (`/v1/buckets`, `/v1/objects`, `/v1/health`,
+ * `/v1/daemon`, `/v1/cluster`, AuthN's login at `/v1/users/{name}`) sends
+ * object requests on to the cache node that owns each object; a cache
+ * node's target serves `/v1/objects` (docs/ais-compatibility.md).
  */
 export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, options) => {
-  const { client, identities, tokens } = options;
-
-  /** Who asks: an AIS bearer token, or koine credentials (Basic, SigV4), or nobody. */
-  const callerOf = (req: FastifyRequest): Principal => {
-    const header = req.headers.authorization;
-    if (header?.startsWith("Bearer ")) {
-      const accessKey = tokens.verify(header.slice(7).trim());
-      const user = accessKey === undefined ? undefined : identities.userOf(accessKey);
-      if (!user) throw new AisError(401, "invalid or expired token");
-      return principalOf(user, { sourceIp: req.ip, secureTransport: req.protocol === "https" });
-    }
-    try {
-      return authenticateHttp(req, identities, "koine");
-    } catch (err) {
-      if (err instanceof KoineError && err.code === ErrorCode.Unauthenticated) throw new AisError(401, err.message);
-      throw err;
-    }
-  };
-  const may = (principal: Principal, action: Action, path: string) => client.authorize(principal, action, path);
-
-  const handle =
-    (operation: string, target: (req: FastifyRequest) => AisTarget, run: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
-    async (req: FastifyRequest, reply: FastifyReply) => {
-      nameOperation(req.raw, operation);
-      try {
-        return await run(req, reply);
-      } catch (err) {
-        const e = toAisError(err, target(req));
-        if (e.status >= 500 && e.status !== 501 && e.status !== 503) req.log.error({ err }, "internal error");
-        if (reply.sent) {
-          reply.raw.destroy();
-          return reply;
-        }
-        return sendAisError(req, reply, e, NODE_ID);
-      }
-    };
-  const params = (req: FastifyRequest) => req.params as { bucket?: string; "*"?: string };
-  const bucketTarget = (req: FastifyRequest): AisTarget =>
-    params(req).bucket === undefined ? {} : { bucket: params(req).bucket as string };
-  const objectTarget = (req: FastifyRequest): AisTarget => ({ bucket: params(req).bucket as string, object: params(req)["*"] as string });
+  const { client, identities, tokens, target } = options;
+  const ctx: AisContext = { client, identities, tokens, nodeId: target ?? GATEWAY_ID };
+  const redirects = new Redirects(options.clusterKey, identities);
+  const cluster = target === undefined ? await Cluster.open(client) : undefined;
 
   // Every other AIS path answers in AIS's shape.
   app.all("/v1/*", async (req, reply) => {
     nameOperation(req.raw, "not implemented");
-    return sendAisError(req, reply, new AisError(501, `${req.method} ${(req.raw.url ?? "").split("?")[0]} is not implemented`), NODE_ID);
+    return sendAisError(req, reply, new AisError(501, `${req.method} ${(req.raw.url ?? "").split("?")[0]} is not implemented`), ctx.nodeId);
   });
 
   app.get("/v1/health", async (req, reply) => {
     nameOperation(req.raw, "health");
     const readiness = (req.query as Record<string, string>).prr === "true";
     if (readiness && (client.membership.members().length === 0 || client.mounts().length === 0)) {
-      return sendAisError(req, reply, new AisError(503, "cluster is not ready: no metadata or no target yet"), NODE_ID);
+      return sendAisError(req, reply, new AisError(503, "cluster is not ready: no metadata or no target yet"), ctx.nodeId);
     }
     const uptime = String(Math.round(process.uptime() * 1e9));
     return reply.header("ais-cluster-uptime", uptime).header("ais-node-uptime", uptime).send();
   });
 
-  /** The cluster map: this gateway as the proxy; no node serves AIS objects itself yet, so no target. */
+  /** The cluster map: the gateway as the proxy, the cache nodes serving AIS as targets, at the URLs clients reach. */
   const smap = (req: FastifyRequest) => {
-    const address = req.socket.localAddress ?? "127.0.0.1";
-    const port = String((req.socket.address() as AddressInfo).port);
-    const self = {
-      public_net: { node_ip_addr: address.replace(/^::ffff:/, ""), daemon_port: port, direct_url: `${req.protocol}://${req.host}` },
-      daemon_type: "proxy",
-      daemon_id: NODE_ID,
-      flags: 0,
-    };
-    return { pmap: { [NODE_ID]: self }, tmap: {}, proxy_si: self, uuid: "koine", creation_time: "", version: "1" };
+    const own = `${req.protocol}://${req.host}`;
+    const port = (req.socket.address() as AddressInfo).port;
+    const gateway = snode(GATEWAY_ID, "proxy", target === undefined ? own : `${req.protocol}://${req.hostname}:${port}`);
+    const tmap: Record<string, unknown> = {};
+    for (const [id, url] of targetsOf(client)) tmap[id] = snode(id, "target", url);
+    const version = String(client.membership.members().length);
+    return { pmap: { [GATEWAY_ID]: gateway }, tmap, proxy_si: gateway, uuid: "koine", creation_time: "", version };
   };
-  for (const resource of ["daemon", "cluster"] as const) {
-    app.get(
-      `/v1/${resource}`,
-      handle(
-        `${resource} info`,
-        () => ({}),
-        async (req, reply) => {
-          const what = (req.query as Record<string, string>).what;
-          if (what === "smap") return reply.send(smap(req));
-          throw new AisError(501, `${resource}?what=${what} is not implemented`);
-        },
-      ),
-    );
-  }
 
-  // AuthN's login, as the SDK's AuthNClient sends it: POST /v1/users/{name} {"password"} -> {"token"}.
-  app.post(
-    "/v1/users/:name",
-    handle(
-      "login",
+  // What a cache node reports: the numbers the admin API and /metrics show.
+  const nodeStats = async () => {
+    const nodes = client.membership.members();
+    return nodes.map((m) => ({ id: m.id, url: m.aisUrl ?? m.url, capacity: m.capacityBytes, used: m.usedBytes }));
+  };
+  const capacityOf = (n: { capacity: number; used: number }) => ({
+    used: n.used,
+    total: n.capacity,
+    pct_used: n.capacity > 0 ? (n.used * 100) / n.capacity : 0,
+  });
+  const memCpu = () => {
+    const mem = process.memoryUsage();
+    return { mem_used: mem.rss, mem_avail: 0, pct_mem_used: 0, pct_cpu_used: 0, load_avg: {} };
+  };
+
+  const info = (resource: "daemon" | "cluster") =>
+    handler(
+      ctx,
+      `${resource} info`,
       () => ({}),
       async (req, reply) => {
-        const name = (req.params as { name: string }).name;
-        const { password, expires_in } = (req.body ?? {}) as { password?: unknown; expires_in?: unknown };
-        const secret = identities.secretOf(name);
-        if (typeof password !== "string" || secret === undefined || !sameText(secret, password)) {
-          throw new AisError(401, "invalid credentials");
+        const what = (req.query as Record<string, string>).what;
+        if (what === "smap") return reply.header("content-type", "application/json").send(smapJson(smap(req)));
+        if (what === "status" || what === "qryxstats" || what === "status_all" || what === "running_all") return jobsInfo(req, reply, what);
+        const principal = callerOf(ctx, req);
+        if (principal.anonymous) throw new AisError(401, `${resource}?what=${what} needs credentials`);
+        if (what === "bmd") {
+          const buckets: Record<string, unknown> = {};
+          for (const b of await bucketsOf(principal)) buckets[b.name] = bucketProps(b.info);
+          return reply.send({ buckets: { ais: { "": buckets } }, uuid: "koine", version: "1" });
         }
-        const seconds = typeof expires_in === "number" && expires_in > 0 ? expires_in : undefined;
-        return reply.send({ token: tokens.issue(name, seconds === undefined ? undefined : seconds * 1000) });
+        const stats = await nodeStats();
+        if (what === "sysinfo") {
+          const target: Record<string, unknown> = {};
+          for (const n of stats) target[n.id] = { ...memCpu(), ...capacityOf(n) };
+          if (resource === "daemon") return reply.send(memCpu());
+          return reply.send({ proxy: { [GATEWAY_ID]: memCpu() }, target });
+        }
+        if (what === "snode")
+          return reply.send(snode(ctx.nodeId, target === undefined ? "proxy" : "target", `${req.protocol}://${req.host}`));
+        if (what === "node_status" || what === "stats") {
+          const ofNode = (n: { id: string; url: string; capacity: number; used: number }) => ({
+            snode: snode(n.id, "target", n.url),
+            capacity: capacityOf(n),
+            status: "online",
+            deployment: "koine",
+            ais_version: "koine",
+            sys_info: memCpu(),
+            smap_version: smap(req).version,
+          });
+          if (resource === "daemon") {
+            const own = stats.find((n) => n.id === target);
+            return reply.send(own ? ofNode(own) : { snode: smap(req).proxy_si, status: "online", deployment: "koine", sys_info: memCpu() });
+          }
+          const targets: Record<string, unknown> = {};
+          for (const n of stats) targets[n.id] = ofNode(n);
+          return reply.send({ proxy: { snode: smap(req).proxy_si, status: "online" }, target: targets });
+        }
+        if (what === "config" || what === "cluster_config") {
+          return reply.send({
+            backend: {},
+            mirror: { enabled: false },
+            ec: { enabled: false },
+            checksum: { type: "xxhash2" },
+            versioning: { enabled: true },
+          });
+        }
+        throw new AisError(501, `${resource}?what=${what} is not implemented`);
       },
-    ),
+    );
+
+  // Jobs: their status (the SDK's Job.wait), snapshots, and the running ones.
+  const jobsInfo = async (req: FastifyRequest, reply: FastifyReply, what: string) => {
+    if (!cluster) throw new AisError(501, "jobs are the gateway's");
+    callerOf(ctx, req);
+    const args = actionOf(await actionMsgOf(req)) as Record<string, unknown>;
+    const id = typeof args.ID === "string" ? args.ID : typeof args.id === "string" ? args.id : "";
+    if (what === "status") {
+      const record = id === "" ? undefined : await cluster.jobs.get(id);
+      if (!record) throw new AisError(404, `job "${id}" not found`);
+      return reply.send(jobStatus(record));
+    }
+    const all = await cluster.jobs.list();
+    const kind = typeof args.Kind === "string" ? args.Kind : typeof args.kind === "string" ? args.kind : "";
+    const chosen = all.filter((r) => (id === "" || r.id === id) && (kind === "" || jobStatus(r).kind === kind));
+    if (what === "qryxstats") {
+      if (id !== "" && chosen.length === 0) throw new AisError(404, `job "${id}" not found`);
+      return reply.send({ "t[koine-jobs]": chosen.map(jobSnap) });
+    }
+    return reply.send(chosen.filter((r) => what === "status_all" || r.state === "RUNNING").map(jobStatus));
+  };
+
+  // AuthN's login, as the SDK's AuthNClient sends it: POST /v1/users/{name} {"password"} -> {"token"}.
+  const login = handler(
+    ctx,
+    "login",
+    () => ({}),
+    async (req, reply) => {
+      const name = (req.params as { name: string }).name;
+      const { password, expires_in } = (req.body ?? {}) as { password?: unknown; expires_in?: unknown };
+      const secret = identities.secretOf(name);
+      if (typeof password !== "string" || secret === undefined || !sameText(secret, password))
+        throw new AisError(401, "invalid credentials");
+      const seconds = typeof expires_in === "number" && expires_in > 0 ? expires_in : undefined;
+      return reply.send({ token: tokens.issue(name, seconds === undefined ? undefined : seconds * 1000) });
+    },
   );
 
-  // Buckets: list (buckets, or a bucket's objects), create, destroy, HEAD.
-  const listBuckets = async (principal: Principal, reply: FastifyReply) => {
-    if (principal.anonymous) throw new AisError(401, "listing buckets needs credentials");
-    const found: { name: string; provider: string; namespace: { uuid: string; name: string } }[] = [];
+  /** The buckets a caller may see (an admin: all): koine's own, and the mounted S3 buckets. */
+  const bucketsOf = async (principal: Principal, provider?: "ais" | "aws") => {
+    const found: { name: string; provider: "ais" | "aws"; info: FileInfo }[] = [];
+    const visible = (info: FileInfo) => principal.admin || info.owner === principal.user;
+    const mounted = new Map(client.mounts().flatMap((m) => (s3BucketOf(m) ? [[m.path.slice(1), s3BucketOf(m) as string]] : [])));
     let after: string | undefined;
     for (;;) {
       const page = await client.list("/", { limit: 1000, ...(after === undefined ? {} : { after }) });
       for (const e of page.entries) {
-        if (e.type === "directory" && (principal.admin || e.owner === principal.user)) {
-          found.push({ name: e.name, provider: "ais", namespace: { uuid: "", name: "" } });
-        }
+        if (e.type !== "directory" || !visible(e)) continue;
+        const s3 = mounted.get(e.name);
+        if (s3 !== undefined) {
+          if (provider !== "ais") found.push({ name: s3, provider: "aws", info: e });
+        } else if (provider !== "aws") found.push({ name: e.name, provider: "ais", info: e });
       }
       if (!page.truncated) break;
       after = page.entries[page.entries.length - 1]?.name;
     }
-    return reply.send(found);
+    return found;
+  };
+  const listBuckets = async (req: FastifyRequest, principal: Principal, reply: FastifyReply) => {
+    if (principal.anonymous) throw new AisError(401, "listing buckets needs credentials");
+    const provider = (req.query as Record<string, string | undefined>).provider ? providerOf(req) : undefined;
+    const found = await bucketsOf(principal, provider);
+    return reply.send(found.map((b) => ({ name: b.name, provider: b.provider, namespace: { uuid: "", name: "" } })));
+  };
+
+  const bucketAt = async (bucket: BucketRef): Promise<FileInfo> => {
+    const info = await client.find(bucket.path);
+    if (info?.type !== "directory") throw new KoineError(ErrorCode.NotFound, `no bucket ${bucket.uname}`);
+    return info;
   };
 
   const listObjects = async (
     req: FastifyRequest,
     reply: FastifyReply,
-    bucket: string,
+    bucket: BucketRef,
     value: Record<string, unknown>,
     principal: Principal,
   ) => {
     const prefix = typeof value.prefix === "string" ? value.prefix : "";
-    await may(principal, "s3:ListBucket", `/${bucket}`);
+    await may(ctx, principal, "s3:ListBucket", bucket.path);
     const pageSize = Math.min(Number(value.pagesize ?? 0) || MAX_PAGE_SIZE, MAX_PAGE_SIZE);
     // The next page starts after the last name sent (the token); the first, after start_after when given.
     const token =
@@ -242,201 +265,288 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
         : typeof value.start_after === "string"
           ? value.start_after
           : "";
-    const page = await client.listKeys(bucket, { prefix, delimiter: "", startAfter: token, maxKeys: Math.min(pageSize, 1000) });
+    const page = await client.listKeys(bucket.path.slice(1), {
+      prefix,
+      delimiter: "",
+      startAfter: token,
+      maxKeys: Math.min(pageSize, 1000),
+    });
     const next = page.truncated ? page.last : "";
     const uuid = typeof value.uuid === "string" && value.uuid !== "" ? value.uuid : `lso-${Date.now().toString(36)}`;
-    const accept = String(req.headers.accept ?? "");
-    if (accept.includes("msgpack")) {
-      const entries = page.keys.map((k) => ({ n: k.key, s: k.size, a: new Date(k.mtimeMs).toISOString(), v: "1", f: ENTRY_IS_CACHED }));
-      return reply
-        .header("content-type", "application/msgpack")
-        .send(pack({ UUID: uuid, ContinuationToken: next, Entries: entries, Flags: 0 }));
-    }
+    // Names only (flags 16), or names and sizes (32): the rest is left out, as AIS does.
+    const flags = Number(value.flags ?? 0) || 0;
+    const props = new Set(
+      typeof value.props === "string" && value.props !== "" ? value.props.split(",") : ["name", "size", "checksum", "atime"],
+    );
+    const nameOnly = (flags & 16) !== 0;
+    const withSize = !nameOnly && (props.has("size") || (flags & 32) !== 0);
+    const full = !nameOnly && (flags & 32) === 0;
     const entries = page.keys.map((k) => ({
       name: k.key,
-      size: String(k.size),
-      atime: new Date(k.mtimeMs).toISOString(),
-      version: "1",
+      ...(withSize ? { size: k.size } : {}),
+      ...(full && props.has("atime") ? { atime: new Date(k.mtimeMs).toISOString() } : {}),
+      ...(full && props.has("version") ? { version: "1" } : {}),
+      ...(full && props.has("checksum") ? { checksum: k.etag } : {}),
+      ...(full && props.has("location") ? { location: "t[koine]:" } : {}),
       flags: ENTRY_IS_CACHED,
     }));
-    return reply.send({ uuid, continuation_token: next, flags: 0, entries });
+    if (String(req.headers.accept ?? "").includes("msgpack")) {
+      const packed = entries.map((e) => ({
+        n: e.name,
+        ...(e.size === undefined ? {} : { s: e.size }),
+        ...(e.atime === undefined ? {} : { a: e.atime }),
+        ...(e.version === undefined ? {} : { v: e.version }),
+        ...(e.checksum === undefined ? {} : { cs: e.checksum }),
+        ...(e.location === undefined ? {} : { t: e.location }),
+        f: e.flags,
+      }));
+      return reply
+        .header("content-type", "application/msgpack")
+        .send(pack({ UUID: uuid, ContinuationToken: next, Entries: packed, Flags: 0 }));
+    }
+    const json = entries.map((e) => ({ ...e, ...(e.size === undefined ? {} : { size: String(e.size) }) }));
+    return reply.send({ uuid, continuation_token: next, flags: 0, entries: json });
   };
 
-  await app.register(async (json: FastifyInstance) => {
-    // ActionMsg bodies are JSON whatever their content type says (the SDK sends them on GET and DELETE too).
-    jsonBodies(json, { bodyLimit: MAX_ACTION_BYTES, invalid: () => new AisError(400, "the request body is not JSON") });
-    // What fastify meets before a handler (a body too large, not JSON) is the client's error.
-    json.setErrorHandler((err, req, reply) =>
-      sendAisError(req, reply, err instanceof AisError ? err : new AisError(400, (err as Error).message), NODE_ID),
-    );
+  /** The bucket a `bck_to` query names (`ais/@#/dst/`, or a plain name): a new ais bucket. */
+  const destinationOf = (req: FastifyRequest, msg: { name?: unknown }): string => {
+    const query = req.query as Record<string, string | undefined>;
+    const raw = query.bck_to ?? (typeof msg.name === "string" ? msg.name : "");
+    const m = /^(?:(?:ais)\/@[^/]*#[^/]*\/)?([^/]+)\/?$/.exec(raw);
+    if (!m) throw new AisError(400, `invalid destination bucket "${raw}"`);
+    return m[1] as string;
+  };
 
-    json.get(
-      "/v1/buckets",
-      handle(
-        "list buckets",
-        () => ({}),
-        async (req, reply) => {
-          checkProvider(req);
-          return listBuckets(callerOf(req), reply);
-        },
-      ),
-    );
-    json.get(
-      "/v1/buckets/:bucket",
-      { exposeHeadRoute: false },
-      handle("list", bucketTarget, async (req, reply) => {
-        checkProvider(req);
-        const bucket = bucketName(params(req).bucket as string);
-        const msg = await actionMsgOf(req);
-        if (msg.action !== undefined && msg.action !== "list")
+  /** The caller owns the bucket (or is an admin): what a whole-bucket job needs. */
+  const ownsBucket = (principal: Principal, info: FileInfo, bucket: BucketRef) => {
+    if (!principal.admin && info.owner !== principal.user)
+      throw new KoineError(ErrorCode.PermissionDenied, `only the owner of ${bucket.uname} may do that`);
+  };
+
+  if (target === undefined) {
+    await app.register(async (json: FastifyInstance) => {
+      // ActionMsg bodies are JSON whatever their content type says (the SDK sends them on GET and DELETE too).
+      jsonBodies(json, { bodyLimit: MAX_ACTION_BYTES, invalid: () => new AisError(400, "the request body is not JSON") });
+      // What fastify meets before a handler (a body too large, not JSON) is the client's error.
+      json.setErrorHandler((err, req, reply) =>
+        sendAisError(req, reply, err instanceof AisError ? err : new AisError(400, (err as Error).message), ctx.nodeId),
+      );
+      json.post("/v1/users/:name", login);
+      json.get("/v1/daemon", info("daemon"));
+      json.get("/v1/cluster", info("cluster"));
+
+      // Start and stop of jobs (rebalance), an admin's.
+      json.put(
+        "/v1/cluster",
+        handler(
+          ctx,
+          "cluster action",
+          () => ({}),
+          async (req, reply) => {
+            const msg = actionOf(req.body);
+            const principal = callerOf(ctx, req);
+            await may(ctx, principal, "koine:Admin", "/");
+            const value = actionOf(msg.value) as Record<string, unknown>;
+            const kind = value.Kind ?? value.kind;
+            if ((msg.action !== "start" && msg.action !== "stop") || kind !== "rebalance") {
+              throw new AisError(
+                501,
+                `cluster action "${String(msg.action)}" ${String(kind ?? "")} is not implemented (start and stop of rebalance are)`,
+              );
+            }
+            if (msg.action === "start") return reply.send((await (cluster as Cluster).rebalance("ALL", {})).id);
+            const id = value.ID ?? value.id;
+            const stopped = await (cluster as Cluster).stopJob(
+              "rebalance",
+              typeof id === "string" && id !== "" ? { id } : { alias: "ALL" },
+            );
+            return reply.send(stopped?.id ?? "");
+          },
+        ),
+      );
+
+      json.get(
+        "/v1/buckets",
+        handler(
+          ctx,
+          "list buckets",
+          () => ({}),
+          async (req, reply) => listBuckets(req, callerOf(ctx, req), reply),
+        ),
+      );
+      json.get(
+        "/v1/buckets/:bucket",
+        { exposeHeadRoute: false },
+        handler(ctx, "list", bucketTarget, async (req, reply) => {
+          const msg = await actionMsgOf(req);
+          const action = actionName(msg);
+          const principal = callerOf(ctx, req);
+          // A list with no value lists buckets, whatever the path says (AIS's rule); with one, the bucket's objects.
+          if (action === "list" && (msg.value === null || msg.value === undefined)) return listBuckets(req, principal, reply);
+          const bucket = bucketRefOf(ctx, req, params(req).bucket as string);
+          if (action === "summary-bck") {
+            const info = await bucketAt(bucket);
+            await may(ctx, principal, "s3:ListBucket", bucket.path);
+            let objects = 0;
+            let bytes = 0;
+            for await (const f of client.walk(info.path)) {
+              objects++;
+              bytes += f.size;
+            }
+            return reply.send([
+              {
+                name: bucket.name,
+                provider: bucket.provider,
+                namespace: { uuid: "", name: "" },
+                ObjCount: { obj_count_present: String(objects), obj_count_remote: "0" },
+                TotalSize: {
+                  size_on_disk: String(bytes),
+                  size_all_present_objs: String(bytes),
+                  size_all_remote_objs: "0",
+                  total_disks_size: "0",
+                },
+                used_pct: 0,
+                is_present: true,
+              },
+            ]);
+          }
+          if (action !== undefined && action !== "list") throw new AisError(400, `invalid bucket action "${String(msg.action)}" for GET`);
+          await bucketAt(bucket);
+          return listObjects(req, reply, bucket, actionOf(msg.value) as Record<string, unknown>, principal);
+        }),
+      );
+      json.head(
+        "/v1/buckets/:bucket",
+        handler(ctx, "head bucket", bucketTarget, async (req, reply) => {
+          const bucket = bucketRefOf(ctx, req, params(req).bucket as string);
+          const principal = callerOf(ctx, req);
+          const info = await bucketAt(bucket);
+          await may(ctx, principal, "s3:ListBucket", bucket.path);
+          return reply.header("ais-bucket-props", JSON.stringify(bucketProps(info, bucket.provider))).send();
+        }),
+      );
+      json.patch(
+        "/v1/buckets/:bucket",
+        handler(ctx, "set bucket props", bucketTarget, async (req, reply) => {
+          const bucket = bucketRefOf(ctx, req, params(req).bucket as string);
+          const msg = actionOf(req.body);
+          const action = actionName(msg);
+          if (action !== "set-bprops" && action !== "reset-bprops")
+            throw new AisError(400, `invalid bucket action "${String(msg.action)}" for PATCH`);
+          const principal = callerOf(ctx, req);
+          const info = await bucketAt(bucket);
+          await may(ctx, principal, "koine:SetAttributes", bucket.path);
+          const value = actionOf(msg.value) as Record<string, unknown>;
+          const props = action === "reset-bprops" ? {} : merged(setPropsOf(info), value);
+          await client.setAttributes(bucket.path, { userMeta: withProps(info, props) });
+          return reply.send();
+        }),
+      );
+      json.post(
+        "/v1/buckets/:bucket",
+        handler(ctx, "bucket action", bucketTarget, async (req, reply) => {
+          const msg = actionOf(req.body);
+          const action = actionName(msg);
+          const principal = callerOf(ctx, req);
+          const bucket = bucketRefOf(ctx, req, params(req).bucket as string);
+          if (action === "create-bck") {
+            if (bucket.provider !== "ais") throw new AisError(400, `cannot create ${bucket.uname}: mount its S3 bucket instead`);
+            await may(ctx, principal, "s3:CreateBucket", bucket.path);
+            await client.mkdir(bucket.path, { exclusive: true, owner: principal.user, group: principal.groups[0] ?? "", mode: 0o700 });
+            const props = actionOf(msg.value) as Record<string, unknown>;
+            if (Object.keys(props).length > 0) {
+              const info = await bucketAt(bucket);
+              await client.setAttributes(bucket.path, { userMeta: withProps(info, merged({}, props)) });
+            }
+            return reply.send();
+          }
+          const info = await bucketAt(bucket);
+          const jobs = cluster as Cluster;
+          if (action === "prefetch-listrange") {
+            const paths = await selectObjects(ctx, principal, bucket, actionOf(msg.value) as Record<string, unknown>, "s3:GetObject");
+            return reply.send(await startJob(jobs, "prefetch-listrange", "load", paths));
+          }
+          if (action === "copy-bck" || action === "move-bck") {
+            ownsBucket(principal, info, bucket);
+            const to = `/${destinationOf(req, msg)}`;
+            if (to === bucket.path)
+              throw new AisError(400, `cannot ${action === "copy-bck" ? "copy" : "move"} ${bucket.uname} onto itself`);
+            await may(ctx, principal, "s3:CreateBucket", to);
+            if (action === "move-bck") {
+              if (bucket.provider !== "ais") throw new AisError(400, `cannot move ${bucket.uname}: it is a mounted bucket`);
+              if (await client.find(to)) throw new AisError(409, `bucket "ais:/${to}" already exists`);
+              return reply.send(await startJob(jobs, "move-bck", "move", [bucket.path], { source: bucket.path, destination: to }));
+            }
+            if (!(await client.find(to))) await client.mkdir(to, { owner: principal.user, group: principal.groups[0] ?? "", mode: 0o700 });
+            await may(ctx, principal, "s3:PutObject", `${to}/x`);
+            const value = actionOf(msg.value) as Record<string, unknown>;
+            const prefix = typeof value.prefix === "string" ? value.prefix : "";
+            const filter = prefix === "" ? {} : { fileFilterRegex: `^${escapeRegExp(`${bucket.path}/${prefix}`)}` };
+            return reply.send(
+              await startJob(jobs, "copy-bck", "copy", [bucket.path], {
+                source: bucket.path,
+                destination: to,
+                owner: principal.user,
+                ...filter,
+              }),
+            );
+          }
+          if (action === "copy-listrange") {
+            const value = actionOf(msg.value) as Record<string, unknown>;
+            const to = `/${destinationOf(req, { name: (actionOf(value.tobck) as { name?: unknown }).name })}`;
+            const paths = await selectObjects(ctx, principal, bucket, value, "s3:GetObject");
+            if (!(await client.find(to))) throw new AisError(404, `bucket "ais:/${to}" does not exist`);
+            await may(ctx, principal, "s3:PutObject", `${to}/x`);
+            return reply.send(
+              await startJob(jobs, "copy-listrange", "copy", paths, { source: bucket.path, destination: to, owner: principal.user }),
+            );
+          }
+          throw new AisError(
+            action === undefined ? 400 : 501,
+            `bucket action "${String(msg.action)}" is not ${action === undefined ? "valid" : "implemented"}`,
+          );
+        }),
+      );
+      json.delete(
+        "/v1/buckets/:bucket",
+        handler(ctx, "bucket delete", bucketTarget, async (req, reply) => {
+          const msg = actionOf(req.body);
+          const action = actionName(msg) ?? "destroy-bck";
+          const principal = callerOf(ctx, req);
+          const bucket = bucketRefOf(ctx, req, params(req).bucket as string);
+          const info = await bucketAt(bucket);
+          const jobs = cluster as Cluster;
+          if (action === "destroy-bck") {
+            if (bucket.provider !== "ais") throw new AisError(400, `cannot destroy ${bucket.uname}: use evict-remote-bck`);
+            await may(ctx, principal, "s3:DeleteBucket", bucket.path);
+            // AIS destroys a bucket with what is in it.
+            await client.delete(bucket.path, { recursive: true });
+            return reply.send();
+          }
+          if (action === "delete-listrange" || action === "evict-listrange") {
+            const value = actionOf(msg.value) as Record<string, unknown>;
+            const deleting = action === "delete-listrange";
+            const paths = await selectObjects(ctx, principal, bucket, value, deleting ? "s3:DeleteObject" : "s3:GetObject");
+            if (!deleting) for (const path of paths) await may(ctx, principal, "koine:FreeCache", path);
+            return reply.send(await startJob(jobs, action, deleting ? "delete" : "free", paths));
+          }
+          if (action === "evict-remote-bck") {
+            if (bucket.provider === "ais") throw new AisError(400, `cannot evict ${bucket.uname}: not a remote bucket`);
+            ownsBucket(principal, info, bucket);
+            await startJob(jobs, "evict-remote-bck", "free", [bucket.path]);
+            return reply.send();
+          }
           throw new AisError(501, `bucket action "${String(msg.action)}" is not implemented`);
-        const principal = callerOf(req);
-        // A list with no value lists buckets, whatever the path says (AIS's rule); with one, the bucket's objects.
-        if (msg.action === "list" && (msg.value === null || msg.value === undefined)) return listBuckets(principal, reply);
-        if (!(await client.find(`/${bucket}`))) throw new KoineError(ErrorCode.NotFound, `no bucket ${bucket}`);
-        return listObjects(req, reply, bucket, actionOf(msg.value) as Record<string, unknown>, principal);
-      }),
-    );
-    json.post(
-      "/v1/buckets/:bucket",
-      handle("bucket action", bucketTarget, async (req, reply) => {
-        checkProvider(req);
-        const bucket = bucketName(params(req).bucket as string);
-        const msg = actionOf(req.body);
-        if (msg.action !== "create-bck" && msg.action !== "createlb") {
-          throw new AisError(501, `bucket action "${String(msg.action)}" is not implemented`);
-        }
-        const principal = callerOf(req);
-        await may(principal, "s3:CreateBucket", `/${bucket}`);
-        await client.mkdir(`/${bucket}`, { exclusive: true, owner: principal.user, group: principal.groups[0] ?? "", mode: 0o700 });
-        return reply.send();
-      }),
-    );
-    json.delete(
-      "/v1/buckets/:bucket",
-      handle("bucket delete", bucketTarget, async (req, reply) => {
-        checkProvider(req);
-        const bucket = bucketName(params(req).bucket as string);
-        const msg = actionOf(req.body);
-        if (msg.action !== undefined && msg.action !== "destroy-bck" && msg.action !== "destroylb") {
-          throw new AisError(501, `bucket action "${String(msg.action)}" is not implemented`);
-        }
-        const principal = callerOf(req);
-        if (!(await client.find(`/${bucket}`))) throw new KoineError(ErrorCode.NotFound, `no bucket ${bucket}`);
-        await may(principal, "s3:DeleteBucket", `/${bucket}`);
-        // AIS destroys a bucket with what is in it.
-        await client.delete(`/${bucket}`, { recursive: true });
-        return reply.send();
-      }),
-    );
-    json.head(
-      "/v1/buckets/:bucket",
-      handle("head bucket", bucketTarget, async (req, reply) => {
-        checkProvider(req);
-        const bucket = bucketName(params(req).bucket as string);
-        const principal = callerOf(req);
-        const info = await client.find(`/${bucket}`);
-        if (info?.type !== "directory") throw new KoineError(ErrorCode.NotFound, `no bucket ${bucket}`);
-        await may(principal, "s3:ListBucket", `/${bucket}`);
-        const props = {
-          provider: "ais",
-          checksum: { type: "none" },
-          versioning: { enabled: false },
-          access: "0",
-          bid: String(info.id),
-          created: String(Math.round(info.createdMs * 1e6)),
-        };
-        return reply.header("ais-bucket-props", JSON.stringify(props)).send();
-      }),
-    );
-  });
+        }),
+      );
+    });
+  } else {
+    app.get("/v1/daemon", info("daemon"));
+  }
 
   // Objects: bytes as they come (the SDK says application/json for every body), streamed.
   await app.register(async (raw: FastifyInstance) => {
     streamedBodies(raw);
-    const objectPath = (req: FastifyRequest) => {
-      checkProvider(req);
-      const bucket = bucketName(params(req).bucket as string);
-      const object = params(req)["*"] as string;
-      if (object === "" || object.split("/").some((s) => s === "" || s === "." || s === "..")) {
-        throw new AisError(400, `invalid object name "${object}"`);
-      }
-      return { bucket, object, path: `/${bucket}/${object}` };
-    };
-    const fileAt = async (bucket: string, object: string, path: string): Promise<FileInfo> => {
-      const info = await client.find(path);
-      if (info?.type === "file") return info;
-      if (!(await client.find(`/${bucket}`))) throw new AisError(404, `bucket "ais://${bucket}" does not exist`);
-      throw new AisError(404, `ais://${bucket}/${object} does not exist`);
-    };
-
-    raw.get(
-      "/v1/objects/:bucket/*",
-      { exposeHeadRoute: false },
-      handle("get object", objectTarget, async (req, reply) => {
-        const { bucket, object, path } = objectPath(req);
-        await may(callerOf(req), "s3:GetObject", path);
-        const info = await fileAt(bucket, object, path);
-        objectHeaders(reply, info, bucket);
-        reply.header("accept-ranges", "bytes").header("content-type", "application/octet-stream");
-        const range = req.headers.range;
-        if (range === undefined) {
-          return reply.header("content-length", info.size).send(await client.read(info));
-        }
-        if (range.includes(",")) throw new AisError(416, "multiple ranges are not supported");
-        let r: { offset: number; length: number };
-        try {
-          r = rangeOf(range, info.size);
-        } catch (err) {
-          reply.header("content-range", `bytes */${info.size}`);
-          throw err;
-        }
-        return reply
-          .code(206)
-          .header("content-range", `bytes ${r.offset}-${r.offset + r.length - 1}/${info.size}`)
-          .header("content-length", r.length)
-          .send(await client.read(info, r.offset, r.length));
-      }),
-    );
-    raw.put(
-      "/v1/objects/:bucket/*",
-      handle("put object", objectTarget, async (req, reply) => {
-        const { bucket, path } = objectPath(req);
-        const query = req.query as Record<string, string | undefined>;
-        if (query.append_type !== undefined) throw new AisError(501, "append and flush are not implemented yet");
-        const principal = callerOf(req);
-        if (!(await client.find(`/${bucket}`))) throw new AisError(404, `bucket "ais://${bucket}" does not exist`);
-        await may(principal, "s3:PutObject", path);
-        const length = req.headers["content-length"] === undefined ? undefined : Number(req.headers["content-length"]);
-        const info = await client.writeFile(path, req.raw as unknown as AsyncIterable<Uint8Array>, {
-          attributes: { owner: principal.user, group: principal.groups[0] ?? "", mode: 0o600, contentType: "application/octet-stream" },
-          createParents: true,
-          ...(length === undefined || Number.isNaN(length) ? {} : { sizeHint: length }),
-        });
-        objectHeaders(reply, info, bucket);
-        return reply.send();
-      }),
-    );
-    raw.head(
-      "/v1/objects/:bucket/*",
-      handle("head object", objectTarget, async (req, reply) => {
-        const { bucket, object, path } = objectPath(req);
-        await may(callerOf(req), "s3:GetObject", path);
-        const info = await fileAt(bucket, object, path);
-        objectHeaders(reply, info, bucket);
-        return reply.header("content-length", info.size).send();
-      }),
-    );
-    raw.delete(
-      "/v1/objects/:bucket/*",
-      handle("delete object", objectTarget, async (req, reply) => {
-        const { bucket, object, path } = objectPath(req);
-        const principal = callerOf(req);
-        await fileAt(bucket, object, path);
-        await may(principal, "s3:DeleteObject", path);
-        await client.delete(path, { fileOnly: true, pruneImplicitParents: true });
-        return reply.send();
-      }),
-    );
+    await objectRoutes(raw, ctx, redirects, target);
   });
 };

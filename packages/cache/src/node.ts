@@ -5,7 +5,7 @@ import { Policies } from "@koine/client";
 import type { Tls } from "@koine/config";
 import { opsRoutes, schemeOf } from "@koine/frontend";
 import { serviceLogger } from "@koine/log";
-import { type CacheStats, cacheNode, Events, Meta } from "@koine/protocol";
+import { type CacheStats, cacheNode, Events, type Member, Meta } from "@koine/protocol";
 import { UfsRegistry } from "@koine/ufs";
 import { DataEngine } from "./data_engine.ts";
 import { buildHttp } from "./http.ts";
@@ -49,6 +49,8 @@ export interface CacheNode {
   /** For a front-end in the same process: the engine, without an HTTP hop. */
   engine: DataEngine;
   stats(): CacheStats;
+  /** Says in the node's membership entry where else it serves (an AIS target's URL). */
+  advertise(services: Pick<Member, "aisUrl">): Promise<void>;
   /** Leaves the cluster: says goodbye in the membership bucket, then stops. */
   stop(): Promise<void>;
   /** Stops at once, as a crash would: connections cut, no goodbye. */
@@ -145,9 +147,11 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
       ),
     }));
 
+  let services: Pick<Member, "aisUrl"> = {};
   const member = await MemberHeartbeat.start(nc, () => ({
     id: options.nodeId,
     url,
+    ...services,
     capacityBytes: store.capacityBytes,
     usedBytes: store.usedBytes,
   }));
@@ -164,6 +168,10 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
     url,
     engine,
     stats,
+    async advertise(more) {
+      services = { ...services, ...more };
+      await member.beat();
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

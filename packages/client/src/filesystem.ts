@@ -482,9 +482,9 @@ export class FileSystemClient {
   async writeFile(
     path: string,
     body: AsyncIterable<Uint8Array>,
-    options: { attributes?: FileAttributes; sizeHint?: number; createParents?: boolean; writeType?: WriteType } = {},
+    options: { attributes?: FileAttributes; sizeHint?: number; createParents?: boolean; writeType?: WriteType; writer?: string } = {},
   ): Promise<FileInfo> {
-    const contentId = randomBytes(12).toString("hex");
+    const contentId = this.#contentIdFor(options.writer);
     const location = this.ufsLocationOf(path);
     const writeType = options.writeType ?? "CACHE_THROUGH";
     this.assertWritable(path);
@@ -518,6 +518,21 @@ export class FileSystemClient {
       }
     });
     return this.#commit(path, data, options, {});
+  }
+
+  /**
+   * A new content id; with `writer`, one whose first block that cache node
+   * owns (so the node a client wrote to, an AIS target, writes and serves
+   * it), where it is on the ring.
+   */
+  #contentIdFor(writer: string | undefined): string {
+    let contentId = randomBytes(12).toString("hex");
+    const ring = this.membership.ring;
+    if (writer === undefined || !ring.nodes.includes(writer)) return contentId;
+    for (let i = 0; i < 256 && ring.placementFor(FileSystemClient.blockKey(contentId, 0))[0] !== writer; i++) {
+      contentId = randomBytes(12).toString("hex");
+    }
+    return contentId;
   }
 
   /**
@@ -663,8 +678,8 @@ export class FileSystemClient {
   }
 
   /** Joins the listed parts into the file, in the under-store, then commits it. */
-  async completeUpload(uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<FileInfo> {
-    const plan = await request(this.nc, Meta.planComplete, { uploadId, parts });
+  async completeUpload(uploadId: string, parts: { partNumber: number; etag: string }[], anySize = false): Promise<FileInfo> {
+    const plan = await request(this.nc, Meta.planComplete, { uploadId, parts, ...(anySize ? { anySize } : {}) });
     const location = this.ufsLocationOf(plan.upload.path);
     const [writer] = this.#candidates(FileSystemClient.blockKey(plan.contentId, 0));
     const data = await this.#node(writer as string).concat({

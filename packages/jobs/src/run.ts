@@ -6,6 +6,7 @@ import { cacheNode, compilePattern, ErrorCode, type FileInfo, type JobRecord, Ko
 import { freeBatch } from "./free.ts";
 import { type BatchOutcome, loadBatch } from "./load.ts";
 import { jobBytes, jobThroughput } from "./metrics.ts";
+import { copyBatch, deleteBatch } from "./namespace.ts";
 import { rebalanceBatch } from "./rebalance.ts";
 
 /** Failures kept in a job's record (the count covers them all). */
@@ -69,6 +70,8 @@ async function stillRunning(ctx: JobContext, id: string): Promise<boolean> {
 /** What a batch of each kind of job does. */
 function batchWork(record: JobRecord, client: FileSystemClient): (files: FileInfo[]) => Promise<BatchOutcome> {
   if (record.kind === "free") return (files) => freeBatch(client, files);
+  if (record.kind === "delete") return (files) => deleteBatch(client, files);
+  if (record.kind === "copy") return (files) => copyBatch(client, files, record.options);
   if (record.kind === "rebalance") {
     const options = {
       replicas: record.options.replicas ?? 1,
@@ -103,6 +106,7 @@ export async function runJob(ctx: JobContext, id: string): Promise<"paused" | Jo
   log.info({ kind: record.kind, job: id, nodes: client.membership.ring.nodes }, "running a job");
   const leaving = record.kind === "rebalance" ? record.options.decommission : undefined;
   if (leaving) await waitOffRing(client, leaving);
+  if (record.kind === "move") return (await moveAll(ctx, record)).state;
   const { files, missing } = await filesOf(record, client);
   const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
   record = await jobs.update(id, (r) => ({
@@ -167,6 +171,28 @@ export async function runJob(ctx: JobContext, id: string): Promise<"paused" | Jo
   // A decommissioned node leaves once every block it held is on its new owners.
   if (leaving && finished.state === "SUCCEEDED") await request(client.nc, cacheNode(leaving).leave, {});
   return finished.state;
+}
+
+/** A move: one rename of its source to its destination (done already when a run after a crash finds the destination there). */
+async function moveAll(ctx: JobContext, record: JobRecord): Promise<JobRecord> {
+  const { source, destination } = record.options;
+  let failure: string | undefined;
+  try {
+    if (!source || !destination) throw new KoineError(ErrorCode.InvalidArgument, "a move needs a source and a destination");
+    if ((await ctx.client.find(source)) || !(await ctx.client.find(destination))) await ctx.client.rename(source, destination);
+  } catch (err) {
+    failure = (err as Error).message;
+  }
+  return ctx.jobs.update(record.id, (r) =>
+    r.state === "RUNNING"
+      ? {
+          ...r,
+          state: failure === undefined ? "SUCCEEDED" : "FAILED",
+          endTime: new Date().toISOString(),
+          ...(failure === undefined ? { loadedNonEmptyFiles: 1 } : { failedFiles: 1, errorMessage: { move: failure } }),
+        }
+      : undefined,
+  );
 }
 
 /** Waits until this runner's ring no longer places blocks on `nodeId` (its entry says DECOMMISSIONING). */

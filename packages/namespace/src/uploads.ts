@@ -97,7 +97,7 @@ export class Uploads {
   }
 
   /** Checks the parts a client asks to complete with, and plans the concatenation. */
-  plan(uploadId: string, requested: { partNumber: number; etag: string }[]): CompletePlan {
+  plan(uploadId: string, requested: { partNumber: number; etag: string }[], anySize = false): CompletePlan {
     const upload = this.get(uploadId);
     if (requested.length === 0) throw new KoineError(ErrorCode.InvalidArgument, "Cannot complete an upload with no parts");
     const parts: UploadPart[] = [];
@@ -114,7 +114,7 @@ export class Uploads {
       parts.push(part);
     }
     parts.forEach((p, i) => {
-      if (i < parts.length - 1 && p.size < MIN_PART_SIZE) {
+      if (!anySize && i < parts.length - 1 && p.size < MIN_PART_SIZE) {
         throw new KoineError(ErrorCode.EntityTooSmall, `Cannot complete: part ${p.partNumber} is smaller than 5 MiB`);
       }
     });
@@ -152,7 +152,7 @@ export function serveUploads(m: Metadata, uploads: Uploads, commitWritten: Commi
     ...uploads.parts(uploadId, after, maxParts),
   }));
   m.on(Meta.listUploads, (r) => uploads.list(r.bucket, r.prefix, r.keyMarker, r.uploadIdMarker, r.maxUploads));
-  m.on(Meta.planComplete, ({ uploadId, parts }) => uploads.plan(uploadId, parts));
+  m.on(Meta.planComplete, ({ uploadId, parts, anySize }) => uploads.plan(uploadId, parts, anySize));
   m.on(Meta.finishUpload, async ({ uploadId, data, blockSize }) => {
     const upload = uploads.get(uploadId);
     const { info } = await commitWritten(upload.path, data, true, (written) =>

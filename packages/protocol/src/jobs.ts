@@ -4,7 +4,15 @@ import { ReadRange } from "./data.ts";
 /** The JetStream KV bucket holding every job's record (durable: jobs survive restarts of every service). */
 export const JOBS_BUCKET = "koine-jobs";
 
-export const JobKind = T.Union([T.Literal("load"), T.Literal("free"), T.Literal("rebalance")]);
+/** load, free, rebalance: the cache; delete, copy, move: the namespace (AIS's multi-object and bucket jobs). */
+export const JobKind = T.Union([
+  T.Literal("load"),
+  T.Literal("free"),
+  T.Literal("rebalance"),
+  T.Literal("delete"),
+  T.Literal("copy"),
+  T.Literal("move"),
+]);
 export type JobKind = Static<typeof JobKind>;
 
 export const JobState = T.Union([T.Literal("RUNNING"), T.Literal("STOPPED"), T.Literal("SUCCEEDED"), T.Literal("FAILED")]);
@@ -30,6 +38,11 @@ export const JobOptions = T.Object({
   pruneOnly: T.Optional(T.Boolean()),
   /** Rebalance: the node being decommissioned, which leaves the cluster once its blocks are on their new owners. */
   decommission: T.Optional(T.String()),
+  /** Copy, move: the directory the job's paths are under, and the one they go to (keeping the rest of their path). */
+  source: T.Optional(T.String()),
+  destination: T.Optional(T.String()),
+  /** Copy: who owns the copies (the user who asked). */
+  owner: T.Optional(T.String()),
 });
 export type JobOptions = Static<typeof JobOptions>;
 

@@ -15,6 +15,7 @@ export const SERVICE_ROLES = [
   "alluxio-proxy",
   "alluxio-admin",
   "ais-gateway",
+  "ais-target",
 ] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 
@@ -70,7 +71,16 @@ export const ROLE_PERMISSIONS: Record<ServiceRole, SubjectPermissions> = {
     subscribe: { allow: LISTEN, deny: [] },
   },
   "s3-gateway": GATEWAY,
-  "ais-gateway": GATEWAY,
+  // AIS's gateway also starts jobs (multi-object delete, evict, prefetch, copies): their records and the run queue.
+  "ais-gateway": {
+    publish: {
+      allow: [...GATEWAY.publish.allow, "koine.jobs.run", "$KV.koine-jobs.>"],
+      deny: GATEWAY.publish.deny,
+    },
+    subscribe: GATEWAY.subscribe,
+  },
+  // The AIS port of a cache node: objects only.
+  "ais-target": GATEWAY,
   "alluxio-proxy": {
     // The proxy mounts (for an admin who asks through it); users it does not manage.
     publish: {

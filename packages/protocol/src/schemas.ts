@@ -285,6 +285,8 @@ export const ListUploadsReply = T.Object({
 export const CompleteUploadRequest = T.Object({
   uploadId: T.String(),
   parts: T.Array(T.Object({ partNumber: T.Integer(), etag: T.String() })),
+  /** Parts of any size (AIS appends); S3's uploads keep its 5 MiB least for all but the last. */
+  anySize: T.Optional(T.Boolean()),
 });
 /** The parts to concatenate, checked against the records, in order. */
 export const CompletePlan = T.Object({
@@ -374,6 +376,8 @@ export const Member = T.Object({
   /** DECOMMISSIONING: still serving and answering, but no longer an owner on the ring. */
   state: T.Optional(T.Union([T.Literal("LIVE"), T.Literal("DECOMMISSIONING")])),
   url: T.String(),
+  /** Where the node serves AIStore objects as a target (its own AIS port), when it does. */
+  aisUrl: T.Optional(T.String()),
   capacityBytes: T.Integer(),
   usedBytes: T.Integer(),
   startedMs: T.Number(),

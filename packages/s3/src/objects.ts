@@ -11,6 +11,9 @@ import { checkBucketName, checkKey, pathOf } from "./names.ts";
 import { tagsFromHeader } from "./tagging.ts";
 import { parseS3Xml, s3Xml } from "./xml.ts";
 
+/** The whole-object checksums S3 answers with (x-amz-checksum-*). */
+const S3_CHECKSUMS = new Set(["crc32", "crc32c", "sha1", "sha256"]);
+
 const XML = "application/xml";
 const DEFAULT_CONTENT_TYPE = "binary/octet-stream";
 const EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e";
@@ -233,7 +236,10 @@ export async function getObject(ctx: S3Context, deps: S3Deps, headOnly = false) 
   // Whole-object checksums go only with a whole object, and only once its bytes are open (an error after must not carry them).
   const checksums = (served: FileInfo) => {
     if (range || ctx.req.headers["x-amz-checksum-mode"] !== "ENABLED") return;
-    for (const [algorithm, value] of Object.entries(served.checksums ?? {})) ctx.reply.header(`x-amz-checksum-${algorithm}`, value);
+    // Only S3's own algorithms: other dialects keep theirs beside them (AIS's `ais-<type>`, in hex).
+    for (const [algorithm, value] of Object.entries(served.checksums ?? {})) {
+      if (S3_CHECKSUMS.has(algorithm)) ctx.reply.header(`x-amz-checksum-${algorithm}`, value);
+    }
   };
   if (range) ctx.reply.code(206).header("content-range", `bytes ${range.start}-${range.end}/${info.size}`);
   if (headOnly) {

@@ -12,6 +12,10 @@ import {
 import { readSettings, Setting, SHARED_SETTINGS, tlsOf } from "@koine/config";
 import { Type as T } from "@sinclair/typebox";
 
+/** A cache node process: the node, and its AIS target on `aisPort` (0: a free port, advertised in its membership entry). */
+export interface CacheNodeServiceOptions extends CacheNodeOptions {
+  aisPort?: number;
+}
 export type { CacheNodeOptions };
 export { DEFAULT_CAPACITY_BYTES, DEFAULT_MEMORY_BYTES, DEFAULT_PAGE_SIZE, DEFAULT_POLICY_CHECK_MS, DEFAULT_PORT };
 
@@ -34,10 +38,11 @@ export const Settings = T.Object({
   KOINE_CACHE_CAPACITY: Setting.size(DEFAULT_CAPACITY_BYTES, "Bytes of pages on disk"),
   KOINE_CACHE_MEMORY: Setting.size(DEFAULT_MEMORY_BYTES, "Bytes of the hottest pages also kept in memory (0: none)"),
   KOINE_PAGE_SIZE: Setting.size(DEFAULT_PAGE_SIZE, "Page size"),
+  KOINE_AIS_TARGET_PORT: Setting.port(0, "Port of the node's AIS target (0: a free one; gateways learn it from the membership)"),
   KOINE_POLICY_CHECK_INTERVAL: Setting.duration(DEFAULT_POLICY_CHECK_MS, "How often cached contents are checked against TTL policies"),
 });
 
-export function parseConfig(env: NodeJS.ProcessEnv = process.env): CacheNodeOptions {
+export function parseConfig(env: NodeJS.ProcessEnv = process.env): CacheNodeServiceOptions {
   // "auto": the host's name, as for replicas a container orchestrator scales.
   const s = readSettings(
     Settings,
@@ -57,5 +62,6 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): CacheNodeOpti
     memoryBytes: s.KOINE_CACHE_MEMORY,
     pageSize: s.KOINE_PAGE_SIZE,
     policyCheckMs: s.KOINE_POLICY_CHECK_INTERVAL,
+    aisPort: s.KOINE_AIS_TARGET_PORT,
   };
 }
