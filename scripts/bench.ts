@@ -80,7 +80,13 @@ const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : "n/
 await ensureTool("nginx", "nginx");
 await ensureTool("wrk", "wrk");
 const home = await mkdtemp(join(tmpdir(), "koine-bench-"));
-const [natsPort, s3Port, cachePort, nginxPort, aisPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+const [natsPort, s3Port, cachePort, nginxPort, aisPort] = [
+  await freePort(),
+  await freePort(),
+  await freePort(),
+  await freePort(),
+  await freePort(),
+];
 const koine = await launchAllInOne({
   KOINE_HOME: home,
   KOINE_NATS_PORT: String(natsPort),

@@ -1,29 +1,13 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { bootCluster } from "@koine/launcher";
-import { waitFor } from "@koine/testkit";
+import { stockPythonPath, waitFor } from "@koine/testkit";
 import { TEST_CREDENTIALS } from "@koine/testkit/clients";
 
 const run = promisify(execFile);
-const CLIENTS = join(import.meta.dirname, "..", "..", "shared", "clients");
-
-/** The stock AIS SDK's import path, or why it cannot be imported here (as test/ais-sdk.test.ts). */
-async function sdkPath(): Promise<{ path: string } | { reason: string }> {
-  if (!existsSync(join(CLIENTS, "aistore"))) return { reason: `the stock clients are not here (${CLIENTS})` };
-  try {
-    const script = join(CLIENTS, "setup-python-clients.sh");
-    const { stdout: path } = await run("bash", ["-c", `eval "$(bash '${script}')" && printf %s "$PYTHONPATH"`], { timeout: 120_000 });
-    await run("python3", ["-c", "from aistore.sdk import Client"], { env: { ...process.env, PYTHONPATH: path } });
-    return { path };
-  } catch (err) {
-    return { reason: `the AIS Python SDK cannot be imported (${(err as Error).message.split("\n")[0]})` };
-  }
-}
-const sdk = await sdkPath();
+const sdk = await stockPythonPath("aistore.sdk");
 
 /** Writes a 1 GiB object from a file, or reads it back: the SHA-256 of what was sent or received. */
 const SCRIPT = `
@@ -69,10 +53,14 @@ test("AIS - the data path: a 1 GiB object read through the SDK moves its bytes f
 }, async (t) => {
   const cluster = await bootCluster(t, { cacheNodes: 2, remoteCacheNodes: true });
   const sdkRun = async (what: "put" | "get") => {
-    const { stdout } = await run("python3", ["-c", SCRIPT, cluster.aisUrl, TEST_CREDENTIALS.accessKeyId, TEST_CREDENTIALS.secretAccessKey, what], {
-      env: { ...process.env, PYTHONPATH: (sdk as { path: string }).path },
-      timeout: 300_000,
-    });
+    const { stdout } = await run(
+      "python3",
+      ["-c", SCRIPT, cluster.aisUrl, TEST_CREDENTIALS.accessKeyId, TEST_CREDENTIALS.secretAccessKey, what],
+      {
+        env: { ...process.env, PYTHONPATH: (sdk as { path: string }).path },
+        timeout: 300_000,
+      },
+    );
     return stdout.trim().split(" ");
   };
   const [location, sent] = await sdkRun("put");
@@ -91,9 +79,13 @@ test("AIS - the data path: a 1 GiB object read through the SDK moves its bytes f
   const killed = cluster.cacheNodes.find((n) => n.id === owner);
   assert.ok(killed);
   await killed.abort();
-  await waitFor("the cluster map to drop the killed target", async () => {
-    const smap = (await (await fetch(`${cluster.aisUrl}/v1/daemon?what=smap`)).json()) as { tmap: Record<string, unknown> };
-    return Object.keys(smap.tmap).length === 1;
-  }, 30_000);
+  await waitFor(
+    "the cluster map to drop the killed target",
+    async () => {
+      const smap = (await (await fetch(`${cluster.aisUrl}/v1/daemon?what=smap`)).json()) as { tmap: Record<string, unknown> };
+      return Object.keys(smap.tmap).length === 1;
+    },
+    30_000,
+  );
   assert.deepEqual(await sdkRun("get"), [String(1024 ** 3), sent]);
 });

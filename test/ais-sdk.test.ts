@@ -1,31 +1,16 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { bootCluster } from "@koine/launcher";
+import { stockPythonPath } from "@koine/testkit";
 import { alluxioOk, alluxioRead, s3Client, TEST_CREDENTIALS } from "@koine/testkit/clients";
 
 const run = promisify(execFile);
-const CLIENTS = join(import.meta.dirname, "..", "..", "shared", "clients");
-
-/** The stock AIS SDK's import path (its README's set-up), or why it cannot be imported here. */
-async function sdkPath(): Promise<{ path: string } | { reason: string }> {
-  if (!existsSync(join(CLIENTS, "aistore"))) return { reason: `the stock clients are not here (${CLIENTS})` };
-  try {
-    const script = join(CLIENTS, "setup-python-clients.sh");
-    const { stdout: path } = await run("bash", ["-c", `eval "$(bash '${script}')" && printf %s "$PYTHONPATH"`], { timeout: 120_000 });
-    if (!path) return { reason: "setup-python-clients.sh set no PYTHONPATH" };
-    await run("python3", ["-c", "from aistore.sdk import Client"], { env: { ...process.env, PYTHONPATH: path } });
-    return { path };
-  } catch (err) {
-    return { reason: `the AIS Python SDK cannot be imported (${(err as Error).message.split("\n")[0]})` };
-  }
-}
-const sdk = await sdkPath();
+const sdk = await stockPythonPath("aistore.sdk");
 
 const FLOW = join(import.meta.dirname, "python", "ais_sdk_flow.py");
 

@@ -107,5 +107,6 @@ export async function freePortRun(count: number, taken: readonly number[] = []):
   throw new Error(`no ${count} consecutive free ports found`);
 }
 
+export { STOCK_CLIENTS, stockPythonPath } from "./python.ts";
 export { type TestTls, testTls } from "./tls.ts";
 export { waitFor } from "./wait.ts";
