@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { bootCluster } from "@koine/launcher";
-import { stockPythonPath } from "@koine/testkit";
+import { stockPythonPath, tempDir } from "@koine/testkit";
 import { alluxioOk, alluxioRead, s3Client, TEST_CREDENTIALS } from "@koine/testkit/clients";
 
 const run = promisify(execFile);
@@ -29,6 +30,11 @@ test("AIS - the stock Python SDK drives two targets: ~200 objects (1 B - 64 MiB)
     await remoteS3.send(new PutObjectCommand({ Bucket: "ext", Key: `r-00${i}`, Body: `remote object ${i}` }));
   }
   const cluster = await bootCluster(t, { cacheNodes: 2, remoteCacheNodes: true });
+  // Files of the targets' host to promote (below the test cluster's mount roots).
+  const local = await tempDir(t, "koine-promote-");
+  await mkdir(join(local, "sub"));
+  await writeFile(join(local, "a.txt"), "promoted a");
+  await writeFile(join(local, "sub", "b.txt"), "promoted b");
   await alluxioOk(cluster.alluxioUrl, "/ext-mount/mount?src=s3%3A%2F%2Fext%2F", {
     properties: {
       "alluxio.underfs.s3.endpoint": remote.s3Url,
@@ -39,7 +45,7 @@ test("AIS - the stock Python SDK drives two targets: ~200 objects (1 B - 64 MiB)
   });
   const { stdout, stderr } = await run(
     "python3",
-    [FLOW, cluster.aisUrl, TEST_CREDENTIALS.accessKeyId, TEST_CREDENTIALS.secretAccessKey, "ext"],
+    [FLOW, cluster.aisUrl, TEST_CREDENTIALS.accessKeyId, TEST_CREDENTIALS.secretAccessKey, "ext", local],
     { env: { ...process.env, PYTHONPATH: (sdk as { path: string }).path }, timeout: 300_000, maxBuffer: 16 * 1024 * 1024 },
   ).catch((err: { stdout: string; stderr: string }) => {
     throw new Error(`the SDK script failed:\n${err.stdout}\n${err.stderr}`);
@@ -116,6 +122,27 @@ test("AIS - strangers and bad input: a wrong password, a forged token, no creden
   assert.deepEqual([range.status, range.headers.get("content-range")], [416, "bytes */5"]);
   assert.equal((await ask("GET", "/v1/objects/b/k?provider=gcp")).status, 501);
   assert.deepEqual(await ask("GET", "/v1/download"), { status: 501, message: "GET /v1/download is not implemented" });
+  // Promote reads only below the mount roots (an admin's); archives only as tar; a job's selection must be names.
+  const promoteEtc = await fetch(`${base}/v1/objects/b?provider=ais`, {
+    method: "POST",
+    headers: { authorization: basic },
+    body: JSON.stringify({ action: "promote", name: "/etc", value: { src: "/etc", obj: "etc", rcr: true } }),
+    redirect: "follow",
+  });
+  assert.equal(promoteEtc.status, 403);
+  assert.equal((await ask("GET", "/v1/objects/b/etc/passwd")).status, 404, "nothing of /etc came in");
+  assert.equal(
+    (await ask("PUT", "/v1/buckets/b?provider=ais", { body: '{"action":"archive","value":{"archname":"a.zip","objnames":["k"]}}' })).status,
+    501,
+  );
+  assert.equal(
+    (await ask("DELETE", "/v1/buckets/b?provider=ais", { body: '{"action":"delete-listrange","value":{"objnames":[1]}}' })).status,
+    400,
+  );
+  assert.equal(
+    (await ask("DELETE", "/v1/buckets/b?provider=ais", { body: '{"action":"delete-listrange","value":{"template":"k{9..1}"}}' })).status,
+    400,
+  );
   const kept = await fetch(`${base}/v1/objects/b/k`, { headers: { authorization: basic } });
   assert.equal(await kept.text(), "bytes", "nothing above changed the object");
 });

@@ -166,6 +166,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         capacityBytes: options.cacheCapacityBytes ?? cacheNode.DEFAULT_CAPACITY_BYTES,
         memoryBytes: options.cacheMemoryBytes ?? cacheNode.DEFAULT_MEMORY_BYTES,
         pageSize: options.pageSize ?? cacheNode.DEFAULT_PAGE_SIZE,
+        localRoots: options.mountRoots ?? [join(options.home, "mounts")],
         ...(options.policyCheckMs === undefined ? {} : { policyCheckMs: options.policyCheckMs }),
       });
       nodes.push(node);

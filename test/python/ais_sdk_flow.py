@@ -1,6 +1,8 @@
 """The stock AIS SDK against a koine cluster: what an AIS user's code does (test/ais-sdk.test.ts runs it)."""
+import io
 import os
 import sys
+import tarfile
 
 import requests
 import xxhash
@@ -24,7 +26,7 @@ try:
 except TypeError:
     sdk_utils.xxhash = _Xxh64Compat()
 
-url, user, secret, remote_bucket = sys.argv[1:5]
+url, user, secret, remote_bucket, promote_dir = sys.argv[1:6]
 token = AuthNClient(url).login(user, secret)
 client = Client(url, token=token)
 assert client.cluster().is_ready()
@@ -123,6 +125,17 @@ try:
     raise SystemExit("a renamed bucket is gone")
 except AISError as e:
     assert e.status_code == 404
+# Archive: shards by template into one tar, made by a job.
+for job in bck.objects(obj_template="shard-{0100..0109}.bin").archive("packed/shards.tar"):
+    assert client.job(job).wait(timeout=60).success
+packed = tarfile.open(fileobj=io.BytesIO(bck.object("packed/shards.tar").get_reader().read_all()))
+assert sorted(packed.getnames()) == [f"shard-{i:04d}.bin" for i in range(100, 110)], packed.getnames()
+assert packed.extractfile("shard-0105.bin").read() == data["shard-0105.bin"]
+# Promote: a directory of a target's host into the bucket (an admin's, below KOINE_MOUNT_ROOTS), done at once.
+assert bck.object("promoted").promote(promote_dir, recursive=True) == ""
+assert bck.object("promoted/a.txt").get_reader().read_all() == b"promoted a"
+assert bck.object("promoted/sub/b.txt").get_reader().read_all() == b"promoted b"
+
 # Bucket properties: the checksum type is honoured by new writes.
 bck.make_request("PATCH", "set-bprops", value={"checksum": {"type": "sha256"}})
 bck.object("hashed").get_writer().put_content(b"hello")

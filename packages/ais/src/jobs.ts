@@ -16,6 +16,7 @@ const AIS_KINDS: Record<JobKind, string> = {
   delete: "delete-listrange",
   copy: "copy-bck",
   move: "move-bck",
+  archive: "archive",
 };
 
 /** A job's kind as AIS names it: the AIS action that started it (kept as its alias), or its kind's counterpart. */

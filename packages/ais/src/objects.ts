@@ -3,10 +3,12 @@ import type { Principal } from "@koine/access";
 import type { FileInfo, Upload } from "@koine/protocol";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import {
+  type ActionMsg,
   type AisContext,
   actionName,
   type BucketRef,
   bucketRefOf,
+  bucketTarget,
   callerOf,
   handler,
   may,
@@ -16,6 +18,7 @@ import {
   readActionMsg,
 } from "./context.ts";
 import { AisError } from "./errors.ts";
+import { promote, promoteArgsOf } from "./promote.ts";
 import { checksumEntry, checksummer, checksumOf, checksumTypeOf } from "./props.ts";
 import { hrwOwner, ownerOf, type Redirects, targetsOf } from "./redirect.ts";
 
@@ -79,7 +82,13 @@ function objectHeaders(reply: FastifyReply, info: FileInfo, bucket: BucketRef, n
  * straight to it with its own credentials (the SDK's direct reads; one
  * that came to the wrong target is sent on to the owner).
  */
-export async function objectRoutes(app: FastifyInstance, ctx: AisContext, redirects: Redirects, target: string | undefined) {
+export async function objectRoutes(
+  app: FastifyInstance,
+  ctx: AisContext,
+  redirects: Redirects,
+  target: string | undefined,
+  localRoots: readonly string[],
+) {
   const { client } = ctx;
 
   const fileAt = async ({ bucket, object, path }: ObjectAt): Promise<FileInfo> => {
@@ -300,18 +309,46 @@ export async function objectRoutes(app: FastifyInstance, ctx: AisContext, redire
     return reply.send();
   };
 
-  // POST: rename-obj (promote comes later); PATCH: custom metadata.
+  /**
+   * Promote (POST on the bucket, or on an object as the name's prefix):
+   * files of a target's host, so the gateway sends it on to that target
+   * (the one the message names, or HRW's for the name).
+   */
+  const promoteFiles = async (req: FastifyRequest, reply: FastifyReply, bucket: BucketRef, object: string, msg: ActionMsg) => {
+    const { principal, redirected } = principalAt(req);
+    const args = promoteArgsOf(msg.name, msg.value);
+    await bucketAt(bucket);
+    if (!redirected && target === undefined) {
+      const targets = targetsOf(client);
+      const chosen = (msg.value as { tid?: unknown } | undefined)?.tid;
+      const owner = typeof chosen === "string" && chosen !== "" ? chosen : hrwOwner(targets, bucket, args.obj || object);
+      if (owner !== undefined && !targets.has(owner)) throw new AisError(404, `target "${owner}" does not exist`);
+      const to = routeTo(owner, targets);
+      // A 307 keeps the method and the body: the target reads the same message.
+      if (to !== undefined) return redirects.send(req, reply, to, 307, principal, ctx.nodeId);
+    }
+    await promote(client, principal, localRoots, bucket.path, { ...args, obj: args.obj || object }, target);
+    return reply.send("");
+  };
+
+  app.post(
+    "/v1/objects/:bucket",
+    handler(ctx, "promote", bucketTarget, async (req, reply) => {
+      const msg = await readActionMsg(req);
+      if (actionName(msg) !== "promote") throw new AisError(400, `object action "${String(msg.action)}" is not valid here`);
+      return promoteFiles(req, reply, bucketRefOf(ctx, req, params(req).bucket as string), "", msg);
+    }),
+  );
+
+  // POST: rename-obj (metadata: the gateway's), promote; PATCH: custom metadata.
   app.post(
     "/v1/objects/:bucket/*",
     handler(ctx, "object action", objectTarget, async (req, reply) => {
       const at = objectAt(ctx, req);
       const msg = await readActionMsg(req);
       const action = actionName(msg);
-      if (action !== "rename-obj")
-        throw new AisError(
-          action === "promote" ? 501 : 400,
-          `object action "${String(msg.action)}" is not ${action === "promote" ? "implemented" : "valid"}`,
-        );
+      if (action === "promote") return promoteFiles(req, reply, at.bucket, at.object, msg);
+      if (action !== "rename-obj") throw new AisError(400, `object action "${String(msg.action)}" is not valid`);
       if (typeof msg.name !== "string") throw new AisError(400, "rename-obj needs the new name");
       const to = `${at.bucket.path}/${objectName(msg.name)}`;
       const principal = callerOf(ctx, req);

@@ -3,7 +3,7 @@ import { type BearerTokens, type ClusterKey, type Identities, type Principal, sa
 import { Cluster, type FileSystemClient } from "@koine/client";
 import { jsonBodies, streamedBodies } from "@koine/frontend";
 import { nameOperation } from "@koine/metrics";
-import { ErrorCode, type FileInfo, KoineError } from "@koine/protocol";
+import { archiveFormatOf, ErrorCode, type FileInfo, KoineError } from "@koine/protocol";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { pack } from "msgpackr";
 import {
@@ -12,12 +12,14 @@ import {
   actionName,
   actionOf,
   type BucketRef,
+  bucketName,
   bucketRefOf,
   bucketTarget,
   callerOf,
   handler,
   MAX_ACTION_BYTES,
   may,
+  objectName,
   params,
   providerOf,
   s3BucketOf,
@@ -40,6 +42,8 @@ export interface AisPluginOptions {
   clusterKey: ClusterKey;
   /** Serve as the target of this cache node (its id): objects only. Absent: the gateway. */
   target?: string;
+  /** A target's directories below which an admin may promote files of its host (KOINE_MOUNT_ROOTS). */
+  localRoots?: readonly string[];
 }
 
 /** AIS's limit on a page of a listing. */
@@ -79,6 +83,7 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
   const ctx: AisContext = { client, identities, tokens, nodeId: target ?? GATEWAY_ID };
   const redirects = new Redirects(options.clusterKey, identities);
   const cluster = target === undefined ? await Cluster.open(client) : undefined;
+  const jobs = () => cluster as Cluster;
 
   // Every other AIS path answers in AIS's shape.
   app.all("/v1/*", async (req, reply) => {
@@ -354,12 +359,9 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
                 `cluster action "${String(msg.action)}" ${String(kind ?? "")} is not implemented (start and stop of rebalance are)`,
               );
             }
-            if (msg.action === "start") return reply.send((await (cluster as Cluster).rebalance("ALL", {})).id);
+            if (msg.action === "start") return reply.send((await jobs().rebalance("ALL", {})).id);
             const id = value.ID ?? value.id;
-            const stopped = await (cluster as Cluster).stopJob(
-              "rebalance",
-              typeof id === "string" && id !== "" ? { id } : { alias: "ALL" },
-            );
+            const stopped = await jobs().stopJob("rebalance", typeof id === "string" && id !== "" ? { id } : { alias: "ALL" });
             return reply.send(stopped?.id ?? "");
           },
         ),
@@ -461,10 +463,9 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
             return reply.send();
           }
           const info = await bucketAt(bucket);
-          const jobs = cluster as Cluster;
           if (action === "prefetch-listrange") {
             const paths = await selectObjects(ctx, principal, bucket, actionOf(msg.value) as Record<string, unknown>, "s3:GetObject");
-            return reply.send(await startJob(jobs, "prefetch-listrange", "load", paths));
+            return reply.send(await startJob(jobs(), "prefetch-listrange", "load", paths));
           }
           if (action === "copy-bck" || action === "move-bck") {
             ownsBucket(principal, info, bucket);
@@ -475,7 +476,7 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
             if (action === "move-bck") {
               if (bucket.provider !== "ais") throw new AisError(400, `cannot move ${bucket.uname}: it is a mounted bucket`);
               if (await client.find(to)) throw new AisError(409, `bucket "ais:/${to}" already exists`);
-              return reply.send(await startJob(jobs, "move-bck", "move", [bucket.path], { source: bucket.path, destination: to }));
+              return reply.send(await startJob(jobs(), "move-bck", "move", [bucket.path], { source: bucket.path, destination: to }));
             }
             if (!(await client.find(to))) await client.mkdir(to, { owner: principal.user, group: principal.groups[0] ?? "", mode: 0o700 });
             await may(ctx, principal, "s3:PutObject", `${to}/x`);
@@ -483,7 +484,7 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
             const prefix = typeof value.prefix === "string" ? value.prefix : "";
             const filter = prefix === "" ? {} : { fileFilterRegex: `^${escapeRegExp(`${bucket.path}/${prefix}`)}` };
             return reply.send(
-              await startJob(jobs, "copy-bck", "copy", [bucket.path], {
+              await startJob(jobs(), "copy-bck", "copy", [bucket.path], {
                 source: bucket.path,
                 destination: to,
                 owner: principal.user,
@@ -498,12 +499,43 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
             if (!(await client.find(to))) throw new AisError(404, `bucket "ais:/${to}" does not exist`);
             await may(ctx, principal, "s3:PutObject", `${to}/x`);
             return reply.send(
-              await startJob(jobs, "copy-listrange", "copy", paths, { source: bucket.path, destination: to, owner: principal.user }),
+              await startJob(jobs(), "copy-listrange", "copy", paths, { source: bucket.path, destination: to, owner: principal.user }),
             );
           }
           throw new AisError(
             action === undefined ? 400 : 501,
             `bucket action "${String(msg.action)}" is not ${action === undefined ? "valid" : "implemented"}`,
+          );
+        }),
+      );
+      // Archive: the selected objects as one tar (or .tgz) object, made by a job.
+      json.put(
+        "/v1/buckets/:bucket",
+        handler(ctx, "archive", bucketTarget, async (req, reply) => {
+          const msg = actionOf(req.body);
+          if (actionName(msg) !== "archive") throw new AisError(400, `invalid bucket action "${String(msg.action)}" for PUT`);
+          const principal = callerOf(ctx, req);
+          const bucket = bucketRefOf(ctx, req, params(req).bucket as string);
+          await bucketAt(bucket);
+          const value = actionOf(msg.value) as Record<string, unknown>;
+          const name = typeof value.archname === "string" ? objectName(value.archname) : "";
+          if (name === "") throw new AisError(400, "archive needs archname");
+          if (!archiveFormatOf(name))
+            throw new AisError(501, `archive "${name}": koine writes .tar and .tgz archives (not .zip or .tar.lz4)`);
+          if (value.aate === true) throw new AisError(501, "appending to an archive is not implemented");
+          const toName = (actionOf(value.tobck) as { name?: unknown }).name;
+          const to = typeof toName === "string" && toName !== "" ? `/${bucketName(toName)}` : bucket.path;
+          if (!(await client.find(to))) throw new AisError(404, `bucket "ais:/${to}" does not exist`);
+          const paths = await selectObjects(ctx, principal, bucket, value, "s3:GetObject");
+          const destination = `${to}/${name}`;
+          await may(ctx, principal, "s3:PutObject", destination);
+          return reply.send(
+            await startJob(jobs(), "archive", "archive", paths, {
+              source: bucket.path,
+              destination,
+              owner: principal.user,
+              keepSourceName: value.isbn === true,
+            }),
           );
         }),
       );
@@ -515,7 +547,6 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
           const principal = callerOf(ctx, req);
           const bucket = bucketRefOf(ctx, req, params(req).bucket as string);
           const info = await bucketAt(bucket);
-          const jobs = cluster as Cluster;
           if (action === "destroy-bck") {
             if (bucket.provider !== "ais") throw new AisError(400, `cannot destroy ${bucket.uname}: use evict-remote-bck`);
             await may(ctx, principal, "s3:DeleteBucket", bucket.path);
@@ -528,12 +559,12 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
             const deleting = action === "delete-listrange";
             const paths = await selectObjects(ctx, principal, bucket, value, deleting ? "s3:DeleteObject" : "s3:GetObject");
             if (!deleting) for (const path of paths) await may(ctx, principal, "koine:FreeCache", path);
-            return reply.send(await startJob(jobs, action, deleting ? "delete" : "free", paths));
+            return reply.send(await startJob(jobs(), action, deleting ? "delete" : "free", paths));
           }
           if (action === "evict-remote-bck") {
             if (bucket.provider === "ais") throw new AisError(400, `cannot evict ${bucket.uname}: not a remote bucket`);
             ownsBucket(principal, info, bucket);
-            await startJob(jobs, "evict-remote-bck", "free", [bucket.path]);
+            await startJob(jobs(), "evict-remote-bck", "free", [bucket.path]);
             return reply.send();
           }
           throw new AisError(501, `bucket action "${String(msg.action)}" is not implemented`);
@@ -547,6 +578,6 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
   // Objects: bytes as they come (the SDK says application/json for every body), streamed.
   await app.register(async (raw: FastifyInstance) => {
     streamedBodies(raw);
-    await objectRoutes(raw, ctx, redirects, target);
+    await objectRoutes(raw, ctx, redirects, target, options.localRoots ?? []);
   });
 };

@@ -3,6 +3,7 @@ import { request } from "@koine/bus";
 import type { FileSystemClient, JobStore } from "@koine/client";
 import type { Logger } from "@koine/log";
 import { cacheNode, compilePattern, ErrorCode, type FileInfo, type JobRecord, KoineError } from "@koine/protocol";
+import { archiveFiles } from "./archive.ts";
 import { freeBatch } from "./free.ts";
 import { type BatchOutcome, loadBatch } from "./load.ts";
 import { jobBytes, jobThroughput } from "./metrics.ts";
@@ -72,6 +73,7 @@ function batchWork(record: JobRecord, client: FileSystemClient): (files: FileInf
   if (record.kind === "free") return (files) => freeBatch(client, files);
   if (record.kind === "delete") return (files) => deleteBatch(client, files);
   if (record.kind === "copy") return (files) => copyBatch(client, files, record.options);
+  if (record.kind === "archive") return (files) => archiveFiles(client, files, record.options);
   if (record.kind === "rebalance") {
     const options = {
       replicas: record.options.replicas ?? 1,
@@ -119,7 +121,8 @@ export async function runJob(ctx: JobContext, id: string): Promise<"paused" | Jo
       : {}),
   }));
   const work = batchWork(record, client);
-  const batchSize = record.options.batchSize ?? DEFAULT_BATCH_SIZE;
+  // An archive is one object: all its files in one batch.
+  const batchSize = record.kind === "archive" ? Math.max(1, files.length) : (record.options.batchSize ?? DEFAULT_BATCH_SIZE);
   const bandwidth = record.options.bandwidth ?? 0;
   const freeing = record.kind === "free";
 

@@ -4,7 +4,7 @@ import { ReadRange } from "./data.ts";
 /** The JetStream KV bucket holding every job's record (durable: jobs survive restarts of every service). */
 export const JOBS_BUCKET = "koine-jobs";
 
-/** load, free, rebalance: the cache; delete, copy, move: the namespace (AIS's multi-object and bucket jobs). */
+/** load, free, rebalance: the cache; delete, copy, move, archive: the namespace (AIS's multi-object and bucket jobs). */
 export const JobKind = T.Union([
   T.Literal("load"),
   T.Literal("free"),
@@ -12,6 +12,7 @@ export const JobKind = T.Union([
   T.Literal("delete"),
   T.Literal("copy"),
   T.Literal("move"),
+  T.Literal("archive"),
 ]);
 export type JobKind = Static<typeof JobKind>;
 
@@ -38,13 +39,22 @@ export const JobOptions = T.Object({
   pruneOnly: T.Optional(T.Boolean()),
   /** Rebalance: the node being decommissioned, which leaves the cluster once its blocks are on their new owners. */
   decommission: T.Optional(T.String()),
-  /** Copy, move: the directory the job's paths are under, and the one they go to (keeping the rest of their path). */
+  /** Copy, move: the directory the job's paths are under, and the one they go to (keeping the rest of their path); archive: the archive's path. */
   source: T.Optional(T.String()),
   destination: T.Optional(T.String()),
-  /** Copy: who owns the copies (the user who asked). */
+  /** Copy, archive: who owns what is written (the user who asked). */
   owner: T.Optional(T.String()),
+  /** Archive: name each file with its source directory's name first. */
+  keepSourceName: T.Optional(T.Boolean()),
 });
 export type JobOptions = Static<typeof JobOptions>;
+
+/** The archive formats an archive job writes, by the archive's name (tar, gzipped tar). */
+export function archiveFormatOf(name: string): "tar" | "tgz" | undefined {
+  if (name.endsWith(".tar")) return "tar";
+  if (name.endsWith(".tgz") || name.endsWith(".tar.gz")) return "tgz";
+  return undefined;
+}
 
 export const FileFailure = T.Object({ path: T.String(), message: T.String() });
 

@@ -21,7 +21,7 @@ export type {
   RangeLoaded,
 } from "./jobs.ts";
 export * as JobSchemas from "./jobs.ts";
-export { FILE_INDEX_BUCKET, JOBS_BUCKET, POLICIES_BUCKET } from "./jobs.ts";
+export { archiveFormatOf, FILE_INDEX_BUCKET, JOBS_BUCKET, POLICIES_BUCKET } from "./jobs.ts";
 export { DEFAULT_BLOCK_SIZE, isWithin, locate, namespaceName, ufsName } from "./mounts.ts";
 export { joinPath, type ParsedPath, parsePath } from "./paths.ts";
 export { compilePattern, type PathPattern } from "./patterns.ts";

@@ -28,6 +28,7 @@ export async function start(options: CacheNodeServiceOptions): Promise<CacheNode
           tokens: new BearerTokens(options.clusterKey),
           clusterKey: options.clusterKey,
           target: node.id,
+          ...(options.localRoots ? { localRoots: options.localRoots } : {}),
         });
       },
     );
