@@ -77,6 +77,16 @@ test("AIS - the stock Python SDK drives two targets: ~200 objects (1 B - 64 MiB)
   await s3.send(new PutObjectCommand({ Bucket: "cross", Key: "from-s3", Body: bytes.subarray(5) }));
   const got = await fetch(`${cluster.aisUrl}/v1/objects/cross/from-s3?provider=ais`, { headers: { authorization: basic } });
   assert.ok(Buffer.from(await got.arrayBuffer()).equals(bytes.subarray(5)));
+  // Node status: each target with the numbers of its cache node (what /metrics and the admin API show).
+  const status = (await (await fetch(`${cluster.aisUrl}/v1/cluster?what=node_status`, { headers: { authorization: basic } })).json()) as {
+    target: Record<string, { capacity: { total: number; used: number }; tracker: Record<string, { value: number }> }>;
+  };
+  assert.deepEqual(Object.keys(status.target).sort(), cluster.cacheNodes.map((n) => n.id).sort());
+  for (const node of cluster.cacheNodes) {
+    const reported = status.target[node.id];
+    assert.equal(reported?.capacity.total, node.stats().capacityBytes);
+    assert.equal(reported?.tracker["get.hit.n"]?.value !== undefined, true);
+  }
   // S3 as AIS serves it, at /s3 on the gateway.
   const atGateway = s3Client(`${cluster.aisUrl}/s3`);
   t.after(() => atGateway.destroy());

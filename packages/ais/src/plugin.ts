@@ -27,6 +27,7 @@ import {
 import { AisError, sendAisError } from "./errors.ts";
 import { idDigest } from "./hrw.ts";
 import { jobSnap, jobStatus, selectObjects, startJob } from "./jobs.ts";
+import { memCpu, type TargetStats, targetStats } from "./nodes.ts";
 import { ENTRY_IS_CACHED, objectRoutes } from "./objects.ts";
 import { bucketProps, merged, setPropsOf, withProps } from "./props.ts";
 import { Redirects, targetsOf } from "./redirect.ts";
@@ -51,7 +52,7 @@ const MAX_PAGE_SIZE = 10_000;
 /** The gateway's id in the cluster map and error texts. */
 const GATEWAY_ID = "p[koine]";
 
-/** A node's entry in the cluster map (Snode); `id_digest` is written exactly by {@link smapJson}. */
+/** A node's entry in the cluster map (Snode); `id_digest` is written exactly by {@link sendExact}. */
 function snode(id: string, type: "proxy" | "target", url: string) {
   const u = new URL(url);
   const net = { node_ip_addr: u.hostname, daemon_port: u.port || (u.protocol === "https:" ? "443" : "80"), direct_url: u.origin };
@@ -66,9 +67,10 @@ function snode(id: string, type: "proxy" | "target", url: string) {
   };
 }
 
-/** JSON with BigInts as exact numbers (id digests are above 2^53). */
-function smapJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? `@@${v}@@` : v)).replace(/"@@(\d+)@@"/g, "$1");
+/** Sends JSON with BigInts as exact numbers (the id digests of nodes are above 2^53). */
+function sendExact(reply: FastifyReply, value: unknown): FastifyReply {
+  const text = JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? `@@${v}@@` : v)).replace(/"@@(\d+)@@"/g, "$1");
+  return reply.header("content-type", "application/json").send(text);
 }
 
 /**
@@ -112,21 +114,6 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
     return { pmap: { [GATEWAY_ID]: gateway }, tmap, proxy_si: gateway, uuid: "koine", creation_time: "", version };
   };
 
-  // What a cache node reports: the numbers the admin API and /metrics show.
-  const nodeStats = async () => {
-    const nodes = client.membership.members();
-    return nodes.map((m) => ({ id: m.id, url: m.aisUrl ?? m.url, capacity: m.capacityBytes, used: m.usedBytes }));
-  };
-  const capacityOf = (n: { capacity: number; used: number }) => ({
-    used: n.used,
-    total: n.capacity,
-    pct_used: n.capacity > 0 ? (n.used * 100) / n.capacity : 0,
-  });
-  const memCpu = () => {
-    const mem = process.memoryUsage();
-    return { mem_used: mem.rss, mem_avail: 0, pct_mem_used: 0, pct_cpu_used: 0, load_avg: {} };
-  };
-
   const info = (resource: "daemon" | "cluster") =>
     handler(
       ctx,
@@ -134,7 +121,7 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
       () => ({}),
       async (req, reply) => {
         const what = (req.query as Record<string, string>).what;
-        if (what === "smap") return reply.header("content-type", "application/json").send(smapJson(smap(req)));
+        if (what === "smap") return sendExact(reply, smap(req));
         if (what === "status" || what === "qryxstats" || what === "status_all" || what === "running_all") return jobsInfo(req, reply, what);
         const principal = callerOf(ctx, req);
         if (principal.anonymous) throw new AisError(401, `${resource}?what=${what} needs credentials`);
@@ -143,32 +130,34 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
           for (const b of await bucketsOf(principal)) buckets[b.name] = bucketProps(b.info);
           return reply.send({ buckets: { ais: { "": buckets } }, uuid: "koine", version: "1" });
         }
-        const stats = await nodeStats();
+        const stats = await targetStats(client);
         if (what === "sysinfo") {
-          const target: Record<string, unknown> = {};
-          for (const n of stats) target[n.id] = { ...memCpu(), ...capacityOf(n) };
+          // The gateway's host; a target's host is its own (its capacity here).
           if (resource === "daemon") return reply.send(memCpu());
-          return reply.send({ proxy: { [GATEWAY_ID]: memCpu() }, target });
+          const targets: Record<string, unknown> = {};
+          for (const n of stats) targets[n.id] = n.capacity;
+          return reply.send({ proxy: { [GATEWAY_ID]: memCpu() }, target: targets });
         }
         if (what === "snode")
-          return reply.send(snode(ctx.nodeId, target === undefined ? "proxy" : "target", `${req.protocol}://${req.host}`));
+          return sendExact(reply, snode(ctx.nodeId, target === undefined ? "proxy" : "target", `${req.protocol}://${req.host}`));
         if (what === "node_status" || what === "stats") {
-          const ofNode = (n: { id: string; url: string; capacity: number; used: number }) => ({
+          const ofNode = (n: TargetStats) => ({
             snode: snode(n.id, "target", n.url),
-            capacity: capacityOf(n),
-            status: "online",
+            capacity: n.capacity,
+            tracker: n.tracker ?? {},
+            status: n.tracker ? "online" : "unreachable",
             deployment: "koine",
             ais_version: "koine",
-            sys_info: memCpu(),
             smap_version: smap(req).version,
           });
+          const proxy = { snode: smap(req).proxy_si, status: "online", deployment: "koine", sys_info: memCpu() };
           if (resource === "daemon") {
             const own = stats.find((n) => n.id === target);
-            return reply.send(own ? ofNode(own) : { snode: smap(req).proxy_si, status: "online", deployment: "koine", sys_info: memCpu() });
+            return sendExact(reply, own ? ofNode(own) : proxy);
           }
           const targets: Record<string, unknown> = {};
           for (const n of stats) targets[n.id] = ofNode(n);
-          return reply.send({ proxy: { snode: smap(req).proxy_si, status: "online" }, target: targets });
+          return sendExact(reply, { proxy, target: targets });
         }
         if (what === "config" || what === "cluster_config") {
           return reply.send({
@@ -332,10 +321,13 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
     await app.register(async (json: FastifyInstance) => {
       // ActionMsg bodies are JSON whatever their content type says (the SDK sends them on GET and DELETE too).
       jsonBodies(json, { bodyLimit: MAX_ACTION_BYTES, invalid: () => new AisError(400, "the request body is not JSON") });
-      // What fastify meets before a handler (a body too large, not JSON) is the client's error.
-      json.setErrorHandler((err, req, reply) =>
-        sendAisError(req, reply, err instanceof AisError ? err : new AisError(400, (err as Error).message), ctx.nodeId),
-      );
+      // What fastify meets before a handler (a body too large, not JSON) is the client's error (its status); anything else, ours.
+      json.setErrorHandler((err, req, reply) => {
+        const status = (err as { statusCode?: number }).statusCode;
+        if (!(err instanceof AisError) && (status === undefined || status >= 500)) req.log.error({ err }, "internal error");
+        const e = err instanceof AisError ? err : new AisError(status !== undefined && status < 500 ? status : 500, (err as Error).message);
+        return sendAisError(req, reply, e, ctx.nodeId);
+      });
       json.post("/v1/users/:name", login);
       json.get("/v1/daemon", info("daemon"));
       json.get("/v1/cluster", info("cluster"));
