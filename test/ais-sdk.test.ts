@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
@@ -133,13 +133,17 @@ test("AIS - strangers and bad input: a wrong password, a forged token, no creden
   assert.equal((await ask("GET", "/v1/objects/b/k?provider=gcp")).status, 501);
   assert.deepEqual(await ask("GET", "/v1/download"), { status: 501, message: "GET /v1/download is not implemented" });
   // Promote reads only below the mount roots (an admin's); archives only as tar; a job's selection must be names.
-  const promoteEtc = await fetch(`${base}/v1/objects/b?provider=ais`, {
-    method: "POST",
-    headers: { authorization: basic },
-    body: JSON.stringify({ action: "promote", name: "/etc", value: { src: "/etc", obj: "etc", rcr: true } }),
-    redirect: "follow",
-  });
-  assert.equal(promoteEtc.status, 403);
+  // ... also through a link below a root that points outside it.
+  const linked = await tempDir(t, "koine-promote-link-");
+  await symlink("/etc", join(linked, "etc"));
+  for (const src of ["/etc", join(linked, "etc")]) {
+    const promoted = await fetch(`${base}/v1/objects/b?provider=ais`, {
+      method: "POST",
+      headers: { authorization: basic },
+      body: JSON.stringify({ action: "promote", name: src, value: { src, obj: "etc", rcr: true } }),
+    });
+    assert.equal(promoted.status, 403, src);
+  }
   assert.equal((await ask("GET", "/v1/objects/b/etc/passwd")).status, 404, "nothing of /etc came in");
   assert.equal(
     (await ask("PUT", "/v1/buckets/b?provider=ais", { body: '{"action":"archive","value":{"archname":"a.zip","objnames":["k"]}}' })).status,

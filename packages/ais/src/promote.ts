@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import { readdir, rm, stat } from "node:fs/promises";
+import { readdir, realpath, rm, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import type { Principal } from "@koine/access";
 import type { FileSystemClient } from "@koine/client";
@@ -42,12 +42,14 @@ export async function promote(
   writer: string | undefined,
 ): Promise<number> {
   if (!principal.admin) throw new AisError(403, "promote is an admin's");
-  const src = resolve(args.src);
-  if (!roots.some((root) => src === resolve(root) || src.startsWith(`${resolve(root)}${sep}`))) {
+  // Where it really is (a link below a root may point anywhere), checked against where the roots really are.
+  const src = await realpath(resolve(args.src)).catch(() => undefined);
+  if (src === undefined) throw new AisError(404, `"${args.src}" does not exist`);
+  const real = await Promise.all(roots.map((root) => realpath(resolve(root)).catch(() => undefined)));
+  if (!real.some((root) => root !== undefined && (src === root || src.startsWith(`${root}${sep}`)))) {
     throw new AisError(403, `cannot promote "${args.src}": not below a directory admins may bring in (KOINE_MOUNT_ROOTS)`);
   }
-  const info = await stat(src).catch(() => undefined);
-  if (!info) throw new AisError(404, `"${args.src}" does not exist`);
+  const info = await stat(src);
   const files: { path: string; name: string }[] = [];
   if (info.isFile()) files.push({ path: src, name: args.obj || src.slice(src.lastIndexOf(sep) + 1) });
   else {
