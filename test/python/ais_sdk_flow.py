@@ -148,6 +148,12 @@ job = remote.objects(obj_names=["r-001", "r-003"]).evict()
 assert client.job(job).wait(timeout=60).success
 job = remote.objects(obj_template="r-{000..009}").prefetch()
 assert client.job(job).wait(timeout=60).success
+snaps = client.job(job).get_details().list_snapshots()
+assert snaps[0].kind == "prefetch-listrange" and snaps[0].stats.objects == 10, snaps
+job = remote.objects(obj_template="r-{000..004..2}").evict()
+assert client.job(job).wait(timeout=60).success
+job = remote.objects(obj_names=["r-000", "r-002"]).prefetch()
+assert client.job(job).wait(timeout=60).success
 assert remote.object("r-009").get_reader().read_all() == b"remote object 9"
 assert remote_bucket in [b.name for b in client.cluster().list_buckets(provider=Provider.AMAZON)]
 
