@@ -43,7 +43,6 @@ export class Redirects {
     if (signature === undefined) return undefined;
     const user = query[USER_PARAM] ?? "";
     const path = new URL(req.raw.url ?? "/", "http://target").pathname;
-    // A HEAD is redirected as a HEAD, but node's HTTP server may hand a GET route a HEAD: both are signed as sent.
     if (!this.#signer.verify(req.method, `ais ${path}\n${user}`, signature)) throw new AisError(401, "invalid or expired redirect");
     const facts = { sourceIp: req.ip, secureTransport: req.protocol === "https" };
     if (user === "") return anonymous(facts);
