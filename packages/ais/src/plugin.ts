@@ -443,6 +443,11 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
           const action = actionName(msg);
           const principal = callerOf(ctx, req);
           const bucket = bucketRefOf(ctx, req, params(req).bucket as string);
+          // 3.x listed objects with a POST (listobj, listobjects).
+          if (action === "list") {
+            await bucketAt(bucket);
+            return listObjects(req, reply, bucket, actionOf(msg.value) as Record<string, unknown>, principal);
+          }
           if (action === "create-bck") {
             if (bucket.provider !== "ais") throw new AisError(400, `cannot create ${bucket.uname}: mount its S3 bucket instead`);
             await may(ctx, principal, "s3:CreateBucket", bucket.path);
