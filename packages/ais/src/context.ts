@@ -1,7 +1,7 @@
 import { type Action, type BearerTokens, type Identities, type Principal, principalOf } from "@koine/access";
 import type { FileSystemClient } from "@koine/client";
 import { nameOperation } from "@koine/metrics";
-import { ErrorCode, KoineError } from "@koine/protocol";
+import { ErrorCode, type FileInfo, KoineError } from "@koine/protocol";
 import { authenticateHttp } from "@koine/s3";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { AisError, type AisTarget, sendAisError, toAisError } from "./errors.ts";
@@ -142,6 +142,13 @@ export function callerOf(ctx: AisContext, req: FastifyRequest): Principal {
     if (err instanceof KoineError && err.code === ErrorCode.Unauthenticated) throw new AisError(401, err.message);
     throw err;
   }
+}
+
+/** The directory of a bucket, or AIS's 404 `bucket "ais://b" does not exist`. */
+export async function bucketAt(ctx: AisContext, bucket: BucketRef): Promise<FileInfo> {
+  const info = await ctx.client.find(bucket.path);
+  if (info?.type !== "directory") throw new AisError(404, `bucket "${bucket.uname}" does not exist`);
+  return info;
 }
 
 export function may(ctx: AisContext, principal: Principal, action: Action, path: string): Promise<void> {

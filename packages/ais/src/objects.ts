@@ -7,6 +7,7 @@ import {
   type AisContext,
   actionName,
   type BucketRef,
+  bucketAt,
   bucketRefOf,
   bucketTarget,
   callerOf,
@@ -94,13 +95,8 @@ export async function objectRoutes(
   const fileAt = async ({ bucket, object, path }: ObjectAt): Promise<FileInfo> => {
     const info = await client.find(path);
     if (info?.type === "file") return info;
-    await bucketAt(bucket);
+    await bucketAt(ctx, bucket);
     throw new AisError(404, `${bucket.uname}/${object} does not exist`);
-  };
-  const bucketAt = async (bucket: BucketRef): Promise<FileInfo> => {
-    const info = await client.find(bucket.path);
-    if (info?.type !== "directory") throw new AisError(404, `bucket "${bucket.uname}" does not exist`);
-    return info;
   };
 
   /** Who asks a target: the user a gateway's redirect names, or the client's own credentials. */
@@ -116,6 +112,11 @@ export async function objectRoutes(
    */
   const routeTo = (owner: string | undefined, targets: Map<string, string>) =>
     owner === undefined || owner === target || !targets.has(owner) ? undefined : (targets.get(owner) as string);
+  /** Where a request for an existing object goes: the URL of the target owning it, or undefined to serve it here. */
+  const ownerUrl = (info: FileInfo) => {
+    const targets = targetsOf(client);
+    return routeTo(ownerOf(client, targets, info), targets);
+  };
 
   const getObject = async (req: FastifyRequest, reply: FastifyReply, at: ObjectAt, info: FileInfo) => {
     objectHeaders(reply, info, at.bucket, target ?? ctx.nodeId);
@@ -146,8 +147,7 @@ export async function objectRoutes(
       await may(ctx, principal, "s3:GetObject", at.path);
       const info = await fileAt(at);
       if (!redirected) {
-        const targets = targetsOf(client);
-        const to = routeTo(ownerOf(client, targets, info), targets);
+        const to = ownerUrl(info);
         if (to !== undefined) return redirects.send(req, reply, to, 301, principal, ctx.nodeId);
       }
       return getObject(req, reply, at, info);
@@ -162,8 +162,7 @@ export async function objectRoutes(
       await may(ctx, principal, "s3:GetObject", at.path);
       const info = await fileAt(at);
       if (!redirected && target === undefined) {
-        const targets = targetsOf(client);
-        const to = routeTo(ownerOf(client, targets, info), targets);
+        const to = ownerUrl(info);
         if (to !== undefined) return redirects.send(req, reply, to, 307, principal, ctx.nodeId);
       }
       objectHeaders(reply, info, at.bucket, target ?? ctx.nodeId);
@@ -179,8 +178,7 @@ export async function objectRoutes(
       const info = await fileAt(at);
       await may(ctx, principal, "s3:DeleteObject", at.path);
       if (!redirected && target === undefined) {
-        const targets = targetsOf(client);
-        const to = routeTo(ownerOf(client, targets, info), targets);
+        const to = ownerUrl(info);
         if (to !== undefined) return redirects.send(req, reply, to, 307, principal, ctx.nodeId);
       }
       await client.delete(at.path, { fileOnly: true, pruneImplicitParents: true });
@@ -196,7 +194,7 @@ export async function objectRoutes(
       const appendType = query.append_type ?? query.appendty;
       const handle = query.append_handle ?? query.handle ?? "";
       const { principal, redirected } = principalAt(req);
-      const bucket = await bucketAt(at.bucket);
+      const bucket = await bucketAt(ctx, at.bucket);
       await may(ctx, principal, "s3:PutObject", at.path);
       if (!redirected && target === undefined) {
         const targets = targetsOf(client);
@@ -264,8 +262,7 @@ export async function objectRoutes(
       upload = await client.createUpload(at.path, principal.user, attributesOf(principal));
       const existing = await client.find(at.path);
       if (existing?.type === "file" && existing.size > 0) {
-        const bytes = await client.read(existing);
-        await client.uploadPart(upload, ++parts, Buffer.isBuffer(bytes) ? Readable.from([bytes]) : bytes);
+        await client.uploadPart(upload, ++parts, await client.readStream(existing));
       }
     } else {
       const fields = handle.split(HANDLE_SEPARATOR);
@@ -317,7 +314,7 @@ export async function objectRoutes(
   const promoteFiles = async (req: FastifyRequest, reply: FastifyReply, bucket: BucketRef, object: string, msg: ActionMsg) => {
     const { principal, redirected } = principalAt(req);
     const args = promoteArgsOf(msg.name, msg.value);
-    await bucketAt(bucket);
+    await bucketAt(ctx, bucket);
     if (!redirected && target === undefined) {
       const targets = targetsOf(client);
       const chosen = (msg.value as { tid?: unknown } | undefined)?.tid;

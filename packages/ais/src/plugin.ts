@@ -12,6 +12,7 @@ import {
   actionName,
   actionOf,
   type BucketRef,
+  bucketAt,
   bucketName,
   bucketRefOf,
   bucketTarget,
@@ -26,7 +27,7 @@ import {
 } from "./context.ts";
 import { AisError, sendAisError } from "./errors.ts";
 import { idDigest } from "./hrw.ts";
-import { jobSnap, jobStatus, selectObjects, startJob } from "./jobs.ts";
+import { aisKindOf, jobSnap, jobStatus, selectObjects, startJob } from "./jobs.ts";
 import { memCpu, type TargetStats, targetStats } from "./nodes.ts";
 import { ENTRY_IS_CACHED, objectRoutes } from "./objects.ts";
 import { bucketProps, merged, setPropsOf, withProps } from "./props.ts";
@@ -141,6 +142,7 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
         if (what === "snode")
           return sendExact(reply, snode(ctx.nodeId, target === undefined ? "proxy" : "target", `${req.protocol}://${req.host}`));
         if (what === "node_status" || what === "stats") {
+          const map = smap(req);
           const ofNode = (n: TargetStats) => ({
             snode: snode(n.id, "target", n.url),
             capacity: n.capacity,
@@ -148,9 +150,9 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
             status: n.tracker ? "online" : "unreachable",
             deployment: "koine",
             ais_version: "koine",
-            smap_version: smap(req).version,
+            smap_version: map.version,
           });
-          const proxy = { snode: smap(req).proxy_si, status: "online", deployment: "koine", sys_info: memCpu() };
+          const proxy = { snode: map.proxy_si, status: "online", deployment: "koine", sys_info: memCpu() };
           if (resource === "daemon") {
             const own = stats.find((n) => n.id === target);
             return sendExact(reply, own ? ofNode(own) : proxy);
@@ -185,7 +187,7 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
     }
     const all = await cluster.jobs.list();
     const kind = typeof args.Kind === "string" ? args.Kind : typeof args.kind === "string" ? args.kind : "";
-    const chosen = all.filter((r) => (id === "" || r.id === id) && (kind === "" || jobStatus(r).kind === kind));
+    const chosen = all.filter((r) => (id === "" || r.id === id) && (kind === "" || aisKindOf(r) === kind));
     if (what === "qryxstats") {
       if (id !== "" && chosen.length === 0) throw new AisError(404, `job "${id}" not found`);
       return reply.send({ "t[koine-jobs]": chosen.map(jobSnap) });
@@ -234,12 +236,6 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
     const provider = (req.query as Record<string, string | undefined>).provider ? providerOf(req) : undefined;
     const found = await bucketsOf(principal, provider);
     return reply.send(found.map((b) => ({ name: b.name, provider: b.provider, namespace: { uuid: "", name: "" } })));
-  };
-
-  const bucketAt = async (bucket: BucketRef): Promise<FileInfo> => {
-    const info = await client.find(bucket.path);
-    if (info?.type !== "directory") throw new KoineError(ErrorCode.NotFound, `no bucket ${bucket.uname}`);
-    return info;
   };
 
   const listObjects = async (
@@ -379,7 +375,7 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
           if (action === "list" && (msg.value === null || msg.value === undefined)) return listBuckets(req, principal, reply);
           const bucket = bucketRefOf(ctx, req, params(req).bucket as string);
           if (action === "summary-bck") {
-            const info = await bucketAt(bucket);
+            const info = await bucketAt(ctx, bucket);
             await may(ctx, principal, "s3:ListBucket", bucket.path);
             let objects = 0;
             let bytes = 0;
@@ -405,7 +401,7 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
             ]);
           }
           if (action !== undefined && action !== "list") throw new AisError(400, `invalid bucket action "${String(msg.action)}" for GET`);
-          await bucketAt(bucket);
+          await bucketAt(ctx, bucket);
           return listObjects(req, reply, bucket, actionOf(msg.value) as Record<string, unknown>, principal);
         }),
       );
@@ -414,7 +410,7 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
         handler(ctx, "head bucket", bucketTarget, async (req, reply) => {
           const bucket = bucketRefOf(ctx, req, params(req).bucket as string);
           const principal = callerOf(ctx, req);
-          const info = await bucketAt(bucket);
+          const info = await bucketAt(ctx, bucket);
           await may(ctx, principal, "s3:ListBucket", bucket.path);
           return reply.header("ais-bucket-props", JSON.stringify(bucketProps(info, bucket.provider))).send();
         }),
@@ -428,7 +424,7 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
           if (action !== "set-bprops" && action !== "reset-bprops")
             throw new AisError(400, `invalid bucket action "${String(msg.action)}" for PATCH`);
           const principal = callerOf(ctx, req);
-          const info = await bucketAt(bucket);
+          const info = await bucketAt(ctx, bucket);
           await may(ctx, principal, "koine:SetAttributes", bucket.path);
           const value = actionOf(msg.value) as Record<string, unknown>;
           const props = action === "reset-bprops" ? {} : merged(setPropsOf(info), value);
@@ -445,7 +441,7 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
           const bucket = bucketRefOf(ctx, req, params(req).bucket as string);
           // 3.x listed objects with a POST (listobj, listobjects).
           if (action === "list") {
-            await bucketAt(bucket);
+            await bucketAt(ctx, bucket);
             return listObjects(req, reply, bucket, actionOf(msg.value) as Record<string, unknown>, principal);
           }
           if (action === "create-bck") {
@@ -454,12 +450,12 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
             await client.mkdir(bucket.path, { exclusive: true, owner: principal.user, group: principal.groups[0] ?? "", mode: 0o700 });
             const props = actionOf(msg.value) as Record<string, unknown>;
             if (Object.keys(props).length > 0) {
-              const info = await bucketAt(bucket);
+              const info = await bucketAt(ctx, bucket);
               await client.setAttributes(bucket.path, { userMeta: withProps(info, merged({}, props)) });
             }
             return reply.send();
           }
-          const info = await bucketAt(bucket);
+          const info = await bucketAt(ctx, bucket);
           if (action === "prefetch-listrange") {
             const paths = await selectObjects(ctx, principal, bucket, actionOf(msg.value) as Record<string, unknown>, "s3:GetObject");
             return reply.send(await startJob(jobs(), "prefetch-listrange", "load", paths));
@@ -513,7 +509,7 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
           if (actionName(msg) !== "archive") throw new AisError(400, `invalid bucket action "${String(msg.action)}" for PUT`);
           const principal = callerOf(ctx, req);
           const bucket = bucketRefOf(ctx, req, params(req).bucket as string);
-          await bucketAt(bucket);
+          await bucketAt(ctx, bucket);
           const value = actionOf(msg.value) as Record<string, unknown>;
           const name = typeof value.archname === "string" ? objectName(value.archname) : "";
           if (name === "") throw new AisError(400, "archive needs archname");
@@ -543,7 +539,7 @@ export const aisPlugin: FastifyPluginAsync<AisPluginOptions> = async (app, optio
           const action = actionName(msg) ?? "destroy-bck";
           const principal = callerOf(ctx, req);
           const bucket = bucketRefOf(ctx, req, params(req).bucket as string);
-          const info = await bucketAt(bucket);
+          const info = await bucketAt(ctx, bucket);
           if (action === "destroy-bck") {
             if (bucket.provider !== "ais") throw new AisError(400, `cannot destroy ${bucket.uname}: use evict-remote-bck`);
             await may(ctx, principal, "s3:DeleteBucket", bucket.path);

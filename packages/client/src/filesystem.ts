@@ -475,6 +475,12 @@ export class FileSystemClient {
     return Readable.from(blocks(), { objectMode: false });
   }
 
+  /** The same bytes as {@link read}, always as a stream: for bytes passed on as a body (a write, a part, an archive entry). */
+  async readStream(file: FileInfo, offset = 0, length = file.size - offset, readType: ReadType = "CACHE"): Promise<Readable> {
+    const bytes = await this.read(file, offset, length, readType);
+    return Buffer.isBuffer(bytes) ? Readable.from([bytes]) : bytes;
+  }
+
   /**
    * Writes `body` to `path` through a cache node to the under-store, then
    * commits it to the namespace: on return the bytes are durable.
@@ -617,11 +623,11 @@ export class FileSystemClient {
       throw err;
     }
     if (info.persistence === "PERSISTED") return info;
-    const bytes = await this.read(info);
+    const bytes = await this.readStream(info);
     const [writer] = this.#candidates(FileSystemClient.blockKey(contentId, 0));
     const data = await this.#node(writer as string).write(
       { ...this.ufsLocationOf(info.path), contentId, blockSize: info.blockSize, cacheBlocks: [], stage: true },
-      Buffer.isBuffer(bytes) ? Readable.from([bytes]) : bytes,
+      bytes,
     );
     return request(this.nc, Meta.persist, { contentId, data: { ...data, etag: info.etag } }, { timeoutMs: 60_000 });
   }

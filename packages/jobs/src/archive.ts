@@ -1,4 +1,3 @@
-import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import type { FileSystemClient } from "@koine/client";
@@ -22,8 +21,7 @@ export async function archiveFiles(client: FileSystemClient, files: FileInfo[], 
     for (const file of files) {
       const name = file.path.slice(options.keepSourceName ? source.lastIndexOf("/") + 1 : source.length + 1);
       const entry = tar.entry({ name, size: file.size, mtime: new Date(file.mtimeMs), mode: 0o644 });
-      const bytes = await client.read(file);
-      await pipeline(Buffer.isBuffer(bytes) ? Readable.from([bytes]) : bytes, entry);
+      await pipeline(await client.readStream(file), entry);
       done.doneFiles++;
       done.doneBytes += file.size;
     }

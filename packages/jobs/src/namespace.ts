@@ -1,4 +1,3 @@
-import { Readable } from "node:stream";
 import type { FileSystemClient } from "@koine/client";
 import type { FileInfo, JobOptions } from "@koine/protocol";
 import type { BatchOutcome } from "./load.ts";
@@ -39,8 +38,7 @@ export async function copyBatch(client: FileSystemClient, files: FileInfo[], opt
   for (const file of files) {
     try {
       const to = `${destination}${file.path.slice(source.length)}`;
-      const bytes = await client.read(file);
-      await client.writeFile(to, Buffer.isBuffer(bytes) ? Readable.from([bytes]) : bytes, {
+      await client.writeFile(to, await client.readStream(file), {
         attributes: {
           owner: options.owner ?? file.owner,
           group: file.group,

@@ -4,7 +4,7 @@ import { requireBucket } from "./buckets.ts";
 import { isoDate, ownerOf, quoteEtag, type S3Context, type S3Deps } from "./context.ts";
 import { s3Error } from "./errors.ts";
 import { checkKey, pathOf } from "./names.ts";
-import { attributesFrom, copySourceOf, toStream, withBody } from "./objects.ts";
+import { attributesFrom, copySourceOf, withBody } from "./objects.ts";
 import { parseS3Xml, s3Xml } from "./xml.ts";
 
 const XML = "application/xml";
@@ -58,7 +58,7 @@ async function uploadPartCopy(ctx: S3Context, deps: S3Deps, upload: Upload, part
     start = Number(m[1]);
     length = Number(m[2]) - start + 1;
   }
-  const part = await deps.client.uploadPart(upload, partNumber, toStream(await deps.client.read(src, start, length)));
+  const part = await deps.client.uploadPart(upload, partNumber, await deps.client.readStream(src, start, length));
   return ctx.reply.type(XML).send(s3Xml("CopyPartResult", { LastModified: isoDate(part.mtimeMs), ETag: quoteEtag(part.etag) }));
 }
 

@@ -1,4 +1,3 @@
-import { Readable } from "node:stream";
 import type { FileSystemClient } from "@koine/client";
 import { ErrorCode, type FileAttributes, type FileInfo, KoineError } from "@koine/protocol";
 import { checkPublicGrants, requestedGrants } from "./access.ts";
@@ -298,10 +297,6 @@ export function parseCopySource(header: string): { bucket: string; key: string }
   return { bucket, key };
 }
 
-export function toStream(bytes: Readable | Buffer): Readable {
-  return Buffer.isBuffer(bytes) ? Readable.from([bytes]) : bytes;
-}
-
 /**
  * The object an x-amz-copy-source names, checked against the copy-source
  * conditions; the request itself must have no body.
@@ -361,7 +356,7 @@ export async function copyObject(ctx: S3Context, deps: S3Deps) {
   };
   const info = key.endsWith("/")
     ? await deps.client.commitMarker(pathOf(bucket, key), attributes)
-    : await deps.client.writeFile(pathOf(bucket, key), toStream(await deps.client.read(src)), { attributes, sizeHint: src.size });
+    : await deps.client.writeFile(pathOf(bucket, key), await deps.client.readStream(src), { attributes, sizeHint: src.size });
   return ctx.reply
     .type(XML)
     .send(s3Xml("CopyObjectResult", { LastModified: isoDate(info.mtimeMs), ETag: quoteEtag(info.etag || EMPTY_MD5) }));
