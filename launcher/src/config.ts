@@ -4,7 +4,7 @@ import * as ais from "@koine/ais-gateway";
 import * as admin from "@koine/alluxio-admin";
 import * as alluxio from "@koine/alluxio-proxy";
 import * as cacheNode from "@koine/cache-node";
-import { readSettings, Setting, SHARED_SETTINGS, tlsOf } from "@koine/config";
+import { mountRootsOf, readSettings, Setting, SHARED_SETTINGS, tlsOf } from "@koine/config";
 import * as metadata from "@koine/metadata";
 import { parseUsers, USER_SETTINGS } from "@koine/namespace";
 import { type AuthMode, DOMAIN_SETTINGS } from "@koine/s3";
@@ -75,7 +75,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): LocalClusterO
     cacheCapacityBytes: s.KOINE_CACHE_CAPACITY,
     cacheMemoryBytes: s.KOINE_CACHE_MEMORY,
     users: parseUsers(env),
-    ...(s.KOINE_MOUNT_ROOTS.length > 0 ? { mountRoots: s.KOINE_MOUNT_ROOTS.map((r) => resolve(r)) } : {}),
+    mountRoots: mountRootsOf(s, resolve(s.KOINE_HOME)),
     alluxioAuth: s.KOINE_ALLUXIO_AUTH as AuthMode,
     s3Domains: s.KOINE_S3_DOMAINS,
     syncIntervalMs: s.KOINE_UFS_SYNC_INTERVAL,

@@ -136,12 +136,14 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       stops.push(["nats-server", () => (nats as NatsServer).stop()]);
       natsUrl = nats.url;
     }
+    // Where admins may bring local files in from: mounts (metadata) and AIS promote (cache nodes).
+    const mountRoots = options.mountRoots ?? [join(options.home, "mounts")];
     const meta = await metadata.start({
       natsUrl,
       tls: options.tls,
       clusterKey,
       users: options.users ?? parseUsers({}),
-      mountRoots: options.mountRoots ?? [join(options.home, "mounts")],
+      mountRoots,
       dataDir: join(options.home, "metadata"),
       rootUfs: pathToFileURL(join(options.home, "ufs")).href,
       ...(options.syncIntervalMs === undefined ? {} : { syncIntervalMs: options.syncIntervalMs }),
@@ -166,7 +168,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         capacityBytes: options.cacheCapacityBytes ?? cacheNode.DEFAULT_CAPACITY_BYTES,
         memoryBytes: options.cacheMemoryBytes ?? cacheNode.DEFAULT_MEMORY_BYTES,
         pageSize: options.pageSize ?? cacheNode.DEFAULT_PAGE_SIZE,
-        localRoots: options.mountRoots ?? [join(options.home, "mounts")],
+        localRoots: mountRoots,
         ...(options.policyCheckMs === undefined ? {} : { policyCheckMs: options.policyCheckMs }),
       });
       nodes.push(node);
@@ -179,52 +181,34 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       stops.push(["job runner", () => runner.stop()]);
     }
 
+    // What every front-end is given: NATS, the key, TLS, the address, and the cache nodes of this process.
+    const frontEnd = { natsUrl, clusterKey, tls: options.tls, host: options.bindHost ?? "127.0.0.1" };
+    const dataFrontEnd = { ...frontEnd, localNodes, ...(options.blockSize ? { blockSize: options.blockSize } : {}) };
     const gateway = await s3.start({
-      natsUrl,
-      clusterKey,
-      tls: options.tls,
-      host: options.bindHost ?? "127.0.0.1",
+      ...dataFrontEnd,
       port: options.s3Port ?? s3.DEFAULT_PORT,
       region: "us-east-1",
       bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS,
-      localNodes,
-      ...(options.blockSize ? { blockSize: options.blockSize } : {}),
       ...(options.s3Domains ? { virtualHostDomains: options.s3Domains } : {}),
     });
     stops.push(["S3 gateway", () => gateway.stop()]);
 
     const proxy = await alluxio.start({
-      natsUrl,
-      host: options.bindHost ?? "127.0.0.1",
+      ...dataFrontEnd,
       port: options.alluxioPort ?? alluxio.DEFAULT_PORT,
-      clusterKey,
-      tls: options.tls,
       authMode: options.alluxioAuth ?? "koine",
-      localNodes,
-      ...(options.blockSize ? { blockSize: options.blockSize } : {}),
       ...(options.alluxioStreams ? { streams: options.alluxioStreams } : {}),
     });
     stops.push(["Alluxio proxy", () => proxy.stop()]);
 
     const adminApi = await admin.start({
-      natsUrl,
-      clusterKey,
-      tls: options.tls,
-      host: options.bindHost ?? "127.0.0.1",
+      ...frontEnd,
       port: options.adminPort ?? admin.DEFAULT_PORT,
       disabled: options.adminDisabled ?? [],
     });
     stops.push(["admin API", () => adminApi.stop()]);
 
-    const aisGateway = await ais.start({
-      natsUrl,
-      clusterKey,
-      tls: options.tls,
-      host: options.bindHost ?? "127.0.0.1",
-      port: options.aisPort ?? ais.DEFAULT_PORT,
-      localNodes,
-      ...(options.blockSize ? { blockSize: options.blockSize } : {}),
-    });
+    const aisGateway = await ais.start({ ...dataFrontEnd, port: options.aisPort ?? ais.DEFAULT_PORT });
     stops.push(["AIS gateway", () => aisGateway.stop()]);
 
     return {

@@ -6,6 +6,15 @@
  * @module
  */
 export { runService } from "./run.ts";
-export { KNOWN_SETTINGS, portSettingOf, readSettings, Setting, SHARED_SETTINGS, unknownSettings } from "./schema.ts";
+export {
+  KNOWN_SETTINGS,
+  MOUNT_ROOTS_SETTING,
+  mountRootsOf,
+  portSettingOf,
+  readSettings,
+  Setting,
+  SHARED_SETTINGS,
+  unknownSettings,
+} from "./schema.ts";
 export { DEFAULT_NATS_URL, parseDuration, parseSize } from "./settings.ts";
 export { type Tls, tlsOf } from "./tls.ts";

@@ -1,3 +1,4 @@
+import { join, resolve } from "node:path";
 import { type Static, Type as T, type TObject, type TProperties, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { closest } from "fastest-levenshtein";
@@ -167,6 +168,19 @@ export const SHARED_SETTINGS = {
   KOINE_TLS_KEY: Setting.optionalText("Its private key (PEM file)"),
   KOINE_TLS_CA: Setting.optionalText("CA certificates (PEM file) trusted for calls to other koine services (default: the system's)"),
 };
+
+/** Where admins may bring local files in from: local mounts (metadata), AIS promote (cache nodes). */
+export const MOUNT_ROOTS_SETTING = {
+  KOINE_MOUNT_ROOTS: Setting.list(
+    [],
+    "Directories below which admins may bring in local files: mounts of local directories, AIS promote (default: <KOINE_HOME>/mounts)",
+  ),
+};
+
+/** The mount roots a service's settings name, resolved; by default `<home>/mounts`. */
+export function mountRootsOf(s: { KOINE_MOUNT_ROOTS: string[] }, home: string): string[] {
+  return s.KOINE_MOUNT_ROOTS.length > 0 ? s.KOINE_MOUNT_ROOTS.map((r) => resolve(r)) : [join(home, "mounts")];
+}
 
 /** The port setting of `schema` whose value (set or default) is `port`, or the one just below it (cache nodes take port + i). */
 export function portSettingOf(schema: TObject, port: number, env: NodeJS.ProcessEnv = process.env): string | undefined {

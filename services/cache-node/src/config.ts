@@ -9,7 +9,7 @@ import {
   DEFAULT_POLICY_CHECK_MS,
   DEFAULT_PORT,
 } from "@koine/cache";
-import { readSettings, Setting, SHARED_SETTINGS, tlsOf } from "@koine/config";
+import { MOUNT_ROOTS_SETTING, mountRootsOf, readSettings, Setting, SHARED_SETTINGS, tlsOf } from "@koine/config";
 import { Type as T } from "@sinclair/typebox";
 
 /** A cache node process: the node, and its AIS target on `aisPort` (0: a free port, advertised in its membership entry). */
@@ -40,10 +40,7 @@ export const Settings = T.Object({
   KOINE_CACHE_CAPACITY: Setting.size(DEFAULT_CAPACITY_BYTES, "Bytes of pages on disk"),
   KOINE_CACHE_MEMORY: Setting.size(DEFAULT_MEMORY_BYTES, "Bytes of the hottest pages also kept in memory (0: none)"),
   KOINE_PAGE_SIZE: Setting.size(DEFAULT_PAGE_SIZE, "Page size"),
-  KOINE_MOUNT_ROOTS: Setting.list(
-    [],
-    "Directories below which admins may bring in local files: AIS promote (default: <KOINE_HOME>/mounts)",
-  ),
+  ...MOUNT_ROOTS_SETTING,
   KOINE_AIS_TARGET_PORT: Setting.port(0, "Port of the node's AIS target (0: a free one; gateways learn it from the membership)"),
   KOINE_POLICY_CHECK_INTERVAL: Setting.duration(DEFAULT_POLICY_CHECK_MS, "How often cached contents are checked against TTL policies"),
 });
@@ -69,6 +66,6 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): CacheNodeServ
     pageSize: s.KOINE_PAGE_SIZE,
     policyCheckMs: s.KOINE_POLICY_CHECK_INTERVAL,
     aisPort: s.KOINE_AIS_TARGET_PORT,
-    localRoots: s.KOINE_MOUNT_ROOTS.length > 0 ? s.KOINE_MOUNT_ROOTS.map((r) => resolve(r)) : [join(home, "mounts")],
+    localRoots: mountRootsOf(s, home),
   };
 }

@@ -1,7 +1,7 @@
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { clusterKeyOf } from "@koine/access";
-import { readSettings, Setting, SHARED_SETTINGS, type Tls, tlsOf } from "@koine/config";
+import { MOUNT_ROOTS_SETTING, mountRootsOf, readSettings, Setting, SHARED_SETTINGS, type Tls, tlsOf } from "@koine/config";
 import {
   DEFAULT_SWEEP_GRACE_MS,
   DEFAULT_SWEEP_INTERVAL_MS,
@@ -36,7 +36,7 @@ export const Settings = T.Object({
   KOINE_TTL_CHECK_INTERVAL: Setting.duration(DEFAULT_TTL_CHECK_MS, "How often times to live are checked"),
   KOINE_SWEEP_INTERVAL: Setting.duration(DEFAULT_SWEEP_INTERVAL_MS, "How often the under-stores are swept of staged leftovers"),
   KOINE_SWEEP_GRACE: Setting.duration(DEFAULT_SWEEP_GRACE_MS, "How old a staged leftover must be to be swept"),
-  KOINE_MOUNT_ROOTS: Setting.list([], "Directories below which admins may mount local directories (default: <KOINE_HOME>/mounts)"),
+  ...MOUNT_ROOTS_SETTING,
   KOINE_METADATA_HOST: Setting.text("0.0.0.0", "Address of metadata's health and metrics"),
   KOINE_METADATA_PORT: Setting.port(DEFAULT_OPS_PORT, "Port of metadata's health and metrics"),
 });
@@ -49,7 +49,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): MetadataOptio
     clusterKey: clusterKeyOf(s),
     tls: tlsOf(s),
     users: parseUsers(env),
-    mountRoots: s.KOINE_MOUNT_ROOTS.length > 0 ? s.KOINE_MOUNT_ROOTS.map((r) => resolve(r)) : [join(home, "mounts")],
+    mountRoots: mountRootsOf(s, home),
     dataDir: join(home, "metadata"),
     rootUfs: s.KOINE_ROOT_UFS ?? pathToFileURL(join(home, "ufs")).href,
     syncIntervalMs: s.KOINE_UFS_SYNC_INTERVAL,
