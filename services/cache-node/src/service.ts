@@ -37,13 +37,19 @@ export async function start(options: CacheNodeServiceOptions): Promise<CacheNode
     await node.stop();
     throw err;
   }
+  // Stopped once, whichever way (a crash simulated by abort, then a test's clean-up stop, is one stop).
+  let stopped = false;
   return {
     ...node,
     async stop() {
+      if (stopped) return;
+      stopped = true;
       await target.stop();
       await node.stop();
     },
     async abort() {
+      if (stopped) return;
+      stopped = true;
       await node.abort();
       await target.stop();
     },
