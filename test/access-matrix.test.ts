@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { bootCluster, type LocalCluster } from "@koine/launcher";
 import { tempDir } from "@koine/testkit";
 import { adminCall, alluxioCall, type Caller, type Credentials, signedRequest, streamCall, TEST_CREDENTIALS } from "@koine/testkit/clients";
@@ -199,12 +199,22 @@ function waysOf(cluster: LocalCluster, mountable: string): Record<Op, Ways> {
         alluxioOutcome(await alluxioCall(alluxio, `/mnt-alluxio-${who}/mount?src=${encodeURIComponent(mountable)}`, {}, WHO[who])),
       "admin API mount": async (who) =>
         adminOutcome(await adminCall(cluster.adminUrl, "POST", "/api/v1/mount", { path: `/mnt-admin-${who}`, ufs: mountable }, WHO[who])),
+      // AIS's promote brings files of a target's host in, as a mount does (the gateway sends it on to a target, which decides).
+      "ais promote": async (who) => {
+        const src = fileURLToPath(mountable);
+        const body = JSON.stringify({ action: "promote", name: src, value: { src, obj: `promoted-${who}`, rcr: true } });
+        return aisOutcome(await ais(cluster.aisUrl, WHO[who], "POST", "/v1/objects/matrix", body));
+      },
     },
     adminJob: {
       "admin API free": async (who) =>
         adminOutcome(await adminCall(cluster.adminUrl, "POST", "/api/v1/free", { paths: ["/matrix/private.txt"] }, WHO[who])),
       "admin API ttl": async (who) =>
         adminOutcome(await adminCall(cluster.adminUrl, "POST", "/api/v1/ttl", { path: "/matrix", time: "1h" }, WHO[who])),
+      "ais start rebalance": async (who) =>
+        aisOutcome(
+          await ais(cluster.aisUrl, WHO[who], "PUT", "/v1/cluster", JSON.stringify({ action: "start", value: { Kind: "rebalance" } })),
+        ),
     },
   };
 }

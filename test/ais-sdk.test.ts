@@ -125,6 +125,19 @@ test("AIS - strangers and bad input: a wrong password, a forged token, no creden
   const forged = `${token.split(".")[0]}.${"A".repeat(43)}`;
   assert.equal((await ask("GET", "/v1/objects/b/k", { headers: { authorization: `Bearer ${forged}` } })).status, 401);
   assert.equal((await fetch(`${base}/v1/objects/b/k`)).status, 403, "no credentials: the bucket is private");
+  // Straight to the target (its URL from the cluster map), with no redirect: it decides who asks on its own.
+  const smap = (await (await fetch(`${base}/v1/daemon?what=smap`)).json()) as {
+    tmap: Record<string, { public_net: { direct_url: string } }>;
+  };
+  const targetUrl = Object.values(smap.tmap)[0]?.public_net.direct_url as string;
+  assert.equal((await fetch(`${targetUrl}/v1/objects/b/k`)).status, 403, "a target: no credentials, no bytes of a private bucket");
+  assert.equal((await fetch(`${targetUrl}/v1/objects/b/k`, { headers: { authorization: `Bearer ${forged}` } })).status, 401);
+  assert.equal((await fetch(`${targetUrl}/v1/objects/b/..%2Fescape`, { headers: { authorization: basic } })).status, 400);
+  assert.equal(
+    (await fetch(`${targetUrl}/v1/buckets/b`, { headers: { authorization: basic } })).status,
+    501,
+    "a target serves objects only",
+  );
 
   assert.equal((await ask("POST", "/v1/buckets/bad%20name?provider=ais", { body: '{"action":"create-bck"}' })).status, 400);
   assert.equal((await ask("POST", "/v1/buckets/b2?provider=ais", { body: "{not json" })).status, 400);
