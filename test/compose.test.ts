@@ -34,6 +34,7 @@ test("compose - the multi-host file is valid and describes every service, cache 
     "nats1",
     "nats2",
     "nats3",
+    "ozone-gateway",
     "s3-gateway",
   ]);
   const config = (await run("docker-compose", ["-f", FILE, "config"], { env })).stdout;
@@ -43,7 +44,7 @@ test("compose - the multi-host file is valid and describes every service, cache 
   assert.match(config, /KOINE_NATS_URL: nats:\/\/nats1:4222,nats:\/\/nats2:4222,nats:\/\/nats3:4222/);
   // Published: the client ports only.
   const published = [...config.matchAll(/published: "?(\d+)"?/g)].map((m) => m[1]).sort();
-  assert.deepEqual(published, ["19999", "39999", "8080", "9000"]);
+  assert.deepEqual(published, ["19999", "39999", "8080", "9000", "9874", "9880"]);
 });
 
 test("compose - the image's contents: pnpm deploy of every service, each started by the entrypoint from it", async (t) => {

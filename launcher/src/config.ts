@@ -7,6 +7,8 @@ import * as cacheNode from "@koine/cache-node";
 import { mountRootsOf, readSettings, Setting, SHARED_SETTINGS, tlsOf } from "@koine/config";
 import * as metadata from "@koine/metadata";
 import { parseUsers, USER_SETTINGS } from "@koine/namespace";
+import { type OzoneAuthMode, parseOzoneGroups } from "@koine/ozone";
+import * as ozone from "@koine/ozone-gateway";
 import { type AuthMode, DOMAIN_SETTINGS } from "@koine/s3";
 import * as s3 from "@koine/s3-gateway";
 import { Type as T } from "@sinclair/typebox";
@@ -39,6 +41,11 @@ export const Settings = T.Object({
   KOINE_ALLUXIO_PORT,
   KOINE_ADMIN_PORT,
   KOINE_AIS_PORT: ais.Settings.properties.KOINE_AIS_PORT,
+  KOINE_OZONE_PORT: ozone.Settings.properties.KOINE_OZONE_PORT,
+  KOINE_OZONE_OM_PORT: ozone.Settings.properties.KOINE_OZONE_OM_PORT,
+  KOINE_OZONE_AUTH: ozone.Settings.properties.KOINE_OZONE_AUTH,
+  KOINE_OZONE_ADMINS: ozone.Settings.properties.KOINE_OZONE_ADMINS,
+  KOINE_OZONE_GROUPS: ozone.Settings.properties.KOINE_OZONE_GROUPS,
   KOINE_CACHE_PORT: Setting.port(cacheNode.DEFAULT_PORT, "Data port of the first cache node (the next ones take the next ports)"),
   KOINE_CACHE_NODES: Setting.count(1, "Cache nodes", 64),
   KOINE_CACHE_CAPACITY,
@@ -70,6 +77,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): LocalClusterO
     alluxioPort: s.KOINE_ALLUXIO_PORT,
     adminPort: s.KOINE_ADMIN_PORT,
     aisPort: s.KOINE_AIS_PORT,
+    ozonePort: s.KOINE_OZONE_PORT,
+    ozoneOmPort: s.KOINE_OZONE_OM_PORT,
+    ozone: { auth: s.KOINE_OZONE_AUTH as OzoneAuthMode, admins: s.KOINE_OZONE_ADMINS, groups: parseOzoneGroups(s.KOINE_OZONE_GROUPS) },
     cachePort: s.KOINE_CACHE_PORT,
     cacheNodes: s.KOINE_CACHE_NODES,
     cacheCapacityBytes: s.KOINE_CACHE_CAPACITY,

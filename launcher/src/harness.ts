@@ -15,6 +15,8 @@ export async function bootCluster(
     alluxioPort: 0,
     adminPort: 0,
     aisPort: 0,
+    ozonePort: 0,
+    ozoneOmPort: 0,
     mountRoots: [tmpdir()],
     ...options,
     home,

@@ -12,6 +12,8 @@ import type { Tls } from "@koine/config";
 import * as jobRunner from "@koine/job-runner";
 import * as metadata from "@koine/metadata";
 import { parseUsers } from "@koine/namespace";
+import type { OzoneAuthMode } from "@koine/ozone";
+import * as ozone from "@koine/ozone-gateway";
 import type { PutUserRequest } from "@koine/protocol";
 import { type AuthMode, DEFAULT_BODY_IDLE_TIMEOUT_MS } from "@koine/s3";
 import * as s3 from "@koine/s3-gateway";
@@ -40,6 +42,12 @@ export interface LocalClusterOptions {
   adminPort?: number;
   /** @default 8080 */
   aisPort?: number;
+  /** The Ozone REST API. @default 9880 */
+  ozonePort?: number;
+  /** Ozone's /serviceList (an Ozone manager's HTTP port). @default 9874 */
+  ozoneOmPort?: number;
+  /** How the Ozone gateway takes "Authorization: OZONE <user>"; Ozone admins and groups of SIMPLE mode. @default { auth: "koine" } */
+  ozone?: { auth: OzoneAuthMode; admins?: string[]; groups?: Map<string, string[]> };
   /** Idle time and open-stream limits of the Alluxio streams API. */
   alluxioStreams?: AlluxioProxyOptions["streams"];
   /** Admin API endpoints switched off (they answer 501). */
@@ -82,6 +90,9 @@ export interface LocalCluster {
   adminUrl: string;
   /** The AIS gateway. */
   aisUrl: string;
+  /** The Ozone gateway (REST API), and its /serviceList port. */
+  ozoneUrl: string;
+  ozoneOmUrl: string;
   home: string;
   /** The key the services share (their NATS passwords come from it). */
   clusterKey: ClusterKey;
@@ -211,12 +222,24 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const aisGateway = await ais.start({ ...dataFrontEnd, port: options.aisPort ?? ais.DEFAULT_PORT });
     stops.push(["AIS gateway", () => aisGateway.stop()]);
 
+    const ozoneGateway = await ozone.start({
+      ...dataFrontEnd,
+      port: options.ozonePort ?? ozone.DEFAULT_PORT,
+      omPort: options.ozoneOmPort ?? ozone.DEFAULT_OM_PORT,
+      auth: options.ozone?.auth ?? "koine",
+      admins: options.ozone?.admins ?? [],
+      groups: options.ozone?.groups ?? new Map(),
+    });
+    stops.push(["Ozone gateway", () => ozoneGateway.stop()]);
+
     return {
       natsUrl,
       s3Url: gateway.url,
       alluxioUrl: proxy.url,
       adminUrl: adminApi.url,
       aisUrl: aisGateway.url,
+      ozoneUrl: ozoneGateway.url,
+      ozoneOmUrl: ozoneGateway.omUrl,
       home: options.home,
       clusterKey,
       nats,

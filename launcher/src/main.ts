@@ -14,6 +14,7 @@ await runService(
   Alluxio proxy ${cluster.alluxioUrl}/api/v1   (S3 also at ${cluster.alluxioUrl}/api/v1/s3)
   admin API     ${cluster.adminUrl}/api/v1   (load jobs, nodes, mounts)
   AIS gateway   ${cluster.aisUrl}/v1   (the AIStore API)
+  Ozone REST    ${cluster.ozoneUrl}   (the Ozone v1 REST API; /serviceList at ${cluster.ozoneOmUrl})
   NATS          ${cluster.natsUrl}
   cache nodes   ${cluster.cacheNodes.map((n) => `${n.id} ${n.url}`).join(", ")}
 Ctrl-C stops everything.`;

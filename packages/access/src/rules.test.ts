@@ -160,3 +160,30 @@ test("access - a policy koine cannot honour is refused, not ignored", () => {
   bad({ ...base, Action: "iam:CreateUser" });
   assert.throws(() => parsePolicy("{", "b"), PolicyError);
 });
+
+test("access - recursive grants of a directory hold on it and everything below it (Ozone bucket ACLs); plain ones do not", () => {
+  const volume = inode("/v", { type: "directory", mode: 0o700 });
+  const ozoneBucket = (grants: FileInfo["grants"]) => inode("/v/b", { type: "directory", mode: 0o700, ...(grants ? { grants } : {}) });
+  const at = (dir: FileInfo, key?: string): Subject => {
+    const path = key ? `/v/b/${key}` : "/v/b";
+    return {
+      path,
+      target: key ? inode(path, { owner: "carol" }) : dir,
+      container: key ? dir : volume,
+      bucket: volume,
+      ancestors: key ? [dir, volume] : [volume],
+    };
+  };
+  const readers = ozoneBucket([{ grantee: "user:bob", permission: "READ", recursive: true }]);
+  assert.equal(allowed(who.member, "s3:GetObject", at(readers, "x/k")), true, "a key below");
+  assert.equal(allowed(who.member, "s3:ListBucket", at(readers)), true, "the bucket itself");
+  assert.equal(allowed(who.member, "s3:PutObject", at(readers, "k")), false, "READ is not WRITE");
+  assert.equal(allowed(who.other, "s3:GetObject", at(readers, "k")), false, "another user");
+  const writers = ozoneBucket([{ grantee: "group:analysts", permission: "WRITE", recursive: true }]);
+  assert.equal(allowed(who.member, "s3:PutObject", at(writers, "k")), true, "a group member writes");
+  assert.equal(allowed(who.member, "s3:GetObject", at(writers, "k")), false);
+  const world = ozoneBucket([{ grantee: "AllUsers", permission: "READ", recursive: true }]);
+  assert.equal(allowed(who.anonymous, "s3:GetObject", at(world, "k")), true, "world::r");
+  const plain = ozoneBucket([{ grantee: "user:bob", permission: "READ" }]);
+  assert.equal(allowed(who.member, "s3:GetObject", at(plain, "k")), false, "a plain grant stays on its directory");
+});

@@ -95,6 +95,8 @@ export interface Subject {
   container: FileInfo;
   /** The top-level directory (bucket) the path is in, or is; undefined for "/". */
   bucket: FileInfo | undefined;
+  /** The directories above the path below the root, whose recursive grants hold on it (Ozone's bucket ACLs). */
+  ancestors?: readonly FileInfo[];
 }
 
 /** Whether `principal` is `inode`'s owner (the root's "root" is a name shown, not a user). */
@@ -127,18 +129,22 @@ function grantApplies(grant: Grant, principal: Principal): boolean {
   return false;
 }
 
-/** Whether owner, mode bits or ACL grants of `inode` give `principal` the permission. */
+/**
+ * Whether owner, mode bits or ACL grants of `inode` give `principal` the
+ * permission; `inherited` are the recursive grants of the directories above.
+ */
 function permits(
   principal: Principal,
   inode: FileInfo,
   bucket: FileInfo | undefined,
   permission: Permission,
   ignorePublicGrants: boolean,
+  inherited: readonly Grant[],
 ): boolean {
   if (ownerOf(principal, inode, bucket)) return true;
   const bit = MODE_BITS[permission];
   if (bit !== undefined && (modeBitsFor(principal, inode) & bit) !== 0) return true;
-  return (inode.grants ?? []).some(
+  return [...(inode.grants ?? []), ...inherited].some(
     (g) =>
       (g.permission === permission || g.permission === "FULL_CONTROL") &&
       !(ignorePublicGrants && isPublicGrant(g)) &&
@@ -156,7 +162,8 @@ export function resourceArn(path: string): string {
  * every dialect: an admin may do anything; a bucket policy's Deny refuses
  * and its Allow grants; otherwise ownership (of the path or of its bucket),
  * the mode bits of the owner, group or other class (for signed-in users),
- * and ACL grants decide, on the path itself or on its container. A path
+ * and ACL grants (the path's own, and the recursive ones of the
+ * directories above it) decide, on the path itself or on its container. A path
  * that does not exist is decided as its listing: who may not list its
  * container may not learn that it is missing.
  */
@@ -174,7 +181,8 @@ export function isAllowed(principal: Principal, action: Action, subject: Subject
   if (need === "authenticated") return !principal.anonymous;
   const ignorePublic = settings?.ignorePublicAcls === true;
   if (need === "owner") return target !== undefined && ownerOf(principal, target, bucket);
-  if (need.on === "container") return permits(principal, container, bucket, need.permission, ignorePublic);
-  if (target === undefined) return permits(principal, container, bucket, "READ", ignorePublic);
-  return permits(principal, target, bucket, need.permission, ignorePublic);
+  const inherited = (subject.ancestors ?? []).flatMap((dir) => (dir.grants ?? []).filter((g) => g.recursive === true));
+  if (need.on === "container") return permits(principal, container, bucket, need.permission, ignorePublic, inherited);
+  if (target === undefined) return permits(principal, container, bucket, "READ", ignorePublic, inherited);
+  return permits(principal, target, bucket, need.permission, ignorePublic, inherited);
 }

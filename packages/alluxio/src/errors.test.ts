@@ -12,6 +12,7 @@ test("Alluxio errors - every koine error code has its gRPC status name; anything
     "PERMISSION_DENIED",
     "UNAUTHENTICATED",
     "UNIMPLEMENTED",
+    "RESOURCE_EXHAUSTED",
   ]);
   for (const code of Object.values(ErrorCode)) {
     const err = toAlluxioError(new KoineError(code, "why"));

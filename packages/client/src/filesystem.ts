@@ -286,18 +286,21 @@ export class FileSystemClient {
     throw new KoineError(ErrorCode.PermissionDenied, `${who} may not ${action} on "${path}"`);
   }
 
-  /** What a decision on `path` looks at: its entry, the nearest explicit directory above it, its top-level directory. */
+  /** What a decision on `path` looks at: its entry, the nearest explicit directory above it, its top-level directory, every directory above it. */
   async #subjectOf(path: string): Promise<Subject> {
     const segments = path.split("/").filter((s) => s !== "");
     const canonical = `/${segments.join("/")}`;
     const target = await this.find(canonical);
     const bucket = segments.length === 0 ? undefined : segments.length === 1 ? target : await this.find(`/${segments[0]}`);
+    const ancestors: FileInfo[] = [];
     let container: FileInfo | undefined;
-    for (let depth = segments.length - 1; depth > 0 && container === undefined; depth--) {
+    for (let depth = segments.length - 1; depth > 0; depth--) {
       const dir = depth === 1 ? bucket : await this.find(`/${segments.slice(0, depth).join("/")}`);
-      if (dir?.type === "directory" && !dir.implicit) container = dir;
+      if (dir?.type !== "directory") continue;
+      ancestors.push(dir);
+      if (container === undefined && !dir.implicit) container = dir;
     }
-    return { path: canonical, target, container: container ?? (await this.stat("/")), bucket };
+    return { path: canonical, target, container: container ?? (await this.stat("/")), bucket, ancestors };
   }
 
   listKeys(bucket: string, options: { prefix: string; delimiter: string; startAfter: string; maxKeys: number }): Promise<ListKeysReply> {

@@ -2,7 +2,7 @@ import { enqueue } from "@koine/bus";
 import { ErrorCode, Jobs, KoineError, Meta, parsePath, type WrittenData } from "@koine/protocol";
 import { type PublishTurn, UfsError } from "@koine/ufs";
 import { type Metadata, removeFromUfs } from "./context.ts";
-import { canonical, type InodeRecord, type Namespace } from "./namespace.ts";
+import { canonical, type InodeRecord, type Namespace, type QuotaHold } from "./namespace.ts";
 
 type Committed = Awaited<ReturnType<Namespace["commitFile"]>>;
 
@@ -57,27 +57,36 @@ export function serveCommits(m: Metadata): { commitWritten: CommitWritten; reque
   const commitWritten: CommitWritten = (path, data, createParents, commit) =>
     tracked(path, async () => {
       m.writable(path);
-      if (!data.stagedPath || m.ns.lookup(parsePath(path))?.contentId === data.contentId) return commit(data);
+      const existing = m.ns.lookup(parsePath(path));
+      if (existing?.contentId === data.contentId) return commit(data);
+      let hold: QuotaHold;
       try {
-        m.ns.checkCommit(path, createParents);
+        // What the write adds is held against the quota from here until its commit: writers racing cannot overshoot it.
+        hold = m.ns.hold(path, data.size - (existing?.type === "file" ? existing.size : 0));
+        if (data.stagedPath) m.ns.checkCommit(path, createParents);
       } catch (err) {
-        await (await m.ufsOf(data.mountId ?? m.ns.ufsLocationOf(canonical(path)).mountId)).discard(data.stagedPath);
+        if (data.stagedPath) await (await m.ufsOf(data.mountId ?? m.ns.ufsLocationOf(canonical(path)).mountId)).discard(data.stagedPath);
         throw err;
       }
-      let published: Awaited<ReturnType<typeof publishAt<Promise<Committed>>>>;
       try {
-        published = await publishAt(path, data.stagedPath, data.mountId, {
-          onSwap: (status) => commit({ ...data, ufsFingerprint: status.fingerprint }),
-        });
-      } catch (err) {
-        if (!(err instanceof UfsError && err.code === "NOT_FOUND")) throw err;
-        // The staged bytes are gone. A metadata killed between the rename and its LMDB commit leaves them at the
-        // path (a rename keeps the fingerprint): this commit, sent again, finishes that one. Otherwise they are lost.
-        const at = m.ns.ufsLocationOf(canonical(path));
-        if ((await (await m.ufsOf(at.mountId)).stat(at.path))?.fingerprint === data.ufsFingerprint) return commit(data);
-        throw new KoineError(ErrorCode.Unavailable, `Cannot commit "${path}": its staged bytes are gone; write it again`, { cause: err });
+        if (!data.stagedPath) return await commit(data);
+        let published: Awaited<ReturnType<typeof publishAt<Promise<Committed>>>>;
+        try {
+          published = await publishAt(path, data.stagedPath, data.mountId, {
+            onSwap: (status) => commit({ ...data, ufsFingerprint: status.fingerprint }),
+          });
+        } catch (err) {
+          if (!(err instanceof UfsError && err.code === "NOT_FOUND")) throw err;
+          // The staged bytes are gone. A metadata killed between the rename and its LMDB commit leaves them at the
+          // path (a rename keeps the fingerprint): this commit, sent again, finishes that one. Otherwise they are lost.
+          const at = m.ns.ufsLocationOf(canonical(path));
+          if ((await (await m.ufsOf(at.mountId)).stat(at.path))?.fingerprint === data.ufsFingerprint) return await commit(data);
+          throw new KoineError(ErrorCode.Unavailable, `Cannot commit "${path}": its staged bytes are gone; write it again`, { cause: err });
+        }
+        return await (published.result as Promise<Committed>);
+      } finally {
+        m.ns.release(hold);
       }
-      return published.result as Promise<Committed>;
     });
 
   /** Queues the persisting of a version that is only in the cache (ASYNC_THROUGH). */

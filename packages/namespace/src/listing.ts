@@ -90,7 +90,7 @@ export function listKeys(ns: Namespace, options: ListKeysOptions): ListKeysReply
         continue;
       }
       if (keys.length + commonPrefixes.length >= maxKeys) return { keys, commonPrefixes, truncated: true, last };
-      keys.push({ key, size: inode.size, etag: inode.etag, mtimeMs: inode.mtimeMs, owner: inode.owner });
+      keys.push({ key, size: inode.size, etag: inode.etag, createdMs: inode.createdMs, mtimeMs: inode.mtimeMs, owner: inode.owner });
       last = key;
     }
   } finally {

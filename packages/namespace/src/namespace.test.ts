@@ -91,3 +91,40 @@ test("namespace - times to live run out from creation", async (t) => {
     ["c1"],
   );
 });
+
+test("namespace - a top-level directory's usage follows writes, overwrites, deletes and renames; its quota refuses what would pass it", async (t) => {
+  const ns = await namespace(t);
+  await ns.mkdir("/vol", {});
+  await ns.mkdir("/other", {});
+  const used = (top: string) => ns.stat(top).usedBytes;
+  await ns.commitFile("/vol/b/k1", written("c1", 100), 1024, {}, true);
+  await ns.commitFile("/vol/b/deep/k2", written("c2", 50), 1024, {}, true);
+  assert.equal(used("/vol"), 150);
+  await ns.commitFile("/vol/b/k1", written("c3", 30), 1024, {}, true);
+  assert.equal(used("/vol"), 80, "an overwrite counts its new size only");
+  await ns.rename("/vol/b/deep", "/other/deep");
+  assert.deepEqual([used("/vol"), used("/other")], [30, 50], "a directory's bytes move with it");
+  await ns.delete("/vol/b", { recursive: true });
+  assert.equal(used("/vol"), 0);
+
+  await ns.setAttributes("/vol", { quotaBytes: 100 });
+  assert.equal(ns.stat("/vol").quotaBytes, 100);
+  assert.equal(await outcome(() => ns.checkQuota("/vol/x", 100)), "ok", "up to the quota");
+  assert.equal(await outcome(() => ns.checkQuota("/vol/x", 101)), ErrorCode.QuotaExceeded);
+  const hold = ns.hold("/vol/y", 50);
+  assert.equal(await outcome(() => ns.checkQuota("/vol/x", 60)), ErrorCode.QuotaExceeded, "bytes other writes hold count");
+  assert.equal(await outcome(() => ns.hold("/vol/x", 60)), ErrorCode.QuotaExceeded, "and refuse a hold");
+  await ns.commitFile("/vol/y", written("c5", 50), 1024, {}, true);
+  assert.equal(hold.released, true, "the commit lets its hold go");
+  assert.equal(used("/vol"), 50);
+  assert.equal(await outcome(() => ns.checkQuota("/vol/x", 50)), "ok", "counted once");
+  await ns.delete("/vol/y", {});
+  await ns.commitFile("/vol/k", written("c4", 60), 1024, {}, true);
+  assert.equal(await outcome(() => ns.rename("/other/deep", "/vol/deep")), ErrorCode.QuotaExceeded, "a rename into it counts too");
+  assert.equal(used("/other"), 50, "nothing moved");
+  assert.equal(await outcome(() => ns.setAttributes("/vol/k", { quotaBytes: 1 })), ErrorCode.InvalidArgument, "only top-level directories");
+  await ns.setAttributes("/vol", { quotaBytes: null });
+  assert.equal(ns.stat("/vol").quotaBytes, undefined);
+  assert.equal(await outcome(() => ns.rename("/other/deep", "/vol/deep")), "ok");
+  assert.deepEqual([used("/vol"), used("/other")], [110, 0]);
+});

@@ -73,6 +73,19 @@ export class Namespace {
   readonly #ttls: Database<boolean, number>;
   /** Inode id → content id, for files waiting to be persisted (ASYNC_THROUGH). */
   readonly #toPersist: Database<string, number>;
+  /** Top-level inode id → the bytes of the files below it (what quotas are checked against). */
+  readonly #usage: Database<number, number>;
+  /**
+   * The same, as the transactions that ran left it: changed in the
+   * transaction's callback (and undone if it throws), so that a quota check
+   * never sees a commit's bytes both as used and as still held.
+   */
+  readonly #used = new Map<number, number>();
+  /** Usage changes of the running transaction, undone if it throws. */
+  #usageLog: [number, number][] = [];
+  /** Bytes of writes between their quota check and their commit, by path; their sums by top-level inode. */
+  readonly #holds = new Map<string, QuotaHold[]>();
+  readonly #held = new Map<number, number>();
   /** Pin changes of committed transactions, until {@link takePinChanges}. */
   #pinLog: PinChange[] = [];
 
@@ -85,17 +98,22 @@ export class Namespace {
     this.#pins = root.openDB({ name: "pins" });
     this.#ttls = root.openDB({ name: "ttls" });
     this.#toPersist = root.openDB({ name: "toPersist" });
+    this.#usage = root.openDB({ name: "usage" });
   }
 
   /** Runs `change` in one write transaction; a change that throws leaves no trace, pin log included. */
   #tx<T>(change: () => T): Promise<T> {
     return this.#root.transaction(() => {
       const mark = this.#pinLog.length;
+      this.#usageLog = [];
       try {
         return change();
       } catch (err) {
         this.#pinLog.length = mark;
+        for (const [top, bytes] of this.#usageLog.reverse()) this.#used.set(top, (this.#used.get(top) ?? 0) - bytes);
         throw err;
+      } finally {
+        this.#usageLog = [];
       }
     });
   }
@@ -186,6 +204,101 @@ export class Namespace {
     else if (before?.ttlMs !== undefined) this.#ttls.remove(id);
     if (after?.persistence === "TO_BE_PERSISTED") this.#toPersist.put(id, after.contentId);
     else if (before?.persistence === "TO_BE_PERSISTED") this.#toPersist.remove(id);
+    const bytes = fileBytes(after) - fileBytes(before);
+    if (bytes !== 0) this.#addUsage(this.#topOf((after ?? before) as InodeRecord), bytes);
+  }
+
+  /** The top-level inode `inode` is, or is below; undefined for the root. Its parents must be linked. */
+  #topOf(inode: InodeRecord): number | undefined {
+    let at: InodeRecord | undefined = inode;
+    while (at && at.parent !== ROOT_ID) at = at.id === ROOT_ID ? undefined : this.#inodes.get(at.parent);
+    return at?.id;
+  }
+
+  #addUsage(top: number | undefined, bytes: number): void {
+    if (top === undefined || bytes === 0) return;
+    const used = (this.#used.get(top) ?? 0) + bytes;
+    this.#used.set(top, used);
+    this.#usageLog.push([top, bytes]);
+    if (used > 0) this.#usage.put(top, used);
+    else this.#usage.remove(top);
+  }
+
+  /** The bytes of the files below top-level directory `id`. */
+  usedBytes(id: number): number {
+    return this.#used.get(id) ?? 0;
+  }
+
+  /** The top-level directory of `path` when it has a quota. */
+  #quotaOf(path: string): InodeRecord | undefined {
+    const [first] = parsePath(path).segments;
+    const id = first === undefined ? undefined : this.childId(ROOT_ID, first, "directory");
+    const top = id === undefined ? undefined : this.#inodes.get(id);
+    return top?.quotaBytes === undefined ? undefined : top;
+  }
+
+  /**
+   * Refuses (QUOTA_EXCEEDED) adding `bytes` below the top-level directory
+   * of `path` beyond its quota, counting the bytes writes hold.
+   */
+  checkQuota(path: string, bytes: number): void {
+    const top = this.#quotaOf(path);
+    if (bytes <= 0 || top?.quotaBytes === undefined) return;
+    const used = this.usedBytes(top.id);
+    const held = this.#held.get(top.id) ?? 0;
+    if (used + held + bytes > top.quotaBytes) {
+      throw new KoineError(
+        ErrorCode.QuotaExceeded,
+        `Cannot write ${bytes} bytes in "/${top.name}": it holds ${used}${held > 0 ? ` (and ${held} being written)` : ""} of its quota of ${top.quotaBytes} bytes`,
+      );
+    }
+  }
+
+  /**
+   * Checks a write of `bytes` more at `path` against its quota and holds
+   * them until the write's commit (which lets them go in the transaction
+   * that counts them) or {@link release}: writers racing together cannot
+   * pass a quota that each alone would not, nor be refused room that is free.
+   */
+  hold(path: string, bytes: number): QuotaHold {
+    const top = this.#quotaOf(path);
+    const hold: QuotaHold = { path: canonical(path), top: top?.id ?? 0, bytes: Math.max(0, bytes), released: top === undefined };
+    if (hold.released || hold.bytes === 0) return { ...hold, released: true };
+    this.checkQuota(path, hold.bytes);
+    this.#holds.set(hold.path, [...(this.#holds.get(hold.path) ?? []), hold]);
+    this.#held.set(hold.top, (this.#held.get(hold.top) ?? 0) + hold.bytes);
+    return hold;
+  }
+
+  /** Lets a hold go (once; a commit may have let it go already). */
+  release(hold: QuotaHold): void {
+    if (hold.released) return;
+    hold.released = true;
+    const left = (this.#held.get(hold.top) ?? 0) - hold.bytes;
+    if (left > 0) this.#held.set(hold.top, left);
+    else this.#held.delete(hold.top);
+    const rest = (this.#holds.get(hold.path) ?? []).filter((h) => h !== hold);
+    if (rest.length > 0) this.#holds.set(hold.path, rest);
+    else this.#holds.delete(hold.path);
+  }
+
+  /** Counts the bytes of every top-level directory again (once, for a namespace kept before usage was). */
+  #countUsage(): void {
+    const sums = new Map<number, number>();
+    for (const { value } of this.#children.getRange({ start: [ROOT_ID, ""], end: [ROOT_ID + 1] })) {
+      const top = this.#inodes.get(value);
+      if (!top) continue;
+      let bytes = 0;
+      for (const { inode } of this.subtree(top, "")) bytes += fileBytes(inode);
+      if (bytes > 0) sums.set(top.id, bytes);
+    }
+    for (const [id, bytes] of sums) this.#usage.put(id, bytes);
+  }
+
+  /** Reads the usage of every top-level directory into memory. */
+  #loadUsage(): void {
+    this.#used.clear();
+    for (const { key, value } of this.#usage.getRange({})) this.#used.set(key, value);
   }
 
   /** Creates the root directory and root mount when missing. */
@@ -195,6 +308,11 @@ export class Namespace {
         this.#inodes.put(ROOT_ID, newInode(ROOT_ID, 0, "", "directory", { owner: "root", mode: 0o755 }));
         this.#counters.put("nextId", ROOT_ID + 1);
       }
+      if (this.#counters.get("usageCounted") !== 1) {
+        this.#countUsage();
+        this.#counters.put("usageCounted", 1);
+      }
+      this.#loadUsage();
       this.#mounts.put(rootMount.path, rootMount);
     });
   }
@@ -209,8 +327,9 @@ export class Namespace {
   }
 
   info(inode: InodeRecord, path: string): FileInfo {
-    const { parent: _parent, ...rest } = inode;
-    return { ...rest, path, ufs: this.ufsLocationOf(path) };
+    const { parent, ...rest } = inode;
+    const usage = parent === ROOT_ID && inode.type === "directory" ? { usedBytes: this.usedBytes(inode.id) } : {};
+    return { ...rest, ...usage, path, ufs: this.ufsLocationOf(path) };
   }
 
   childId(parent: number, name: string, type: FileInfo["type"]): number | undefined {
@@ -308,8 +427,9 @@ export class Namespace {
   }
 
   #unlink(inode: InodeRecord): void {
-    this.#inodes.remove(inode.id);
     this.#reindex(inode, undefined);
+    this.#inodes.remove(inode.id);
+    if (inode.parent === ROOT_ID) this.#addUsage(inode.id, -this.usedBytes(inode.id));
     this.#children.remove([inode.parent, childName(inode.name, inode.type)]);
     this.#touch(inode.parent);
   }
@@ -442,6 +562,9 @@ export class Namespace {
       };
       if (replaced) this.#put(file, replaced);
       else this.#link(file);
+      // The bytes are counted now: the write's hold goes in the same step.
+      const hold = this.#holds.get(canonical(path))?.[0];
+      if (hold) this.release(hold);
       return { info: this.info(file, canonical(path)), replaced };
     });
   }
@@ -550,9 +673,18 @@ export class Namespace {
       if (!inode) throw new KoineError(ErrorCode.NotFound, `Cannot rename "${src}": no such file or directory`);
       if (this.lookup(to)) throw new KoineError(ErrorCode.AlreadyExists, `Cannot rename to "${dst}": it exists`);
       const parent = this.#parentFor(to.segments, dst);
+      // A directory's files move with it: their bytes leave one top-level directory's usage for the other's.
+      let below = 0;
+      if (inode.type === "directory")
+        for (const item of this.subtree(inode, "")) below += item.inode.id === inode.id ? 0 : fileBytes(item.inode);
+      const fromTop = this.#topOf(inode);
+      const toTop = parent.id === ROOT_ID ? inode.id : this.#topOf(parent);
+      if (fromTop !== toTop) this.checkQuota(dst, below + fileBytes(inode));
+      this.#addUsage(fromTop, -below);
       this.#unlink(inode);
       const moved = { ...inode, parent: parent.id, name: to.segments[to.segments.length - 1] as string };
       this.#link(moved);
+      this.#addUsage(toTop, below);
       return this.info(moved, canonical(dst));
     });
   }
@@ -574,6 +706,13 @@ export class Namespace {
       if (attributes.group !== undefined) updated.group = attributes.group;
       if (attributes.mode !== undefined) updated.mode = attributes.mode;
       if (attributes.pinned !== undefined) updated.pinned = attributes.pinned;
+      if (attributes.quotaBytes !== undefined) {
+        if (inode.parent !== ROOT_ID || inode.type !== "directory") {
+          throw new KoineError(ErrorCode.InvalidArgument, `Cannot set a quota on "${path}": only top-level directories have one`);
+        }
+        if (attributes.quotaBytes === null) delete updated.quotaBytes;
+        else updated.quotaBytes = attributes.quotaBytes;
+      }
       if (attributes.ttlMs !== undefined && attributes.ttlMs >= 0) {
         updated.ttlMs = attributes.ttlMs;
         updated.ttlAction = attributes.ttlAction ?? inode.ttlAction ?? "DELETE";
@@ -760,6 +899,19 @@ export class Namespace {
       return changed;
     });
   }
+}
+
+/** Bytes a write holds against its top-level directory's quota until its commit. */
+export interface QuotaHold {
+  readonly path: string;
+  readonly top: number;
+  readonly bytes: number;
+  released: boolean;
+}
+
+/** The bytes a file counts for in its top-level directory's usage. */
+function fileBytes(inode: InodeRecord | undefined): number {
+  return inode?.type === "file" ? inode.size : 0;
 }
 
 /** "/a/b/" and "/a/b" name the same place; info paths have no trailing "/". */

@@ -16,6 +16,7 @@ export const SERVICE_ROLES = [
   "alluxio-admin",
   "ais-gateway",
   "ais-target",
+  "ozone-gateway",
 ] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 
@@ -41,7 +42,7 @@ const STREAM_CHANGES = [
 /** Users' sealed secrets: for the services that check credentials. */
 const CREDENTIALS = "koine.meta.users.credentials";
 
-/** A front-end of a data dialect (S3, AIS): the namespace and the cache, no administration. */
+/** A front-end of a data dialect (S3, AIS, Ozone): the namespace and the cache, no administration. */
 const GATEWAY: SubjectPermissions = {
   publish: {
     allow: ["koine.meta.>", "koine.cache.>", "koine.events.free", "koine.jobs.persist", ...JETSTREAM],
@@ -81,6 +82,7 @@ export const ROLE_PERMISSIONS: Record<ServiceRole, SubjectPermissions> = {
   },
   // The AIS port of a cache node: objects only.
   "ais-target": GATEWAY,
+  "ozone-gateway": GATEWAY,
   "alluxio-proxy": {
     // The proxy mounts (for an admin who asks through it); users it does not manage.
     publish: {

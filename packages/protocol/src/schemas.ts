@@ -30,6 +30,8 @@ export type Permission = Static<typeof Permission>;
 export const Grant = T.Object({
   grantee: T.String({ pattern: "^(AllUsers|AuthenticatedUsers|user:[^\\s]+|group:[^\\s]+)$" }),
   permission: Permission,
+  /** On a directory: the grant holds on everything below it too (Ozone's bucket ACLs). */
+  recursive: T.Optional(T.Boolean()),
 });
 export type Grant = Static<typeof Grant>;
 
@@ -90,6 +92,10 @@ export const FileInfo = T.Object({
   cachedOn: T.Optional(T.Array(T.String())),
   /** When a directory's children were last compared with the under-store (0: never). */
   syncedMs: T.Optional(T.Number()),
+  /** A top-level directory's limit on the bytes of the files below it (absent: none). */
+  quotaBytes: T.Optional(T.Integer({ minimum: 0 })),
+  /** A top-level directory's bytes: the sizes of the files below it, kept by metadata in the commit of each change. */
+  usedBytes: T.Optional(T.Integer({ minimum: 0 })),
 });
 export type FileInfo = Static<typeof FileInfo>;
 
@@ -136,6 +142,7 @@ export const KeyEntry = T.Object({
   key: T.String(),
   size: T.Integer(),
   etag: T.String(),
+  createdMs: T.Optional(T.Number()),
   mtimeMs: T.Number(),
   owner: T.String(),
 });
@@ -177,6 +184,8 @@ export const FileAttributes = T.Object({
   /** -1 clears the time to live. */
   ttlMs: T.Optional(T.Integer({ minimum: -1 })),
   ttlAction: T.Optional(TtlAction),
+  /** A top-level directory's quota in bytes; null removes it. */
+  quotaBytes: T.Optional(T.Union([T.Integer({ minimum: 0 }), T.Null()])),
 });
 export type FileAttributes = Static<typeof FileAttributes>;
 

@@ -54,6 +54,8 @@ export const S3Errors = {
     "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
   ],
   NotImplemented: [501, "A header or query you provided implies functionality that is not implemented."],
+  // Not AWS's (its buckets have no quota): Ceph RGW's and Ozone's S3 gateway's, for a bucket (volume) quota.
+  QuotaExceeded: [403, "The quota has been exceeded."],
   PreconditionFailed: [412, "At least one of the pre-conditions you specified did not hold"],
   RequestTimeTooSkewed: [403, "The difference between the request time and the server's time is too large."],
   RequestTimeout: [400, "Your socket connection to the server was not read from or written to within the timeout period."],
@@ -113,6 +115,8 @@ export function toS3Error(err: unknown, target: Target): S3Error {
       return s3Error("NotImplemented", err.message, extra);
     case ErrorCode.FailedPrecondition:
       return s3Error("InvalidRequest", err.message, extra);
+    case ErrorCode.QuotaExceeded:
+      return s3Error("QuotaExceeded", err.message, extra);
     case ErrorCode.Unavailable:
     case ErrorCode.Timeout:
     case ErrorCode.Stale:

@@ -1,7 +1,7 @@
 /**
  * Clients of koine's dialects for tests: a stock S3 client that does not
  * retry, requests signed by AWS's own signer (also on a raw socket), and the
- * Alluxio and admin REST calls as the stock clients make them.
+ * Alluxio, admin and Ozone REST calls as the stock clients make them.
  * @module
  */
 
@@ -14,6 +14,7 @@ import { type Credentials, TEST_CREDENTIALS } from "./alluxio.ts";
 
 export type { AlluxioAnswer, Caller, Credentials } from "./alluxio.ts";
 export { adminCall, alluxioCall, alluxioOk, alluxioRead, alluxioWrite, basicAuth, streamCall, TEST_CREDENTIALS } from "./alluxio.ts";
+export { type OzoneAnswer, ozoneCall, ozoneDate } from "./ozone.ts";
 export type { RawResponse, SignOptions } from "./s3_raw.ts";
 export { presignUrl, rawSignedRequest, signedRequest, signHeaders } from "./s3_raw.ts";
 
