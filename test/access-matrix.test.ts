@@ -3,7 +3,16 @@ import { test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { bootCluster, type LocalCluster } from "@koine/launcher";
 import { tempDir } from "@koine/testkit";
-import { adminCall, alluxioCall, type Caller, type Credentials, signedRequest, streamCall, TEST_CREDENTIALS } from "@koine/testkit/clients";
+import {
+  adminCall,
+  alluxioCall,
+  type Caller,
+  type Credentials,
+  ozoneCall,
+  signedRequest,
+  streamCall,
+  TEST_CREDENTIALS,
+} from "@koine/testkit/clients";
 
 /**
  * Who asks. The owner (alice) made every object; bob is in group "team";
@@ -154,11 +163,16 @@ function waysOf(cluster: LocalCluster, mountable: string): Record<Op, Ways> {
       "alluxio list-status": async (who) => alluxioOutcome(await alluxioCall(alluxio, "/matrix/list-status", undefined, WHO[who])),
       // AIS's "easy URL": a GET of a bucket with no body lists its objects.
       "ais list objects": async (who) => aisOutcome(await ais(cluster.aisUrl, WHO[who], "GET", "/v1/buckets/matrix")),
+      // The bucket is an Ozone volume: listing its buckets.
+      "ozone list buckets": async (who) => ozoneOutcome(await ozone(cluster.ozoneUrl, WHO[who], "GET", "/matrix")),
     },
     write: {
       ...byS3((base, who, kind) => s3(base, WHO[who], "PUT", `/matrix/${paths(who, kind, `s3-${base.length}`)}`, { body: "new" })),
       "ais PUT": async (who, kind) =>
         aisOutcome(await ais(cluster.aisUrl, WHO[who], "PUT", `/v1/objects/matrix/${paths(who, kind, "ais")}`, "new")),
+      // Into the Ozone bucket "ozone" alice made in her volume "matrix".
+      "ozone put key": async (who, kind) =>
+        ozoneOutcome(await ozone(cluster.ozoneUrl, WHO[who], "PUT", `/matrix/ozone/${paths(who, kind, "ozone")}`, "new")),
       "alluxio create-file + streams write": async (who, kind) => {
         const created = await alluxioCall(alluxio, `/matrix/${paths(who, kind, "alluxio")}/create-file`, {}, WHO[who]);
         if (created.status !== 200) return alluxioOutcome(created);
@@ -193,6 +207,8 @@ function waysOf(cluster: LocalCluster, mountable: string): Record<Op, Ways> {
     chown: {
       "alluxio set-attribute owner": async (who, kind) =>
         alluxioOutcome(await alluxioCall(alluxio, `/matrix/${KEY[kind]}/set-attribute`, { owner: "alice" }, WHO[who])),
+      "ozone update volume owner": async (who) =>
+        ozoneOutcome(await ozone(cluster.ozoneUrl, WHO[who], "PUT", "/matrix", undefined, { "x-ozone-user": "alice" })),
     },
     mount: {
       "alluxio mount": async (who) =>
@@ -211,6 +227,7 @@ function waysOf(cluster: LocalCluster, mountable: string): Record<Op, Ways> {
         adminOutcome(await adminCall(cluster.adminUrl, "POST", "/api/v1/free", { paths: ["/matrix/private.txt"] }, WHO[who])),
       "admin API ttl": async (who) =>
         adminOutcome(await adminCall(cluster.adminUrl, "POST", "/api/v1/ttl", { path: "/matrix", time: "1h" }, WHO[who])),
+      "ozone volume quota": async (who) => ozoneOutcome(await ozone(cluster.ozoneUrl, WHO[who], "PUT", "/matrix?quota=remove")),
       "ais start rebalance": async (who) =>
         aisOutcome(
           await ais(cluster.aisUrl, WHO[who], "PUT", "/v1/cluster", JSON.stringify({ action: "start", value: { Kind: "rebalance" } })),
@@ -232,6 +249,18 @@ async function ais(base: string, who: Caller, method: string, path: string, body
 function aisOutcome(r: { status: number; body: string }): Outcome {
   if (r.status === 200 || r.status === 206) return "allowed";
   if (r.status === 401 || r.status === 403) return "denied";
+  return `${r.status} ${r.body.slice(0, 200)}`;
+}
+
+/** An Ozone REST request as `who`: koine credentials as Basic in place of `OZONE <user>`, `OZONE` alone for anonymous. */
+function ozone(base: string, who: Caller, method: string, path: string, body?: string, headers: Record<string, string> = {}) {
+  const authorization = who === "anonymous" ? "OZONE" : basic(who);
+  return ozoneCall(base, method, path, { headers: { authorization, ...headers }, ...(body === undefined ? {} : { body }) });
+}
+
+function ozoneOutcome(r: { status: number; body: string }): Outcome {
+  if (r.status === 200 || r.status === 201) return "allowed";
+  if ((r.status === 401 || r.status === 403) && /"shortMessage":"(accessDenied|Unauthorized)"/.test(r.body)) return "denied";
   return `${r.status} ${r.body.slice(0, 200)}`;
 }
 
@@ -257,7 +286,7 @@ async function setUp(cluster: LocalCluster): Promise<void> {
   for (const kind of KINDS) await put(kind);
 }
 
-test("access matrix - {anonymous, owner, other, group member, admin} x {S3, S3 under the proxy, Alluxio paths and streams, admin API, AIS} x {read, list, write, delete, rename, ACL, chown, mount, admin jobs}", async (t) => {
+test("access matrix - {anonymous, owner, other, group member, admin} x {S3, S3 under the proxy, Alluxio paths and streams, admin API, AIS, Ozone} x {read, list, write, delete, rename, ACL, chown, mount, admin jobs}", async (t) => {
   const cluster = await bootCluster(t, {
     users: [
       { accessKey: "koine", secretKey: "koinesecret", admin: true },
@@ -272,6 +301,7 @@ test("access matrix - {anonymous, owner, other, group member, admin} x {S3, S3 u
     assert.equal((await s3(cluster.s3Url, WHO[who], "PUT", `/loot-${who}`)).status, 200);
   }
   await setUp(cluster);
+  assert.equal((await ozone(cluster.ozoneUrl, WHO.owner, "POST", "/matrix/ozone")).status, 201, "alice's Ozone bucket in her volume");
   const ways = waysOf(cluster, mountable);
 
   const wrong: string[] = [];
