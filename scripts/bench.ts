@@ -80,7 +80,8 @@ const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : "n/
 await ensureTool("nginx", "nginx");
 await ensureTool("wrk", "wrk");
 const home = await mkdtemp(join(tmpdir(), "koine-bench-"));
-const [natsPort, s3Port, cachePort, nginxPort, aisPort] = [
+const [natsPort, s3Port, cachePort, nginxPort, aisPort, ozonePort] = [
+  await freePort(),
   await freePort(),
   await freePort(),
   await freePort(),
@@ -95,6 +96,8 @@ const koine = await launchAllInOne({
   KOINE_ADMIN_PORT: String(await freePort()),
   KOINE_CACHE_PORT: String(cachePort),
   KOINE_AIS_PORT: String(aisPort),
+  KOINE_OZONE_PORT: String(ozonePort),
+  KOINE_OZONE_OM_PORT: String(await freePort()),
 });
 let nginx: ChildProcess | undefined;
 try {
@@ -142,6 +145,8 @@ try {
   );
   const putMany = await wrk(endpoint, 32, manyScript);
   await s3.send(new PutObjectCommand({ Bucket: "bench", Key: "small/0", Body: randomBytes(4 * KiB) }));
+  // A 64 MiB key in an Ozone bucket (a directory of the volume "bench").
+  await s3.send(new PutObjectCommand({ Bucket: "bench", Key: "large/0", Body: await readFile(bigFile) }));
   start = performance.now();
   await s3.send(new PutObjectCommand({ Bucket: "bench", Key: "sdk-big", Body: await readFile(bigFile) }));
   const putSdkBps = (64 * MiB) / ((performance.now() - start) / 1000);
@@ -176,6 +181,16 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
     big: { ais: await fetchRate(`${aisObjects}/big0`, basic, 4), s3: await fetchRate(koineBig, {}, 4) },
   };
 
+  // Ozone: the gateway streams the key itself, against S3's GET of the same keys, by the same client loop.
+  const ozoneHeaders = { ...basic, "x-ozone-version": "v1", date: new Date().toUTCString() };
+  const ozoneKeys = `http://127.0.0.1:${ozonePort}/bench`;
+  const koineLarge = await presignUrl(endpoint, "GET", "/bench/large/0", credentials);
+  await timedGet(koineLarge);
+  const ozone = {
+    small: { ozone: await fetchRate(`${ozoneKeys}/small/0`, ozoneHeaders, 32), s3: await fetchRate(koineSmall, {}, 32) },
+    big: { ozone: await fetchRate(`${ozoneKeys}/large/0`, ozoneHeaders, 4), s3: await fetchRate(koineLarge, {}, 4) },
+  };
+
   // Cold: koine's cache emptied before each read (bytes come from the under-store through the read-through path).
   const auth = natsCredentials(loadClusterKey(undefined, join(home, "cluster.key")), "alluxio-admin");
   const nc = await connect({ servers: `nats://127.0.0.1:${natsPort}`, name: "bench", auth });
@@ -205,6 +220,11 @@ machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 1024 ** 3).toF
 | --- | --- | --- | --- |
 | 4 KiB warm, 32 connections | ${ais.small.ais.rps.toFixed(0)} req/s | ${ais.small.s3.rps.toFixed(0)} req/s | ${ratio(ais.small.ais.rps, ais.small.s3.rps)} |
 | 64 MiB warm, 4 connections | ${mbs(ais.big.ais.bps)} | ${mbs(ais.big.s3.bps)} | ${ratio(ais.big.ais.bps, ais.big.s3.bps)} |
+
+| Ozone GET key (fetch loops) | Ozone REST | S3 GET, same keys, same loops | Ozone / S3 |
+| --- | --- | --- | --- |
+| 4 KiB warm, 32 connections | ${ozone.small.ozone.rps.toFixed(0)} req/s | ${ozone.small.s3.rps.toFixed(0)} req/s | ${ratio(ozone.small.ozone.rps, ozone.small.s3.rps)} |
+| 64 MiB warm, 4 connections | ${mbs(ozone.big.ozone.bps)} | ${mbs(ozone.big.s3.bps)} | ${ratio(ozone.big.ozone.bps, ozone.big.s3.bps)} |
 `);
 } finally {
   nginx?.kill("SIGTERM");
