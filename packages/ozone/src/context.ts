@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import type { Action, Identities, Principal } from "@koine/access";
+import { type Action, anonymous, type Identities, type Principal } from "@koine/access";
 import type { FileSystemClient } from "@koine/client";
 import { nameOperation } from "@koine/metrics";
 import { ErrorCode, type FileInfo, KoineError } from "@koine/protocol";
@@ -116,13 +116,14 @@ export function caller(ctx: OzoneContext, req: FastifyRequest, kind: CallKind, v
   }
   if (!value.startsWith("OZONE")) throw new OzoneError("BAD_AUTHORIZATION");
   const name = value.replace("OZONE", "").toLowerCase().trim();
-  if (name === "") return { user: "", anonymous: true, groups: [], admin: false, ...facts };
+  if (name === "") return anonymous(facts);
   if (ctx.auth !== "simple") {
     throw new OzoneError(
       "UNAUTHORIZED",
       `"OZONE ${name}" names a user without proof, and SIMPLE authentication is off (KOINE_OZONE_AUTH=koine): sign with a koine key (HTTP Basic or SigV4)`,
     );
   }
+  // SIMPLE mode's named user, as Ozone has it: unlike Alluxio's (namedUser), Ozone's own admins are admins.
   return { user: name, anonymous: false, groups: ctx.groups.get(name) ?? [], admin: ctx.admins.has(name), ...facts };
 }
 

@@ -55,10 +55,7 @@ export function volumeRoutes(app: FastifyInstance, ctx: OzoneContext): void {
   const failure = (op: string) => (req: FastifyRequest) => ({ op, missing: "VOLUME" as const, resource: volumeOf(req) });
 
   /** 403 accessDenied unless an admin: Ozone's check, and koine's for what sets owners and quotas. */
-  const asAdmin = async (principal: Principal, volume: string) => {
-    if (!principal.admin) throw new OzoneError("ACCESS_DENIED", undefined, `${principal.user}/${volume}`);
-    await may(ctx, principal, "koine:Admin", `/${volume}`);
-  };
+  const asAdmin = (principal: Principal, volume: string) => may(ctx, principal, "koine:Admin", `/${volume}`);
 
   const createVolume = handler(ctx, "create volume", failure("Volume creation"), async (req, reply) => {
     const volume = volumeOf(req);
@@ -68,15 +65,12 @@ export function volumeRoutes(app: FastifyInstance, ctx: OzoneContext): void {
     if (owner === undefined || owner === "") throw new OzoneError("USER_NOT_FOUND", undefined, `${principal.user}/${volume}`);
     const quotaText = query(req).quota;
     const quotaBytes = quotaText === undefined ? undefined : parseQuota(quotaText);
-    if (await ctx.client.find(`/${volume}`)) {
-      throw new OzoneError("VOLUME_ALREADY_EXISTS", "Volume creation failed, error:VOLUME_ALREADY_EXISTS", volume);
-    }
+    const exists = () => new OzoneError("VOLUME_ALREADY_EXISTS", "Volume creation failed, error:VOLUME_ALREADY_EXISTS", volume);
+    if (await ctx.client.find(`/${volume}`)) throw exists();
     try {
       await ctx.client.mkdir(`/${volume}`, { exclusive: true, owner, mode: 0o700 });
     } catch (err) {
-      if (await ctx.client.find(`/${volume}`)) {
-        throw new OzoneError("VOLUME_ALREADY_EXISTS", "Volume creation failed, error:VOLUME_ALREADY_EXISTS", volume);
-      }
+      if (await ctx.client.find(`/${volume}`)) throw exists();
       throw err;
     }
     await ctx.client.setAttributes(`/${volume}`, {
@@ -94,8 +88,12 @@ export function volumeRoutes(app: FastifyInstance, ctx: OzoneContext): void {
     const quotaText = query(req).quota;
     const quotaBytes = quotaText === undefined ? undefined : quotaText === "remove" ? null : parseQuota(quotaText);
     await volumeAt(ctx, volume, owner !== undefined ? "Volume owner change" : "Volume quota change");
-    if (owner !== undefined) await ctx.client.setAttributes(`/${volume}`, { owner });
-    if (quotaBytes !== undefined) await ctx.client.setAttributes(`/${volume}`, { quotaBytes });
+    if (owner !== undefined || quotaBytes !== undefined) {
+      await ctx.client.setAttributes(`/${volume}`, {
+        ...(owner === undefined ? {} : { owner }),
+        ...(quotaBytes === undefined ? {} : { quotaBytes }),
+      });
+    }
     return reply.send();
   });
 
