@@ -23,6 +23,39 @@ type ChildKey = [number, string];
 
 export const ROOT_ID = 1;
 
+/** Counters of the last journal entry applied: the message's sequence and the entry's place in it. */
+const JOURNAL_SEQ = "journalSeq";
+const JOURNAL_INDEX = "journalIndex";
+
+/** The changes of the namespace the journal carries: each a method of {@link Namespace}, replayed by {@link Namespace.apply}. */
+export const MUTATIONS = [
+  "mkdir",
+  "commitFile",
+  "delete",
+  "rename",
+  "setAttributes",
+  "markPersisted",
+  "addMount",
+  "removeMount",
+  "adopt",
+  "refreshFile",
+  "reconcile",
+] as const;
+export type Mutation = (typeof MUTATIONS)[number];
+
+/** One change of the namespace as the journal holds it: the method, its arguments and the time it was made at. */
+export interface JournalEntry {
+  op: Mutation;
+  args: unknown[];
+  at: number;
+}
+
+/** Where an entry is in the journal: its message's stream sequence and its index in the message. */
+export interface JournalPosition {
+  seq: number;
+  index: number;
+}
+
 /** An inode with the path it had. */
 export interface PlacedInode {
   inode: InodeRecord;
@@ -88,6 +121,8 @@ export class Namespace {
   readonly #held = new Map<number, number>();
   /** Pin changes of committed transactions, until {@link takePinChanges}. */
   #pinLog: PinChange[] = [];
+  /** While a journal entry is applied: its time (the clock of every change it makes) and its place in the journal. */
+  #applying: { at: number; position: JournalPosition } | undefined;
 
   constructor(root: RootDatabase) {
     this.#root = root;
@@ -103,19 +138,62 @@ export class Namespace {
 
   /** Runs `change` in one write transaction; a change that throws leaves no trace, pin log included. */
   #tx<T>(change: () => T): Promise<T> {
+    // The entry being applied when the change is asked for is the one it belongs to (its callback runs later, in order).
+    const applying = this.#applying;
     return this.#root.transaction(() => {
       const mark = this.#pinLog.length;
       this.#usageLog = [];
+      const outer = this.#applying;
+      this.#applying = applying;
       try {
-        return change();
+        const result = change();
+        // The entry's place is stored with what it changed: a restart replays what comes after it, once.
+        if (this.#applying) {
+          this.#counters.put(JOURNAL_SEQ, this.#applying.position.seq);
+          this.#counters.put(JOURNAL_INDEX, this.#applying.position.index);
+        }
+        return result;
       } catch (err) {
         this.#pinLog.length = mark;
         for (const [top, bytes] of this.#usageLog.reverse()) this.#used.set(top, (this.#used.get(top) ?? 0) - bytes);
         throw err;
       } finally {
         this.#usageLog = [];
+        this.#applying = outer;
       }
     });
+  }
+
+  /** The time of the change being made: the journal entry's, so that every replica stores the same. */
+  #now(): number {
+    return this.#applying?.at ?? Date.now();
+  }
+
+  /** The last journal entry whose changes are in this LMDB (none: the journal is read from its start). */
+  journalPosition(): JournalPosition | undefined {
+    const seq = this.#counters.get(JOURNAL_SEQ);
+    return seq === undefined ? undefined : { seq, index: this.#counters.get(JOURNAL_INDEX) ?? 0 };
+  }
+
+  /**
+   * Makes the change a journal entry names, at its time, recording its
+   * place with it. Entries are applied in journal order; the same entries
+   * in the same order make the same LMDB on every replica.
+   */
+  apply(entry: JournalEntry, position: JournalPosition): Promise<unknown> {
+    if (!MUTATIONS.includes(entry.op)) return Promise.reject(new KoineError(ErrorCode.Internal, `Unknown journal entry "${entry.op}"`));
+    // Each change asks for its transaction before it first waits: the entry is bound to it there, and entries
+    // applied one after another without waiting commit together, in order.
+    this.#applying = { at: entry.at, position };
+    try {
+      // JSON keeps no undefined: an argument left out arrives as null.
+      const args = entry.args.map((a) => (a === null ? undefined : a));
+      return (this[entry.op] as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+    } catch (err) {
+      return Promise.reject(err);
+    } finally {
+      this.#applying = undefined;
+    }
   }
 
   /** How many inodes (files and directories) there are. */
@@ -305,7 +383,7 @@ export class Namespace {
   async init(rootMount: Mount): Promise<void> {
     await this.#tx(() => {
       if (!this.#inodes.get(ROOT_ID)) {
-        this.#inodes.put(ROOT_ID, newInode(ROOT_ID, 0, "", "directory", { owner: "root", mode: 0o755 }));
+        this.#inodes.put(ROOT_ID, newInode(ROOT_ID, 0, "", "directory", { owner: "root", mode: 0o755 }, 0));
         this.#counters.put("nextId", ROOT_ID + 1);
       }
       if (this.#counters.get("usageCounted") !== 1) {
@@ -408,16 +486,29 @@ export class Namespace {
       if (!create) {
         throw new KoineError(ErrorCode.NotFound, `Cannot find "${joinPath(segments.slice(0, i + 1))}": no such directory`);
       }
-      const child = newInode(this.#nextId(), dir.id, name, "directory", {
-        owner: create.owner,
-        group: create.group,
-        implicit: create.implicit,
-        ...(create.mode === undefined ? {} : { mode: directoryMode(create.mode) }),
-      });
+      const child = newInode(
+        this.#nextId(),
+        dir.id,
+        name,
+        "directory",
+        {
+          owner: create.owner,
+          group: create.group,
+          implicit: create.implicit,
+          ...(create.mode === undefined ? {} : { mode: directoryMode(create.mode) }),
+        },
+        this.#now(),
+      );
       this.#link(child);
       dir = child;
     }
     return dir;
+  }
+
+  /** A new directory inode, made now, with the next id. */
+  #newDirectory(parent: number, name: string, options: { owner: string; group: string; mode: number | undefined }): InodeRecord {
+    const { mode, ...rest } = options;
+    return newInode(this.#nextId(), parent, name, "directory", { ...rest, ...(mode === undefined ? {} : { mode }) }, this.#now());
   }
 
   #link(inode: InodeRecord): void {
@@ -436,7 +527,7 @@ export class Namespace {
 
   #touch(dirId: number): void {
     const dir = this.#inodes.get(dirId);
-    if (dir) this.#inodes.put(dirId, { ...dir, mtimeMs: Date.now() });
+    if (dir) this.#inodes.put(dirId, { ...dir, mtimeMs: this.#now() });
   }
 
   /** Makes a directory; with `recursive`, its missing parents too. */
@@ -466,11 +557,7 @@ export class Namespace {
         if (dir.implicit) this.#inodes.put(dir.id, { ...dir, implicit: false });
         return this.info({ ...dir, implicit: false }, canonical(path));
       }
-      const dir = newInode(this.#nextId(), parent.id, name, "directory", {
-        owner,
-        group,
-        ...(options.mode === undefined ? {} : { mode: options.mode }),
-      });
+      const dir = this.#newDirectory(parent.id, name, { owner, group, mode: options.mode });
       this.#link(dir);
       return this.info(dir, canonical(path));
     });
@@ -503,7 +590,7 @@ export class Namespace {
         createParents ? { implicit: true, owner, group, ...(attributes.mode === undefined ? {} : { mode: attributes.mode }) } : undefined,
       );
       const name = segments[segments.length - 1] as string;
-      const now = Date.now();
+      const now = this.#now();
       const content = {
         size: data.size,
         etag: data.etag,
@@ -534,10 +621,10 @@ export class Namespace {
         const dir: InodeRecord = existing
           ? { ...existing, ...content, marker: true, implicit: false }
           : {
-              ...newInode(this.#nextId(), parent.id, name, "directory", {
+              ...this.#newDirectory(parent.id, name, {
                 owner,
                 group,
-                ...(attributes.mode === undefined ? {} : { mode: directoryMode(attributes.mode) }),
+                mode: attributes.mode === undefined ? undefined : directoryMode(attributes.mode),
               }),
               ...content,
               marker: true,
@@ -552,11 +639,18 @@ export class Namespace {
       const existingId = this.childId(parent.id, name, "file");
       const replaced = existingId === undefined ? undefined : this.#inodes.get(existingId);
       const file: InodeRecord = {
-        ...newInode(replaced?.id ?? this.#nextId(), parent.id, name, "file", {
-          owner: attributes.owner ?? replaced?.owner ?? "",
-          group: attributes.group ?? replaced?.group ?? "",
-          ...(attributes.mode === undefined ? {} : { mode: attributes.mode }),
-        }),
+        ...newInode(
+          replaced?.id ?? this.#nextId(),
+          parent.id,
+          name,
+          "file",
+          {
+            owner: attributes.owner ?? replaced?.owner ?? "",
+            group: attributes.group ?? replaced?.group ?? "",
+            ...(attributes.mode === undefined ? {} : { mode: attributes.mode }),
+          },
+          this.#now(),
+        ),
         ...content,
         ...(replaced ? { createdMs: replaced.createdMs } : {}),
       };
@@ -744,7 +838,7 @@ export class Namespace {
       const inode = this.lookup(parsePath(path));
       if (!inode || inode.contentId !== contentId) return undefined;
       const { cachedOn: _cachedOn, ...rest } = inode;
-      const updated: InodeRecord = { ...rest, persistence: "PERSISTED", ufsFingerprint, syncedMs: Date.now() };
+      const updated: InodeRecord = { ...rest, persistence: "PERSISTED", ufsFingerprint, syncedMs: this.#now() };
       this.#put(updated, inode);
       return this.info(updated, canonical(path));
     });
@@ -779,7 +873,7 @@ export class Namespace {
       }
       if (this.lookup(parsed)) throw new KoineError(ErrorCode.AlreadyExists, `Cannot mount at "${at}": it exists`);
       const parent = this.#parentFor(parsed.segments, at);
-      const dir = newInode(this.#nextId(), parent.id, parsed.segments[parsed.segments.length - 1] as string, "directory", {});
+      const dir = newInode(this.#nextId(), parent.id, parsed.segments[parsed.segments.length - 1] as string, "directory", {}, this.#now());
       this.#link(dir);
       this.#mounts.put(at, mount);
       return this.info(dir, at);
@@ -815,7 +909,7 @@ export class Namespace {
       ) {
         return undefined;
       }
-      const inode = adopted(this.#nextId(), parentId, name, status, blockSize);
+      const inode = adopted(this.#nextId(), parentId, name, status, blockSize, this.#now());
       this.#link(inode);
       return inode;
     });
@@ -835,10 +929,10 @@ export class Namespace {
         return true;
       }
       if (status.fingerprint === inode.ufsFingerprint) {
-        this.#inodes.put(id, { ...inode, syncedMs: Date.now() });
+        this.#inodes.put(id, { ...inode, syncedMs: this.#now() });
         return false;
       }
-      this.#put({ ...inode, ...contentOf(status), syncedMs: Date.now() }, inode);
+      this.#put({ ...inode, ...contentOf(inode.id, status, this.#now()), syncedMs: this.#now() }, inode);
       return true;
     });
   }
@@ -866,7 +960,7 @@ export class Namespace {
         const sameId = this.childId(dirId, entry.name, entry.type);
         if (this.childId(dirId, entry.name, entry.type === "file" ? "directory" : "file") !== undefined) continue; // kinds differ: the namespace wins
         if (sameId === undefined) {
-          this.#link(adopted(this.#nextId(), dirId, entry.name, entry, blockSize));
+          this.#link(adopted(this.#nextId(), dirId, entry.name, entry, blockSize, this.#now()));
           changed.push(`${base}/${entry.name}`);
           continue;
         }
@@ -877,7 +971,7 @@ export class Namespace {
           (inode.syncedMs ?? inode.mtimeMs) < sinceMs &&
           inode.ufsFingerprint !== entry.fingerprint
         ) {
-          this.#put({ ...inode, ...contentOf(entry), syncedMs: Date.now() }, inode);
+          this.#put({ ...inode, ...contentOf(inode.id, entry, this.#now()), syncedMs: this.#now() }, inode);
           changed.push(`${base}/${entry.name}`);
         }
       }
@@ -895,7 +989,7 @@ export class Namespace {
         changed.push(`${base}/${child.name}`);
       }
       const now = this.#inodes.get(dirId) as InodeRecord;
-      this.#inodes.put(dirId, { ...now, syncedMs: Date.now() });
+      this.#inodes.put(dirId, { ...now, syncedMs: this.#now() });
       return changed;
     });
   }
@@ -939,29 +1033,37 @@ function nests(a: string, b: string): boolean {
   return x.startsWith(y) || y.startsWith(x);
 }
 
-/** The content fields of a file found in an under-store: a new version with its own content id. */
-function contentOf(status: UfsStatus): Pick<InodeRecord, "size" | "etag" | "contentId" | "ufsFingerprint" | "mtimeMs"> {
+/**
+ * The content fields of a file found in an under-store: a new version,
+ * its content id made from the inode and the version's fingerprint (the
+ * same on every replica, new for every version).
+ */
+function contentOf(
+  id: number,
+  status: UfsStatus,
+  now: number,
+): Pick<InodeRecord, "size" | "etag" | "contentId" | "ufsFingerprint" | "mtimeMs"> {
   return {
     size: status.size,
     // Without the store's own tag, one that no client takes for the MD5 of the bytes ("-1": as of a multipart upload).
     etag: status.etag ?? `${createHash("md5").update(status.fingerprint).digest("hex")}-1`,
-    contentId: newContentId(),
+    contentId: createHash("sha256").update(`${id}\0${status.fingerprint}`).digest("hex").slice(0, 24),
     ufsFingerprint: status.fingerprint,
-    mtimeMs: status.mtimeMs || Date.now(),
+    mtimeMs: status.mtimeMs || now,
   };
 }
 
 /** A new inode for an entry found in an under-store. Directories found so are implicit (S3 shows them only through their keys). */
-function adopted(id: number, parent: number, name: string, status: UfsStatus, blockSize: number): InodeRecord {
-  if (status.type === "directory") return newInode(id, parent, name, "directory", { implicit: true });
-  const content = contentOf(status);
+function adopted(id: number, parent: number, name: string, status: UfsStatus, blockSize: number, now: number): InodeRecord {
+  if (status.type === "directory") return newInode(id, parent, name, "directory", { implicit: true }, now);
+  const content = contentOf(id, status, now);
   return {
-    ...newInode(id, parent, name, "file", {}),
+    ...newInode(id, parent, name, "file", {}, now),
     ...content,
     createdMs: content.mtimeMs,
     blockSize,
     contentType: "application/octet-stream",
-    syncedMs: Date.now(),
+    syncedMs: now,
   };
 }
 
@@ -976,8 +1078,8 @@ function newInode(
   name: string,
   type: FileInfo["type"],
   options: { owner?: string; group?: string; mode?: number; implicit?: boolean },
+  now: number,
 ): InodeRecord {
-  const now = Date.now();
   return {
     id,
     parent,

@@ -7,6 +7,7 @@ import { UfsRegistry } from "@koine/ufs";
 import { open } from "lmdb";
 import { serveCommits } from "./commits.ts";
 import { Metadata } from "./context.ts";
+import { JournaledChanges } from "./journaled.ts";
 import { reportMetrics } from "./metrics.ts";
 import { serveMounts } from "./mounts.ts";
 import { Namespace } from "./namespace.ts";
@@ -58,8 +59,9 @@ export interface ServedNamespace {
 /**
  * Serves the namespace: mounts, uploads and users in LMDB, each concern
  * answering its `koine.meta.*` requests over NATS. Namespace changes are
- * mirrored to the under-store, and what is in the under-stores is loaded
- * into the namespace lazily.
+ * journaled on JetStream before they are made (and replayed from it at
+ * start), mirrored to the under-store, and what is in the under-stores is
+ * loaded into the namespace lazily.
  */
 export async function serveNamespace(options: NamespaceOptions): Promise<ServedNamespace> {
   const log = serviceLogger("metadata");
@@ -68,16 +70,18 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
   // Slots held by a process that was killed stay taken until someone clears them.
   const staleReaders = db.readerCheck();
   if (staleReaders > 0) log.warn({ staleReaders }, "cleared LMDB reader slots of a dead process");
-  const ns = new Namespace(db);
-  await ns.init({ id: "root", path: "/", uri: options.rootUfs, readOnly: false });
+  const local = new Namespace(db);
+  await local.init({ id: "root", path: "/", uri: options.rootUfs, readOnly: false });
+  const nc = await connectService({ servers: options.natsUrl, role: "metadata", clusterKey: options.clusterKey, ca: options.natsCa });
+  await ensureWorkQueue(nc, { stream: JOBS_STREAM, subjects: JOBS_SUBJECTS });
+  // Every change goes through the journal; what it holds beyond this LMDB is replayed first.
+  const ns = (await JournaledChanges.open(local, nc, log)).namespace();
   const uploads = new Uploads(db, ns);
   const stores = new UfsRegistry(
     () => ns.mountList(),
     (properties) => openProperties(options.clusterKey, properties),
   );
 
-  const nc = await connectService({ servers: options.natsUrl, role: "metadata", clusterKey: options.clusterKey, ca: options.natsCa });
-  await ensureWorkQueue(nc, { stream: JOBS_STREAM, subjects: JOBS_SUBJECTS });
   const sync = new UfsSync(ns, stores, {
     intervalMs: options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS,
     blockSize: DEFAULT_BLOCK_SIZE,

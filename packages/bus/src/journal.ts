@@ -1,0 +1,111 @@
+import { ErrorCode, KoineError } from "@koine/protocol";
+import { DeliverPolicy, type JetStreamClient, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
+import { type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node";
+import { clusterReplicas, whenJetStreamReady } from "./kv.ts";
+
+/** A record's parts after the first (NATS caps a message's size; a record may be larger). */
+const PARTS_HEADER = "Koine-Journal-Parts";
+
+/** One record of a journal: its sequence (of its first message) and its bytes. */
+export interface JournalRecord {
+  seq: number;
+  data: Uint8Array;
+}
+
+/**
+ * An append-only log on a JetStream stream: records appended by one writer
+ * at a time, each stored (on a quorum of the stream's replicas) before
+ * `append` returns, in one order every reader sees. Appends say which
+ * sequence they expect last, so a writer that is no longer the only one
+ * (another took over) is refused instead of interleaving. A record larger
+ * than a NATS message goes as consecutive messages.
+ */
+export class Journal {
+  readonly #nc: NatsConnection;
+  readonly #js: JetStreamClient;
+  readonly #stream: string;
+  readonly #subject: string;
+  readonly #maxPayload: number;
+  #last: number;
+
+  private constructor(nc: NatsConnection, stream: string, subject: string, maxPayload: number, last: number) {
+    this.#nc = nc;
+    this.#js = jetstream(nc);
+    this.#stream = stream;
+    this.#subject = subject;
+    this.#maxPayload = maxPayload;
+    this.#last = last;
+  }
+
+  /** Opens the journal `stream` (subject `subject`), making the stream when missing: file storage, replicated as the cluster allows. */
+  static async open(nc: NatsConnection, options: { stream: string; subject: string }): Promise<Journal> {
+    const jsm = await whenJetStreamReady(() => jetstreamManager(nc));
+    const config = { name: options.stream, subjects: [options.subject], storage: StorageType.File, num_replicas: clusterReplicas(nc) };
+    await whenJetStreamReady(() =>
+      jsm.streams.add(config).catch(async (err) => {
+        if (!(await jsm.streams.info(options.stream).catch(() => undefined))) throw err;
+      }),
+    );
+    const info = await whenJetStreamReady(() => jsm.streams.info(options.stream));
+    // Room for the headers of a part.
+    const maxPayload = Math.max(1024, (nc.info?.max_payload ?? 1024 * 1024) - 1024);
+    return new Journal(nc, options.stream, options.subject, maxPayload, info.state.last_seq);
+  }
+
+  /** The sequence of the last message of the journal as this writer knows it. */
+  get last(): number {
+    return this.#last;
+  }
+
+  /** Appends a record once the stream has stored it; its sequence. Refused (UNAVAILABLE) when another writer appended since. */
+  async append(data: Uint8Array): Promise<number> {
+    const parts: Uint8Array[] = [];
+    for (let at = 0; at < data.length || parts.length === 0; at += this.#maxPayload) parts.push(data.subarray(at, at + this.#maxPayload));
+    let first = 0;
+    for (const [i, part] of parts.entries()) {
+      const h = natsHeaders();
+      if (i === 0 && parts.length > 1) h.set(PARTS_HEADER, String(parts.length));
+      try {
+        const ack = await this.#js.publish(this.#subject, part, { expect: { lastSequence: this.#last }, headers: h });
+        this.#last = ack.seq;
+        if (i === 0) first = ack.seq;
+      } catch (err) {
+        throw new KoineError(
+          ErrorCode.Unavailable,
+          `Cannot append to the journal ${this.#stream} after sequence ${this.#last}: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+    }
+    return first;
+  }
+
+  /** Every record after sequence `after`, up to the last one there was when called. */
+  async *read(after: number): AsyncGenerator<JournalRecord> {
+    const jsm = await jetstreamManager(this.#nc);
+    const last = (await jsm.streams.info(this.#stream)).state.last_seq;
+    this.#last = Math.max(this.#last, last);
+    if (last <= after) return;
+    const consumer = await this.#js.consumers.get(this.#stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 });
+    const messages = await consumer.consume({ max_messages: 256 });
+    try {
+      let pending: { seq: number; left: number; chunks: Uint8Array[] } | undefined;
+      for await (const m of messages) {
+        if (pending) {
+          pending.chunks.push(m.data);
+          if (--pending.left === 0) {
+            yield { seq: pending.seq, data: Buffer.concat(pending.chunks) };
+            pending = undefined;
+          }
+        } else {
+          const parts = Number(m.headers?.get(PARTS_HEADER) || "1");
+          if (parts > 1) pending = { seq: m.seq, left: parts - 1, chunks: [m.data] };
+          else yield { seq: m.seq, data: m.data };
+        }
+        if (m.seq >= last) break;
+      }
+    } finally {
+      await messages.close();
+    }
+  }
+}

@@ -1,0 +1,123 @@
+import { Journal, type NatsConnection } from "@koine/bus";
+import type { Logger } from "@koine/log";
+import { type JournalEntry, MUTATIONS, type Mutation, type Namespace } from "./namespace.ts";
+
+/** The stream and subject of the namespace's journal. */
+export const JOURNAL_STREAM = "KOINE_META_JOURNAL";
+export const JOURNAL_SUBJECT = "koine.journal.meta";
+
+/** The most entries one journal record carries (what waited while the record before it was being stored). */
+const MAX_BATCH = 256;
+
+interface Waiting {
+  entry: JournalEntry;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * The namespace's changes through its journal: each change becomes an
+ * entry appended to a JetStream stream, and is made in LMDB (in journal
+ * order) only once the stream has stored it, so what a client was told is
+ * done survives the loss of this host's LMDB. Changes asked for while a
+ * record is being stored go together in the next (group commit). At start,
+ * what the journal holds beyond LMDB's last applied entry is replayed.
+ */
+export class JournaledChanges {
+  readonly #ns: Namespace;
+  readonly #journal: Journal;
+  readonly #log: Logger;
+  #waiting: Waiting[] = [];
+  #writing = false;
+
+  private constructor(ns: Namespace, journal: Journal, log: Logger) {
+    this.#ns = ns;
+    this.#journal = journal;
+    this.#log = log;
+  }
+
+  /** Opens the journal and brings `ns` up to its end. */
+  static async open(ns: Namespace, nc: NatsConnection, log: Logger): Promise<JournaledChanges> {
+    const journal = await Journal.open(nc, { stream: JOURNAL_STREAM, subject: JOURNAL_SUBJECT });
+    const changes = new JournaledChanges(ns, journal, log);
+    await changes.#replay();
+    return changes;
+  }
+
+  /** Applies the entries LMDB does not hold yet, in order; an entry that fails failed when it was first made too. */
+  async #replay(): Promise<void> {
+    const from = this.#ns.journalPosition();
+    if (from && from.seq > this.#journal.last) {
+      this.#log.warn(
+        { applied: from.seq, journal: this.#journal.last },
+        "this LMDB holds changes beyond the journal's end (a new journal)",
+      );
+      return;
+    }
+    const started = performance.now();
+    let entries = 0;
+    for await (const record of this.#journal.read(from ? from.seq - 1 : 0)) {
+      const batch = decode(record.data);
+      const applied: Promise<unknown>[] = [];
+      for (const [index, entry] of batch.entries()) {
+        if (from && record.seq === from.seq && index <= from.index) continue;
+        applied.push(this.#ns.apply(entry, { seq: record.seq, index }).catch(() => undefined));
+        entries++;
+      }
+      await Promise.all(applied);
+    }
+    if (entries > 0) this.#log.info({ entries, ms: Math.round(performance.now() - started) }, "replayed the journal");
+  }
+
+  /** Makes a change of the namespace: journaled first, then applied; what the change answers. */
+  change(op: Mutation, args: unknown[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ entry: { op, args, at: Date.now() }, resolve, reject });
+      void this.#write();
+    });
+  }
+
+  async #write(): Promise<void> {
+    if (this.#writing) return;
+    this.#writing = true;
+    try {
+      while (this.#waiting.length > 0) {
+        const batch = this.#waiting.splice(0, MAX_BATCH);
+        let seq: number;
+        try {
+          seq = await this.#journal.append(encode(batch.map((w) => w.entry)));
+        } catch (err) {
+          for (const w of batch) w.reject(err);
+          continue;
+        }
+        // Applied in order without waiting one for another: their LMDB transactions commit together.
+        for (const [index, w] of batch.entries()) this.#ns.apply(w.entry, { seq, index }).then(w.resolve, w.reject);
+      }
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  /**
+   * The namespace as its users see it: reads as they are, each change
+   * through the journal.
+   */
+  namespace(): Namespace {
+    const ns = this.#ns;
+    return new Proxy(ns, {
+      get: (target, prop) => {
+        if ((MUTATIONS as readonly (string | symbol)[]).includes(prop)) return (...args: unknown[]) => this.change(prop as Mutation, args);
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  }
+}
+
+function encode(entries: JournalEntry[]): Uint8Array {
+  return Buffer.from(JSON.stringify(entries));
+}
+
+function decode(data: Uint8Array): JournalEntry[] {
+  return JSON.parse(Buffer.from(data).toString("utf8")) as JournalEntry[];
+}
