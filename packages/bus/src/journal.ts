@@ -1,7 +1,11 @@
+import { randomUUID } from "node:crypto";
 import { ErrorCode, KoineError } from "@koine/protocol";
 import { DeliverPolicy, type JetStreamClient, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node";
 import { clusterReplicas, whenJetStreamReady } from "./kv.ts";
+
+/** How long an append is tried again while the stream has no leader (a NATS server lost): then the change fails (503). */
+const APPEND_RETRY_MS = 10_000;
 
 /** A record's parts after the first (NATS caps a message's size; a record may be larger). */
 const PARTS_HEADER = "Koine-Journal-Parts";
@@ -65,8 +69,13 @@ export class Journal {
     for (const [i, part] of parts.entries()) {
       const h = natsHeaders();
       if (i === 0 && parts.length > 1) h.set(PARTS_HEADER, String(parts.length));
+      // Sent again while the stream elects a leader; its id makes a copy whose first answer was lost count once.
+      const msgID = randomUUID();
       try {
-        const ack = await this.#js.publish(this.#subject, part, { expect: { lastSequence: this.#last }, headers: h });
+        const ack = await whenJetStreamReady(
+          () => this.#js.publish(this.#subject, part, { msgID, expect: { lastSequence: this.#last }, headers: h }),
+          APPEND_RETRY_MS,
+        );
         this.#last = ack.seq;
         if (i === 0) first = ack.seq;
       } catch (err) {

@@ -6,6 +6,16 @@ import { canonical, type InodeRecord, type Namespace, type QuotaHold } from "./n
 
 type Committed = Awaited<ReturnType<Namespace["commitFile"]>>;
 
+/**
+ * A change made in a publish's turn, whose answer its caller awaits only
+ * once the publish is done: a failure in between (the journal unreachable)
+ * is the caller's to see, not an unhandled rejection that ends the process.
+ */
+function awaitedLater<T>(change: Promise<T>): Promise<T> {
+  change.catch(() => {});
+  return change;
+}
+
 /** Commits written bytes at a path (see {@link serveCommits}). */
 export type CommitWritten = (
   path: string,
@@ -73,7 +83,7 @@ export function serveCommits(m: Metadata): { commitWritten: CommitWritten; reque
         let published: Awaited<ReturnType<typeof publishAt<Promise<Committed>>>>;
         try {
           published = await publishAt(path, data.stagedPath, data.mountId, {
-            onSwap: (status) => commit({ ...data, ufsFingerprint: status.fingerprint }),
+            onSwap: (status) => awaitedLater(commit({ ...data, ufsFingerprint: status.fingerprint })),
           });
         } catch (err) {
           if (!(err instanceof UfsError && err.code === "NOT_FOUND")) throw err;
@@ -132,7 +142,7 @@ export function serveCommits(m: Metadata): { commitWritten: CommitWritten; reque
     };
     const published = await publishAt(path, data.stagedPath, data.mountId, {
       proceed: () => !committing.has(canonical(path)) && stillHere(),
-      onSwap: (status) => m.ns.markPersisted(path, contentId, status.fingerprint),
+      onSwap: (status) => awaitedLater(m.ns.markPersisted(path, contentId, status.fingerprint)),
     });
     const info = await published.result;
     if (!info) throw new KoineError(ErrorCode.Unavailable, `Cannot persist "${path}" now: it is being changed or moved; persist it again`);
