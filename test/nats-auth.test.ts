@@ -7,8 +7,9 @@ import { test } from "node:test";
 import { promisify } from "node:util";
 import { CreateBucketCommand, GetObjectCommand, ListBucketsCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { natsCredentials } from "@koine/access";
-import { connect, findNatsServer, request } from "@koine/bus";
+import { connect, findNatsServer, Journal, request } from "@koine/bus";
 import { bootCluster } from "@koine/launcher";
+import { JOURNAL_STREAM, JOURNAL_SUBJECT } from "@koine/namespace";
 import { Meta, SERVICE_ROLES } from "@koine/protocol";
 import { freePort, onCleanup, tempDir, testTls, waitFor } from "@koine/testkit";
 import { adminCall, alluxioCall, s3Client, TEST_CREDENTIALS } from "@koine/testkit/clients";
@@ -61,6 +62,9 @@ test("NATS - no credentials, no entry; each service's credentials reach only its
   // Nor answer metadata's requests in its place.
   const impostor = gateway.subscribe("koine.meta.>");
   assert.match(String(await impostor.closed), /Permissions Violation for Subscription/);
+  // Nor write metadata's journal (what every metadata replays): only metadata appends to it.
+  const journal = await Journal.open(gateway, { stream: JOURNAL_STREAM, subject: JOURNAL_SUBJECT });
+  await assert.rejects(journal.append(Buffer.from(JSON.stringify([{ op: "delete", args: ["/"], at: 0 }]))), /Permissions Violation/);
 
   // A cache node may not read users' sealed secrets.
   const node = await as("cache-node");
