@@ -85,6 +85,15 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** `count` different free ports (each held while the others are found, so none comes twice). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))));
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
 /** Whether `port` can be listened on now. */
 async function isFree(port: number): Promise<boolean> {
   const server = createServer();
