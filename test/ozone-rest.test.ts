@@ -327,6 +327,16 @@ test("ozone - reading the request: Date leniently and never against the clock, x
     services.map((s) => [s.nodeType, s.ports.HTTP]),
     [["DATANODE", Number(new URL(cluster.ozoneUrl).port)]],
   );
+  // Anyone may ask it (as an Ozone manager's), for that list only: nothing else is there, nothing is taken in.
+  for (const [method, path] of [
+    ["POST", "/serviceList"],
+    ["PUT", "/serviceList"],
+    ["GET", "/conf"],
+    ["GET", "/serviceList/x"],
+  ] as const) {
+    const res = await fetch(`${cluster.ozoneOmUrl}${path}`, method === "GET" ? {} : { method, body: "x" });
+    assert.equal(res.status, 404, `${method} ${path}`);
+  }
 });
 
 /** A PUT whose client stops after 4 of the 10 bytes it announced (half-closing its side): Ozone's "incomplete body". */

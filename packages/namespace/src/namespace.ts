@@ -11,6 +11,7 @@ import {
   type ParsedPath,
   type PersistenceState,
   parsePath,
+  quotaExceeded,
   type WrittenData,
 } from "@koine/protocol";
 import type { UfsStatus } from "@koine/ufs";
@@ -320,16 +321,14 @@ export class Namespace {
    * of `path` beyond its quota, counting the bytes writes hold.
    */
   checkQuota(path: string, bytes: number): void {
-    const top = this.#quotaOf(path);
+    this.#checkQuotaOf(this.#quotaOf(path), bytes);
+  }
+
+  #checkQuotaOf(top: InodeRecord | undefined, bytes: number): void {
     if (bytes <= 0 || top?.quotaBytes === undefined) return;
     const used = this.usedBytes(top.id);
     const held = this.#held.get(top.id) ?? 0;
-    if (used + held + bytes > top.quotaBytes) {
-      throw new KoineError(
-        ErrorCode.QuotaExceeded,
-        `Cannot write ${bytes} bytes in "/${top.name}": it holds ${used}${held > 0 ? ` (and ${held} being written)` : ""} of its quota of ${top.quotaBytes} bytes`,
-      );
-    }
+    if (used + held + bytes > top.quotaBytes) throw quotaExceeded(top.name, bytes, used, top.quotaBytes, held);
   }
 
   /**
@@ -340,9 +339,9 @@ export class Namespace {
    */
   hold(path: string, bytes: number): QuotaHold {
     const top = this.#quotaOf(path);
-    const hold: QuotaHold = { path: canonical(path), top: top?.id ?? 0, bytes: Math.max(0, bytes), released: top === undefined };
-    if (hold.released || hold.bytes === 0) return { ...hold, released: true };
-    this.checkQuota(path, hold.bytes);
+    if (top === undefined || bytes <= 0) return { path: canonical(path), top: 0, bytes: 0, released: true };
+    this.#checkQuotaOf(top, bytes);
+    const hold: QuotaHold = { path: canonical(path), top: top.id, bytes, released: false };
     this.#holds.set(hold.path, [...(this.#holds.get(hold.path) ?? []), hold]);
     this.#held.set(hold.top, (this.#held.get(hold.top) ?? 0) + hold.bytes);
     return hold;

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { FileSystemClient } from "@koine/client";
-import { ErrorCode, type FileInfo, KoineError } from "@koine/protocol";
+import { type FileInfo, quotaExceeded } from "@koine/protocol";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { BucketHandler } from "./buckets.ts";
 import { badArgument, bucketAt, caller, handler, may, type OzoneContext, params, query, sendJson } from "./context.ts";
@@ -96,10 +96,7 @@ export function keyRoutes(
     const replaced = top.quotaBytes === undefined ? undefined : await ctx.client.find(path);
     const added = length - (replaced?.type === "file" ? replaced.size : 0);
     if (top.quotaBytes !== undefined && added > 0 && (top.usedBytes ?? 0) + added > top.quotaBytes) {
-      throw new KoineError(
-        ErrorCode.QuotaExceeded,
-        `Cannot write ${length} bytes in "/${volume}": it holds ${top.usedBytes ?? 0} of its quota of ${top.quotaBytes} bytes`,
-      );
+      throw quotaExceeded(volume, added, top.usedBytes ?? 0, top.quotaBytes);
     }
     const hash = md5 === undefined ? undefined : createHash("md5");
     async function* body(): AsyncGenerator<Uint8Array> {

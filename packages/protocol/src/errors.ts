@@ -47,6 +47,15 @@ export class KoineError extends Error {
   }
 }
 
+/** QUOTA_EXCEEDED for `bytes` more in top-level directory `top`, which holds `used` (and `held` being written) of its `quota`. */
+export function quotaExceeded(top: string, bytes: number, used: number, quota: number, held = 0): KoineError {
+  const writing = held > 0 ? ` (and ${held} being written)` : "";
+  return new KoineError(
+    ErrorCode.QuotaExceeded,
+    `Cannot write ${bytes} bytes in "/${top}": it holds ${used}${writing} of its quota of ${quota} bytes`,
+  );
+}
+
 /** The stable code of any thrown value; unknown errors are INTERNAL. */
 export function errorCodeOf(err: unknown): ErrorCode {
   return err instanceof KoineError ? err.code : ErrorCode.Internal;

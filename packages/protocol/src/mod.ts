@@ -7,7 +7,7 @@
 export type { BlockTarget, ConcatRequest, ReadRange, WriteTarget } from "./data.ts";
 export * as DataSchemas from "./data.ts";
 export { MAX_FILE_BYTES } from "./data.ts";
-export { ErrorCode, errorCodeOf, HTTP_STATUS, isErrorCode, KoineError } from "./errors.ts";
+export { ErrorCode, errorCodeOf, HTTP_STATUS, isErrorCode, KoineError, quotaExceeded } from "./errors.ts";
 export type {
   FilterType,
   JobKind,
