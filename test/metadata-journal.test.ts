@@ -70,6 +70,24 @@ test("metadata journal - a metadata whose LMDB is lost rebuilds the namespace fr
   const refused = await request(nc, Meta.delete, { path: "/vol/nothing" }).catch((err: Error) => err.message);
   assert.match(String(refused), /no such file/, "a change that fails is journaled and fails again on replay, changing nothing");
 
+  // Users and multipart uploads are journaled too (a secret sealed before it is journaled).
+  await request(nc, Meta.putUser, { accessKey: "frodo", secretKey: "ring-bearer-secret", groups: ["fellowship"] });
+  await request(nc, Meta.putUser, { accessKey: "gollum", secretKey: "precious-precious" });
+  await request(nc, Meta.removeUser, { accessKey: "gollum" });
+  const upload = await request(nc, Meta.createUpload, { path: "/vol/b0/big", owner: "bilbo", attributes: {} });
+  const part = { partNumber: 2, etag: "e2", size: 5, mtimeMs: 1, ufsPath: `${upload.ufs.path}/2` };
+  await request(nc, Meta.putPart, { uploadId: upload.uploadId, part });
+  const others = async () => ({
+    credentials: (await request(nc, Meta.credentials, {})).credentials,
+    parts: await request(nc, Meta.listParts, { uploadId: upload.uploadId, after: 0, maxParts: 10 }),
+  });
+  const othersBefore = await others();
+  assert.deepEqual(
+    othersBefore.credentials.map((c) => c.accessKey),
+    ["frodo"],
+  );
+  assert.deepEqual(othersBefore.parts.parts, [part]);
+
   const before = await digestOf(nc);
   const used = (await request(nc, Meta.stat, { path: "/vol" })).usedBytes;
   assert.equal(used, Array.from({ length: 60 }, (_, i) => 1000 + i).reduce((a, b) => a + b) - 1003, "usage after the delete");
@@ -87,6 +105,7 @@ test("metadata journal - a metadata whose LMDB is lost rebuilds the namespace fr
   assert.deepEqual(rebuilt, before, "rebuilt from the journal");
   assert.ok(before.count >= 64, `${before.count} entries`);
   assert.equal((await request(nc, Meta.stat, { path: "/vol" })).usedBytes, used, "usage and quota too");
+  assert.deepEqual(await others(), othersBefore, "users (the same sealed secrets) and uploads too");
   assert.deepEqual((await request(nc, Meta.mounts, {})).mounts.map((m) => m.path).sort(), ["/", "/mnt"]);
 
   // The journal is appended by one writer: another that expects an older end is refused.

@@ -10,6 +10,9 @@ const APPEND_RETRY_MS = 10_000;
 /** A record's parts after the first (NATS caps a message's size; a record may be larger). */
 const PARTS_HEADER = "Koine-Journal-Parts";
 
+/** An append refused because another writer appended since this one last read (it is no longer the only writer). */
+export class JournalFencedError extends KoineError {}
+
 /** One record of a journal: its sequence (of its first message) and its bytes. */
 export interface JournalRecord {
   seq: number;
@@ -79,24 +82,30 @@ export class Journal {
         this.#last = ack.seq;
         if (i === 0) first = ack.seq;
       } catch (err) {
-        throw new KoineError(
-          ErrorCode.Unavailable,
-          `Cannot append to the journal ${this.#stream} after sequence ${this.#last}: ${(err as Error).message}`,
-          { cause: err },
-        );
+        const message = `Cannot append to the journal ${this.#stream} after sequence ${this.#last}: ${(err as Error).message}`;
+        if (/wrong last sequence/i.test((err as Error).message))
+          throw new JournalFencedError(ErrorCode.Unavailable, message, { cause: err });
+        throw new KoineError(ErrorCode.Unavailable, message, { cause: err });
       }
     }
     return first;
   }
 
-  /** Every record after sequence `after`, up to the last one there was when called. */
-  async *read(after: number): AsyncGenerator<JournalRecord> {
+  /**
+   * Every record after sequence `after`, up to the last one there was when
+   * called; with `follow`, every record appended later too, until the
+   * signal is aborted.
+   */
+  async *read(after: number, options: { follow?: AbortSignal } = {}): AsyncGenerator<JournalRecord> {
     const jsm = await jetstreamManager(this.#nc);
-    const last = (await jsm.streams.info(this.#stream)).state.last_seq;
-    this.#last = Math.max(this.#last, last);
-    if (last <= after) return;
+    const last = options.follow ? Number.POSITIVE_INFINITY : (await jsm.streams.info(this.#stream)).state.last_seq;
+    if (!options.follow) this.#last = Math.max(this.#last, last);
+    if (last <= after || options.follow?.aborted) return;
     const consumer = await this.#js.consumers.get(this.#stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 });
     const messages = await consumer.consume({ max_messages: 256 });
+    const stop = () => void messages.close();
+    options.follow?.addEventListener("abort", stop);
+    if (options.follow?.aborted) stop();
     try {
       let pending: { seq: number; left: number; chunks: Uint8Array[] } | undefined;
       for await (const m of messages) {
@@ -111,9 +120,11 @@ export class Journal {
           if (parts > 1) pending = { seq: m.seq, left: parts - 1, chunks: [m.data] };
           else yield { seq: m.seq, data: m.data };
         }
+        this.#last = Math.max(this.#last, m.seq);
         if (m.seq >= last) break;
       }
     } finally {
+      options.follow?.removeEventListener("abort", stop);
       await messages.close();
     }
   }

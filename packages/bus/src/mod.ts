@@ -8,9 +8,10 @@ export type { KV, KvEntry } from "@nats-io/kv";
 export type { NatsConnection, Subscription } from "@nats-io/transport-node";
 export type { ConnectOptions } from "./connect.ts";
 export { compareVersions, connect, connectService, MIN_SERVER_VERSION } from "./connect.ts";
-export { Journal, type JournalRecord } from "./journal.ts";
+export { Journal, JournalFencedError, type JournalRecord } from "./journal.ts";
 export type { OpenKvOptions } from "./kv.ts";
 export { clusterReplicas, entriesOf, followKv, isJetStreamTransient, openKv, whenJetStreamReady } from "./kv.ts";
+export { Lease, type LeaseOptions } from "./lease.ts";
 export type { NatsServer, NatsServerOptions } from "./nats_server.ts";
 export {
   findNatsServer,

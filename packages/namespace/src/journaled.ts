@@ -1,6 +1,8 @@
-import { Journal, type NatsConnection } from "@koine/bus";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Journal, JournalFencedError, type JournalRecord, type NatsConnection } from "@koine/bus";
 import type { Logger } from "@koine/log";
-import { type JournalEntry, MUTATIONS, type Mutation, type Namespace } from "./namespace.ts";
+import { ErrorCode, KoineError } from "@koine/protocol";
+import { type JournalEntry, MUTATIONS, type Namespace } from "./namespace.ts";
 
 /** The stream and subject of the namespace's journal. */
 export const JOURNAL_STREAM = "KOINE_META_JOURNAL";
@@ -20,8 +22,8 @@ interface Waiting {
  * entry appended to a JetStream stream, and is made in LMDB (in journal
  * order) only once the stream has stored it, so what a client was told is
  * done survives the loss of this host's LMDB. Changes asked for while a
- * record is being stored go together in the next (group commit). At start,
- * what the journal holds beyond LMDB's last applied entry is replayed.
+ * record is being stored go together in the next (group commit). A replica
+ * that does not lead follows the journal, applying what the leader appends.
  */
 export class JournaledChanges {
   readonly #ns: Namespace;
@@ -29,6 +31,8 @@ export class JournaledChanges {
   readonly #log: Logger;
   #waiting: Waiting[] = [];
   #writing = false;
+  /** Whether this replica may append now (it holds the lease). */
+  #mayAppend: () => boolean = () => true;
 
   private constructor(ns: Namespace, journal: Journal, log: Logger) {
     this.#ns = ns;
@@ -36,16 +40,18 @@ export class JournaledChanges {
     this.#log = log;
   }
 
-  /** Opens the journal and brings `ns` up to its end. */
+  /** Opens the journal (see {@link catchUp}: what LMDB lacks is applied then). */
   static async open(ns: Namespace, nc: NatsConnection, log: Logger): Promise<JournaledChanges> {
-    const journal = await Journal.open(nc, { stream: JOURNAL_STREAM, subject: JOURNAL_SUBJECT });
-    const changes = new JournaledChanges(ns, journal, log);
-    await changes.#replay();
-    return changes;
+    return new JournaledChanges(ns, await Journal.open(nc, { stream: JOURNAL_STREAM, subject: JOURNAL_SUBJECT }), log);
   }
 
-  /** Applies the entries LMDB does not hold yet, in order; an entry that fails failed when it was first made too. */
-  async #replay(): Promise<void> {
+  /** Changes are appended only while `may` says so (this replica leads); others fail as UNAVAILABLE. */
+  appendWhile(may: () => boolean): void {
+    this.#mayAppend = may;
+  }
+
+  /** Applies the entries LMDB does not hold yet, up to the journal's end now. */
+  async catchUp(): Promise<void> {
     const from = this.#ns.journalPosition();
     if (from && from.seq > this.#journal.last) {
       this.#log.warn(
@@ -56,21 +62,53 @@ export class JournaledChanges {
     }
     const started = performance.now();
     let entries = 0;
-    for await (const record of this.#journal.read(from ? from.seq - 1 : 0)) {
-      const batch = decode(record.data);
-      const applied: Promise<unknown>[] = [];
-      for (const [index, entry] of batch.entries()) {
-        if (from && record.seq === from.seq && index <= from.index) continue;
-        applied.push(this.#ns.apply(entry, { seq: record.seq, index }).catch(() => undefined));
-        entries++;
-      }
-      await Promise.all(applied);
-    }
+    for await (const record of this.#journal.read(from ? from.seq - 1 : 0)) entries += await this.#applyRecord(record);
     if (entries > 0) this.#log.info({ entries, ms: Math.round(performance.now() - started) }, "replayed the journal");
   }
 
-  /** Makes a change of the namespace: journaled first, then applied; what the change answers. */
-  change(op: Mutation, args: unknown[]): Promise<unknown> {
+  /**
+   * Applies records as the leader appends them, until stopped (a standby);
+   * stopping waits for the record being applied.
+   */
+  follow(): { stop(): Promise<void> } {
+    const stopped = new AbortController();
+    const following = (async () => {
+      while (!stopped.signal.aborted) {
+        const from = this.#ns.journalPosition();
+        try {
+          for await (const record of this.#journal.read(from ? from.seq - 1 : 0, { follow: stopped.signal })) {
+            await this.#applyRecord(record);
+            this.#ns.takePinChanges(); // the leader tells the cache nodes
+          }
+        } catch (err) {
+          this.#log.warn({ err }, "cannot follow the journal; trying again");
+          await sleep(1000, undefined, { signal: stopped.signal }).catch(() => {});
+        }
+      }
+    })();
+    return {
+      async stop() {
+        stopped.abort();
+        await following;
+      },
+    };
+  }
+
+  /** Applies the entries of a record LMDB does not hold yet, in order; an entry that fails failed when it was first made too. */
+  async #applyRecord(record: JournalRecord): Promise<number> {
+    const from = this.#ns.journalPosition();
+    if (from && record.seq < from.seq) return 0;
+    const applied: Promise<unknown>[] = [];
+    for (const [index, entry] of decode(record.data).entries()) {
+      if (from && record.seq === from.seq && index <= from.index) continue;
+      applied.push(this.#ns.apply(entry, { seq: record.seq, index }).catch(() => undefined));
+    }
+    await Promise.all(applied);
+    return applied.length;
+  }
+
+  /** Makes a change: journaled first, then applied; what the change answers. */
+  change(op: string, args: unknown[]): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.#waiting.push({ entry: { op, args, at: Date.now() }, resolve, reject });
       void this.#write();
@@ -85,9 +123,13 @@ export class JournaledChanges {
         const batch = this.#waiting.splice(0, MAX_BATCH);
         let seq: number;
         try {
+          if (!this.#mayAppend())
+            throw new KoineError(ErrorCode.Unavailable, "This metadata replica does not lead (it lost its lease); ask again");
           seq = await this.#journal.append(encode(batch.map((w) => w.entry)));
         } catch (err) {
           for (const w of batch) w.reject(err);
+          // Another writer appended: what it appended is applied before this one appends again.
+          if (err instanceof JournalFencedError) await this.catchUp().catch((e) => this.#log.warn({ err: e }, "cannot catch up"));
           continue;
         }
         // Applied in order without waiting one for another: their LMDB transactions commit together.
@@ -106,7 +148,8 @@ export class JournaledChanges {
     const ns = this.#ns;
     return new Proxy(ns, {
       get: (target, prop) => {
-        if ((MUTATIONS as readonly (string | symbol)[]).includes(prop)) return (...args: unknown[]) => this.change(prop as Mutation, args);
+        if ((MUTATIONS as readonly (string | symbol)[]).includes(prop)) return (...args: unknown[]) => this.change(prop as string, args);
+        if (prop === "change") return (op: string, args: unknown[]) => this.change(op, args);
         const value = Reflect.get(target, prop, target);
         return typeof value === "function" ? value.bind(target) : value;
       },

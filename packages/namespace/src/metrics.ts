@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { gauge } from "@koine/metrics";
 import type { Namespace } from "./namespace.ts";
 
-/** The namespace of this process, read when scraped. */
-let current: { ns: Namespace; dataDir: string } | undefined;
+/** The namespace of this process, read when scraped, and whether this replica leads it. */
+let current: { ns: Namespace; dataDir: string; leads: () => boolean } | undefined;
 
 gauge({
   name: "koine_metadata_inodes",
@@ -21,9 +21,24 @@ gauge({
   },
 });
 
+gauge({
+  name: "koine_metadata_leader",
+  help: "1 while this metadata replica leads the namespace (answers requests, appends to the journal), 0 while it follows",
+  collect() {
+    if (current) this.set(current.leads() ? 1 : 0);
+  },
+});
+gauge({
+  name: "koine_metadata_journal_applied_seq",
+  help: "Sequence of the last journal record this replica applied to its LMDB",
+  collect() {
+    if (current) this.set(current.ns.journalPosition()?.seq ?? 0);
+  },
+});
+
 /** Reports a namespace in this process's metrics until the returned function is called. */
-export function reportMetrics(ns: Namespace, dataDir: string): () => void {
-  const mine = { ns, dataDir };
+export function reportMetrics(ns: Namespace, dataDir: string, leads: () => boolean): () => void {
+  const mine = { ns, dataDir, leads };
   current = mine;
   return () => {
     if (current === mine) current = undefined;

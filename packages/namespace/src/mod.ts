@@ -9,12 +9,20 @@
 
 export { serveCommits } from "./commits.ts";
 export { Metadata } from "./context.ts";
+export { stateDigest } from "./digest.ts";
 export { JOURNAL_STREAM, JOURNAL_SUBJECT, JournaledChanges } from "./journaled.ts";
 export { reportMetrics } from "./metrics.ts";
 export { serveMounts } from "./mounts.ts";
 export { type JournalEntry, type JournalPosition, MUTATIONS, Namespace } from "./namespace.ts";
 export { DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, describeCredentials, parseUsers, USER_SETTINGS } from "./seeds.ts";
-export { DEFAULT_SYNC_INTERVAL_MS, DEFAULT_TTL_CHECK_MS, type NamespaceOptions, type ServedNamespace, serveNamespace } from "./start.ts";
+export {
+  DEFAULT_SYNC_INTERVAL_MS,
+  DEFAULT_TTL_CHECK_MS,
+  METADATA_LEASES,
+  type NamespaceOptions,
+  type ServedNamespace,
+  serveNamespace,
+} from "./start.ts";
 export { DEFAULT_SWEEP_GRACE_MS, DEFAULT_SWEEP_INTERVAL_MS, Sweeper, type SweepOptions } from "./sweeper.ts";
 export { UfsSync } from "./sync.ts";
 export { serveTree } from "./tree.ts";

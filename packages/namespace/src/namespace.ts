@@ -44,9 +44,13 @@ export const MUTATIONS = [
 ] as const;
 export type Mutation = (typeof MUTATIONS)[number];
 
-/** One change of the namespace as the journal holds it: the method, its arguments and the time it was made at. */
+/**
+ * One change as the journal holds it: the method ({@link MUTATIONS}, or a
+ * change another store defined with {@link Namespace.defineChange}), its
+ * arguments and the time it was made at.
+ */
 export interface JournalEntry {
-  op: Mutation;
+  op: string;
   args: unknown[];
   at: number;
 }
@@ -124,6 +128,8 @@ export class Namespace {
   #pinLog: PinChange[] = [];
   /** While a journal entry is applied: its time (the clock of every change it makes) and its place in the journal. */
   #applying: { at: number; position: JournalPosition } | undefined;
+  /** Changes the other stores of this LMDB define (users, uploads), by name. */
+  readonly #defined = new Map<string, (at: number, ...args: never) => unknown>();
 
   constructor(root: RootDatabase) {
     this.#root = root;
@@ -182,19 +188,40 @@ export class Namespace {
    * in the same order make the same LMDB on every replica.
    */
   apply(entry: JournalEntry, position: JournalPosition): Promise<unknown> {
-    if (!MUTATIONS.includes(entry.op)) return Promise.reject(new KoineError(ErrorCode.Internal, `Unknown journal entry "${entry.op}"`));
+    const own = (MUTATIONS as readonly string[]).includes(entry.op);
+    if (!own && !this.#defined.has(entry.op)) {
+      return Promise.reject(new KoineError(ErrorCode.Internal, `Unknown journal entry "${entry.op}"`));
+    }
     // Each change asks for its transaction before it first waits: the entry is bound to it there, and entries
     // applied one after another without waiting commit together, in order.
     this.#applying = { at: entry.at, position };
     try {
       // JSON keeps no undefined: an argument left out arrives as null.
       const args = entry.args.map((a) => (a === null ? undefined : a));
-      return (this[entry.op] as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+      if (!own) return this.change(entry.op, args);
+      return (this[entry.op as Mutation] as (...a: unknown[]) => Promise<unknown>).apply(this, args);
     } catch (err) {
       return Promise.reject(err);
     } finally {
       this.#applying = undefined;
     }
+  }
+
+  /**
+   * Defines a change another store of this LMDB makes (users, uploads):
+   * made with {@link change}, it runs `body` in one write transaction with
+   * the change's time, and is journaled and replayed as the namespace's own
+   * changes are. Its arguments are all it may depend on besides LMDB.
+   */
+  defineChange<A extends unknown[]>(op: string, body: (at: number, ...args: A) => unknown): void {
+    this.#defined.set(op, body);
+  }
+
+  /** Makes a change defined with {@link defineChange}; what its body returns. */
+  change(op: string, args: unknown[]): Promise<unknown> {
+    const body = this.#defined.get(op);
+    if (!body) return Promise.reject(new KoineError(ErrorCode.Internal, `Unknown change "${op}"`));
+    return this.#tx(() => body(this.#now(), ...(args as never)));
   }
 
   /** How many inodes (files and directories) there are. */

@@ -1,13 +1,16 @@
-import { mkdir } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
 import { type ClusterKey, openProperties } from "@koine/access";
-import { connectService, ensureWorkQueue, type NatsConnection } from "@koine/bus";
+import { connectService, ensureWorkQueue, Lease, type NatsConnection } from "@koine/bus";
 import { serviceLogger } from "@koine/log";
 import { DEFAULT_BLOCK_SIZE, JOBS_STREAM, JOBS_SUBJECTS, type PutUserRequest } from "@koine/protocol";
 import { UfsRegistry } from "@koine/ufs";
 import { open } from "lmdb";
 import { serveCommits } from "./commits.ts";
 import { Metadata } from "./context.ts";
-import { JournaledChanges } from "./journaled.ts";
+import { JOURNAL_STREAM, JournaledChanges } from "./journaled.ts";
 import { reportMetrics } from "./metrics.ts";
 import { serveMounts } from "./mounts.ts";
 import { Namespace } from "./namespace.ts";
@@ -56,11 +59,16 @@ export interface ServedNamespace {
   stop(): Promise<void>;
 }
 
+/** The KV bucket of metadata's leases, and how long one lasts unrenewed. */
+export const METADATA_LEASES = "koine-metadata-leases";
+
 /**
  * Serves the namespace: mounts, uploads and users in LMDB, each concern
- * answering its `koine.meta.*` requests over NATS. Namespace changes are
- * journaled on JetStream before they are made (and replayed from it at
- * start), mirrored to the under-store, and what is in the under-stores is
+ * answering its `koine.meta.*` requests over NATS. Every change is
+ * journaled on JetStream before it is made; of the metadata replicas, the
+ * one holding the lease leads (answers requests, appends to the journal,
+ * owns the under-store side effects) and the others follow the journal
+ * into their own LMDB, ready to take over. What is in the under-stores is
  * loaded into the namespace lazily.
  */
 export async function serveNamespace(options: NamespaceOptions): Promise<ServedNamespace> {
@@ -74,50 +82,106 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
   await local.init({ id: "root", path: "/", uri: options.rootUfs, readOnly: false });
   const nc = await connectService({ servers: options.natsUrl, role: "metadata", clusterKey: options.clusterKey, ca: options.natsCa });
   await ensureWorkQueue(nc, { stream: JOBS_STREAM, subjects: JOBS_SUBJECTS });
-  // Every change goes through the journal; what it holds beyond this LMDB is replayed first.
-  const ns = (await JournaledChanges.open(local, nc, log)).namespace();
+  const changes = await JournaledChanges.open(local, nc, log);
+  // Every change goes through the journal.
+  const ns = changes.namespace();
   const uploads = new Uploads(db, ns);
+  const users = new Users(db, ns, options.clusterKey);
+  await changes.catchUp();
   const stores = new UfsRegistry(
     () => ns.mountList(),
     (properties) => openProperties(options.clusterKey, properties),
   );
 
-  const sync = new UfsSync(ns, stores, {
-    intervalMs: options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS,
-    blockSize: DEFAULT_BLOCK_SIZE,
-    onChanged: (paths) => m.changedTrees(...paths),
-  });
-  const m = new Metadata(ns, stores, sync, nc, log);
-  const { deletePath } = serveTree(m);
-  const { commitWritten, requeue } = serveCommits(m);
-  serveMounts(m, options.mountRoots ?? [], options.clusterKey);
-  await serveUsers(m, new Users(db, options.clusterKey), options.users ?? []);
-  serveUploads(m, uploads, commitWritten);
-  const ttls = enforceTtlsEvery(m, deletePath, options.ttlCheckMs ?? DEFAULT_TTL_CHECK_MS);
-  const sweeper = new Sweeper(
-    stores,
-    () => ns.mountList(),
-    (uploadId) => uploads.uploads.get(uploadId) !== undefined,
-    log,
-    {
-      intervalMs: options.sweep?.intervalMs ?? DEFAULT_SWEEP_INTERVAL_MS,
-      graceMs: options.sweep?.graceMs ?? DEFAULT_SWEEP_GRACE_MS,
-    },
-  );
-  sweeper.start();
-  await requeue();
+  /** Answers requests until stopped: this replica leads. */
+  const lead = async (): Promise<() => Promise<void>> => {
+    const sync = new UfsSync(ns, stores, {
+      intervalMs: options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS,
+      blockSize: DEFAULT_BLOCK_SIZE,
+      onChanged: (paths) => m.changedTrees(...paths),
+    });
+    const m = new Metadata(ns, stores, sync, nc, log);
+    const { deletePath } = serveTree(m);
+    const { commitWritten, requeue } = serveCommits(m);
+    serveMounts(m, options.mountRoots ?? [], options.clusterKey);
+    await serveUsers(m, users, options.users ?? []);
+    serveUploads(m, uploads, commitWritten);
+    const ttls = enforceTtlsEvery(m, deletePath, options.ttlCheckMs ?? DEFAULT_TTL_CHECK_MS);
+    const sweeper = new Sweeper(
+      stores,
+      () => ns.mountList(),
+      (uploadId) => uploads.uploads.get(uploadId) !== undefined,
+      log,
+      {
+        intervalMs: options.sweep?.intervalMs ?? DEFAULT_SWEEP_INTERVAL_MS,
+        graceMs: options.sweep?.graceMs ?? DEFAULT_SWEEP_GRACE_MS,
+      },
+    );
+    sweeper.start();
+    await requeue();
+    await nc.flush();
+    // Cache nodes ask again which contents are pinned: a standby heard none of the changes.
+    m.publishPins();
+    return async () => {
+      m.close();
+      await ttls.stop();
+      await sweeper.stop();
+    };
+  };
 
-  await nc.flush();
-  const unreport = reportMetrics(ns, options.dataDir);
+  const replica = await replicaId(options.dataDir);
+  const lease = await Lease.open(nc, { bucket: METADATA_LEASES, key: JOURNAL_STREAM, holder: replica });
+  changes.appendWhile(() => lease.held);
+  let following: { stop(): Promise<void> } | undefined;
+  let leading: (() => Promise<void>) | undefined;
+  let stopping = false;
+  await lease.start({
+    gained: async () => {
+      try {
+        await following?.stop();
+        following = undefined;
+        // What the last leader appended is applied before this one answers.
+        await changes.catchUp();
+        leading = await lead();
+        log.info({ replica }, "leads the namespace");
+      } catch (err) {
+        log.error({ err }, "cannot take the lead; giving the lease up");
+        void lease.resign();
+      }
+    },
+    lost: async () => {
+      await leading?.();
+      leading = undefined;
+      if (stopping) return;
+      following = changes.follow();
+      log.warn({ replica }, "follows the namespace's journal (another replica leads)");
+    },
+  });
+  if (!lease.held) {
+    following = changes.follow();
+    log.info({ replica, leader: await lease.holder().catch(() => undefined) }, "follows the namespace's journal");
+  }
+
+  const unreport = reportMetrics(ns, options.dataDir, () => lease.held);
   return {
     nc,
     async stop() {
       unreport();
-      await ttls.stop();
-      await sweeper.stop();
-      m.close();
+      stopping = true;
+      await lease.stop();
+      await following?.stop();
       await nc.drain();
       await db.close();
     },
   };
+}
+
+/** This replica's name: made at its first start and kept with its LMDB, so that a restart takes its lease back at once. */
+async function replicaId(dataDir: string): Promise<string> {
+  const file = join(dataDir, "replica-id");
+  const existing = await readFile(file, "utf8").catch(() => "");
+  if (existing.trim()) return existing.trim();
+  const id = `${hostname()}-${randomBytes(4).toString("hex")}`;
+  await writeFile(file, id);
+  return id;
 }

@@ -16,21 +16,38 @@ export function stagingDir(uploadId: string): string {
 
 /** Multipart upload records: the upload, and one record per part. */
 export class Uploads {
-  readonly #root: RootDatabase;
   readonly #ns: Namespace;
   readonly uploads: Database<Upload, string>;
   readonly #byPath: Database<true, [string, string]>;
   readonly #parts: Database<UploadPart, [string, number]>;
 
   constructor(root: RootDatabase, ns: Namespace) {
-    this.#root = root;
     this.#ns = ns;
     this.uploads = root.openDB({ name: "uploads" });
     this.#byPath = root.openDB({ name: "uploadsByPath" });
     this.#parts = root.openDB({ name: "uploadParts" });
+    // Changes go through the namespace's journal: made with what they carry, they are the same on every replica.
+    ns.defineChange("createUpload", (_at, upload: Upload) => {
+      this.uploads.put(upload.uploadId, upload);
+      this.#byPath.put([upload.path, upload.uploadId], true);
+      return upload;
+    });
+    ns.defineChange("putPart", (_at, uploadId: string, part: UploadPart) => {
+      this.get(uploadId);
+      this.#parts.put([uploadId, part.partNumber], part);
+      return part;
+    });
+    ns.defineChange("removeUpload", (_at, uploadId: string, completedEtag: string | undefined) => {
+      const upload = this.get(uploadId);
+      if (completedEtag === undefined) this.uploads.remove(uploadId);
+      else this.uploads.put(uploadId, { ...upload, completedEtag });
+      this.#byPath.remove([upload.path, uploadId]);
+      for (const key of this.#parts.getKeys({ start: [uploadId, 0], end: [uploadId, 10001] })) this.#parts.remove(key);
+      return upload;
+    });
   }
 
-  async create(path: string, owner: string, attributes: FileAttributes): Promise<Upload> {
+  create(path: string, owner: string, attributes: FileAttributes): Promise<Upload> {
     // Time first, so that ids sort in the order uploads began.
     const uploadId = Date.now().toString(16).padStart(12, "0") + randomBytes(10).toString("hex");
     const location = this.#ns.ufsLocationOf(path);
@@ -42,11 +59,7 @@ export class Uploads {
       attributes,
       ufs: { mountId: location.mountId, path: stagingDir(uploadId) },
     };
-    await this.#root.transaction(() => {
-      this.uploads.put(uploadId, upload);
-      this.#byPath.put([path, uploadId], true);
-    });
-    return upload;
+    return this.#ns.change("createUpload", [upload]) as Promise<Upload>;
   }
 
   /** The upload, completed or not. */
@@ -63,12 +76,8 @@ export class Uploads {
     return upload;
   }
 
-  async putPart(uploadId: string, part: UploadPart): Promise<UploadPart> {
-    await this.#root.transaction(() => {
-      this.get(uploadId);
-      this.#parts.put([uploadId, part.partNumber], part);
-    });
-    return part;
+  putPart(uploadId: string, part: UploadPart): Promise<UploadPart> {
+    return this.#ns.change("putPart", [uploadId, part]) as Promise<UploadPart>;
   }
 
   parts(uploadId: string, after: number, max: number): { parts: UploadPart[]; truncated: boolean } {
@@ -127,15 +136,8 @@ export class Uploads {
    * Forgets the upload's parts and its listing entry. With `completedEtag`
    * the record stays, marked completed; else it goes too. Returns what it was.
    */
-  async remove(uploadId: string, completedEtag?: string): Promise<Upload> {
-    return this.#root.transaction(() => {
-      const upload = this.get(uploadId);
-      if (completedEtag === undefined) this.uploads.remove(uploadId);
-      else this.uploads.put(uploadId, { ...upload, completedEtag });
-      this.#byPath.remove([upload.path, uploadId]);
-      for (const key of this.#parts.getKeys({ start: [uploadId, 0], end: [uploadId, 10001] })) this.#parts.remove(key);
-      return upload;
-    });
+  remove(uploadId: string, completedEtag?: string): Promise<Upload> {
+    return this.#ns.change("removeUpload", [uploadId, completedEtag]) as Promise<Upload>;
   }
 }
 

@@ -3,37 +3,47 @@ import { publish } from "@koine/bus";
 import { type Credential, ErrorCode, Events, KoineError, Meta, type PutUserRequest, type User } from "@koine/protocol";
 import type { Database, RootDatabase } from "lmdb";
 import type { Metadata } from "./context.ts";
+import type { Namespace } from "./namespace.ts";
 
 /**
  * The users (access key, groups, admin flag), in LMDB beside the namespace,
  * each secret sealed with the cluster key: the files hold no secret in
- * the clear, and no reply carries one.
+ * the clear, and no reply carries one. Changes go through the namespace's
+ * journal, which carries secrets sealed too.
  */
 export class Users {
-  readonly #root: RootDatabase;
+  readonly #ns: Namespace;
   readonly #users: Database<Credential, string>;
   readonly #key: ClusterKey;
 
-  constructor(root: RootDatabase, key: ClusterKey) {
-    this.#root = root;
+  constructor(root: RootDatabase, ns: Namespace, key: ClusterKey) {
+    this.#ns = ns;
     this.#users = root.openDB({ name: "users" });
     this.#key = key;
+    ns.defineChange("putUser", (at, credential: Omit<Credential, "createdMs">) => {
+      const previous = this.#users.get(credential.accessKey);
+      const stored = { ...credential, createdMs: previous?.createdMs ?? at };
+      this.#users.put(credential.accessKey, stored);
+      return userOf(stored);
+    });
+    ns.defineChange("removeUser", (_at, accessKey: string) => {
+      const credential = this.#users.get(accessKey);
+      if (!credential) throw new KoineError(ErrorCode.NotFound, `Cannot remove user "${accessKey}": no such user`);
+      this.#users.remove(accessKey);
+      return userOf(credential);
+    });
   }
 
   /** Adds a user, or replaces one's secret, groups and admin flag. */
   put(request: PutUserRequest): Promise<User> {
-    return this.#root.transaction(() => {
-      const previous = this.#users.get(request.accessKey);
-      const credential: Credential = {
-        accessKey: request.accessKey,
-        groups: request.groups ?? [],
-        admin: request.admin ?? false,
-        createdMs: previous?.createdMs ?? Date.now(),
-        sealedSecret: seal(this.#key, request.secretKey),
-      };
-      this.#users.put(request.accessKey, credential);
-      return userOf(credential);
-    });
+    // Sealed before it is journaled (the seal's nonce is random: every replica stores the same sealed secret).
+    const credential: Omit<Credential, "createdMs"> = {
+      accessKey: request.accessKey,
+      groups: request.groups ?? [],
+      admin: request.admin ?? false,
+      sealedSecret: seal(this.#key, request.secretKey),
+    };
+    return this.#ns.change("putUser", [credential]) as Promise<User>;
   }
 
   list(): User[] {
@@ -46,12 +56,7 @@ export class Users {
   }
 
   remove(accessKey: string): Promise<User> {
-    return this.#root.transaction(() => {
-      const credential = this.#users.get(accessKey);
-      if (!credential) throw new KoineError(ErrorCode.NotFound, `Cannot remove user "${accessKey}": no such user`);
-      this.#users.remove(accessKey);
-      return userOf(credential);
-    });
+    return this.#ns.change("removeUser", [accessKey]) as Promise<User>;
   }
 }
 

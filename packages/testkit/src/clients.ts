@@ -15,6 +15,7 @@ import { type Credentials, TEST_CREDENTIALS } from "./alluxio.ts";
 export type { AlluxioAnswer, Caller, Credentials } from "./alluxio.ts";
 export { adminCall, alluxioCall, alluxioOk, alluxioRead, alluxioWrite, basicAuth, streamCall, TEST_CREDENTIALS } from "./alluxio.ts";
 export { type OzoneAnswer, ozoneCall, ozoneDate } from "./ozone.ts";
+export { HANG_MS, missingOrWrong, S3Load, type Tally } from "./s3_load.ts";
 export type { RawResponse, SignOptions } from "./s3_raw.ts";
 export { presignUrl, rawSignedRequest, signedRequest, signHeaders } from "./s3_raw.ts";
 

@@ -37,6 +37,9 @@ export const Settings = T.Object({
   KOINE_SWEEP_INTERVAL: Setting.duration(DEFAULT_SWEEP_INTERVAL_MS, "How often the under-stores are swept of staged leftovers"),
   KOINE_SWEEP_GRACE: Setting.duration(DEFAULT_SWEEP_GRACE_MS, "How old a staged leftover must be to be swept"),
   ...MOUNT_ROOTS_SETTING,
+  KOINE_METADATA_DIR: Setting.optionalText(
+    "Directory of this metadata replica's LMDB files (default: <KOINE_HOME>/metadata); replicas on one host each need their own",
+  ),
   KOINE_METADATA_HOST: Setting.text("0.0.0.0", "Address of metadata's health and metrics"),
   KOINE_METADATA_PORT: Setting.port(DEFAULT_OPS_PORT, "Port of metadata's health and metrics"),
 });
@@ -50,7 +53,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): MetadataOptio
     tls: tlsOf(s),
     users: parseUsers(env),
     mountRoots: mountRootsOf(s, home),
-    dataDir: join(home, "metadata"),
+    dataDir: s.KOINE_METADATA_DIR ? resolve(s.KOINE_METADATA_DIR) : join(home, "metadata"),
     rootUfs: s.KOINE_ROOT_UFS ?? pathToFileURL(join(home, "ufs")).href,
     syncIntervalMs: s.KOINE_UFS_SYNC_INTERVAL,
     ttlCheckMs: s.KOINE_TTL_CHECK_INTERVAL,
