@@ -15,12 +15,12 @@ import {
   canSimulateHosts,
   createNetwork,
   type HostProcess,
-  jetStreamUnsettled,
   removeNetwork,
   type SimHost,
   setLink,
   startNatsOn,
   startService,
+  untilJetStreamSettled,
 } from "@koine/launcher";
 import { cacheNode } from "@koine/protocol";
 import { onCleanup, tempDir, waitFor } from "@koine/testkit";
@@ -179,18 +179,12 @@ test("hosts - koine over simulated hosts: spread, a host cut off and back, a NAT
   // after each (every server names the same leader of every stream and durable consumer), as an operator would check.
   // Debian's nats-server 2.9.10 sometimes does not get there by itself after a partition (two servers each think they
   // lead a stream, a consumer elects no leader); restarting the server that was cut off heals it (docs/deployment.md).
-  let unsettled = "";
   const settle = async (hosts: SimHost[], after: string) => {
-    const settled = async () => {
-      unsettled = await jetStreamUnsettled(hosts.map((h) => `http://${h.ip}:8222`));
-      return unsettled === "";
-    };
-    await waitFor(`JetStream settled ${after}`, settled, 30_000).catch(async () => {
-      t.diagnostic(`JetStream not settled 30 s ${after} (${unsettled}): restarting NATS-3`);
+    const how = await untilJetStreamSettled(hosts, async () => {
       await nats[2]?.stop();
       nats[2] = keep(await startNatsOn(c, "nats3", join(home, "nats3"), [a, b, c]));
     });
-    await waitFor(`JetStream settled ${after}`, settled, 90_000).catch((err) => assert.fail(`${(err as Error).message}: ${unsettled}`));
+    t.diagnostic(`JetStream ${after}: ${how}`);
   };
   await settle([a, b, c], "after the cut");
   nats[1]?.child.kill("SIGKILL");

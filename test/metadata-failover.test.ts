@@ -7,23 +7,15 @@ import { startNatsServer } from "@koine/bus";
 import { ServiceProcess } from "@koine/launcher";
 import { stateDigest } from "@koine/namespace";
 import { freePorts, onCleanup, tempDir, waitFor } from "@koine/testkit";
-import { missingOrWrong, S3Load, s3Client, type Tally } from "@koine/testkit/clients";
+import { metadataReplicaState, missingOrWrong, resumedAfter, S3Load, s3Client } from "@koine/testkit/clients";
 
 /**
  * Metadata replicas (issue 16): one leads, the others follow the journal;
  * when the leader dies another takes over, and no acknowledged write is lost.
  */
 
-/** A replica's view of itself, from its /metrics: whether it leads and the last journal record it applied. */
-async function replicaState(replica: ServiceProcess): Promise<{ leads: boolean; applied: number } | undefined> {
-  if (!replica.opsUrl) return undefined;
-  const text = await fetch(`${replica.opsUrl}/metrics`, { signal: AbortSignal.timeout(2_000) })
-    .then((r) => r.text())
-    .catch(() => undefined);
-  if (text === undefined) return undefined;
-  const value = (name: string) => Number(text.match(new RegExp(`^${name} (\\d+)`, "m"))?.[1] ?? Number.NaN);
-  return { leads: value("koine_metadata_leader") === 1, applied: value("koine_metadata_journal_applied_seq") };
-}
+/** A replica's view of itself (none while it is down). */
+const replicaState = (replica: ServiceProcess) => (replica.opsUrl ? metadataReplicaState(replica.opsUrl) : Promise.resolve(undefined));
 
 async function leaderOf(replicas: ServiceProcess[]): Promise<ServiceProcess> {
   let leader: ServiceProcess | undefined;
@@ -32,12 +24,6 @@ async function leaderOf(replicas: ServiceProcess[]): Promise<ServiceProcess> {
     return leader !== undefined;
   });
   return leader as ServiceProcess;
-}
-
-/** Milliseconds from `sinceMs` until a write begun after it was acknowledged. */
-function resumedAfter(tally: Tally, sinceMs: number): number {
-  const after = tally.acks.filter((a) => a.startedMs >= sinceMs).map((a) => a.ackedMs);
-  return after.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...after) - sinceMs;
 }
 
 test("metadata failover - three replicas under S3 load: kill -9 of the leader, twice; writes resume within 5 s, nothing acknowledged lost, every replica's LMDB alike", async (t) => {
@@ -62,7 +48,7 @@ test("metadata failover - three replicas under S3 load: kill -9 of the leader, t
   const s3 = s3Client(`http://127.0.0.1:${s3Port}`);
   onCleanup(t, () => s3.destroy());
   await s3.send(new CreateBucketCommand({ Bucket: "failover" }));
-  const load = new S3Load(s3, "failover", { writers: 6, readers: 2, listers: 1 });
+  const load = new S3Load(s3, "failover", { writers: 6, readers: 2, listers: 1, probeEveryMs: 250 });
   const resumed: number[] = [];
   for (let round = 0; round < 2; round++) {
     await sleep(3_000);

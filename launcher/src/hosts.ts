@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { findNatsServer, natsServerArgs } from "@koine/bus";
 
@@ -197,6 +198,32 @@ export async function jetStreamUnsettled(monitorUrls: string[]): Promise<string>
   }
   for (const [group, named] of leaders) if (named.size !== 1 || named.has(undefined)) return `${group} leaders: ${[...named].join(", ")}`;
   return behind[0] ?? "";
+}
+
+/**
+ * Waits until JetStream has settled on `hosts` ({@link jetStreamUnsettled}),
+ * one failure at a time as an operator would. Debian's nats-server 2.9.10
+ * sometimes does not get there by itself after a partition (two servers
+ * each think they lead a stream, a consumer elects no leader); when it has
+ * not in 30 s, `heal` runs (restarting the server that was cut off heals
+ * it, docs/deployment.md) and it waits 90 s more. Says what it did.
+ */
+export async function untilJetStreamSettled(hosts: SimHost[], heal: () => Promise<void>): Promise<string> {
+  const urls = hosts.map((h) => `http://${h.ip}:8222`);
+  const settledWithin = async (ms: number) => {
+    let why = "";
+    for (const until = Date.now() + ms; Date.now() < until; await sleep(250)) {
+      why = await jetStreamUnsettled(urls);
+      if (why === "") return "";
+    }
+    return why;
+  };
+  const first = await settledWithin(30_000);
+  if (first === "") return "settled";
+  await heal();
+  const second = await settledWithin(90_000);
+  if (second !== "") throw new Error(`JetStream did not settle (${first}), nor after healing: ${second}`);
+  return `not settled in 30 s (${first}): healed`;
 }
 
 /** A process started on a simulated host. */

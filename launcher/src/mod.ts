@@ -24,6 +24,7 @@ export {
   startNatsOn,
   startOn,
   startService,
+  untilJetStreamSettled,
 } from "./hosts.ts";
 export type { LocalCluster, LocalClusterOptions } from "./local_cluster.ts";
 export { startLocalCluster } from "./local_cluster.ts";

@@ -9,14 +9,18 @@ const APPEND_RETRY_MS = 10_000;
 
 /** A record's parts after the first (NATS caps a message's size; a record may be larger). */
 const PARTS_HEADER = "Koine-Journal-Parts";
+/** Who appended a record. */
+const WRITER_HEADER = "Koine-Journal-Writer";
 
 /** An append refused because another writer appended since this one last read (it is no longer the only writer). */
 export class JournalFencedError extends KoineError {}
 
-/** One record of a journal: its sequence (of its first message) and its bytes. */
+/** One record of a journal: its sequence (of its first message), its bytes, who appended it and when it was stored. */
 export interface JournalRecord {
   seq: number;
   data: Uint8Array;
+  writer: string;
+  storedMs: number;
 }
 
 /**
@@ -33,19 +37,25 @@ export class Journal {
   readonly #stream: string;
   readonly #subject: string;
   readonly #maxPayload: number;
+  readonly #writer: string;
   #last: number;
 
-  private constructor(nc: NatsConnection, stream: string, subject: string, maxPayload: number, last: number) {
+  private constructor(nc: NatsConnection, stream: string, subject: string, maxPayload: number, last: number, writer: string) {
     this.#nc = nc;
     this.#js = jetstream(nc);
     this.#stream = stream;
     this.#subject = subject;
     this.#maxPayload = maxPayload;
     this.#last = last;
+    this.#writer = writer;
   }
 
-  /** Opens the journal `stream` (subject `subject`), making the stream when missing: file storage, replicated as the cluster allows. */
-  static async open(nc: NatsConnection, options: { stream: string; subject: string }): Promise<Journal> {
+  /**
+   * Opens the journal `stream` (subject `subject`), making the stream when
+   * missing: file storage, replicated as the cluster allows. `writer` names
+   * this process in the records it appends.
+   */
+  static async open(nc: NatsConnection, options: { stream: string; subject: string; writer?: string }): Promise<Journal> {
     const jsm = await whenJetStreamReady(() => jetstreamManager(nc));
     const config = { name: options.stream, subjects: [options.subject], storage: StorageType.File, num_replicas: clusterReplicas(nc) };
     await whenJetStreamReady(() =>
@@ -56,7 +66,7 @@ export class Journal {
     const info = await whenJetStreamReady(() => jsm.streams.info(options.stream));
     // Room for the headers of a part.
     const maxPayload = Math.max(1024, (nc.info?.max_payload ?? 1024 * 1024) - 1024);
-    return new Journal(nc, options.stream, options.subject, maxPayload, info.state.last_seq);
+    return new Journal(nc, options.stream, options.subject, maxPayload, info.state.last_seq, options.writer ?? "");
   }
 
   /** The sequence of the last message of the journal as this writer knows it. */
@@ -72,6 +82,7 @@ export class Journal {
     for (const [i, part] of parts.entries()) {
       const h = natsHeaders();
       if (i === 0 && parts.length > 1) h.set(PARTS_HEADER, String(parts.length));
+      if (i === 0 && this.#writer) h.set(WRITER_HEADER, this.#writer);
       // Sent again while the stream elects a leader; its id makes a copy whose first answer was lost count once.
       const msgID = randomUUID();
       try {
@@ -107,18 +118,20 @@ export class Journal {
     options.follow?.addEventListener("abort", stop);
     if (options.follow?.aborted) stop();
     try {
-      let pending: { seq: number; left: number; chunks: Uint8Array[] } | undefined;
+      let pending: (JournalRecord & { left: number; chunks: Uint8Array[] }) | undefined;
       for await (const m of messages) {
         if (pending) {
           pending.chunks.push(m.data);
           if (--pending.left === 0) {
-            yield { seq: pending.seq, data: Buffer.concat(pending.chunks) };
+            const { left: _, chunks, ...record } = pending;
+            yield { ...record, data: Buffer.concat(chunks) };
             pending = undefined;
           }
         } else {
+          const record = { seq: m.seq, data: m.data, writer: m.headers?.get(WRITER_HEADER) ?? "", storedMs: m.info.timestampNanos / 1e6 };
           const parts = Number(m.headers?.get(PARTS_HEADER) || "1");
-          if (parts > 1) pending = { seq: m.seq, left: parts - 1, chunks: [m.data] };
-          else yield { seq: m.seq, data: m.data };
+          if (parts > 1) pending = { ...record, left: parts - 1, chunks: [m.data] };
+          else yield record;
         }
         this.#last = Math.max(this.#last, m.seq);
         if (m.seq >= last) break;

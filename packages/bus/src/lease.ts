@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "@koine/log";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { openKv } from "./kv.ts";
@@ -15,23 +16,36 @@ export interface LeaseOptions {
   holder: string;
   /** How long the lease lasts unrenewed. @default 3 s */
   ttlMs?: number;
+  /** Where an attempt that took longer than a third of the TTL is told. */
+  log?: Logger;
 }
 
-/** What a lease holder does when it gains and loses the lease; each runs after the one before has ended, and must not throw. */
+/**
+ * What a lease holder does when it gains and loses the lease, and when its
+ * hold lapses (no renewal stored for a TTL: another may have taken it) and
+ * is confirmed again. Each runs after the one before has ended, and must
+ * not throw.
+ */
 export interface LeaseHandlers {
   gained(): Promise<void>;
   lost(): Promise<void>;
+  lapsed?(): Promise<void>;
+  confirmed?(): Promise<void>;
 }
 
 /**
  * Leadership by a lease in a KV bucket whose entries expire: the holder
  * renews its key (compare-and-set on the revision it last wrote) three
- * times a TTL; another process takes the key only once it is gone. The
- * holder counts its lease lost a sixth of a TTL before the server can let
- * it go (by its own clock, from when it sent the renewal the server
- * stored), so two holders never overlap while clocks agree to that margin;
- * what they guard should still refuse a second writer on its own (the
- * journal's expected last sequence does).
+ * times a TTL; another process takes the key only once it has expired.
+ * The hold lapses a sixth of a TTL before the bucket can let the key go
+ * (by the holder's clock, from when it sent the last renewal that was
+ * stored): from then on the holder must act as if it did not lead (another
+ * may), until a renewal is stored again (`confirmed`: nobody took it) or
+ * refused (`lost`). A bucket that cannot be reached (its stream electing a
+ * leader after a NATS server was lost) cannot let anyone else take it
+ * either, but the holder cannot tell: it waits. What the lease guards must
+ * still refuse a second writer on its own (the journal's expected last
+ * sequence does): clocks may disagree.
  */
 export class Lease {
   readonly #kv: KV;
@@ -39,29 +53,43 @@ export class Lease {
   readonly #holder: string;
   readonly #ttlMs: number;
   #revision = 0;
-  #validUntil = 0;
-  #expiry: NodeJS.Timeout | undefined;
-  readonly #stopped = new AbortController();
   #held = false;
+  #confirmedUntil = 0;
+  #lapse: NodeJS.Timeout | undefined;
+  #lapsed = false;
+  readonly #stopped = new AbortController();
   #transitions: Promise<void> = Promise.resolve();
   #handlers: LeaseHandlers = { gained: async () => {}, lost: async () => {} };
   #loop: Promise<void> = Promise.resolve();
+  readonly #log: Logger | undefined;
 
-  private constructor(kv: KV, key: string, holder: string, ttlMs: number) {
+  private constructor(kv: KV, options: LeaseOptions, ttlMs: number) {
     this.#kv = kv;
-    this.#key = key;
-    this.#holder = holder;
+    this.#key = options.key;
+    this.#holder = options.holder;
     this.#ttlMs = ttlMs;
+    this.#log = options.log;
   }
 
   static async open(nc: NatsConnection, options: LeaseOptions): Promise<Lease> {
     const ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
-    return new Lease(await openKv(nc, options.bucket, { ttlMs }), options.key, options.holder, ttlMs);
+    return new Lease(await openKv(nc, options.bucket, { ttlMs }), options, ttlMs);
   }
 
-  /** This process holds the lease now, by its own clock. */
+  /** This process holds the lease, as far as it knows (it may have lapsed). */
   get held(): boolean {
-    return this.#held && Date.now() < this.#validUntil;
+    return this.#held;
+  }
+
+  /** This process holds the lease and renewed it recently enough that nobody else can have taken it. */
+  get confirmed(): boolean {
+    return this.#held && Date.now() < this.#confirmedUntil;
+  }
+
+  /** Renews (or takes) the lease now; whether it is held. */
+  async renew(): Promise<boolean> {
+    await this.#attempt();
+    return this.#held;
   }
 
   /** Who holds the lease as the bucket says (none: it is free). */
@@ -71,9 +99,9 @@ export class Lease {
   }
 
   /**
-   * Contends for the lease until stopped: `gained` when this process takes
-   * it, `lost` when it can no longer renew it. Resolves once the first
-   * attempt has ended (and `gained` with it, when it was taken).
+   * Contends for the lease until stopped (see {@link LeaseHandlers}).
+   * Resolves once the first attempt has ended (and `gained` with it, when
+   * it was taken).
    */
   async start(handlers: LeaseHandlers): Promise<void> {
     this.#handlers = handlers;
@@ -86,11 +114,6 @@ export class Lease {
   async stop(): Promise<void> {
     this.#stopped.abort();
     await this.#loop;
-    await this.resign();
-  }
-
-  /** Gives the lease up when held: `lost` runs, and the key goes so that another takes it at once. */
-  async resign(): Promise<void> {
     if (this.#held) {
       const revision = this.#revision;
       this.#lose();
@@ -107,37 +130,67 @@ export class Lease {
     }
   }
 
-  /** Takes the lease when free (or held by this holder before a restart), or renews it. */
+  /**
+   * Takes the lease when free, or renews it. When the key is not at the
+   * revision this process last wrote, it is still this holder's if it names
+   * it (written by this process before a restart, or by a renewal whose
+   * answer was lost), and free again if it expired (its bucket's stream was
+   * electing a leader for longer than a TTL): only a key naming another
+   * holder means the lease is lost.
+   */
   async #attempt(): Promise<void> {
     const sentAt = Date.now();
+    const refused = (err: unknown) => /wrong last sequence|key exists/i.test((err as Error).message);
     try {
-      if (this.#held) {
-        this.#revision = await this.#kv.update(this.#key, this.#holder, this.#revision);
-      } else {
+      try {
+        this.#revision = this.#held
+          ? await this.#kv.update(this.#key, this.#holder, this.#revision)
+          : await this.#kv.create(this.#key, this.#holder);
+      } catch (err) {
+        if (!refused(err)) throw err;
         const entry = await this.#kv.get(this.#key);
-        const mine = entry?.operation === "PUT" && entry.string() === this.#holder;
+        if (entry?.operation === "PUT" && entry.string() !== this.#holder) throw err;
         this.#revision =
-          mine && entry ? await this.#kv.update(this.#key, this.#holder, entry.revision) : await this.#kv.create(this.#key, this.#holder);
+          entry?.operation === "PUT"
+            ? await this.#kv.update(this.#key, this.#holder, entry.revision)
+            : await this.#kv.create(this.#key, this.#holder);
       }
     } catch (err) {
-      // Another holder wrote the key: lost now. Otherwise (NATS unreachable) the lease lasts until it runs out.
-      if (this.#held && /wrong last sequence/i.test((err as Error).message)) this.#lose();
+      const ms = Date.now() - sentAt;
+      if (ms > this.#ttlMs / 3) this.#log?.warn({ ms, cause: (err as Error).message, held: this.#held }, "a lease attempt was slow");
+      // Another holder has the key: lost. Otherwise (the bucket unreachable) the hold lapses when its time is up.
+      if (this.#held && refused(err)) this.#lose();
       return;
     }
-    this.#validUntil = sentAt + this.#ttlMs - this.#ttlMs / 6;
-    clearTimeout(this.#expiry);
-    this.#expiry = setTimeout(() => this.#lose(), this.#validUntil - Date.now()).unref();
+    if (Date.now() - sentAt > this.#ttlMs / 3) this.#log?.warn({ ms: Date.now() - sentAt, held: this.#held }, "a lease attempt was slow");
+    this.#confirmedUntil = sentAt + this.#ttlMs - this.#ttlMs / 6;
+    clearTimeout(this.#lapse);
+    this.#lapse = setTimeout(() => this.#lapseNow(), this.#confirmedUntil - Date.now()).unref();
     if (!this.#held) {
       this.#held = true;
-      this.#transitions = this.#transitions.then(() => this.#handlers.gained());
+      this.#then(this.#handlers.gained);
+    } else if (this.#lapsed) {
+      this.#lapsed = false;
+      this.#then(this.#handlers.confirmed);
     }
   }
 
+  #lapseNow(): void {
+    if (!this.#held || this.#lapsed) return;
+    this.#lapsed = true;
+    this.#then(this.#handlers.lapsed);
+  }
+
   #lose(): void {
-    clearTimeout(this.#expiry);
+    clearTimeout(this.#lapse);
     if (!this.#held) return;
     this.#held = false;
-    this.#validUntil = 0;
-    this.#transitions = this.#transitions.then(() => this.#handlers.lost());
+    this.#lapsed = false;
+    this.#confirmedUntil = 0;
+    this.#then(this.#handlers.lost);
+  }
+
+  #then(handler: (() => Promise<void>) | undefined): void {
+    if (handler) this.#transitions = this.#transitions.then(() => handler.call(this.#handlers));
   }
 }

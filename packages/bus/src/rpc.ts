@@ -180,11 +180,13 @@ export function subscribe<E extends EventType>(
   });
 }
 
-/** Serves several endpoints with shared options and stops them together. */
+/** Serves several endpoints with shared options; they pause, resume and stop together. */
 export class Responder {
   readonly #nc: NatsConnection;
   readonly #options: ServeOptions;
-  readonly #subs: Subscription[] = [];
+  readonly #served: ((nc: NatsConnection) => Subscription)[] = [];
+  #subs: Subscription[] = [];
+  #paused = false;
 
   constructor(nc: NatsConnection, options: ServeOptions = {}) {
     this.#nc = nc;
@@ -192,11 +194,27 @@ export class Responder {
   }
 
   on<R extends Rpc>(endpoint: R, handler: (request: RequestOf<R>, msg: Msg) => Promise<ReplyOf<R>> | ReplyOf<R>): this {
-    this.#subs.push(serve(this.#nc, endpoint, handler, this.#options));
+    const subscribe = (nc: NatsConnection) => serve(nc, endpoint, handler, this.#options);
+    this.#served.push(subscribe);
+    if (!this.#paused) this.#subs.push(subscribe(this.#nc));
     return this;
+  }
+
+  /** Stops hearing requests for now (others who serve the subjects answer them); requests being answered are. */
+  pause(): void {
+    this.#paused = true;
+    this.close();
+  }
+
+  /** Hears requests again after {@link pause}. */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#subs = this.#served.map((subscribe) => subscribe(this.#nc));
   }
 
   close(): void {
     for (const s of this.#subs) s.unsubscribe();
+    this.#subs = [];
   }
 }

@@ -49,6 +49,15 @@ export class Metadata {
     this.#responder.close();
   }
 
+  /** Stops answering requests for now (this replica may no longer lead); {@link resume} answers again. */
+  pause(): void {
+    this.#responder.pause();
+  }
+
+  resume(): void {
+    this.#responder.resume();
+  }
+
   ufsOf(mountId: string): Promise<UnderFileSystem> {
     return this.stores.get(mountId);
   }

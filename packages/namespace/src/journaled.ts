@@ -33,6 +33,10 @@ export class JournaledChanges {
   #writing = false;
   /** Whether this replica may append now (it holds the lease). */
   #mayAppend: () => boolean = () => true;
+  /** When the last record this replica applied (or appended) was stored (0: none since start). */
+  appliedStoredMs = 0;
+  /** Whether this replica still leads after an append was refused because another writer appended. */
+  #stillLeads: () => Promise<boolean> = async () => true;
 
   private constructor(ns: Namespace, journal: Journal, log: Logger) {
     this.#ns = ns;
@@ -40,14 +44,21 @@ export class JournaledChanges {
     this.#log = log;
   }
 
-  /** Opens the journal (see {@link catchUp}: what LMDB lacks is applied then). */
-  static async open(ns: Namespace, nc: NatsConnection, log: Logger): Promise<JournaledChanges> {
-    return new JournaledChanges(ns, await Journal.open(nc, { stream: JOURNAL_STREAM, subject: JOURNAL_SUBJECT }), log);
+  /** Opens the journal as `replica` (see {@link catchUp}: what LMDB lacks is applied then). */
+  static async open(ns: Namespace, nc: NatsConnection, replica: string, log: Logger): Promise<JournaledChanges> {
+    return new JournaledChanges(ns, await Journal.open(nc, { stream: JOURNAL_STREAM, subject: JOURNAL_SUBJECT, writer: replica }), log);
   }
 
-  /** Changes are appended only while `may` says so (this replica leads); others fail as UNAVAILABLE. */
-  appendWhile(may: () => boolean): void {
+  /**
+   * Changes are appended only while `may` says so (this replica leads);
+   * others fail as UNAVAILABLE. When an append finds that another writer
+   * appended, `stillLeads` is asked: if so (that was an old leader), what it
+   * appended is applied before the next append; if not, this replica no
+   * longer appends (and follows).
+   */
+  appendWhile(may: () => boolean, stillLeads: () => Promise<boolean>): void {
     this.#mayAppend = may;
+    this.#stillLeads = stillLeads;
   }
 
   /** Applies the entries LMDB does not hold yet, up to the journal's end now. */
@@ -97,6 +108,7 @@ export class JournaledChanges {
   /** Applies the entries of a record LMDB does not hold yet, in order; an entry that fails failed when it was first made too. */
   async #applyRecord(record: JournalRecord): Promise<number> {
     const from = this.#ns.journalPosition();
+    this.appliedStoredMs = record.storedMs;
     if (from && record.seq < from.seq) return 0;
     const applied: Promise<unknown>[] = [];
     for (const [index, entry] of decode(record.data).entries()) {
@@ -126,10 +138,12 @@ export class JournaledChanges {
           if (!this.#mayAppend())
             throw new KoineError(ErrorCode.Unavailable, "This metadata replica does not lead (it lost its lease); ask again");
           seq = await this.#journal.append(encode(batch.map((w) => w.entry)));
+          this.appliedStoredMs = Date.now();
         } catch (err) {
           for (const w of batch) w.reject(err);
-          // Another writer appended: what it appended is applied before this one appends again.
-          if (err instanceof JournalFencedError) await this.catchUp().catch((e) => this.#log.warn({ err: e }, "cannot catch up"));
+          if (err instanceof JournalFencedError && (await this.#stillLeads())) {
+            await this.catchUp().catch((e) => this.#log.warn({ err: e }, "cannot catch up with the journal"));
+          }
           continue;
         }
         // Applied in order without waiting one for another: their LMDB transactions commit together.

@@ -2,8 +2,9 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type ClusterKey, openProperties } from "@koine/access";
-import { connectService, ensureWorkQueue, Lease, type NatsConnection } from "@koine/bus";
+import { connectService, DEFAULT_LEASE_TTL_MS, ensureWorkQueue, Lease, type NatsConnection } from "@koine/bus";
 import { serviceLogger } from "@koine/log";
 import { DEFAULT_BLOCK_SIZE, JOBS_STREAM, JOBS_SUBJECTS, type PutUserRequest } from "@koine/protocol";
 import { UfsRegistry } from "@koine/ufs";
@@ -14,6 +15,7 @@ import { JOURNAL_STREAM, JournaledChanges } from "./journaled.ts";
 import { reportMetrics } from "./metrics.ts";
 import { serveMounts } from "./mounts.ts";
 import { Namespace } from "./namespace.ts";
+import { ReplicaPresence } from "./replicas.ts";
 import { DEFAULT_SWEEP_GRACE_MS, DEFAULT_SWEEP_INTERVAL_MS, Sweeper, type SweepOptions } from "./sweeper.ts";
 import { UfsSync } from "./sync.ts";
 import { serveTree } from "./tree.ts";
@@ -82,7 +84,8 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
   await local.init({ id: "root", path: "/", uri: options.rootUfs, readOnly: false });
   const nc = await connectService({ servers: options.natsUrl, role: "metadata", clusterKey: options.clusterKey, ca: options.natsCa });
   await ensureWorkQueue(nc, { stream: JOBS_STREAM, subjects: JOBS_SUBJECTS });
-  const changes = await JournaledChanges.open(local, nc, log);
+  const replica = await replicaId(options.dataDir);
+  const changes = await JournaledChanges.open(local, nc, replica, log);
   // Every change goes through the journal.
   const ns = changes.namespace();
   const uploads = new Uploads(db, ns);
@@ -93,8 +96,8 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
     (properties) => openProperties(options.clusterKey, properties),
   );
 
-  /** Answers requests until stopped: this replica leads. */
-  const lead = async (): Promise<() => Promise<void>> => {
+  /** Answers requests until stopped (or paused: this replica may no longer lead). */
+  const lead = async (): Promise<Leading> => {
     const sync = new UfsSync(ns, stores, {
       intervalMs: options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS,
       blockSize: DEFAULT_BLOCK_SIZE,
@@ -122,36 +125,82 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
     await nc.flush();
     // Cache nodes ask again which contents are pinned: a standby heard none of the changes.
     m.publishPins();
-    return async () => {
-      m.close();
-      await ttls.stop();
-      await sweeper.stop();
+    return {
+      pause: () => m.pause(),
+      resume: () => m.resume(),
+      async stop() {
+        m.close();
+        await ttls.stop();
+        await sweeper.stop();
+      },
     };
   };
 
-  const replica = await replicaId(options.dataDir);
-  const lease = await Lease.open(nc, { bucket: METADATA_LEASES, key: JOURNAL_STREAM, holder: replica });
-  changes.appendWhile(() => lease.held);
+  const lease = await Lease.open(nc, { bucket: METADATA_LEASES, key: JOURNAL_STREAM, holder: replica, log });
   let following: { stop(): Promise<void> } | undefined;
-  let leading: (() => Promise<void>) | undefined;
+  let leading: Leading | undefined;
   let stopping = false;
+  let paused = false;
+  const startedMs = Date.now();
+  const presence = new ReplicaPresence(
+    nc,
+    () => ({
+      replica,
+      leads: leading !== undefined && !paused,
+      appliedSeq: local.journalPosition()?.seq ?? 0,
+      appliedStoredMs: changes.appliedStoredMs,
+      startedMs,
+    }),
+    () => guard(),
+  );
+  /** Another replica is there to take over: a lapsed lease may be someone else's by now. */
+  const othersThere = () => presence.others(2 * DEFAULT_LEASE_TTL_MS).length > 0;
+  /** A leader whose lease lapsed stops answering (and appending) once another replica could have taken over. */
+  const mayServe = () => lease.confirmed || (lease.held && !othersThere());
+  const guard = () => {
+    if (leading && !paused && !mayServe()) {
+      paused = true;
+      leading.pause();
+      log.warn({ replica }, "cannot renew its lease while other replicas are there: not answering until it can");
+    }
+  };
+  changes.appendWhile(mayServe, () => lease.renew());
   await lease.start({
     gained: async () => {
-      try {
-        await following?.stop();
-        following = undefined;
-        // What the last leader appended is applied before this one answers.
-        await changes.catchUp();
-        leading = await lead();
-        log.info({ replica }, "leads the namespace");
-      } catch (err) {
-        log.error({ err }, "cannot take the lead; giving the lease up");
-        void lease.resign();
+      const took = performance.now();
+      await following?.stop();
+      following = undefined;
+      const followed = performance.now();
+      // What the last leader appended is applied before this one answers (JetStream may be electing leaders).
+      for (let attempt = 1; lease.held; attempt++) {
+        try {
+          await changes.catchUp();
+          const caughtUp = performance.now();
+          leading = await lead();
+          const ms = (from: number, to: number) => Math.round(to - from);
+          log.info(
+            { replica, stopFollowingMs: ms(took, followed), catchUpMs: ms(followed, caughtUp), startMs: ms(caughtUp, performance.now()) },
+            "leads the namespace",
+          );
+          return;
+        } catch (err) {
+          if (attempt === 1) log.warn({ err }, "cannot take the lead yet; trying again");
+          await sleep(500);
+        }
       }
     },
+    // Another replica may lead by now: this one must not answer from what may be an old state until it knows.
+    lapsed: async () => guard(),
+    confirmed: async () => {
+      if (!paused) return;
+      paused = false;
+      leading?.resume();
+      log.info({ replica }, "renewed its lease: answering again");
+    },
     lost: async () => {
-      await leading?.();
+      await leading?.stop();
       leading = undefined;
+      paused = false;
       if (stopping) return;
       following = changes.follow();
       log.warn({ replica }, "follows the namespace's journal (another replica leads)");
@@ -168,12 +217,20 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
     async stop() {
       unreport();
       stopping = true;
+      presence.stop();
       await lease.stop();
       await following?.stop();
       await nc.drain();
       await db.close();
     },
   };
+}
+
+/** What the leading replica runs: answering requests, TTLs, the sweeper. */
+interface Leading {
+  pause(): void;
+  resume(): void;
+  stop(): Promise<void>;
 }
 
 /** This replica's name: made at its first start and kept with its LMDB, so that a restart takes its lease back at once. */

@@ -40,6 +40,7 @@ export type {
   ListKeysReply,
   LoadMetadata,
   Member,
+  MetadataReplica,
   Mount,
   Permission,
   PersistenceState,

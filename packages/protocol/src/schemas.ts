@@ -352,6 +352,17 @@ export const User = T.Object({
 });
 export type User = Static<typeof User>;
 /** Adds a user or replaces one (its secret, groups and admin flag). */
+/** A metadata replica as its heartbeat says. */
+export const MetadataReplica = T.Object({
+  replica: T.String(),
+  leads: T.Boolean(),
+  /** Sequence of the last journal record it applied, and when that record was stored (0: none). */
+  appliedSeq: T.Integer({ minimum: 0 }),
+  appliedStoredMs: T.Number(),
+  startedMs: T.Number(),
+});
+export type MetadataReplica = Static<typeof MetadataReplica>;
+
 export const PutUserRequest = T.Object({
   accessKey: AccessKey,
   secretKey: SecretKey,

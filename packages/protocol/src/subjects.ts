@@ -62,6 +62,8 @@ export const Events = {
   /** A cache node's heartbeat, every {@link MEMBER_HEARTBEAT_MS} (its entry in {@link MEMBERS_BUCKET} too). */
   memberHeartbeat: event("koine.events.members.heartbeat", S.Member),
   memberLeft: event("koine.events.members.left", S.MemberLeftEvent),
+  /** A metadata replica's heartbeat, every second: whether it leads, how far it has applied the journal. */
+  metadataReplica: event("koine.events.metadata.replica", S.MetadataReplica),
 } as const;
 
 /** Jobs, one subject per kind, on the work queue. */

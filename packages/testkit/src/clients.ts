@@ -15,9 +15,19 @@ import { type Credentials, TEST_CREDENTIALS } from "./alluxio.ts";
 export type { AlluxioAnswer, Caller, Credentials } from "./alluxio.ts";
 export { adminCall, alluxioCall, alluxioOk, alluxioRead, alluxioWrite, basicAuth, streamCall, TEST_CREDENTIALS } from "./alluxio.ts";
 export { type OzoneAnswer, ozoneCall, ozoneDate } from "./ozone.ts";
-export { HANG_MS, missingOrWrong, S3Load, type Tally } from "./s3_load.ts";
+export { HANG_MS, missingOrWrong, resumedAfter, S3Load, type Tally } from "./s3_load.ts";
 export type { RawResponse, SignOptions } from "./s3_raw.ts";
 export { presignUrl, rawSignedRequest, signedRequest, signHeaders } from "./s3_raw.ts";
+
+/** A metadata replica's view of itself, from its /metrics at `opsUrl`: whether it leads and the last journal record it applied. */
+export async function metadataReplicaState(opsUrl: string): Promise<{ leads: boolean; applied: number } | undefined> {
+  const text = await fetch(`${opsUrl}/metrics`, { signal: AbortSignal.timeout(2_000) })
+    .then((r) => r.text())
+    .catch(() => undefined);
+  if (text === undefined) return undefined;
+  const value = (name: string) => Number(text.match(new RegExp(`^${name} (\\d+)`, "m"))?.[1] ?? Number.NaN);
+  return { leads: value("koine_metadata_leader") === 1, applied: value("koine_metadata_journal_applied_seq") };
+}
 
 /**
  * A stock S3 client for `endpoint` (path style, default checksum settings)

@@ -37,7 +37,10 @@ function count(tally: Tally, outcome: string, err?: unknown): void {
  * of 1 KiB to 1 MiB under `w<n>/`, readers checking acknowledged objects
  * byte for byte, a lister paging through the bucket a few keys a page.
  * Every outcome is tallied; a failed request is tried again (as another
- * key) after 100 ms.
+ * key) after 100 ms. With `probeEveryMs`, a 1 KiB PUT under `probe/` also
+ * starts that often whatever the others wait for: the time until a write
+ * begun after a fault is acknowledged is then a new client's, not that of
+ * the writers' requests that were under way when it struck.
  */
 export class S3Load {
   readonly tally: Tally = { acknowledged: new Map(), acks: [], outcomes: new Map(), samples: new Map(), wrongBytes: [], hangs: [] };
@@ -46,13 +49,14 @@ export class S3Load {
   #running = true;
   readonly #load: Promise<void>[];
 
-  constructor(s3: S3Client, bucket: string, options: { writers: number; readers: number; listers: number }) {
+  constructor(s3: S3Client, bucket: string, options: { writers: number; readers: number; listers: number; probeEveryMs?: number }) {
     this.#s3 = s3;
     this.#bucket = bucket;
     this.#load = [
       ...Array.from({ length: options.writers }, (_, i) => this.#writer(i)),
       ...Array.from({ length: options.readers }, () => this.#reader()),
       ...Array.from({ length: options.listers }, () => this.#lister()),
+      ...(options.probeEveryMs ? [this.#prober(options.probeEveryMs)] : []),
     ];
   }
 
@@ -69,24 +73,37 @@ export class S3Load {
   }
 
   async #writer(id: number): Promise<void> {
-    const tally = this.tally;
     for (let n = 0; this.#running; n++) {
-      const key = `w${id}/${n}`;
-      const body = randomBytes(randomInt(1024, 1024 * 1024));
-      const startedMs = Date.now();
-      try {
-        await this.#s3.send(new PutObjectCommand({ Bucket: this.#bucket, Key: key, Body: body }), {
-          abortSignal: AbortSignal.timeout(HANG_MS),
-        });
-        tally.acknowledged.set(key, createHash("sha256").update(body).digest("hex"));
-        tally.acks.push({ key, startedMs, ackedMs: Date.now() });
-        count(tally, "PUT ok");
-      } catch (err) {
-        const outcome = outcomeOf(err, startedMs);
-        if (outcome === "hang") tally.hangs.push(`PUT ${key}`);
-        count(tally, `PUT ${outcome}`, err);
-        await sleep(100);
-      }
+      if (!(await this.#put(`w${id}/${n}`, randomBytes(randomInt(1024, 1024 * 1024))))) await sleep(100);
+    }
+  }
+
+  async #prober(everyMs: number): Promise<void> {
+    const probes: Promise<boolean>[] = [];
+    for (let n = 0; this.#running; n++) {
+      probes.push(this.#put(`probe/${n}`, randomBytes(1024)));
+      await sleep(everyMs);
+    }
+    await Promise.all(probes);
+  }
+
+  /** Puts an object; whether it was acknowledged. */
+  async #put(key: string, body: Buffer): Promise<boolean> {
+    const tally = this.tally;
+    const startedMs = Date.now();
+    try {
+      await this.#s3.send(new PutObjectCommand({ Bucket: this.#bucket, Key: key, Body: body }), {
+        abortSignal: AbortSignal.timeout(HANG_MS),
+      });
+      tally.acknowledged.set(key, createHash("sha256").update(body).digest("hex"));
+      tally.acks.push({ key, startedMs, ackedMs: Date.now() });
+      count(tally, "PUT ok");
+      return true;
+    } catch (err) {
+      const outcome = outcomeOf(err, startedMs);
+      if (outcome === "hang") tally.hangs.push(`PUT ${key}`);
+      count(tally, `PUT ${outcome}`, err);
+      return false;
     }
   }
 
@@ -137,6 +154,12 @@ export class S3Load {
       }
     }
   }
+}
+
+/** Milliseconds from `sinceMs` until a write begun after it was acknowledged (Infinity: none yet). */
+export function resumedAfter(tally: Tally, sinceMs: number): number {
+  const after = tally.acks.filter((a) => a.startedMs >= sinceMs).map((a) => a.ackedMs);
+  return after.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...after) - sinceMs;
 }
 
 /** Checks that every acknowledged object reads back byte-exact and is listed; the keys that do not. */

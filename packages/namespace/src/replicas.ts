@@ -1,0 +1,46 @@
+import { type NatsConnection, publish, type Subscription, subscribe } from "@koine/bus";
+import { Events, type MetadataReplica } from "@koine/protocol";
+
+/** How often a metadata replica says it is there. */
+export const REPLICA_HEARTBEAT_MS = 1_000;
+
+/**
+ * The metadata replicas as their heartbeats tell (plain NATS events, heard
+ * while JetStream elects its leaders): this replica's own, every second,
+ * and the others' last. A leader whose lease lapsed goes on answering only
+ * while no other replica is there to take over.
+ */
+export class ReplicaPresence {
+  readonly #nc: NatsConnection;
+  readonly #self: () => MetadataReplica;
+  readonly #others = new Map<string, { state: MetadataReplica; heardMs: number }>();
+  readonly #sub: Subscription;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(nc: NatsConnection, self: () => MetadataReplica, onHeard: () => void) {
+    this.#nc = nc;
+    this.#self = self;
+    this.#sub = subscribe(nc, Events.metadataReplica, (state) => {
+      if (state.replica === this.#self().replica) return;
+      this.#others.set(state.replica, { state, heardMs: Date.now() });
+      onHeard();
+    });
+    this.#timer = setInterval(() => this.beat(), REPLICA_HEARTBEAT_MS);
+    this.beat();
+  }
+
+  beat(): void {
+    publish(this.#nc, Events.metadataReplica, this.#self());
+  }
+
+  /** The other replicas heard from within `withinMs`. */
+  others(withinMs: number): MetadataReplica[] {
+    const since = Date.now() - withinMs;
+    return [...this.#others.values()].filter((o) => o.heardMs >= since).map((o) => o.state);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#sub.unsubscribe();
+  }
+}
