@@ -15,6 +15,7 @@
 //   scripts/koine rebalance [--target ALL|<node>] [--replicas n] [--watch] | rebalance progress --id i | rebalance stop --id i
 //   scripts/koine nodes remove <id>                    (decommission: blocks move away, then it leaves)
 //   scripts/koine ttl|quota|priority add --path p (--time 1h | --size 10GiB | --priority HIGH) | list | remove --path p
+//   scripts/koine metadata status      (metadata's replicas: which leads, how far each is behind the journal)
 //   scripts/koine nats-config          (the nats-server configuration with every service's user, from the cluster key)
 //   scripts/koine cache-filter add (--pattern re | --default) --type immutable|maxAge|skipCache [--time 10s] | list | remove (--pattern re | --default)
 import { join, resolve } from "node:path";
@@ -34,6 +35,7 @@ const USAGE = `usage: scripts/koine user add <accessKey> [secretKey] [--group g 
        scripts/koine nodes [remove <id>]
        scripts/koine ttl|quota|priority add --path p (--time 1h | --size 10GiB | --priority HIGH) | list | remove --path p
        scripts/koine cache-filter add (--pattern re | --default) --type immutable|maxAge|skipCache [--time 10s] | list | remove ...
+       scripts/koine metadata status
        scripts/koine nats-config`;
 const [area, action, ...rest] = argv._.map(String);
 const adminUrl = process.env.KOINE_ADMIN_URL ?? "http://127.0.0.1:19999";
@@ -259,9 +261,31 @@ const policy = (name: string) => async (): Promise<void> => {
   } else throw new UsageError();
 };
 
+/** Metadata's replicas: the journal's end, then one line a replica (the leader first). */
+async function metadata(): Promise<void> {
+  if (action !== "status") throw new UsageError();
+  const status = await admin("GET", "/api/v1/metadata");
+  const journal = status.journal as { stream: string; lastSeq: number; lastStored?: string };
+  echo(`journal ${journal.stream}: last ${journal.lastSeq}${journal.lastStored ? ` (${journal.lastStored})` : ""}`);
+  const replicas = status.replicas as {
+    replica: string;
+    leads: boolean;
+    appliedSeq: number;
+    behindEntries: number;
+    behindSeconds: number;
+  }[];
+  if (replicas.length === 0) echo("no metadata replica heard from");
+  for (const r of replicas) {
+    echo(
+      `${r.replica.padEnd(24)} ${(r.leads ? "leads" : "follows").padEnd(8)} applied ${r.appliedSeq}  behind ${r.behindEntries} entries, ${r.behindSeconds.toFixed(1)} s`,
+    );
+  }
+}
+
 const areas: Record<string, () => Promise<void>> = {
   user: users,
   "nats-config": natsConfig,
+  metadata,
   mount: mounts,
   nodes,
   load: jobs("load"),

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { bootCluster } from "@koine/launcher";
-import { tempDir } from "@koine/testkit";
+import { tempDir, waitFor } from "@koine/testkit";
 
 const run = promisify(execFile);
 const KOINE = join(import.meta.dirname, "..", "scripts", "koine.ts");
@@ -25,6 +25,13 @@ test("scripts/koine - mounts, nodes and a load job with a live progress bar, thr
   assert.match((await koine("mount", "add", "/cli", ufs, "--option", "alluxio.user.file.metadata.sync.interval=1s")).stdout, /mounted/);
   assert.match((await koine("mount", "list")).stdout, new RegExp(`/cli\\s+${ufs}`));
   assert.match((await koine("nodes")).stdout, /node0\s+http:\/\/127\.0\.0\.1:\d+\s+LIVE/);
+  // Metadata's one replica leads, at the journal's end once its next heartbeat (every second) tells.
+  let status = "";
+  await waitFor("metadata at the journal's end", async () => {
+    status = (await koine("metadata", "status")).stdout;
+    const last = Number(status.match(/^journal KOINE_META_JOURNAL: last (\d+)/)?.[1]);
+    return last > 0 && new RegExp(`\\S+\\s+leads\\s+applied ${last}  behind 0 entries, 0\\.0 s`).test(status);
+  }).catch(() => assert.fail(status));
 
   const submitted = (await koine("load", "submit", "--path", "/cli", "--alias", "cli-load", "--batch-size", "4", "--watch")).stdout;
   assert.match(submitted, /load job \S+ \(alias cli-load\)/);

@@ -46,6 +46,7 @@ test("admin API - every endpoint: success, bad body (400), unknown (404/410), co
     ["POST", "/api/v1/cache", {}, 409],
 
     ["GET", "/api/v1/nodes", undefined, 200],
+    ["GET", "/api/v1/metadata", undefined, 200],
     ["DELETE", "/api/v1/nodes", {}, 400],
     ["DELETE", "/api/v1/nodes", { id: "node9" }, 404],
     ["DELETE", "/api/v1/nodes", { id: "node0" }, 409],

@@ -18,7 +18,8 @@ import {
   startService,
   untilJetStreamSettled,
 } from "@koine/launcher";
-import { JOURNAL_STREAM, JOURNAL_SUBJECT, stateDigest } from "@koine/namespace";
+import { stateDigest } from "@koine/namespace";
+import { JOURNAL_STREAM, JOURNAL_SUBJECT } from "@koine/protocol";
 import { onCleanup, tempDir, waitFor } from "@koine/testkit";
 import { metadataReplicaState, missingOrWrong, resumedAfter, S3Load, s3Client } from "@koine/testkit/clients";
 

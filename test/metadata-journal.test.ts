@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { connect, Journal, request } from "@koine/bus";
-import { JOURNAL_STREAM, JOURNAL_SUBJECT, serveNamespace } from "@koine/namespace";
-import { type FileInfo, Meta } from "@koine/protocol";
+import { serveNamespace } from "@koine/namespace";
+import { type FileInfo, JOURNAL_STREAM, JOURNAL_SUBJECT, Meta } from "@koine/protocol";
 import { onCleanup, startNats, tempDir } from "@koine/testkit";
 
 /**

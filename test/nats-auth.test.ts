@@ -9,8 +9,7 @@ import { CreateBucketCommand, GetObjectCommand, ListBucketsCommand, PutObjectCom
 import { natsCredentials } from "@koine/access";
 import { connect, findNatsServer, Journal, request } from "@koine/bus";
 import { bootCluster } from "@koine/launcher";
-import { JOURNAL_STREAM, JOURNAL_SUBJECT } from "@koine/namespace";
-import { Meta, SERVICE_ROLES } from "@koine/protocol";
+import { JOURNAL_STREAM, JOURNAL_SUBJECT, Meta, SERVICE_ROLES } from "@koine/protocol";
 import { freePort, onCleanup, tempDir, testTls, waitFor } from "@koine/testkit";
 import { adminCall, alluxioCall, s3Client, TEST_CREDENTIALS } from "@koine/testkit/clients";
 

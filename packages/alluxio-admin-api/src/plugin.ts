@@ -202,6 +202,27 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (root, 
     })),
   }));
 
+  // Metadata's replicas (a koine extension): which leads, how far each is behind the journal.
+  app.get("/api/v1/metadata", async () => {
+    const { journal, replicas } = await cluster.metadataStatus();
+    return {
+      journal: {
+        stream: journal.stream,
+        lastSeq: journal.lastSeq,
+        ...(journal.lastStoredMs ? { lastStored: new Date(journal.lastStoredMs).toISOString() } : {}),
+      },
+      replicas: replicas.map((r) => ({
+        replica: r.replica,
+        leads: r.leads,
+        appliedSeq: r.appliedSeq,
+        behindEntries: r.behindEntries,
+        behindSeconds: r.behindSeconds,
+        startTime: new Date(r.startedMs).toISOString(),
+        heardMsAgo: r.heardMsAgo,
+      })),
+    };
+  });
+
   // Decommission: the node leaves the ring, a rebalance moves its blocks to their new owners, then it leaves the cluster.
   app.delete("/api/v1/nodes", { schema: { querystring: S.NodeQuery, body: S.NodeBody } }, async ({ query, body }) => {
     const id = given(query.id) ?? given(body?.id);

@@ -69,6 +69,17 @@ export class Journal {
     return new Journal(nc, options.stream, options.subject, maxPayload, info.state.last_seq, options.writer ?? "");
   }
 
+  /** Where the journal `stream` ends: its last sequence and when that was stored (0: empty); none when there is no such stream. */
+  static async end(nc: NatsConnection, stream: string): Promise<{ lastSeq: number; lastStoredMs: number } | undefined> {
+    const jsm = await jetstreamManager(nc);
+    const info = await whenJetStreamReady(() => jsm.streams.info(stream)).catch((err: Error) => {
+      if (/stream not found/i.test(err.message)) return undefined;
+      throw err;
+    });
+    if (!info) return undefined;
+    return { lastSeq: info.state.last_seq, lastStoredMs: info.state.last_seq === 0 ? 0 : Date.parse(info.state.last_ts) };
+  }
+
   /** The sequence of the last message of the journal as this writer knows it. */
   get last(): number {
     return this.#last;

@@ -1,17 +1,21 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { enqueue, entriesOf, type KV, openKv, request, whenJetStreamReady } from "@koine/bus";
+import { enqueue, entriesOf, Journal, type KV, openKv, request, subscribe, whenJetStreamReady } from "@koine/bus";
 import {
   cacheNode,
   ErrorCode,
+  Events,
   FILE_INDEX_BUCKET,
   isWithin,
+  JOURNAL_STREAM,
   type JobKind,
   type JobOptions,
   type JobRecord,
   Jobs,
   KoineError,
+  METADATA_REPLICA_TTL_MS,
   type Member,
   Meta,
+  type MetadataReplica,
   type PutUserRequest,
   type User,
 } from "@koine/protocol";
@@ -34,25 +38,56 @@ export interface IndexedFile {
   nodes?: string[];
 }
 
+/** Metadata's replicas and how far each is behind the journal. */
+export interface MetadataStatus {
+  journal: { stream: string; lastSeq: number; lastStoredMs: number };
+  replicas: (MetadataReplica & { behindEntries: number; behindSeconds: number; heardMsAgo: number })[];
+}
+
 /**
  * Operations on the cluster as a whole, callable by any front-end: jobs
  * (submit or resume, progress, stop; load, free, rebalance), cache nodes
- * (listing, decommission) and the global file index. Jobs are records in
- * JetStream run by the job runner.
+ * (listing, decommission), metadata's replicas and the global file index.
+ * Jobs are records in JetStream run by the job runner.
  */
 export class Cluster {
   readonly client: FileSystemClient;
   readonly jobs: JobStore;
   readonly #fileIndex: KV;
+  /** Metadata replicas' last heartbeats, by replica (heard until the connection closes). */
+  readonly #replicas = new Map<string, { state: MetadataReplica; heardMs: number }>();
 
   private constructor(client: FileSystemClient, jobs: JobStore, fileIndex: KV) {
     this.client = client;
     this.jobs = jobs;
     this.#fileIndex = fileIndex;
+    subscribe(client.nc, Events.metadataReplica, (state) => {
+      this.#replicas.set(state.replica, { state, heardMs: Date.now() });
+    });
   }
 
   static async open(client: FileSystemClient): Promise<Cluster> {
     return new Cluster(client, await JobStore.open(client.nc), await openKv(client.nc, FILE_INDEX_BUCKET, { history: 1 }));
+  }
+
+  /**
+   * Metadata's replicas heard from lately (they say where they are every
+   * second): which leads, and how far each is behind the journal, in
+   * entries and in the time between the last record it applied and the
+   * journal's last.
+   */
+  async metadataStatus(): Promise<MetadataStatus> {
+    const end = (await Journal.end(this.client.nc, JOURNAL_STREAM)) ?? { lastSeq: 0, lastStoredMs: 0 };
+    const now = Date.now();
+    const replicas = [...this.#replicas.values()]
+      .filter((r) => now - r.heardMs <= METADATA_REPLICA_TTL_MS)
+      .map(({ state, heardMs }) => {
+        const behindEntries = Math.max(0, end.lastSeq - state.appliedSeq);
+        const behindMs = behindEntries === 0 || state.appliedStoredMs === 0 ? 0 : Math.max(0, end.lastStoredMs - state.appliedStoredMs);
+        return { ...state, behindEntries, behindSeconds: behindMs / 1000, heardMsAgo: now - heardMs };
+      })
+      .sort((a, b) => Number(b.leads) - Number(a.leads) || (a.replica < b.replica ? -1 : 1));
+    return { journal: { stream: JOURNAL_STREAM, ...end }, replicas };
   }
 
   /** The job of `kind` a request names by id, alias or index (at most one of them). */

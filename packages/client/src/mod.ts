@@ -5,7 +5,7 @@
  * @module
  */
 
-export type { IndexedFile, JobNames, JobRequest } from "./cluster.ts";
+export type { IndexedFile, JobNames, JobRequest, MetadataStatus } from "./cluster.ts";
 export { Cluster } from "./cluster.ts";
 export type { DataNode } from "./data_node.ts";
 export { HttpDataNode, NodeUnreachableError } from "./data_node.ts";

@@ -1,12 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Journal, JournalFencedError, type JournalRecord, type NatsConnection } from "@koine/bus";
 import type { Logger } from "@koine/log";
-import { ErrorCode, KoineError } from "@koine/protocol";
+import { ErrorCode, JOURNAL_STREAM, JOURNAL_SUBJECT, KoineError } from "@koine/protocol";
 import { type JournalEntry, MUTATIONS, type Namespace } from "./namespace.ts";
-
-/** The stream and subject of the namespace's journal. */
-export const JOURNAL_STREAM = "KOINE_META_JOURNAL";
-export const JOURNAL_SUBJECT = "koine.journal.meta";
 
 /** The most entries one journal record carries (what waited while the record before it was being stored). */
 const MAX_BATCH = 256;

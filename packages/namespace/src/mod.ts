@@ -10,7 +10,7 @@
 export { serveCommits } from "./commits.ts";
 export { Metadata } from "./context.ts";
 export { stateDigest } from "./digest.ts";
-export { JOURNAL_STREAM, JOURNAL_SUBJECT, JournaledChanges } from "./journaled.ts";
+export { JournaledChanges } from "./journaled.ts";
 export { reportMetrics } from "./metrics.ts";
 export { serveMounts } from "./mounts.ts";
 export { type JournalEntry, type JournalPosition, MUTATIONS, Namespace } from "./namespace.ts";
@@ -18,7 +18,6 @@ export { DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, describeCredentials, parseUsers
 export {
   DEFAULT_SYNC_INTERVAL_MS,
   DEFAULT_TTL_CHECK_MS,
-  METADATA_LEASES,
   type NamespaceOptions,
   type ServedNamespace,
   serveNamespace,

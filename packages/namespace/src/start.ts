@@ -6,12 +6,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type ClusterKey, openProperties } from "@koine/access";
 import { connectService, DEFAULT_LEASE_TTL_MS, ensureWorkQueue, Lease, type NatsConnection } from "@koine/bus";
 import { serviceLogger } from "@koine/log";
-import { DEFAULT_BLOCK_SIZE, JOBS_STREAM, JOBS_SUBJECTS, type PutUserRequest } from "@koine/protocol";
+import { DEFAULT_BLOCK_SIZE, JOBS_STREAM, JOBS_SUBJECTS, JOURNAL_STREAM, METADATA_LEASES, type PutUserRequest } from "@koine/protocol";
 import { UfsRegistry } from "@koine/ufs";
 import { open } from "lmdb";
 import { serveCommits } from "./commits.ts";
 import { Metadata } from "./context.ts";
-import { JOURNAL_STREAM, JournaledChanges } from "./journaled.ts";
+import { JournaledChanges } from "./journaled.ts";
 import { reportMetrics } from "./metrics.ts";
 import { serveMounts } from "./mounts.ts";
 import { Namespace } from "./namespace.ts";
@@ -60,9 +60,6 @@ export interface ServedNamespace {
   nc: NatsConnection;
   stop(): Promise<void>;
 }
-
-/** The KV bucket of metadata's leases, and how long one lasts unrenewed. */
-export const METADATA_LEASES = "koine-metadata-leases";
 
 /**
  * Serves the namespace: mounts, uploads and users in LMDB, each concern
@@ -211,7 +208,7 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
     log.info({ replica, leader: await lease.holder().catch(() => undefined) }, "follows the namespace's journal");
   }
 
-  const unreport = reportMetrics(ns, options.dataDir, () => lease.held);
+  const unreport = reportMetrics(ns, options.dataDir, () => leading !== undefined && !paused);
   return {
     nc,
     async stop() {

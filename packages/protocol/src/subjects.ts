@@ -73,6 +73,14 @@ export const Jobs = {
   run: event("koine.jobs.run", J.JobMessage),
 } as const;
 
+/** The stream and subject of metadata's journal (every change of the namespace, in order). */
+export const JOURNAL_STREAM = "KOINE_META_JOURNAL";
+export const JOURNAL_SUBJECT = "koine.journal.meta";
+/** The JetStream KV bucket of metadata's leases (which replica leads). */
+export const METADATA_LEASES = "koine-metadata-leases";
+/** A metadata replica not heard from for this long is taken as gone. */
+export const METADATA_REPLICA_TTL_MS = 5_000;
+
 /** The JetStream KV bucket where cache nodes heartbeat their entry. */
 export const MEMBERS_BUCKET = "koine-members";
 /** A member entry older than this is taken as gone. */
