@@ -29,6 +29,8 @@ export class JournaledChanges {
   #writing = false;
   /** Whether this replica may append now (it holds the lease). */
   #mayAppend: () => boolean = () => true;
+  /** The LMDB transactions of the last record this replica appended, once they have ended. */
+  #applied: Promise<unknown> = Promise.resolve();
   /** When the last record this replica applied (or appended) was stored (0: none since start). */
   appliedStoredMs = 0;
   /** Whether this replica still leads after an append was refused because another writer appended. */
@@ -55,6 +57,14 @@ export class JournaledChanges {
   appendWhile(may: () => boolean, stillLeads: () => Promise<boolean>): void {
     this.#mayAppend = may;
     this.#stillLeads = stillLeads;
+  }
+
+  /**
+   * Once what this replica appended is in LMDB: reading the journal from
+   * LMDB's position before then would apply those entries a second time.
+   */
+  async settled(): Promise<void> {
+    await this.#applied;
   }
 
   /** Applies the entries LMDB does not hold yet, up to the journal's end now. */
@@ -138,12 +148,14 @@ export class JournaledChanges {
         } catch (err) {
           for (const w of batch) w.reject(err);
           if (err instanceof JournalFencedError && (await this.#stillLeads())) {
+            await this.settled();
             await this.catchUp().catch((e) => this.#log.warn({ err: e }, "cannot catch up with the journal"));
           }
           continue;
         }
         // Applied in order without waiting one for another: their LMDB transactions commit together.
-        for (const [index, w] of batch.entries()) this.#ns.apply(w.entry, { seq, index }).then(w.resolve, w.reject);
+        const applied = batch.map((w, index) => this.#ns.apply(w.entry, { seq, index }).then(w.resolve, w.reject));
+        this.#applied = Promise.all(applied);
       }
     } finally {
       this.#writing = false;

@@ -199,6 +199,7 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
       leading = undefined;
       paused = false;
       if (stopping) return;
+      await changes.settled();
       following = changes.follow();
       log.warn({ replica }, "follows the namespace's journal (another replica leads)");
     },
