@@ -160,7 +160,7 @@ test("NATS - with a certificate configured the cluster's NATS speaks TLS only: a
   assert.equal(await (await s3.send(new GetObjectCommand({ Bucket: "tls", Key: "k" }))).Body?.transformToString(), "over tls");
 });
 
-test("users - the admin API's user endpoints are an admin's: a user or a stranger is refused, bad input is a 400", async (t) => {
+test("users - the admin API's user and metadata endpoints are an admin's: a user or a stranger is refused, bad input is a 400", async (t) => {
   const cluster = await bootCluster(t, {
     users: [
       { accessKey: "koine", secretKey: "koinesecret", admin: true },
@@ -171,6 +171,9 @@ test("users - the admin API's user endpoints are an admin's: a user or a strange
   assert.equal((await adminCall(cluster.adminUrl, "GET", "/api/v1/users", undefined, alice)).status, 403);
   assert.equal((await adminCall(cluster.adminUrl, "POST", "/api/v1/users", { accessKey: "eve", admin: true }, alice)).status, 403);
   assert.equal((await adminCall(cluster.adminUrl, "POST", "/api/v1/users", { accessKey: "eve", admin: true }, "anonymous")).status, 401);
+  // Metadata's status is an admin's too (it takes no input).
+  assert.equal((await adminCall(cluster.adminUrl, "GET", "/api/v1/metadata", undefined, alice)).status, 403);
+  assert.equal((await adminCall(cluster.adminUrl, "GET", "/api/v1/metadata", undefined, "anonymous")).status, 401);
   assert.equal((await adminCall(cluster.adminUrl, "POST", "/api/v1/users", { accessKey: "x" })).status, 400, "too short an access key");
   assert.equal((await adminCall(cluster.adminUrl, "POST", "/api/v1/users", { accessKey: "eve", secretKey: "short" })).status, 400);
   assert.equal((await adminCall(cluster.adminUrl, "DELETE", "/api/v1/users", { accessKey: "nobody" })).status, 404);

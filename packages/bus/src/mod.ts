@@ -8,6 +8,7 @@ export type { KV, KvEntry } from "@nats-io/kv";
 export type { NatsConnection, Subscription } from "@nats-io/transport-node";
 export type { ConnectOptions } from "./connect.ts";
 export { compareVersions, connect, connectService, MIN_SERVER_VERSION } from "./connect.ts";
+export { LastHeard } from "./heard.ts";
 export { Journal, JournalFencedError, type JournalRecord } from "./journal.ts";
 export type { OpenKvOptions } from "./kv.ts";
 export { clusterReplicas, entriesOf, followKv, isJetStreamTransient, openKv, whenJetStreamReady } from "./kv.ts";

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { enqueue, entriesOf, Journal, type KV, openKv, request, subscribe, whenJetStreamReady } from "@koine/bus";
+import { enqueue, entriesOf, Journal, type KV, LastHeard, openKv, request, whenJetStreamReady } from "@koine/bus";
 import {
   cacheNode,
   ErrorCode,
@@ -54,16 +54,14 @@ export class Cluster {
   readonly client: FileSystemClient;
   readonly jobs: JobStore;
   readonly #fileIndex: KV;
-  /** Metadata replicas' last heartbeats, by replica (heard until the connection closes). */
-  readonly #replicas = new Map<string, { state: MetadataReplica; heardMs: number }>();
+  /** Metadata replicas' last heartbeats (heard until the connection closes). */
+  readonly #replicas: LastHeard<typeof Events.metadataReplica>;
 
   private constructor(client: FileSystemClient, jobs: JobStore, fileIndex: KV) {
     this.client = client;
     this.jobs = jobs;
     this.#fileIndex = fileIndex;
-    subscribe(client.nc, Events.metadataReplica, (state) => {
-      this.#replicas.set(state.replica, { state, heardMs: Date.now() });
-    });
+    this.#replicas = new LastHeard(client.nc, Events.metadataReplica, (state) => state.replica);
   }
 
   static async open(client: FileSystemClient): Promise<Cluster> {
@@ -79,9 +77,9 @@ export class Cluster {
   async metadataStatus(): Promise<MetadataStatus> {
     const end = (await Journal.end(this.client.nc, JOURNAL_STREAM)) ?? { lastSeq: 0, lastStoredMs: 0 };
     const now = Date.now();
-    const replicas = [...this.#replicas.values()]
-      .filter((r) => now - r.heardMs <= METADATA_REPLICA_TTL_MS)
-      .map(({ state, heardMs }) => {
+    const replicas = this.#replicas
+      .within(METADATA_REPLICA_TTL_MS)
+      .map(({ payload: state, heardMs }) => {
         const behindEntries = Math.max(0, end.lastSeq - state.appliedSeq);
         const behindMs = behindEntries === 0 || state.appliedStoredMs === 0 ? 0 : Math.max(0, end.lastStoredMs - state.appliedStoredMs);
         return { ...state, behindEntries, behindSeconds: behindMs / 1000, heardMsAgo: now - heardMs };

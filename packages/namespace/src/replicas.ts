@@ -1,4 +1,4 @@
-import { type NatsConnection, publish, type Subscription, subscribe } from "@koine/bus";
+import { LastHeard, type NatsConnection, publish } from "@koine/bus";
 import { Events, type MetadataReplica } from "@koine/protocol";
 
 /** How often a metadata replica says it is there. */
@@ -13,18 +13,13 @@ export const REPLICA_HEARTBEAT_MS = 1_000;
 export class ReplicaPresence {
   readonly #nc: NatsConnection;
   readonly #self: () => MetadataReplica;
-  readonly #others = new Map<string, { state: MetadataReplica; heardMs: number }>();
-  readonly #sub: Subscription;
+  readonly #heard: LastHeard<typeof Events.metadataReplica>;
   readonly #timer: NodeJS.Timeout;
 
   constructor(nc: NatsConnection, self: () => MetadataReplica, onHeard: () => void) {
     this.#nc = nc;
     this.#self = self;
-    this.#sub = subscribe(nc, Events.metadataReplica, (state) => {
-      if (state.replica === this.#self().replica) return;
-      this.#others.set(state.replica, { state, heardMs: Date.now() });
-      onHeard();
-    });
+    this.#heard = new LastHeard(nc, Events.metadataReplica, (state) => state.replica, onHeard);
     this.#timer = setInterval(() => this.beat(), REPLICA_HEARTBEAT_MS);
     this.beat();
   }
@@ -35,12 +30,15 @@ export class ReplicaPresence {
 
   /** The other replicas heard from within `withinMs`. */
   others(withinMs: number): MetadataReplica[] {
-    const since = Date.now() - withinMs;
-    return [...this.#others.values()].filter((o) => o.heardMs >= since).map((o) => o.state);
+    const self = this.#self().replica;
+    return this.#heard
+      .within(withinMs)
+      .map((h) => h.payload)
+      .filter((state) => state.replica !== self);
   }
 
   stop(): void {
     clearInterval(this.#timer);
-    this.#sub.unsubscribe();
+    this.#heard.stop();
   }
 }
