@@ -29,8 +29,10 @@ test("scripts/koine - mounts, nodes and a load job with a live progress bar, thr
   let status = "";
   await waitFor("metadata at the journal's end", async () => {
     status = (await koine("metadata", "status")).stdout;
-    const last = Number(status.match(/^journal KOINE_META_JOURNAL: last (\d+)/)?.[1]);
-    return last > 0 && new RegExp(`\\S+\\s+leads\\s+applied ${last}  behind 0 entries, 0\\.0 s`).test(status);
+    const last = Number(status.match(/^journal KOINE_META_JOURNAL: 1\.\.(\d+)/)?.[1]);
+    return (
+      last > 0 && /^no snapshot yet/m.test(status) && new RegExp(`\\S+\\s+leads\\s+applied ${last}  behind 0 entries, 0\\.0 s`).test(status)
+    );
   }).catch(() => assert.fail(status));
 
   const submitted = (await koine("load", "submit", "--path", "/cli", "--alias", "cli-load", "--batch-size", "4", "--watch")).stdout;

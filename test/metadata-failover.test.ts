@@ -5,26 +5,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { startNatsServer } from "@koine/bus";
 import { ServiceProcess } from "@koine/launcher";
-import { stateDigest } from "@koine/namespace";
 import { freePorts, onCleanup, tempDir, waitFor } from "@koine/testkit";
-import { metadataReplicaState, missingOrWrong, resumedAfter, S3Load, s3Client } from "@koine/testkit/clients";
+import { missingOrWrong, resumedAfter, S3Load, s3Client } from "@koine/testkit/clients";
+import { assertReplicasAlike, leaderOf } from "./metadata-replicas.ts";
 
 /**
  * Metadata replicas (issue 16): one leads, the others follow the journal;
  * when the leader dies another takes over, and no acknowledged write is lost.
  */
-
-/** A replica's view of itself (none while it is down). */
-const replicaState = (replica: ServiceProcess) => (replica.opsUrl ? metadataReplicaState(replica.opsUrl) : Promise.resolve(undefined));
-
-async function leaderOf(replicas: ServiceProcess[]): Promise<ServiceProcess> {
-  let leader: ServiceProcess | undefined;
-  await waitFor("a leader", async () => {
-    for (const r of replicas) if ((await replicaState(r))?.leads) leader = r;
-    return leader !== undefined;
-  });
-  return leader as ServiceProcess;
-}
 
 test("metadata failover - three replicas under S3 load: kill -9 of the leader, twice; writes resume within 5 s, nothing acknowledged lost, every replica's LMDB alike", async (t) => {
   const home = await tempDir(t, "koine-failover-");
@@ -73,18 +61,6 @@ test("metadata failover - three replicas under S3 load: kill -9 of the leader, t
   assert.deepEqual(await missingOrWrong(s3, "failover", tally.acknowledged), [], "every acknowledged write reads back and lists");
 
   // Quiet: every replica applies the journal to its end, and holds the same LMDB, database by database.
-  await waitFor(
-    "every replica at the journal's end",
-    async () => {
-      const states = await Promise.all(replicas.map(replicaState));
-      return new Set(states.map((s) => s?.applied)).size === 1 && states[0] !== undefined;
-    },
-    30_000,
-  );
-  for (const s of [...others, ...replicas]) await s.kill9();
-  const digests = await Promise.all(replicas.map((r) => stateDigest(r.env.KOINE_METADATA_DIR as string)));
-  console.log("metadata failover: replicas' LMDB", digests);
-  assert.ok((digests[0]?.entries ?? 0) > tally.acknowledged.size, "the namespace holds the writes");
-  assert.equal(new Set(digests.map((d) => d.digest)).size, 1, "every replica holds the same state");
+  await assertReplicasAlike(replicas, [...others, ...replicas], tally.acknowledged.size, "metadata failover");
   finished = true;
 });

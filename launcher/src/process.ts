@@ -68,6 +68,11 @@ export class ServiceProcess {
     return [...this.output.matchAll(/health and metrics on (http:\/\/\S+)/g)].at(-1)?.[1];
   }
 
+  /** Sends `signal` (SIGSTOP freezes the process as a hung host would; SIGCONT thaws it). */
+  signal(signal: NodeJS.Signals): void {
+    this.#child?.kill(signal);
+  }
+
   async kill9(): Promise<void> {
     const child = this.#child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;

@@ -204,13 +204,24 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (root, 
 
   // Metadata's replicas (a koine extension): which leads, how far each is behind the journal.
   app.get("/api/v1/metadata", async () => {
-    const { journal, replicas } = await cluster.metadataStatus();
+    const { journal, snapshot, replicas } = await cluster.metadataStatus();
     return {
       journal: {
         stream: journal.stream,
+        firstSeq: journal.firstSeq,
         lastSeq: journal.lastSeq,
         ...(journal.lastStoredMs ? { lastStored: new Date(journal.lastStoredMs).toISOString() } : {}),
       },
+      ...(snapshot
+        ? {
+            snapshot: {
+              seq: snapshot.seq,
+              bytes: snapshot.bytes,
+              taken: new Date(snapshot.takenMs).toISOString(),
+              ageSeconds: (Date.now() - snapshot.takenMs) / 1000,
+            },
+          }
+        : {}),
       replicas: replicas.map((r) => ({
         replica: r.replica,
         leads: r.leads,

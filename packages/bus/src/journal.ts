@@ -15,6 +15,9 @@ const WRITER_HEADER = "Koine-Journal-Writer";
 /** An append refused because another writer appended since this one last read (it is no longer the only writer). */
 export class JournalFencedError extends KoineError {}
 
+/** A read from a place the journal no longer holds (it was trimmed behind a snapshot): load a snapshot first. */
+export class JournalTrimmedError extends KoineError {}
+
 /** One record of a journal: its sequence (of its first message), its bytes, who appended it and when it was stored. */
 export interface JournalRecord {
   seq: number;
@@ -69,15 +72,23 @@ export class Journal {
     return new Journal(nc, options.stream, options.subject, maxPayload, info.state.last_seq, options.writer ?? "");
   }
 
-  /** Where the journal `stream` ends: its last sequence and when that was stored (0: empty); none when there is no such stream. */
-  static async end(nc: NatsConnection, stream: string): Promise<{ lastSeq: number; lastStoredMs: number } | undefined> {
+  /**
+   * Where the journal `stream` begins and ends: its first sequence (what
+   * is before was trimmed), its last and when that was stored (0: empty);
+   * none when there is no such stream.
+   */
+  static async end(nc: NatsConnection, stream: string): Promise<{ firstSeq: number; lastSeq: number; lastStoredMs: number } | undefined> {
     const jsm = await jetstreamManager(nc);
     const info = await whenJetStreamReady(() => jsm.streams.info(stream)).catch((err: Error) => {
       if (/stream not found/i.test(err.message)) return undefined;
       throw err;
     });
     if (!info) return undefined;
-    return { lastSeq: info.state.last_seq, lastStoredMs: info.state.last_seq === 0 ? 0 : Date.parse(info.state.last_ts) };
+    return {
+      firstSeq: info.state.first_seq,
+      lastSeq: info.state.last_seq,
+      lastStoredMs: info.state.last_seq === 0 ? 0 : Date.parse(info.state.last_ts),
+    };
   }
 
   /** The sequence of the last message of the journal as this writer knows it. */
@@ -113,10 +124,17 @@ export class Journal {
     return first;
   }
 
+  /** Drops the records before sequence `before` (what a snapshot covers); how many messages went. */
+  async trim(before: number): Promise<number> {
+    const jsm = await jetstreamManager(this.#nc);
+    return (await jsm.streams.purge(this.#stream, { seq: before })).purged;
+  }
+
   /**
    * Every record after sequence `after`, up to the last one there was when
    * called; with `follow`, every record appended later too, until the
-   * signal is aborted.
+   * signal is aborted. Fails with {@link JournalTrimmedError} when the
+   * records right after `after` were trimmed.
    */
   async *read(after: number, options: { follow?: AbortSignal } = {}): AsyncGenerator<JournalRecord> {
     const jsm = await jetstreamManager(this.#nc);
@@ -129,8 +147,15 @@ export class Journal {
     options.follow?.addEventListener("abort", stop);
     if (options.follow?.aborted) stop();
     try {
+      let next = after + 1;
       let pending: (JournalRecord & { left: number; chunks: Uint8Array[] }) | undefined;
       for await (const m of messages) {
+        if (m.seq > next)
+          throw new JournalTrimmedError(
+            ErrorCode.Unavailable,
+            `The journal ${this.#stream} no longer holds the records after ${after} (it begins at ${m.seq}): a snapshot is needed`,
+          );
+        next = m.seq + 1;
         if (pending) {
           pending.chunks.push(m.data);
           if (--pending.left === 0) {

@@ -1,5 +1,16 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { enqueue, entriesOf, Journal, type KV, LastHeard, openKv, request, whenJetStreamReady } from "@koine/bus";
+import {
+  enqueue,
+  entriesOf,
+  Journal,
+  type KV,
+  LastHeard,
+  openKv,
+  request,
+  type Snapshot,
+  SnapshotStore,
+  whenJetStreamReady,
+} from "@koine/bus";
 import {
   cacheNode,
   ErrorCode,
@@ -13,6 +24,7 @@ import {
   Jobs,
   KoineError,
   METADATA_REPLICA_TTL_MS,
+  METADATA_SNAPSHOTS,
   type Member,
   Meta,
   type MetadataReplica,
@@ -40,7 +52,9 @@ export interface IndexedFile {
 
 /** Metadata's replicas and how far each is behind the journal. */
 export interface MetadataStatus {
-  journal: { stream: string; lastSeq: number; lastStoredMs: number };
+  journal: { stream: string; firstSeq: number; lastSeq: number; lastStoredMs: number };
+  /** The newest snapshot of the namespace (none yet: the journal holds everything). */
+  snapshot?: Snapshot;
   replicas: (MetadataReplica & { behindEntries: number; behindSeconds: number; heardMsAgo: number })[];
 }
 
@@ -75,7 +89,8 @@ export class Cluster {
    * journal's last.
    */
   async metadataStatus(): Promise<MetadataStatus> {
-    const end = (await Journal.end(this.client.nc, JOURNAL_STREAM)) ?? { lastSeq: 0, lastStoredMs: 0 };
+    const end = (await Journal.end(this.client.nc, JOURNAL_STREAM)) ?? { firstSeq: 0, lastSeq: 0, lastStoredMs: 0 };
+    const snapshot = (await (await SnapshotStore.existing(this.client.nc, METADATA_SNAPSHOTS))?.list())?.at(-1);
     const now = Date.now();
     const replicas = this.#replicas
       .within(METADATA_REPLICA_TTL_MS)
@@ -85,7 +100,7 @@ export class Cluster {
         return { ...state, behindEntries, behindSeconds: behindMs / 1000, heardMsAgo: now - heardMs };
       })
       .sort((a, b) => Number(b.leads) - Number(a.leads) || (a.replica < b.replica ? -1 : 1));
-    return { journal: { stream: JOURNAL_STREAM, ...end }, replicas };
+    return { journal: { stream: JOURNAL_STREAM, ...end }, ...(snapshot ? { snapshot } : {}), replicas };
   }
 
   /** The job of `kind` a request names by id, alias or index (at most one of them). */

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { Journal, JournalFencedError, type JournalRecord, type NatsConnection } from "@koine/bus";
+import { Journal, JournalFencedError, type JournalRecord, JournalTrimmedError, type NatsConnection } from "@koine/bus";
 import type { Logger } from "@koine/log";
 import { ErrorCode, JOURNAL_STREAM, JOURNAL_SUBJECT, KoineError } from "@koine/protocol";
 import { type JournalEntry, MUTATIONS, type Namespace } from "./namespace.ts";
@@ -83,11 +83,18 @@ export class JournaledChanges {
     if (entries > 0) this.#log.info({ entries, ms: Math.round(performance.now() - started) }, "replayed the journal");
   }
 
+  /** Drops the journal's records before sequence `before` (a snapshot holds them); how many messages went. */
+  trim(before: number): Promise<number> {
+    return this.#journal.trim(before);
+  }
+
   /**
    * Applies records as the leader appends them, until stopped (a standby);
-   * stopping waits for the record being applied.
+   * stopping waits for the record being applied. When the journal was
+   * trimmed past this replica, it stops and calls `trimmed` (a snapshot is
+   * needed).
    */
-  follow(): { stop(): Promise<void> } {
+  follow(trimmed: () => void): { stop(): Promise<void> } {
     const stopped = new AbortController();
     const following = (async () => {
       while (!stopped.signal.aborted) {
@@ -98,6 +105,11 @@ export class JournaledChanges {
             this.#ns.takePinChanges(); // the leader tells the cache nodes
           }
         } catch (err) {
+          if (err instanceof JournalTrimmedError) {
+            this.#log.warn({ err }, "the journal was trimmed past this replica: it loads a snapshot");
+            trimmed();
+            return;
+          }
           this.#log.warn({ err }, "cannot follow the journal; trying again");
           await sleep(1000, undefined, { signal: stopped.signal }).catch(() => {});
         }

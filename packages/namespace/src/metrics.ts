@@ -36,6 +36,29 @@ gauge({
   },
 });
 
+/** When the newest snapshot this replica took or loaded was taken, and the journal record it holds. */
+let snapshot: { takenMs: number; seq: number } | undefined;
+
+gauge({
+  name: "koine_metadata_snapshot_age_seconds",
+  help: "Age of the newest snapshot of the namespace this replica took (leading) or loaded",
+  collect() {
+    if (snapshot) this.set((Date.now() - snapshot.takenMs) / 1000);
+  },
+});
+gauge({
+  name: "koine_metadata_snapshot_seq",
+  help: "Journal record up to which the newest snapshot this replica took or loaded holds the namespace",
+  collect() {
+    if (snapshot) this.set(snapshot.seq);
+  },
+});
+
+/** Reports the newest snapshot this replica took or loaded. */
+export function reportSnapshot(taken: { takenMs: number; seq: number }): void {
+  if (!snapshot || taken.seq >= snapshot.seq) snapshot = taken;
+}
+
 /** Reports a namespace in this process's metrics until the returned function is called. */
 export function reportMetrics(ns: Namespace, dataDir: string, leads: () => boolean): () => void {
   const mine = { ns, dataDir, leads };

@@ -15,10 +15,13 @@ export { reportMetrics } from "./metrics.ts";
 export { serveMounts } from "./mounts.ts";
 export { type JournalEntry, type JournalPosition, MUTATIONS, Namespace } from "./namespace.ts";
 export { DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, describeCredentials, parseUsers, USER_SETTINGS } from "./seeds.ts";
+export { installSnapshot, SNAPSHOTS_KEPT, Snapshotter, takeSnapshot } from "./snapshots.ts";
 export {
+  DEFAULT_SNAPSHOT_EVERY_RECORDS,
   DEFAULT_SYNC_INTERVAL_MS,
   DEFAULT_TTL_CHECK_MS,
   type NamespaceOptions,
+  openNamespace,
   type ServedNamespace,
   serveNamespace,
 } from "./start.ts";

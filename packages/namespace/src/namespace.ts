@@ -61,6 +61,16 @@ export interface JournalPosition {
   index: number;
 }
 
+/** The last journal entry whose changes are in the LMDB `root` (none: the journal is read from its start). */
+export function journalPositionOf(root: RootDatabase): JournalPosition | undefined {
+  return positionIn(root.openDB({ name: "counters" }));
+}
+
+function positionIn(counters: Database): JournalPosition | undefined {
+  const seq = counters.get(JOURNAL_SEQ);
+  return seq === undefined ? undefined : { seq, index: counters.get(JOURNAL_INDEX) ?? 0 };
+}
+
 /** An inode with the path it had. */
 export interface PlacedInode {
   inode: InodeRecord;
@@ -178,8 +188,7 @@ export class Namespace {
 
   /** The last journal entry whose changes are in this LMDB (none: the journal is read from its start). */
   journalPosition(): JournalPosition | undefined {
-    const seq = this.#counters.get(JOURNAL_SEQ);
-    return seq === undefined ? undefined : { seq, index: this.#counters.get(JOURNAL_INDEX) ?? 0 };
+    return positionIn(this.#counters);
   }
 
   /**

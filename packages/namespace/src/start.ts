@@ -4,11 +4,28 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type ClusterKey, openProperties } from "@koine/access";
-import { connectService, DEFAULT_LEASE_TTL_MS, ensureWorkQueue, Lease, type NatsConnection } from "@koine/bus";
-import { serviceLogger } from "@koine/log";
-import { DEFAULT_BLOCK_SIZE, JOBS_STREAM, JOBS_SUBJECTS, JOURNAL_STREAM, METADATA_LEASES, type PutUserRequest } from "@koine/protocol";
+import {
+  connectService,
+  DEFAULT_LEASE_TTL_MS,
+  ensureWorkQueue,
+  JournalTrimmedError,
+  Lease,
+  type NatsConnection,
+  SnapshotStore,
+} from "@koine/bus";
+import { type Logger, serviceLogger } from "@koine/log";
+import {
+  DEFAULT_BLOCK_SIZE,
+  JOBS_STREAM,
+  JOBS_SUBJECTS,
+  JOURNAL_STREAM,
+  METADATA_LEASES,
+  METADATA_REPLICA_TTL_MS,
+  METADATA_SNAPSHOTS,
+  type PutUserRequest,
+} from "@koine/protocol";
 import { UfsRegistry } from "@koine/ufs";
-import { open } from "lmdb";
+import { open, type RootDatabase } from "lmdb";
 import { serveCommits } from "./commits.ts";
 import { Metadata } from "./context.ts";
 import { JournaledChanges } from "./journaled.ts";
@@ -16,6 +33,7 @@ import { reportMetrics } from "./metrics.ts";
 import { serveMounts } from "./mounts.ts";
 import { Namespace } from "./namespace.ts";
 import { ReplicaPresence } from "./replicas.ts";
+import { installSnapshot, Snapshotter } from "./snapshots.ts";
 import { DEFAULT_SWEEP_GRACE_MS, DEFAULT_SWEEP_INTERVAL_MS, Sweeper, type SweepOptions } from "./sweeper.ts";
 import { UfsSync } from "./sync.ts";
 import { serveTree } from "./tree.ts";
@@ -25,6 +43,8 @@ import { serveUsers, Users } from "./users.ts";
 
 export const DEFAULT_SYNC_INTERVAL_MS = 30_000;
 export const DEFAULT_TTL_CHECK_MS = 5_000;
+/** Journal records between two snapshots of the namespace. */
+export const DEFAULT_SNAPSHOT_EVERY_RECORDS = 100_000;
 
 /**
  * LMDB reader slots: one per open read transaction of this process (a
@@ -52,6 +72,8 @@ export interface NamespaceOptions {
   natsCa?: Buffer | undefined;
   /** Directories below which local directories may be mounted. @default none */
   mountRoots?: readonly string[];
+  /** Journal records between two snapshots (the journal is trimmed behind them). @default 100 000 */
+  snapshotEveryRecords?: number;
   /** Users put at every start (the operator's settings win over earlier changes). */
   users?: readonly PutUserRequest[];
 }
@@ -73,28 +95,64 @@ export interface ServedNamespace {
 export async function serveNamespace(options: NamespaceOptions): Promise<ServedNamespace> {
   const log = serviceLogger("metadata");
   await mkdir(options.dataDir, { recursive: true });
-  const db = open({ path: options.dataDir, maxReaders: MAX_READERS });
-  // Slots held by a process that was killed stay taken until someone clears them.
-  const staleReaders = db.readerCheck();
-  if (staleReaders > 0) log.warn({ staleReaders }, "cleared LMDB reader slots of a dead process");
-  const local = new Namespace(db);
-  await local.init({ id: "root", path: "/", uri: options.rootUfs, readOnly: false });
   const nc = await connectService({ servers: options.natsUrl, role: "metadata", clusterKey: options.clusterKey, ca: options.natsCa });
   await ensureWorkQueue(nc, { stream: JOBS_STREAM, subjects: JOBS_SUBJECTS });
   const replica = await replicaId(options.dataDir);
-  const changes = await JournaledChanges.open(local, nc, replica, log);
-  // Every change goes through the journal.
-  const ns = changes.namespace();
-  const uploads = new Uploads(db, ns);
-  const users = new Users(db, ns, options.clusterKey);
-  await changes.catchUp();
+  const snapshots = await SnapshotStore.open(nc, METADATA_SNAPSHOTS);
+  const lease = await Lease.open(nc, { bucket: METADATA_LEASES, key: JOURNAL_STREAM, holder: replica, log });
+
+  /** This replica's LMDB and what works on it, caught up with the journal (from a snapshot when the journal was trimmed behind it). */
+  const openState = async (): Promise<ReplicaState> => {
+    for (;;) {
+      const { db, local } = await openNamespace(options.dataDir, options.rootUfs, log);
+      const changes = await JournaledChanges.open(local, nc, replica, log);
+      changes.appendWhile(
+        () => mayServe(),
+        () => lease.renew(),
+      );
+      // Every change goes through the journal.
+      const ns = changes.namespace();
+      // They define their changes, which the journal may hold.
+      const uploads = new Uploads(db, ns);
+      const users = new Users(db, ns, options.clusterKey);
+      try {
+        await changes.catchUp();
+      } catch (err) {
+        await db.close();
+        if (!(err instanceof JournalTrimmedError)) throw err;
+        const started = performance.now();
+        const snapshot = await installSnapshot(options.dataDir, snapshots);
+        log.info({ seq: snapshot.seq, bytes: snapshot.bytes, ms: Math.round(performance.now() - started) }, "loaded a snapshot");
+        continue;
+      }
+      const unreport = reportMetrics(ns, options.dataDir, () => leading !== undefined && !paused);
+      return {
+        db,
+        local,
+        changes,
+        ns,
+        uploads,
+        users,
+        async close() {
+          unreport();
+          await db.close();
+        },
+      };
+    }
+  };
+  /** Loads a snapshot: the journal was trimmed past this replica. */
+  const reload = async () => {
+    await state.close();
+    state = await openState();
+  };
   const stores = new UfsRegistry(
-    () => ns.mountList(),
+    () => state.ns.mountList(),
     (properties) => openProperties(options.clusterKey, properties),
   );
 
   /** Answers requests until stopped (or paused: this replica may no longer lead). */
   const lead = async (): Promise<Leading> => {
+    const { ns, uploads, users } = state;
     const sync = new UfsSync(ns, stores, {
       intervalMs: options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS,
       blockSize: DEFAULT_BLOCK_SIZE,
@@ -118,6 +176,16 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
       },
     );
     sweeper.start();
+    const snapshotter = new Snapshotter({
+      db: state.db,
+      dataDir: options.dataDir,
+      store: snapshots,
+      everyRecords: options.snapshotEveryRecords ?? DEFAULT_SNAPSHOT_EVERY_RECORDS,
+      appliedSeq: () => state.local.journalPosition()?.seq ?? 0,
+      neededSeqs: () => presence.others(METADATA_REPLICA_TTL_MS).map((other) => other.appliedSeq),
+      trim: (before) => state.changes.trim(before),
+      log,
+    });
     await requeue();
     await nc.flush();
     // Cache nodes ask again which contents are pinned: a standby heard none of the changes.
@@ -129,23 +197,25 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
         m.close();
         await ttls.stop();
         await sweeper.stop();
+        await snapshotter.stop();
       },
     };
   };
 
-  const lease = await Lease.open(nc, { bucket: METADATA_LEASES, key: JOURNAL_STREAM, holder: replica, log });
   let following: { stop(): Promise<void> } | undefined;
   let leading: Leading | undefined;
   let stopping = false;
   let paused = false;
+  let reloading = false;
   const startedMs = Date.now();
+  let state = await openState();
   const presence = new ReplicaPresence(
     nc,
     () => ({
       replica,
       leads: leading !== undefined && !paused,
-      appliedSeq: local.journalPosition()?.seq ?? 0,
-      appliedStoredMs: changes.appliedStoredMs,
+      appliedSeq: reloading ? 0 : (state.local.journalPosition()?.seq ?? 0),
+      appliedStoredMs: reloading ? 0 : state.changes.appliedStoredMs,
       startedMs,
     }),
     () => guard(),
@@ -161,31 +231,51 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
       log.warn({ replica }, "cannot renew its lease while other replicas are there: not answering until it can");
     }
   };
-  changes.appendWhile(mayServe, () => lease.renew());
+  /** Lease changes and snapshot loads, one at a time. */
+  let transitions = Promise.resolve();
+  const serially = (work: () => Promise<void>) => {
+    transitions = transitions.then(work).catch((err) => log.error({ err }, "metadata replica transition failed"));
+    return transitions;
+  };
+  const follow = () => {
+    following = state.changes.follow(() => {
+      void serially(async () => {
+        if (stopping || leading) return;
+        reloading = true;
+        following = undefined;
+        await reload().finally(() => {
+          reloading = false;
+        });
+        if (!stopping && !leading) follow();
+      });
+    });
+  };
   await lease.start({
-    gained: async () => {
-      const took = performance.now();
-      await following?.stop();
-      following = undefined;
-      const followed = performance.now();
-      // What the last leader appended is applied before this one answers (JetStream may be electing leaders).
-      for (let attempt = 1; lease.held; attempt++) {
-        try {
-          await changes.catchUp();
-          const caughtUp = performance.now();
-          leading = await lead();
-          const ms = (from: number, to: number) => Math.round(to - from);
-          log.info(
-            { replica, stopFollowingMs: ms(took, followed), catchUpMs: ms(followed, caughtUp), startMs: ms(caughtUp, performance.now()) },
-            "leads the namespace",
-          );
-          return;
-        } catch (err) {
-          if (attempt === 1) log.warn({ err }, "cannot take the lead yet; trying again");
-          await sleep(500);
+    gained: () =>
+      serially(async () => {
+        const took = performance.now();
+        await following?.stop();
+        following = undefined;
+        const followed = performance.now();
+        // What the last leader appended is applied before this one answers (JetStream may be electing leaders).
+        for (let attempt = 1; lease.held; attempt++) {
+          try {
+            await state.changes.catchUp();
+            const caughtUp = performance.now();
+            leading = await lead();
+            const ms = (from: number, to: number) => Math.round(to - from);
+            log.info(
+              { replica, stopFollowingMs: ms(took, followed), catchUpMs: ms(followed, caughtUp), startMs: ms(caughtUp, performance.now()) },
+              "leads the namespace",
+            );
+            return;
+          } catch (err) {
+            if (err instanceof JournalTrimmedError) await reload().catch((e) => log.warn({ err: e }, "cannot load a snapshot"));
+            else if (attempt === 1) log.warn({ err }, "cannot take the lead yet; trying again");
+            await sleep(500);
+          }
         }
-      }
-    },
+      }),
     // Another replica may lead by now: this one must not answer from what may be an old state until it knows.
     lapsed: async () => guard(),
     confirmed: async () => {
@@ -194,34 +284,61 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
       leading?.resume();
       log.info({ replica }, "renewed its lease: answering again");
     },
-    lost: async () => {
-      await leading?.stop();
-      leading = undefined;
-      paused = false;
-      if (stopping) return;
-      await changes.settled();
-      following = changes.follow();
-      log.warn({ replica }, "follows the namespace's journal (another replica leads)");
-    },
+    lost: () =>
+      serially(async () => {
+        await leading?.stop();
+        leading = undefined;
+        paused = false;
+        if (stopping) return;
+        await state.changes.settled();
+        follow();
+        log.warn({ replica }, "follows the namespace's journal (another replica leads)");
+      }),
   });
   if (!lease.held) {
-    following = changes.follow();
+    await serially(async () => {
+      if (!leading && !following) follow();
+    });
     log.info({ replica, leader: await lease.holder().catch(() => undefined) }, "follows the namespace's journal");
   }
 
-  const unreport = reportMetrics(ns, options.dataDir, () => leading !== undefined && !paused);
   return {
     nc,
     async stop() {
-      unreport();
       stopping = true;
       presence.stop();
       await lease.stop();
+      await transitions;
       await following?.stop();
       await nc.drain();
-      await db.close();
+      await state.close();
     },
   };
+}
+
+/** A replica's LMDB and the stores on it. */
+interface ReplicaState {
+  db: RootDatabase;
+  /** The namespace as it is in LMDB. */
+  local: Namespace;
+  changes: JournaledChanges;
+  /** The namespace whose changes go through the journal. */
+  ns: Namespace;
+  uploads: Uploads;
+  users: Users;
+  close(): Promise<void>;
+}
+
+/** The namespace in the LMDB in `dataDir` (made when missing, `rootUfs` mounted at "/"), as it is there: no journal. */
+export async function openNamespace(dataDir: string, rootUfs: string, log: Logger): Promise<{ db: RootDatabase; local: Namespace }> {
+  await mkdir(dataDir, { recursive: true });
+  const db = open({ path: dataDir, maxReaders: MAX_READERS });
+  // Slots held by a process that was killed stay taken until someone clears them.
+  const staleReaders = db.readerCheck();
+  if (staleReaders > 0) log.warn({ staleReaders }, "cleared LMDB reader slots of a dead process");
+  const local = new Namespace(db);
+  await local.init({ id: "root", path: "/", uri: rootUfs, readOnly: false });
+  return { db, local };
 }
 
 /** What the leading replica runs: answering requests, TTLs, the sweeper. */

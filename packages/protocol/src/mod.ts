@@ -70,5 +70,6 @@ export {
   MEMBERS_BUCKET,
   METADATA_LEASES,
   METADATA_REPLICA_TTL_MS,
+  METADATA_SNAPSHOTS,
   Meta,
 } from "./subjects.ts";

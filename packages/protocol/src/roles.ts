@@ -54,8 +54,18 @@ const GATEWAY: SubjectPermissions = {
 /** Each role's subjects (`allow_responses` lets every subscriber answer the requests it hears). */
 export const ROLE_PERMISSIONS: Record<ServiceRole, SubjectPermissions> = {
   metadata: {
-    // koine.journal.>: the namespace's journal, which only metadata appends to; its replicas' leases.
-    publish: { allow: ["koine.events.>", "koine.jobs.>", "koine.journal.>", "$KV.koine-metadata-leases.>", ...JETSTREAM], deny: [] },
+    // koine.journal.>: the namespace's journal, which only metadata appends to; its replicas' leases and snapshots.
+    publish: {
+      allow: [
+        "koine.events.>",
+        "koine.jobs.>",
+        "koine.journal.>",
+        "$KV.koine-metadata-leases.>",
+        "$O.koine-metadata-snapshots.>",
+        ...JETSTREAM,
+      ],
+      deny: [],
+    },
     subscribe: { allow: ["koine.meta.>", ...LISTEN], deny: [] },
   },
   "cache-node": {

@@ -78,6 +78,8 @@ export const JOURNAL_STREAM = "KOINE_META_JOURNAL";
 export const JOURNAL_SUBJECT = "koine.journal.meta";
 /** The JetStream KV bucket of metadata's leases (which replica leads). */
 export const METADATA_LEASES = "koine-metadata-leases";
+/** The JetStream object store of metadata's snapshots (an LMDB copy and the journal position it holds). */
+export const METADATA_SNAPSHOTS = "koine-metadata-snapshots";
 /** A metadata replica not heard from for this long is taken as gone. */
 export const METADATA_REPLICA_TTL_MS = 5_000;
 

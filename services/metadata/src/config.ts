@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import { clusterKeyOf } from "@koine/access";
 import { MOUNT_ROOTS_SETTING, mountRootsOf, readSettings, Setting, SHARED_SETTINGS, type Tls, tlsOf } from "@koine/config";
 import {
+  DEFAULT_SNAPSHOT_EVERY_RECORDS,
   DEFAULT_SWEEP_GRACE_MS,
   DEFAULT_SWEEP_INTERVAL_MS,
   DEFAULT_SYNC_INTERVAL_MS,
@@ -40,6 +41,10 @@ export const Settings = T.Object({
   KOINE_METADATA_DIR: Setting.optionalText(
     "Directory of this metadata replica's LMDB files (default: <KOINE_HOME>/metadata); replicas on one host each need their own",
   ),
+  KOINE_METADATA_SNAPSHOT_EVERY: Setting.count(
+    DEFAULT_SNAPSHOT_EVERY_RECORDS,
+    "Journal records between two snapshots of the namespace (the journal is trimmed behind the snapshots kept)",
+  ),
   KOINE_METADATA_HOST: Setting.text("0.0.0.0", "Address of metadata's health and metrics"),
   KOINE_METADATA_PORT: Setting.port(DEFAULT_OPS_PORT, "Port of metadata's health and metrics"),
 });
@@ -57,6 +62,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): MetadataOptio
     rootUfs: s.KOINE_ROOT_UFS ?? pathToFileURL(join(home, "ufs")).href,
     syncIntervalMs: s.KOINE_UFS_SYNC_INTERVAL,
     ttlCheckMs: s.KOINE_TTL_CHECK_INTERVAL,
+    snapshotEveryRecords: s.KOINE_METADATA_SNAPSHOT_EVERY,
     sweep: { intervalMs: s.KOINE_SWEEP_INTERVAL, graceMs: s.KOINE_SWEEP_GRACE },
     ops: { host: s.KOINE_METADATA_HOST, port: s.KOINE_METADATA_PORT },
   };
