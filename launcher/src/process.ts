@@ -68,6 +68,12 @@ export class ServiceProcess {
     return [...this.output.matchAll(/health and metrics on (http:\/\/\S+)/g)].at(-1)?.[1];
   }
 
+  /** Whether the process is running (started, not exited since). */
+  get running(): boolean {
+    const child = this.#child;
+    return child !== undefined && child.exitCode === null && child.signalCode === null;
+  }
+
   /** Sends `signal` (SIGSTOP freezes the process as a hung host would; SIGCONT thaws it). */
   signal(signal: NodeJS.Signals): void {
     this.#child?.kill(signal);
@@ -75,7 +81,7 @@ export class ServiceProcess {
 
   async kill9(): Promise<void> {
     const child = this.#child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (!child || !this.running) return;
     await new Promise<void>((resolve) => {
       child.once("exit", () => resolve());
       child.kill("SIGKILL");

@@ -18,9 +18,10 @@ export class JournalFencedError extends KoineError {}
 /** A read from a place the journal no longer holds (it was trimmed behind a snapshot): load a snapshot first. */
 export class JournalTrimmedError extends KoineError {}
 
-/** One record of a journal: its sequence (of its first message), its bytes, who appended it and when it was stored. */
+/** One record of a journal: its sequence (of its first message; `lastSeq`: of its last), its bytes, who appended it and when it was stored. */
 export interface JournalRecord {
   seq: number;
+  lastSeq: number;
   data: Uint8Array;
   writer: string;
   storedMs: number;
@@ -89,6 +90,13 @@ export class Journal {
       lastSeq: info.state.last_seq,
       lastStoredMs: info.state.last_seq === 0 ? 0 : Date.parse(info.state.last_ts),
     };
+  }
+
+  /** Where the journal begins (what is before was trimmed) and ends, as its stream says now. */
+  async bounds(): Promise<{ firstSeq: number; lastSeq: number }> {
+    const jsm = await jetstreamManager(this.#nc);
+    const { state } = await jsm.streams.info(this.#stream);
+    return { firstSeq: state.first_seq, lastSeq: state.last_seq };
   }
 
   /** The sequence of the last message of the journal as this writer knows it. */
@@ -160,11 +168,17 @@ export class Journal {
           pending.chunks.push(m.data);
           if (--pending.left === 0) {
             const { left: _, chunks, ...record } = pending;
-            yield { ...record, data: Buffer.concat(chunks) };
+            yield { ...record, lastSeq: m.seq, data: Buffer.concat(chunks) };
             pending = undefined;
           }
         } else {
-          const record = { seq: m.seq, data: m.data, writer: m.headers?.get(WRITER_HEADER) ?? "", storedMs: m.info.timestampNanos / 1e6 };
+          const record = {
+            seq: m.seq,
+            lastSeq: m.seq,
+            data: m.data,
+            writer: m.headers?.get(WRITER_HEADER) ?? "",
+            storedMs: m.info.timestampNanos / 1e6,
+          };
           const parts = Number(m.headers?.get(PARTS_HEADER) || "1");
           if (parts > 1) pending = { ...record, left: parts - 1, chunks: [m.data] };
           else yield record;

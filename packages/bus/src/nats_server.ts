@@ -85,7 +85,14 @@ export function startNatsServer(options: NatsServerOptions): Promise<NatsServer>
   // every client of it has said goodbye.
   const child = spawn(options.binary ?? findNatsServer(), args, { stdio: ["ignore", "ignore", "pipe"], detached: true });
   // Being in a group of its own, it would outlive a parent that exits without stopping it (a forced second Ctrl-C).
-  const stopWithParent = () => child.kill("SIGTERM");
+  // A parent that exits cannot wait for the server to stop: a detached watchdog kills it if it is still there in 3 s
+  // (a SIGTERM sent by a parent forced to exit was, now and then, not acted on, and the server outlived everything).
+  const stopWithParent = () => {
+    child.kill("SIGTERM");
+    const pid = child.pid;
+    const watchdog = `sleep 3; grep -q nats-server /proc/${pid}/cmdline 2>/dev/null && kill -9 ${pid}`;
+    spawn("sh", ["-c", watchdog], { detached: true, stdio: "ignore" }).unref();
+  };
   process.once("exit", stopWithParent);
   child.once("exit", () => process.off("exit", stopWithParent));
   return new Promise((resolve, reject) => {

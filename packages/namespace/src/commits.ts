@@ -78,12 +78,18 @@ export function serveCommits(m: Metadata): { commitWritten: CommitWritten; reque
         if (data.stagedPath) await (await m.ufsOf(data.mountId ?? m.ns.ufsLocationOf(canonical(path)).mountId)).discard(data.stagedPath);
         throw err;
       }
+      let intent: { settle(): void } | undefined;
       try {
         if (!data.stagedPath) return await commit(data);
+        // The under-store changes before the journal does: the next leader checks this path if this one dies between.
+        intent = await m.intents.begin([canonical(path)]);
         let published: Awaited<ReturnType<typeof publishAt<Promise<Committed>>>>;
         try {
           published = await publishAt(path, data.stagedPath, data.mountId, {
-            onSwap: (status) => awaitedLater(commit({ ...data, ufsFingerprint: status.fingerprint })),
+            onSwap: (status) => {
+              m.crashPoint("after-ufs-publish");
+              return awaitedLater(commit({ ...data, ufsFingerprint: status.fingerprint }));
+            },
           });
         } catch (err) {
           if (!(err instanceof UfsError && err.code === "NOT_FOUND")) throw err;
@@ -96,6 +102,7 @@ export function serveCommits(m: Metadata): { commitWritten: CommitWritten; reque
         return await (published.result as Promise<Committed>);
       } finally {
         m.ns.release(hold);
+        intent?.settle();
       }
     });
 

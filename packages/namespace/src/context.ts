@@ -2,8 +2,17 @@ import { type NatsConnection, publish, Responder } from "@koine/bus";
 import type { Logger } from "@koine/log";
 import { ErrorCode, Events, type FileInfo, KoineError, type Mount, type ReplyOf, type RequestOf, type Rpc } from "@koine/protocol";
 import { UfsError, type UfsRegistry, type UnderFileSystem } from "@koine/ufs";
+import type { Intents } from "./intents.ts";
 import { canonical, type InodeRecord, type Namespace } from "./namespace.ts";
 import type { UfsSync } from "./sync.ts";
+
+/**
+ * Where a test may have metadata kill itself (`KOINE_METADATA_CRASH`), between
+ * the two sides of a change: the under-store changed and the journal not yet
+ * (a write published, a rename), or the other way round (a delete).
+ */
+export const CRASH_POINTS = ["after-ufs-publish", "after-ufs-rename", "after-journal-delete"] as const;
+export type CrashPoint = (typeof CRASH_POINTS)[number];
 
 /**
  * What every concern of the metadata service works with: the namespace,
@@ -17,14 +26,26 @@ export class Metadata {
   readonly sync: UfsSync;
   readonly nc: NatsConnection;
   readonly log: Logger;
+  /** Under-store changes under way, journaled so that the next leader can finish what this one may not. */
+  readonly intents: Intents;
+  readonly #crashAt: CrashPoint | undefined;
   readonly #responder: Responder;
 
-  constructor(ns: Namespace, stores: UfsRegistry, sync: UfsSync, nc: NatsConnection, log: Logger) {
+  constructor(
+    ns: Namespace,
+    stores: UfsRegistry,
+    sync: UfsSync,
+    nc: NatsConnection,
+    log: Logger,
+    options: { intents: Intents; crashAt?: CrashPoint | undefined },
+  ) {
     this.ns = ns;
     this.stores = stores;
     this.sync = sync;
     this.nc = nc;
     this.log = log;
+    this.intents = options.intents;
+    this.#crashAt = options.crashAt;
     // A plain subscription, not a queue group: a NATS server picks one member of a queue group, and may pick the
     // subscription this process left behind a server that was cut off (until that route is found dead, which can
     // take minutes while traffic flows), so every request would be lost; a plain one reaches wherever it is now.
@@ -42,6 +63,14 @@ export class Metadata {
         this.log.debug({ subject: endpoint.subject, ms: Math.round((performance.now() - started) * 10) / 10 }, "request");
       }
     });
+  }
+
+  /** Kills this process at `point` when a test asked for it there ({@link CRASH_POINTS}). */
+  crashPoint(point: CrashPoint): void {
+    if (this.#crashAt === point) {
+      this.log.warn({ point }, "crashing, as KOINE_METADATA_CRASH asks");
+      process.kill(process.pid, "SIGKILL");
+    }
   }
 
   /** Stops answering requests. */

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { open } from "lmdb";
+import { MAX_DATABASES } from "./namespace.ts";
 
 /**
  * A digest of every database of the LMDB at `dataDir`, entry by entry, and
@@ -8,7 +9,7 @@ import { open } from "lmdb";
  * stopped (or quiet).
  */
 export async function stateDigest(dataDir: string): Promise<{ digest: string; entries: number }> {
-  const root = open({ path: dataDir, readOnly: true });
+  const root = open({ path: dataDir, readOnly: true, maxDbs: MAX_DATABASES });
   try {
     const hash = createHash("sha256");
     let entries = 0;

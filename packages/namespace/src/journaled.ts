@@ -4,6 +4,9 @@ import type { Logger } from "@koine/log";
 import { ErrorCode, JOURNAL_STREAM, JOURNAL_SUBJECT, KoineError } from "@koine/protocol";
 import { type JournalEntry, MUTATIONS, type Namespace } from "./namespace.ts";
 
+/** How long a follower may apply nothing while the journal holds more before it reads the journal again. */
+const FOLLOW_STALL_MS = 10_000;
+
 /** The most entries one journal record carries (what waited while the record before it was being stored). */
 const MAX_BATCH = 256;
 
@@ -31,6 +34,8 @@ export class JournaledChanges {
   #mayAppend: () => boolean = () => true;
   /** The LMDB transactions of the last record this replica appended, once they have ended. */
   #applied: Promise<unknown> = Promise.resolve();
+  /** The sequence of the last message of the last record read (0: none since start). */
+  #received = 0;
   /** When the last record this replica applied (or appended) was stored (0: none since start). */
   appliedStoredMs = 0;
   /** Whether this replica still leads after an append was refused because another writer appended. */
@@ -99,19 +104,31 @@ export class JournaledChanges {
     const following = (async () => {
       while (!stopped.signal.aborted) {
         const from = this.#ns.journalPosition();
+        const after = from ? from.seq - 1 : 0;
+        this.#received = Math.max(this.#received, from?.seq ?? 0);
+        // A read that stalls behind the journal's end (its consumer on a NATS server that lags, or was cut off) begins again.
+        const reading = new AbortController();
+        const abort = () => reading.abort();
+        stopped.signal.addEventListener("abort", abort);
+        const watch = this.#watchStall(reading);
         try {
-          for await (const record of this.#journal.read(from ? from.seq - 1 : 0, { follow: stopped.signal })) {
+          for await (const record of this.#journal.read(after, { follow: reading.signal })) {
             await this.#applyRecord(record);
             this.#ns.takePinChanges(); // the leader tells the cache nodes
           }
         } catch (err) {
-          if (err instanceof JournalTrimmedError) {
+          // Only a journal that no longer begins where this replica stands calls for a snapshot.
+          const firstSeq = err instanceof JournalTrimmedError ? (await this.#journal.bounds().catch(() => undefined))?.firstSeq : undefined;
+          if (firstSeq !== undefined && firstSeq > after + 1) {
             this.#log.warn({ err }, "the journal was trimmed past this replica: it loads a snapshot");
             trimmed();
             return;
           }
           this.#log.warn({ err }, "cannot follow the journal; trying again");
           await sleep(1000, undefined, { signal: stopped.signal }).catch(() => {});
+        } finally {
+          clearInterval(watch);
+          stopped.signal.removeEventListener("abort", abort);
         }
       }
     })();
@@ -123,8 +140,25 @@ export class JournaledChanges {
     };
   }
 
+  /** Aborts `reading` when what the journal held a while ago has not arrived since, nothing having arrived meanwhile. */
+  #watchStall(reading: AbortController): NodeJS.Timeout {
+    let seen = this.#received;
+    let held = 0;
+    return setInterval(async () => {
+      const received = this.#received;
+      const stalled = received === seen && received < held;
+      seen = received;
+      held = (await this.#journal.bounds().catch(() => undefined))?.lastSeq ?? 0;
+      if (stalled && !reading.signal.aborted) {
+        this.#log.warn({ received, journalHeld: held }, "following the journal stalled behind its end; reading it again");
+        reading.abort();
+      }
+    }, FOLLOW_STALL_MS);
+  }
+
   /** Applies the entries of a record LMDB does not hold yet, in order; an entry that fails failed when it was first made too. */
   async #applyRecord(record: JournalRecord): Promise<number> {
+    this.#received = Math.max(this.#received, record.lastSeq);
     const from = this.#ns.journalPosition();
     this.appliedStoredMs = record.storedMs;
     if (from && record.seq < from.seq) return 0;
@@ -156,6 +190,7 @@ export class JournaledChanges {
           if (!this.#mayAppend())
             throw new KoineError(ErrorCode.Unavailable, "This metadata replica does not lead (it lost its lease); ask again");
           seq = await this.#journal.append(encode(batch.map((w) => w.entry)));
+          this.#received = this.#journal.last;
           this.appliedStoredMs = Date.now();
         } catch (err) {
           for (const w of batch) w.reject(err);

@@ -8,8 +8,9 @@
  */
 
 export { serveCommits } from "./commits.ts";
-export { Metadata } from "./context.ts";
+export { CRASH_POINTS, type CrashPoint, Metadata } from "./context.ts";
 export { stateDigest } from "./digest.ts";
+export { type Intent, Intents } from "./intents.ts";
 export { JournaledChanges } from "./journaled.ts";
 export { reportMetrics } from "./metrics.ts";
 export { serveMounts } from "./mounts.ts";

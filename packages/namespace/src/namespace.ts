@@ -61,6 +61,9 @@ export interface JournalPosition {
   index: number;
 }
 
+/** Named databases an LMDB of metadata may hold (the namespace's, users, uploads, intents; LMDB's default is 12). */
+export const MAX_DATABASES = 32;
+
 /** The last journal entry whose changes are in the LMDB `root` (none: the journal is read from its start). */
 export function journalPositionOf(root: RootDatabase): JournalPosition | undefined {
   return positionIn(root.openDB({ name: "counters" }));

@@ -27,11 +27,12 @@ import {
 import { UfsRegistry } from "@koine/ufs";
 import { open, type RootDatabase } from "lmdb";
 import { serveCommits } from "./commits.ts";
-import { Metadata } from "./context.ts";
+import { type CrashPoint, Metadata } from "./context.ts";
+import { Intents } from "./intents.ts";
 import { JournaledChanges } from "./journaled.ts";
 import { reportMetrics } from "./metrics.ts";
 import { serveMounts } from "./mounts.ts";
-import { Namespace } from "./namespace.ts";
+import { MAX_DATABASES, Namespace } from "./namespace.ts";
 import { ReplicaPresence } from "./replicas.ts";
 import { installSnapshot, Snapshotter } from "./snapshots.ts";
 import { DEFAULT_SWEEP_GRACE_MS, DEFAULT_SWEEP_INTERVAL_MS, Sweeper, type SweepOptions } from "./sweeper.ts";
@@ -74,6 +75,8 @@ export interface NamespaceOptions {
   mountRoots?: readonly string[];
   /** Journal records between two snapshots (the journal is trimmed behind them). @default 100 000 */
   snapshotEveryRecords?: number;
+  /** Tests only: where this replica kills itself, between the two sides of a change. */
+  crashAt?: CrashPoint | undefined;
   /** Users put at every start (the operator's settings win over earlier changes). */
   users?: readonly PutUserRequest[];
 }
@@ -115,14 +118,19 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
       // They define their changes, which the journal may hold.
       const uploads = new Uploads(db, ns);
       const users = new Users(db, ns, options.clusterKey);
+      const intents = new Intents(db, ns);
       try {
         await changes.catchUp();
       } catch (err) {
         await db.close();
         if (!(err instanceof JournalTrimmedError)) throw err;
         const started = performance.now();
-        const snapshot = await installSnapshot(options.dataDir, snapshots);
-        log.info({ seq: snapshot.seq, bytes: snapshot.bytes, ms: Math.round(performance.now() - started) }, "loaded a snapshot");
+        const snapshot = await installSnapshot(options.dataDir, snapshots).catch((e) => {
+          log.error({ err: e }, "cannot load a snapshot; trying again in 5 s");
+        });
+        if (snapshot)
+          log.info({ seq: snapshot.seq, bytes: snapshot.bytes, ms: Math.round(performance.now() - started) }, "loaded a snapshot");
+        else await sleep(5_000);
         continue;
       }
       const unreport = reportMetrics(ns, options.dataDir, () => leading !== undefined && !paused);
@@ -133,6 +141,7 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
         ns,
         uploads,
         users,
+        intents,
         async close() {
           unreport();
           await db.close();
@@ -152,13 +161,15 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
 
   /** Answers requests until stopped (or paused: this replica may no longer lead). */
   const lead = async (): Promise<Leading> => {
-    const { ns, uploads, users } = state;
+    const { ns, uploads, users, intents } = state;
     const sync = new UfsSync(ns, stores, {
       intervalMs: options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS,
       blockSize: DEFAULT_BLOCK_SIZE,
       onChanged: (paths) => m.changedTrees(...paths),
     });
-    const m = new Metadata(ns, stores, sync, nc, log);
+    const m = new Metadata(ns, stores, sync, nc, log, { intents, crashAt: options.crashAt });
+    // What a leader that died left half done is brought in step with the under-stores before anything is answered.
+    await intents.resolve(sync, log);
     const { deletePath } = serveTree(m);
     const { commitWritten, requeue } = serveCommits(m);
     serveMounts(m, options.mountRoots ?? [], options.clusterKey);
@@ -326,13 +337,14 @@ interface ReplicaState {
   ns: Namespace;
   uploads: Uploads;
   users: Users;
+  intents: Intents;
   close(): Promise<void>;
 }
 
 /** The namespace in the LMDB in `dataDir` (made when missing, `rootUfs` mounted at "/"), as it is there: no journal. */
 export async function openNamespace(dataDir: string, rootUfs: string, log: Logger): Promise<{ db: RootDatabase; local: Namespace }> {
   await mkdir(dataDir, { recursive: true });
-  const db = open({ path: dataDir, maxReaders: MAX_READERS });
+  const db = open({ path: dataDir, maxReaders: MAX_READERS, maxDbs: MAX_DATABASES });
   // Slots held by a process that was killed stay taken until someone clears them.
   const staleReaders = db.readerCheck();
   if (staleReaders > 0) log.warn({ staleReaders }, "cleared LMDB reader slots of a dead process");

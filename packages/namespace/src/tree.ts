@@ -81,17 +81,23 @@ export function serveTree(m: Metadata): { deletePath: (req: RequestOf<typeof Met
     const mountPoint = m.mountPointIn(req.path);
     if (mountPoint)
       throw new KoineError(ErrorCode.InvalidArgument, `Cannot delete "${req.path}": "${mountPoint.path}" is a mount point; unmount it`);
-    const removal = await m.ns.delete(req.path, req);
-    const top = removal.removed[removal.removed.length - 1] as PlacedInode;
-    const info = m.ns.info(top.inode, top.path);
-    if (!removal.keptDirectory) await removeFromUfs(info, top.inode, await m.ufsOf(info.ufs.mountId));
-    for (const dir of removal.pruned) {
-      const at = m.ns.ufsLocationOf(dir);
-      await (await m.ufsOf(at.mountId)).delete(at.path).catch(() => {}); // an under-store directory with other content stays
+    const intent = await m.intents.begin([canonical(req.path)]);
+    try {
+      const removal = await m.ns.delete(req.path, req);
+      m.crashPoint("after-journal-delete");
+      const top = removal.removed[removal.removed.length - 1] as PlacedInode;
+      const info = m.ns.info(top.inode, top.path);
+      if (!removal.keptDirectory) await removeFromUfs(info, top.inode, await m.ufsOf(info.ufs.mountId));
+      for (const dir of removal.pruned) {
+        const at = m.ns.ufsLocationOf(dir);
+        await (await m.ufsOf(at.mountId)).delete(at.path).catch(() => {}); // an under-store directory with other content stays
+      }
+      if (top.inode.type === "directory") m.changedTrees(top.path, ...removal.pruned);
+      else m.changed(top.path, ...removal.pruned);
+      return { deleted: removal.removed.map((r) => m.ns.info(r.inode, r.path)) };
+    } finally {
+      intent.settle();
     }
-    if (top.inode.type === "directory") m.changedTrees(top.path, ...removal.pruned);
-    else m.changed(top.path, ...removal.pruned);
-    return { deleted: removal.removed.map((r) => m.ns.info(r.inode, r.path)) };
   };
   m.on(Meta.delete, deletePath);
   m.on(Meta.rename, ({ src, dst }) =>
@@ -108,15 +114,21 @@ export function serveTree(m: Metadata): { deletePath: (req: RequestOf<typeof Met
       // A file only in the cache has nothing in the under-store to move.
       const inUfs = before.type === "directory" || before.persistence === "PERSISTED";
       const ufs = await m.ufsOf(before.ufs.mountId);
-      if (inUfs) await ufs.rename(before.ufs.path, target.path);
+      const intent = inUfs ? await m.intents.begin([before.path, canonical(dst)]) : undefined;
       try {
-        const info = await m.ns.rename(src, dst);
-        if (info.type === "directory") m.changedTrees(before.path, info.path);
-        else m.changed(before.path, info.path);
-        return info;
-      } catch (err) {
-        if (inUfs) await ufs.rename(target.path, before.ufs.path).catch(() => {});
-        throw err;
+        if (inUfs) await ufs.rename(before.ufs.path, target.path);
+        m.crashPoint("after-ufs-rename");
+        try {
+          const info = await m.ns.rename(src, dst);
+          if (info.type === "directory") m.changedTrees(before.path, info.path);
+          else m.changed(before.path, info.path);
+          return info;
+        } catch (err) {
+          if (inUfs) await ufs.rename(target.path, before.ufs.path).catch(() => {});
+          throw err;
+        }
+      } finally {
+        intent?.settle();
       }
     }),
   );

@@ -3,6 +3,8 @@ import { pathToFileURL } from "node:url";
 import { clusterKeyOf } from "@koine/access";
 import { MOUNT_ROOTS_SETTING, mountRootsOf, readSettings, Setting, SHARED_SETTINGS, type Tls, tlsOf } from "@koine/config";
 import {
+  CRASH_POINTS,
+  type CrashPoint,
   DEFAULT_SNAPSHOT_EVERY_RECORDS,
   DEFAULT_SWEEP_GRACE_MS,
   DEFAULT_SWEEP_INTERVAL_MS,
@@ -45,6 +47,10 @@ export const Settings = T.Object({
     DEFAULT_SNAPSHOT_EVERY_RECORDS,
     "Journal records between two snapshots of the namespace (the journal is trimmed behind the snapshots kept)",
   ),
+  KOINE_METADATA_CRASH: Setting.optionalText(
+    `Tests only: where metadata kills itself, between the two sides of a change (${CRASH_POINTS.join(", ")})`,
+    `^(${CRASH_POINTS.join("|")})$`,
+  ),
   KOINE_METADATA_HOST: Setting.text("0.0.0.0", "Address of metadata's health and metrics"),
   KOINE_METADATA_PORT: Setting.port(DEFAULT_OPS_PORT, "Port of metadata's health and metrics"),
 });
@@ -63,6 +69,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): MetadataOptio
     syncIntervalMs: s.KOINE_UFS_SYNC_INTERVAL,
     ttlCheckMs: s.KOINE_TTL_CHECK_INTERVAL,
     snapshotEveryRecords: s.KOINE_METADATA_SNAPSHOT_EVERY,
+    crashAt: s.KOINE_METADATA_CRASH as CrashPoint | undefined,
     sweep: { intervalMs: s.KOINE_SWEEP_INTERVAL, graceMs: s.KOINE_SWEEP_GRACE },
     ops: { host: s.KOINE_METADATA_HOST, port: s.KOINE_METADATA_PORT },
   };
