@@ -48,7 +48,8 @@ export class Intents {
    * leader died between the two sides of a change), then settles it.
    */
   async resolve(sync: UfsSync, log: Logger): Promise<void> {
-    for (const { key: id, value: intent } of this.#intents.getRange({})) {
+    // Read first: settling each removes it.
+    for (const { key: id, value: intent } of [...this.#intents.getRange({})]) {
       try {
         for (const path of intent.paths) {
           // A directory gone from the under-store is seen in its parent's listing; a file by its own status.
