@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ErrorCode, KoineError } from "@koine/protocol";
-import { DeliverPolicy, type JetStreamClient, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
+import { DeliverPolicy, type JetStreamClient, jetstream, jetstreamManager, StorageType, type StreamState } from "@nats-io/jetstream";
 import { type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node";
 import { clusterReplicas, whenJetStreamReady } from "./kv.ts";
 
@@ -14,6 +14,17 @@ const WRITER_HEADER = "Koine-Journal-Writer";
 
 /** An append refused because another writer appended since this one last read (it is no longer the only writer). */
 export class JournalFencedError extends KoineError {}
+
+/** Where a journal begins (what is before was trimmed) and ends, and when its last record was stored (0: empty). */
+export interface JournalBounds {
+  firstSeq: number;
+  lastSeq: number;
+  lastStoredMs: number;
+}
+
+function boundsOf(state: StreamState): JournalBounds {
+  return { firstSeq: state.first_seq, lastSeq: state.last_seq, lastStoredMs: state.last_seq === 0 ? 0 : Date.parse(state.last_ts) };
+}
 
 /** A read from a place the journal no longer holds (it was trimmed behind a snapshot): load a snapshot first. */
 export class JournalTrimmedError extends KoineError {}
@@ -78,25 +89,19 @@ export class Journal {
    * is before was trimmed), its last and when that was stored (0: empty);
    * none when there is no such stream.
    */
-  static async end(nc: NatsConnection, stream: string): Promise<{ firstSeq: number; lastSeq: number; lastStoredMs: number } | undefined> {
+  static async end(nc: NatsConnection, stream: string): Promise<JournalBounds | undefined> {
     const jsm = await jetstreamManager(nc);
     const info = await whenJetStreamReady(() => jsm.streams.info(stream)).catch((err: Error) => {
       if (/stream not found/i.test(err.message)) return undefined;
       throw err;
     });
-    if (!info) return undefined;
-    return {
-      firstSeq: info.state.first_seq,
-      lastSeq: info.state.last_seq,
-      lastStoredMs: info.state.last_seq === 0 ? 0 : Date.parse(info.state.last_ts),
-    };
+    return info && boundsOf(info.state);
   }
 
-  /** Where the journal begins (what is before was trimmed) and ends, as its stream says now. */
-  async bounds(): Promise<{ firstSeq: number; lastSeq: number }> {
+  /** Where the journal begins (what is before was trimmed) and ends, as its stream says now (asked once). */
+  async bounds(): Promise<JournalBounds> {
     const jsm = await jetstreamManager(this.#nc);
-    const { state } = await jsm.streams.info(this.#stream);
-    return { firstSeq: state.first_seq, lastSeq: state.last_seq };
+    return boundsOf((await jsm.streams.info(this.#stream)).state);
   }
 
   /** The sequence of the last message of the journal as this writer knows it. */
@@ -158,11 +163,19 @@ export class Journal {
       let next = after + 1;
       let pending: (JournalRecord & { left: number; chunks: Uint8Array[] }) | undefined;
       for await (const m of messages) {
-        if (m.seq > next)
-          throw new JournalTrimmedError(
+        if (m.seq > next) {
+          // A gap is a trim only if the stream says so; else records were missed on the way: read again.
+          const { firstSeq } = await this.bounds();
+          if (firstSeq > next)
+            throw new JournalTrimmedError(
+              ErrorCode.Unavailable,
+              `The journal ${this.#stream} no longer holds the records after ${after} (it begins at ${firstSeq}): a snapshot is needed`,
+            );
+          throw new KoineError(
             ErrorCode.Unavailable,
-            `The journal ${this.#stream} no longer holds the records after ${after} (it begins at ${m.seq}): a snapshot is needed`,
+            `Records ${next}..${m.seq - 1} of the journal ${this.#stream} were missed: read it again`,
           );
+        }
         next = m.seq + 1;
         if (pending) {
           pending.chunks.push(m.data);

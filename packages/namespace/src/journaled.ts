@@ -117,9 +117,7 @@ export class JournaledChanges {
             this.#ns.takePinChanges(); // the leader tells the cache nodes
           }
         } catch (err) {
-          // Only a journal that no longer begins where this replica stands calls for a snapshot.
-          const firstSeq = err instanceof JournalTrimmedError ? (await this.#journal.bounds().catch(() => undefined))?.firstSeq : undefined;
-          if (firstSeq !== undefined && firstSeq > after + 1) {
+          if (err instanceof JournalTrimmedError) {
             this.#log.warn({ err }, "the journal was trimmed past this replica: it loads a snapshot");
             trimmed();
             return;
