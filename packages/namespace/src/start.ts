@@ -149,10 +149,20 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
       };
     }
   };
-  /** Loads a snapshot: the journal was trimmed past this replica. */
+  /** Loads a snapshot: the journal was trimmed past this replica. Until a state opens, there is none to read from. */
   const reload = async () => {
+    reloading = true;
     await state.close();
-    state = await openState();
+    for (;;) {
+      try {
+        state = await openState();
+        break;
+      } catch (err) {
+        log.error({ err }, "cannot open this replica's namespace again; trying again in 5 s");
+        await sleep(5_000);
+      }
+    }
+    reloading = false;
   };
   const stores = new UfsRegistry(
     () => state.ns.mountList(),
@@ -252,11 +262,8 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
     following = state.changes.follow(() => {
       void serially(async () => {
         if (stopping || leading) return;
-        reloading = true;
         following = undefined;
-        await reload().finally(() => {
-          reloading = false;
-        });
+        await reload();
         if (!stopping && !leading) follow();
       });
     });
@@ -281,7 +288,7 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
             );
             return;
           } catch (err) {
-            if (err instanceof JournalTrimmedError) await reload().catch((e) => log.warn({ err: e }, "cannot load a snapshot"));
+            if (err instanceof JournalTrimmedError) await reload();
             else if (attempt === 1) log.warn({ err }, "cannot take the lead yet; trying again");
             await sleep(500);
           }
