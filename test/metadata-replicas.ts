@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { ServiceProcess } from "@koine/launcher";
-import { stateDigest } from "@koine/namespace";
+import { stateDifferences, stateDigest } from "@koine/namespace";
 import { waitFor } from "@koine/testkit";
 import { metadataReplicaState } from "@koine/testkit/clients";
 
@@ -40,8 +40,21 @@ export async function assertReplicasAlike(
     30_000,
   );
   for (const s of all) await s.kill9();
-  const digests = await Promise.all(replicas.map((r) => stateDigest(r.env.KOINE_METADATA_DIR as string)));
-  console.log(`${label}: replicas' LMDB`, digests);
+  const digests = await assertLmdbsAlike(
+    replicas.map((r) => r.env.KOINE_METADATA_DIR as string),
+    label,
+  );
   assert.ok((digests[0]?.entries ?? 0) > atLeast, "the namespace holds the writes");
+}
+
+/** The LMDBs in `dirs` (of replicas no longer running) hold the same entries; their digests. */
+export async function assertLmdbsAlike(dirs: string[], label: string): Promise<{ digest: string; entries: number }[]> {
+  const digests = await Promise.all(dirs.map(stateDigest));
+  console.log(`${label}: replicas' LMDB`, digests);
+  for (const [i, dir] of dirs.entries()) {
+    if (digests[i]?.digest === digests[0]?.digest) continue;
+    console.log(`${label}: where replica ${i} differs from replica 0`, await stateDifferences(dirs[0] as string, dir));
+  }
   assert.equal(new Set(digests.map((d) => d.digest)).size, 1, "every replica holds the same state");
+  return digests;
 }

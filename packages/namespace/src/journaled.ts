@@ -30,6 +30,8 @@ export class JournaledChanges {
   readonly #log: Logger;
   #waiting: Waiting[] = [];
   #writing = false;
+  /** The appends under way, and the applying of what they stored. */
+  #written: Promise<void> = Promise.resolve();
   /** Whether this replica may append now (it holds the lease). */
   #mayAppend: () => boolean = () => true;
   /** The LMDB transactions of the last record this replica appended, once they have ended. */
@@ -65,10 +67,12 @@ export class JournaledChanges {
   }
 
   /**
-   * Once what this replica appended is in LMDB: reading the journal from
-   * LMDB's position before then would apply those entries a second time.
+   * Once what this replica appended, or is appending, is in LMDB (or its
+   * append failed): reading the journal from LMDB's position before then
+   * would apply those entries a second time.
    */
   async settled(): Promise<void> {
+    await this.#written;
     await this.#applied;
   }
 
@@ -173,13 +177,14 @@ export class JournaledChanges {
   change(op: string, args: unknown[]): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.#waiting.push({ entry: { op, args, at: Date.now() }, resolve, reject });
-      void this.#write();
+      if (this.#writing) return;
+      this.#writing = true;
+      this.#written = this.#write();
     });
   }
 
+  /** Appends what waits, record by record, until nothing does. */
   async #write(): Promise<void> {
-    if (this.#writing) return;
-    this.#writing = true;
     try {
       while (this.#waiting.length > 0) {
         const batch = this.#waiting.splice(0, MAX_BATCH);
@@ -193,7 +198,8 @@ export class JournaledChanges {
         } catch (err) {
           for (const w of batch) w.reject(err);
           if (err instanceof JournalFencedError && (await this.#stillLeads())) {
-            await this.settled();
+            // What this loop appended before is in LMDB before the journal is read from LMDB's position.
+            await this.#applied;
             await this.catchUp().catch((e) => this.#log.warn({ err: e }, "cannot catch up with the journal"));
           }
           continue;

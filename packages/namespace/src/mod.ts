@@ -9,7 +9,7 @@
 
 export { serveCommits } from "./commits.ts";
 export { CRASH_POINTS, type CrashPoint, Metadata } from "./context.ts";
-export { stateDigest } from "./digest.ts";
+export { stateDifferences, stateDigest } from "./digest.ts";
 export { type Intent, Intents } from "./intents.ts";
 export { JournaledChanges } from "./journaled.ts";
 export { reportMetrics } from "./metrics.ts";
