@@ -15,7 +15,7 @@
 //   scripts/koine rebalance [--target ALL|<node>] [--replicas n] [--watch] | rebalance progress --id i | rebalance stop --id i
 //   scripts/koine nodes remove <id>                    (decommission: blocks move away, then it leaves)
 //   scripts/koine ttl|quota|priority add --path p (--time 1h | --size 10GiB | --priority HIGH) | list | remove --path p
-//   scripts/koine metadata status      (metadata's journal, its newest snapshot, its replicas: which leads, how far each is behind)
+//   scripts/koine metadata status      (each metadata shard's journal, newest snapshot and replicas: which leads, how far each is behind)
 //   scripts/koine nats-config          (the nats-server configuration with every service's user, from the cluster key)
 //   scripts/koine cache-filter add (--pattern re | --default) --type immutable|maxAge|skipCache [--time 10s] | list | remove (--pattern re | --default)
 import { join, resolve } from "node:path";
@@ -261,30 +261,33 @@ const policy = (name: string) => async (): Promise<void> => {
   } else throw new UsageError();
 };
 
-/** Metadata's replicas: the journal's end, then one line a replica (the leader first). */
+/** Metadata's shards: each one's journal and newest snapshot, then one line a replica (the leader first). */
 async function metadata(): Promise<void> {
   if (action !== "status") throw new UsageError();
-  const status = await admin("GET", "/api/v1/metadata");
-  const journal = status.journal as { stream: string; firstSeq: number; lastSeq: number; lastStored?: string };
-  echo(`journal ${journal.stream}: ${journal.firstSeq}..${journal.lastSeq}${journal.lastStored ? ` (last ${journal.lastStored})` : ""}`);
-  const snapshot = status.snapshot as { seq: number; bytes: number; taken: string; ageSeconds: number } | undefined;
-  echo(
-    snapshot
-      ? `snapshot at ${snapshot.seq}: ${snapshot.bytes} bytes, ${snapshot.ageSeconds.toFixed(0)} s old (${snapshot.taken})`
-      : "no snapshot yet (the journal holds everything)",
-  );
-  const replicas = status.replicas as {
-    replica: string;
-    leads: boolean;
-    appliedSeq: number;
-    behindEntries: number;
-    behindSeconds: number;
-  }[];
-  if (replicas.length === 0) echo("no metadata replica heard from");
-  for (const r of replicas) {
+  const { shards } = (await admin("GET", "/api/v1/metadata")) as { shards: Record<string, unknown>[] };
+  for (const status of shards) {
+    if (shards.length > 1) echo(`shard ${status.shard as number} of ${shards.length}`);
+    const journal = status.journal as { stream: string; firstSeq: number; lastSeq: number; lastStored?: string };
+    echo(`journal ${journal.stream}: ${journal.firstSeq}..${journal.lastSeq}${journal.lastStored ? ` (last ${journal.lastStored})` : ""}`);
+    const snapshot = status.snapshot as { seq: number; bytes: number; taken: string; ageSeconds: number } | undefined;
     echo(
-      `${r.replica.padEnd(24)} ${(r.leads ? "leads" : "follows").padEnd(8)} applied ${r.appliedSeq}  behind ${r.behindEntries} entries, ${r.behindSeconds.toFixed(1)} s`,
+      snapshot
+        ? `snapshot at ${snapshot.seq}: ${snapshot.bytes} bytes, ${snapshot.ageSeconds.toFixed(0)} s old (${snapshot.taken})`
+        : "no snapshot yet (the journal holds everything)",
     );
+    const replicas = status.replicas as {
+      replica: string;
+      leads: boolean;
+      appliedSeq: number;
+      behindEntries: number;
+      behindSeconds: number;
+    }[];
+    if (replicas.length === 0) echo("no metadata replica heard from");
+    for (const r of replicas) {
+      echo(
+        `${r.replica.padEnd(24)} ${(r.leads ? "leads" : "follows").padEnd(8)} applied ${r.appliedSeq}  behind ${r.behindEntries} entries, ${r.behindSeconds.toFixed(1)} s`,
+      );
+    }
   }
 }
 

@@ -202,10 +202,10 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (root, 
     })),
   }));
 
-  // Metadata's replicas (a koine extension): which leads, how far each is behind the journal.
-  app.get("/api/v1/metadata", async () => {
-    const { journal, snapshot, replicas } = await cluster.metadataStatus();
-    return {
+  // Metadata's shards and their replicas (a koine extension): which leads, how far each is behind its journal.
+  app.get("/api/v1/metadata", async () => ({
+    shards: (await cluster.metadataStatus()).map(({ shard, journal, snapshot, replicas }) => ({
+      shard,
       journal: {
         stream: journal.stream,
         firstSeq: journal.firstSeq,
@@ -231,8 +231,8 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (root, 
         startTime: new Date(r.startedMs).toISOString(),
         heardMsAgo: r.heardMsAgo,
       })),
-    };
-  });
+    })),
+  }));
 
   // Decommission: the node leaves the ring, a rebalance moves its blocks to their new owners, then it leaves the cluster.
   app.delete("/api/v1/nodes", { schema: { querystring: S.NodeQuery, body: S.NodeBody } }, async ({ query, body }) => {

@@ -18,6 +18,12 @@ export interface LeaseOptions {
   ttlMs?: number;
   /** Where an attempt that took longer than a third of the TTL is told. */
   log?: Logger;
+  /**
+   * How long the lease must have been seen free before this process takes
+   * it (0: at once), asked at each attempt: a process that others should
+   * lead before leaves it to them for that long.
+   */
+  patienceMs?: () => number;
 }
 
 /**
@@ -62,6 +68,9 @@ export class Lease {
   #handlers: LeaseHandlers = { gained: async () => {}, lost: async () => {} };
   #loop: Promise<void> = Promise.resolve();
   readonly #log: Logger | undefined;
+  readonly #patienceMs: () => number;
+  /** Since when this process has seen the lease free, while it leaves it to others. */
+  #freeSince: number | undefined;
 
   private constructor(kv: KV, options: LeaseOptions, ttlMs: number) {
     this.#kv = kv;
@@ -69,6 +78,7 @@ export class Lease {
     this.#holder = options.holder;
     this.#ttlMs = ttlMs;
     this.#log = options.log;
+    this.#patienceMs = options.patienceMs ?? (() => 0);
   }
 
   static async open(nc: NatsConnection, options: LeaseOptions): Promise<Lease> {
@@ -122,6 +132,28 @@ export class Lease {
     await this.#transitions;
   }
 
+  /** Gives the lease up now, when held (another takes it at once), after `lost` has run; contends again. */
+  async handOff(): Promise<void> {
+    if (!this.#held) return;
+    const revision = this.#revision;
+    this.#lose();
+    await this.#kv.delete(this.#key, { previousSeq: revision }).catch(() => {});
+    await this.#transitions;
+  }
+
+  /** Whether this process leaves a free lease to others a while longer. */
+  async #leavesItToOthers(): Promise<boolean> {
+    const patience = this.#patienceMs();
+    if (patience <= 0) return false;
+    const entry = await this.#kv.get(this.#key).catch(() => undefined);
+    if (entry?.operation === "PUT") {
+      this.#freeSince = undefined;
+      return entry.string() !== this.#holder;
+    }
+    this.#freeSince ??= Date.now();
+    return Date.now() - this.#freeSince < patience;
+  }
+
   async #run(): Promise<void> {
     const { signal } = this.#stopped;
     while (!signal.aborted) {
@@ -139,6 +171,8 @@ export class Lease {
    * holder means the lease is lost.
    */
   async #attempt(): Promise<void> {
+    if (!this.#held && (await this.#leavesItToOthers())) return;
+    this.#freeSince = undefined;
     const sentAt = Date.now();
     const refused = (err: unknown) => /wrong last sequence|key exists/i.test((err as Error).message);
     try {

@@ -28,30 +28,33 @@ export interface Snapshot {
  */
 export class SnapshotStore {
   readonly #store: ObjectStore;
+  /** What the names of this state's snapshots begin with, when several states share the bucket ("": none of the others'). */
+  readonly #prefix: string;
 
-  private constructor(store: ObjectStore) {
+  private constructor(store: ObjectStore, prefix: string) {
     this.#store = store;
+    this.#prefix = prefix;
   }
 
-  /** Opens the object store `bucket`, making it when missing. */
-  static async open(nc: NatsConnection, bucket: string): Promise<SnapshotStore> {
+  /** Opens the object store `bucket`, making it when missing; the snapshots named with `prefix` ("shard-1/"). */
+  static async open(nc: NatsConnection, bucket: string, prefix = ""): Promise<SnapshotStore> {
     const objm = new Objm(nc);
     const store = await whenJetStreamReady(() => objm.create(bucket, { storage: StorageType.File, replicas: clusterReplicas(nc) }));
-    return new SnapshotStore(store);
+    return new SnapshotStore(store, prefix);
   }
 
   /** The object store `bucket` when there is one (a reader that must not make it). */
-  static async existing(nc: NatsConnection, bucket: string): Promise<SnapshotStore | undefined> {
+  static async existing(nc: NatsConnection, bucket: string, prefix = ""): Promise<SnapshotStore | undefined> {
     const store = await new Objm(nc).open(bucket).catch((err: Error) => {
       if (/not found/i.test(err.message)) return undefined;
       throw err;
     });
-    return store && new SnapshotStore(store);
+    return store && new SnapshotStore(store, prefix);
   }
 
   /** Stores the file `file`, a state that holds the journal up to entry `index` of record `seq`. */
   async put(file: string, position: { seq: number; index: number }): Promise<Snapshot> {
-    const name = `${String(position.seq).padStart(16, "0")}.${position.index}`;
+    const name = `${this.#prefix}${String(position.seq).padStart(16, "0")}.${position.index}`;
     const metadata = { seq: String(position.seq), index: String(position.index) };
     const bytes = Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>;
     return snapshotOf(await this.#store.put({ name, metadata, options: { max_chunk_size: CHUNK_BYTES } }, bytes));
@@ -61,7 +64,7 @@ export class SnapshotStore {
   async list(): Promise<Snapshot[]> {
     const all = await this.#store.list();
     return all
-      .filter((info) => !info.deleted && info.metadata?.seq)
+      .filter((info) => !info.deleted && info.metadata?.seq && this.#named(info.name))
       .map(snapshotOf)
       .sort((a, b) => a.seq - b.seq || a.index - b.index);
   }
@@ -80,6 +83,10 @@ export class SnapshotStore {
     } finally {
       await rm(part, { force: true });
     }
+  }
+
+  #named(name: string): boolean {
+    return this.#prefix === "" ? !name.includes("/") : name.startsWith(this.#prefix);
   }
 
   async remove(snapshot: Snapshot): Promise<void> {

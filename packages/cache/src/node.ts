@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { type ClusterKey, DataRequestSigner, openProperties, PageSealer } from "@koine/access";
-import { connectService, keepTrying, Responder, request, subscribe } from "@koine/bus";
-import { Policies } from "@koine/client";
+import { connectService, keepTrying, Responder, subscribe } from "@koine/bus";
+import { MetadataShards, Policies } from "@koine/client";
 import type { Tls } from "@koine/config";
 import { opsRoutes, schemeOf } from "@koine/frontend";
 import { serviceLogger } from "@koine/log";
@@ -72,8 +72,9 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
     name: `koine-cache-${options.nodeId}`,
   });
 
+  const shards = new MetadataShards(nc);
   const stores = new UfsRegistry(
-    async () => (await request(nc, Meta.mounts, {})).mounts,
+    () => shards.loadMounts(),
     (properties) => openProperties(options.clusterKey, properties),
   );
   const log = serviceLogger("cache-node").child({ node: options.nodeId });
@@ -97,7 +98,7 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
       store.free(contentIds).catch((err) => log.error({ err }, "cannot free pages"));
     }),
   ];
-  const loadingPins = keepTrying(async () => store.resetPinned((await request(nc, Meta.pinned, {})).contentIds), {
+  const loadingPins = keepTrying(async () => store.resetPinned((await shards.all(Meta.pinned, {})).flatMap((reply) => reply.contentIds)), {
     onFailure: (err, n) => n === 1 && log.warn({ cause: (err as Error).message }, "cannot load pinned contents yet; retrying"),
   });
 

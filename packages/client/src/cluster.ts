@@ -17,11 +17,11 @@ import {
   Events,
   FILE_INDEX_BUCKET,
   isWithin,
-  JOURNAL_STREAM,
   type JobKind,
   type JobOptions,
   type JobRecord,
   Jobs,
+  journalOf,
   KoineError,
   METADATA_REPLICA_TTL_MS,
   METADATA_SNAPSHOTS,
@@ -29,6 +29,8 @@ import {
   Meta,
   type MetadataReplica,
   type PutUserRequest,
+  replicaKey,
+  snapshotPrefix,
   type User,
 } from "@koine/protocol";
 import { FileSystemClient } from "./filesystem.ts";
@@ -50,10 +52,11 @@ export interface IndexedFile {
   nodes?: string[];
 }
 
-/** Metadata's replicas and how far each is behind the journal. */
-export interface MetadataStatus {
+/** A shard of metadata: its journal, its newest snapshot, its replicas and how far each is behind the journal. */
+export interface MetadataShardStatus {
+  shard: number;
   journal: { stream: string; firstSeq: number; lastSeq: number; lastStoredMs: number };
-  /** The newest snapshot of the namespace (none yet: the journal holds everything). */
+  /** The newest snapshot of the shard (none yet: the journal holds everything). */
   snapshot?: Snapshot;
   replicas: (MetadataReplica & { behindEntries: number; behindSeconds: number; heardMsAgo: number })[];
 }
@@ -75,7 +78,7 @@ export class Cluster {
     this.client = client;
     this.jobs = jobs;
     this.#fileIndex = fileIndex;
-    this.#replicas = new LastHeard(client.nc, Events.metadataReplica, (state) => state.replica);
+    this.#replicas = new LastHeard(client.nc, Events.metadataReplica, replicaKey);
   }
 
   static async open(client: FileSystemClient): Promise<Cluster> {
@@ -83,24 +86,32 @@ export class Cluster {
   }
 
   /**
-   * Metadata's replicas heard from lately (they say where they are every
-   * second): which leads, and how far each is behind the journal, in
-   * entries and in the time between the last record it applied and the
-   * journal's last.
+   * Each shard of metadata: its journal, its newest snapshot, and its
+   * replicas heard from lately (they say where they are every second):
+   * which leads, and how far each is behind the journal, in entries and in
+   * the time between the last record it applied and the journal's last.
    */
-  async metadataStatus(): Promise<MetadataStatus> {
-    const end = (await Journal.end(this.client.nc, JOURNAL_STREAM)) ?? { firstSeq: 0, lastSeq: 0, lastStoredMs: 0 };
-    const snapshot = (await (await SnapshotStore.existing(this.client.nc, METADATA_SNAPSHOTS))?.list())?.at(-1);
+  async metadataStatus(): Promise<MetadataShardStatus[]> {
+    const shards = Array.from({ length: this.client.shards.count }, (_, shard) => shard);
+    return Promise.all(shards.map((shard) => this.#shardStatus(shard)));
+  }
+
+  async #shardStatus(shard: number): Promise<MetadataShardStatus> {
+    const { stream } = journalOf(shard);
+    const end = (await Journal.end(this.client.nc, stream)) ?? { firstSeq: 0, lastSeq: 0, lastStoredMs: 0 };
+    const snapshots = await SnapshotStore.existing(this.client.nc, METADATA_SNAPSHOTS, snapshotPrefix(shard));
+    const snapshot = (await snapshots?.list())?.at(-1);
     const now = Date.now();
     const replicas = this.#replicas
       .within(METADATA_REPLICA_TTL_MS)
+      .filter(({ payload: state }) => (state.shard ?? 0) === shard)
       .map(({ payload: state, heardMs }) => {
         const behindEntries = Math.max(0, end.lastSeq - state.appliedSeq);
         const behindMs = behindEntries === 0 || state.appliedStoredMs === 0 ? 0 : Math.max(0, end.lastStoredMs - state.appliedStoredMs);
         return { ...state, behindEntries, behindSeconds: behindMs / 1000, heardMsAgo: now - heardMs };
       })
       .sort((a, b) => Number(b.leads) - Number(a.leads) || (a.replica < b.replica ? -1 : 1));
-    return { journal: { stream: JOURNAL_STREAM, ...end }, ...(snapshot ? { snapshot } : {}), replicas };
+    return { shard, journal: { stream, ...end }, ...(snapshot ? { snapshot } : {}), replicas };
   }
 
   /** The job of `kind` a request names by id, alias or index (at most one of them). */

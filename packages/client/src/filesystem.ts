@@ -28,6 +28,7 @@ import {
   type PersistenceState,
   parsePath,
   type ReadRange,
+  type ReplyOf,
   type UfsLocation,
   type Upload,
   type UploadPart,
@@ -36,6 +37,7 @@ import {
 import { type DataNode, HttpDataNode, NodeUnreachableError } from "./data_node.ts";
 import { Membership } from "./membership.ts";
 import { Policies } from "./policies.ts";
+import { MetadataShards } from "./shards.ts";
 
 const EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e";
 
@@ -108,7 +110,8 @@ export class FileSystemClient {
   readonly #statCache = new Map<string, { info: FileInfo; atMs: number }>();
   readonly #statCacheMs: number;
   /** Unknown until metadata first answers. */
-  #mounts: Mount[] | undefined;
+  /** Where each request to metadata goes, and every shard's mount table. */
+  readonly shards: MetadataShards;
   #loadingMounts: Retrying | undefined;
   #events: Subscription | undefined;
   #mountEvents: Subscription | undefined;
@@ -126,6 +129,7 @@ export class FileSystemClient {
     this.blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
     this.#localNodes = options.localNodes ?? new Map();
     this.#statCacheMs = options.statCacheMs ?? DEFAULT_STAT_CACHE_MS;
+    this.shards = new MetadataShards(options.nc);
   }
 
   /**
@@ -140,15 +144,15 @@ export class FileSystemClient {
       for (const p of paths) client.#forgetEntry(p);
       for (const t of trees) client.#forget(t);
     });
-    client.#mountEvents = subscribe(client.nc, Events.mountsChanged, ({ mounts }) => {
-      client.#mounts = mounts;
+    client.#mountEvents = subscribe(client.nc, Events.mountsChanged, (changed) => {
+      client.shards.learn(changed);
     });
     await client.membership.start(client.nc);
     client.policies = await Policies.open(client.nc);
     client.#loadingMounts = keepTrying(
       async () => {
-        const { mounts } = await request(client.nc, Meta.mounts, {});
-        client.#mounts ??= mounts;
+        // What a change event said meanwhile is newer.
+        await client.shards.loadMounts({ keep: true });
       },
       { onFailure: (err, n) => n === 1 && logger.warn({ cause: (err as Error).message }, "metadata does not answer; retrying") },
     );
@@ -157,9 +161,10 @@ export class FileSystemClient {
   }
 
   #mountTable(): Mount[] {
-    if (this.#mounts === undefined)
+    const mounts = this.shards.mounts();
+    if (mounts === undefined)
       throw new KoineError(ErrorCode.Unavailable, "Cannot resolve paths yet: metadata has not answered since start");
-    return this.#mounts;
+    return mounts;
   }
 
   async close(): Promise<void> {
@@ -212,7 +217,7 @@ export class FileSystemClient {
     const maxAge = filter?.filter === "maxAge" ? Math.min(this.#statCacheMs, filter.maxAgeMs ?? 0) : this.#statCacheMs;
     const cached = sync ? undefined : this.#statCache.get(path);
     if (cached && Date.now() - cached.atMs < maxAge) return cached.info;
-    const info = await request(this.nc, Meta.stat, { path, ...(sync ?? filtered) });
+    const info = await this.shards.request(Meta.stat, { path, ...(sync ?? filtered) }, path);
     this.#remember(path, info);
     return info;
   }
@@ -232,8 +237,23 @@ export class FileSystemClient {
     }
   }
 
-  list(path: string, options: { recursive?: boolean; after?: string; limit?: number } & SyncOptions = {}) {
-    return request(this.nc, Meta.list, { path, ...options });
+  /** A directory's entries, in index order ("name" for a file, "name/" for a directory); "/" merged from every shard. */
+  async list(
+    path: string,
+    options: { recursive?: boolean; after?: string; limit?: number } & SyncOptions = {},
+  ): Promise<ReplyOf<typeof Meta.list>> {
+    if (path.replace(/\/+$/, "") !== "" || this.shards.count === 1) return this.shards.request(Meta.list, { path, ...options }, path);
+    // Each shard holds its own top-level entries: their first pages, merged, are the root's first page.
+    const replies = await this.shards.all(Meta.list, { path, ...options });
+    const topLevel = (entry: FileInfo) => {
+      const [first = "", ...below] = entry.path.slice(1).split("/");
+      return below.length > 0 || entry.type === "directory" ? `${first}/` : first;
+    };
+    const entries = replies.flatMap((reply) => reply.entries);
+    // Stable: a shard's walk below one top-level directory stays in its order.
+    entries.sort((a, b) => (topLevel(a) < topLevel(b) ? -1 : topLevel(a) > topLevel(b) ? 1 : 0));
+    const limit = options.limit ?? 10_000;
+    return { entries: entries.slice(0, limit), truncated: entries.length > limit || replies.some((reply) => reply.truncated) };
   }
 
   /** Every file at or below `path`, directory by directory in name order, a page of a listing at a time. */
@@ -304,30 +324,31 @@ export class FileSystemClient {
   }
 
   listKeys(bucket: string, options: { prefix: string; delimiter: string; startAfter: string; maxKeys: number }): Promise<ListKeysReply> {
-    return request(this.nc, Meta.listKeys, { bucket, ...options });
+    return this.shards.request(Meta.listKeys, { bucket, ...options }, `/${bucket}`);
   }
 
   async mkdir(path: string, options: { recursive?: boolean; exclusive?: boolean; owner?: string; group?: string; mode?: number } = {}) {
-    const info = await request(this.nc, Meta.mkdir, { path, ...options });
+    const info = await this.shards.request(Meta.mkdir, { path, ...options }, path);
     this.#forgetEntry(info.path);
     return info;
   }
 
   async delete(path: string, options: { recursive?: boolean; pruneImplicitParents?: boolean; fileOnly?: boolean } = {}) {
-    const reply = await request(this.nc, Meta.delete, { path, ...options });
+    const reply = await this.shards.request(Meta.delete, { path, ...options }, path);
     this.#forget(path.endsWith("/") ? path.slice(0, -1) : path);
     return reply.deleted;
   }
 
   async rename(src: string, dst: string): Promise<FileInfo> {
-    const info = await request(this.nc, Meta.rename, { src, dst });
+    // The shard of `src` refuses a `dst` of another shard.
+    const info = await this.shards.request(Meta.rename, { src, dst }, src);
     this.#forget(src);
     this.#forget(dst);
     return info;
   }
 
   async setAttributes(path: string, attributes: FileAttributes): Promise<FileInfo> {
-    const info = await request(this.nc, Meta.setAttributes, { path, attributes });
+    const info = await this.shards.request(Meta.setAttributes, { path, attributes }, path);
     this.#forgetEntry(path);
     return info;
   }
@@ -346,13 +367,13 @@ export class FileSystemClient {
 
   /** Mounts an under-store (`file:///dir`, `s3://bucket/prefix`) at `path`. */
   async mount(path: string, uri: string, options: { readOnly?: boolean; properties?: Record<string, string> } = {}): Promise<void> {
-    this.#mounts = (await request(this.nc, Meta.mount, { path, uri, ...options }, { timeoutMs: 30_000 })).mounts;
+    this.shards.learn(await this.shards.request(Meta.mount, { path, uri, ...options }, path, { timeoutMs: 30_000 }));
     this.#forget(path);
   }
 
   /** Removes the mount at `path` from the namespace; its under-store keeps every byte. */
   async unmount(path: string): Promise<void> {
-    this.#mounts = (await request(this.nc, Meta.unmount, { path })).mounts;
+    this.shards.learn(await this.shards.request(Meta.unmount, { path }, path));
     this.#forget(path);
   }
 
@@ -598,14 +619,18 @@ export class FileSystemClient {
     cache: { persistence?: PersistenceState; cachedOn?: string[] },
   ): Promise<FileInfo> {
     const info = await withRetries(() =>
-      request(this.nc, Meta.commitFile, {
+      this.shards.request(
+        Meta.commitFile,
+        {
+          path,
+          data,
+          blockSize: this.blockSize,
+          attributes: options.attributes ?? {},
+          createParents: options.createParents ?? true,
+          ...cache,
+        },
         path,
-        data,
-        blockSize: this.blockSize,
-        attributes: options.attributes ?? {},
-        createParents: options.createParents ?? true,
-        ...cache,
-      }),
+      ),
     );
     this.#forgetEntry(info.path);
     return info;
@@ -620,7 +645,7 @@ export class FileSystemClient {
   async persist(contentId: string): Promise<FileInfo | undefined> {
     let info: FileInfo;
     try {
-      info = await request(this.nc, Meta.findContent, { contentId });
+      info = await this.shards.any(Meta.findContent, { contentId });
     } catch (err) {
       if (err instanceof KoineError && err.code === ErrorCode.NotFound) return undefined;
       throw err;
@@ -632,18 +657,22 @@ export class FileSystemClient {
       { ...this.ufsLocationOf(info.path), contentId, blockSize: info.blockSize, cacheBlocks: [], stage: true },
       bytes,
     );
-    return request(this.nc, Meta.persist, { contentId, data: { ...data, etag: info.etag } }, { timeoutMs: 60_000 });
+    return this.shards.request(Meta.persist, { contentId, data: { ...data, etag: info.etag } }, info.path, { timeoutMs: 60_000 });
   }
 
   /** Makes `path` (ending in "/") a folder object: a directory that is also an empty object. */
   async commitMarker(path: string, attributes: FileAttributes): Promise<FileInfo> {
-    const info = await request(this.nc, Meta.commitFile, {
+    const info = await this.shards.request(
+      Meta.commitFile,
+      {
+        path,
+        data: { contentId: "", size: 0, etag: EMPTY_MD5, ufsFingerprint: "" },
+        blockSize: this.blockSize,
+        attributes,
+        createParents: true,
+      },
       path,
-      data: { contentId: "", size: 0, etag: EMPTY_MD5, ufsFingerprint: "" },
-      blockSize: this.blockSize,
-      attributes,
-      createParents: true,
-    });
+    );
     this.#forgetEntry(info.path);
     return info;
   }
@@ -658,11 +687,11 @@ export class FileSystemClient {
   }
 
   createUpload(path: string, owner: string, attributes: FileAttributes): Promise<Upload> {
-    return request(this.nc, Meta.createUpload, { path, owner, attributes });
+    return this.shards.request(Meta.createUpload, { path, owner, attributes }, path);
   }
 
   getUpload(uploadId: string): Promise<Upload> {
-    return request(this.nc, Meta.getUpload, { uploadId });
+    return this.shards.requestUpload(Meta.getUpload, { uploadId }, uploadId);
   }
 
   /** Stages one part of a multipart upload in the under-store and records it. */
@@ -675,20 +704,20 @@ export class FileSystemClient {
       body,
     );
     const part: UploadPart = { partNumber, etag: data.etag, size: data.size, mtimeMs: Date.now(), ufsPath };
-    return request(this.nc, Meta.putPart, { uploadId: upload.uploadId, part });
+    return this.shards.requestUpload(Meta.putPart, { uploadId: upload.uploadId, part }, upload.uploadId);
   }
 
   listParts(uploadId: string, after: number, maxParts: number) {
-    return request(this.nc, Meta.listParts, { uploadId, after, maxParts });
+    return this.shards.requestUpload(Meta.listParts, { uploadId, after, maxParts }, uploadId);
   }
 
   listUploads(bucket: string, options: { prefix: string; keyMarker: string; uploadIdMarker: string; maxUploads: number }) {
-    return request(this.nc, Meta.listUploads, { bucket, ...options });
+    return this.shards.request(Meta.listUploads, { bucket, ...options }, `/${bucket}`);
   }
 
   /** Joins the listed parts into the file, in the under-store, then commits it. */
   async completeUpload(uploadId: string, parts: { partNumber: number; etag: string }[], anySize = false): Promise<FileInfo> {
-    const plan = await request(this.nc, Meta.planComplete, { uploadId, parts, ...(anySize ? { anySize } : {}) });
+    const plan = await this.shards.requestUpload(Meta.planComplete, { uploadId, parts, ...(anySize ? { anySize } : {}) }, uploadId);
     const location = this.ufsLocationOf(plan.upload.path);
     const [writer] = this.#candidates(FileSystemClient.blockKey(plan.contentId, 0));
     const data = await this.#node(writer as string).concat({
@@ -697,10 +726,10 @@ export class FileSystemClient {
       sources: plan.parts.map((p) => p.ufsPath),
       stage: true,
     });
-    const info = await request(
-      this.nc,
+    const info = await this.shards.requestUpload(
       Meta.finishUpload,
       { uploadId, data: { ...data, etag: plan.etag }, blockSize: this.blockSize },
+      uploadId,
       { timeoutMs: 60_000 },
     );
     this.#forgetEntry(info.path);
@@ -708,6 +737,6 @@ export class FileSystemClient {
   }
 
   abortUpload(uploadId: string): Promise<Upload> {
-    return request(this.nc, Meta.abortUpload, { uploadId });
+    return this.shards.requestUpload(Meta.abortUpload, { uploadId }, uploadId);
   }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-export type { IndexedFile, JobNames, JobRequest, MetadataStatus } from "./cluster.ts";
+export type { IndexedFile, JobNames, JobRequest, MetadataShardStatus } from "./cluster.ts";
 export { Cluster } from "./cluster.ts";
 export type { DataNode } from "./data_node.ts";
 export { HttpDataNode, NodeUnreachableError } from "./data_node.ts";
@@ -14,3 +14,4 @@ export { DEFAULT_STAT_CACHE_MS, FileSystemClient, READ_TYPES, WRITE_TYPES } from
 export { JobStore } from "./jobs.ts";
 export { Membership } from "./membership.ts";
 export { Policies } from "./policies.ts";
+export { MetadataShards } from "./shards.ts";

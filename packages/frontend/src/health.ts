@@ -1,7 +1,5 @@
-import { request } from "@koine/bus";
 import type { FileSystemClient } from "@koine/client";
 import { METRICS_CONTENT_TYPE, metricsText } from "@koine/metrics";
-import { Meta } from "@koine/protocol";
 import type { FastifyInstance } from "fastify";
 
 /** How long metadata may take to answer a readiness check. */
@@ -13,9 +11,9 @@ export interface Readiness {
   [what: string]: boolean | number;
 }
 
-/** A client's readiness: metadata answers within a second (so NATS is connected too), and at least one cache node is a member. */
+/** A client's readiness: every shard of metadata answers within a second (so NATS is connected too), and at least one cache node is a member. */
 export async function readiness(client: FileSystemClient): Promise<Readiness> {
-  const metadata = await request(client.nc, Meta.mounts, {}, { timeoutMs: METADATA_CHECK_MS }).then(
+  const metadata = await client.shards.loadMounts({ timeoutMs: METADATA_CHECK_MS, keep: true }).then(
     () => true,
     () => false,
   );

@@ -1,6 +1,18 @@
 import { type NatsConnection, publish, Responder } from "@koine/bus";
 import type { Logger } from "@koine/log";
-import { ErrorCode, Events, type FileInfo, KoineError, type Mount, type ReplyOf, type RequestOf, type Rpc } from "@koine/protocol";
+import {
+  ErrorCode,
+  Events,
+  type FileInfo,
+  KoineError,
+  type Mount,
+  type ReplyOf,
+  type RequestOf,
+  type Rpc,
+  shardEndpoint,
+  shardOf,
+  shardOfUpload,
+} from "@koine/protocol";
 import { UfsError, type UfsRegistry, type UnderFileSystem } from "@koine/ufs";
 import type { Intents } from "./intents.ts";
 import { canonical, type InodeRecord, type Namespace } from "./namespace.ts";
@@ -28,6 +40,8 @@ export class Metadata {
   readonly log: Logger;
   /** Under-store changes under way, journaled so that the next leader can finish what this one may not. */
   readonly intents: Intents;
+  /** The shard this namespace is, of how many. */
+  readonly shard: Shard;
   readonly #crashAt: CrashPoint | undefined;
   readonly #responder: Responder;
 
@@ -37,7 +51,7 @@ export class Metadata {
     sync: UfsSync,
     nc: NatsConnection,
     log: Logger,
-    options: { intents: Intents; crashAt?: CrashPoint | undefined },
+    options: { intents: Intents; shard?: Shard; crashAt?: CrashPoint | undefined },
   ) {
     this.ns = ns;
     this.stores = stores;
@@ -45,6 +59,7 @@ export class Metadata {
     this.nc = nc;
     this.log = log;
     this.intents = options.intents;
+    this.shard = options.shard ?? { index: 0, count: 1 };
     this.#crashAt = options.crashAt;
     // A plain subscription, not a queue group: a NATS server picks one member of a queue group, and may pick the
     // subscription this process left behind a server that was cut off (until that route is found dead, which can
@@ -52,17 +67,42 @@ export class Metadata {
     this.#responder = new Responder(nc, { onInternalError: (err, subject) => log.error({ err, subject }, "request failed") });
   }
 
-  /** Answers `endpoint`; pin changes the handler made are published once it is done. */
+  /**
+   * Answers `endpoint` (as this shard answers it); pin changes the handler
+   * made are published once it is done. A request for paths of another
+   * shard is refused.
+   */
   on<R extends Rpc>(endpoint: R, handler: (request: RequestOf<R>) => Promise<ReplyOf<R>> | ReplyOf<R>): void {
-    this.#responder.on(endpoint, async (request) => {
+    this.#responder.on(shardEndpoint(endpoint, this.shard.index), async (request) => {
       const started = performance.now();
       try {
+        this.#checkShard(request as Routed);
         return await handler(request);
       } finally {
         this.publishPins();
         this.log.debug({ subject: endpoint.subject, ms: Math.round((performance.now() - started) * 10) / 10 }, "request");
       }
     });
+  }
+
+  /** Whether `path` is this shard's ("/" is every shard's: each holds its own part of the root). */
+  owns(path: string): boolean {
+    return canonical(path) === "/" || shardOf(path, this.shard.count) === this.shard.index;
+  }
+
+  #checkShard(request: Routed): void {
+    const { index, count } = this.shard;
+    if (count === 1) return;
+    const paths = [request.path, request.src, request.bucket === undefined ? undefined : `/${request.bucket}`];
+    const foreign = paths.find((p) => typeof p === "string" && !this.owns(p));
+    const upload = typeof request.uploadId === "string" && shardOfUpload(request.uploadId, count) !== index;
+    if (foreign !== undefined || upload)
+      throw new KoineError(ErrorCode.InvalidArgument, `Metadata shard ${index} of ${count} does not hold ${foreign ?? request.uploadId}`);
+    if (typeof request.dst === "string" && !this.owns(request.dst))
+      throw new KoineError(
+        ErrorCode.InvalidArgument,
+        `Cannot rename ${request.src} to ${request.dst}: they are in different metadata shards (a rename stays within its top-level directory's shard)`,
+      );
   }
 
   /** Kills this process at `point` when a test asked for it there ({@link CRASH_POINTS}). */
@@ -141,4 +181,19 @@ export async function removeFromUfs(info: FileInfo, inode: InodeRecord, ufs: Und
   } catch (err) {
     if (!(err instanceof UfsError && err.code === "NOT_FOUND")) throw err;
   }
+}
+
+/** Which shard of the namespace a metadata replica serves, of how many. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/** The fields of a request that name what it is about. */
+interface Routed {
+  path?: unknown;
+  src?: unknown;
+  dst?: unknown;
+  bucket?: unknown;
+  uploadId?: unknown;
 }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Journal, JournalFencedError, type JournalRecord, JournalTrimmedError, type NatsConnection } from "@koine/bus";
 import type { Logger } from "@koine/log";
-import { ErrorCode, JOURNAL_STREAM, JOURNAL_SUBJECT, KoineError } from "@koine/protocol";
+import { ErrorCode, journalOf, KoineError } from "@koine/protocol";
 import { type JournalEntry, MUTATIONS, type Namespace } from "./namespace.ts";
 
 /** How long a follower may apply nothing while the journal holds more before it reads the journal again. */
@@ -49,9 +49,15 @@ export class JournaledChanges {
     this.#log = log;
   }
 
-  /** Opens the journal as `replica` (see {@link catchUp}: what LMDB lacks is applied then). */
-  static async open(ns: Namespace, nc: NatsConnection, replica: string, log: Logger): Promise<JournaledChanges> {
-    return new JournaledChanges(ns, await Journal.open(nc, { stream: JOURNAL_STREAM, subject: JOURNAL_SUBJECT, writer: replica }), log);
+  /** Opens `journal` (a shard's: {@link journalOf}) as `replica` (see {@link catchUp}: what LMDB lacks is applied then). */
+  static async open(
+    ns: Namespace,
+    nc: NatsConnection,
+    replica: string,
+    log: Logger,
+    journal: { stream: string; subject: string } = journalOf(0),
+  ): Promise<JournaledChanges> {
+    return new JournaledChanges(ns, await Journal.open(nc, { ...journal, writer: replica }), log);
   }
 
   /**

@@ -73,19 +73,25 @@ export function serveMounts(m: Metadata, roots: readonly string[], key: ClusterK
       throw new KoineError(ErrorCode.InvalidArgument, `Cannot mount ${uri}: no such directory in the under-store`);
     // Credentials are kept and sent sealed: no mount list carries a secret.
     await m.ns.addMount({ ...mount, properties: sealProperties(key, mount.properties ?? {}) });
-    const mounts = m.ns.mountList();
-    publish(m.nc, Events.mountsChanged, { mounts });
+    const reply = mountsReply(m);
+    publish(m.nc, Events.mountsChanged, reply);
     m.changed(at);
-    return { mounts };
+    return reply;
   });
   m.on(Meta.unmount, async ({ path }) => {
     const mount = await m.ns.removeMount(path);
     m.stores.drop(mount.id);
-    const mounts = m.ns.mountList();
-    publish(m.nc, Events.mountsChanged, { mounts });
+    const reply = mountsReply(m);
+    publish(m.nc, Events.mountsChanged, reply);
     m.changedTrees(mount.path);
-    return { mounts };
+    return reply;
   });
 
-  m.on(Meta.mounts, () => ({ mounts: m.ns.mountList() }));
+  m.on(Meta.mounts, () => mountsReply(m));
+}
+
+/** This shard's mounts; shard 0 says how many shards there are. */
+function mountsReply(m: Metadata) {
+  const { index, count } = m.shard;
+  return { mounts: m.ns.mountList(), shard: index, ...(index === 0 ? { shards: count } : {}) };
 }

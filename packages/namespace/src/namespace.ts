@@ -27,6 +27,8 @@ export const ROOT_ID = 1;
 /** Counters of the last journal entry applied: the message's sequence and the entry's place in it. */
 const JOURNAL_SEQ = "journalSeq";
 const JOURNAL_INDEX = "journalIndex";
+/** Counter of how many shards the namespace was split into. */
+const SHARDS = "shards";
 
 /** The changes of the namespace the journal carries: each a method of {@link Namespace}, replayed by {@link Namespace.apply}. */
 export const MUTATIONS = [
@@ -41,6 +43,7 @@ export const MUTATIONS = [
   "adopt",
   "refreshFile",
   "reconcile",
+  "recordShards",
 ] as const;
 export type Mutation = (typeof MUTATIONS)[number];
 
@@ -187,6 +190,24 @@ export class Namespace {
   /** The time of the change being made: the journal entry's, so that every replica stores the same. */
   #now(): number {
     return this.#applying?.at ?? Date.now();
+  }
+
+  /**
+   * How many shards the namespace was split into when this shard was made
+   * (1 for a namespace made before shards that holds entries; none: not
+   * recorded yet, and empty).
+   */
+  shardCount(): number | undefined {
+    const recorded = this.#counters.get(SHARDS);
+    if (recorded !== undefined) return recorded;
+    return this.listChildren(ROOT_ID, undefined, 1).length > 0 ? 1 : undefined;
+  }
+
+  /** Records how many shards the namespace is split into (see {@link shardCount}). */
+  recordShards(count: number): Promise<void> {
+    return this.#tx(() => {
+      this.#counters.put(SHARDS, count);
+    });
   }
 
   /** The last journal entry whose changes are in this LMDB (none: the journal is read from its start). */

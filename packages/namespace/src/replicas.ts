@@ -1,5 +1,5 @@
 import { LastHeard, type NatsConnection, publish } from "@koine/bus";
-import { Events, type MetadataReplica } from "@koine/protocol";
+import { Events, type MetadataReplica, replicaKey } from "@koine/protocol";
 
 /** How often a metadata replica says it is there. */
 export const REPLICA_HEARTBEAT_MS = 1_000;
@@ -19,7 +19,7 @@ export class ReplicaPresence {
   constructor(nc: NatsConnection, self: () => MetadataReplica, onHeard: () => void) {
     this.#nc = nc;
     this.#self = self;
-    this.#heard = new LastHeard(nc, Events.metadataReplica, (state) => state.replica, onHeard);
+    this.#heard = new LastHeard(nc, Events.metadataReplica, replicaKey, onHeard);
     this.#timer = setInterval(() => this.beat(), REPLICA_HEARTBEAT_MS);
     this.beat();
   }
@@ -28,13 +28,13 @@ export class ReplicaPresence {
     publish(this.#nc, Events.metadataReplica, this.#self());
   }
 
-  /** The other replicas heard from within `withinMs`. */
+  /** The other replicas of this one's shard heard from within `withinMs`. */
   others(withinMs: number): MetadataReplica[] {
-    const self = this.#self().replica;
+    const self = this.#self();
     return this.#heard
       .within(withinMs)
       .map((h) => h.payload)
-      .filter((state) => state.replica !== self);
+      .filter((state) => (state.shard ?? 0) === (self.shard ?? 0) && state.replica !== self.replica);
   }
 
   stop(): void {

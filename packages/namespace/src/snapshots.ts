@@ -31,17 +31,19 @@ export async function takeSnapshot(db: RootDatabase, dataDir: string, store: Sna
 }
 
 /** Puts the latest snapshot in place of the (closed) LMDB in `dataDir`; which it was. */
-export async function installSnapshot(dataDir: string, store: SnapshotStore): Promise<Snapshot> {
+export async function installSnapshot(dataDir: string, store: SnapshotStore, shard = 0): Promise<Snapshot> {
   const latest = (await store.list()).at(-1);
   if (!latest) throw new KoineError(ErrorCode.Unavailable, "The journal was trimmed and there is no snapshot to start from");
   await store.fetch(latest, join(dataDir, "data.mdb"));
   // Its reader table was of the file replaced.
   await rm(join(dataDir, "lock.mdb"), { force: true });
-  reportSnapshot(latest);
+  reportSnapshot(shard, latest);
   return latest;
 }
 
 export interface SnapshotterOptions {
+  /** The shard of the namespace whose snapshots these are. */
+  shard: number;
   db: RootDatabase;
   dataDir: string;
   store: SnapshotStore;
@@ -84,7 +86,7 @@ export class Snapshotter {
     try {
       if (this.#lastSeq === undefined) {
         const latest = (await this.#options.store.list()).at(-1);
-        if (latest) reportSnapshot(latest);
+        if (latest) reportSnapshot(this.#options.shard, latest);
         this.#lastSeq = latest?.seq ?? 0;
       }
       if (this.#options.appliedSeq() - this.#lastSeq >= this.#options.everyRecords) await this.snapshot();
@@ -100,7 +102,7 @@ export class Snapshotter {
     const taken = await takeSnapshot(db, dataDir, store);
     if (!taken) return undefined;
     this.#lastSeq = taken.seq;
-    reportSnapshot(taken);
+    reportSnapshot(this.#options.shard, taken);
     const all = await store.list();
     for (const old of all.slice(0, -SNAPSHOTS_KEPT)) await store.remove(old);
     const kept = all.slice(-SNAPSHOTS_KEPT);

@@ -16,18 +16,24 @@ import {
 import { type Logger, serviceLogger } from "@koine/log";
 import {
   DEFAULT_BLOCK_SIZE,
+  ErrorCode,
   JOBS_STREAM,
   JOBS_SUBJECTS,
-  JOURNAL_STREAM,
+  journalOf,
+  KoineError,
   METADATA_LEASES,
   METADATA_REPLICA_TTL_MS,
   METADATA_SNAPSHOTS,
   type PutUserRequest,
+  rendezvousOrder,
+  shardOf,
+  shardOfUpload,
+  snapshotPrefix,
 } from "@koine/protocol";
 import { UfsRegistry } from "@koine/ufs";
 import { open, type RootDatabase } from "lmdb";
 import { serveCommits } from "./commits.ts";
-import { type CrashPoint, Metadata } from "./context.ts";
+import { type CrashPoint, Metadata, type Shard } from "./context.ts";
 import { Intents } from "./intents.ts";
 import { JournaledChanges } from "./journaled.ts";
 import { reportMetrics } from "./metrics.ts";
@@ -46,6 +52,15 @@ export const DEFAULT_SYNC_INTERVAL_MS = 30_000;
 export const DEFAULT_TTL_CHECK_MS = 5_000;
 /** Journal records between two snapshots of the namespace. */
 export const DEFAULT_SNAPSHOT_EVERY_RECORDS = 100_000;
+
+/** Replicas of a shard heard from within this long are there to lead it (two heartbeats missed: gone). */
+const PLACEMENT_PRESENT_MS = 2_000;
+/** How long a replica lets each replica it ranks behind (for a shard's lead) take a free lease first. */
+const PLACEMENT_PATIENCE_MS = 1_000;
+/** How long a leader leads before it hands a shard to the replica that ranks first for it. */
+const PLACEMENT_SETTLE_MS = 5_000;
+/** How far behind the leader a replica may be and be handed the lead (it catches up before it answers). */
+const PLACEMENT_LAG_RECORDS = 1_000;
 
 /**
  * LMDB reader slots: one per open read transaction of this process (a
@@ -75,6 +90,8 @@ export interface NamespaceOptions {
   mountRoots?: readonly string[];
   /** Journal records between two snapshots (the journal is trimmed behind them). @default 100 000 */
   snapshotEveryRecords?: number;
+  /** Which shard of the namespace this serves, of how many (its LMDB in `dataDir`/shard-<index> but for shard 0). @default 0 of 1 */
+  shard?: Shard;
   /** Tests only: where this replica kills itself, between the two sides of a change. */
   crashAt?: CrashPoint | undefined;
   /** Users put at every start (the operator's settings win over earlier changes). */
@@ -96,19 +113,36 @@ export interface ServedNamespace {
  * loaded into the namespace lazily.
  */
 export async function serveNamespace(options: NamespaceOptions): Promise<ServedNamespace> {
-  const log = serviceLogger("metadata");
+  const shard = options.shard ?? { index: 0, count: 1 };
+  const sharded = shard.count > 1;
+  const log = sharded ? serviceLogger("metadata").child({ shard: shard.index }) : serviceLogger("metadata");
   await mkdir(options.dataDir, { recursive: true });
+  const dataDir = shard.index === 0 ? options.dataDir : join(options.dataDir, `shard-${shard.index}`);
   const nc = await connectService({ servers: options.natsUrl, role: "metadata", clusterKey: options.clusterKey, ca: options.natsCa });
   await ensureWorkQueue(nc, { stream: JOBS_STREAM, subjects: JOBS_SUBJECTS });
+  // One name a process, whichever shards it serves.
   const replica = await replicaId(options.dataDir);
-  const snapshots = await SnapshotStore.open(nc, METADATA_SNAPSHOTS);
-  const lease = await Lease.open(nc, { bucket: METADATA_LEASES, key: JOURNAL_STREAM, holder: replica, log });
+  const journal = journalOf(shard.index);
+  const snapshots = await SnapshotStore.open(nc, METADATA_SNAPSHOTS, snapshotPrefix(shard.index));
+  /** Of this shard's replicas there now, this one's place in the order they should lead it (0: first). */
+  const rank = () => {
+    const there = presence.others(PLACEMENT_PRESENT_MS).map((other) => other.replica);
+    return rendezvousOrder(shard.index, [replica, ...there]).indexOf(replica);
+  };
+  const lease = await Lease.open(nc, {
+    bucket: METADATA_LEASES,
+    key: journal.stream,
+    holder: replica,
+    log,
+    // With shards, leaders spread over the replicas by rendezvous hashing: each waits for those it ranks behind.
+    patienceMs: () => (sharded ? rank() * PLACEMENT_PATIENCE_MS : 0),
+  });
 
   /** This replica's LMDB and what works on it, caught up with the journal (from a snapshot when the journal was trimmed behind it). */
   const openState = async (): Promise<ReplicaState> => {
     for (;;) {
-      const { db, local } = await openNamespace(options.dataDir, options.rootUfs, log);
-      const changes = await JournaledChanges.open(local, nc, replica, log);
+      const { db, local } = await openNamespace(dataDir, options.rootUfs, log);
+      const changes = await JournaledChanges.open(local, nc, replica, log, journal);
       changes.appendWhile(
         () => mayServe(),
         () => lease.renew(),
@@ -116,7 +150,7 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
       // Every change goes through the journal.
       const ns = changes.namespace();
       // They define their changes, which the journal may hold.
-      const uploads = new Uploads(db, ns);
+      const uploads = new Uploads(db, ns, shard.index);
       const users = new Users(db, ns, options.clusterKey);
       const intents = new Intents(db, ns);
       try {
@@ -125,7 +159,7 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
         await db.close();
         if (!(err instanceof JournalTrimmedError)) throw err;
         const started = performance.now();
-        const snapshot = await installSnapshot(options.dataDir, snapshots).catch((e) => {
+        const snapshot = await installSnapshot(dataDir, snapshots, shard.index).catch((e) => {
           log.error({ err: e }, "cannot load a snapshot; trying again in 5 s");
         });
         if (snapshot)
@@ -133,7 +167,7 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
         else await sleep(5_000);
         continue;
       }
-      const unreport = reportMetrics(ns, options.dataDir, () => leading !== undefined && !paused);
+      const unreport = reportMetrics(shard.index, ns, dataDir, () => leading !== undefined && !paused);
       return {
         db,
         local,
@@ -176,20 +210,25 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
       intervalMs: options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS,
       blockSize: DEFAULT_BLOCK_SIZE,
       onChanged: (paths) => m.changedTrees(...paths),
+      owns: (name) => shardOf(name, shard.count) === shard.index,
     });
-    const m = new Metadata(ns, stores, sync, nc, log, { intents, crashAt: options.crashAt });
+    const m = new Metadata(ns, stores, sync, nc, log, { intents, shard, crashAt: options.crashAt });
+    checkShardCount(state.local, shard.count);
+    if (state.local.shardCount() === undefined) await ns.recordShards(shard.count);
     // What a leader that died left half done is brought in step with the under-stores before anything is answered.
     await intents.resolve(sync, log);
     const { deletePath } = serveTree(m);
     const { commitWritten, requeue } = serveCommits(m);
     serveMounts(m, options.mountRoots ?? [], options.clusterKey);
-    await serveUsers(m, users, options.users ?? []);
+    // Users are shard 0's.
+    if (shard.index === 0) await serveUsers(m, users, options.users ?? []);
     serveUploads(m, uploads, commitWritten);
     const ttls = enforceTtlsEvery(m, deletePath, options.ttlCheckMs ?? DEFAULT_TTL_CHECK_MS);
     const sweeper = new Sweeper(
       stores,
       () => ns.mountList(),
-      (uploadId) => uploads.uploads.get(uploadId) !== undefined,
+      // Uploads of other shards (their staging shares the root's under-store) are theirs to sweep.
+      (uploadId) => shardOfUpload(uploadId, shard.count) !== shard.index || uploads.uploads.get(uploadId) !== undefined,
       log,
       {
         intervalMs: options.sweep?.intervalMs ?? DEFAULT_SWEEP_INTERVAL_MS,
@@ -198,8 +237,9 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
     );
     sweeper.start();
     const snapshotter = new Snapshotter({
+      shard: shard.index,
       db: state.db,
-      dataDir: options.dataDir,
+      dataDir,
       store: snapshots,
       everyRecords: options.snapshotEveryRecords ?? DEFAULT_SNAPSHOT_EVERY_RECORDS,
       appliedSeq: () => state.local.journalPosition()?.seq ?? 0,
@@ -230,16 +270,21 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
   let reloading = false;
   const startedMs = Date.now();
   let state = await openState();
+  checkShardCount(state.local, shard.count);
   const presence = new ReplicaPresence(
     nc,
     () => ({
       replica,
+      shard: shard.index,
       leads: leading !== undefined && !paused,
       appliedSeq: reloading ? 0 : (state.local.journalPosition()?.seq ?? 0),
       appliedStoredMs: reloading ? 0 : state.changes.appliedStoredMs,
       startedMs,
     }),
-    () => guard(),
+    () => {
+      guard();
+      handOffWhenPlaced();
+    },
   );
   /** Another replica is there to take over: a lapsed lease may be someone else's by now. */
   const othersThere = () => presence.others(2 * DEFAULT_LEASE_TTL_MS).length > 0;
@@ -251,6 +296,25 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
       leading.pause();
       log.warn({ replica }, "cannot renew its lease while other replicas are there: not answering until it can");
     }
+  };
+  let leadingSince = 0;
+  let handingOff = false;
+  /**
+   * With shards, a leader hands the shard to the replica that ranks first
+   * for it once that one is there and has applied the journal nearly as far
+   * (a replica that started later, or came back).
+   */
+  const handOffWhenPlaced = () => {
+    if (!sharded || !leading || paused || handingOff || Date.now() - leadingSince < PLACEMENT_SETTLE_MS) return;
+    const applied = state.local.journalPosition()?.seq ?? 0;
+    const ready = presence.others(PLACEMENT_PRESENT_MS).filter((o) => applied - o.appliedSeq <= PLACEMENT_LAG_RECORDS);
+    const first = rendezvousOrder(shard.index, [replica, ...ready.map((o) => o.replica)])[0];
+    if (first === replica) return;
+    handingOff = true;
+    log.info({ replica, to: first }, "hands the shard's lead to the replica that ranks first for it");
+    void lease.handOff().finally(() => {
+      handingOff = false;
+    });
   };
   /** Lease changes and snapshot loads, one at a time. */
   let transitions = Promise.resolve();
@@ -281,6 +345,7 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
             await state.changes.catchUp();
             const caughtUp = performance.now();
             leading = await lead();
+            leadingSince = Date.now();
             const ms = (from: number, to: number) => Math.round(to - from);
             log.info(
               { replica, stopFollowingMs: ms(took, followed), catchUpMs: ms(followed, caughtUp), startMs: ms(caughtUp, performance.now()) },
@@ -332,6 +397,20 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
       await state.close();
     },
   };
+}
+
+/**
+ * Refuses to serve a namespace split into another number of shards than
+ * `count`: its top-level directories would be looked for in other shards
+ * than hold them (a namespace is not split again).
+ */
+function checkShardCount(local: Namespace, count: number): void {
+  const recorded = local.shardCount();
+  if (recorded !== undefined && recorded !== count)
+    throw new KoineError(
+      ErrorCode.FailedPrecondition,
+      `KOINE_METADATA_SHARDS is ${count}, but this namespace is split into ${recorded} shard(s); set it back to ${recorded} (a namespace is not split again)`,
+    );
 }
 
 /** A replica's LMDB and the stores on it. */

@@ -28,17 +28,20 @@ export class UfsSync {
   readonly #blockSize: number;
   /** Called with the paths a sync changed, for change events. */
   readonly #onChanged: (paths: string[]) => void;
+  /** Whether a top-level name is this namespace's (a shard holds only its own). */
+  readonly #owns: (topLevelName: string) => boolean;
 
   constructor(
     ns: Namespace,
     stores: UfsRegistry,
-    options: { intervalMs: number; blockSize: number; onChanged: (paths: string[]) => void },
+    options: { intervalMs: number; blockSize: number; onChanged: (paths: string[]) => void; owns?: (topLevelName: string) => boolean },
   ) {
     this.#ns = ns;
     this.#stores = stores;
     this.#defaultIntervalMs = options.intervalMs;
     this.#blockSize = options.blockSize;
     this.#onChanged = options.onChanged;
+    this.#owns = options.owns ?? (() => true);
   }
 
   /** The sync interval at `path`: the request's, else its mount's, else the service default; -1 is never. */
@@ -133,7 +136,8 @@ export class UfsSync {
         throw err;
       });
       if (entries) {
-        const changed = await this.#ns.reconcile(dir.id, path, entries, sinceMs, this.#blockSize);
+        const held = dir.id === ROOT_ID ? entries.filter((e) => this.#owns(e.name)) : entries;
+        const changed = await this.#ns.reconcile(dir.id, path, held, sinceMs, this.#blockSize);
         if (changed.length > 0) this.#onChanged(changed);
       }
     }

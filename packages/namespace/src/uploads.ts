@@ -1,5 +1,14 @@
 import { createHash, randomBytes } from "node:crypto";
-import { type CompletePlan, ErrorCode, type FileAttributes, KoineError, Meta, type Upload, type UploadPart } from "@koine/protocol";
+import {
+  type CompletePlan,
+  ErrorCode,
+  type FileAttributes,
+  KoineError,
+  Meta,
+  type Upload,
+  type UploadPart,
+  uploadIdIn,
+} from "@koine/protocol";
 import { UPLOADS_DIR } from "@koine/ufs";
 import type { Database, RootDatabase } from "lmdb";
 import type { CommitWritten } from "./commits.ts";
@@ -21,8 +30,12 @@ export class Uploads {
   readonly #byPath: Database<true, [string, string]>;
   readonly #parts: Database<UploadPart, [string, number]>;
 
-  constructor(root: RootDatabase, ns: Namespace) {
+  /** The shard this namespace is: its upload ids name it, for clients to route by. */
+  readonly #shard: number;
+
+  constructor(root: RootDatabase, ns: Namespace, shard = 0) {
     this.#ns = ns;
+    this.#shard = shard;
     this.uploads = root.openDB({ name: "uploads" });
     this.#byPath = root.openDB({ name: "uploadsByPath" });
     this.#parts = root.openDB({ name: "uploadParts" });
@@ -49,7 +62,7 @@ export class Uploads {
 
   create(path: string, owner: string, attributes: FileAttributes): Promise<Upload> {
     // Time first, so that ids sort in the order uploads began.
-    const uploadId = Date.now().toString(16).padStart(12, "0") + randomBytes(10).toString("hex");
+    const uploadId = uploadIdIn(Date.now().toString(16).padStart(12, "0") + randomBytes(10).toString("hex"), this.#shard);
     const location = this.#ns.ufsLocationOf(path);
     const upload: Upload = {
       uploadId,

@@ -57,6 +57,17 @@ export type {
 } from "./schemas.ts";
 export * as Schemas from "./schemas.ts";
 export {
+  journalOf,
+  MAX_METADATA_SHARDS,
+  rendezvousOrder,
+  replicaKey,
+  shardEndpoint,
+  shardOf,
+  shardOfUpload,
+  snapshotPrefix,
+  uploadIdIn,
+} from "./shards.ts";
+export {
   cacheNode,
   Events,
   JOBS_CONSUMER,

@@ -320,7 +320,13 @@ export const Mount = T.Object({
   properties: T.Optional(T.Record(T.String(), T.String())),
 });
 export type Mount = Static<typeof Mount>;
-export const MountsReply = T.Object({ mounts: T.Array(Mount) });
+export const MountsReply = T.Object({
+  mounts: T.Array(Mount),
+  /** The shard whose mounts these are (0 when the namespace is not split). */
+  shard: T.Optional(T.Integer({ minimum: 0 })),
+  /** How many shards the namespace is split into (shard 0 says; clients route by it). */
+  shards: T.Optional(T.Integer({ minimum: 1 })),
+});
 export const MountRequest = T.Object({
   path: T.String(),
   uri: T.String(),
@@ -355,6 +361,8 @@ export type User = Static<typeof User>;
 /** A metadata replica as its heartbeat says. */
 export const MetadataReplica = T.Object({
   replica: T.String(),
+  /** The shard it is a replica of (0 when the namespace is not split). */
+  shard: T.Optional(T.Integer({ minimum: 0 })),
   leads: T.Boolean(),
   /** Sequence of the last journal record it applied, and when that record was stored (0: none). */
   appliedSeq: T.Integer({ minimum: 0 }),

@@ -20,12 +20,12 @@ export type { RawResponse, SignOptions } from "./s3_raw.ts";
 export { presignUrl, rawSignedRequest, signedRequest, signHeaders } from "./s3_raw.ts";
 
 /** A metadata replica's view of itself, from its /metrics at `opsUrl`: whether it leads and the last journal record it applied. */
-export async function metadataReplicaState(opsUrl: string): Promise<{ leads: boolean; applied: number } | undefined> {
+export async function metadataReplicaState(opsUrl: string, shard = 0): Promise<{ leads: boolean; applied: number } | undefined> {
   const text = await fetch(`${opsUrl}/metrics`, { signal: AbortSignal.timeout(2_000) })
     .then((r) => r.text())
     .catch(() => undefined);
   if (text === undefined) return undefined;
-  const value = (name: string) => Number(text.match(new RegExp(`^${name} (\\d+)`, "m"))?.[1] ?? Number.NaN);
+  const value = (name: string) => Number(text.match(new RegExp(`^${name}\\{shard="${shard}"\\} (\\d+)`, "m"))?.[1] ?? Number.NaN);
   return { leads: value("koine_metadata_leader") === 1, applied: value("koine_metadata_journal_applied_seq") };
 }
 

@@ -14,6 +14,7 @@ import {
   parseUsers,
   USER_SETTINGS,
 } from "@koine/namespace";
+import { MAX_METADATA_SHARDS } from "@koine/protocol";
 import { Type as T } from "@sinclair/typebox";
 
 export { DEFAULT_SYNC_INTERVAL_MS, DEFAULT_TTL_CHECK_MS };
@@ -21,6 +22,8 @@ export { DEFAULT_SYNC_INTERVAL_MS, DEFAULT_TTL_CHECK_MS };
 export const DEFAULT_OPS_PORT = 19998;
 
 export interface MetadataOptions extends NamespaceOptions {
+  /** How many shards the namespace is split into (this process serves every one). @default 1 */
+  shards?: number;
   /** Where /healthz, /readyz and /metrics are served (none in the all-in-one process, whose front-ends answer them). */
   ops?: { host: string; port: number };
   /** HTTPS for the ops port. */
@@ -42,6 +45,10 @@ export const Settings = T.Object({
   ...MOUNT_ROOTS_SETTING,
   KOINE_METADATA_DIR: Setting.optionalText(
     "Directory of this metadata replica's LMDB files (default: <KOINE_HOME>/metadata); replicas on one host each need their own",
+  ),
+  KOINE_METADATA_SHARDS: Setting.count(
+    1,
+    `How many shards the namespace is split into by top-level directory (at most ${MAX_METADATA_SHARDS}); the same on every metadata process, and kept once the namespace holds data`,
   ),
   KOINE_METADATA_SNAPSHOT_EVERY: Setting.count(
     DEFAULT_SNAPSHOT_EVERY_RECORDS,
@@ -69,6 +76,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): MetadataOptio
     syncIntervalMs: s.KOINE_UFS_SYNC_INTERVAL,
     ttlCheckMs: s.KOINE_TTL_CHECK_INTERVAL,
     snapshotEveryRecords: s.KOINE_METADATA_SNAPSHOT_EVERY,
+    shards: Math.min(s.KOINE_METADATA_SHARDS, MAX_METADATA_SHARDS),
     crashAt: s.KOINE_METADATA_CRASH as CrashPoint | undefined,
     sweep: { intervalMs: s.KOINE_SWEEP_INTERVAL, graceMs: s.KOINE_SWEEP_GRACE },
     ops: { host: s.KOINE_METADATA_HOST, port: s.KOINE_METADATA_PORT },

@@ -1,6 +1,6 @@
 import { startOpsHost } from "@koine/frontend";
 import { serviceLogger } from "@koine/log";
-import { serveNamespace } from "@koine/namespace";
+import { type ServedNamespace, serveNamespace } from "@koine/namespace";
 import type { MetadataOptions } from "./config.ts";
 
 export interface MetadataService {
@@ -9,16 +9,23 @@ export interface MetadataService {
   stop(): Promise<void>;
 }
 
-/** Starts the metadata service: the namespace (`@koine/namespace`) over NATS, and its health and metrics port. */
+/** Starts the metadata service: each shard of the namespace (`@koine/namespace`) over NATS, and its health and metrics port. */
 export async function start(options: MetadataOptions): Promise<MetadataService> {
-  const namespace = await serveNamespace({ ...options, natsCa: options.tls?.ca });
-  const connected = async () => ({ ready: !namespace.nc.isClosed(), nats: !namespace.nc.isClosed() });
+  const shards: ServedNamespace[] = [];
+  const count = options.shards ?? 1;
+  for (let index = 0; index < count; index++) {
+    shards.push(await serveNamespace({ ...options, shard: { index, count }, natsCa: options.tls?.ca }));
+  }
+  const connected = async () => {
+    const nats = shards.every((shard) => !shard.nc.isClosed());
+    return { ready: nats, nats };
+  };
   const ops = options.ops && (await startOpsHost(serviceLogger("metadata"), options.ops, connected, options.tls));
   return {
     ...(ops ? { opsUrl: ops.url } : {}),
     async stop() {
       await ops?.close();
-      await namespace.stop();
+      await Promise.all(shards.map((shard) => shard.stop()));
     },
   };
 }
