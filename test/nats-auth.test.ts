@@ -9,7 +9,7 @@ import { CreateBucketCommand, GetObjectCommand, ListBucketsCommand, PutObjectCom
 import { natsCredentials } from "@koine/access";
 import { connect, findNatsServer, Journal, request } from "@koine/bus";
 import { bootCluster } from "@koine/launcher";
-import { JOURNAL_STREAM, JOURNAL_SUBJECT, Meta, SERVICE_ROLES } from "@koine/protocol";
+import { JOURNAL_STREAM, JOURNAL_SUBJECT, Meta, SERVICE_ROLES, shardEndpoint } from "@koine/protocol";
 import { freePort, onCleanup, tempDir, testTls, waitFor } from "@koine/testkit";
 import { adminCall, alluxioCall, s3Client, TEST_CREDENTIALS } from "@koine/testkit/clients";
 
@@ -58,6 +58,8 @@ test("NATS - no credentials, no entry; each service's credentials reach only its
   );
   await assert.rejects(request(gateway, Meta.removeUser, { accessKey: "alice" }), /may not call/);
   await assert.rejects(request(gateway, Meta.mount, { path: "/etc", uri: "file:///etc" }), /may not call/);
+  // Nor by the subject another shard answers it on.
+  await assert.rejects(request(gateway, shardEndpoint(Meta.mount, 1), { path: "/etc", uri: "file:///etc" }), /may not call/);
   // Nor answer metadata's requests in its place.
   const impostor = gateway.subscribe("koine.meta.>");
   assert.match(String(await impostor.closed), /Permissions Violation for Subscription/);

@@ -29,8 +29,10 @@ export interface SubjectPermissions {
 const LISTEN = ["_INBOX.>", "koine.events.>"];
 /** JetStream and KV reads (stream and consumer info, consumers of KV watches, direct gets). */
 const JETSTREAM = ["$JS.API.>", "$JS.ACK.>", "$JS.FC.>"];
+/** A metadata subject as every shard answers it: shard 0 on the subject, shard k on `<subject>.k`. */
+const everyShard = (subject: string) => [subject, `${subject}.>`];
 /** What only an admin service may change: users, the mount table. */
-const ADMIN_SUBJECTS = ["koine.meta.users.put", "koine.meta.users.remove", "koine.meta.mount", "koine.meta.unmount"];
+const ADMIN_SUBJECTS = ["koine.meta.users.put", "koine.meta.users.remove", "koine.meta.mount", "koine.meta.unmount"].flatMap(everyShard);
 /** JetStream calls that reshape or empty streams: only metadata (which makes the job queue) and the admin service. */
 const STREAM_CHANGES = [
   "$JS.API.STREAM.DELETE.>",
@@ -71,14 +73,14 @@ export const ROLE_PERMISSIONS: Record<ServiceRole, SubjectPermissions> = {
   "cache-node": {
     publish: {
       allow: ["koine.meta.>", "koine.events.>", "$KV.koine-members.>", ...JETSTREAM],
-      deny: [...ADMIN_SUBJECTS, CREDENTIALS, ...STREAM_CHANGES],
+      deny: [...ADMIN_SUBJECTS, ...everyShard(CREDENTIALS), ...STREAM_CHANGES],
     },
     subscribe: { allow: ["koine.cache.>", ...LISTEN], deny: [] },
   },
   "job-runner": {
     publish: {
       allow: ["koine.meta.>", "koine.cache.>", "koine.events.>", "koine.jobs.>", "$KV.>", ...JETSTREAM],
-      deny: [...ADMIN_SUBJECTS, CREDENTIALS, ...STREAM_CHANGES],
+      deny: [...ADMIN_SUBJECTS, ...everyShard(CREDENTIALS), ...STREAM_CHANGES],
     },
     subscribe: { allow: LISTEN, deny: [] },
   },
