@@ -1,8 +1,19 @@
 import { randomUUID } from "node:crypto";
 import { ErrorCode, KoineError } from "@koine/protocol";
-import { DeliverPolicy, type JetStreamClient, jetstream, jetstreamManager, StorageType, type StreamState } from "@nats-io/jetstream";
-import { type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node";
+import {
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+  StorageType,
+  type StreamState,
+} from "@nats-io/jetstream";
+import { type MsgHdrs, type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node";
 import { clusterReplicas, whenJetStreamReady } from "./kv.ts";
+
+/** How many records at most a read to the journal's end asks for one by one (more go through a consumer). */
+const READ_BY_SEQUENCE = 64;
 
 /** How long an append is tried again while the stream has no leader (a NATS server lost): then the change fails (503). */
 const APPEND_RETRY_MS = 10_000;
@@ -154,54 +165,72 @@ export class Journal {
     const last = options.follow ? Number.POSITIVE_INFINITY : (await jsm.streams.info(this.#stream)).state.last_seq;
     if (!options.follow) this.#last = Math.max(this.#last, last);
     if (last <= after || options.follow?.aborted) return;
-    const consumer = await this.#js.consumers.get(this.#stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 });
+    // A few records are asked of the stream's leader one by one: no consumer to make, which JetStream's meta
+    // leader assigns (and a cluster that lost a server may be electing one for seconds).
+    const messages = last - after <= READ_BY_SEQUENCE ? this.#bySequence(jsm, after + 1, last) : this.#consumed(after + 1, options.follow);
+    let next = after + 1;
+    let pending: (JournalRecord & { left: number; chunks: Uint8Array[] }) | undefined;
+    for await (const m of messages) {
+      if (m.seq > next) {
+        // A gap is a trim only if the stream says so; else records were missed on the way: read again.
+        const { firstSeq } = await this.bounds();
+        if (firstSeq > next)
+          throw new JournalTrimmedError(
+            ErrorCode.Unavailable,
+            `The journal ${this.#stream} no longer holds the records after ${after} (it begins at ${firstSeq}): a snapshot is needed`,
+          );
+        throw new KoineError(
+          ErrorCode.Unavailable,
+          `Records ${next}..${m.seq - 1} of the journal ${this.#stream} were missed: read it again`,
+        );
+      }
+      next = m.seq + 1;
+      if (pending) {
+        pending.chunks.push(m.data);
+        if (--pending.left === 0) {
+          const { left: _, chunks, ...record } = pending;
+          yield { ...record, lastSeq: m.seq, data: Buffer.concat(chunks) };
+          pending = undefined;
+        }
+      } else {
+        const record = { seq: m.seq, lastSeq: m.seq, data: m.data, writer: m.headers?.get(WRITER_HEADER) ?? "", storedMs: m.storedMs };
+        const parts = Number(m.headers?.get(PARTS_HEADER) || "1");
+        if (parts > 1) pending = { ...record, left: parts - 1, chunks: [m.data] };
+        else yield record;
+      }
+      this.#last = Math.max(this.#last, m.seq);
+      if (m.seq >= last) return;
+    }
+  }
+
+  /** The messages from sequence `from` on, through an ordered consumer (until `follow` is aborted, when given). */
+  async *#consumed(from: number, follow: AbortSignal | undefined): AsyncGenerator<JournalMessage> {
+    const consumer = await this.#js.consumers.get(this.#stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from });
     const messages = await consumer.consume({ max_messages: 256 });
     const stop = () => void messages.close();
-    options.follow?.addEventListener("abort", stop);
-    if (options.follow?.aborted) stop();
+    follow?.addEventListener("abort", stop);
+    if (follow?.aborted) stop();
     try {
-      let next = after + 1;
-      let pending: (JournalRecord & { left: number; chunks: Uint8Array[] }) | undefined;
-      for await (const m of messages) {
-        if (m.seq > next) {
-          // A gap is a trim only if the stream says so; else records were missed on the way: read again.
-          const { firstSeq } = await this.bounds();
-          if (firstSeq > next)
-            throw new JournalTrimmedError(
-              ErrorCode.Unavailable,
-              `The journal ${this.#stream} no longer holds the records after ${after} (it begins at ${firstSeq}): a snapshot is needed`,
-            );
-          throw new KoineError(
-            ErrorCode.Unavailable,
-            `Records ${next}..${m.seq - 1} of the journal ${this.#stream} were missed: read it again`,
-          );
-        }
-        next = m.seq + 1;
-        if (pending) {
-          pending.chunks.push(m.data);
-          if (--pending.left === 0) {
-            const { left: _, chunks, ...record } = pending;
-            yield { ...record, lastSeq: m.seq, data: Buffer.concat(chunks) };
-            pending = undefined;
-          }
-        } else {
-          const record = {
-            seq: m.seq,
-            lastSeq: m.seq,
-            data: m.data,
-            writer: m.headers?.get(WRITER_HEADER) ?? "",
-            storedMs: m.info.timestampNanos / 1e6,
-          };
-          const parts = Number(m.headers?.get(PARTS_HEADER) || "1");
-          if (parts > 1) pending = { ...record, left: parts - 1, chunks: [m.data] };
-          else yield record;
-        }
-        this.#last = Math.max(this.#last, m.seq);
-        if (m.seq >= last) break;
-      }
+      for await (const m of messages) yield { seq: m.seq, data: m.data, headers: m.headers, storedMs: m.info.timestampNanos / 1e6 };
     } finally {
-      options.follow?.removeEventListener("abort", stop);
+      follow?.removeEventListener("abort", stop);
       await messages.close();
     }
   }
+
+  /** The messages from sequence `from` to `last`, each asked of the stream's leader (one gone leaves a gap). */
+  async *#bySequence(jsm: JetStreamManager, from: number, last: number): AsyncGenerator<JournalMessage> {
+    for (let seq = from; seq <= last; seq++) {
+      const m = await jsm.streams.getMessage(this.#stream, { seq });
+      if (m) yield { seq: m.seq, data: m.data, headers: m.header, storedMs: m.time.getTime() };
+    }
+  }
+}
+
+/** One message of a journal's stream, however it was read. */
+interface JournalMessage {
+  seq: number;
+  data: Uint8Array;
+  headers: MsgHdrs | undefined;
+  storedMs: number;
 }
