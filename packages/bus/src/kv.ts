@@ -50,12 +50,16 @@ export function isJetStreamTransient(err: unknown): boolean {
 
 /**
  * Asks stream `stream` to elect another leader when the server this
- * connection is on leads it (a clustered stream only); whether it asked.
+ * connection is on leads it (a clustered stream whose replicas are all
+ * current only); whether it asked.
  */
 export async function leadStreamElsewhere(nc: NatsConnection, stream: string): Promise<boolean> {
   const jsm = await jetstreamManager(nc);
   const { cluster } = await jsm.streams.info(stream);
   if (!cluster?.leader || cluster.leader !== nc.info?.server_name || (cluster.replicas?.length ?? 0) === 0) return false;
+  // Only with every replica there and current: a cluster short of a server could hand the lead to the one missing
+  // and wait out an election, which is what moving it is for.
+  if (!cluster.replicas?.every((replica) => replica.current && !replica.offline)) return false;
   await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, undefined, { timeout: 2_000 });
   return true;
 }
