@@ -64,12 +64,8 @@ test("metadata hosts - replicas on three hosts under S3 load: the leader killed,
   nats.forEach(keep);
   const natsUrl = replicaHosts.map((h) => `nats://${h.ip}:4222`).join(",");
   const common = { KOINE_NATS_URL: natsUrl, KOINE_HOME: home, KOINE_ROOT_UFS: pathToFileURL(join(home, "ufs")).href };
-  // Each replica lists its host's own NATS server first (as docs/deployment.md advises): it is on that one while it answers.
-  const localFirst = (h: SimHost) => [h, ...replicaHosts.filter((o) => o !== h)].map((o) => `nats://${o.ip}:4222`).join(",");
   const startReplica = async (h: SimHost) =>
-    keep(
-      await startService(h, "metadata", { ...common, KOINE_NATS_URL: localFirst(h), KOINE_METADATA_DIR: join(home, `metadata-${h.name}`) }),
-    );
+    keep(await startService(h, "metadata", { ...common, KOINE_METADATA_DIR: join(home, `metadata-${h.name}`) }));
   const replicas = new Map<SimHost, HostProcess>();
   for (const h of replicaHosts) replicas.set(h, await startReplica(h));
   keep(
@@ -143,11 +139,9 @@ test("metadata hosts - replicas on three hosts under S3 load: the leader killed,
   assert.deepEqual(tally.wrongBytes, [], "no read returns other bytes than were acknowledged");
   assert.deepEqual(load.unexpected(), [], "failures are 503s a client retries");
   assert.ok(afterKill <= 5_000, `writes resumed ${afterKill} ms after the leader was killed`);
-  // A host cut off takes its NATS server with it. The leader keeps the journal's and the leases' streams led from
-  // other servers, so the lease's 3 s is what is in the way (2.6-3.7 s here), unless that server also led
-  // JetStream's meta group: nats-server 2.9 then stalls KV writes until it has elected another (6-9 s here; no
-  // client may move that leader). docs/deployment.md has the runs.
-  assert.ok(afterCut <= 30_000, `writes resumed ${afterCut} ms after the leader's host was cut off`);
+  // A host cut off takes its NATS server with it: the JetStream streams it led elect new leaders first, which
+  // nats-server 2.9 took 5-30 s to do here (docs/deployment.md); metadata's own part is the lease's 3 s.
+  assert.ok(afterCut <= 45_000, `writes resumed ${afterCut} ms after the leader's host was cut off`);
   assert.deepEqual(await missingOrWrong(s3, "hosts", tally.acknowledged), [], "every acknowledged write reads back and lists");
 
   // Fenced: once the new leader appended, nothing the old one appended was stored (until it stepped down).

@@ -16,8 +16,6 @@ export interface ConnectOptions {
   auth?: { user: string; pass: string };
   /** CA certificates a server that speaks TLS is checked against (besides the system's). */
   ca?: Buffer | undefined;
-  /** Use the servers in the order listed (the first that answers), not shuffled. */
-  inOrder?: boolean;
 }
 
 /**
@@ -32,7 +30,6 @@ export async function connect(options: ConnectOptions): Promise<NatsConnection> 
     ...(options.auth ? { user: options.auth.user, pass: options.auth.pass } : {}),
     // A server that requires TLS gets it (nats.js upgrades when the server says so); this is whom to trust.
     ...(options.ca ? { tls: { ca: [...rootCertificates, options.ca.toString()].join("\n") } } : {}),
-    ...(options.inOrder ? { noRandomize: true } : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     // A server cut off (no reset, just silence) is noticed after two unanswered pings: 3-4.5 s, then the next server
@@ -69,11 +66,9 @@ export function connectService(options: {
   ca?: Buffer | undefined;
   /** @default koine-<role> */
   name?: string;
-  /** Use the servers in the order listed (see {@link ConnectOptions.inOrder}). */
-  inOrder?: boolean;
 }): Promise<NatsConnection> {
-  const { servers, role, clusterKey, ca, name, inOrder } = options;
-  return connect({ servers, name: name ?? `koine-${role}`, auth: natsCredentials(clusterKey, role), ca, ...(inOrder ? { inOrder } : {}) });
+  const { servers, role, clusterKey, ca, name } = options;
+  return connect({ servers, name: name ?? `koine-${role}`, auth: natsCredentials(clusterKey, role), ca });
 }
 
 /** Compares dotted versions numerically ("2.10.1" > "2.9.10"). */

@@ -1,4 +1,4 @@
-import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { type JetStreamManager, jetstream } from "@nats-io/jetstream";
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 
@@ -46,22 +46,6 @@ export function isJetStreamTransient(err: unknown): boolean {
   return /unavailable|no suitable peers|insufficient resources|timeout|503|leader|no responders|jetstream is not enabled/i.test(
     (err as Error).message,
   );
-}
-
-/**
- * Asks stream `stream` to elect another leader when the server this
- * connection is on leads it (a clustered stream whose replicas are all
- * current only); whether it asked.
- */
-export async function leadStreamElsewhere(nc: NatsConnection, stream: string): Promise<boolean> {
-  const jsm = await jetstreamManager(nc);
-  const { cluster } = await jsm.streams.info(stream);
-  if (!cluster?.leader || cluster.leader !== nc.info?.server_name || (cluster.replicas?.length ?? 0) === 0) return false;
-  // Only with every replica there and current: a cluster short of a server could hand the lead to the one missing
-  // and wait out an election, which is what moving it is for.
-  if (!cluster.replicas?.every((replica) => replica.current && !replica.offline)) return false;
-  await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, undefined, { timeout: 2_000 });
-  return true;
 }
 
 /** Opens a JetStream KV bucket, creating it when missing (with the cluster's replicas). */

@@ -10,7 +10,6 @@ import {
   ensureWorkQueue,
   JournalTrimmedError,
   Lease,
-  leadStreamElsewhere,
   type NatsConnection,
   SnapshotStore,
 } from "@koine/bus";
@@ -60,8 +59,6 @@ const PLACEMENT_PRESENT_MS = 2_000;
 const PLACEMENT_PATIENCE_MS = 1_000;
 /** How long a leader leads before it hands a shard to the replica that ranks first for it. */
 const PLACEMENT_SETTLE_MS = 5_000;
-/** How often a leader looks whether the streams it needs are led by its own NATS server. */
-const STREAMS_ELSEWHERE_EVERY_MS = 5_000;
 /** How far behind the leader a replica may be and be handed the lead (it catches up before it answers). */
 const PLACEMENT_LAG_RECORDS = 1_000;
 
@@ -121,14 +118,7 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
   const log = sharded ? serviceLogger("metadata").child({ shard: shard.index }) : serviceLogger("metadata");
   await mkdir(options.dataDir, { recursive: true });
   const dataDir = shard.index === 0 ? options.dataDir : join(options.dataDir, `shard-${shard.index}`);
-  // The servers in the order listed: a deployment lists the metadata host's own first (see keepStreamsElsewhere).
-  const nc = await connectService({
-    servers: options.natsUrl,
-    role: "metadata",
-    clusterKey: options.clusterKey,
-    ca: options.natsCa,
-    inOrder: true,
-  });
+  const nc = await connectService({ servers: options.natsUrl, role: "metadata", clusterKey: options.clusterKey, ca: options.natsCa });
   await ensureWorkQueue(nc, { stream: JOBS_STREAM, subjects: JOBS_SUBJECTS });
   // One name a process, whichever shards it serves.
   const replica = await replicaId(options.dataDir);
@@ -257,7 +247,6 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
       trim: (before) => state.changes.trim(before),
       log,
     });
-    const streamsElsewhere = keepStreamsElsewhere(nc, [journal.stream, `KV_${METADATA_LEASES}`], log);
     await requeue();
     await nc.flush();
     // Cache nodes ask again which contents are pinned: a standby heard none of the changes.
@@ -267,7 +256,6 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
       resume: () => m.resume(),
       async stop() {
         m.close();
-        clearInterval(streamsElsewhere);
         await ttls.stop();
         await sweeper.stop();
         await snapshotter.stop();
@@ -423,25 +411,6 @@ function checkShardCount(local: Namespace, count: number): void {
       ErrorCode.FailedPrecondition,
       `KOINE_METADATA_SHARDS is ${count}, but this namespace is split into ${recorded} shard(s); set it back to ${recorded} (a namespace is not split again)`,
     );
-}
-
-/**
- * While this replica leads, the streams it cannot lead without (its
- * journal, the leases) are led by another NATS server than the one it is
- * on: a host cut off takes its server with it, and a stream whose leader
- * was there elects a new one first (4-9 s on nats-server 2.9), which would
- * come on top of the lease's 3 s. Looked at now and every few seconds.
- */
-function keepStreamsElsewhere(nc: NatsConnection, streams: string[], log: Logger): NodeJS.Timeout {
-  const look = async () => {
-    for (const stream of streams) {
-      const moved = await leadStreamElsewhere(nc, stream).catch(() => false);
-      if (moved)
-        log.info({ stream, server: nc.info?.server_name }, "asked the stream to elect a leader on another server than this replica's");
-    }
-  };
-  void look();
-  return setInterval(look, STREAMS_ELSEWHERE_EVERY_MS);
 }
 
 /** A replica's LMDB and the stores on it. */
