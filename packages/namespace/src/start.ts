@@ -212,9 +212,9 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
       onChanged: (paths) => m.changedTrees(...paths),
       owns: (name) => shardOf(name, shard.count) === shard.index,
     });
-    const m = new Metadata(ns, stores, sync, nc, log, { intents, shard, crashAt: options.crashAt });
     checkShardCount(state.local, shard.count);
     if (state.local.shardCount() === undefined) await ns.recordShards(shard.count);
+    const m = new Metadata(ns, stores, sync, nc, log, { intents, shard, crashAt: options.crashAt });
     // What a leader that died left half done is brought in step with the under-stores before anything is answered.
     await intents.resolve(sync, log);
     const { deletePath } = serveTree(m);
