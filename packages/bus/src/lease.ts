@@ -125,20 +125,16 @@ export class Lease {
   async stop(): Promise<void> {
     this.#stopped.abort();
     await this.#loop;
+    await this.handOff();
+  }
+
+  /** Gives the lease up now, when held (another takes it at once); resolves once `lost` has run. Contends again unless stopped. */
+  async handOff(): Promise<void> {
     if (this.#held) {
       const revision = this.#revision;
       this.#lose();
       await this.#kv.delete(this.#key, { previousSeq: revision }).catch(() => {});
     }
-    await this.#transitions;
-  }
-
-  /** Gives the lease up now, when held (another takes it at once), after `lost` has run; contends again. */
-  async handOff(): Promise<void> {
-    if (!this.#held) return;
-    const revision = this.#revision;
-    this.#lose();
-    await this.#kv.delete(this.#key, { previousSeq: revision }).catch(() => {});
     await this.#transitions;
   }
 

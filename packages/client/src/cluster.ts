@@ -92,8 +92,7 @@ export class Cluster {
    * the time between the last record it applied and the journal's last.
    */
   async metadataStatus(): Promise<MetadataShardStatus[]> {
-    const shards = Array.from({ length: this.client.shards.count }, (_, shard) => shard);
-    return Promise.all(shards.map((shard) => this.#shardStatus(shard)));
+    return Promise.all(this.client.shards.indexes().map((shard) => this.#shardStatus(shard)));
   }
 
   async #shardStatus(shard: number): Promise<MetadataShardStatus> {

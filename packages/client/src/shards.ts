@@ -47,8 +47,8 @@ export class MetadataShards {
       if (!(options.keep && this.#mounts.has(reply.shard ?? 0))) this.learn(reply);
     };
     take(await request(this.#nc, Meta.mounts, {}, options));
-    const others = Array.from({ length: this.count - 1 }, (_, i) => i + 1);
-    await Promise.all(others.map(async (shard) => take(await request(this.#nc, shardEndpoint(Meta.mounts, shard), {}, options))));
+    const others = this.indexes().slice(1);
+    await Promise.all(others.map(async (shard) => take(await this.requestShard(Meta.mounts, {}, shard, options))));
     return this.mounts() ?? [];
   }
 
@@ -82,9 +82,7 @@ export class MetadataShards {
 
   /** Asks every shard for what one of them holds (NOT_FOUND from the others); the reply of the one that does. */
   async any<R extends Rpc>(endpoint: R, payload: RequestOf<R>): Promise<ReplyOf<R>> {
-    if (this.#count === undefined) await this.loadMounts({ keep: true });
-    const shards = Array.from({ length: this.count }, (_, shard) => shard);
-    const replies = await Promise.allSettled(shards.map((shard) => this.requestShard(endpoint, payload, shard)));
+    const replies = await Promise.allSettled((await this.#every()).map((shard) => this.requestShard(endpoint, payload, shard)));
     const found = replies.find((r) => r.status === "fulfilled");
     if (found) return (found as PromiseFulfilledResult<ReplyOf<R>>).value;
     const failures = replies.map((r) => (r as PromiseRejectedResult).reason as unknown);
@@ -93,7 +91,17 @@ export class MetadataShards {
 
   /** Asks every shard; their replies in shard order. */
   async all<R extends Rpc>(endpoint: R, payload: RequestOf<R>, options?: RequestOptions): Promise<ReplyOf<R>[]> {
+    return Promise.all((await this.#every(options)).map((shard) => this.requestShard(endpoint, payload, shard, options)));
+  }
+
+  /** Every shard's index, once shard 0 has said how many there are (asked now when it has not yet). */
+  async #every(options?: RequestOptions): Promise<number[]> {
     if (this.#count === undefined) await this.loadMounts({ ...options, keep: true });
-    return Promise.all(Array.from({ length: this.count }, (_, shard) => this.requestShard(endpoint, payload, shard, options)));
+    return this.indexes();
+  }
+
+  /** Every shard's index (UNAVAILABLE until shard 0 has answered). */
+  indexes(): number[] {
+    return Array.from({ length: this.count }, (_, shard) => shard);
   }
 }
