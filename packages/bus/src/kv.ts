@@ -1,4 +1,4 @@
-import { type JetStreamManager, jetstream } from "@nats-io/jetstream";
+import type { JetStreamManager } from "@nats-io/jetstream";
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 
@@ -6,8 +6,6 @@ export interface OpenKvOptions {
   /** Entries older than this are removed by the server. */
   ttlMs?: number;
   history?: number;
-  /** How long a call waits for its answer. @default the client's (5 s) */
-  timeoutMs?: number;
 }
 
 /**
@@ -50,7 +48,7 @@ export function isJetStreamTransient(err: unknown): boolean {
 
 /** Opens a JetStream KV bucket, creating it when missing (with the cluster's replicas). */
 export async function openKv(nc: NatsConnection, bucket: string, options: OpenKvOptions = {}): Promise<KV> {
-  const kvm = new Kvm(options.timeoutMs === undefined ? nc : jetstream(nc, { timeout: options.timeoutMs }));
+  const kvm = new Kvm(nc);
   return whenJetStreamReady(() =>
     kvm.create(bucket, {
       history: options.history ?? 1,

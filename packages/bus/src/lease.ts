@@ -83,8 +83,7 @@ export class Lease {
 
   static async open(nc: NatsConnection, options: LeaseOptions): Promise<Lease> {
     const ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
-    // An attempt whose answer is late is given up for the next (a NATS server it went through may be cut off).
-    return new Lease(await openKv(nc, options.bucket, { ttlMs, timeoutMs: ttlMs / 3 }), options, ttlMs);
+    return new Lease(await openKv(nc, options.bucket, { ttlMs }), options, ttlMs);
   }
 
   /** This process holds the lease, as far as it knows (it may have lapsed). */
