@@ -89,10 +89,13 @@ function savedLayout(): Layout {
   return JSON.parse(readFileSync(layoutFile, "utf8")) as Layout;
 }
 
-const natsUrlOf = (layout: Layout) =>
+/** Every NATS server, the one on `host` first when given (metadata uses them in that order: docs/deployment.md). */
+const natsUrlOf = (layout: Layout, host?: SimHost) =>
   layout.hosts
     .filter((h) => h.services.includes("nats"))
-    .map((h) => `nats://${hostOf(layout.network, h.name, h.index).ip}:4222`)
+    .map((h) => hostOf(layout.network, h.name, h.index))
+    .sort((a, b) => Number(b.name === host?.name) - Number(a.name === host?.name))
+    .map((h) => `nats://${h.ip}:4222`)
     .join(",");
 
 /** Starts `services` on `host`, in the order of {@link SERVICES}. */
@@ -112,7 +115,7 @@ async function startServices(layout: Layout, host: SimHost, services: string[]):
     }
     // Every host's services share one cluster key (each host has a home of its own).
     const env: Record<string, string> = {
-      KOINE_NATS_URL: natsUrlOf(layout),
+      KOINE_NATS_URL: natsUrlOf(layout, host),
       KOINE_HOME: hostHome,
       KOINE_CLUSTER_KEY: clusterKey().toString("hex"),
     };

@@ -74,6 +74,8 @@ test("faults - kill -9 of metadata, a cache node, the gateway and nats-server un
   await s3.send(new CreateBucketCommand({ Bucket: "faults" }));
 
   const load = new S3Load(s3, "faults", { writers: WRITERS, readers: READERS, listers: 1 });
+  onCleanup(t, () => load.stop()); // a failed assertion must not leave it running
+
   const outages: Record<string, number> = {};
   await sleep(SETTLE_MS);
   for (const [name, target] of Object.entries(faults) as [string, { kill9(): Promise<void>; start(): Promise<void> }][]) {

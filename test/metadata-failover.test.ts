@@ -37,6 +37,7 @@ test("metadata failover - three replicas under S3 load: kill -9 of the leader, t
   onCleanup(t, () => s3.destroy());
   await s3.send(new CreateBucketCommand({ Bucket: "failover" }));
   const load = new S3Load(s3, "failover", { writers: 6, readers: 2, listers: 1, probeEveryMs: 250 });
+  onCleanup(t, () => load.stop()); // a failed assertion must not leave it running
   const resumed: number[] = [];
   for (let round = 0; round < 2; round++) {
     await sleep(3_000);

@@ -118,6 +118,7 @@ test("metadata shards - two shards on two processes: buckets spread over both, e
   // Load on a bucket of each shard; the leader of shard 1 (process 1) is killed.
   const steady = new S3Load(s3, a0, { writers: 3, readers: 1, listers: 1, probeEveryMs: 250 });
   const moved = new S3Load(s3, b0, { writers: 3, readers: 1, listers: 1, probeEveryMs: 250 });
+  onCleanup(t, () => Promise.all([steady.stop(), moved.stop()])); // a failed assertion must not leave them running
   await sleep(3_000);
   const killedAt = Date.now();
   await processes[1]?.kill9();

@@ -48,6 +48,7 @@ test("metadata snapshots - a replica wiped, or frozen while the journal was trim
   onCleanup(t, () => s3.destroy());
   await s3.send(new CreateBucketCommand({ Bucket: "snapshots" }));
   const load = new S3Load(s3, "snapshots", { writers: 2, readers: 1, listers: 1, probeEveryMs: 250 });
+  onCleanup(t, () => load.stop()); // a failed assertion must not leave it running
   /** Journal records, quickly: directories made one at a time (a record each), until `done`. */
   let made = 0;
   const churn = async (what: string, done: () => Promise<boolean>) => {

@@ -201,6 +201,21 @@ export async function jetStreamUnsettled(monitorUrls: string[]): Promise<string>
 }
 
 /**
+ * Which NATS server leads JetStream's meta group and each stream, as the
+ * server at `monitorUrl` sees it ("stream@server ..."), for a test's log.
+ */
+export async function jetStreamLeaders(monitorUrl: string): Promise<string> {
+  const get = async (path: string) => (await fetch(`${monitorUrl}${path}`, { signal: AbortSignal.timeout(2_000) })).json();
+  const { server_name } = (await get("/varz")) as { server_name: string };
+  const jsz = (await get("/jsz?streams=true")) as {
+    meta_cluster?: { leader?: string };
+    account_details?: { stream_detail?: { name: string; cluster?: { leader?: string } }[] }[];
+  };
+  const streams = (jsz.account_details ?? []).flatMap((a) => a.stream_detail ?? []).map((s) => `${s.name}@${s.cluster?.leader}`);
+  return `${server_name} sees: meta group@${jsz.meta_cluster?.leader} ${streams.sort().join(" ")}`;
+}
+
+/**
  * Waits until JetStream has settled on `hosts` ({@link jetStreamUnsettled}),
  * one failure at a time as an operator would. Debian's nats-server 2.9.10
  * sometimes does not get there by itself after a partition (two servers

@@ -15,6 +15,7 @@ export {
   createNetwork,
   hostOf,
   inHost,
+  jetStreamLeaders,
   jetStreamUnsettled,
   linkIsUp,
   natsOnHostArgs,

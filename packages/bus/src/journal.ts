@@ -58,17 +58,31 @@ export interface JournalRecord {
  * than a NATS message goes as consecutive messages.
  */
 export class Journal {
-  readonly #nc: NatsConnection;
   readonly #js: JetStreamClient;
+  /**
+   * Made once, at open: making one asks JetStream for the account's info,
+   * which only the meta group's leader answers, and a cluster that lost that
+   * leader's server elects another for seconds while the journal's stream
+   * (led elsewhere) is readable.
+   */
+  readonly #jsm: JetStreamManager;
   readonly #stream: string;
   readonly #subject: string;
   readonly #maxPayload: number;
   readonly #writer: string;
   #last: number;
 
-  private constructor(nc: NatsConnection, stream: string, subject: string, maxPayload: number, last: number, writer: string) {
-    this.#nc = nc;
+  private constructor(
+    nc: NatsConnection,
+    jsm: JetStreamManager,
+    stream: string,
+    subject: string,
+    maxPayload: number,
+    last: number,
+    writer: string,
+  ) {
     this.#js = jetstream(nc);
+    this.#jsm = jsm;
     this.#stream = stream;
     this.#subject = subject;
     this.#maxPayload = maxPayload;
@@ -92,7 +106,7 @@ export class Journal {
     const info = await whenJetStreamReady(() => jsm.streams.info(options.stream));
     // Room for the headers of a part.
     const maxPayload = Math.max(1024, (nc.info?.max_payload ?? 1024 * 1024) - 1024);
-    return new Journal(nc, options.stream, options.subject, maxPayload, info.state.last_seq, options.writer ?? "");
+    return new Journal(nc, jsm, options.stream, options.subject, maxPayload, info.state.last_seq, options.writer ?? "");
   }
 
   /**
@@ -101,7 +115,7 @@ export class Journal {
    * none when there is no such stream.
    */
   static async end(nc: NatsConnection, stream: string): Promise<JournalBounds | undefined> {
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(nc, { checkAPI: false });
     const info = await whenJetStreamReady(() => jsm.streams.info(stream)).catch((err: Error) => {
       if (/stream not found/i.test(err.message)) return undefined;
       throw err;
@@ -111,8 +125,7 @@ export class Journal {
 
   /** Where the journal begins (what is before was trimmed) and ends, as its stream says now (asked once). */
   async bounds(): Promise<JournalBounds> {
-    const jsm = await jetstreamManager(this.#nc);
-    return boundsOf((await jsm.streams.info(this.#stream)).state);
+    return boundsOf((await whenJetStreamReady(() => this.#jsm.streams.info(this.#stream))).state);
   }
 
   /** The sequence of the last message of the journal as this writer knows it. */
@@ -150,8 +163,7 @@ export class Journal {
 
   /** Drops the records before sequence `before` (what a snapshot covers); how many messages went. */
   async trim(before: number): Promise<number> {
-    const jsm = await jetstreamManager(this.#nc);
-    return (await jsm.streams.purge(this.#stream, { seq: before })).purged;
+    return (await this.#jsm.streams.purge(this.#stream, { seq: before })).purged;
   }
 
   /**
@@ -161,13 +173,15 @@ export class Journal {
    * records right after `after` were trimmed.
    */
   async *read(after: number, options: { follow?: AbortSignal } = {}): AsyncGenerator<JournalRecord> {
-    const jsm = await jetstreamManager(this.#nc);
-    const last = options.follow ? Number.POSITIVE_INFINITY : (await jsm.streams.info(this.#stream)).state.last_seq;
+    // Reads wait out a leader election (a stream whose leader moved, or whose server went) like set-up calls.
+    const last = options.follow
+      ? Number.POSITIVE_INFINITY
+      : (await whenJetStreamReady(() => this.#jsm.streams.info(this.#stream))).state.last_seq;
     if (!options.follow) this.#last = Math.max(this.#last, last);
     if (last <= after || options.follow?.aborted) return;
     // A few records are asked of the stream's leader one by one: no consumer to make, which JetStream's meta
     // leader assigns (and a cluster that lost a server may be electing one for seconds).
-    const messages = last - after <= READ_BY_SEQUENCE ? this.#bySequence(jsm, after + 1, last) : this.#consumed(after + 1, options.follow);
+    const messages = last - after <= READ_BY_SEQUENCE ? this.#bySequence(after + 1, last) : this.#consumed(after + 1, options.follow);
     let next = after + 1;
     let pending: (JournalRecord & { left: number; chunks: Uint8Array[] }) | undefined;
     for await (const m of messages) {
@@ -219,9 +233,9 @@ export class Journal {
   }
 
   /** The messages from sequence `from` to `last`, each asked of the stream's leader (one gone leaves a gap). */
-  async *#bySequence(jsm: JetStreamManager, from: number, last: number): AsyncGenerator<JournalMessage> {
+  async *#bySequence(from: number, last: number): AsyncGenerator<JournalMessage> {
     for (let seq = from; seq <= last; seq++) {
-      const m = await jsm.streams.getMessage(this.#stream, { seq });
+      const m = await whenJetStreamReady(() => this.#jsm.streams.getMessage(this.#stream, { seq }));
       if (m) yield { seq: m.seq, data: m.data, headers: m.header, storedMs: m.time.getTime() };
     }
   }

@@ -1,4 +1,4 @@
-import type { JetStreamManager } from "@nats-io/jetstream";
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 
@@ -46,13 +46,41 @@ export function isJetStreamTransient(err: unknown): boolean {
   );
 }
 
-/** Opens a JetStream KV bucket, creating it when missing (with the cluster's replicas). */
+/**
+ * Where a clustered stream's leader is, as seen from this connection:
+ * "elsewhere" (another server leads it, or it has no replicas), "here"
+ * (the server this connection is on leads it and every replica is there,
+ * current and heard from within 2 s), or "unsettled" (here, but a replica
+ * is missing or behind).
+ */
+export async function streamLeaderHere(nc: NatsConnection, stream: string): Promise<"elsewhere" | "here" | "unsettled"> {
+  // No account check: only the meta group's leader answers it, and that may be the server that just went.
+  const jsm = await jetstreamManager(nc, { checkAPI: false });
+  const { cluster } = await jsm.streams.info(stream);
+  if (!cluster?.leader || cluster.leader !== nc.info?.server_name || (cluster.replicas?.length ?? 0) === 0) return "elsewhere";
+  const settled = cluster.replicas?.every((replica) => replica.current && !replica.offline && replica.active < 2e9);
+  return settled ? "here" : "unsettled";
+}
+
+/** Asks stream `stream`'s leader to hand the lead to another of its replicas. */
+export async function stepDownStreamLeader(nc: NatsConnection, stream: string): Promise<void> {
+  await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, undefined, { timeout: 2_000 });
+}
+
+/**
+ * Opens a JetStream KV bucket, creating it when missing (with the cluster's
+ * replicas). Reads are answered by the bucket's stream leader, not by any
+ * replica (JetStream's "direct get"): a replica may be behind, and one whose
+ * server was just cut off still takes its share of the requests until the
+ * other servers drop their routes to it (a lease attempt waited 5 s on one).
+ */
 export async function openKv(nc: NatsConnection, bucket: string, options: OpenKvOptions = {}): Promise<KV> {
   const kvm = new Kvm(nc);
   return whenJetStreamReady(() =>
     kvm.create(bucket, {
       history: options.history ?? 1,
       replicas: clusterReplicas(nc),
+      allow_direct: false,
       ...(options.ttlMs === undefined ? {} : { ttl: options.ttlMs }),
     }),
   );

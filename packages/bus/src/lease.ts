@@ -24,6 +24,14 @@ export interface LeaseOptions {
    * lead before leaves it to them for that long.
    */
   patienceMs?: () => number;
+  /**
+   * Asked when the key expired under this holder and it took it back:
+   * whether nothing was done under another holder meanwhile (what the lease
+   * guards says: a journal nobody else appended to), so that it may go on
+   * as if it had held the lease throughout. @default never: it goes through
+   * `lost` and `gained`.
+   */
+  undisturbed?: () => Promise<boolean>;
 }
 
 /**
@@ -69,6 +77,7 @@ export class Lease {
   #loop: Promise<void> = Promise.resolve();
   readonly #log: Logger | undefined;
   readonly #patienceMs: () => number;
+  readonly #undisturbed: () => Promise<boolean>;
   /** Since when this process has seen the lease free, while it leaves it to others. */
   #freeSince: number | undefined;
 
@@ -79,6 +88,7 @@ export class Lease {
     this.#ttlMs = ttlMs;
     this.#log = options.log;
     this.#patienceMs = options.patienceMs ?? (() => 0);
+    this.#undisturbed = options.undisturbed ?? (async () => false);
   }
 
   static async open(nc: NatsConnection, options: LeaseOptions): Promise<Lease> {
@@ -162,9 +172,12 @@ export class Lease {
    * Takes the lease when free, or renews it. When the key is not at the
    * revision this process last wrote, it is still this holder's if it names
    * it (written by this process before a restart, or by a renewal whose
-   * answer was lost), and free again if it expired (its bucket's stream was
-   * electing a leader for longer than a TTL): only a key naming another
-   * holder means the lease is lost.
+   * answer was lost). A key naming another holder means the lease is lost.
+   * A key that expired under this holder (its bucket's stream was electing
+   * a leader for longer than a TTL, or this process was cut off) is taken
+   * back, but another may have held it meanwhile: unless `undisturbed` says
+   * nothing was done under another holder, the lease counts as lost (and
+   * gained again at the next attempt).
    */
   async #attempt(): Promise<void> {
     if (!this.#held && (await this.#leavesItToOthers())) return;
@@ -179,16 +192,18 @@ export class Lease {
       } catch (err) {
         if (!refused(err)) throw err;
         const entry = await this.#kv.get(this.#key);
-        if (entry?.operation === "PUT" && entry.string() !== this.#holder) throw err;
-        this.#revision =
-          entry?.operation === "PUT"
-            ? await this.#kv.update(this.#key, this.#holder, entry.revision)
-            : await this.#kv.create(this.#key, this.#holder);
+        const ours = entry?.operation === "PUT" && entry.string() === this.#holder;
+        if (ours) this.#revision = await this.#kv.update(this.#key, this.#holder, entry.revision);
+        else if (entry?.operation === "PUT") throw err;
+        else {
+          this.#revision = await this.#kv.create(this.#key, this.#holder);
+          if (this.#held && !(await this.#undisturbed().catch(() => false))) throw err;
+        }
       }
     } catch (err) {
       const ms = Date.now() - sentAt;
       if (ms > this.#ttlMs / 3) this.#log?.warn({ ms, cause: (err as Error).message, held: this.#held }, "a lease attempt was slow");
-      // Another holder has the key: lost. Otherwise (the bucket unreachable) the hold lapses when its time is up.
+      // Another holder has the key, or may have had it: lost. Otherwise (the bucket unreachable) the hold lapses when its time is up.
       if (this.#held && refused(err)) this.#lose();
       return;
     }

@@ -11,7 +11,16 @@ export { compareVersions, connect, connectService, MIN_SERVER_VERSION } from "./
 export { LastHeard } from "./heard.ts";
 export { Journal, JournalFencedError, type JournalRecord, JournalTrimmedError } from "./journal.ts";
 export type { OpenKvOptions } from "./kv.ts";
-export { clusterReplicas, entriesOf, followKv, isJetStreamTransient, openKv, whenJetStreamReady } from "./kv.ts";
+export {
+  clusterReplicas,
+  entriesOf,
+  followKv,
+  isJetStreamTransient,
+  openKv,
+  stepDownStreamLeader,
+  streamLeaderHere,
+  whenJetStreamReady,
+} from "./kv.ts";
 export { DEFAULT_LEASE_TTL_MS, Lease, type LeaseHandlers, type LeaseOptions } from "./lease.ts";
 export type { NatsServer, NatsServerOptions } from "./nats_server.ts";
 export {

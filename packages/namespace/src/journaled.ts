@@ -98,6 +98,11 @@ export class JournaledChanges {
     if (entries > 0) this.#log.info({ entries, ms: Math.round(performance.now() - started) }, "replayed the journal");
   }
 
+  /** Whether the journal still ends where this replica last appended (or read) it: nobody else appended since. */
+  async untouchedByOthers(): Promise<boolean> {
+    return (await this.#journal.bounds()).lastSeq === this.#journal.last;
+  }
+
   /** Drops the journal's records before sequence `before` (a snapshot holds them); how many messages went. */
   trim(before: number): Promise<number> {
     return this.#journal.trim(before);

@@ -12,6 +12,8 @@ import {
   Lease,
   type NatsConnection,
   SnapshotStore,
+  stepDownStreamLeader,
+  streamLeaderHere,
 } from "@koine/bus";
 import { type Logger, serviceLogger } from "@koine/log";
 import {
@@ -59,6 +61,10 @@ const PLACEMENT_PRESENT_MS = 2_000;
 const PLACEMENT_PATIENCE_MS = 1_000;
 /** How long a leader leads before it hands a shard to the replica that ranks first for it. */
 const PLACEMENT_SETTLE_MS = 5_000;
+/** How often a leader looks whether the streams it needs are led by its own NATS server. */
+const STREAMS_ELSEWHERE_EVERY_MS = 1_000;
+/** How long a stream's replicas must all have been current before its lead is moved. */
+const STREAMS_SETTLED_MS = 3_000;
 /** How far behind the leader a replica may be and be handed the lead (it catches up before it answers). */
 const PLACEMENT_LAG_RECORDS = 1_000;
 
@@ -118,7 +124,14 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
   const log = sharded ? serviceLogger("metadata").child({ shard: shard.index }) : serviceLogger("metadata");
   await mkdir(options.dataDir, { recursive: true });
   const dataDir = shard.index === 0 ? options.dataDir : join(options.dataDir, `shard-${shard.index}`);
-  const nc = await connectService({ servers: options.natsUrl, role: "metadata", clusterKey: options.clusterKey, ca: options.natsCa });
+  // The servers in the order listed: a deployment lists the metadata host's own first (see keepStreamsElsewhere).
+  const nc = await connectService({
+    servers: options.natsUrl,
+    role: "metadata",
+    clusterKey: options.clusterKey,
+    ca: options.natsCa,
+    inOrder: true,
+  });
   await ensureWorkQueue(nc, { stream: JOBS_STREAM, subjects: JOBS_SUBJECTS });
   // One name a process, whichever shards it serves.
   const replica = await replicaId(options.dataDir);
@@ -136,6 +149,8 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
     log,
     // With shards, leaders spread over the replicas by rendezvous hashing: each waits for those it ranks behind.
     patienceMs: () => (sharded ? rank() * PLACEMENT_PATIENCE_MS : 0),
+    // A lease that expired under this leader (JetStream electing for longer than its TTL) is kept if nobody led meanwhile.
+    undisturbed: () => state.changes.untouchedByOthers(),
   });
 
   /** This replica's LMDB and what works on it, caught up with the journal (from a snapshot when the journal was trimmed behind it). */
@@ -247,6 +262,7 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
       trim: (before) => state.changes.trim(before),
       log,
     });
+    const streamsElsewhere = keepStreamsElsewhere(nc, [journal.stream, `KV_${METADATA_LEASES}`], () => lease.confirmed && !paused, log);
     await requeue();
     await nc.flush();
     // Cache nodes ask again which contents are pinned: a standby heard none of the changes.
@@ -256,6 +272,7 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
       resume: () => m.resume(),
       async stop() {
         m.close();
+        clearInterval(streamsElsewhere);
         await ttls.stop();
         await sweeper.stop();
         await snapshotter.stop();
@@ -411,6 +428,42 @@ function checkShardCount(local: Namespace, count: number): void {
       ErrorCode.FailedPrecondition,
       `KOINE_METADATA_SHARDS is ${count}, but this namespace is split into ${recorded} shard(s); set it back to ${recorded} (a namespace is not split again)`,
     );
+}
+
+/**
+ * While this replica leads, the streams it cannot lead without (its
+ * journal, the leases) are led by another NATS server than the one it is
+ * on: a host cut off takes its server with it, and a stream whose leader
+ * was there elects a new one first (4-9 s on nats-server 2.9), which would
+ * come on top of the lease's 3 s. Looked at now and every few seconds; a
+ * stream is asked to move only when all its replicas were there and
+ * current for a few seconds (a server that has just come back could
+ * otherwise be handed a lead it cannot yet hold).
+ */
+function keepStreamsElsewhere(nc: NatsConnection, streams: string[], leads: () => boolean, log: Logger): NodeJS.Timeout {
+  const settledSince = new Map<string, number>();
+  let looking = false;
+  const look = async () => {
+    // Only a leader sure of its lease moves them: one cut off that came back may be looking at its own server's
+    // view of streams that elected other leaders meanwhile.
+    if (!leads() || looking) return;
+    looking = true;
+    for (const stream of streams) {
+      const where = await streamLeaderHere(nc, stream).catch(() => "unsettled" as const);
+      if (where === "unsettled") {
+        settledSince.delete(stream);
+        continue;
+      }
+      if (!settledSince.has(stream)) settledSince.set(stream, Date.now());
+      if (where === "here" && Date.now() - (settledSince.get(stream) ?? Date.now()) >= STREAMS_SETTLED_MS) {
+        await stepDownStreamLeader(nc, stream).catch(() => {});
+        log.info({ stream, server: nc.info?.server_name }, "asked the stream to elect a leader on another server than this replica's");
+      }
+    }
+    looking = false;
+  };
+  void look();
+  return setInterval(look, STREAMS_ELSEWHERE_EVERY_MS);
 }
 
 /** A replica's LMDB and the stores on it. */

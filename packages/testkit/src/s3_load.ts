@@ -162,18 +162,31 @@ export function resumedAfter(tally: Tally, sinceMs: number): number {
   return after.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...after) - sinceMs;
 }
 
+/** Sends again while the cluster answers 503 (a metadata leader changing hands: nothing lost), up to 30 s. */
+async function whenAnswered<T>(send: () => Promise<T>): Promise<T> {
+  for (const until = Date.now() + 30_000; ; await sleep(250)) {
+    try {
+      return await send();
+    } catch (err) {
+      if (!(err instanceof S3ServiceException) || err.$metadata.httpStatusCode !== 503 || Date.now() > until) throw err;
+    }
+  }
+}
+
 /** Checks that every acknowledged object reads back byte-exact and is listed; the keys that do not. */
 export async function missingOrWrong(s3: S3Client, bucket: string, acknowledged: ReadonlyMap<string, string>): Promise<string[]> {
   const bad: string[] = [];
   for (const [key, sha] of acknowledged) {
-    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const got = await whenAnswered(() => s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
     const bytes = await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
     if (createHash("sha256").update(bytes).digest("hex") !== sha) bad.push(`${key}: other bytes`);
   }
   const listed = new Set<string>();
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ...(token ? { ContinuationToken: token } : {}) }));
+    const page = await whenAnswered(() =>
+      s3.send(new ListObjectsV2Command({ Bucket: bucket, ...(token ? { ContinuationToken: token } : {}) })),
+    );
     for (const o of page.Contents ?? []) listed.add(o.Key as string);
     token = page.NextContinuationToken;
   } while (token);
