@@ -19,6 +19,7 @@ import { cacheNode } from "@koine/protocol";
 import { freePort } from "@koine/testkit";
 import { presignUrl } from "@koine/testkit/clients";
 import { $, argv, echo, which } from "zx";
+import { type S3Target, startMoto, startS3rver } from "./peers.ts";
 
 $.verbose = false;
 const seconds = Number(argv.seconds ?? 10);
@@ -74,6 +75,84 @@ async function fetchRate(url: string, headers: Record<string, string>, connectio
   return { rps: requests / elapsed, bps: bytes / elapsed };
 }
 
+/** A wrk script whose threads PUT 4 KiB to 4000 keys under `prefix` by presigned URLs, each walking its own half. */
+async function putManyScript(
+  home: string,
+  name: string,
+  endpoint: string,
+  prefix: string,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+): Promise<string> {
+  const keyUrls: string[] = [];
+  for (let i = 0; i < 4000; i++) {
+    const url = new URL(await presignUrl(endpoint, "PUT", `${prefix}/${i}`, credentials));
+    keyUrls.push(url.pathname + url.search);
+  }
+  const script = join(home, `${name}.lua`);
+  await writeFile(
+    script,
+    [
+      `paths = { ${keyUrls.map((u) => JSON.stringify(u)).join(", ")} }`,
+      `body = string.rep("x", 4096)`,
+      `local count = 0`,
+      `setup = function(thread) thread:set("first", count * ${keyUrls.length / 2}); count = count + 1 end`,
+      `init = function() n = first end`,
+      `request = function() n = n + 1; return wrk.format("PUT", paths[(n % #paths) + 1], nil, body) end`,
+      "",
+    ].join("\n"),
+  );
+  return script;
+}
+
+/** The median of `count` PUTs of `size` bytes, one at a time, by presigned URL (signing not timed): milliseconds. */
+async function putLatency(target: S3Target, prefix: string, size: number, count: number): Promise<number> {
+  const body = randomBytes(size);
+  const urls: string[] = [];
+  for (let i = 0; i < count; i++) urls.push(await presignUrl(target.endpoint, "PUT", `${prefix}/${i}`, target.credentials));
+  const times: number[] = [];
+  for (const url of urls) {
+    const start = performance.now();
+    const res = await fetch(url, { method: "PUT", body });
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`${target.name}: PUT ${url}: ${res.status}`);
+    times.push(performance.now() - start);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)] as number;
+}
+
+/** What every S3 server (koine and its peers) is measured on, with the same clients. */
+interface S3Results {
+  putSmallRps: number;
+  putSmallP50Ms: number;
+  putMiBP50Ms: number;
+  getSmallRps: number;
+  getBigBps: number;
+}
+
+/** Runs the shared workloads against `target` in bucket "peers" (made here). */
+async function s3Workloads(target: S3Target, home: string, bigFile: string): Promise<S3Results> {
+  const s3 = new S3Client({ endpoint: target.endpoint, region: "us-east-1", forcePathStyle: true, credentials: target.credentials });
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: "peers" }));
+    const putSmallRps = (
+      await wrk(target.endpoint, 32, await putManyScript(home, `peers-${target.name}`, target.endpoint, "/peers/many", target.credentials))
+    ).rps;
+    const putSmallP50Ms = await putLatency(target, "/peers/one", 4 * KiB, 200);
+    const putMiBP50Ms = await putLatency(target, "/peers/mib", MiB, 40);
+    await s3.send(new PutObjectCommand({ Bucket: "peers", Key: "small", Body: randomBytes(4 * KiB) }));
+    const getSmallRps = (await wrk(await presignUrl(target.endpoint, "GET", "/peers/small", target.credentials), 32)).rps;
+    const bigUrl = await presignUrl(target.endpoint, "PUT", "/peers/big", target.credentials);
+    const code = (await $`curl -s -o /dev/null -w %{http_code} -T ${bigFile} ${bigUrl}`).stdout;
+    if (code !== "200") throw new Error(`${target.name}: PUT big: ${code}`);
+    const bigGet = await presignUrl(target.endpoint, "GET", "/peers/big", target.credentials);
+    await timedGet(bigGet); // warm
+    const getBigBps = Math.max(await timedGet(bigGet), await timedGet(bigGet));
+    return { putSmallRps, putSmallP50Ms, putMiBP50Ms, getSmallRps, getBigBps };
+  } finally {
+    s3.destroy();
+  }
+}
+
 const mbs = (bps: number) => `${(bps / MiB).toFixed(0)} MiB/s`;
 const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : "n/a");
 
@@ -125,24 +204,7 @@ try {
   await writeFile(putScript, `wrk.method = "PUT"\nwrk.body = string.rep("x", 4096)\n`);
   const putSmall = await wrk(await presignUrl(endpoint, "PUT", "/bench/put-small", credentials), 32, putScript);
   // The same over many keys: each wrk thread walks its own half of 4000 presigned URLs.
-  const keyUrls: string[] = [];
-  for (let i = 0; i < 4000; i++) {
-    const url = new URL(await presignUrl(endpoint, "PUT", `/bench/put-many/${i}`, credentials));
-    keyUrls.push(url.pathname + url.search);
-  }
-  const manyScript = join(home, "put-many.lua");
-  await writeFile(
-    manyScript,
-    [
-      `paths = { ${keyUrls.map((u) => JSON.stringify(u)).join(", ")} }`,
-      `body = string.rep("x", 4096)`,
-      `local count = 0`,
-      `setup = function(thread) thread:set("first", count * ${keyUrls.length / 2}); count = count + 1 end`,
-      `init = function() n = first end`,
-      `request = function() n = n + 1; return wrk.format("PUT", paths[(n % #paths) + 1], nil, body) end`,
-      "",
-    ].join("\n"),
-  );
+  const manyScript = await putManyScript(home, "put-many", endpoint, "/bench/put-many", credentials);
   const putMany = await wrk(endpoint, 32, manyScript);
   await s3.send(new PutObjectCommand({ Bucket: "bench", Key: "small/0", Body: randomBytes(4 * KiB) }));
   // A 64 MiB key in an Ozone bucket (a directory of the volume "bench").
@@ -203,6 +265,40 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
   const coldKoine = coldRuns.reduce((a, b) => a + b, 0) / coldRuns.length;
   const nginxOnce = await timedGet(nginxBig);
 
+  // Peers: the same workloads by the same clients against koine, s3rver and moto_server, one server at a time.
+  const peerRuns: { name: string; results: S3Results }[] = [
+    { name: "koine", results: await s3Workloads({ name: "koine", endpoint, credentials, stop: async () => {} }, home, bigFile) },
+  ];
+  for (const start of [() => startS3rver(join(home, "s3rver")), startMoto]) {
+    const peer = await start();
+    if (typeof peer === "string") {
+      echo(`a peer is left out: ${peer}`);
+      continue;
+    }
+    try {
+      peerRuns.push({ name: peer.name, results: await s3Workloads(peer, home, bigFile) });
+    } finally {
+      await peer.stop();
+    }
+  }
+  const [ours, ...others] = peerRuns as [{ name: string; results: S3Results }, ...{ name: string; results: S3Results }[]];
+  /** A row: each server's value, then koine's speed over each peer's (above 1: koine is faster). */
+  const peerRow = (what: string, value: (r: S3Results) => number, show: (v: number) => string, lowerIsFaster = false) =>
+    `| ${what} | ${peerRuns.map((p) => show(value(p.results))).join(" | ")} | ${others
+      .map((p) => (lowerIsFaster ? ratio(value(p.results), value(ours.results)) : ratio(value(ours.results), value(p.results))))
+      .join(" | ")} |`;
+  const ms = (v: number) => `${v.toFixed(1)} ms`;
+  const perSecond = (v: number) => `${v.toFixed(0)}/s`;
+  const peerTable = [
+    `| workload (same clients for all) | ${peerRuns.map((p) => p.name).join(" | ")} | ${others.map((p) => `koine vs ${p.name}`).join(" | ")} |`,
+    `| --- | ${peerRuns.map(() => "---").join(" | ")} | ${others.map(() => "---").join(" | ")} |`,
+    peerRow("PUT 4 KiB, 32 connections (wrk, 4000 keys)", (r) => r.putSmallRps, perSecond),
+    peerRow("PUT 4 KiB one at a time, p50 (fetch)", (r) => r.putSmallP50Ms, ms, true),
+    peerRow("PUT 1 MiB one at a time, p50 (fetch)", (r) => r.putMiBP50Ms, ms, true),
+    peerRow("GET 4 KiB warm, 32 connections (wrk)", (r) => r.getSmallRps, perSecond),
+    peerRow("GET 64 MiB warm, 1 stream (fetch)", (r) => r.getBigBps, mbs),
+  ].join("\n");
+
   echo(`
 machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, node ${process.version}; wrk -t2, ${seconds} s per run; cache memory tier ${memory ?? "default (256 MiB)"}
 
@@ -225,6 +321,10 @@ machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 1024 ** 3).toF
 | --- | --- | --- | --- |
 | 4 KiB warm, 32 connections | ${ozone.small.ozone.rps.toFixed(0)} req/s | ${ozone.small.s3.rps.toFixed(0)} req/s | ${ratio(ozone.small.ozone.rps, ozone.small.s3.rps)} |
 | 64 MiB warm, 4 connections | ${mbs(ozone.big.ozone.bps)} | ${mbs(ozone.big.s3.bps)} | ${ratio(ozone.big.ozone.bps, ozone.big.s3.bps)} |
+
+Peers (koine vs a peer: koine's speed over the peer's, above 1× koine is faster; s3rver and moto keep nothing durable):
+
+${peerTable}
 `);
 } finally {
   nginx?.kill("SIGTERM");
