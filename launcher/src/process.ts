@@ -8,8 +8,8 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
  * Runs `npm run up`'s all-in-one cluster as a child process with `env`
  * added to this process's environment; resolves once it serves.
  */
-export function launchAllInOne(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
+export function launchAllInOne(env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", MAIN], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
