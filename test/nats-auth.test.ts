@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { promisify } from "node:util";
 import { CreateBucketCommand, GetObjectCommand, ListBucketsCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { natsCredentials } from "@koine/access";
-import { connect, findNatsServer, Journal, request } from "@koine/bus";
+import { connect, findNatsServer, Journal, request, stepDownStreamLeader } from "@koine/bus";
 import { bootCluster } from "@koine/launcher";
 import { JOURNAL_STREAM, JOURNAL_SUBJECT, Meta, SERVICE_ROLES, shardEndpoint } from "@koine/protocol";
 import { freePort, onCleanup, tempDir, testTls, waitFor } from "@koine/testkit";
@@ -66,6 +66,8 @@ test("NATS - no credentials, no entry; each service's credentials reach only its
   // Nor write metadata's journal (what every metadata replays): only metadata appends to it.
   const journal = await Journal.open(gateway, { stream: JOURNAL_STREAM, subject: JOURNAL_SUBJECT });
   await assert.rejects(journal.append(Buffer.from(JSON.stringify([{ op: "delete", args: ["/"], at: 0 }]))), /Permissions Violation/);
+  // Nor move the journal's leader (which stalls appends while the stream elects another).
+  await assert.rejects(stepDownStreamLeader(gateway, JOURNAL_STREAM), /Permissions Violation/);
 
   // A cache node may not read users' sealed secrets.
   const node = await as("cache-node");

@@ -33,13 +33,19 @@ const JETSTREAM = ["$JS.API.>", "$JS.ACK.>", "$JS.FC.>"];
 const everyShard = (subject: string) => [subject, `${subject}.>`];
 /** What only an admin service may change: users, the mount table. */
 const ADMIN_SUBJECTS = ["koine.meta.users.put", "koine.meta.users.remove", "koine.meta.mount", "koine.meta.unmount"].flatMap(everyShard);
-/** JetStream calls that reshape or empty streams: only metadata (which makes the job queue) and the admin service. */
+/**
+ * JetStream calls that reshape or empty streams, or move their leaders
+ * (metadata moves its journal's off its own server; anyone else could stall
+ * its appends at will): only metadata and the admin service.
+ */
 const STREAM_CHANGES = [
   "$JS.API.STREAM.DELETE.>",
   "$JS.API.STREAM.PURGE.>",
   "$JS.API.STREAM.UPDATE.>",
   "$JS.API.STREAM.MSG.DELETE.>",
+  "$JS.API.STREAM.LEADER.STEPDOWN.>",
   "$JS.API.CONSUMER.DELETE.>",
+  "$JS.API.CONSUMER.LEADER.STEPDOWN.>",
 ];
 /** Users' sealed secrets: for the services that check credentials. */
 const CREDENTIALS = "koine.meta.users.credentials";
