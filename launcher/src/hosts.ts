@@ -148,6 +148,26 @@ export function natsOnHostArgs(host: SimHost, name: string, storeDir: string, pe
   return natsServerArgs({ host: "0.0.0.0", port: 4222, monitorPort: 8222, storeDir, ...cluster, ...(users ? { users } : {}) });
 }
 
+/** A JetStream group (stream or consumer) as a server's `/jsz` shows it. */
+interface Group {
+  name: string;
+  cluster?: { leader?: string; replicas?: { name: string; active: number }[] };
+}
+
+/** A server's `/jsz`: the meta group and, as asked, each stream (with its consumers). */
+interface Jsz {
+  meta_cluster?: { leader?: string };
+  account_details?: { stream_detail?: (Group & { consumer_detail?: Group[] })[] }[];
+}
+
+/** The server at a monitoring endpoint: its name and its `/jsz?<query>` (none: it does not answer). */
+async function jszOf(monitorUrl: string, query: string): Promise<{ server: string; jsz: Jsz } | undefined> {
+  const get = (path: string) => fetch(`${monitorUrl}${path}`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+  const [varz, jsz] = await Promise.all([get("/varz"), get(`/jsz?${query}`)]);
+  if (!varz?.ok || !jsz?.ok) return undefined;
+  return { server: ((await varz.json()) as { server_name: string }).server_name, jsz: (await jsz.json()) as Jsz };
+}
+
 /**
  * Whether a NATS cluster's JetStream has settled, asked of the monitoring
  * endpoint (`http://host:8222`) of every server that is up: they all
@@ -162,20 +182,11 @@ export function natsOnHostArgs(host: SimHost, name: string, storeDir: string, pe
  * since it came back.) Says why not, or "" when settled.
  */
 export async function jetStreamUnsettled(monitorUrls: string[]): Promise<string> {
-  interface Group {
-    name: string;
-    cluster?: { leader?: string; replicas?: { name: string; active: number }[] };
-  }
-  interface Jsz {
-    meta_cluster?: { leader?: string };
-    account_details?: { stream_detail?: (Group & { consumer_detail?: Group[] })[] }[];
-  }
   const views = new Map<string, Jsz>();
   for (const url of monitorUrls) {
-    const get = (path: string) => fetch(`${url}${path}`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
-    const [varz, jsz] = await Promise.all([get("/varz"), get("/jsz?streams=true&consumers=true")]);
-    if (!varz?.ok || !jsz?.ok) return `${url} does not answer`;
-    views.set(((await varz.json()) as { server_name: string }).server_name, (await jsz.json()) as Jsz);
+    const view = await jszOf(url, "streams=true&consumers=true");
+    if (!view) return `${url} does not answer`;
+    views.set(view.server, view.jsz);
   }
   if ([...views.values()].every((v) => v.meta_cluster === undefined)) return ""; // one server, no cluster
   const metaLeaders = new Set([...views.values()].map((v) => v.meta_cluster?.leader));
@@ -205,14 +216,10 @@ export async function jetStreamUnsettled(monitorUrls: string[]): Promise<string>
  * server at `monitorUrl` sees it ("stream@server ..."), for a test's log.
  */
 export async function jetStreamLeaders(monitorUrl: string): Promise<string> {
-  const get = async (path: string) => (await fetch(`${monitorUrl}${path}`, { signal: AbortSignal.timeout(2_000) })).json();
-  const { server_name } = (await get("/varz")) as { server_name: string };
-  const jsz = (await get("/jsz?streams=true")) as {
-    meta_cluster?: { leader?: string };
-    account_details?: { stream_detail?: { name: string; cluster?: { leader?: string } }[] }[];
-  };
-  const streams = (jsz.account_details ?? []).flatMap((a) => a.stream_detail ?? []).map((s) => `${s.name}@${s.cluster?.leader}`);
-  return `${server_name} sees: meta group@${jsz.meta_cluster?.leader} ${streams.sort().join(" ")}`;
+  const view = await jszOf(monitorUrl, "streams=true");
+  if (!view) return `${monitorUrl} does not answer`;
+  const streams = (view.jsz.account_details ?? []).flatMap((a) => a.stream_detail ?? []).map((s) => `${s.name}@${s.cluster?.leader}`);
+  return `${view.server} sees: meta group@${view.jsz.meta_cluster?.leader} ${streams.sort().join(" ")}`;
 }
 
 /**
