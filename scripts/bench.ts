@@ -16,7 +16,7 @@ import { loadClusterKey, natsCredentials } from "@koine/access";
 import { connect, request } from "@koine/bus";
 import { launchAllInOne } from "@koine/launcher";
 import { cacheNode } from "@koine/protocol";
-import { freePort } from "@koine/testkit";
+import { allInOnePorts, freePort } from "@koine/testkit";
 import { presignUrl } from "@koine/testkit/clients";
 import { $, argv, echo, which } from "zx";
 import { type S3Target, startMoto, startS3rver } from "./peers.ts";
@@ -159,25 +159,10 @@ const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : "n/
 await ensureTool("nginx", "nginx");
 await ensureTool("wrk", "wrk");
 const home = await mkdtemp(join(tmpdir(), "koine-bench-"));
-const [natsPort, s3Port, cachePort, nginxPort, aisPort, ozonePort] = [
-  await freePort(),
-  await freePort(),
-  await freePort(),
-  await freePort(),
-  await freePort(),
-  await freePort(),
-];
-const koine = await launchAllInOne({
-  KOINE_HOME: home,
-  KOINE_NATS_PORT: String(natsPort),
-  KOINE_S3_PORT: String(s3Port),
-  KOINE_ALLUXIO_PORT: String(await freePort()),
-  KOINE_ADMIN_PORT: String(await freePort()),
-  KOINE_CACHE_PORT: String(cachePort),
-  KOINE_AIS_PORT: String(aisPort),
-  KOINE_OZONE_PORT: String(ozonePort),
-  KOINE_OZONE_OM_PORT: String(await freePort()),
-});
+const ports = await allInOnePorts();
+const [natsPort, s3Port, aisPort, ozonePort] = [ports.KOINE_NATS_PORT, ports.KOINE_S3_PORT, ports.KOINE_AIS_PORT, ports.KOINE_OZONE_PORT];
+const nginxPort = await freePort();
+const koine = await launchAllInOne({ KOINE_HOME: home, ...ports });
 let nginx: ChildProcess | undefined;
 try {
   const endpoint = `http://127.0.0.1:${s3Port}`;

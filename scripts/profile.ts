@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { launchAllInOne } from "@koine/launcher";
-import { freePort } from "@koine/testkit";
+import { allInOnePorts } from "@koine/testkit";
 import { presignUrl } from "@koine/testkit/clients";
 import { $, argv, echo } from "zx";
 
@@ -42,6 +42,12 @@ function placeOf(url: string): string {
   return ours ? `${ours[1]}/${ours[2]}` : url;
 }
 
+/** A frame as the tables show it: its function and where it is, shortened to the package. */
+function frameName(frame: ProfileNode["callFrame"]): string {
+  const where = frame.url ? ` ${frame.url.replace(/^.*\/(node_modules|packages|services)\//, "$1/")}:${frame.lineNumber + 1}` : "";
+  return `${frame.functionName || "(anonymous)"}${where}`;
+}
+
 /** Each profile node's self time: ms sampled while it was on top of the stack. */
 function selfTime(profile: Profile): Map<number, number> {
   const self = new Map<number, number>();
@@ -60,8 +66,7 @@ function summarize(profile: Profile): { total: number; byFunction: [string, numb
     const frame = nodes.get(id)?.callFrame;
     if (!frame) continue;
     total += ms;
-    const where = frame.url ? `${frame.url.replace(/^.*\/(node_modules|packages|services)\//, "$1/")}:${frame.lineNumber + 1}` : "";
-    const fn = `${frame.functionName || "(anonymous)"} ${where}`.trim();
+    const fn = frameName(frame);
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + ms);
     const place = frame.functionName === "(idle)" ? "(idle)" : placeOf(frame.url);
     byPlace.set(place, (byPlace.get(place) ?? 0) + ms);
@@ -103,22 +108,9 @@ async function stagesOf(metricsUrl: string, requests: number): Promise<string[]>
 
 const home = await mkdtemp(join(tmpdir(), "koine-profile-"));
 const profiles = join(home, "profiles");
-const s3Port = await freePort();
-const koine = await launchAllInOne(
-  {
-    KOINE_HOME: home,
-    KOINE_NATS_PORT: String(await freePort()),
-    KOINE_S3_PORT: String(s3Port),
-    KOINE_ALLUXIO_PORT: String(await freePort()),
-    KOINE_ADMIN_PORT: String(await freePort()),
-    KOINE_CACHE_PORT: String(await freePort()),
-    KOINE_AIS_PORT: String(await freePort()),
-    KOINE_OZONE_PORT: String(await freePort()),
-    KOINE_OZONE_OM_PORT: String(await freePort()),
-  },
-  ["--cpu-prof", `--cpu-prof-dir=${profiles}`],
-);
-const endpoint = `http://127.0.0.1:${s3Port}`;
+const ports = await allInOnePorts();
+const koine = await launchAllInOne({ KOINE_HOME: home, ...ports }, ["--cpu-prof", `--cpu-prof-dir=${profiles}`]);
+const endpoint = `http://127.0.0.1:${ports.KOINE_S3_PORT}`;
 let wall = 0;
 let count = 0;
 let stages: string[] = [];
@@ -176,12 +168,10 @@ if (argv.callers) {
     const chain: string[] = [];
     for (let at = parent.get(id); at !== undefined && chain.length < 3; at = parent.get(at)) {
       const f = nodes.get(at)?.callFrame;
-      if (f)
-        chain.push(
-          `${f.functionName || "(anonymous)"} ${f.url.replace(/^.*\/(node_modules|packages|services)\//, "$1/")}:${f.lineNumber + 1}`,
-        );
+      if (f) chain.push(frameName(f));
     }
-    paths.set(chain.join(" ← "), (paths.get(chain.join(" ← ")) ?? 0) + ms);
+    const path = chain.join(" ← ");
+    paths.set(path, (paths.get(path) ?? 0) + ms);
   }
   echo(`\ncallers of ${argv.callers}:`);
   for (const [chain, ms] of [...paths].sort((a, b) => b[1] - a[1]).slice(0, 8)) echo(`${ms.toFixed(0)} ms  ${chain}`);

@@ -6,36 +6,19 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { freePorts, onCleanup, type TestContext, tempDir } from "@koine/testkit";
+import { allInOnePorts, onCleanup, type TestContext, tempDir } from "@koine/testkit";
 import { s3Client } from "@koine/testkit/clients";
 
 const MAIN = join(import.meta.dirname, "..", "launcher", "src", "main.ts");
 
 /** `npm run up` in a process group of its own, as a terminal runs it; resolves once it serves. */
 async function up(t: TestContext): Promise<{ child: ChildProcess; s3Url: string; natsPort: number; exited: Promise<number | null> }> {
-  // Every port npm run up opens, different from each other (two free ports asked one after the other may be one).
-  const [s3Port, natsPort, alluxioPort, adminPort, cachePort, aisPort, ozonePort, ozoneOmPort] = (await freePorts(8)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const ports = await allInOnePorts();
   const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
     env: {
       ...process.env,
       KOINE_HOME: await tempDir(t, "koine-up-"),
-      KOINE_NATS_PORT: String(natsPort),
-      KOINE_S3_PORT: String(s3Port),
-      KOINE_ALLUXIO_PORT: String(alluxioPort),
-      KOINE_ADMIN_PORT: String(adminPort),
-      KOINE_CACHE_PORT: String(cachePort),
-      KOINE_AIS_PORT: String(aisPort),
-      KOINE_OZONE_PORT: String(ozonePort),
-      KOINE_OZONE_OM_PORT: String(ozoneOmPort),
+      ...ports,
     },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
@@ -55,7 +38,7 @@ async function up(t: TestContext): Promise<{ child: ChildProcess; s3Url: string;
     });
     void exited.then((code) => reject(new Error(`npm run up exited with ${code}: ${out}`)));
   });
-  return { child, s3Url: `http://127.0.0.1:${s3Port}`, natsPort, exited };
+  return { child, s3Url: `http://127.0.0.1:${ports.KOINE_S3_PORT}`, natsPort: Number(ports.KOINE_NATS_PORT), exited };
 }
 
 /** Whether something still listens on `port` (the nats-server npm run up started). */

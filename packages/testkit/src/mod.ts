@@ -94,6 +94,27 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
+/** The port settings of `npm run up`'s all-in-one cluster (every port it opens). */
+const ALL_IN_ONE_PORTS = [
+  "KOINE_NATS_PORT",
+  "KOINE_S3_PORT",
+  "KOINE_ALLUXIO_PORT",
+  "KOINE_ADMIN_PORT",
+  "KOINE_CACHE_PORT",
+  "KOINE_AIS_PORT",
+  "KOINE_OZONE_PORT",
+  "KOINE_OZONE_OM_PORT",
+] as const;
+
+/** Each port setting of the all-in-one cluster, set to a free port, no two alike. */
+export async function allInOnePorts(): Promise<Record<(typeof ALL_IN_ONE_PORTS)[number], string>> {
+  const ports = await freePorts(ALL_IN_ONE_PORTS.length);
+  return Object.fromEntries(ALL_IN_ONE_PORTS.map((name, i) => [name, String(ports[i])])) as Record<
+    (typeof ALL_IN_ONE_PORTS)[number],
+    string
+  >;
+}
+
 /** Whether `port` can be listened on now. */
 async function isFree(port: number): Promise<boolean> {
   const server = createServer();
