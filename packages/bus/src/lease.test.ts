@@ -56,3 +56,33 @@ test("Lease - a holder whose key expired keeps the lease when `undisturbed` says
   assert.deepEqual(events, ["gained"], "held throughout");
   assert.ok(lease.held);
 });
+
+test("Lease - an attempt answered after its hold would have run out does not confirm the lease", async (t) => {
+  const nats = await startNats(t);
+  const nc = await connect({ servers: nats.url, name: "test" });
+  t.after(() => nc.close());
+  const options = { bucket: "test-leases", key: "k", ttlMs: 1_500 };
+  const confirmedWhen: boolean[] = [];
+  let slow = true;
+  const lease: Lease = await Lease.open(nc, {
+    ...options,
+    holder: "only",
+    // Asking the journal took longer than the TTL the first time.
+    undisturbed: async () => {
+      if (slow) await new Promise((r) => setTimeout(r, 2 * options.ttlMs));
+      slow = false;
+      return true;
+    },
+  });
+  t.after(() => lease.stop());
+  await lease.start({
+    gained: async () => {},
+    lost: async () => {},
+    lapsed: async () => {},
+    confirmed: async () => void confirmedWhen.push(lease.confirmed),
+  });
+  const kv = await openKv(nc, options.bucket, { ttlMs: options.ttlMs });
+  await kv.delete(options.key);
+  await waitFor("the lease confirmed again", () => confirmedWhen.length > 0);
+  assert.deepEqual(confirmedWhen, [true], "confirmed only by an attempt answered in time");
+});

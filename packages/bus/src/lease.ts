@@ -214,7 +214,8 @@ export class Lease {
     if (!this.#held) {
       this.#held = true;
       this.#then(this.#handlers.gained);
-    } else if (this.#lapsed) {
+    } else if (this.#lapsed && Date.now() < this.#confirmedUntil) {
+      // (An answer that came after the hold it would confirm had run out confirms nothing: the next one may.)
       this.#lapsed = false;
       this.#then(this.#handlers.confirmed);
     }
