@@ -12,12 +12,15 @@ import { s3Client } from "@koine/testkit/clients";
 const MAIN = join(import.meta.dirname, "..", "launcher", "src", "main.ts");
 
 /** `npm run up` in a process group of its own, as a terminal runs it; resolves once it serves. */
-async function up(t: TestContext): Promise<{ child: ChildProcess; s3Url: string; natsPort: number; exited: Promise<number | null> }> {
+async function up(
+  t: TestContext,
+): Promise<{ child: ChildProcess; s3Url: string; natsPort: number; home: string; exited: Promise<number | null> }> {
   const ports = await allInOnePorts();
+  const home = await tempDir(t, "koine-up-");
   const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
     env: {
       ...process.env,
-      KOINE_HOME: await tempDir(t, "koine-up-"),
+      KOINE_HOME: home,
       ...ports,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -38,7 +41,7 @@ async function up(t: TestContext): Promise<{ child: ChildProcess; s3Url: string;
     });
     void exited.then((code) => reject(new Error(`npm run up exited with ${code}: ${out}`)));
   });
-  return { child, s3Url: `http://127.0.0.1:${ports.KOINE_S3_PORT}`, natsPort: Number(ports.KOINE_NATS_PORT), exited };
+  return { child, s3Url: `http://127.0.0.1:${ports.KOINE_S3_PORT}`, natsPort: Number(ports.KOINE_NATS_PORT), home, exited };
 }
 
 /** Whether something still listens on `port` (the nats-server npm run up started). */
@@ -51,6 +54,21 @@ function listening(port: number): Promise<boolean> {
     });
     socket.once("error", () => resolve(false));
   });
+}
+
+/** The nats-server processes whose store is below `home` that have not exited, each as its pid and its state line. */
+async function natsServersOf(home: string): Promise<string[]> {
+  const alive: string[] = [];
+  for (const pid of await readdir("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (!cmdline.includes("nats-server") || !cmdline.includes(home)) continue;
+    const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+    const state = /^State:\s*(.*)$/m.exec(status)?.[1] ?? "gone";
+    // A zombie has exited: only its parent's (here: init's) reaping is left.
+    if (!state.startsWith("Z") && state !== "gone") alive.push(`${pid} ${state}`);
+  }
+  return alive;
 }
 
 /** Whether `promise` settles within `ms`. */
@@ -92,7 +110,8 @@ test("launcher - Ctrl-C (SIGINT to the whole process group, nats-server included
 });
 
 test("launcher - a second Ctrl-C forces the stop at once", async (t) => {
-  const { child, natsPort, exited } = await up(t);
+  const { child, natsPort, home, exited } = await up(t);
+  assert.equal((await natsServersOf(home)).length, 1, "one nats-server found by its store");
   process.kill(-(child.pid as number), "SIGINT");
   await sleep(200);
   try {
@@ -101,7 +120,13 @@ test("launcher - a second Ctrl-C forces the stop at once", async (t) => {
     // already stopped
   }
   assert.notEqual(await within(exited, 3_000), "timed out");
-  // Forced or not, the nats-server it started goes with it (it runs in a process group of its own).
-  for (let waited = 0; (await listening(natsPort)) && waited < 5_000; waited += 100) await sleep(100);
-  assert.equal(await listening(natsPort), false, "its nats-server stopped too");
+  // Forced or not, the nats-server it started goes with it (it runs in a process group of its own): asked to stop,
+  // killed 3 s later. Its exit may wait on the disk (a kill does not cut an fsync short), so the wait is generous.
+  let left = await natsServersOf(home);
+  for (let waited = 0; left.length > 0 && waited < 20_000; waited += 100) {
+    await sleep(100);
+    left = await natsServersOf(home);
+  }
+  assert.deepEqual(left, [], "its nats-server exited too (pid and state of what is left)");
+  assert.equal(await listening(natsPort), false, "nothing listens on its port");
 });
