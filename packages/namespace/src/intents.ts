@@ -34,10 +34,14 @@ export class Intents {
     });
   }
 
-  /** Journals that a change of `paths` begins; `settle` once it is done, or failed (journaled without waiting). */
+  /**
+   * Journals that a change of `paths` begins; `settle` once it is done, or
+   * failed (journaled without waiting). Waits for the journal only, not for
+   * LMDB: whoever looks at intents has applied the journal first.
+   */
   async begin(paths: string[]): Promise<{ settle(): void }> {
     const id = randomUUID();
-    await this.#ns.change("intend", [id, paths]);
+    await this.#ns.change("intend", [id, paths], "journaled");
     return {
       settle: () => void this.#ns.change("settleIntent", [id]).catch(() => {}),
     };

@@ -10,8 +10,12 @@ const FOLLOW_STALL_MS = 10_000;
 /** The most entries one journal record carries (what waited while the record before it was being stored). */
 const MAX_BATCH = 256;
 
+/** When a change's caller hears back: once it is in LMDB (what it answers), or once the journal holds it. */
+export type ChangeDone = "applied" | "journaled";
+
 interface Waiting {
   entry: JournalEntry;
+  done: ChangeDone;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -184,10 +188,16 @@ export class JournaledChanges {
     return applied.length;
   }
 
-  /** Makes a change: journaled first, then applied; what the change answers. */
-  change(op: string, args: unknown[]): Promise<unknown> {
+  /**
+   * Makes a change: journaled first, then applied; what the change answers.
+   * With `done` "journaled" it resolves (to nothing) once the journal holds
+   * it, its LMDB transaction still to commit: for a record whose reader
+   * reads the journal first (an intent: a new leader applies the journal
+   * before it looks at intents), that is all the caller waits for.
+   */
+  change(op: string, args: unknown[], done: ChangeDone = "applied"): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.#waiting.push({ entry: { op, args, at: Date.now() }, resolve, reject });
+      this.#waiting.push({ entry: { op, args, at: Date.now() }, done, resolve, reject });
       if (this.#writing) return;
       this.#writing = true;
       this.#written = this.#write();
@@ -216,7 +226,12 @@ export class JournaledChanges {
           continue;
         }
         // Applied in order without waiting one for another: their LMDB transactions commit together.
-        const applied = batch.map((w, index) => this.#ns.apply(w.entry, { seq, index }).then(w.resolve, w.reject));
+        const applied = batch.map((w, index) => {
+          const applying = this.#ns.apply(w.entry, { seq, index });
+          if (w.done === "applied") return applying.then(w.resolve, w.reject);
+          w.resolve(undefined);
+          return applying.catch((err) => this.#log.error({ err, op: w.entry.op }, "a journaled change failed in LMDB"));
+        });
         this.#applied = Promise.all(applied);
       }
     } finally {
@@ -233,7 +248,7 @@ export class JournaledChanges {
     return new Proxy(ns, {
       get: (target, prop) => {
         if ((MUTATIONS as readonly (string | symbol)[]).includes(prop)) return (...args: unknown[]) => this.change(prop as string, args);
-        if (prop === "change") return (op: string, args: unknown[]) => this.change(op, args);
+        if (prop === "change") return (op: string, args: unknown[], done?: ChangeDone) => this.change(op, args, done);
         const value = Reflect.get(target, prop, target);
         return typeof value === "function" ? value.bind(target) : value;
       },

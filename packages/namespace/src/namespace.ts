@@ -250,8 +250,11 @@ export class Namespace {
     this.#defined.set(op, body);
   }
 
-  /** Makes a change defined with {@link defineChange}; what its body returns. */
-  change(op: string, args: unknown[]): Promise<unknown> {
+  /**
+   * Makes a change defined with {@link defineChange}; what its body returns.
+   * (`_done`: when a journaled namespace answers, see JournaledChanges; here the change is made, then answered.)
+   */
+  change(op: string, args: unknown[], _done?: "applied" | "journaled"): Promise<unknown> {
     const body = this.#defined.get(op);
     if (!body) return Promise.reject(new KoineError(ErrorCode.Internal, `Unknown change "${op}"`));
     return this.#tx(() => body(this.#now(), ...(args as never)));
