@@ -16,7 +16,7 @@ import { loadClusterKey, natsCredentials } from "@koine/access";
 import { connect, request } from "@koine/bus";
 import { launchAllInOne } from "@koine/launcher";
 import { cacheNode } from "@koine/protocol";
-import { allInOnePorts, freePort } from "@koine/testkit";
+import { allInOnePorts, freePorts } from "@koine/testkit";
 import { presignUrl } from "@koine/testkit/clients";
 import { $, argv, echo, which } from "zx";
 import { type S3Target, startMoto, startS3rver } from "./peers.ts";
@@ -161,9 +161,10 @@ await ensureTool("wrk", "wrk");
 const home = await mkdtemp(join(tmpdir(), "koine-bench-"));
 const ports = await allInOnePorts();
 const [natsPort, s3Port, aisPort, ozonePort] = [ports.KOINE_NATS_PORT, ports.KOINE_S3_PORT, ports.KOINE_AIS_PORT, ports.KOINE_OZONE_PORT];
-const nginxPort = await freePort();
 const koine = await launchAllInOne({ KOINE_HOME: home, ...ports });
-let nginx: ChildProcess | undefined;
+// Asked for once koine listens: they cannot be one of its ports.
+const [nginxPort, nginxOneWorkerPort] = (await freePorts(2)) as [number, number];
+const nginxes: ChildProcess[] = [];
 try {
   const endpoint = `http://127.0.0.1:${s3Port}`;
   const s3 = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials });
@@ -199,17 +200,23 @@ try {
   const putSdkBps = (64 * MiB) / ((performance.now() - start) / 1000);
   s3.destroy();
 
-  // nginx on the very files koine wrote to its under-store.
-  const conf = join(home, "nginx.conf");
-  await writeFile(
-    conf,
-    `daemon off; user root; worker_processes auto; pid ${home}/nginx.pid; error_log ${home}/nginx.err;
+  // nginx on the very files koine wrote to its under-store: as many workers as cores, and one worker, as koine's one process.
+  const startNginx = async (workers: string, port: number, name: string): Promise<ChildProcess> => {
+    const conf = join(home, `${name}.conf`);
+    await writeFile(
+      conf,
+      `daemon off; user root; worker_processes ${workers}; pid ${home}/${name}.pid; error_log ${home}/${name}.err;
 events { worker_connections 1024; }
 http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
-  server { listen 127.0.0.1:${nginxPort}; root ${home}/ufs; } }`,
-  );
-  nginx = spawn("nginx", ["-c", conf, "-p", home], { stdio: "ignore" });
-  await new Promise((r) => setTimeout(r, 500));
+  server { listen 127.0.0.1:${port}; root ${home}/ufs; } }`,
+    );
+    const started = spawn("nginx", ["-c", conf, "-p", home], { stdio: "ignore" });
+    nginxes.push(started);
+    await new Promise((r) => setTimeout(r, 500));
+    return started;
+  };
+  await startNginx("auto", nginxPort, "nginx");
+  await startNginx("1", nginxOneWorkerPort, "nginx-one-worker");
 
   const koineSmall = await presignUrl(endpoint, "GET", "/bench/small/0", credentials);
   const koineBig = await presignUrl(endpoint, "GET", "/bench/big0", credentials);
@@ -217,7 +224,11 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
   const nginxBig = `http://127.0.0.1:${nginxPort}/bench/big0`;
   await timedGet(koineBig); // warm the cache and the page cache
 
-  const warmSmall = { koine: await wrk(koineSmall, 32), nginx: await wrk(nginxSmall, 32) };
+  const warmSmall = {
+    koine: await wrk(koineSmall, 32),
+    nginx: await wrk(nginxSmall, 32),
+    nginxOneWorker: await wrk(`http://127.0.0.1:${nginxOneWorkerPort}/bench/small/0`, 32),
+  };
   const warmBig = { koine: await wrk(koineBig, 4), nginx: await wrk(nginxBig, 4) };
 
   // AIS: the gateway's redirect, then the owning target, against S3's GET of the same objects, by the same client loop.
@@ -290,6 +301,7 @@ machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 1024 ** 3).toF
 | workload | koine | nginx (same files) | koine / nginx |
 | --- | --- | --- | --- |
 | GET 4 KiB warm, 32 connections | ${warmSmall.koine.rps.toFixed(0)} req/s | ${warmSmall.nginx.rps.toFixed(0)} req/s | ${ratio(warmSmall.koine.rps, warmSmall.nginx.rps)} |
+| GET 4 KiB warm, 32 connections, nginx with one worker (koine's front-ends are one process) | ${warmSmall.koine.rps.toFixed(0)} req/s | ${warmSmall.nginxOneWorker.rps.toFixed(0)} req/s | ${ratio(warmSmall.koine.rps, warmSmall.nginxOneWorker.rps)} |
 | GET 64 MiB warm, 4 connections | ${mbs(warmBig.koine.bps)} | ${mbs(warmBig.nginx.bps)} | ${ratio(warmBig.koine.bps, warmBig.nginx.bps)} |
 | GET 64 MiB cold (cache emptied), 1 stream | ${mbs(coldKoine)} | ${mbs(nginxOnce)} (1 stream, page cache) | ${ratio(coldKoine, nginxOnce)} |
 | PUT 64 MiB, 1 stream (curl, presigned) | ${mbs(putBigBps)} | dd with fsync: ${mbs(ddBps)} | ${ratio(putBigBps, ddBps)} |
@@ -312,7 +324,7 @@ Peers (koine vs a peer: koine's speed over the peer's, above 1× koine is faster
 ${peerTable}
 `);
 } finally {
-  nginx?.kill("SIGTERM");
+  for (const nginx of nginxes) nginx.kill("SIGTERM");
   koine.kill("SIGTERM");
   await new Promise((r) => koine.once("exit", r));
   await rm(home, { recursive: true, force: true });

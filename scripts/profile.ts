@@ -4,7 +4,10 @@
 // workload, stops it and prints the profile's self time by function and by
 // package. Not a test.
 //
-//   npm run profile -- put-64mib | put-4kib | get-4kib   [--count N] [--callers FUNCTION]
+//   npm run profile -- put-64mib | put-4kib | get-4kib   [--count N] [--seconds S] [--callers FUNCTION]
+//
+// PUTs go one at a time (curl for 64 MiB, fetch for 4 KiB, --count of them);
+// get-4kib is wrk with 32 connections for --seconds, as the bench runs it.
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -106,6 +109,42 @@ async function stagesOf(metricsUrl: string, requests: number): Promise<string[]>
     .map(([what, count, ms]) => `| ${what} | ${count} | ${(ms / count).toFixed(2)} | ${(ms / requests).toFixed(2)} |`);
 }
 
+/** CPU ms used so far by each thread of `pid` (by thread id), from /proc. */
+async function threadCpu(pid: number): Promise<Map<string, number>> {
+  const used = new Map<string, number>();
+  for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, "utf8").catch(() => "");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime, in clock ticks (100 a second on Linux).
+    if (fields.length > 12) used.set(tid, (Number(fields[11]) + Number(fields[12])) * 10);
+  }
+  return used;
+}
+
+/** The machine's busy and total CPU ms so far (every core), from /proc/stat. */
+async function machineCpu(): Promise<{ busy: number; total: number }> {
+  const ticks = ((await readFile("/proc/stat", "utf8")).split("\n")[0] as string).split(/\s+/).slice(1).map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  // idle and iowait
+  return { busy: (total - (ticks[3] ?? 0) - (ticks[4] ?? 0)) * 10, total: total * 10 };
+}
+
+/** Where the CPU went during the workload: koine's main thread, its other threads, nats-server, the whole machine. */
+async function cpuDuring(koinePid: number, natsPid: number | undefined, work: () => Promise<void>): Promise<Record<string, number>> {
+  const [k0, n0, m0] = await Promise.all([threadCpu(koinePid), natsPid ? threadCpu(natsPid) : new Map(), machineCpu()]);
+  await work();
+  const [k1, n1, m1] = await Promise.all([threadCpu(koinePid), natsPid ? threadCpu(natsPid) : new Map(), machineCpu()]);
+  const spent = (after: Map<string, number>, before: Map<string, number>, which: (tid: string) => boolean) =>
+    [...after].filter(([tid]) => which(tid)).reduce((sum, [tid, ms]) => sum + ms - (before.get(tid) ?? 0), 0);
+  return {
+    "koine, main thread": spent(k1, k0, (tid) => tid === String(koinePid)),
+    "koine, other threads (libuv's pool: file writes and fsyncs; V8's helpers: GC)": spent(k1, k0, (tid) => tid !== String(koinePid)),
+    "nats-server": spent(n1, n0, () => true),
+    "the whole machine, busy": m1.busy - m0.busy,
+    "the whole machine, available": m1.total - m0.total,
+  };
+}
+
 const home = await mkdtemp(join(tmpdir(), "koine-profile-"));
 const profiles = join(home, "profiles");
 const ports = await allInOnePorts();
@@ -114,6 +153,7 @@ const endpoint = `http://127.0.0.1:${ports.KOINE_S3_PORT}`;
 let wall = 0;
 let count = 0;
 let stages: string[] = [];
+let cpu: Record<string, number> = {};
 try {
   const s3 = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials });
   await s3.send(new CreateBucketCommand({ Bucket: "profile" }));
@@ -124,19 +164,26 @@ try {
   const file = join(home, "body");
   await writeFile(file, randomBytes(size));
   const body = await readFile(file);
+  const natsPid = Number((await $`pgrep -f ${`nats-server.*${home}`}`.nothrow()).stdout.trim()) || undefined;
   const started = performance.now();
-  if (workload === "get-4kib") {
-    const put = await presignUrl(endpoint, "PUT", "/profile/small", credentials);
-    await fetch(put, { method: "PUT", body });
-    const url = await presignUrl(endpoint, "GET", "/profile/small", credentials);
-    for (let i = 0; i < count; i++) await (await fetch(url)).arrayBuffer();
-  } else if (workload === "put-64mib") {
-    // curl, as the bench does: the client is not what is measured.
-    for (let i = 0; i < count; i++)
-      await $`curl -s -f -o /dev/null -T ${file} ${await presignUrl(endpoint, "PUT", `/profile/k${i}`, credentials)}`;
-  } else {
-    for (let i = 0; i < count; i++) await fetch(await presignUrl(endpoint, "PUT", `/profile/k${i}`, credentials), { method: "PUT", body });
-  }
+  cpu = await cpuDuring(koine.pid as number, natsPid, async () => {
+    if (workload === "get-4kib") {
+      const put = await presignUrl(endpoint, "PUT", "/profile/small", credentials);
+      await fetch(put, { method: "PUT", body });
+      const url = await presignUrl(endpoint, "GET", "/profile/small", credentials);
+      await (await fetch(url)).arrayBuffer();
+      // wrk with 32 connections for --seconds (default 5), as the bench runs it: the requests it made are the count.
+      const out = (await $`wrk -t2 -c32 -d${Number(argv.seconds ?? 5)}s ${url}`).stdout;
+      count = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+    } else if (workload === "put-64mib") {
+      // curl, as the bench does: the client is not what is measured.
+      for (let i = 0; i < count; i++)
+        await $`curl -s -f -o /dev/null -T ${file} ${await presignUrl(endpoint, "PUT", `/profile/k${i}`, credentials)}`;
+    } else {
+      for (let i = 0; i < count; i++)
+        await fetch(await presignUrl(endpoint, "PUT", `/profile/k${i}`, credentials), { method: "PUT", body });
+    }
+  });
   wall = performance.now() - started;
   stages = await stagesOf(`${endpoint}/_koine/metrics`, count);
 } finally {
@@ -150,7 +197,9 @@ const pct = (ms: number) => `${((100 * ms) / total).toFixed(1)} %`;
 echo(
   `${workload}: ${count} requests in ${wall.toFixed(0)} ms (${(wall / count).toFixed(2)} ms each); koine's process sampled ${total.toFixed(0)} ms\n`,
 );
-echo("| kind of request (from /metrics) | count | ms each | ms per workload request |\n| --- | --- | --- | --- |");
+echo("| CPU during the workload (from /proc) | ms per workload request |\n| --- | --- |");
+for (const [where, ms] of Object.entries(cpu)) echo(`| ${where} | ${(ms / count).toFixed(1)} |`);
+echo("\n| kind of request (from /metrics) | count | ms each | ms per workload request |\n| --- | --- | --- | --- |");
 for (const row of stages) echo(row);
 echo("\n| where (self time) | ms | share |\n| --- | --- | --- |");
 for (const [place, ms] of byPlace.slice(0, 15)) echo(`| ${place} | ${ms.toFixed(0)} | ${pct(ms)} |`);

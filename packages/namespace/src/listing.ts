@@ -6,13 +6,16 @@ interface KeyItem {
   inode: InodeRecord;
 }
 
+/** Told of each directory a listing descends into, with its key ("a/b/"). */
+export type Entered = (dir: InodeRecord, key: string) => void;
+
 /**
  * Yields the object keys below directory `dirId` (keys relative to the
  * bucket, prefixed by `base`) in S3 byte order, from the first key >= `seek`.
  * Depth-first with directories sorted as "name/" gives exactly that order,
  * and a seek descends the tree instead of scanning.
  */
-function* keysFrom(ns: Namespace, dirId: number, base: string, seek: string): Generator<KeyItem> {
+function* keysFrom(ns: Namespace, dirId: number, base: string, seek: string, entered: Entered): Generator<KeyItem> {
   let start = seek;
   const slash = seek.indexOf("/");
   if (slash >= 0) {
@@ -21,7 +24,8 @@ function* keysFrom(ns: Namespace, dirId: number, base: string, seek: string): Ge
     const dir = ns.childByIndexName(dirId, head);
     if (dir) {
       if (dir.marker && rest === "") yield { key: base + head, inode: dir };
-      yield* keysFrom(ns, dir.id, base + head, rest);
+      entered(dir, base + head);
+      yield* keysFrom(ns, dir.id, base + head, rest, entered);
     }
     start = head;
   }
@@ -29,7 +33,8 @@ function* keysFrom(ns: Namespace, dirId: number, base: string, seek: string): Ge
     if (slash >= 0 && name === start) continue;
     if (inode.type === "directory") {
       if (inode.marker) yield { key: base + name, inode };
-      yield* keysFrom(ns, inode.id, base + name, "");
+      entered(inode, base + name);
+      yield* keysFrom(ns, inode.id, base + name, "", entered);
     } else {
       yield { key: base + name, inode };
     }
@@ -58,8 +63,9 @@ export interface ListKeysOptions {
  * S3 ListObjects over the tree: keys and common prefixes after
  * `startAfter`, at most `maxKeys` of them together. Each common prefix is
  * skipped in one seek, so a page costs what it returns, not the bucket size.
+ * `entered` is told of every directory the page descends into.
  */
-export function listKeys(ns: Namespace, options: ListKeysOptions): ListKeysReply {
+export function listKeys(ns: Namespace, options: ListKeysOptions, entered: Entered = () => {}): ListKeysReply {
   const { prefix, delimiter, startAfter, maxKeys } = options;
   const bucketId = ns.childId(ROOT_ID, options.bucket, "directory");
   if (bucketId === undefined) throw new KoineError(ErrorCode.NotFound, `Cannot list "/${options.bucket}": no such bucket`);
@@ -69,7 +75,7 @@ export function listKeys(ns: Namespace, options: ListKeysOptions): ListKeysReply
   let seek = compareBytes(startAfter, prefix) > 0 ? startAfter : prefix;
   // A walk holds LMDB read cursors (and so a reader slot) until it is ended:
   // every walk is closed when it is replaced and when the page is done.
-  let walk = keysFrom(ns, bucketId, "", seek);
+  let walk = keysFrom(ns, bucketId, "", seek, entered);
   try {
     for (;;) {
       const next = walk.next();
@@ -82,7 +88,7 @@ export function listKeys(ns: Namespace, options: ListKeysOptions): ListKeysReply
         const cp = key.slice(0, cut + delimiter.length);
         seek = successor(cp);
         walk.return(undefined);
-        walk = keysFrom(ns, bucketId, "", seek);
+        walk = keysFrom(ns, bucketId, "", seek, entered);
         if (startAfter.startsWith(cp)) continue;
         if (keys.length + commonPrefixes.length >= maxKeys) return { keys, commonPrefixes, truncated: true, last };
         commonPrefixes.push(cp);

@@ -60,6 +60,11 @@ export class UfsSync {
     return this.#defaultIntervalMs;
   }
 
+  /** Whether directory `dir` at `path` is due to be compared with the under-store again. */
+  directoryDue(dir: InodeRecord, path: string): boolean {
+    return this.#due(dir.syncedMs, path, {});
+  }
+
   #due(checkedMs: number | undefined, path: string, options: SyncOptions): boolean {
     if (options.loadMetadata === "NEVER") return false;
     if (options.loadMetadata === "ALWAYS" || checkedMs === undefined) return true;

@@ -28,6 +28,8 @@ export function serveTree(m: Metadata): { deletePath: (req: RequestOf<typeof Met
   /** Renames of one path, one after another. */
   const renames = new Turns();
   /** An under-store that cannot be reached leaves the namespace answering from what it holds. */
+  /** Thrown to stop a listing at a directory that is due to be compared with the under-store. */
+  const DUE = Symbol("due");
   const unsynced = (err: unknown) => {
     if (err instanceof KoineError && err.code === ErrorCode.InvalidArgument) throw err;
     m.log.warn({ cause: (err as Error).message }, "cannot compare with the under-store; answering from the namespace");
@@ -65,8 +67,26 @@ export function serveTree(m: Metadata): { deletePath: (req: RequestOf<typeof Met
   m.on(Meta.listKeys, async (req) => {
     const cut = req.prefix.lastIndexOf("/");
     const dir = `/${req.bucket}${cut >= 0 ? `/${req.prefix.slice(0, cut)}` : ""}`;
-    if (isPath(dir)) await m.sync.directory(dir, {}, req.delimiter !== "/").catch(unsynced);
-    return listKeys(m.ns, req);
+    if (!isPath(dir)) return listKeys(m.ns, req);
+    await m.sync.directory(dir, {}).catch(unsynced);
+    // A page that descends into directories (no delimiter) stops at the first it enters that is due, which is brought
+    // up to date before the page is listed again: a page costs what it lists, not the size of the tree below the prefix.
+    const synced = new Set<number>();
+    for (;;) {
+      let due: string | undefined;
+      try {
+        return listKeys(m.ns, req, (entered, key) => {
+          const path = `/${req.bucket}/${key.slice(0, -1)}`;
+          if (synced.has(entered.id) || !m.sync.directoryDue(entered, path)) return;
+          synced.add(entered.id);
+          due = path;
+          throw DUE;
+        });
+      } catch (err) {
+        if (err !== DUE || due === undefined) throw err;
+      }
+      await m.sync.directory(due, {}).catch(unsynced);
+    }
   });
   m.on(Meta.mkdir, async (req) => {
     m.writable(req.path);
