@@ -163,8 +163,9 @@ const ports = await allInOnePorts();
 const [natsPort, s3Port, aisPort, ozonePort] = [ports.KOINE_NATS_PORT, ports.KOINE_S3_PORT, ports.KOINE_AIS_PORT, ports.KOINE_OZONE_PORT];
 const koine = await launchAllInOne({ KOINE_HOME: home, ...ports });
 // Asked for once koine listens: they cannot be one of its ports.
-const [nginxPort, nginxOneWorkerPort] = (await freePorts(2)) as [number, number];
-const nginxes: ChildProcess[] = [];
+const [nginxPort, nginxOneWorkerPort, bareNodePort] = (await freePorts(3)) as [number, number, number];
+/** The reference servers (nginx, bare node:http), stopped at the end. */
+const references: ChildProcess[] = [];
 try {
   const endpoint = `http://127.0.0.1:${s3Port}`;
   const s3 = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials });
@@ -211,12 +212,24 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
   server { listen 127.0.0.1:${port}; root ${home}/ufs; } }`,
     );
     const started = spawn("nginx", ["-c", conf, "-p", home], { stdio: "ignore" });
-    nginxes.push(started);
+    references.push(started);
     await new Promise((r) => setTimeout(r, 500));
     return started;
   };
   await startNginx("auto", nginxPort, "nginx");
   await startNginx("1", nginxOneWorkerPort, "nginx-one-worker");
+  // What any Node server pays: node:http answering 4 KiB from memory and doing nothing else, in one process as koine.
+  const bareNode = spawn(
+    process.execPath,
+    [
+      "-e",
+      `const body = Buffer.alloc(4096, 120);
+require("node:http").createServer((req, res) => res.end(body)).listen(${bareNodePort}, "127.0.0.1");`,
+    ],
+    { stdio: "ignore" },
+  );
+  references.push(bareNode);
+  await new Promise((r) => setTimeout(r, 500));
 
   const koineSmall = await presignUrl(endpoint, "GET", "/bench/small/0", credentials);
   const koineBig = await presignUrl(endpoint, "GET", "/bench/big0", credentials);
@@ -228,6 +241,7 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
     koine: await wrk(koineSmall, 32),
     nginx: await wrk(nginxSmall, 32),
     nginxOneWorker: await wrk(`http://127.0.0.1:${nginxOneWorkerPort}/bench/small/0`, 32),
+    bareNode: await wrk(`http://127.0.0.1:${bareNodePort}/`, 32),
   };
   const warmBig = { koine: await wrk(koineBig, 4), nginx: await wrk(nginxBig, 4) };
 
@@ -302,6 +316,7 @@ machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 1024 ** 3).toF
 | --- | --- | --- | --- |
 | GET 4 KiB warm, 32 connections | ${warmSmall.koine.rps.toFixed(0)} req/s | ${warmSmall.nginx.rps.toFixed(0)} req/s | ${ratio(warmSmall.koine.rps, warmSmall.nginx.rps)} |
 | GET 4 KiB warm, 32 connections, nginx with one worker (koine's front-ends are one process) | ${warmSmall.koine.rps.toFixed(0)} req/s | ${warmSmall.nginxOneWorker.rps.toFixed(0)} req/s | ${ratio(warmSmall.koine.rps, warmSmall.nginxOneWorker.rps)} |
+| GET 4 KiB, 32 connections, against bare node:http answering 4 KiB from memory (no routing, no signature, no cache: Node's floor) | ${warmSmall.koine.rps.toFixed(0)} req/s | ${warmSmall.bareNode.rps.toFixed(0)} req/s (node:http) | ${ratio(warmSmall.koine.rps, warmSmall.bareNode.rps)} |
 | GET 64 MiB warm, 4 connections | ${mbs(warmBig.koine.bps)} | ${mbs(warmBig.nginx.bps)} | ${ratio(warmBig.koine.bps, warmBig.nginx.bps)} |
 | GET 64 MiB cold (cache emptied), 1 stream | ${mbs(coldKoine)} | ${mbs(nginxOnce)} (1 stream, page cache) | ${ratio(coldKoine, nginxOnce)} |
 | PUT 64 MiB, 1 stream (curl, presigned) | ${mbs(putBigBps)} | dd with fsync: ${mbs(ddBps)} | ${ratio(putBigBps, ddBps)} |
@@ -324,7 +339,7 @@ Peers (koine vs a peer: koine's speed over the peer's, above 1× koine is faster
 ${peerTable}
 `);
 } finally {
-  for (const nginx of nginxes) nginx.kill("SIGTERM");
+  for (const reference of references) reference.kill("SIGTERM");
   koine.kill("SIGTERM");
   await new Promise((r) => koine.once("exit", r));
   await rm(home, { recursive: true, force: true });

@@ -16,7 +16,7 @@ async function putInUfs(ufs: string, paths: string[]): Promise<void> {
   }
 }
 
-test("ListObjectsV2 without a delimiter learns the under-store directories a page walks, not the whole tree below it", async (t) => {
+test("ListObjectsV2 learns the under-store directories a page walks, not the whole tree below it; a new directory shows as a common prefix at once", async (t) => {
   const home = await tempDir(t, "koine-listing-");
   const ufs = join(home, "ufs");
   await putInUfs(ufs, ["lake/a/1", "lake/a/2", "lake/a/3", "lake/b/1", "lake/b/2", "lake/b/3"]);
@@ -46,6 +46,12 @@ test("ListObjectsV2 without a delimiter learns the under-store directories a pag
   // Directories made in the under-store since, at any depth, are learnt by the next listing once the interval is past.
   await putInUfs(ufs, ["lake/c/d/e/deep", "lake/a/4"]);
   await sleep(400);
+  const prefixes = await s3.send(new ListObjectsV2Command({ Bucket: "lake", Delimiter: "/" }));
+  assert.deepEqual(
+    prefixes.CommonPrefixes?.map((p) => p.Prefix),
+    ["a/", "b/", "c/"],
+    "c/ is shown at once: its first key is three directories down",
+  );
   const again = await s3.send(new ListObjectsV2Command({ Bucket: "lake" }));
   assert.deepEqual(
     again.Contents?.map((o) => o.Key),

@@ -2,7 +2,7 @@ import { ErrorCode, type FileAttributes, type FileInfo, KoineError, Meta, parseP
 import { Turns } from "@koine/ufs";
 import { type Metadata, removeFromUfs } from "./context.ts";
 import { listKeys } from "./listing.ts";
-import { canonical, type PlacedInode } from "./namespace.ts";
+import { canonical, type InodeRecord, type PlacedInode } from "./namespace.ts";
 
 /** Attributes that change the file itself, not only how it is cached (refused on a read-only mount). */
 const FILE_ATTRIBUTES: readonly (keyof FileAttributes)[] = [
@@ -69,23 +69,26 @@ export function serveTree(m: Metadata): { deletePath: (req: RequestOf<typeof Met
     const dir = `/${req.bucket}${cut >= 0 ? `/${req.prefix.slice(0, cut)}` : ""}`;
     if (!isPath(dir)) return listKeys(m.ns, req);
     await m.sync.directory(dir, {}).catch(unsynced);
-    // A page that descends into directories (no delimiter) stops at the first it enters that is due, which is brought
-    // up to date before the page is listed again: a page costs what it lists, not the size of the tree below the prefix.
+    // A page stops at the first directory it enters that is due, which is brought up to date before the page is
+    // listed again: a page costs what it lists, not the size of the tree below the prefix. With "/" as delimiter a
+    // page enters a directory only to learn whether keys lie below it (then it shows its common prefix): one never
+    // compared with the under-store is, others are compared when listed themselves.
+    const due = (dir: InodeRecord, path: string) => (req.delimiter === "/" ? dir.syncedMs === undefined : m.sync.directoryDue(dir, path));
     const synced = new Set<number>();
     for (;;) {
-      let due: string | undefined;
+      let stoppedAt: string | undefined;
       try {
         return listKeys(m.ns, req, (entered, key) => {
           const path = `/${req.bucket}/${key.slice(0, -1)}`;
-          if (synced.has(entered.id) || !m.sync.directoryDue(entered, path)) return;
+          if (synced.has(entered.id) || !due(entered, path)) return;
           synced.add(entered.id);
-          due = path;
+          stoppedAt = path;
           throw DUE;
         });
       } catch (err) {
-        if (err !== DUE || due === undefined) throw err;
+        if (err !== DUE || stoppedAt === undefined) throw err;
       }
-      await m.sync.directory(due, {}).catch(unsynced);
+      await m.sync.directory(stoppedAt, {}).catch(unsynced);
     }
   });
   m.on(Meta.mkdir, async (req) => {
