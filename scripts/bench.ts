@@ -20,6 +20,7 @@ import { allInOnePorts, freePorts } from "@koine/testkit";
 import { presignUrl } from "@koine/testkit/clients";
 import { $, argv, echo, which } from "zx";
 import { type S3Target, startMoto, startS3rver } from "./peers.ts";
+import { putManyScript, wrk as runWrk } from "./wrk.ts";
 
 $.verbose = false;
 const seconds = Number(argv.seconds ?? 10);
@@ -36,16 +37,8 @@ async function ensureTool(tool: string, pkg: string): Promise<void> {
   if (!(await which(tool, { nothrow: true }))) throw new Error(`${tool} is missing and could not be installed`);
 }
 
-/** wrk against one URL: requests/s and bytes/s. */
-async function wrk(url: string, connections: number, script?: string): Promise<{ rps: number; bps: number }> {
-  const out = (await $`wrk -t2 -c${connections} -d${seconds}s ${script ? ["-s", script] : []} ${url}`).stdout;
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
-  const m = /Transfer\/sec:\s+([\d.]+)(\w+)/.exec(out);
-  const unit: Record<string, number> = { B: 1, KB: KiB, MB: MiB, GB: 1024 * MiB };
-  const bps = m ? Number(m[1]) * (unit[m[2] as string] ?? 1) : 0;
-  if (/Non-2xx/.test(out)) throw new Error(`wrk saw errors for ${url}:\n${out}`);
-  return { rps, bps };
-}
+/** wrk against one URL for the run's seconds. */
+const wrk = (url: string, connections: number, script?: string) => runWrk(url, connections, seconds, script);
 
 async function timedGet(url: string): Promise<number> {
   const start = performance.now();
@@ -73,35 +66,6 @@ async function fetchRate(url: string, headers: Record<string, string>, connectio
   await Promise.all(Array.from({ length: connections }, loop));
   const elapsed = (performance.now() - start) / 1000;
   return { rps: requests / elapsed, bps: bytes / elapsed };
-}
-
-/** A wrk script whose threads PUT 4 KiB to 4000 keys under `prefix` by presigned URLs, each walking its own half. */
-async function putManyScript(
-  home: string,
-  name: string,
-  endpoint: string,
-  prefix: string,
-  credentials: { accessKeyId: string; secretAccessKey: string },
-): Promise<string> {
-  const keyUrls: string[] = [];
-  for (let i = 0; i < 4000; i++) {
-    const url = new URL(await presignUrl(endpoint, "PUT", `${prefix}/${i}`, credentials));
-    keyUrls.push(url.pathname + url.search);
-  }
-  const script = join(home, `${name}.lua`);
-  await writeFile(
-    script,
-    [
-      `paths = { ${keyUrls.map((u) => JSON.stringify(u)).join(", ")} }`,
-      `body = string.rep("x", 4096)`,
-      `local count = 0`,
-      `setup = function(thread) thread:set("first", count * ${keyUrls.length / 2}); count = count + 1 end`,
-      `init = function() n = first end`,
-      `request = function() n = n + 1; return wrk.format("PUT", paths[(n % #paths) + 1], nil, body) end`,
-      "",
-    ].join("\n"),
-  );
-  return script;
 }
 
 /** The median of `count` PUTs of `size` bytes, one at a time, by presigned URL (signing not timed): milliseconds. */

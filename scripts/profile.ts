@@ -4,10 +4,11 @@
 // workload, stops it and prints the profile's self time by function and by
 // package. Not a test.
 //
-//   npm run profile -- put-64mib | put-4kib | get-4kib   [--count N] [--seconds S] [--callers FUNCTION]
+//   npm run profile -- put-64mib | put-4kib | put-4kib-32 | get-4kib   [--count N] [--seconds S] [--callers FUNCTION]
 //
-// PUTs go one at a time (curl for 64 MiB, fetch for 4 KiB, --count of them);
-// get-4kib is wrk with 32 connections for --seconds, as the bench runs it.
+// put-64mib and put-4kib go one at a time (curl, fetch; --count of them);
+// put-4kib-32 (4000 keys) and get-4kib are wrk with 32 connections for
+// --seconds (5), as the bench runs them.
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -17,10 +18,12 @@ import { launchAllInOne } from "@koine/launcher";
 import { allInOnePorts } from "@koine/testkit";
 import { presignUrl } from "@koine/testkit/clients";
 import { $, argv, echo } from "zx";
+import { putManyScript, wrk } from "./wrk.ts";
 
 $.verbose = false;
 const workload = String(argv._[0] ?? "put-64mib");
 const credentials = { accessKeyId: "koine", secretAccessKey: "koinesecret" };
+const seconds = Number(argv.seconds ?? 5);
 
 interface ProfileNode {
   id: number;
@@ -158,8 +161,8 @@ try {
   const s3 = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials });
   await s3.send(new CreateBucketCommand({ Bucket: "profile" }));
   s3.destroy();
-  const size = { "put-64mib": 64 * 1024 * 1024, "put-4kib": 4096, "get-4kib": 4096 }[workload];
-  if (size === undefined) throw new Error(`no workload ${workload}: put-64mib, put-4kib or get-4kib`);
+  const size = { "put-64mib": 64 * 1024 * 1024, "put-4kib": 4096, "put-4kib-32": 4096, "get-4kib": 4096 }[workload];
+  if (size === undefined) throw new Error(`no workload ${workload}: put-64mib, put-4kib, put-4kib-32 or get-4kib`);
   count = Number(argv.count ?? (workload === "put-64mib" ? 8 : 2000));
   const file = join(home, "body");
   await writeFile(file, randomBytes(size));
@@ -172,9 +175,9 @@ try {
       await fetch(put, { method: "PUT", body });
       const url = await presignUrl(endpoint, "GET", "/profile/small", credentials);
       await (await fetch(url)).arrayBuffer();
-      // wrk with 32 connections for --seconds (default 5), as the bench runs it: the requests it made are the count.
-      const out = (await $`wrk -t2 -c32 -d${Number(argv.seconds ?? 5)}s ${url}`).stdout;
-      count = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+      count = (await wrk(url, 32, seconds)).requests;
+    } else if (workload === "put-4kib-32") {
+      count = (await wrk(endpoint, 32, seconds, await putManyScript(home, "put-many", endpoint, "/profile/many", credentials))).requests;
     } else if (workload === "put-64mib") {
       // curl, as the bench does: the client is not what is measured.
       for (let i = 0; i < count; i++)

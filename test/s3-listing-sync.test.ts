@@ -3,10 +3,10 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { bootCluster } from "@koine/launcher";
 import { onCleanup, tempDir } from "@koine/testkit";
-import { alluxioOk, s3Client } from "@koine/testkit/clients";
+import { adminCall, alluxioOk, s3Client } from "@koine/testkit/clients";
 
 /** Files put straight into the under-store, as another tool would. */
 async function putInUfs(ufs: string, paths: string[]): Promise<void> {
@@ -16,7 +16,7 @@ async function putInUfs(ufs: string, paths: string[]): Promise<void> {
   }
 }
 
-test("ListObjectsV2 learns the under-store directories a page walks, not the whole tree below it; a new directory shows as a common prefix at once", async (t) => {
+test("ListObjectsV2 learns the under-store directories a page walks, not the whole tree below it; entries found unchanged are not journaled again; a new directory shows as a common prefix at once", async (t) => {
   const home = await tempDir(t, "koine-listing-");
   const ufs = join(home, "ufs");
   await putInUfs(ufs, ["lake/a/1", "lake/a/2", "lake/a/3", "lake/b/1", "lake/b/2", "lake/b/3"]);
@@ -42,6 +42,18 @@ test("ListObjectsV2 learns the under-store directories a page walks, not the who
     ["a/3", "b/1", "b/2", "b/3"],
   );
   assert.deepEqual(await held("/lake/b"), ["1", "2", "3"]);
+
+  // Compared again once the interval is past and found unchanged, entries are not journaled again: reads write nothing.
+  const journalEnd = async () => {
+    const { json } = await adminCall(cluster.adminUrl, "GET", "/api/v1/metadata");
+    return (json as { shards: { journal: { lastSeq: number } }[] }).shards[0]?.journal.lastSeq;
+  };
+  await sleep(400);
+  const before = await journalEnd();
+  await s3.send(new ListObjectsV2Command({ Bucket: "lake" }));
+  await s3.send(new HeadObjectCommand({ Bucket: "lake", Key: "a/1" }));
+  await s3.send(new ListObjectsV2Command({ Bucket: "lake", Delimiter: "/" }));
+  assert.equal(await journalEnd(), before, "nothing journaled by reads of entries the under-store still holds as they are");
 
   // Directories made in the under-store since, at any depth, are learnt by the next listing once the interval is past.
   await putInUfs(ufs, ["lake/c/d/e/deep", "lake/a/4"]);

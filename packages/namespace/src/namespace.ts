@@ -1000,6 +1000,61 @@ export class Namespace {
   }
 
   /**
+   * What comparing directory `dirId` (at `path`) with the under-store's
+   * listing `entries`, taken from `sinceMs`, would change: entries to take
+   * in, files whose bytes changed there, children gone from there (with
+   * what lies below them). Undefined when the directory changed since the
+   * listing began (then it is not compared).
+   */
+  #reconcilePlan(dirId: number, path: string, entries: readonly UfsStatusEntry[], sinceMs: number): ReconcileStep[] | undefined {
+    const base = path === "/" ? "" : path;
+    const dir = this.#inodes.get(dirId);
+    if (dir?.type !== "directory" || dir.mtimeMs > sinceMs) return undefined;
+    const steps: ReconcileStep[] = [];
+    const listed = new Set<string>();
+    for (const found of entries) {
+      const name = namespaceName(found.name);
+      if (name === undefined || !isAdoptable(name)) continue;
+      const entry = { ...found, name };
+      if (this.#mounts.get(`${base}/${entry.name}`)) continue;
+      listed.add(childName(entry.name, entry.type));
+      const sameId = this.childId(dirId, entry.name, entry.type);
+      if (this.childId(dirId, entry.name, entry.type === "file" ? "directory" : "file") !== undefined) continue; // kinds differ: the namespace wins
+      if (sameId === undefined) {
+        steps.push({ path: `${base}/${entry.name}`, adopt: entry });
+        continue;
+      }
+      const inode = this.#inodes.get(sameId) as InodeRecord;
+      if (
+        entry.type === "file" &&
+        inode.persistence === "PERSISTED" &&
+        (inode.syncedMs ?? inode.mtimeMs) < sinceMs &&
+        inode.ufsFingerprint !== entry.fingerprint
+      ) {
+        steps.push({ path: `${base}/${entry.name}`, changed: { inode, entry } });
+      }
+    }
+    for (const { key, value } of [...this.#children.getRange({ start: [dirId, ""], end: [dirId + 1] })]) {
+      if (listed.has(key[1])) continue;
+      const child = this.#inodes.get(value);
+      if (!child || this.#mounts.get(`${base}/${child.name}`)) continue;
+      const items = [...this.subtree(child, `${base}/${child.name}`)];
+      const keep = items.some(
+        ({ inode, path: p }) =>
+          inode.persistence !== "PERSISTED" || (inode.syncedMs ?? inode.mtimeMs) >= sinceMs || this.#mounts.get(p) !== undefined,
+      );
+      if (!keep) steps.push({ path: `${base}/${child.name}`, gone: items.map((item) => item.inode) });
+    }
+    return steps;
+  }
+
+  /** Whether {@link reconcile} would change anything but the directory's time of comparison (read only: nothing journaled). */
+  reconcileChanges(dirId: number, path: string, entries: readonly UfsStatusEntry[], sinceMs: number): boolean {
+    const plan = this.#reconcilePlan(dirId, path, entries, sinceMs);
+    return plan === undefined || plan.length > 0;
+  }
+
+  /**
    * Makes the children of directory `dirId` (at `path`) match an
    * under-store listing taken at `sinceMs`: new entries come in, changed
    * files get their new version, entries gone from the under-store go.
@@ -1007,55 +1062,29 @@ export class Namespace {
    * mount points are left alone. Returns the paths that changed.
    */
   reconcile(dirId: number, path: string, entries: readonly UfsStatusEntry[], sinceMs: number, blockSize: number): Promise<string[]> {
-    const base = path === "/" ? "" : path;
     return this.#tx(() => {
-      const dir = this.#inodes.get(dirId);
-      if (dir?.type !== "directory" || dir.mtimeMs > sinceMs) return [];
-      const changed: string[] = [];
-      const listed = new Set<string>();
-      for (const found of entries) {
-        const name = namespaceName(found.name);
-        if (name === undefined || !isAdoptable(name)) continue;
-        const entry = { ...found, name };
-        if (this.#mounts.get(`${base}/${entry.name}`)) continue;
-        listed.add(childName(entry.name, entry.type));
-        const sameId = this.childId(dirId, entry.name, entry.type);
-        if (this.childId(dirId, entry.name, entry.type === "file" ? "directory" : "file") !== undefined) continue; // kinds differ: the namespace wins
-        if (sameId === undefined) {
-          this.#link(adopted(this.#nextId(), dirId, entry.name, entry, blockSize, this.#now()));
-          changed.push(`${base}/${entry.name}`);
-          continue;
-        }
-        const inode = this.#inodes.get(sameId) as InodeRecord;
-        if (
-          entry.type === "file" &&
-          inode.persistence === "PERSISTED" &&
-          (inode.syncedMs ?? inode.mtimeMs) < sinceMs &&
-          inode.ufsFingerprint !== entry.fingerprint
-        ) {
+      const plan = this.#reconcilePlan(dirId, path, entries, sinceMs);
+      if (plan === undefined) return [];
+      for (const step of plan) {
+        if ("adopt" in step) this.#link(adopted(this.#nextId(), dirId, step.adopt.name, step.adopt, blockSize, this.#now()));
+        else if ("changed" in step) {
+          const { inode, entry } = step.changed;
           this.#put({ ...inode, ...contentOf(inode.id, entry, this.#now()), syncedMs: this.#now() }, inode);
-          changed.push(`${base}/${entry.name}`);
-        }
-      }
-      for (const { key, value } of [...this.#children.getRange({ start: [dirId, ""], end: [dirId + 1] })]) {
-        if (listed.has(key[1])) continue;
-        const child = this.#inodes.get(value);
-        if (!child || this.#mounts.get(`${base}/${child.name}`)) continue;
-        const items = [...this.subtree(child, `${base}/${child.name}`)];
-        const keep = items.some(
-          ({ inode, path: p }) =>
-            inode.persistence !== "PERSISTED" || (inode.syncedMs ?? inode.mtimeMs) >= sinceMs || this.#mounts.get(p) !== undefined,
-        );
-        if (keep) continue;
-        for (const item of items) this.#unlink(item.inode);
-        changed.push(`${base}/${child.name}`);
+        } else for (const inode of step.gone) this.#unlink(inode);
       }
       const now = this.#inodes.get(dirId) as InodeRecord;
       this.#inodes.put(dirId, { ...now, syncedMs: this.#now() });
-      return changed;
+      return plan.map((step) => step.path);
     });
   }
 }
+
+/** One change a reconcile makes, at `path`: an entry taken in, a file whose bytes changed, or what went from the under-store. */
+type ReconcileStep = { path: string } & (
+  | { adopt: UfsStatusEntry }
+  | { changed: { inode: InodeRecord; entry: UfsStatusEntry } }
+  | { gone: InodeRecord[] }
+);
 
 /** Bytes a write holds against its top-level directory's quota until its commit. */
 export interface QuotaHold {

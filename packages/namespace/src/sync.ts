@@ -3,6 +3,9 @@ import { joinPath, type LoadMetadata, parsePath } from "@koine/protocol";
 import { UfsError, type UfsRegistry, type UfsStatus } from "@koine/ufs";
 import { canonical, type InodeRecord, type Namespace, ROOT_ID } from "./namespace.ts";
 
+/** How many entries' times of comparison are remembered at most (see UfsSync). */
+const MAX_REMEMBERED = 1_000_000;
+
 /** What a request says about loading from the under-store (Alluxio's loadMetadataType and syncIntervalMs). */
 export interface SyncOptions {
   loadMetadata?: LoadMetadata | undefined;
@@ -30,6 +33,12 @@ export class UfsSync {
   readonly #onChanged: (paths: string[]) => void;
   /** Whether a top-level name is this namespace's (a shard holds only its own). */
   readonly #owns: (topLevelName: string) => boolean;
+  /**
+   * When entries were last found unchanged in the under-store, by inode id:
+   * kept here, not journaled, so that a check that finds nothing to change
+   * writes nothing (a replica that takes over checks them again once).
+   */
+  readonly #foundUnchanged = new Map<number, number>();
 
   constructor(
     ns: Namespace,
@@ -60,9 +69,28 @@ export class UfsSync {
     return this.#defaultIntervalMs;
   }
 
+  /** When `inode` was last compared with the under-store (none: never). */
+  #checkedMs(inode: InodeRecord): number | undefined {
+    const unchanged = this.#foundUnchanged.get(inode.id);
+    if (unchanged === undefined) return inode.syncedMs;
+    return Math.max(unchanged, inode.syncedMs ?? 0);
+  }
+
+  /** Remembers that `inode` was found as the under-store holds it at `sinceMs`. */
+  #unchanged(inode: InodeRecord, sinceMs: number): void {
+    // A bound on memory: forgetting them costs one more comparison each.
+    if (this.#foundUnchanged.size >= MAX_REMEMBERED) this.#foundUnchanged.clear();
+    this.#foundUnchanged.set(inode.id, sinceMs);
+  }
+
   /** Whether directory `dir` at `path` is due to be compared with the under-store again. */
   directoryDue(dir: InodeRecord, path: string): boolean {
-    return this.#due(dir.syncedMs, path, {});
+    return this.#due(this.#checkedMs(dir), path, {});
+  }
+
+  /** Whether directory `dir` was ever compared with the under-store. */
+  directoryCompared(dir: InodeRecord): boolean {
+    return this.#checkedMs(dir) !== undefined;
   }
 
   #due(checkedMs: number | undefined, path: string, options: SyncOptions): boolean {
@@ -101,15 +129,16 @@ export class UfsSync {
       inode = this.#ns.inode(next) as InodeRecord;
     }
     if (found === segments.length) {
-      if (inode.type === "file" && inode.persistence === "PERSISTED" && this.#due(inode.syncedMs ?? inode.mtimeMs, path, options)) {
+      if (inode.type === "file" && inode.persistence === "PERSISTED" && this.#due(this.#checkedMs(inode) ?? inode.mtimeMs, path, options)) {
         const sinceMs = Date.now();
         const status = await this.#ufsStat(canonical(path));
-        if (await this.#ns.refreshFile(inode.id, status, sinceMs)) this.#onChanged([canonical(path)]);
+        if (status?.type === "file" && status.fingerprint === inode.ufsFingerprint) this.#unchanged(inode, sinceMs);
+        else if (await this.#ns.refreshFile(inode.id, status, sinceMs)) this.#onChanged([canonical(path)]);
       }
       return;
     }
     // Missing: a directory listed within the interval has said all it holds.
-    if (options.loadMetadata !== "ALWAYS" && !this.#due(inode.syncedMs, path, { ...options, loadMetadata: "ONCE" })) return;
+    if (options.loadMetadata !== "ALWAYS" && !this.#due(this.#checkedMs(inode), path, { ...options, loadMetadata: "ONCE" })) return;
     for (; found < segments.length; found++) {
       const at = joinPath(segments.slice(0, found + 1));
       const sinceMs = Date.now();
@@ -132,7 +161,7 @@ export class UfsSync {
   }
 
   async #children(dir: InodeRecord, path: string, options: SyncOptions, recursive: boolean): Promise<void> {
-    if (this.#due(dir.syncedMs, path, options)) {
+    if (this.#due(this.#checkedMs(dir), path, options)) {
       const at = this.#ns.ufsLocationOf(path);
       const ufs = await this.#stores.get(at.mountId);
       const sinceMs = Date.now();
@@ -142,8 +171,12 @@ export class UfsSync {
       });
       if (entries) {
         const held = dir.id === ROOT_ID ? entries.filter((e) => this.#owns(e.name)) : entries;
-        const changed = await this.#ns.reconcile(dir.id, path, held, sinceMs, this.#blockSize);
-        if (changed.length > 0) this.#onChanged(changed);
+        // Journaled (with the whole listing) only when something differs.
+        if (!this.#ns.reconcileChanges(dir.id, path, held, sinceMs)) this.#unchanged(dir, sinceMs);
+        else {
+          const changed = await this.#ns.reconcile(dir.id, path, held, sinceMs, this.#blockSize);
+          if (changed.length > 0) this.#onChanged(changed);
+        }
       }
     }
     if (!recursive) return;

@@ -73,7 +73,8 @@ export function serveTree(m: Metadata): { deletePath: (req: RequestOf<typeof Met
     // listed again: a page costs what it lists, not the size of the tree below the prefix. With "/" as delimiter a
     // page enters a directory only to learn whether keys lie below it (then it shows its common prefix): one never
     // compared with the under-store is, others are compared when listed themselves.
-    const due = (dir: InodeRecord, path: string) => (req.delimiter === "/" ? dir.syncedMs === undefined : m.sync.directoryDue(dir, path));
+    const due = (dir: InodeRecord, path: string) =>
+      req.delimiter === "/" ? !m.sync.directoryCompared(dir) : m.sync.directoryDue(dir, path);
     const synced = new Set<number>();
     for (;;) {
       let stoppedAt: string | undefined;
