@@ -8,7 +8,7 @@
 // a directory of 100k entries (Alluxio proxy), and memory and disk per
 // inode. Not a test.
 //
-//   npm run bench:listing [-- --keys 1000000] [-- --samples 200]
+//   npm run bench:listing [-- --keys 1000000] [-- --samples 200] [-- --sync-interval=-1]
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +19,9 @@ import { argv, echo } from "zx";
 
 const keys = Number(argv.keys ?? 1_000_000);
 const samples = Number(argv.samples ?? 200);
+// The under-store sync interval: koine's default (30 s) unless --sync-interval says (-1: never, as Alluxio's default).
+if (typeof argv["sync-interval"] === "boolean") throw new Error("--sync-interval needs a value: --sync-interval=-1, --sync-interval=30s");
+const syncInterval = argv["sync-interval"] === undefined ? {} : { KOINE_UFS_SYNC_INTERVAL: String(argv["sync-interval"]) };
 const credentials = { accessKeyId: "koine", secretAccessKey: "koinesecret" };
 const DATASETS = 10;
 const MONTHS = 24;
@@ -127,53 +130,52 @@ async function rssOf(pid: number): Promise<number> {
 }
 
 const home = await mkdtemp(join(tmpdir(), "koine-bench-listing-"));
-const ufs = join(home, "ufs");
-let t = performance.now();
-await layOut(join(ufs, "lake"), keys);
-for (let i = 0; i < 10; i++) await layOut(join(ufs, "small"), 10);
-const laidOut = (performance.now() - t) / 1000;
-echo(`${keys} files (64 bytes each, ${perDirectory} a directory) laid out in the under-store in ${laidOut.toFixed(1)} s`);
-
-const ports = await allInOnePorts();
-// The under-store sync interval: koine's default (30 s) unless --sync-interval says (-1: never, as Alluxio's default).
-const syncInterval = argv["sync-interval"] === undefined ? {} : { KOINE_UFS_SYNC_INTERVAL: String(argv["sync-interval"]) };
-const koine = await launchAllInOne({ KOINE_HOME: home, ...ports, ...syncInterval });
-const endpoint = `http://127.0.0.1:${ports.KOINE_S3_PORT}`;
 try {
-  const pid = koine.pid as number;
-  const rssBefore = await rssOf(pid);
-  const lmdbBefore = await lmdbBytes(join(home, "metadata"));
+  const ufs = join(home, "ufs");
+  let t = performance.now();
+  await layOut(join(ufs, "lake"), keys);
+  for (let i = 0; i < 10; i++) await layOut(join(ufs, "small"), 10);
+  const laidOut = (performance.now() - t) / 1000;
+  echo(`${keys} files (64 bytes each, ${perDirectory} a directory) laid out in the under-store in ${laidOut.toFixed(1)} s`);
 
-  // First listings: koine learns the under-store's files as it lists them (the small bucket first: its entries are as
-  // old as the big one's when HEAD compares them).
-  await listAll(endpoint, "small", {});
-  t = performance.now();
-  const first = await listAll(endpoint, "lake", {});
-  const learnt = (performance.now() - t) / 1000;
-  if (first.keys !== keys) throw new Error(`the first listing found ${first.keys} keys, not ${keys}`);
-  const rssAfter = await rssOf(pid);
-  const lmdbAfter = await lmdbBytes(join(home, "metadata"));
+  const ports = await allInOnePorts();
+  const koine = await launchAllInOne({ KOINE_HOME: home, ...ports, ...syncInterval });
+  const endpoint = `http://127.0.0.1:${ports.KOINE_S3_PORT}`;
+  try {
+    const pid = koine.pid as number;
+    const rssBefore = await rssOf(pid);
+    const lmdbBefore = await lmdbBytes(join(home, "metadata"));
 
-  const flat = await listAll(endpoint, "lake", {});
-  const leaf = keyOf(Math.floor(keys / 2)).replace(/[^/]+$/, "");
-  const delimited: number[] = [];
-  while (delimited.length < samples) delimited.push(...(await listAll(endpoint, "lake", { prefix: leaf, delimiter: "/" })).pages);
-  const roots: number[] = [];
-  for (let n = 0; n < 20; n++) roots.push(...(await listAll(endpoint, "lake", { delimiter: "/" })).pages);
-  const headBig = await randomRequests(endpoint, "HEAD", samples, (i) => `lake/${keyOf(i)}`, keys);
-  const headSmall = await randomRequests(endpoint, "HEAD", samples, (i) => `small/${keyOf(i)}`, 10);
-  const getBig = await randomRequests(endpoint, "GET", samples, (i) => `lake/${keyOf(i)}`, keys);
+    // First listings: koine learns the under-store's files as it lists them (the small bucket first: its entries are as
+    // old as the big one's when HEAD compares them).
+    await listAll(endpoint, "small", {});
+    t = performance.now();
+    const first = await listAll(endpoint, "lake", {});
+    const learnt = (performance.now() - t) / 1000;
+    if (first.keys !== keys) throw new Error(`the first listing found ${first.keys} keys, not ${keys}`);
+    const rssAfter = await rssOf(pid);
+    const lmdbAfter = await lmdbBytes(join(home, "metadata"));
 
-  // The rename of one dataset: a directory of keys/10 entries, by the Alluxio proxy.
-  const basic = { authorization: `Basic ${Buffer.from(`${credentials.accessKeyId}:${credentials.secretAccessKey}`).toString("base64")}` };
-  const renamed = await timed(`http://127.0.0.1:${ports.KOINE_ALLUXIO_PORT}/api/v1/paths//lake/dataset=d0/rename?dst=/lake/renamed-d0`, {
-    method: "POST",
-    headers: basic,
-  });
-  if (renamed.status !== 200) throw new Error(`rename answered ${renamed.status}: ${renamed.body}`);
-  const moved = await listAll(endpoint, "lake", { prefix: "renamed-d0/" });
+    const flat = await listAll(endpoint, "lake", {});
+    const leaf = keyOf(Math.floor(keys / 2)).replace(/[^/]+$/, "");
+    const delimited: number[] = [];
+    while (delimited.length < samples) delimited.push(...(await listAll(endpoint, "lake", { prefix: leaf, delimiter: "/" })).pages);
+    const roots: number[] = [];
+    for (let n = 0; n < 20; n++) roots.push(...(await listAll(endpoint, "lake", { delimiter: "/" })).pages);
+    const headBig = await randomRequests(endpoint, "HEAD", samples, (i) => `lake/${keyOf(i)}`, keys);
+    const headSmall = await randomRequests(endpoint, "HEAD", samples, (i) => `small/${keyOf(i)}`, 10);
+    const getBig = await randomRequests(endpoint, "GET", samples, (i) => `lake/${keyOf(i)}`, keys);
 
-  echo(`
+    // The rename of one dataset: a directory of keys/10 entries, by the Alluxio proxy.
+    const basic = { authorization: `Basic ${Buffer.from(`${credentials.accessKeyId}:${credentials.secretAccessKey}`).toString("base64")}` };
+    const renamed = await timed(`http://127.0.0.1:${ports.KOINE_ALLUXIO_PORT}/api/v1/paths//lake/dataset=d0/rename?dst=/lake/renamed-d0`, {
+      method: "POST",
+      headers: basic,
+    });
+    if (renamed.status !== 200) throw new Error(`rename answered ${renamed.status}: ${renamed.body}`);
+    const moved = await listAll(endpoint, "lake", { prefix: "renamed-d0/" });
+
+    echo(`
 ${keys} keys in bucket "lake" (under-store sync interval: ${argv["sync-interval"] ?? "30s, the default"}), ${perDirectory} keys a directory, 4 levels (\`${keyOf(12345)}\`); ${samples} samples each, one request at a time (fetch, presigned)
 
 | what | p50 | p99 |
@@ -186,22 +188,24 @@ ${keys} keys in bucket "lake" (under-store sync interval: ${argv["sync-interval"
 | GET of a random key (64 bytes), 1M-key bucket | ${spread(getBig)} |
 
 - HEAD in the ${keys}-key bucket over HEAD in the 10-key bucket, p50: ${(
-    percentile(
-      [...headBig].sort((a, b) => a - b),
-      50,
-    ) /
       percentile(
-        [...headSmall].sort((a, b) => a - b),
+        [...headBig].sort((a, b) => a - b),
         50,
-      )
-  ).toFixed(2)}×
+      ) /
+        percentile(
+          [...headSmall].sort((a, b) => a - b),
+          50,
+        )
+    ).toFixed(2)}×
 - first listing of the bucket (koine learns ${keys} files from the under-store as it lists): ${learnt.toFixed(1)} s (${Math.round(keys / learnt)} keys/s; ${first.pages.length} pages)
 - rename of a directory of ${moved.keys} entries (Alluxio proxy): ${ms(renamed.ms)}
 - memory: ${((rssAfter - rssBefore) / keys).toFixed(0)} bytes of resident memory a key (the whole all-in-one process, ${(rssBefore / 2 ** 20).toFixed(0)} -> ${(rssAfter / 2 ** 20).toFixed(0)} MiB; LMDB's pages count as they are mapped)
 - disk: ${((lmdbAfter - lmdbBefore) / keys).toFixed(0)} bytes of LMDB a key (${(lmdbAfter / 2 ** 20).toFixed(0)} MiB)
 `);
+  } finally {
+    koine.kill("SIGTERM");
+    await new Promise((r) => koine.once("exit", r));
+  }
 } finally {
-  koine.kill("SIGTERM");
-  await new Promise((r) => koine.once("exit", r));
   await rm(home, { recursive: true, force: true });
 }

@@ -7,7 +7,7 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectC
 import { Upload } from "@aws-sdk/lib-storage";
 import { type NatsServer, startNatsServer } from "@koine/bus";
 import { launchAllInOne } from "@koine/launcher";
-import { freePort, onCleanup, tempDir } from "@koine/testkit";
+import { allInOnePorts, onCleanup, tempDir } from "@koine/testkit";
 import { s3Client } from "@koine/testkit/clients";
 
 const MiB = 1024 * 1024;
@@ -22,18 +22,11 @@ function kill9(child: ChildProcess): Promise<void> {
 
 test("restart - after SIGKILL of every process, every byte and listing is back", async (t) => {
   const home = await tempDir(t, "koine-restart-");
-  const natsPort = await freePort();
-  const s3Port = await freePort();
-  const cachePort = await freePort();
+  // Every port of the cluster a free one (AIS and Ozone included); the nats-server is this test's, at the cluster's port.
+  const ports = await allInOnePorts();
+  const natsPort = Number(ports.KOINE_NATS_PORT);
   const storeDir = join(home, "nats");
-  const env = {
-    KOINE_HOME: home,
-    KOINE_NATS_URL: `nats://127.0.0.1:${natsPort}`,
-    KOINE_S3_PORT: String(s3Port),
-    KOINE_ALLUXIO_PORT: String(await freePort()),
-    KOINE_ADMIN_PORT: String(await freePort()),
-    KOINE_CACHE_PORT: String(cachePort),
-  };
+  const env = { KOINE_HOME: home, ...ports, KOINE_NATS_URL: `nats://127.0.0.1:${natsPort}` };
   let nats: NatsServer = await startNatsServer({ storeDir, port: natsPort });
   let koine = await launchAllInOne(env);
   onCleanup(t, async () => {
@@ -41,7 +34,7 @@ test("restart - after SIGKILL of every process, every byte and listing is back",
     await nats.stop();
   });
 
-  const endpoint = `http://127.0.0.1:${s3Port}`;
+  const endpoint = `http://127.0.0.1:${ports.KOINE_S3_PORT}`;
   const s3 = s3Client(endpoint);
   onCleanup(t, () => s3.destroy());
   await s3.send(new CreateBucketCommand({ Bucket: "durable" }));
