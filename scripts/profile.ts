@@ -112,14 +112,17 @@ async function stagesOf(metricsUrl: string, requests: number): Promise<string[]>
     .map(([what, count, ms]) => `| ${what} | ${count} | ${(ms / count).toFixed(2)} | ${(ms / requests).toFixed(2)} |`);
 }
 
-/** CPU ms used so far by each thread of `pid` (by thread id), from /proc. */
+/** CPU ms used so far by each thread of `pid`, in user space and in the kernel (keys "<tid> user", "<tid> kernel"), from /proc. */
 async function threadCpu(pid: number): Promise<Map<string, number>> {
   const used = new Map<string, number>();
   for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
     const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, "utf8").catch(() => "");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     // utime and stime, in clock ticks (100 a second on Linux).
-    if (fields.length > 12) used.set(tid, (Number(fields[11]) + Number(fields[12])) * 10);
+    if (fields.length > 12) {
+      used.set(`${tid} user`, Number(fields[11]) * 10);
+      used.set(`${tid} kernel`, Number(fields[12]) * 10);
+    }
   }
   return used;
 }
@@ -137,11 +140,14 @@ async function cpuDuring(koinePid: number, natsPid: number | undefined, work: ()
   const [k0, n0, m0] = await Promise.all([threadCpu(koinePid), natsPid ? threadCpu(natsPid) : new Map(), machineCpu()]);
   await work();
   const [k1, n1, m1] = await Promise.all([threadCpu(koinePid), natsPid ? threadCpu(natsPid) : new Map(), machineCpu()]);
-  const spent = (after: Map<string, number>, before: Map<string, number>, which: (tid: string) => boolean) =>
-    [...after].filter(([tid]) => which(tid)).reduce((sum, [tid, ms]) => sum + ms - (before.get(tid) ?? 0), 0);
+  const spent = (after: Map<string, number>, before: Map<string, number>, which: (key: string) => boolean) =>
+    [...after].filter(([key]) => which(key)).reduce((sum, [key, ms]) => sum + ms - (before.get(key) ?? 0), 0);
+  const main = (key: string) => key.startsWith(`${koinePid} `);
   return {
-    "koine, main thread": spent(k1, k0, (tid) => tid === String(koinePid)),
-    "koine, other threads (libuv's pool: file writes and fsyncs; V8's helpers: GC)": spent(k1, k0, (tid) => tid !== String(koinePid)),
+    "koine, main thread, user": spent(k1, k0, (key) => main(key) && key.endsWith("user")),
+    "koine, main thread, kernel": spent(k1, k0, (key) => main(key) && key.endsWith("kernel")),
+    "koine, other threads, user (V8's helpers: GC; LMDB's writer)": spent(k1, k0, (key) => !main(key) && key.endsWith("user")),
+    "koine, other threads, kernel (libuv's pool: file calls, fsyncs)": spent(k1, k0, (key) => !main(key) && key.endsWith("kernel")),
     "nats-server": spent(n1, n0, () => true),
     "the whole machine, busy": m1.busy - m0.busy,
     "the whole machine, available": m1.total - m0.total,
