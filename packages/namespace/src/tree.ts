@@ -27,9 +27,9 @@ const FILE_ATTRIBUTES: readonly (keyof FileAttributes)[] = [
 export function serveTree(m: Metadata): { deletePath: (req: RequestOf<typeof Meta.delete>) => Promise<{ deleted: FileInfo[] }> } {
   /** Renames of one path, one after another. */
   const renames = new Turns();
-  /** An under-store that cannot be reached leaves the namespace answering from what it holds. */
   /** Thrown to stop a listing at a directory that is due to be compared with the under-store. */
   const DUE = Symbol("due");
+  /** An under-store that cannot be reached leaves the namespace answering from what it holds. */
   const unsynced = (err: unknown) => {
     if (err instanceof KoineError && err.code === ErrorCode.InvalidArgument) throw err;
     m.log.warn({ cause: (err as Error).message }, "cannot compare with the under-store; answering from the namespace");
@@ -73,8 +73,8 @@ export function serveTree(m: Metadata): { deletePath: (req: RequestOf<typeof Met
     // listed again: a page costs what it lists, not the size of the tree below the prefix. With "/" as delimiter a
     // page enters a directory only to learn whether keys lie below it (then it shows its common prefix): one never
     // compared with the under-store is, others are compared when listed themselves.
-    const due = (dir: InodeRecord, path: string) =>
-      req.delimiter === "/" ? !m.sync.directoryCompared(dir) : m.sync.directoryDue(dir, path);
+    const due = (entered: InodeRecord, path: string) =>
+      req.delimiter === "/" ? !m.sync.directoryCompared(entered) : m.sync.directoryDue(entered, path);
     const synced = new Set<number>();
     for (;;) {
       let stoppedAt: string | undefined;
