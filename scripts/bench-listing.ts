@@ -17,7 +17,7 @@ import { connect, request } from "@koine/bus";
 import { launchAllInOne } from "@koine/launcher";
 import { Meta } from "@koine/protocol";
 import { allInOnePorts } from "@koine/testkit";
-import { presignUrl } from "@koine/testkit/clients";
+import { basicAuth, presignUrl } from "@koine/testkit/clients";
 import { argv, echo } from "zx";
 
 const keys = Number(argv.keys ?? 1_000_000);
@@ -59,7 +59,11 @@ async function layOut(root: string, count: number): Promise<void> {
   }
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+/** The `p`th percentile of `times`. */
+function percentile(times: number[], p: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 
 /** Times one request (until its whole body is read); its body. */
@@ -93,23 +97,10 @@ async function listAll(endpoint: string, bucket: string, query: Record<string, s
 }
 
 /** The p50 of `a` over the p50 of `b`. */
-const p50ratio = (a: number[], b: number[]) =>
-  `${(
-    percentile(
-      [...a].sort((x, y) => x - y),
-      50,
-    ) /
-      percentile(
-        [...b].sort((x, y) => x - y),
-        50,
-      )
-  ).toFixed(2)}×`;
+const p50ratio = (a: number[], b: number[]) => `${(percentile(a, 50) / percentile(b, 50)).toFixed(2)}×`;
 
 /** p50 and p99 of `times`, as a table's cells. */
-function spread(times: number[]): string {
-  const sorted = [...times].sort((a, b) => a - b);
-  return `${ms(percentile(sorted, 50))} | ${ms(percentile(sorted, 99))}`;
-}
+const spread = (times: number[]) => `${ms(percentile(times, 50))} | ${ms(percentile(times, 99))}`;
 
 /** The latency of `count` requests made one at a time, each at a random key of `keyAt`. */
 async function randomRequests(
@@ -202,10 +193,9 @@ try {
     await nc.close();
 
     // The rename of one dataset: a directory of keys/10 entries, by the Alluxio proxy.
-    const basic = { authorization: `Basic ${Buffer.from(`${credentials.accessKeyId}:${credentials.secretAccessKey}`).toString("base64")}` };
     const renamed = await timed(`http://127.0.0.1:${ports.KOINE_ALLUXIO_PORT}/api/v1/paths//lake/dataset=d0/rename?dst=/lake/renamed-d0`, {
       method: "POST",
-      headers: basic,
+      headers: basicAuth(credentials),
     });
     if (renamed.status !== 200) throw new Error(`rename answered ${renamed.status}: ${renamed.body}`);
     const moved = await listAll(endpoint, "lake", { prefix: "renamed-d0/" });

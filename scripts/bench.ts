@@ -17,7 +17,7 @@ import { connect, request } from "@koine/bus";
 import { launchAllInOne } from "@koine/launcher";
 import { cacheNode } from "@koine/protocol";
 import { allInOnePorts, freePorts } from "@koine/testkit";
-import { presignUrl } from "@koine/testkit/clients";
+import { basicAuth, presignUrl } from "@koine/testkit/clients";
 import { $, argv, echo, which } from "zx";
 import { type S3Target, startMoto, startS3rver } from "./peers.ts";
 import { putManyScript, wrk as runWrk } from "./wrk.ts";
@@ -210,7 +210,7 @@ require("node:http").createServer((req, res) => res.end(body)).listen(${bareNode
   const warmBig = { koine: await wrk(koineBig, 4), nginx: await wrk(nginxBig, 4) };
 
   // AIS: the gateway's redirect, then the owning target, against S3's GET of the same objects, by the same client loop.
-  const basic = { authorization: `Basic ${Buffer.from(`${credentials.accessKeyId}:${credentials.secretAccessKey}`).toString("base64")}` };
+  const basic = basicAuth(credentials);
   const aisObjects = `http://127.0.0.1:${aisPort}/v1/objects/bench`;
   const ais = {
     small: { ais: await fetchRate(`${aisObjects}/small/0`, basic, 32), s3: await fetchRate(koineSmall, {}, 32) },
