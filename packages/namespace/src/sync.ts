@@ -83,9 +83,9 @@ export class UfsSync {
     this.#foundUnchanged.set(inode.id, sinceMs);
   }
 
-  /** Whether directory `dir` at `path` is due to be compared with the under-store again. */
-  directoryDue(dir: InodeRecord, path: string): boolean {
-    return this.#due(this.#checkedMs(dir), path, {});
+  /** Whether directory `dir` at `path` is due to be compared with the under-store again (as a request's `options` say). */
+  directoryDue(dir: InodeRecord, path: string, options: SyncOptions = {}): boolean {
+    return this.#due(this.#checkedMs(dir), path, options);
   }
 
   /** Whether directory `dir` was ever compared with the under-store. */
@@ -152,15 +152,19 @@ export class UfsSync {
     }
   }
 
-  /** Brings directory `path` and its children (with `recursive`, all below it) up to date. */
-  async directory(path: string, options: SyncOptions = {}, recursive = false): Promise<void> {
+  /**
+   * Brings directory `path` and its children up to date (a listing that
+   * walks further brings each directory it enters up to date as it gets
+   * there: see serveTree).
+   */
+  async directory(path: string, options: SyncOptions = {}): Promise<void> {
     if (options.loadMetadata === "NEVER") return;
     await this.path(path, options);
     const inode = this.#ns.lookup(parsePath(path));
-    if (inode?.type === "directory") await this.#children(inode, canonical(path), options, recursive);
+    if (inode?.type === "directory") await this.#children(inode, canonical(path), options);
   }
 
-  async #children(dir: InodeRecord, path: string, options: SyncOptions, recursive: boolean): Promise<void> {
+  async #children(dir: InodeRecord, path: string, options: SyncOptions): Promise<void> {
     if (this.#due(this.#checkedMs(dir), path, options)) {
       const at = this.#ns.ufsLocationOf(path);
       const ufs = await this.#stores.get(at.mountId);
@@ -178,11 +182,6 @@ export class UfsSync {
           if (changed.length > 0) this.#onChanged(changed);
         }
       }
-    }
-    if (!recursive) return;
-    const base = path === "/" ? "" : path;
-    for (const child of this.#ns.listChildren(dir.id, undefined, Number.MAX_SAFE_INTEGER)) {
-      if (child.type === "directory") await this.#children(child, `${base}/${child.name}`, options, true);
     }
   }
 }

@@ -3,6 +3,7 @@ import { Turns } from "@koine/ufs";
 import { type Metadata, removeFromUfs } from "./context.ts";
 import { listKeys } from "./listing.ts";
 import { canonical, type InodeRecord, type PlacedInode } from "./namespace.ts";
+import type { SyncOptions } from "./sync.ts";
 
 /** Attributes that change the file itself, not only how it is cached (refused on a read-only mount). */
 const FILE_ATTRIBUTES: readonly (keyof FileAttributes)[] = [
@@ -38,9 +39,37 @@ export function serveTree(m: Metadata): { deletePath: (req: RequestOf<typeof Met
     await m.sync.path(req.path, req).catch(unsynced);
     return m.ns.stat(req.path);
   });
+  /**
+   * Runs `list` (a walk over LMDB that tells of each directory it descends
+   * into); the first directory it enters that is `due` stops it, is
+   * compared with the under-store, and the walk runs again, until it
+   * entered none that was due: a listing costs what it walks, not the size
+   * of the tree below it. Each directory is compared once a request at most.
+   */
+  const listSyncing = async <T>(
+    list: (entered: (dir: InodeRecord, path: string) => void) => T,
+    due: (dir: InodeRecord, path: string) => boolean,
+    options: SyncOptions,
+  ): Promise<T> => {
+    const synced = new Set<number>();
+    for (;;) {
+      let stoppedAt: string | undefined;
+      try {
+        return list((dir, path) => {
+          if (synced.has(dir.id) || !due(dir, path)) return;
+          synced.add(dir.id);
+          stoppedAt = path;
+          throw DUE;
+        });
+      } catch (err) {
+        if (err !== DUE || stoppedAt === undefined) throw err;
+      }
+      await m.sync.directory(stoppedAt, options).catch(unsynced);
+    }
+  };
   m.on(Meta.list, async (req) => {
     const { path, after, limit, recursive } = req;
-    await m.sync.directory(path, req, recursive === true).catch(unsynced);
+    await m.sync.directory(path, req).catch(unsynced);
     const dir = m.ns.get(path);
     const base = canonical(path) === "/" ? "" : canonical(path);
     if (dir.type !== "directory") return { entries: [m.ns.info(dir, canonical(path))], truncated: false };
@@ -52,45 +81,33 @@ export function serveTree(m: Metadata): { deletePath: (req: RequestOf<typeof Met
         truncated: children.length > max,
       };
     }
-    const entries: FileInfo[] = [];
-    const walk = (id: number, prefix: string): boolean => {
-      for (const c of m.ns.listChildren(id, undefined, Number.MAX_SAFE_INTEGER)) {
-        if (entries.length >= max) return false;
-        entries.push(m.ns.info(c, `${prefix}/${c.name}`));
-        if (c.type === "directory" && !walk(c.id, `${prefix}/${c.name}`)) return false;
-      }
-      return true;
+    const listed = (entered: (dir: InodeRecord, path: string) => void) => {
+      const entries: FileInfo[] = [];
+      const walk = (id: number, prefix: string): boolean => {
+        for (const c of m.ns.listChildren(id, undefined, Number.MAX_SAFE_INTEGER)) {
+          if (entries.length >= max) return false;
+          entries.push(m.ns.info(c, `${prefix}/${c.name}`));
+          if (c.type !== "directory") continue;
+          entered(c, `${prefix}/${c.name}`);
+          if (!walk(c.id, `${prefix}/${c.name}`)) return false;
+        }
+        return true;
+      };
+      const complete = walk(dir.id, base);
+      return { entries, truncated: !complete };
     };
-    const complete = walk(dir.id, base);
-    return { entries, truncated: !complete };
+    return listSyncing(listed, (entered, at) => m.sync.directoryDue(entered, at, req), req);
   });
   m.on(Meta.listKeys, async (req) => {
     const cut = req.prefix.lastIndexOf("/");
     const dir = `/${req.bucket}${cut >= 0 ? `/${req.prefix.slice(0, cut)}` : ""}`;
     if (!isPath(dir)) return listKeys(m.ns, req);
     await m.sync.directory(dir, {}).catch(unsynced);
-    // A page stops at the first directory it enters that is due, which is brought up to date before the page is
-    // listed again: a page costs what it lists, not the size of the tree below the prefix. With "/" as delimiter a
-    // page enters a directory only to learn whether keys lie below it (then it shows its common prefix): one never
-    // compared with the under-store is, others are compared when listed themselves.
+    // With "/" as delimiter a page enters a directory only to learn whether keys lie below it (then it shows its
+    // common prefix): one never compared with the under-store is, others are compared when listed themselves.
     const due = (entered: InodeRecord, path: string) =>
       req.delimiter === "/" ? !m.sync.directoryCompared(entered) : m.sync.directoryDue(entered, path);
-    const synced = new Set<number>();
-    for (;;) {
-      let stoppedAt: string | undefined;
-      try {
-        return listKeys(m.ns, req, (entered, key) => {
-          const path = `/${req.bucket}/${key.slice(0, -1)}`;
-          if (synced.has(entered.id) || !due(entered, path)) return;
-          synced.add(entered.id);
-          stoppedAt = path;
-          throw DUE;
-        });
-      } catch (err) {
-        if (err !== DUE || stoppedAt === undefined) throw err;
-      }
-      await m.sync.directory(stoppedAt, {}).catch(unsynced);
-    }
+    return listSyncing((entered) => listKeys(m.ns, req, (at, key) => entered(at, `/${req.bucket}/${key.slice(0, -1)}`)), due, {});
   });
   m.on(Meta.mkdir, async (req) => {
     m.writable(req.path);
