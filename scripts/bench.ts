@@ -117,6 +117,32 @@ async function s3Workloads(target: S3Target, home: string, bigFile: string): Pro
   }
 }
 
+/**
+ * A second koine whose S3 port is served by `workers` processes (KOINE_S3_WORKERS), as nginx's `auto` has one
+ * worker a core: GET 4 KiB warm and PUT 4 KiB over 4000 keys, 32 connections each. The first koine idles meanwhile.
+ */
+async function s3WithWorkers(workers: number): Promise<{ getSmallRps: number; putSmallRps: number }> {
+  const workersHome = join(home, "workers");
+  const workerPorts = await allInOnePorts();
+  const cluster = await launchAllInOne({ KOINE_HOME: workersHome, ...workerPorts, KOINE_S3_WORKERS: String(workers) });
+  try {
+    const endpoint = `http://127.0.0.1:${workerPorts.KOINE_S3_PORT}`;
+    const s3 = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials });
+    await s3.send(new CreateBucketCommand({ Bucket: "bench" }));
+    await s3.send(new PutObjectCommand({ Bucket: "bench", Key: "small/0", Body: randomBytes(4 * KiB) }));
+    s3.destroy();
+    const small = await presignUrl(endpoint, "GET", "/bench/small/0", credentials);
+    await timedGet(small);
+    const getSmallRps = (await wrk(small, 32)).rps;
+    const putSmallRps = (await wrk(endpoint, 32, await putManyScript(workersHome, "put-many", endpoint, "/bench/put-many", credentials)))
+      .rps;
+    return { getSmallRps, putSmallRps };
+  } finally {
+    cluster.kill("SIGTERM");
+    await new Promise((r) => cluster.once("exit", r));
+  }
+}
+
 const mbs = (bps: number) => `${(bps / MiB).toFixed(0)} MiB/s`;
 const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : "n/a");
 
@@ -208,6 +234,7 @@ require("node:http").createServer((req, res) => res.end(body)).listen(${bareNode
     bareNode: await wrk(`http://127.0.0.1:${bareNodePort}/`, 32),
   };
   const warmBig = { koine: await wrk(koineBig, 4), nginx: await wrk(nginxBig, 4) };
+  const withWorkers = await s3WithWorkers(cpus().length);
 
   // AIS: the gateway's redirect, then the owning target, against S3's GET of the same objects, by the same client loop.
   const basic = basicAuth(credentials);
@@ -281,11 +308,13 @@ machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 1024 ** 3).toF
 | GET 4 KiB warm, 32 connections | ${warmSmall.koine.rps.toFixed(0)} req/s | ${warmSmall.nginx.rps.toFixed(0)} req/s | ${ratio(warmSmall.koine.rps, warmSmall.nginx.rps)} |
 | GET 4 KiB warm, 32 connections, nginx with one worker (koine's front-ends are one process) | ${warmSmall.koine.rps.toFixed(0)} req/s | ${warmSmall.nginxOneWorker.rps.toFixed(0)} req/s | ${ratio(warmSmall.koine.rps, warmSmall.nginxOneWorker.rps)} |
 | GET 4 KiB, 32 connections, against bare node:http answering 4 KiB from memory (no routing, no signature, no cache: Node's floor) | ${warmSmall.koine.rps.toFixed(0)} req/s | ${warmSmall.bareNode.rps.toFixed(0)} req/s (node:http) | ${ratio(warmSmall.koine.rps, warmSmall.bareNode.rps)} |
+| GET 4 KiB warm, 32 connections, koine's S3 port served by ${cpus().length} processes (KOINE_S3_WORKERS) as nginx's ${cpus().length} workers | ${withWorkers.getSmallRps.toFixed(0)} req/s | ${warmSmall.nginx.rps.toFixed(0)} req/s | ${ratio(withWorkers.getSmallRps, warmSmall.nginx.rps)} |
 | GET 64 MiB warm, 4 connections | ${mbs(warmBig.koine.bps)} | ${mbs(warmBig.nginx.bps)} | ${ratio(warmBig.koine.bps, warmBig.nginx.bps)} |
 | GET 64 MiB cold (cache emptied), 1 stream | ${mbs(coldKoine)} | ${mbs(nginxOnce)} (1 stream, page cache) | ${ratio(coldKoine, nginxOnce)} |
 | PUT 64 MiB, 1 stream (curl, presigned) | ${mbs(putBigBps)} | dd with fsync: ${mbs(ddBps)} | ${ratio(putBigBps, ddBps)} |
 | PUT 64 MiB, 1 stream (AWS SDK: signed SHA-256 + CRC32 on the client) | ${mbs(putSdkBps)} | | |
 | PUT 4 KiB, 32 connections (wrk, presigned, 4000 keys) | ${putMany.rps.toFixed(0)} req/s | | |
+| PUT 4 KiB, 32 connections (wrk, presigned, 4000 keys), S3 port served by ${cpus().length} processes | ${withWorkers.putSmallRps.toFixed(0)} req/s | | |
 | PUT 4 KiB, 32 connections (wrk, presigned, one key overwritten: its commits run in turn) | ${putSmall.rps.toFixed(0)} req/s | | |
 
 | AIS GET (fetch loops, redirect followed) | AIS: gateway 301, then target | S3 GET, same objects, same loops | AIS / S3 |

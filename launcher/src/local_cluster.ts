@@ -36,6 +36,8 @@ export interface LocalClusterOptions {
   blockSize?: number;
   /** @default 9000 */
   s3Port?: number;
+  /** Processes serving the S3 port (the others read the cache nodes' page files themselves). @default 1 */
+  s3Workers?: number;
   /** @default 39999 */
   alluxioPort?: number;
   /** @default 19999 */
@@ -195,8 +197,14 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     // What every front-end is given: NATS, the key, TLS, the address, and the cache nodes of this process.
     const frontEnd = { natsUrl, clusterKey, tls: options.tls, host: options.bindHost ?? "127.0.0.1" };
     const dataFrontEnd = { ...frontEnd, localNodes, ...(options.blockSize ? { blockSize: options.blockSize } : {}) };
+    // The gateway's workers, in processes of their own, read the page files of this process's cache nodes.
+    const localPages = new Map(
+      options.remoteCacheNodes ? [] : nodes.map((n) => [n.id, { dir: n.engine.store.dir, pageSize: n.engine.pageSize }] as const),
+    );
     const gateway = await s3.start({
       ...dataFrontEnd,
+      localPages,
+      workers: options.s3Workers ?? 1,
       port: options.s3Port ?? s3.DEFAULT_PORT,
       region: "us-east-1",
       bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS,

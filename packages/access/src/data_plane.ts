@@ -70,4 +70,14 @@ export class PageSealer {
   check(name: string, data: Uint8Array, tag: Uint8Array): boolean {
     return tag.length === PageSealer.TAG_BYTES && timingSafeEqual(this.seal(name, data), tag);
   }
+
+  /**
+   * The bytes of a page file as written (its seal, then the bytes) when it
+   * holds page `name` of `size` bytes under a valid seal; else undefined.
+   */
+  open(name: string, file: Buffer, size: number): Buffer | undefined {
+    const data = file.subarray(PageSealer.TAG_BYTES);
+    if (file.length < PageSealer.TAG_BYTES || data.length !== size) return undefined;
+    return this.check(name, data, file.subarray(0, PageSealer.TAG_BYTES)) ? data : undefined;
+  }
 }

@@ -110,8 +110,8 @@ export class PageStore {
       this.#forget(key);
       return undefined;
     }
-    const data = raw.subarray(HEADER_BYTES);
-    if (raw.length < HEADER_BYTES || data.length !== size || !this.#sealer.check(key, data, raw.subarray(0, HEADER_BYTES))) {
+    const data = this.#sealer.open(key, raw, size);
+    if (!data) {
       this.counters.corruptPages++;
       await this.#remove(key);
       return undefined;

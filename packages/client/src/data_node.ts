@@ -1,6 +1,8 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { rootCertificates } from "node:tls";
-import { DATA_SIGNATURE_HEADER, type DataRequestSigner } from "@koine/access";
+import { DATA_SIGNATURE_HEADER, type DataRequestSigner, type PageSealer } from "@koine/access";
 import { requestIdNow } from "@koine/log";
 import {
   type BlockTarget,
@@ -144,5 +146,113 @@ export class HttpDataNode implements DataNode {
   /** Drops every connection at once, requests under way included. */
   destroy(): Promise<void> {
     return this.#pool.destroy();
+  }
+}
+
+/** A cache node on this host, as a process that cannot hold it in memory sees it: the directory of its page files. */
+export interface LocalPages {
+  dir: string;
+  pageSize: number;
+}
+
+/** How many bytes of pages read from a local node's files a process keeps in memory. */
+const PAGE_FILE_MEMORY_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The page files of a cache node on this host, read by a process that cannot
+ * hold the node in memory: a page there under a valid seal is that version's
+ * bytes (a content id names one version, and a page file is written whole,
+ * then renamed), so the most recent ones are kept in memory here too (first
+ * in, first out), and no HTTP hop is needed for them.
+ */
+export class LocalPageFiles {
+  readonly pageSize: number;
+  readonly #dir: string;
+  readonly #sealer: PageSealer;
+  readonly #memory = new Map<string, Buffer>();
+  #memoryBytes = 0;
+
+  constructor(pages: LocalPages, sealer: PageSealer) {
+    this.#dir = pages.dir;
+    this.pageSize = pages.pageSize;
+    this.#sealer = sealer;
+  }
+
+  /** Page `index` of `range`'s version, when its file is here whole under a valid seal. */
+  async page(range: ReadRange, index: number): Promise<Buffer | undefined> {
+    const name = `${range.contentId}/${index}`;
+    const kept = this.#memory.get(name);
+    if (kept) return kept;
+    const file = await readFile(join(this.#dir, name)).catch(() => undefined);
+    const page = file && this.#sealer.open(name, file, Math.min(this.pageSize, range.fileSize - index * this.pageSize));
+    if (page) this.#keep(name, page);
+    return page;
+  }
+
+  #keep(name: string, page: Buffer): void {
+    this.#memory.set(name, page);
+    this.#memoryBytes += page.length;
+    for (const [oldest, bytes] of this.#memory) {
+      if (this.#memoryBytes <= PAGE_FILE_MEMORY_BYTES) break;
+      this.#memory.delete(oldest);
+      this.#memoryBytes -= bytes.length;
+    }
+  }
+}
+
+/**
+ * A cache node on this host, read through its page files ({@link LocalPageFiles}).
+ * A page that is not there, or fails its seal, and every write, go to the
+ * node over HTTP, which reads through and keeps or drops as ever.
+ */
+export class PageFileNode implements DataNode {
+  readonly #files: LocalPageFiles;
+  readonly #node: DataNode;
+
+  constructor(files: LocalPageFiles, node: DataNode) {
+    this.#files = files;
+    this.#node = node;
+  }
+
+  async read(range: ReadRange): Promise<Readable | Buffer> {
+    const P = this.#files.pageSize;
+    if (range.length === 0 || range.offset + range.length > range.fileSize) return this.#node.read(range);
+    const first = Math.floor(range.offset / P);
+    const last = Math.floor((range.offset + range.length - 1) / P);
+    const end = range.offset + range.length;
+    const slice = (page: Buffer, index: number) =>
+      page.subarray(Math.max(range.offset - index * P, 0), Math.min(end - index * P, page.length));
+    const firstPage = await this.#files.page(range, first);
+    if (!firstPage) return this.#node.read(range);
+    if (first === last) return slice(firstPage, first);
+    const files = this.#files;
+    const node = this.#node;
+    async function* pages(): AsyncGenerator<Buffer> {
+      yield slice(firstPage as Buffer, first);
+      for (let i = first + 1; i <= last; i++) {
+        const page = await files.page(range, i);
+        if (!page) {
+          // The rest from the node, which reads through what is missing.
+          const rest = await node.read({ ...range, offset: i * P, length: end - i * P });
+          if (Buffer.isBuffer(rest)) yield rest;
+          else yield* rest as AsyncIterable<Buffer>;
+          return;
+        }
+        yield slice(page, i);
+      }
+    }
+    return Readable.from(pages(), { objectMode: false });
+  }
+
+  write(target: WriteTarget, body: AsyncIterable<Uint8Array>): Promise<WrittenData> {
+    return this.#node.write(target, body);
+  }
+
+  writeBlock(target: BlockTarget, body: AsyncIterable<Uint8Array>): Promise<{ size: number }> {
+    return this.#node.writeBlock(target, body);
+  }
+
+  concat(request: ConcatRequest): Promise<WrittenData> {
+    return this.#node.concat(request);
   }
 }

@@ -5,6 +5,7 @@ import {
   type ClusterKey,
   DataRequestSigner,
   isAllowed,
+  PageSealer,
   type PolicyContext,
   type Principal,
   type Subject,
@@ -34,7 +35,7 @@ import {
   type UploadPart,
   type WrittenData,
 } from "@koine/protocol";
-import { type DataNode, HttpDataNode, NodeUnreachableError } from "./data_node.ts";
+import { type DataNode, HttpDataNode, LocalPageFiles, type LocalPages, NodeUnreachableError, PageFileNode } from "./data_node.ts";
 import { Membership } from "./membership.ts";
 import { Policies } from "./policies.ts";
 import { MetadataShards } from "./shards.ts";
@@ -77,6 +78,8 @@ export interface FileSystemClientOptions {
   blockSize?: number;
   /** Cache nodes in this process, reached without HTTP. */
   localNodes?: ReadonlyMap<string, DataNode>;
+  /** Cache nodes on this host in other processes: their page files are read here, without HTTP. */
+  localPages?: ReadonlyMap<string, LocalPages>;
   statCacheMs?: number;
 }
 
@@ -106,6 +109,7 @@ export class FileSystemClient {
   readonly blockSize: number;
   readonly membership = new Membership();
   readonly #localNodes: ReadonlyMap<string, DataNode>;
+  readonly #localPages: ReadonlyMap<string, LocalPageFiles>;
   readonly #httpNodes = new Map<string, HttpDataNode>();
   readonly #statCache = new Map<string, { info: FileInfo; atMs: number }>();
   readonly #statCacheMs: number;
@@ -128,6 +132,8 @@ export class FileSystemClient {
     this.#signer = new DataRequestSigner(options.clusterKey);
     this.blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
     this.#localNodes = options.localNodes ?? new Map();
+    const sealer = new PageSealer(options.clusterKey);
+    this.#localPages = new Map([...(options.localPages ?? [])].map(([id, pages]) => [id, new LocalPageFiles(pages, sealer)]));
     this.#statCacheMs = options.statCacheMs ?? DEFAULT_STAT_CACHE_MS;
     this.shards = new MetadataShards(options.nc);
   }
@@ -392,7 +398,8 @@ export class FileSystemClient {
       node = new HttpDataNode(member.url, this.#signer, this.#tlsCa);
       this.#httpNodes.set(member.url, node);
     }
-    return node;
+    const pages = this.#localPages.get(id);
+    return pages ? new PageFileNode(pages, node) : node;
   }
 
   /** Passes a node over for a while, and drops its connections (the next try connects anew, or fails fast). */

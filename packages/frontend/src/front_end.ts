@@ -1,13 +1,14 @@
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Server } from "node:net";
 import type { ClusterKey } from "@koine/access";
 import { connectService } from "@koine/bus";
-import { type DataNode, FileSystemClient } from "@koine/client";
+import { type DataNode, FileSystemClient, type LocalPages } from "@koine/client";
 import type { Tls } from "@koine/config";
 import { serviceLogger } from "@koine/log";
 import type { FastifyInstance } from "fastify";
 import { opsRoutes, readiness } from "./health.ts";
 import { httpHost, schemeOf } from "./host.ts";
 import { UserDirectory } from "./users.ts";
+import { type FrontEndWorkers, forkWorkers } from "./workers.ts";
 
 /** How long a stopping front-end lets in-flight requests finish. */
 const STOP_GRACE_MS = 5_000;
@@ -23,11 +24,21 @@ export interface FrontEndOptions {
   /** HTTPS with this certificate (and calls to cache nodes trusting its CA). */
   tls?: Tls | undefined;
   localNodes?: ReadonlyMap<string, DataNode>;
+  /** Cache nodes on this host in other processes, whose page files this front-end reads itself. */
+  localPages?: ReadonlyMap<string, LocalPages>;
   blockSize?: number;
   /** Where `/healthz`, `/readyz` and `/metrics` are: "" (the default), or "/_koine" where a dialect owns every path (S3). */
   opsPrefix?: string;
   /** Answers requests too malformed to route, in the dialect's own words (default: node's plain 400). */
   clientErrorHandler?: (err: Error & { code?: string }, socket: import("node:net").Socket) => void;
+  /**
+   * More processes serving the same port: `count` workers, each running
+   * `entry` (which calls `serveAsWorker` with the service's start) with
+   * `options` (what can cross to another process: no `localNodes`).
+   */
+  workers?: { count: number; entry: URL; options: object } | undefined;
+  /** The socket of the process that started this one as a worker: accept on it instead of listening on `port`. */
+  inheritedSocket?: Server | undefined;
 }
 
 export interface FrontEnd {
@@ -59,6 +70,7 @@ export async function startFrontEnd(
     clusterKey: options.clusterKey,
     tlsCa: options.tls?.ca,
     ...(options.localNodes ? { localNodes: options.localNodes } : {}),
+    ...(options.localPages ? { localPages: options.localPages } : {}),
     ...(options.blockSize ? { blockSize: options.blockSize } : {}),
   });
   const app = httpHost(log, {
@@ -69,12 +81,26 @@ export async function startFrontEnd(
     return503OnClosing: false,
     ...(options.clientErrorHandler ? { clientErrorHandler: options.clientErrorHandler } : {}),
   });
+  let workers: FrontEndWorkers | undefined;
   try {
     opsRoutes(app, options.opsPrefix ?? "", () => readiness(client));
     const identities = await UserDirectory.open(nc, options.clusterKey);
     app.addHook("onClose", async () => identities.close());
     await register(app, { client, identities });
-    await app.listen({ host: options.host, port: options.port });
+    const inherited = options.inheritedSocket;
+    if (inherited) {
+      // A worker accepts on its first process's socket (node's `listen(handle)`; fastify's listen takes an address only).
+      await app.ready();
+      await new Promise<void>((resolve, reject) => {
+        app.server.once("error", reject);
+        app.server.listen(inherited, resolve);
+      });
+    } else {
+      await app.listen({ host: options.host, port: options.port });
+    }
+    if (options.workers && options.workers.count > 1) {
+      workers = await forkWorkers({ ...options.workers, count: options.workers.count - 1 }, app.server, log);
+    }
   } catch (err) {
     // Nothing it opened may keep the process alive: a port in use, a plugin that failed.
     await app.close().catch(() => {});
@@ -88,6 +114,7 @@ export async function startFrontEnd(
     port,
     async stop() {
       // In-flight requests may finish; a client that stopped reading its response is cut off after a grace period.
+      await workers?.stop();
       const cutOff = setTimeout(() => app.server.closeAllConnections(), STOP_GRACE_MS);
       await app.close();
       clearTimeout(cutOff);

@@ -14,3 +14,4 @@ export { opsRoutes, readiness } from "./health.ts";
 export { type HttpHostOptions, httpHost, registerDialect, schemeOf } from "./host.ts";
 export { type OpsHost, startOpsHost } from "./ops_host.ts";
 export { UserDirectory } from "./users.ts";
+export { type FrontEndWorkers, serveAsWorker } from "./workers.ts";

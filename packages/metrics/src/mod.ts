@@ -6,4 +6,15 @@
  */
 export { Counter, Gauge, Histogram } from "prom-client";
 export { countedBody, nameOperation, observeHttp } from "./http.ts";
-export { counter, gauge, histogram, METRICS_CONTENT_TYPE, metricsText, SECONDS_BUCKETS } from "./registry.ts";
+export {
+  counter,
+  gauge,
+  histogram,
+  METRICS_CONTENT_TYPE,
+  type MetricsJson,
+  metricsText,
+  ownMetrics,
+  SECONDS_BUCKETS,
+  sumOfMetrics,
+  takeMetricsFrom,
+} from "./registry.ts";

@@ -1,4 +1,5 @@
 import {
+  AggregatorRegistry,
   Counter,
   type CounterConfiguration,
   collectDefaultMetrics,
@@ -35,10 +36,14 @@ export function histogram<L extends string>(config: HistogramConfiguration<L>): 
   return once(config.name, () => new Histogram({ buckets: SECONDS_BUCKETS, ...config }));
 }
 
-let processMetrics = false;
+/** What `getMetricsAsJSON` gives: one process's metrics, which a front-end's processes add up. */
+export type MetricsJson = Awaited<ReturnType<typeof register.getMetricsAsJSON>>;
 
-/** Every metric of this process in Prometheus' text format (with Node's own: CPU, memory, event loop lag, from the first scrape on). */
-export function metricsText(): Promise<string> {
+let processMetrics = false;
+/** Where {@link metricsText} comes from when not from this process alone (a front-end with worker processes). */
+let metricsSource: (() => Promise<string>) | undefined;
+
+function withProcessMetrics(): typeof register {
   if (!processMetrics) {
     processMetrics = true;
     collectDefaultMetrics();
@@ -47,5 +52,25 @@ export function metricsText(): Promise<string> {
       register.removeSingleMetric(name);
     }
   }
-  return register.metrics();
+  return register;
+}
+
+/** Every metric in Prometheus' text format (with Node's own: CPU, memory, event loop lag, from the first scrape on). */
+export function metricsText(): Promise<string> {
+  return metricsSource ? metricsSource() : withProcessMetrics().metrics();
+}
+
+/** This process's metrics alone, as JSON, for another process to add up ({@link sumOfMetrics}). */
+export function ownMetrics(): Promise<MetricsJson> {
+  return withProcessMetrics().getMetricsAsJSON();
+}
+
+/** Several processes' metrics as one text: counters and histograms summed, gauges as each declares (summed by default). */
+export function sumOfMetrics(processes: MetricsJson[]): Promise<string> {
+  return AggregatorRegistry.aggregate(processes).metrics();
+}
+
+/** Makes {@link metricsText} answer what `source` gives (undefined: this process's own again). */
+export function takeMetricsFrom(source: (() => Promise<string>) | undefined): void {
+  metricsSource = source;
 }

@@ -17,6 +17,8 @@ export interface S3GatewayOptions {
   blockSize?: number;
   /** Domains for virtual-hosted-style requests (`<bucket>.<domain>`). */
   virtualHostDomains?: string[];
+  /** Processes serving the port, this one included. @default 1 */
+  workers?: number;
 }
 
 export const DEFAULT_PORT = 9000;
@@ -29,6 +31,7 @@ export const Settings = T.Object({
   KOINE_S3_HOST: Setting.text("0.0.0.0", "Address the S3 gateway listens on"),
   KOINE_S3_PORT: Setting.port(DEFAULT_PORT, "Port of the S3 gateway"),
   KOINE_REGION: Setting.text(DEFAULT_REGION, "The region S3 clients sign for"),
+  KOINE_S3_WORKERS: Setting.count(1, "Processes serving the S3 port, each on its own core (1: one process)", 64),
 });
 
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): S3GatewayOptions {
@@ -42,5 +45,6 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): S3GatewayOpti
     tls: tlsOf(s),
     bodyIdleTimeoutMs: DEFAULT_BODY_IDLE_TIMEOUT_MS,
     virtualHostDomains: parseDomains(env),
+    workers: s.KOINE_S3_WORKERS,
   };
 }

@@ -5,5 +5,5 @@
 
 export type { S3GatewayOptions } from "./config.ts";
 export { DEFAULT_PORT, parseConfig, Settings } from "./config.ts";
-export type { S3Gateway } from "./service.ts";
+export type { S3Gateway, S3GatewayPlacement } from "./service.ts";
 export { start } from "./service.ts";
