@@ -57,11 +57,11 @@ export class PageSealer {
     this.#nonceKey = subKey(key, "page-nonces");
   }
 
-  /** The seal of page `name` holding `data`. */
-  seal(name: string, data: Uint8Array): Buffer {
+  /** The seal of page `name` holding `data` (whole, or in the parts it came in). */
+  seal(name: string, data: Uint8Array | readonly Uint8Array[]): Buffer {
     const nonce = createHmac("sha256", this.#nonceKey).update(name).digest().subarray(0, 12);
     const gmac = createCipheriv("aes-256-gcm", this.#key, nonce);
-    gmac.setAAD(data);
+    for (const part of data instanceof Uint8Array ? [data] : data) gmac.setAAD(part);
     gmac.final();
     return gmac.getAuthTag();
   }

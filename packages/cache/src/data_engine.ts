@@ -16,7 +16,7 @@ import {
   type WrittenData,
 } from "@koine/protocol";
 import { Turns, type UnderFileSystem } from "@koine/ufs";
-import { PageCutter } from "./page_cutter.ts";
+import { PageCutter, pageBytes } from "./page_cutter.ts";
 import { PageStore } from "./page_store.ts";
 
 /** What the engine needs of the cache policies (the client package's Policies). */
@@ -115,13 +115,13 @@ export class DataEngine {
   }
 
   /** Stores a page if its path's quota admits it (the pages under one quota are admitted one at a time). */
-  async #putPage(contentId: string, key: string, page: Buffer): Promise<void> {
+  async #putPage(contentId: string, key: string, page: Buffer | readonly Buffer[]): Promise<void> {
     const path = this.#contents.get(contentId)?.path;
     const quota = path ? this.policies?.quotaFor(path) : undefined;
     if (!quota || quota.bytes === undefined || this.store.isPinned(contentId)) return this.store.put(key, page);
     const bounded = { ...quota, bytes: quota.bytes };
     await this.#quotaTurns.run(quota.path, async () => {
-      if (await this.#admit(bounded, page.length)) await this.store.put(key, page);
+      if (await this.#admit(bounded, pageBytes(page))) await this.store.put(key, page);
     });
   }
 
@@ -320,7 +320,8 @@ export class DataEngine {
     const stores: Promise<void>[] = [];
     const cutter = new PageCutter(P);
     let pageIndex = 0;
-    const storePage = (page: Buffer) => {
+    // Pages as the views of the body's chunks they are made of: written to their files as they are, never copied.
+    const storePage = (page: readonly Buffer[]) => {
       if (keep.has(Math.floor((pageIndex * P) / t.blockSize)))
         stores.push(this.#putPage(t.contentId, PageStore.key(t.contentId, pageIndex), page));
       pageIndex++;
@@ -329,10 +330,10 @@ export class DataEngine {
       for await (const input of body) {
         const chunk = Buffer.isBuffer(input) ? input : Buffer.from(input);
         md5.update(chunk);
-        if (keep.size > 0) for (const page of cutter.push(chunk)) storePage(page);
+        if (keep.size > 0) for (const page of cutter.pushParts(chunk)) storePage(page);
         yield chunk;
       }
-      const last = keep.size > 0 ? cutter.finish() : undefined;
+      const last = keep.size > 0 ? cutter.finishParts() : undefined;
       if (last) storePage(last);
     }
     const written = await writeOrStage(ufs, t.path, tapped(), t.stage);
@@ -358,9 +359,9 @@ export class DataEngine {
         size += chunk.length;
         if (size > t.blockSize)
           throw new KoineError(ErrorCode.InvalidArgument, `Block ${t.blockIndex} is larger than ${t.blockSize} bytes`);
-        for (const page of cutter.push(chunk)) await this.store.put(PageStore.key(t.contentId, index++), page);
+        for (const page of cutter.pushParts(chunk)) await this.store.put(PageStore.key(t.contentId, index++), page);
       }
-      const last = cutter.finish();
+      const last = cutter.finishParts();
       if (last) await this.store.put(PageStore.key(t.contentId, index), last);
     } catch (err) {
       // No commit will name a block that failed: its pinned pages would never go.

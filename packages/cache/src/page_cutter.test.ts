@@ -25,3 +25,22 @@ test("PageCutter cuts any chunking into whole pages and a last short one", () =>
   }
   assert.equal(new PageCutter(4).finish(), undefined);
 });
+
+test("PageCutter's parts are views of the chunks, cut at the same places", () => {
+  const bytes = Buffer.from(Array.from({ length: 25 }, (_, i) => i));
+  const cutter = new PageCutter(10);
+  const pages: Buffer[][] = [];
+  for (let o = 0; o < bytes.length; o += 4) pages.push(...cutter.pushParts(bytes.subarray(o, o + 4)));
+  const last = cutter.finishParts();
+  if (last) pages.push(last);
+  assert.deepEqual(
+    pages.map((parts) => Buffer.concat(parts).length),
+    [10, 10, 5],
+  );
+  assert.ok(Buffer.concat(pages.flat()).equals(bytes));
+  assert.ok(
+    pages.flat().every((part) => part.buffer === bytes.buffer),
+    "views, not copies",
+  );
+  assert.equal(new PageCutter(4).finishParts(), undefined);
+});

@@ -1,7 +1,9 @@
 /**
- * Cuts a stream of chunks into pages of `pageSize` bytes: `push` returns the
- * pages a chunk completes, `finish` the last, shorter one (if any). Pages
- * are copies, so they keep no chunk of the stream alive.
+ * Cuts a stream of chunks into pages of `pageSize` bytes. `push` returns the
+ * pages a chunk completes and `finish` the last, shorter one (if any), as
+ * copies that keep no chunk of the stream alive; `pushParts` and
+ * `finishParts` return each page as the views of the chunks it is made of,
+ * copying nothing.
  */
 export class PageCutter {
   readonly #pageSize: number;
@@ -13,7 +15,16 @@ export class PageCutter {
   }
 
   push(chunk: Buffer): Buffer[] {
-    const pages: Buffer[] = [];
+    return this.pushParts(chunk).map((parts) => Buffer.concat(parts));
+  }
+
+  finish(): Buffer | undefined {
+    const parts = this.finishParts();
+    return parts && Buffer.concat(parts);
+  }
+
+  pushParts(chunk: Buffer): Buffer[][] {
+    const pages: Buffer[][] = [];
     let rest = chunk;
     while (rest.length > 0) {
       const take = Math.min(rest.length, this.#pageSize - this.#have);
@@ -25,14 +36,19 @@ export class PageCutter {
     return pages;
   }
 
-  finish(): Buffer | undefined {
+  finishParts(): Buffer[] | undefined {
     return this.#have > 0 ? this.#take() : undefined;
   }
 
-  #take(): Buffer {
-    const page = Buffer.concat(this.#parts, this.#have);
+  #take(): Buffer[] {
+    const parts = this.#parts;
     this.#parts = [];
     this.#have = 0;
-    return page;
+    return parts;
   }
+}
+
+/** The size of a page given whole or in parts. */
+export function pageBytes(page: Buffer | readonly Buffer[]): number {
+  return Buffer.isBuffer(page) ? page.length : page.reduce((sum, part) => sum + part.length, 0);
 }

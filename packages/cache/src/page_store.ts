@@ -1,11 +1,25 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { PageSealer } from "@koine/access";
 import { LruMap } from "./lru.ts";
+import { pageBytes } from "./page_cutter.ts";
 
 /** A page file: its seal, then its bytes. */
 const HEADER_BYTES = PageSealer.TAG_BYTES;
+/** A page given in parts up to this size is copied whole into memory when stored; a larger one is not. */
+const SMALL_PAGE_BYTES = 64 * 1024;
+
+/** Writes `buffers` to a new file at `path` in one call (a page's parts need not be joined first). */
+async function writeWhole(path: string, buffers: Buffer[], size: number): Promise<void> {
+  const file = await open(path, "w");
+  try {
+    const { bytesWritten } = await file.writev(buffers);
+    if (bytesWritten !== size) throw new Error(`Cannot write page file ${path}: ${bytesWritten} of ${size} bytes written`);
+  } finally {
+    await file.close();
+  }
+}
 
 /** The content id of a page key ("<contentId>/<page>"). */
 function contentOf(key: string): string {
@@ -27,7 +41,7 @@ export interface PageStoreCounters {
  * not yet persisted anywhere else), which are never evicted; a page that
  * fails its seal (changed or planted on disk) is dropped, never served. The most
  * recently used pages are also kept in memory (checked when they were
- * read or written), up to `memoryBytes`.
+ * read or written; see `put` for pages written in parts), up to `memoryBytes`.
  */
 export class PageStore {
   readonly dir: string;
@@ -149,24 +163,29 @@ export class PageStore {
   /**
    * Stores a page (atomically), then evicts down to capacity. A page of a
    * pinned content that cannot fit (the rest is pinned too) is refused
-   * with an error: its bytes must not be dropped silently.
+   * with an error: its bytes must not be dropped silently. A page given in
+   * parts (views of the chunks it came in) is written as it is: it is kept
+   * in memory only when small (a copy then), else read from its file when
+   * first asked for.
    */
-  async put(key: string, data: Buffer): Promise<void> {
+  async put(key: string, page: Buffer | readonly Buffer[]): Promise<void> {
     const pinned = this.#pinned.has(key.slice(0, key.indexOf("/")));
-    if (data.length + HEADER_BYTES > this.capacityBytes) {
+    const size = pageBytes(page);
+    if (size + HEADER_BYTES > this.capacityBytes) {
       if (pinned) throw new Error(`Cannot keep page ${key}: it is larger than the whole cache`);
       return;
     }
     const path = join(this.dir, key);
     const dir = join(path, "..");
     await mkdir(dir, { recursive: true });
-    const header = this.#sealer.seal(key, data);
+    const header = this.#sealer.seal(key, page);
     const tmp = join(dir, `.tmp-${randomBytes(6).toString("hex")}`);
-    await writeFile(tmp, [header, data]);
+    await writeWhole(tmp, [header, ...(Buffer.isBuffer(page) ? [page] : page)], HEADER_BYTES + size);
     await rename(tmp, path);
     this.#forget(key);
-    this.#account(key, data.length);
-    this.#remember(key, data);
+    this.#account(key, size);
+    const whole = Buffer.isBuffer(page) ? page : size <= SMALL_PAGE_BYTES ? Buffer.concat(page, size) : undefined;
+    if (whole) this.#remember(key, whole);
     await this.#evict();
     if (pinned && this.#used > this.capacityBytes) {
       await this.#remove(key);
