@@ -53,3 +53,37 @@ test("FileSystemClient - a stat cached by one front-end is dropped when another 
   const moved = await a.stat("/bkt/moved/file");
   assert.equal(await textOf(await a.read(moved)), "two!");
 });
+
+/** How many stats this process has asked metadata for (its clients and the cluster in it share one metrics registry). */
+async function statsAsked(metricsUrl: string): Promise<number> {
+  const line = (await (await fetch(metricsUrl)).text())
+    .split("\n")
+    .find((l) => l.startsWith("koine_nats_request_duration_seconds_count{") && l.includes('subject="koine.meta.stat"'));
+  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
+}
+
+test("FileSystemClient - callers of a stat not cached share one request; a change while it is under way makes later callers ask anew", async (t) => {
+  const cluster = await bootCluster(t);
+  const nc = await connect({ servers: cluster.natsUrl, name: "test", auth: natsCredentials(cluster.clusterKey, "alluxio-admin") });
+  const client = await FileSystemClient.open({ nc, clusterKey: cluster.clusterKey, statCacheMs: 60_000 });
+  onCleanup(t, async () => {
+    await client.close();
+    await nc.close();
+  });
+  await client.mkdir("/shared");
+  await client.writeFile("/shared/f", Readable.from([Buffer.from("one")]));
+  client.forget("/shared/f");
+
+  const before = await statsAsked(`${cluster.adminUrl}/metrics`);
+  const answers = await Promise.all(Array.from({ length: 20 }, () => client.stat("/shared/f")));
+  assert.deepEqual(new Set(answers.map((info) => info.size)), new Set([3]));
+  assert.equal((await statsAsked(`${cluster.adminUrl}/metrics`)) - before, 1, "one request for 20 callers");
+
+  // A change told while a stat is under way: a caller after it does not join the old request.
+  client.forget("/shared/f");
+  const early = client.stat("/shared/f");
+  client.forget("/shared/f");
+  const late = client.stat("/shared/f");
+  await Promise.all([early, late]);
+  assert.equal((await statsAsked(`${cluster.adminUrl}/metrics`)) - before, 3, "the caller after the change asked again");
+});

@@ -112,6 +112,8 @@ export class FileSystemClient {
   readonly #localPages: ReadonlyMap<string, LocalPageFiles>;
   readonly #httpNodes = new Map<string, HttpDataNode>();
   readonly #statCache = new Map<string, { info: FileInfo; atMs: number }>();
+  /** Stats of the cache's kind under way: callers who find none cached wait for the same answer. */
+  readonly #statting = new Map<string, Promise<FileInfo>>();
   readonly #statCacheMs: number;
   /** Unknown until metadata first answers. */
   /** Where each request to metadata goes, and every shard's mount table. */
@@ -187,16 +189,20 @@ export class FileSystemClient {
     this.#forgetEntry(path);
   }
 
-  /** Drops one entry (and its "dir/" spelling), in O(1). */
+  /** Drops one entry (and its "dir/" spelling), in O(1); a stat of it under way is neither joined nor kept. */
   #forgetEntry(path: string): void {
-    this.#statCache.delete(path);
-    this.#statCache.delete(`${path}/`);
+    for (const key of [path, `${path}/`]) {
+      this.#statCache.delete(key);
+      this.#statting.delete(key);
+    }
   }
 
   /** Drops an entry and everything cached below it. */
   #forget(path: string): void {
-    for (const key of this.#statCache.keys()) {
-      if (key === path || key.startsWith(`${path}/`)) this.#statCache.delete(key);
+    for (const cache of [this.#statCache, this.#statting]) {
+      for (const key of cache.keys()) {
+        if (key === path || key.startsWith(`${path}/`)) cache.delete(key);
+      }
     }
   }
 
@@ -221,11 +227,28 @@ export class FileSystemClient {
           ? { syncIntervalMs: filter.maxAgeMs ?? 0 }
           : undefined;
     const maxAge = filter?.filter === "maxAge" ? Math.min(this.#statCacheMs, filter.maxAgeMs ?? 0) : this.#statCacheMs;
-    const cached = sync ? undefined : this.#statCache.get(path);
+    if (sync) {
+      const info = await this.shards.request(Meta.stat, { path, ...sync }, path);
+      this.#remember(path, info);
+      return info;
+    }
+    const cached = this.#statCache.get(path);
     if (cached && Date.now() - cached.atMs < maxAge) return cached.info;
-    const info = await this.shards.request(Meta.stat, { path, ...(sync ?? filtered) }, path);
-    this.#remember(path, info);
-    return info;
+    const underWay = this.#statting.get(path);
+    if (underWay) return underWay;
+    // One request for every caller until it answers; a change event meanwhile drops it: later callers ask anew, and
+    // its answer, which may predate the change, is not cached.
+    const asking: Promise<FileInfo> = this.shards
+      .request(Meta.stat, { path, ...filtered }, path)
+      .then((info) => {
+        if (this.#statting.get(path) === asking) this.#remember(path, info);
+        return info;
+      })
+      .finally(() => {
+        if (this.#statting.get(path) === asking) this.#statting.delete(path);
+      });
+    this.#statting.set(path, asking);
+    return asking;
   }
 
   /** Stat after comparing `path` with its under-store now: for a version that turned out stale. */

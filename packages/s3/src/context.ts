@@ -32,9 +32,13 @@ export function ownerOf(id: string): { ID: string; DisplayName: string } {
   return { ID: id, DisplayName: id };
 }
 
+/** The last date formatted (a run of GETs of one object formats the same). */
+let lastHttpDate = { ms: Number.NaN, text: "" };
+
 /** "Wed, 21 Oct 2015 07:28:00 GMT" */
 export function httpDate(ms: number): string {
-  return new Date(ms).toUTCString();
+  if (ms !== lastHttpDate.ms) lastHttpDate = { ms, text: new Date(ms).toUTCString() };
+  return lastHttpDate.text;
 }
 
 /** "2015-10-21T07:28:00.000Z" */
