@@ -83,6 +83,9 @@ export interface FileSystemClientOptions {
   statCacheMs?: number;
 }
 
+/** How long a stat under way is shared with new callers of the same path. */
+const STAT_JOIN_MS = 100;
+
 /** Runs `call` again, with growing pauses, while it fails for want of an answer (UNAVAILABLE, TIMEOUT). */
 async function withRetries<T>(call: () => Promise<T>, attempts = 5): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -113,7 +116,7 @@ export class FileSystemClient {
   readonly #httpNodes = new Map<string, HttpDataNode>();
   readonly #statCache = new Map<string, { info: FileInfo; atMs: number }>();
   /** Stats of the cache's kind under way: callers who find none cached wait for the same answer. */
-  readonly #statting = new Map<string, Promise<FileInfo>>();
+  readonly #statting = new Map<string, { answer: Promise<FileInfo>; sinceMs: number }>();
   readonly #statCacheMs: number;
   /** Unknown until metadata first answers. */
   /** Where each request to metadata goes, and every shard's mount table. */
@@ -235,20 +238,24 @@ export class FileSystemClient {
     const cached = this.#statCache.get(path);
     if (cached && Date.now() - cached.atMs < maxAge) return cached.info;
     const underWay = this.#statting.get(path);
-    if (underWay) return underWay;
-    // One request for every caller until it answers; a change event meanwhile drops it: later callers ask anew, and
-    // its answer, which may predate the change, is not cached.
-    const asking: Promise<FileInfo> = this.shards
-      .request(Meta.stat, { path, ...filtered }, path)
-      .then((info) => {
-        if (this.#statting.get(path) === asking) this.#remember(path, info);
-        return info;
-      })
-      .finally(() => {
-        if (this.#statting.get(path) === asking) this.#statting.delete(path);
-      });
+    if (underWay && Date.now() - underWay.sinceMs < STAT_JOIN_MS) return underWay.answer;
+    // Callers within STAT_JOIN_MS share one request (not longer: one sent just before the NATS connection went would
+    // hold every later caller until it timed out). A change event drops it: later callers ask anew, and its answer,
+    // which may predate the change, is not cached; nor is one that a newer request replaced.
+    const asking = { answer: this.shards.request(Meta.stat, { path, ...filtered }, path), sinceMs: Date.now() };
+    const mine = () => this.#statting.get(path) === asking;
+    asking.answer.then(
+      (info) => {
+        if (!mine()) return;
+        this.#statting.delete(path);
+        this.#remember(path, info);
+      },
+      () => {
+        if (mine()) this.#statting.delete(path);
+      },
+    );
     this.#statting.set(path, asking);
-    return asking;
+    return asking.answer;
   }
 
   /** Stat after comparing `path` with its under-store now: for a version that turned out stale. */
