@@ -44,3 +44,13 @@ test("PageCutter's parts are views of the chunks, cut at the same places", () =>
   );
   assert.equal(new PageCutter(4).finishParts(), undefined);
 });
+
+test("PageCutter passes a chunk that is a whole page and all of its memory on as it is; any other page is a copy", () => {
+  const page = Buffer.allocUnsafeSlow(16).fill(3);
+  const cutter = new PageCutter(16);
+  assert.equal(cutter.push(page)[0]?.buffer, page.buffer, "a read of a page's size is not copied");
+  const pooled = Buffer.from("0123456789abcdef"); // a view of Node's shared pool
+  const [copied] = cutter.push(pooled);
+  pooled.fill(0);
+  assert.equal(copied?.toString(), "0123456789abcdef", "a view of other memory is copied");
+});

@@ -1,7 +1,8 @@
 /**
  * Cuts a stream of chunks into pages of `pageSize` bytes. `push` returns the
- * pages a chunk completes and `finish` the last, shorter one (if any), as
- * copies that keep no chunk of the stream alive; `pushParts` and
+ * pages a chunk completes and `finish` the last, shorter one (if any), each
+ * a buffer that keeps no other memory alive (a copy, unless a chunk is a
+ * whole page and owns all of its memory); `pushParts` and
  * `finishParts` return each page as the views of the chunks it is made of,
  * copying nothing.
  */
@@ -15,12 +16,12 @@ export class PageCutter {
   }
 
   push(chunk: Buffer): Buffer[] {
-    return this.pushParts(chunk).map((parts) => Buffer.concat(parts));
+    return this.pushParts(chunk).map(whole);
   }
 
   finish(): Buffer | undefined {
     const parts = this.finishParts();
-    return parts && Buffer.concat(parts);
+    return parts && whole(parts);
   }
 
   pushParts(chunk: Buffer): Buffer[][] {
@@ -46,6 +47,13 @@ export class PageCutter {
     this.#have = 0;
     return parts;
   }
+}
+
+/** A page as one buffer of its own: a chunk that is the page and all of its memory as it is (a read of a page's size), else a copy. */
+function whole(parts: Buffer[]): Buffer {
+  const [only] = parts;
+  if (parts.length === 1 && only && only.byteOffset === 0 && only.length === only.buffer.byteLength) return only;
+  return Buffer.concat(parts);
 }
 
 /** The size of a page given whole or in parts. */
