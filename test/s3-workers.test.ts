@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { test } from "node:test";
@@ -10,6 +10,7 @@ import { waitFor } from "@koine/testkit";
 import { presignUrl, s3Client, TEST_CREDENTIALS } from "@koine/testkit/clients";
 
 const run = promisify(execFile);
+const promtool = spawnSync("promtool", ["--version"]).status === 0;
 
 /** The S3 gateway's worker processes this process started (by their command line). */
 async function gatewayWorkers(): Promise<number[]> {
@@ -62,6 +63,7 @@ async function getsWhileBlocked(url: string, count: number, blockMs: number): Pr
 }
 
 test("s3 workers - more processes serve the S3 port, read the cache's page files themselves, and add up their metrics", async (t) => {
+  if (!promtool) t.diagnostic("promtool not installed (apt install prometheus): the summed metrics are not checked by it");
   const cluster = await bootCluster(t, { s3Workers: 2 });
   const workers = await gatewayWorkers();
   assert.equal(workers.length, 1, "one worker besides this process");
@@ -95,7 +97,12 @@ test("s3 workers - more processes serve the S3 port, read the cache's page files
   for (let i = 0; i < 6; i++) {
     const res = await fetch(`${cluster.s3Url}/_koine/metrics`, { headers: { connection: "close" } });
     assert.equal(res.status, 200);
-    counts.add(getsOf(await res.text()));
+    const text = await res.text();
+    if (promtool) {
+      const check = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+      assert.equal(check.status, 0, `promtool check metrics on the summed text: ${check.stdout}${check.stderr}`);
+    }
+    counts.add(getsOf(text));
   }
   assert.equal(counts.size, 1, `every scrape adds up the same GETs: ${[...counts]}`);
   assert.ok(([...counts][0] as number) >= 4, "the GETs of both processes");
