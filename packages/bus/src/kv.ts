@@ -47,19 +47,19 @@ export function isJetStreamTransient(err: unknown): boolean {
 }
 
 /**
- * Where a clustered stream's leader is, as seen from this connection:
- * "elsewhere" (another server leads it, or it has no replicas), "here"
- * (the server this connection is on leads it and every replica is there,
- * current and heard from within 2 s), or "unsettled" (here, but a replica
- * is missing or behind).
+ * A clustered stream as seen from this connection: whether the server this
+ * connection is on leads it, and whether it is settled (it has a leader, and
+ * every other replica is there, current and heard from within 2 s). A
+ * stream without replicas is never led "here".
  */
-export async function streamLeaderHere(nc: NatsConnection, stream: string): Promise<"elsewhere" | "here" | "unsettled"> {
+export async function streamLeadership(nc: NatsConnection, stream: string): Promise<{ here: boolean; settled: boolean }> {
   // No account check: only the meta group's leader answers it, and that may be the server that just went.
   const jsm = await jetstreamManager(nc, { checkAPI: false });
   const { cluster } = await jsm.streams.info(stream);
-  if (!cluster?.leader || cluster.leader !== nc.info?.server_name || (cluster.replicas?.length ?? 0) === 0) return "elsewhere";
-  const settled = cluster.replicas?.every((replica) => replica.current && !replica.offline && replica.active < 2e9);
-  return settled ? "here" : "unsettled";
+  const replicas = cluster?.replicas ?? [];
+  const here = cluster?.leader !== undefined && cluster.leader === nc.info?.server_name && replicas.length > 0;
+  const settled = cluster?.leader !== undefined && replicas.every((replica) => replica.current && !replica.offline && replica.active < 2e9);
+  return { here, settled };
 }
 
 /** Asks stream `stream`'s leader to hand the lead to another of its replicas. */

@@ -18,7 +18,7 @@ export {
   isJetStreamTransient,
   openKv,
   stepDownStreamLeader,
-  streamLeaderHere,
+  streamLeadership,
   whenJetStreamReady,
 } from "./kv.ts";
 export { DEFAULT_LEASE_TTL_MS, Lease, type LeaseHandlers, type LeaseOptions } from "./lease.ts";

@@ -13,7 +13,7 @@ import {
   type NatsConnection,
   SnapshotStore,
   stepDownStreamLeader,
-  streamLeaderHere,
+  streamLeadership,
 } from "@koine/bus";
 import { type Logger, serviceLogger } from "@koine/log";
 import {
@@ -63,7 +63,7 @@ const PLACEMENT_PATIENCE_MS = 1_000;
 const PLACEMENT_SETTLE_MS = 5_000;
 /** How often a leader looks whether the streams it needs are led by its own NATS server. */
 const STREAMS_ELSEWHERE_EVERY_MS = 1_000;
-/** How long a stream's replicas must all have been current before its lead is moved. */
+/** How long a stream must have been led from this server, every replica current, before its lead is moved. */
 const STREAMS_SETTLED_MS = 3_000;
 /** How far behind the leader a replica may be and be handed the lead (it catches up before it answers). */
 const PLACEMENT_LAG_RECORDS = 1_000;
@@ -435,13 +435,21 @@ function checkShardCount(local: Namespace, count: number): void {
  * journal, the leases) are led by another NATS server than the one it is
  * on: a host cut off takes its server with it, and a stream whose leader
  * was there elects a new one first (4-9 s on nats-server 2.9), which would
- * come on top of the lease's 3 s. Looked at now and every few seconds; a
- * stream is asked to move only when all its replicas were there and
- * current for a few seconds (a server that has just come back could
- * otherwise be handed a lead it cannot yet hold).
+ * come on top of the lease's 3 s. Looked at now and every second; a stream
+ * is asked to move only once it has been led from this server, and every
+ * replica has been there and current, for a few seconds (nats-server 2.9
+ * stalled a journal whose leader was asked to move 0.9 s after the lead
+ * came back to this server, a server just plugged back among its
+ * replicas).
  */
 function keepStreamsElsewhere(nc: NatsConnection, streams: string[], leads: () => boolean, log: Logger): NodeJS.Timeout {
   const settledSince = new Map<string, number>();
+  const hereSince = new Map<string, number>();
+  const since = (times: Map<string, number>, stream: string, yes: boolean, now: number) => {
+    if (!yes) times.delete(stream);
+    else if (!times.has(stream)) times.set(stream, now);
+    return times.get(stream) ?? Number.POSITIVE_INFINITY;
+  };
   let looking = false;
   const look = async () => {
     // Only a leader sure of its lease moves them: one cut off that came back may be looking at its own server's
@@ -449,13 +457,11 @@ function keepStreamsElsewhere(nc: NatsConnection, streams: string[], leads: () =
     if (!leads() || looking) return;
     looking = true;
     for (const stream of streams) {
-      const where = await streamLeaderHere(nc, stream).catch(() => "unsettled" as const);
-      if (where === "unsettled") {
-        settledSince.delete(stream);
-        continue;
-      }
-      if (!settledSince.has(stream)) settledSince.set(stream, Date.now());
-      if (where === "here" && Date.now() - (settledSince.get(stream) ?? Date.now()) >= STREAMS_SETTLED_MS) {
+      const state = await streamLeadership(nc, stream).catch(() => ({ here: false, settled: false }));
+      const now = Date.now();
+      const settledFor = now - since(settledSince, stream, state.settled, now);
+      const hereFor = now - since(hereSince, stream, state.here, now);
+      if (Math.min(settledFor, hereFor) >= STREAMS_SETTLED_MS) {
         await stepDownStreamLeader(nc, stream).catch(() => {});
         log.info({ stream, server: nc.info?.server_name }, "asked the stream to elect a leader on another server than this replica's");
       }
