@@ -11,6 +11,7 @@ import { presignUrl, s3Client, TEST_CREDENTIALS } from "@koine/testkit/clients";
 
 const run = promisify(execFile);
 const promtool = spawnSync("promtool", ["--version"]).status === 0;
+const curl = spawnSync("curl", ["--version"]).status === 0;
 
 /** The S3 gateway's worker processes this process started (by their command line). */
 async function gatewayWorkers(): Promise<number[]> {
@@ -63,6 +64,7 @@ async function getsWhileBlocked(url: string, count: number, blockMs: number): Pr
 }
 
 test("s3 workers - more processes serve the S3 port, read the cache's page files themselves, and add up their metrics", async (t) => {
+  if (!curl) return t.skip("curl not installed (apt install curl): it GETs while this process is blocked");
   if (!promtool) t.diagnostic("promtool not installed (apt install prometheus): the summed metrics are not checked by it");
   const cluster = await bootCluster(t, { s3Workers: 2 });
   const workers = await gatewayWorkers();
