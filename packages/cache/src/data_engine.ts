@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
+import { rangePages } from "@koine/client";
 import type { Logger } from "@koine/log";
 import {
   type BlockTarget,
@@ -154,14 +155,7 @@ export class DataEngine {
     const r = range.keep !== false && !this.#placed(range.contentId, range.nsPath).keep ? { ...range, keep: false } : range;
     if (r.length === 0) return Buffer.alloc(0);
     if (r.offset + r.length > r.fileSize) throw new RangeError(`Cannot read past the end of "${r.path}"`);
-    const P = this.pageSize;
-    const first = Math.floor(r.offset / P);
-    const last = Math.floor((r.offset + r.length - 1) / P);
-    const slice = (page: Buffer, index: number) => {
-      const start = index === first ? r.offset - index * P : 0;
-      const end = index === last ? r.offset + r.length - index * P : page.length;
-      return page.subarray(start, end);
-    };
+    const { first, last, slice } = rangePages(r, this.pageSize);
     // Under-store reads this reader started: their later pages are its misses, not hits.
     const mine = new Set<object>();
     const firstPage = await this.#page(r, first, last, mine);

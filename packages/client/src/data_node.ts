@@ -149,6 +149,27 @@ export class HttpDataNode implements DataNode {
   }
 }
 
+/**
+ * The pages of `pageSize` bytes that a range of at least one byte covers,
+ * `first` to `last`, and the part of page `index` that the range takes.
+ */
+export function rangePages(
+  range: { offset: number; length: number },
+  pageSize: number,
+): { first: number; last: number; slice(page: Buffer, index: number): Buffer } {
+  const end = range.offset + range.length;
+  return {
+    first: Math.floor(range.offset / pageSize),
+    last: Math.floor((end - 1) / pageSize),
+    slice: (page, index) => page.subarray(Math.max(range.offset - index * pageSize, 0), Math.min(end - index * pageSize, page.length)),
+  };
+}
+
+/** The bytes a node read gives, as chunks to iterate: a buffer is one. */
+export function asChunks(bytes: Readable | Buffer): AsyncIterable<Buffer> | Buffer[] {
+  return Buffer.isBuffer(bytes) ? [bytes] : (bytes as AsyncIterable<Buffer>);
+}
+
 /** A cache node on this host, as a process that cannot hold it in memory sees it: the directory of its page files. */
 export interface LocalPages {
   dir: string;
@@ -216,12 +237,9 @@ export class PageFileNode implements DataNode {
 
   async read(range: ReadRange): Promise<Readable | Buffer> {
     const P = this.#files.pageSize;
-    if (range.length === 0 || range.offset + range.length > range.fileSize) return this.#node.read(range);
-    const first = Math.floor(range.offset / P);
-    const last = Math.floor((range.offset + range.length - 1) / P);
     const end = range.offset + range.length;
-    const slice = (page: Buffer, index: number) =>
-      page.subarray(Math.max(range.offset - index * P, 0), Math.min(end - index * P, page.length));
+    if (range.length === 0 || end > range.fileSize) return this.#node.read(range);
+    const { first, last, slice } = rangePages(range, P);
     const firstPage = await this.#files.page(range, first);
     if (!firstPage) return this.#node.read(range);
     if (first === last) return slice(firstPage, first);
@@ -233,9 +251,7 @@ export class PageFileNode implements DataNode {
         const page = await files.page(range, i);
         if (!page) {
           // The rest from the node, which reads through what is missing.
-          const rest = await node.read({ ...range, offset: i * P, length: end - i * P });
-          if (Buffer.isBuffer(rest)) yield rest;
-          else yield* rest as AsyncIterable<Buffer>;
+          yield* asChunks(await node.read({ ...range, offset: i * P, length: end - i * P }));
           return;
         }
         yield slice(page, i);

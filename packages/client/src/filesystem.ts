@@ -35,7 +35,7 @@ import {
   type UploadPart,
   type WrittenData,
 } from "@koine/protocol";
-import { type DataNode, HttpDataNode, LocalPageFiles, type LocalPages, NodeUnreachableError, PageFileNode } from "./data_node.ts";
+import { asChunks, type DataNode, HttpDataNode, LocalPageFiles, type LocalPages, NodeUnreachableError, PageFileNode } from "./data_node.ts";
 import { Membership } from "./membership.ts";
 import { Policies } from "./policies.ts";
 import { MetadataShards } from "./shards.ts";
@@ -97,10 +97,6 @@ async function withRetries<T>(call: () => Promise<T>, attempts = 5): Promise<T> 
       await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
     }
   }
-}
-
-function asChunks(bytes: Readable | Buffer): AsyncIterable<Buffer> | Buffer[] {
-  return Buffer.isBuffer(bytes) ? [bytes] : (bytes as AsyncIterable<Buffer>);
 }
 
 /**
