@@ -34,13 +34,14 @@ function blockThisProcess(ms: number): void {
 }
 
 /**
- * GETs `url` `count` times by curl, each on a new connection, started now and
- * run while this process is blocked for `blockMs`: what each answered and
- * when it was done, counted from curl's start.
+ * GETs each of `urls` by curl, one after another, each on a new connection,
+ * started now and run while this process is blocked for `blockMs` (so only
+ * a worker accepts them): what each answered and when it was done, counted
+ * from curl's start.
  */
-async function getsWhileBlocked(url: string, count: number, blockMs: number): Promise<{ status: number; size: number; doneMs: number }[]> {
+async function getsWhileBlocked(urls: string[], blockMs: number): Promise<{ status: number; size: number; doneMs: number }[]> {
   const args = ["-s", "-o", "/dev/null", "--max-time", "10"];
-  for (let i = 0; i < count; i++)
+  for (const [i, url] of urls.entries())
     args.push(
       ...(i > 0 ? ["--next", "-s", "-o", "/dev/null", "--max-time", "10"] : []),
       "-H",
@@ -81,7 +82,7 @@ test("s3 workers - more processes serve the S3 port, read the cache's page files
   // the page file, with no call into this process at all.
   let servedAlone = 0;
   for (let attempt = 0; attempt < 5 && servedAlone === 0; attempt++) {
-    const answers = await getsWhileBlocked(url, 3, 1_500);
+    const answers = await getsWhileBlocked([url, url, url], 1_500);
     for (const answer of answers) assert.deepEqual([answer.status, answer.size], [200, 4096]);
     servedAlone = answers.filter((a) => a.doneMs < 1_200).length;
   }
@@ -108,6 +109,20 @@ test("s3 workers - more processes serve the S3 port, read the cache's page files
   }
   assert.equal(counts.size, 1, `every scrape adds up the same GETs: ${[...counts]}`);
   assert.ok(([...counts][0] as number) >= 4, "the GETs of both processes");
+
+  // A worker checks who asks as the first process does: a stranger and a forged signature refused, bad input a 400.
+  const signed = new URL(url);
+  const unsigned = `${signed.origin}${signed.pathname}`;
+  const forged = new URL(url);
+  forged.searchParams.set("X-Amz-Signature", "0".repeat(64));
+  const malformed = new URL(url);
+  malformed.searchParams.set("X-Amz-Expires", "soon");
+  const refused = await getsWhileBlocked([unsigned, forged.href, malformed.href], 1_000);
+  assert.deepEqual(
+    refused.map((a) => a.status),
+    [403, 403, 400],
+    "anonymous, forged signature, malformed expiry",
+  );
 
   // A worker that dies is replaced; stopping the gateway stops its workers.
   process.kill(workers[0] as number, "SIGKILL");
