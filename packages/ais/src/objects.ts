@@ -301,7 +301,7 @@ export async function objectRoutes(
     await client.completeUpload(
       upload.uploadId,
       listed.map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
-      true,
+      { anySize: true },
     );
     return reply.send();
   };

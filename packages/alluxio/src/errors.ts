@@ -22,6 +22,7 @@ const GRPC = {
   [ErrorCode.EntityTooSmall]: "INVALID_ARGUMENT",
   [ErrorCode.NotEmpty]: "FAILED_PRECONDITION",
   [ErrorCode.FailedPrecondition]: "FAILED_PRECONDITION",
+  [ErrorCode.ConditionNotMet]: "FAILED_PRECONDITION",
   [ErrorCode.QuotaExceeded]: "RESOURCE_EXHAUSTED",
   [ErrorCode.NotADirectory]: "FAILED_PRECONDITION",
   [ErrorCode.IsADirectory]: "FAILED_PRECONDITION",

@@ -13,6 +13,7 @@ import {
 import { keepTrying, type NatsConnection, type Retrying, request, type Subscription, subscribe } from "@koine/bus";
 import { serviceLogger } from "@koine/log";
 import {
+  type CompletePlan,
   cacheNode,
   DEFAULT_BLOCK_SIZE,
   ErrorCode,
@@ -33,6 +34,7 @@ import {
   type UfsLocation,
   type Upload,
   type UploadPart,
+  type WriteCondition,
   type WrittenData,
 } from "@koine/protocol";
 import { asChunks, type DataNode, HttpDataNode, LocalPageFiles, type LocalPages, NodeUnreachableError, PageFileNode } from "./data_node.ts";
@@ -545,7 +547,15 @@ export class FileSystemClient {
   async writeFile(
     path: string,
     body: AsyncIterable<Uint8Array>,
-    options: { attributes?: FileAttributes; sizeHint?: number; createParents?: boolean; writeType?: WriteType; writer?: string } = {},
+    options: {
+      attributes?: FileAttributes;
+      sizeHint?: number;
+      createParents?: boolean;
+      writeType?: WriteType;
+      writer?: string;
+      /** Commit only if the path holds no object, or this version (checked by metadata in the commit's turn). */
+      condition?: WriteCondition;
+    } = {},
   ): Promise<FileInfo> {
     const contentId = this.#contentIdFor(options.writer);
     const location = this.ufsLocationOf(path);
@@ -648,7 +658,7 @@ export class FileSystemClient {
   async #commit(
     path: string,
     data: WrittenData,
-    options: { attributes?: FileAttributes; createParents?: boolean },
+    options: { attributes?: FileAttributes; createParents?: boolean; condition?: WriteCondition },
     cache: { persistence?: PersistenceState; cachedOn?: string[] },
   ): Promise<FileInfo> {
     const info = await withRetries(() =>
@@ -660,6 +670,7 @@ export class FileSystemClient {
           blockSize: this.blockSize,
           attributes: options.attributes ?? {},
           createParents: options.createParents ?? true,
+          ...(options.condition ? { condition: options.condition } : {}),
           ...cache,
         },
         path,
@@ -694,7 +705,7 @@ export class FileSystemClient {
   }
 
   /** Makes `path` (ending in "/") a folder object: a directory that is also an empty object. */
-  async commitMarker(path: string, attributes: FileAttributes): Promise<FileInfo> {
+  async commitMarker(path: string, attributes: FileAttributes, condition?: WriteCondition): Promise<FileInfo> {
     const info = await this.shards.request(
       Meta.commitFile,
       {
@@ -703,6 +714,7 @@ export class FileSystemClient {
         blockSize: this.blockSize,
         attributes,
         createParents: true,
+        ...(condition ? { condition } : {}),
       },
       path,
     );
@@ -719,16 +731,24 @@ export class FileSystemClient {
     return freed;
   }
 
-  createUpload(path: string, owner: string, attributes: FileAttributes): Promise<Upload> {
-    return this.shards.request(Meta.createUpload, { path, owner, attributes }, path);
+  createUpload(path: string, owner: string, attributes: FileAttributes, checksum?: Upload["checksum"]): Promise<Upload> {
+    return this.shards.request(Meta.createUpload, { path, owner, attributes, ...(checksum ? { checksum } : {}) }, path);
   }
 
   getUpload(uploadId: string): Promise<Upload> {
     return this.shards.requestUpload(Meta.getUpload, { uploadId }, uploadId);
   }
 
-  /** Stages one part of a multipart upload in the under-store and records it. */
-  async uploadPart(upload: Upload, partNumber: number, body: AsyncIterable<Uint8Array>): Promise<UploadPart> {
+  /**
+   * Stages one part of a multipart upload in the under-store and records
+   * it, with `checksums()`, when given, asked once the body has ended.
+   */
+  async uploadPart(
+    upload: Upload,
+    partNumber: number,
+    body: AsyncIterable<Uint8Array>,
+    checksums?: () => Record<string, string>,
+  ): Promise<UploadPart> {
     const contentId = randomBytes(12).toString("hex");
     const ufsPath = `${upload.ufs.path}/${partNumber}`;
     const [writer] = this.#candidates(upload.uploadId);
@@ -736,7 +756,15 @@ export class FileSystemClient {
       { mountId: upload.ufs.mountId, path: ufsPath, contentId, blockSize: this.blockSize, cacheBlocks: [], stage: false },
       body,
     );
-    const part: UploadPart = { partNumber, etag: data.etag, size: data.size, mtimeMs: Date.now(), ufsPath };
+    const sums = checksums?.();
+    const part: UploadPart = {
+      partNumber,
+      etag: data.etag,
+      size: data.size,
+      mtimeMs: Date.now(),
+      ufsPath,
+      ...(sums && Object.keys(sums).length ? { checksums: sums } : {}),
+    };
     return this.shards.requestUpload(Meta.putPart, { uploadId: upload.uploadId, part }, upload.uploadId);
   }
 
@@ -748,9 +776,25 @@ export class FileSystemClient {
     return this.shards.request(Meta.listUploads, { bucket, ...options }, `/${bucket}`);
   }
 
-  /** Joins the listed parts into the file, in the under-store, then commits it. */
-  async completeUpload(uploadId: string, parts: { partNumber: number; etag: string }[], anySize = false): Promise<FileInfo> {
-    const plan = await this.shards.requestUpload(Meta.planComplete, { uploadId, parts, ...(anySize ? { anySize } : {}) }, uploadId);
+  /**
+   * Joins the listed parts into the file, in the under-store, then commits
+   * it with its parts' sizes and checksums, and what `attributesFor` the
+   * plan adds (it may refuse the plan by throwing, before any byte moves).
+   */
+  async completeUpload(
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+    options: { anySize?: boolean; attributesFor?: (plan: CompletePlan) => Promise<FileAttributes>; condition?: WriteCondition } = {},
+  ): Promise<FileInfo> {
+    const plan = await this.shards.requestUpload(
+      Meta.planComplete,
+      { uploadId, parts, ...(options.anySize ? { anySize: true } : {}) },
+      uploadId,
+    );
+    const attributes: FileAttributes = {
+      parts: plan.parts.map((p) => ({ size: p.size, ...(p.checksums ? { checksums: p.checksums } : {}) })),
+      ...(await options.attributesFor?.(plan)),
+    };
     const location = this.ufsLocationOf(plan.upload.path);
     const [writer] = this.#candidates(FileSystemClient.blockKey(plan.contentId, 0));
     const data = await this.#node(writer as string).concat({
@@ -761,7 +805,13 @@ export class FileSystemClient {
     });
     const info = await this.shards.requestUpload(
       Meta.finishUpload,
-      { uploadId, data: { ...data, etag: plan.etag }, blockSize: this.blockSize },
+      {
+        uploadId,
+        data: { ...data, etag: plan.etag },
+        blockSize: this.blockSize,
+        attributes,
+        ...(options.condition ? { condition: options.condition } : {}),
+      },
       uploadId,
       { timeoutMs: 60_000 },
     );

@@ -1,5 +1,5 @@
 import { enqueue } from "@koine/bus";
-import { ErrorCode, Jobs, KoineError, Meta, parsePath, type WrittenData } from "@koine/protocol";
+import { ErrorCode, Jobs, KoineError, Meta, parsePath, type WriteCondition, type WrittenData } from "@koine/protocol";
 import { type PublishTurn, UfsError } from "@koine/ufs";
 import { type Metadata, removeFromUfs } from "./context.ts";
 import { canonical, type InodeRecord, type Namespace, type QuotaHold } from "./namespace.ts";
@@ -22,6 +22,7 @@ export type CommitWritten = (
   data: WrittenData,
   createParents: boolean,
   commit: (written: WrittenData) => Promise<Committed>,
+  condition?: WriteCondition,
 ) => Promise<Committed>;
 
 /**
@@ -46,6 +47,34 @@ export function serveCommits(m: Metadata): { commitWritten: CommitWritten; reque
     }
   };
 
+  /**
+   * The ETag of the version each path's latest write made, from its swap
+   * until its LMDB commit is done: a conditional write compares with this
+   * before what LMDB names, so of two racing conditional writes one wins.
+   */
+  const swapped = new Map<string, { etag: string }>();
+  const swap = (path: string, etag: string): (() => void) => {
+    const key = canonical(path);
+    const mark = { etag };
+    swapped.set(key, mark);
+    return () => {
+      if (swapped.get(key) === mark) swapped.delete(key);
+    };
+  };
+  /** Throws unless `path` now holds what `condition` asks for: no object, or the version with its ETag. */
+  const checkCondition = (path: string, condition: WriteCondition | undefined): void => {
+    if (!condition) return;
+    const inode = m.ns.lookup(parsePath(path));
+    const etag = swapped.get(canonical(path))?.etag ?? (inode && (inode.type === "file" || inode.marker) ? inode.etag : undefined);
+    if ("absent" in condition) {
+      if (etag !== undefined) throw new KoineError(ErrorCode.ConditionNotMet, `Cannot write "${path}": it exists`);
+    } else if (etag === undefined) {
+      throw new KoineError(ErrorCode.NotFound, `Cannot write "${path}" over version ${condition.etag}: there is none`);
+    } else if (etag !== condition.etag) {
+      throw new KoineError(ErrorCode.ConditionNotMet, `Cannot write "${path}" over version ${condition.etag}: it holds ${etag}`);
+    }
+  };
+
   /** Makes staged bytes the under-store file of `path` in the publish's turn, if they were staged on its mount. */
   const publishAt = async <T>(path: string, stagedPath: string, stagedOn: string | undefined, turn: PublishTurn<T>) => {
     const at = m.ns.ufsLocationOf(canonical(path));
@@ -64,7 +93,7 @@ export function serveCommits(m: Metadata): { commitWritten: CommitWritten; reque
    * where the commit could not follow; a commit sent again after a lost
    * reply (this very version is there) commits again without publishing.
    */
-  const commitWritten: CommitWritten = (path, data, createParents, commit) =>
+  const commitWritten: CommitWritten = (path, data, createParents, commit, condition) =>
     tracked(path, async () => {
       m.writable(path);
       const existing = m.ns.lookup(parsePath(path));
@@ -79,14 +108,30 @@ export function serveCommits(m: Metadata): { commitWritten: CommitWritten; reque
         throw err;
       }
       let intent: { settle(): void } | undefined;
+      let swapDone: (() => void) | undefined;
       try {
-        if (!data.stagedPath) return await commit(data);
+        if (!data.stagedPath) {
+          checkCondition(path, condition);
+          swapDone = swap(path, data.etag);
+          return await commit(data);
+        }
         // The under-store changes before the journal does: the next leader checks this path if this one dies between.
         intent = await m.intents.begin([canonical(path)]);
         let published: Awaited<ReturnType<typeof publishAt<Promise<Committed>>>>;
+        let refused: unknown;
         try {
           published = await publishAt(path, data.stagedPath, data.mountId, {
+            proceed: () => {
+              try {
+                checkCondition(path, condition);
+                return true;
+              } catch (err) {
+                refused = err;
+                return false;
+              }
+            },
             onSwap: (status) => {
+              swapDone = swap(path, data.etag);
               m.crashPoint("after-ufs-publish");
               return awaitedLater(commit({ ...data, ufsFingerprint: status.fingerprint }));
             },
@@ -99,8 +144,10 @@ export function serveCommits(m: Metadata): { commitWritten: CommitWritten; reque
           if ((await (await m.ufsOf(at.mountId)).stat(at.path))?.fingerprint === data.ufsFingerprint) return await commit(data);
           throw new KoineError(ErrorCode.Unavailable, `Cannot commit "${path}": its staged bytes are gone; write it again`, { cause: err });
         }
+        if (!published.published) throw refused;
         return await (published.result as Promise<Committed>);
       } finally {
+        swapDone?.();
         m.ns.release(hold);
         intent?.settle();
       }
@@ -113,11 +160,16 @@ export function serveCommits(m: Metadata): { commitWritten: CommitWritten; reque
     );
 
   m.on(Meta.commitFile, async (req) => {
-    const { info, replaced } = await commitWritten(req.path, req.data, req.createParents, (data) =>
-      m.ns.commitFile(req.path, data, req.blockSize, req.attributes, req.createParents, {
-        ...(req.persistence ? { persistence: req.persistence } : {}),
-        ...(req.cachedOn ? { cachedOn: req.cachedOn } : {}),
-      }),
+    const { info, replaced } = await commitWritten(
+      req.path,
+      req.data,
+      req.createParents,
+      (data) =>
+        m.ns.commitFile(req.path, data, req.blockSize, req.attributes, req.createParents, {
+          ...(req.persistence ? { persistence: req.persistence } : {}),
+          ...(req.cachedOn ? { cachedOn: req.cachedOn } : {}),
+        }),
+      req.condition,
     );
     // A version only in the cache replaces the persisted one: the under-store must not bring the old one back.
     if (info.persistence !== "PERSISTED" && replaced?.persistence === "PERSISTED") {

@@ -672,6 +672,8 @@ export class Namespace {
         headers: attributes.headers ?? {},
         tags: attributes.tags ?? {},
         checksums: attributes.checksums ?? {},
+        ...(attributes.checksumType ? { checksumType: attributes.checksumType } : {}),
+        ...(attributes.parts ? { parts: attributes.parts } : {}),
         ...(attributes.grants?.length ? { grants: attributes.grants } : {}),
       };
       if (parsed.directory) {

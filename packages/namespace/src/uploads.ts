@@ -60,7 +60,7 @@ export class Uploads {
     });
   }
 
-  create(path: string, owner: string, attributes: FileAttributes): Promise<Upload> {
+  create(path: string, owner: string, attributes: FileAttributes, checksum?: Upload["checksum"]): Promise<Upload> {
     // Time first, so that ids sort in the order uploads began.
     const uploadId = uploadIdIn(Date.now().toString(16).padStart(12, "0") + randomBytes(10).toString("hex"), this.#shard);
     const location = this.#ns.ufsLocationOf(path);
@@ -71,6 +71,7 @@ export class Uploads {
       owner,
       attributes,
       ufs: { mountId: location.mountId, path: stagingDir(uploadId) },
+      ...(checksum ? { checksum } : {}),
     };
     return this.#ns.change("createUpload", [upload]) as Promise<Upload>;
   }
@@ -156,9 +157,9 @@ export class Uploads {
 
 /** Multipart uploads' requests: create, parts, listings, complete (through the commit protocol), abort. */
 export function serveUploads(m: Metadata, uploads: Uploads, commitWritten: CommitWritten): void {
-  m.on(Meta.createUpload, ({ path, owner, attributes }) => {
+  m.on(Meta.createUpload, ({ path, owner, attributes, checksum }) => {
     m.writable(path);
-    return uploads.create(path, owner, attributes);
+    return uploads.create(path, owner, attributes, checksum);
   });
   m.on(Meta.getUpload, ({ uploadId }) => uploads.find(uploadId));
   m.on(Meta.putPart, ({ uploadId, part }) => uploads.putPart(uploadId, part));
@@ -168,10 +169,14 @@ export function serveUploads(m: Metadata, uploads: Uploads, commitWritten: Commi
   }));
   m.on(Meta.listUploads, (r) => uploads.list(r.bucket, r.prefix, r.keyMarker, r.uploadIdMarker, r.maxUploads));
   m.on(Meta.planComplete, ({ uploadId, parts, anySize }) => uploads.plan(uploadId, parts, anySize));
-  m.on(Meta.finishUpload, async ({ uploadId, data, blockSize }) => {
+  m.on(Meta.finishUpload, async ({ uploadId, data, blockSize, attributes, condition }) => {
     const upload = uploads.get(uploadId);
-    const { info } = await commitWritten(upload.path, data, true, (written) =>
-      m.ns.commitFile(upload.path, written, blockSize, upload.attributes, true),
+    const { info } = await commitWritten(
+      upload.path,
+      data,
+      true,
+      (written) => m.ns.commitFile(upload.path, written, blockSize, { ...upload.attributes, ...attributes }, true),
+      condition,
     );
     await uploads.remove(uploadId, info.etag);
     await (await m.ufsOf(upload.ufs.mountId)).delete(upload.ufs.path, { recursive: true }).catch(() => {});

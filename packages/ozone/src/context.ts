@@ -216,6 +216,7 @@ export function toOzoneError(err: unknown, failure: Failure): OzoneError {
     case ErrorCode.InvalidArgument:
     case ErrorCode.NotImplemented:
     case ErrorCode.FailedPrecondition:
+    case ErrorCode.ConditionNotMet:
       return new OzoneError("INVALID_REQUEST", err.message, failure.resource);
     default:
       return new OzoneError("SERVER_ERROR", `${said("INTERNAL_ERROR")}: ${err.message}`, failure.resource);

@@ -22,6 +22,8 @@ export const ErrorCode = {
   Unauthenticated: "UNAUTHENTICATED",
   /** The cluster is not in a state that allows it (decommissioning the last cache node). */
   FailedPrecondition: "FAILED_PRECONDITION",
+  /** A conditional write found the path holding another version than its condition names (HTTP 412). */
+  ConditionNotMet: "CONDITION_NOT_MET",
   /** A write would take a top-level directory past its quota. */
   QuotaExceeded: "QUOTA_EXCEEDED",
   Internal: "INTERNAL",
@@ -79,6 +81,7 @@ export const HTTP_STATUS = {
   [ErrorCode.NotADirectory]: 409,
   [ErrorCode.IsADirectory]: 409,
   [ErrorCode.FailedPrecondition]: 409,
+  [ErrorCode.ConditionNotMet]: 412,
   [ErrorCode.QuotaExceeded]: 403,
   [ErrorCode.Internal]: 500,
   [ErrorCode.NotImplemented]: 501,

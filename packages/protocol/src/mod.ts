@@ -31,6 +31,7 @@ export { describeInvalid, event, rpc } from "./rpc.ts";
 export type {
   CacheStats,
   ChangedEvent,
+  ChecksumType,
   CompletePlan,
   Credential,
   FileAttributes,
@@ -42,6 +43,7 @@ export type {
   Member,
   MetadataReplica,
   Mount,
+  ObjectPart,
   Permission,
   PersistenceState,
   PersistJob,
@@ -53,6 +55,7 @@ export type {
   Upload,
   UploadPart,
   User,
+  WriteCondition,
   WrittenData,
 } from "./schemas.ts";
 export * as Schemas from "./schemas.ts";

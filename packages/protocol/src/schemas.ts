@@ -44,6 +44,17 @@ export const PublicAccessBlock = T.Object({
 });
 export type PublicAccessBlock = Static<typeof PublicAccessBlock>;
 
+/** How a multipart object's checksum was made: over its bytes, or over its parts' checksums (S3's "…-N"). */
+export const ChecksumType = T.Union([T.Literal("COMPOSITE"), T.Literal("FULL_OBJECT")]);
+export type ChecksumType = Static<typeof ChecksumType>;
+
+/** One part of an object written in parts (S3 multipart): its size and checksums. */
+export const ObjectPart = T.Object({
+  size: T.Integer({ minimum: 0 }),
+  checksums: T.Optional(T.Record(T.String(), T.String())),
+});
+export type ObjectPart = Static<typeof ObjectPart>;
+
 /** A file or directory of the namespace as every service sees it. */
 export const FileInfo = T.Object({
   id: T.Integer(),
@@ -63,6 +74,10 @@ export const FileInfo = T.Object({
   tags: T.Optional(T.Record(T.String(), T.String())),
   /** Whole-object checksums the writer sent and koine verified (algorithm → base64). */
   checksums: T.Optional(T.Record(T.String(), T.String())),
+  /** How `checksums` were made (absent: FULL_OBJECT). */
+  checksumType: T.Optional(ChecksumType),
+  /** The parts it was written in, when it was (S3 multipart), in order. */
+  parts: T.Optional(T.Array(ObjectPart)),
   /** ACL grants beyond the owner's full control (S3 ACLs, Ozone ACLs); absent: none. */
   grants: T.Optional(T.Array(Grant)),
   /** A bucket policy (JSON text), on a top-level directory only. */
@@ -172,6 +187,8 @@ export const FileAttributes = T.Object({
   headers: T.Optional(T.Record(T.String(), T.String())),
   tags: T.Optional(T.Record(T.String(), T.String())),
   checksums: T.Optional(T.Record(T.String(), T.String())),
+  checksumType: T.Optional(ChecksumType),
+  parts: T.Optional(T.Array(ObjectPart)),
   grants: T.Optional(T.Array(Grant)),
   /** A bucket policy (JSON text); "" removes it. */
   policy: T.Optional(T.String()),
@@ -202,8 +219,17 @@ export const WrittenData = T.Object({
 });
 export type WrittenData = Static<typeof WrittenData>;
 
+/**
+ * A write that happens only if the path holds no file (`absent`) or holds
+ * the version with this ETag (`etag`): checked by metadata in the commit's
+ * turn, so that of two racing conditional writes one wins.
+ */
+export const WriteCondition = T.Union([T.Object({ absent: T.Literal(true) }), T.Object({ etag: T.String() })]);
+export type WriteCondition = Static<typeof WriteCondition>;
+
 export const CommitFileRequest = T.Object({
   path: T.String(),
+  condition: T.Optional(WriteCondition),
   data: WrittenData,
   blockSize: T.Integer({ minimum: 1 }),
   attributes: FileAttributes,
@@ -250,6 +276,8 @@ export const Upload = T.Object({
   ufs: UfsLocation,
   /** Set once completed: a repeated complete answers the same again. */
   completedEtag: T.Optional(T.String()),
+  /** The checksum every part carries and how the object's is made of them (S3's x-amz-checksum-algorithm and -type). */
+  checksum: T.Optional(T.Object({ algorithm: T.String(), type: ChecksumType })),
 });
 export type Upload = Static<typeof Upload>;
 
@@ -258,6 +286,8 @@ export const UploadPart = T.Object({
   etag: T.String(),
   size: T.Integer({ minimum: 0 }),
   mtimeMs: T.Number(),
+  /** Checksums of the part's bytes (algorithm → base64). */
+  checksums: T.Optional(T.Record(T.String(), T.String())),
   /** Where the part's bytes are staged, relative to the mount root. */
   ufsPath: T.String(),
 });
@@ -267,6 +297,7 @@ export const CreateUploadRequest = T.Object({
   path: T.String(),
   owner: T.String(),
   attributes: FileAttributes,
+  checksum: T.Optional(T.Object({ algorithm: T.String(), type: ChecksumType })),
 });
 export const UploadIdRequest = T.Object({ uploadId: T.String() });
 export const PutPartRequest = T.Object({ uploadId: T.String(), part: UploadPart });
@@ -309,6 +340,9 @@ export const FinishUploadRequest = T.Object({
   uploadId: T.String(),
   data: WrittenData,
   blockSize: T.Integer({ minimum: 1 }),
+  /** Set on the object over the upload's own (its checksums, its parts). */
+  attributes: T.Optional(FileAttributes),
+  condition: T.Optional(WriteCondition),
 });
 
 export const Mount = T.Object({

@@ -45,6 +45,7 @@ const OPERATION_ACTIONS: Record<string, Action | ((ctx: S3Context) => Action)> =
   DeleteObjectTagging: "s3:DeleteObjectTagging",
   GetObject: "s3:GetObject",
   HeadObject: "s3:GetObject",
+  GetObjectAttributes: "s3:GetObject",
   PutObject: "s3:PutObject",
   DeleteObject: "s3:DeleteObject",
   CreateMultipartUpload: "s3:PutObject",

@@ -1,7 +1,6 @@
-import { createHash, type Hash } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { crc32 } from "node:zlib";
-import { crc32c } from "@node-rs/crc32";
+import { type ChecksumAlgorithm, checksumAlgorithm, type RunningChecksum, startChecksum } from "./checksums.ts";
 import { S3Error, s3Error } from "./errors.ts";
 import { type Authorization, EMPTY_SHA256, hmac } from "./sigv4.ts";
 
@@ -142,38 +141,12 @@ async function* awsChunked(
   if (!(await reader.atEnd())) throw s3Error("InvalidRequest", "Bytes follow the end of the aws-chunked body");
 }
 
-interface Checksum {
-  header: string;
-  update(data: Buffer): void;
-  digest(): string;
-}
-
-/** A 32-bit CRC as S3 writes it: big-endian, base64. */
-function crcChecksum(header: string, step: (data: Buffer, previous: number) => number): Checksum {
-  let value = 0;
-  return {
-    header,
-    update: (d) => {
-      value = step(d, value);
-    },
-    digest: () => {
-      const b = Buffer.alloc(4);
-      b.writeUInt32BE(value >>> 0);
-      return b.toString("base64");
-    },
-  };
-}
-
-function checksumFor(algorithm: string): Checksum {
-  const header = `x-amz-checksum-${algorithm}`;
-  if (algorithm === "crc32") return crcChecksum(header, (d, v) => crc32(d, v));
-  if (algorithm === "crc32c") return crcChecksum(header, (d, v) => crc32c(d, v));
-  if (algorithm === "sha1" || algorithm === "sha256") {
-    const h: Hash = createHash(algorithm);
-    let digest: string | undefined;
-    return { header, update: (d) => h.update(d), digest: () => (digest ??= h.digest("base64")) };
-  }
-  throw s3Error("NotImplemented", `Checksum algorithm ${algorithm.toUpperCase()} is not implemented; use CRC32, CRC32C, SHA1 or SHA256`);
+/** Which checksums a body is checked against beyond those it was sent with. */
+export interface BodyChecksums {
+  /** Computed whether sent or not (a multipart upload's parts carry their upload's). */
+  compute?: ChecksumAlgorithm;
+  /** The request's x-amz-checksum-* headers are of an object, not of this body (CompleteMultipartUpload). */
+  headersAreTheObjects?: boolean;
 }
 
 export interface DecodedBody {
@@ -194,7 +167,7 @@ export interface DecodedBody {
  * and length. A failed check throws at the end of the stream, so nothing
  * built on it is committed.
  */
-export function decodeBody(req: IncomingMessage, auth: Authorization, idleMs: number): DecodedBody {
+export function decodeBody(req: IncomingMessage, auth: Authorization, idleMs: number, options: BodyChecksums = {}): DecodedBody {
   const mode = auth.payloadHash;
   const trailers = new Map<string, string>();
   let source: AsyncIterable<Buffer> = rawBody(req, idleMs);
@@ -224,11 +197,11 @@ export function decodeBody(req: IncomingMessage, auth: Authorization, idleMs: nu
   const md5 = md5Header ? createHash("md5") : undefined;
   // A presigned URL carries its signed x-amz-* headers in the query: they count as headers.
   const headers: Record<string, unknown> = { ...auth.hoistedHeaders, ...req.headers };
-  const checksums: { sum: Checksum; fromTrailer: boolean }[] = [];
-  for (const name of Object.keys(headers)) {
+  const checksums: { sum: RunningChecksum; claimed: "header" | "trailer" | "none" }[] = [];
+  for (const name of options.headersAreTheObjects ? [] : Object.keys(headers)) {
     const m = /^x-amz-checksum-([a-z0-9]+)$/.exec(name);
     if (m && m[1] !== "mode" && m[1] !== "type" && m[1] !== "algorithm")
-      checksums.push({ sum: checksumFor(m[1] as string), fromTrailer: false });
+      checksums.push({ sum: startChecksum(checksumAlgorithm(m[1] as string)), claimed: "header" });
   }
   const trailerDeclared = String(req.headers["x-amz-trailer"] ?? "").toLowerCase();
   for (const name of trailerDeclared
@@ -237,8 +210,10 @@ export function decodeBody(req: IncomingMessage, auth: Authorization, idleMs: nu
     .filter(Boolean)) {
     const m = /^x-amz-checksum-([a-z0-9]+)$/.exec(name);
     if (!m) throw s3Error("InvalidArgument", `Trailer ${name} is not supported`);
-    checksums.push({ sum: checksumFor(m[1] as string), fromTrailer: true });
+    checksums.push({ sum: startChecksum(checksumAlgorithm(m[1] as string)), claimed: "trailer" });
   }
+  const compute = options.compute;
+  if (compute && !checksums.some((c) => c.sum.algorithm === compute)) checksums.push({ sum: startChecksum(compute), claimed: "none" });
 
   async function* verified(): AsyncGenerator<Buffer> {
     let length = 0;
@@ -255,12 +230,15 @@ export function decodeBody(req: IncomingMessage, auth: Authorization, idleMs: nu
     if (md5 && md5.digest("base64") !== md5Header)
       throw s3Error("BadDigest", "The Content-MD5 you specified did not match what we received.");
     for (const c of checksums) {
-      const claimed = c.fromTrailer ? trailers.get(c.sum.header) : (headers[c.sum.header] as string | undefined);
-      if (claimed === undefined) throw s3Error("InvalidRequest", `The trailer ${c.sum.header} was declared but not sent`);
-      if (claimed !== c.sum.digest())
-        throw s3Error("BadDigest", `The ${c.sum.header} you specified did not match the calculated checksum.`);
+      const header = `x-amz-checksum-${c.sum.algorithm}`;
+      const digest = await c.sum.digest();
+      if (c.claimed !== "none") {
+        const claimed = c.claimed === "trailer" ? trailers.get(header) : (headers[header] as string | undefined);
+        if (claimed === undefined) throw s3Error("InvalidRequest", `The trailer ${header} was declared but not sent`);
+        if (claimed !== digest) throw s3Error("BadDigest", `The ${header} you specified did not match the calculated checksum.`);
+      }
+      verifiedChecksums[c.sum.algorithm] = digest;
     }
-    for (const c of checksums) verifiedChecksums[c.sum.header.slice("x-amz-checksum-".length)] = c.sum.digest();
   }
   const verifiedChecksums: Record<string, string> = {};
   return { body: verified(), length: declared, checksums: verifiedChecksums };
@@ -276,8 +254,9 @@ export async function readSmallBody(
   idleMs: number,
   limit: number,
   tooLarge: () => S3Error = () => s3Error("MalformedXML", `The request body is larger than ${limit} bytes`),
+  checksums: BodyChecksums = {},
 ): Promise<Buffer> {
-  const { body } = decodeBody(req, auth, idleMs);
+  const { body } = decodeBody(req, auth, idleMs, checksums);
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {

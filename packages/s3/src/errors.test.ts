@@ -22,6 +22,7 @@ const EXPECTED: Record<ErrorCode, [number, string]> = {
   [ErrorCode.PermissionDenied]: [403, "AccessDenied"],
   [ErrorCode.Unauthenticated]: [403, "AccessDenied"],
   [ErrorCode.FailedPrecondition]: [400, "InvalidRequest"],
+  [ErrorCode.ConditionNotMet]: [412, "PreconditionFailed"],
   [ErrorCode.QuotaExceeded]: [403, "QuotaExceeded"],
   [ErrorCode.Internal]: [500, "InternalError"],
 };

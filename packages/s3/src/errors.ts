@@ -56,6 +56,7 @@ export const S3Errors = {
   NotImplemented: [501, "A header or query you provided implies functionality that is not implemented."],
   // Not AWS's (its buckets have no quota): Ceph RGW's and Ozone's S3 gateway's, for a bucket (volume) quota.
   QuotaExceeded: [403, "The quota has been exceeded."],
+  InvalidPartNumber: [416, "The requested partnumber is not satisfiable"],
   PreconditionFailed: [412, "At least one of the pre-conditions you specified did not hold"],
   RequestTimeTooSkewed: [403, "The difference between the request time and the server's time is too large."],
   RequestTimeout: [400, "Your socket connection to the server was not read from or written to within the timeout period."],
@@ -115,6 +116,8 @@ export function toS3Error(err: unknown, target: Target): S3Error {
       return s3Error("NotImplemented", err.message, extra);
     case ErrorCode.FailedPrecondition:
       return s3Error("InvalidRequest", err.message, extra);
+    case ErrorCode.ConditionNotMet:
+      return s3Error("PreconditionFailed", undefined, extra);
     case ErrorCode.QuotaExceeded:
       return s3Error("QuotaExceeded", err.message, extra);
     case ErrorCode.Unavailable:

@@ -1,17 +1,15 @@
 import type { FileSystemClient } from "@koine/client";
-import { ErrorCode, type FileAttributes, type FileInfo, KoineError } from "@koine/protocol";
+import { ErrorCode, type FileAttributes, type FileInfo, KoineError, type WriteCondition } from "@koine/protocol";
 import { checkPublicGrants, requestedGrants } from "./access.ts";
 import { decodeBody, readSmallBody } from "./body.ts";
 import { requireBucket } from "./buckets.ts";
+import { type ChecksumAlgorithm, checksumAlgorithm, isChecksumAlgorithm } from "./checksums.ts";
 import { checkConditions } from "./conditions.ts";
 import { httpDate, isoDate, quoteEtag, type S3Context, type S3Deps } from "./context.ts";
 import { S3Error, s3Error, toS3Error } from "./errors.ts";
 import { checkBucketName, checkKey, pathOf } from "./names.ts";
 import { tagsFromHeader } from "./tagging.ts";
 import { parseS3Xml, s3Xml } from "./xml.ts";
-
-/** The whole-object checksums S3 answers with (x-amz-checksum-*). */
-const S3_CHECKSUMS = new Set(["crc32", "crc32c", "sha1", "sha256"]);
 
 const XML = "application/xml";
 const DEFAULT_CONTENT_TYPE = "binary/octet-stream";
@@ -88,8 +86,9 @@ export async function withBody<T>(
   ctx: S3Context,
   deps: S3Deps,
   write: (body: AsyncIterable<Buffer>, length: number | undefined, checksums: Record<string, string>) => Promise<T>,
+  compute?: ChecksumAlgorithm,
 ): Promise<T> {
-  const { body, length, checksums } = decodeBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs);
+  const { body, length, checksums } = decodeBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs, compute ? { compute } : {});
   let bodyError: unknown;
   async function* tracked() {
     try {
@@ -112,35 +111,41 @@ export async function putObject(ctx: S3Context, deps: S3Deps) {
   checkKey(key);
   if (ctx.req.headers["x-amz-copy-source"] !== undefined) return copyObject(ctx, deps);
   const dir = await requireBucket(deps.client, bucket);
-  await checkWriteConditions(ctx, deps);
+  const condition = await writeCondition(ctx, deps);
   const attributes = attributesFrom(ctx, dir);
-  if (key.endsWith("/")) {
-    await readSmallBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs, 0, () =>
-      s3Error("InvalidArgument", 'A key ending in "/" names a folder and holds no bytes in koine', { Key: key }),
+  const info = await conditionally(ctx, async () => {
+    if (key.endsWith("/")) {
+      await readSmallBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs, 0, () =>
+        s3Error("InvalidArgument", 'A key ending in "/" names a folder and holds no bytes in koine', { Key: key }),
+      );
+      return deps.client.commitMarker(pathOf(bucket, key), attributes, condition);
+    }
+    return withBody(ctx, deps, (body, length, checksums) =>
+      // The checksums are filled in when the body ends, before the commit sends them.
+      deps.client.writeFile(pathOf(bucket, key), body, {
+        attributes: { ...attributes, checksums },
+        ...(length === undefined ? {} : { sizeHint: length }),
+        ...(condition ? { condition } : {}),
+      }),
     );
-    const info = await deps.client.commitMarker(pathOf(bucket, key), attributes);
-    return ctx.reply.header("etag", quoteEtag(info.etag || EMPTY_MD5)).send();
-  }
-  const info = await withBody(ctx, deps, (body, length, checksums) =>
-    // The checksums are filled in when the body ends, before the commit sends them.
-    deps.client.writeFile(pathOf(bucket, key), body, {
-      attributes: { ...attributes, checksums },
-      ...(length === undefined ? {} : { sizeHint: length }),
-    }),
-  );
-  return ctx.reply.header("etag", quoteEtag(info.etag)).send();
+  });
+  checksumHeaders(ctx, info.checksums, "FULL_OBJECT");
+  return ctx.reply.header("etag", quoteEtag(info.etag || EMPTY_MD5)).send();
 }
 
 /**
- * Conditional writes: If-None-Match "*" (only if absent) and If-Match (only
- * over that version). Checked against a fresh stat just before the write.
+ * The condition of a conditional write (PUT, CompleteMultipartUpload):
+ * If-None-Match "*" (only if no object is there) or If-Match (only over
+ * that version). Checked here against a fresh stat, to fail early, and
+ * again by metadata in the commit's turn, so that of racing conditional
+ * writes one wins.
  */
-async function checkWriteConditions(ctx: S3Context, deps: S3Deps): Promise<void> {
+export async function writeCondition(ctx: S3Context, deps: S3Deps): Promise<WriteCondition | undefined> {
   const ifNoneMatch = ctx.req.headers["if-none-match"];
   const ifMatch = ctx.req.headers["if-match"];
-  if (ifNoneMatch === undefined && ifMatch === undefined) return;
+  if (ifNoneMatch === undefined && ifMatch === undefined) return undefined;
   if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== "*") {
-    throw s3Error("NotImplemented", 'If-None-Match on PUT supports only "*"');
+    throw s3Error("NotImplemented", 'If-None-Match on a write supports only "*"');
   }
   const path = pathOf(ctx.bucket as string, ctx.key);
   deps.client.forget(path);
@@ -148,11 +153,56 @@ async function checkWriteConditions(ctx: S3Context, deps: S3Deps): Promise<void>
     if (err instanceof S3Error && err.code === "NoSuchKey") return undefined;
     throw err;
   });
-  if (ifNoneMatch !== undefined && current) throw s3Error("PreconditionFailed", undefined, { Condition: "If-None-Match" });
-  if (ifMatch !== undefined) {
-    if (!current) throw s3Error("NoSuchKey", undefined, { Key: ctx.key as string });
-    checkConditions(current, { ifMatch });
+  if (ifNoneMatch !== undefined) {
+    if (current) throw s3Error("PreconditionFailed", undefined, { Condition: "If-None-Match" });
+    return { absent: true };
   }
+  if (!current) throw s3Error("NoSuchKey", undefined, { Key: ctx.key as string });
+  checkConditions(current, { ifMatch });
+  return { etag: current.etag || EMPTY_MD5 };
+}
+
+/** Runs a conditional write; a condition metadata found false in the commit's turn is S3's 412, naming the header. */
+export async function conditionally<T>(ctx: S3Context, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (!(err instanceof KoineError && err.code === ErrorCode.ConditionNotMet)) throw err;
+    const header = ctx.req.headers["if-none-match"] !== undefined ? "If-None-Match" : "If-Match";
+    throw s3Error("PreconditionFailed", undefined, { Condition: header });
+  }
+}
+
+/** The algorithms of the x-amz-checksum-* a request carries in headers or declares as trailers. */
+export function sentChecksums(ctx: S3Context): ChecksumAlgorithm[] {
+  const names = Object.keys({ ...ctx.auth.hoistedHeaders, ...ctx.req.headers });
+  const trailers = String(ctx.req.headers["x-amz-trailer"] ?? "").split(",");
+  const found = new Set<ChecksumAlgorithm>();
+  for (const name of [...names, ...trailers.map((t) => t.trim().toLowerCase())]) {
+    const m = /^x-amz-checksum-([a-z0-9]+)$/.exec(name);
+    if (m && !["mode", "type", "algorithm"].includes(m[1] as string)) found.add(checksumAlgorithm(m[1] as string));
+  }
+  return [...found];
+}
+
+/** Checksums as S3's headers (x-amz-checksum-crc32, …, and x-amz-checksum-type); other dialects' stay unsaid. */
+function checksumHeaders(ctx: S3Context, checksums: Record<string, string> | undefined, type: string): void {
+  let any = false;
+  for (const [algorithm, value] of Object.entries(checksums ?? {})) {
+    if (!isChecksumAlgorithm(algorithm)) continue;
+    ctx.reply.header(`x-amz-checksum-${algorithm}`, value);
+    any = true;
+  }
+  if (any) ctx.reply.header("x-amz-checksum-type", type);
+}
+
+/** Checksums as S3's XML elements: ChecksumCRC32, ChecksumSHA256, … */
+export function checksumElements(checksums: Record<string, string> | undefined): Record<string, string> {
+  const elements: Record<string, string> = {};
+  for (const [algorithm, value] of Object.entries(checksums ?? {})) {
+    if (isChecksumAlgorithm(algorithm)) elements[`Checksum${algorithm.toUpperCase()}`] = value;
+  }
+  return elements;
 }
 
 function objectHeaders(ctx: S3Context, info: FileInfo): void {
@@ -169,6 +219,37 @@ function objectHeaders(ctx: S3Context, info: FileInfo): void {
     const override = ctx.query.get(`response-${name}`);
     if (override !== undefined) ctx.reply.header(name, override);
   }
+}
+
+/**
+ * The part `?partNumber=` asks for: its byte range and checksums (an object
+ * not written in parts is its own part 1).
+ */
+function partOf(
+  ctx: S3Context,
+  info: FileInfo,
+): { range?: { start: number; end: number }; checksums?: Record<string, string> } | undefined {
+  const text = ctx.query.get("partNumber");
+  if (text === undefined) return undefined;
+  const number = Number(text);
+  if (!/^\d+$/.test(text) || number < 1 || number > 10000) {
+    throw s3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive", {
+      ArgumentName: "partNumber",
+      ArgumentValue: text,
+    });
+  }
+  if (ctx.req.headers.range !== undefined)
+    throw s3Error("InvalidRequest", "Cannot specify both Range header and partNumber query parameter");
+  const parts = info.parts ?? [{ size: info.size }];
+  if (number > parts.length) throw s3Error("InvalidPartNumber");
+  let start = 0;
+  for (let i = 0; i < number - 1; i++) start += (parts[i] as { size: number }).size;
+  const part = parts[number - 1] as { size: number; checksums?: Record<string, string> };
+  return {
+    // An empty part has no bytes to range over: it is answered as a whole empty object.
+    ...(part.size > 0 ? { range: { start, end: start + part.size - 1 } } : {}),
+    ...(part.checksums ? { checksums: part.checksums } : {}),
+  };
 }
 
 /** A single byte range of an object of `size` bytes; undefined means the whole object. */
@@ -223,23 +304,28 @@ export async function getObject(ctx: S3Context, deps: S3Deps, headOnly = false) 
       .header("last-modified", httpDate(info.mtimeMs))
       .send();
   }
-  let range: { start: number; end: number } | undefined;
+  const part = partOf(ctx, info);
+  let range: { start: number; end: number } | undefined = part?.range;
   try {
-    range = parseRange(ctx.req.headers.range, info.size);
+    range ??= parseRange(ctx.req.headers.range, info.size);
   } catch (err) {
     if (err instanceof S3Error && err.code === "InvalidRange") ctx.reply.header("content-range", `bytes */${info.size}`);
     throw err;
   }
   const start = range?.start ?? 0;
   const length = range ? range.end - range.start + 1 : info.size;
-  // Whole-object checksums go only with a whole object, and only once its bytes are open (an error after must not carry them).
+  // Checksums go only with what they are of (the object, or a part asked for by number), and only
+  // once its bytes are open (an error after must not carry them).
   const checksums = (served: FileInfo) => {
-    if (range || ctx.req.headers["x-amz-checksum-mode"] !== "ENABLED") return;
-    // Only S3's own algorithms: other dialects keep theirs beside them (AIS's `ais-<type>`, in hex).
-    for (const [algorithm, value] of Object.entries(served.checksums ?? {})) {
-      if (S3_CHECKSUMS.has(algorithm)) ctx.reply.header(`x-amz-checksum-${algorithm}`, value);
+    if (ctx.req.headers["x-amz-checksum-mode"] !== "ENABLED") return;
+    if (part) {
+      if (served.checksumType === "COMPOSITE") checksumHeaders(ctx, part.checksums, "COMPOSITE");
+      else if (!served.parts) checksumHeaders(ctx, served.checksums, "FULL_OBJECT");
+      return;
     }
+    if (!range) checksumHeaders(ctx, served.checksums, served.checksumType ?? "FULL_OBJECT");
   };
+  if (info.parts) ctx.reply.header("x-amz-mp-parts-count", info.parts.length);
   if (range) ctx.reply.code(206).header("content-range", `bytes ${range.start}-${range.end}/${info.size}`);
   if (headOnly) {
     checksums(info);
@@ -250,6 +336,60 @@ export async function getObject(ctx: S3Context, deps: S3Deps, headOnly = false) 
   checksums(opened.info);
   objectHeaders(ctx, opened.info);
   return ctx.reply.header("content-length", length).send(opened.stream);
+}
+
+const OBJECT_ATTRIBUTES = new Set(["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"]);
+
+/** GetObjectAttributes: what x-amz-object-attributes names, of an object, without its bytes. */
+export async function getObjectAttributes(ctx: S3Context, deps: S3Deps) {
+  const info = await resolveObject(deps.client, ctx.bucket as string, ctx.key as string);
+  const wanted = new Set(
+    String(ctx.req.headers["x-amz-object-attributes"] ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+  if (wanted.size === 0) {
+    throw s3Error(
+      "InvalidArgument",
+      "The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty",
+    );
+  }
+  for (const name of wanted)
+    if (!OBJECT_ATTRIBUTES.has(name)) throw s3Error("InvalidArgument", `Invalid attribute name specified: ${name}`);
+  const maxParts = Number(ctx.req.headers["x-amz-max-parts"] ?? "1000");
+  const marker = Number(ctx.req.headers["x-amz-part-number-marker"] ?? "0");
+  if (!Number.isInteger(maxParts) || maxParts < 0 || !Number.isInteger(marker) || marker < 0) {
+    throw s3Error("InvalidArgument", "x-amz-max-parts and x-amz-part-number-marker must be non-negative integers");
+  }
+  const checksum = checksumElements(info.checksums);
+  const body: Record<string, unknown> = {};
+  if (wanted.has("ETag")) body.ETag = info.etag || EMPTY_MD5;
+  if (wanted.has("Checksum") && Object.keys(checksum).length > 0)
+    body.Checksum = { ...checksum, ChecksumType: info.checksumType ?? "FULL_OBJECT" };
+  if (wanted.has("ObjectParts") && info.parts) {
+    const page = info.parts.slice(marker, marker + Math.min(maxParts, 1000));
+    body.ObjectParts = {
+      PartsCount: info.parts.length,
+      PartNumberMarker: marker,
+      NextPartNumberMarker: marker + page.length,
+      MaxParts: maxParts,
+      IsTruncated: marker + page.length < info.parts.length,
+      ...(page.length
+        ? {
+            Part: page.map((p, i) => ({
+              PartNumber: marker + i + 1,
+              Size: p.size,
+              // A part's checksum says something of the object only when the object's is made of them.
+              ...(info.checksumType === "COMPOSITE" ? checksumElements(p.checksums) : {}),
+            })),
+          }
+        : {}),
+    };
+  }
+  if (wanted.has("StorageClass")) body.StorageClass = "STANDARD";
+  if (wanted.has("ObjectSize")) body.ObjectSize = info.size;
+  return ctx.reply.header("last-modified", httpDate(info.mtimeMs)).type(XML).send(s3Xml("GetObjectAttributesResponse", body));
 }
 
 export async function deleteObject(ctx: S3Context, deps: S3Deps) {
@@ -351,8 +491,8 @@ export async function copyObject(ctx: S3Context, deps: S3Deps) {
   const attributes = {
     ...(directive === "REPLACE" ? fresh : copied),
     tags: tagDirective === "REPLACE" ? (fresh.tags ?? {}) : (src.tags ?? {}),
-    // The bytes are the same, so are their checksums.
-    checksums: src.checksums ?? {},
+    // The bytes are the same, so are their whole-object checksums; the copy is not in parts.
+    checksums: src.checksumType === "COMPOSITE" ? {} : (src.checksums ?? {}),
   };
   const info = key.endsWith("/")
     ? await deps.client.commitMarker(pathOf(bucket, key), attributes)

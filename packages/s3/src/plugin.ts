@@ -58,7 +58,7 @@ const UNSUPPORTED_BUCKET = [
   "inventory",
   "intelligent-tiering",
 ];
-const UNSUPPORTED_OBJECT = ["retention", "legal-hold", "restore", "select", "torrent", "attributes"];
+const UNSUPPORTED_OBJECT = ["retention", "legal-hold", "restore", "select", "torrent"];
 
 function notImplemented(what: string): S3Handler {
   return async () => {
@@ -140,6 +140,7 @@ function route(method: string, ctx: S3Context): S3Handler {
   switch (method) {
     case "GET":
       if (has("uploadId")) return multipart.listParts;
+      if (has("attributes")) return objects.getObjectAttributes;
       return objects.getObject;
     case "HEAD":
       return (ctx, deps) => objects.getObject(ctx, deps, true);
