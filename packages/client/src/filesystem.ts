@@ -750,7 +750,9 @@ export class FileSystemClient {
     checksums?: () => Record<string, string>,
   ): Promise<UploadPart> {
     const contentId = randomBytes(12).toString("hex");
-    const ufsPath = `${upload.ufs.path}/${partNumber}`;
+    // Each upload of a part has its own file: of two uploads of one part at once, the record
+    // journaled last names its own bytes (the last to finish wins), never the other's.
+    const ufsPath = `${upload.ufs.path}/${partNumber}.${contentId}`;
     const [writer] = this.#candidates(upload.uploadId);
     const data = await this.#node(writer as string).write(
       { mountId: upload.ufs.mountId, path: ufsPath, contentId, blockSize: this.blockSize, cacheBlocks: [], stage: false },

@@ -4,7 +4,7 @@ import { connectService } from "@koine/bus";
 import { type DataNode, FileSystemClient, type LocalPages } from "@koine/client";
 import type { Tls } from "@koine/config";
 import { serviceLogger } from "@koine/log";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyServerOptions } from "fastify";
 import { opsRoutes, readiness } from "./health.ts";
 import { httpHost, schemeOf } from "./host.ts";
 import { UserDirectory } from "./users.ts";
@@ -31,6 +31,8 @@ export interface FrontEndOptions {
   opsPrefix?: string;
   /** Answers requests too malformed to route, in the dialect's own words (default: node's plain 400). */
   clientErrorHandler?: (err: Error & { code?: string }, socket: import("node:net").Socket) => void;
+  /** Answers requests fastify cannot route (a path whose escapes are not UTF-8), in the dialect's own words. */
+  frameworkErrors?: FastifyServerOptions["frameworkErrors"];
   /**
    * More processes serving the same port: `count` workers, each running
    * `entry` (which calls `serveAsWorker` with the service's start) with
@@ -80,6 +82,7 @@ export async function startFrontEnd(
     routerOptions: { maxParamLength: 4096 },
     return503OnClosing: false,
     ...(options.clientErrorHandler ? { clientErrorHandler: options.clientErrorHandler } : {}),
+    ...(options.frameworkErrors ? { frameworkErrors: options.frameworkErrors } : {}),
   });
   let workers: FrontEndWorkers | undefined;
   try {

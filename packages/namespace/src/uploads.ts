@@ -47,8 +47,9 @@ export class Uploads {
     });
     ns.defineChange("putPart", (_at, uploadId: string, part: UploadPart) => {
       this.get(uploadId);
+      const replaced = this.#parts.get([uploadId, part.partNumber]);
       this.#parts.put([uploadId, part.partNumber], part);
-      return part;
+      return { part, replaced };
     });
     ns.defineChange("removeUpload", (_at, uploadId: string, completedEtag: string | undefined) => {
       const upload = this.get(uploadId);
@@ -90,8 +91,9 @@ export class Uploads {
     return upload;
   }
 
-  putPart(uploadId: string, part: UploadPart): Promise<UploadPart> {
-    return this.#ns.change("putPart", [uploadId, part]) as Promise<UploadPart>;
+  /** Records a part; returns it and the part it replaced, if any. */
+  putPart(uploadId: string, part: UploadPart): Promise<{ part: UploadPart; replaced: UploadPart | undefined }> {
+    return this.#ns.change("putPart", [uploadId, part]) as Promise<{ part: UploadPart; replaced: UploadPart | undefined }>;
   }
 
   parts(uploadId: string, after: number, max: number): { parts: UploadPart[]; truncated: boolean } {
@@ -162,7 +164,15 @@ export function serveUploads(m: Metadata, uploads: Uploads, commitWritten: Commi
     return uploads.create(path, owner, attributes, checksum);
   });
   m.on(Meta.getUpload, ({ uploadId }) => uploads.find(uploadId));
-  m.on(Meta.putPart, ({ uploadId, part }) => uploads.putPart(uploadId, part));
+  m.on(Meta.putPart, async ({ uploadId, part }) => {
+    const { replaced } = await uploads.putPart(uploadId, part);
+    // A part uploaded again leaves the earlier upload's bytes unnamed: they go.
+    if (replaced && replaced.ufsPath !== part.ufsPath) {
+      const upload = uploads.find(uploadId);
+      await (await m.ufsOf(upload.ufs.mountId)).delete(replaced.ufsPath).catch(() => {});
+    }
+    return part;
+  });
   m.on(Meta.listParts, ({ uploadId, after, maxParts }) => ({
     upload: uploads.get(uploadId),
     ...uploads.parts(uploadId, after, maxParts),

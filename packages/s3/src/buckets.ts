@@ -1,5 +1,5 @@
 import type { FileSystemClient } from "@koine/client";
-import { ErrorCode, type FileInfo, KoineError } from "@koine/protocol";
+import { ErrorCode, type FileInfo, KoineError, type ListKeysReply } from "@koine/protocol";
 import { requestedGrants } from "./access.ts";
 import { readSmallBody } from "./body.ts";
 import { isoDate, ownerOf, quoteEtag, type S3Context, type S3Deps } from "./context.ts";
@@ -9,19 +9,60 @@ import { parseS3Xml, s3Xml } from "./xml.ts";
 
 const XML = "application/xml";
 
-export async function listBuckets(ctx: S3Context, { client }: S3Deps) {
+const MAX_BUCKETS = 10_000;
+
+/** ListBuckets: the signer's buckets, by name, paged by max-buckets and continuation-token, below a prefix. */
+export async function listBuckets(ctx: S3Context, { client, region }: S3Deps) {
+  const q = ctx.query;
+  const maxText = q.get("max-buckets") ?? String(MAX_BUCKETS);
+  const max = Number(maxText);
+  if (!/^\d+$/.test(maxText) || max < 1 || max > MAX_BUCKETS) {
+    throw s3Error("InvalidArgument", `max-buckets must be an integer between 1 and ${MAX_BUCKETS}`, {
+      ArgumentName: "max-buckets",
+      ArgumentValue: maxText,
+    });
+  }
+  const prefix = q.get("prefix") ?? "";
+  const token = q.get("continuation-token");
+  const startAfter = token === undefined ? "" : decodeToken(token);
   const buckets = [];
-  let after: string | undefined;
+  let truncated = false;
+  let after: string | undefined = startAfter || undefined;
   for (;;) {
     const page = await client.list("/", { limit: 1000, ...(after === undefined ? {} : { after }) });
     for (const e of page.entries) {
-      if (e.type === "directory" && (ctx.principal.admin || e.owner === ctx.principal.user))
-        buckets.push({ Name: e.name, CreationDate: isoDate(e.createdMs) });
+      if (e.type !== "directory" || !e.name.startsWith(prefix)) continue;
+      if (!ctx.principal.admin && e.owner !== ctx.principal.user) continue;
+      if (buckets.length === max) {
+        truncated = true;
+        break;
+      }
+      buckets.push({ Name: e.name, CreationDate: isoDate(e.createdMs), BucketRegion: region });
     }
-    if (!page.truncated) break;
+    if (truncated || !page.truncated) break;
     after = page.entries[page.entries.length - 1]?.name;
   }
-  return ctx.reply.type(XML).send(s3Xml("ListAllMyBucketsResult", { Owner: ownerOf(ctx.principal.user), Buckets: { Bucket: buckets } }));
+  const last = buckets[buckets.length - 1]?.Name;
+  return ctx.reply.type(XML).send(
+    s3Xml("ListAllMyBucketsResult", {
+      Owner: ownerOf(ctx.principal.user),
+      Buckets: { Bucket: buckets },
+      ...(truncated && last !== undefined ? { ContinuationToken: encodeToken(last) } : {}),
+      ...(q.has("prefix") ? { Prefix: prefix } : {}),
+    }),
+  );
+}
+
+/** A continuation token: the name a page ended at, opaque to clients. */
+function encodeToken(last: string): string {
+  return Buffer.from(last, "utf8").toString("base64url");
+}
+
+/** The name a continuation token says a page ended at; "" (S3: from the start) for an empty one. */
+function decodeToken(token: string): string {
+  const last = Buffer.from(token, "base64url").toString("utf8");
+  if (encodeToken(last) !== token) throw s3Error("InvalidArgument", "The continuation token provided is incorrect");
+  return last;
 }
 
 export async function createBucket(ctx: S3Context, deps: S3Deps) {
@@ -44,9 +85,10 @@ export async function createBucket(ctx: S3Context, deps: S3Deps) {
   } catch (err) {
     if (!(err instanceof KoineError && err.code === ErrorCode.AlreadyExists)) throw err;
     const existing = await deps.client.stat(pathOf(bucket));
-    throw s3Error(existing.owner === principal.user ? "BucketAlreadyOwnedByYou" : "BucketAlreadyExists", undefined, {
-      BucketName: bucket,
-    });
+    if (existing.owner !== principal.user) throw s3Error("BucketAlreadyExists", undefined, { BucketName: bucket });
+    // us-east-1 answers its owner 200 and resets the bucket's ACL (S3's legacy); every other region, 409.
+    if (deps.region !== "us-east-1") throw s3Error("BucketAlreadyOwnedByYou", undefined, { BucketName: bucket });
+    await deps.client.setAttributes(pathOf(bucket), { grants: grants ?? [] });
   }
   return ctx.reply.header("location", `/${bucket}`).send();
 }
@@ -80,7 +122,8 @@ export async function getBucketVersioning(ctx: S3Context, deps: S3Deps) {
   return ctx.reply.type(XML).send(s3Xml("VersioningConfiguration", {}));
 }
 
-function urlEncode(text: string): string {
+/** A name as encoding-type=url gives it (every byte but unreserved ones and "/" percent-encoded). */
+export function urlEncode(text: string): string {
   return encodeURIComponent(text).replace(/%2F/g, "/");
 }
 
@@ -100,6 +143,12 @@ function listingParams(q: Map<string, string>) {
   };
 }
 
+/** A page of keys; max-keys=0 is an empty page that is not truncated, as S3 answers it. */
+function listKeys(client: FileSystemClient, bucket: string, options: Parameters<FileSystemClient["listKeys"]>[1]): Promise<ListKeysReply> {
+  if (options.maxKeys === 0) return Promise.resolve({ keys: [], commonPrefixes: [], truncated: false, last: "" });
+  return client.listKeys(bucket, options);
+}
+
 /** ListObjects (v1) and ListObjectsV2. */
 export async function listObjects(ctx: S3Context, deps: S3Deps) {
   const bucket = ctx.bucket as string;
@@ -108,19 +157,13 @@ export async function listObjects(ctx: S3Context, deps: S3Deps) {
   const { maxKeys, encodingType, enc, prefix, delimiter } = listingParams(q);
   let startAfter = "";
   if (v2) {
-    const token = q.get("continuation-token");
-    if (token !== undefined) {
-      startAfter = Buffer.from(token, "base64url").toString("utf8");
-      if (token === "" || Buffer.from(startAfter, "utf8").toString("base64url") !== token) {
-        throw s3Error("InvalidArgument", "The continuation token provided is incorrect");
-      }
-    } else {
-      startAfter = q.get("start-after") ?? "";
-    }
+    // An empty token starts at the start (after start-after), as S3 does.
+    const token = q.get("continuation-token") || undefined;
+    startAfter = token !== undefined ? decodeToken(token) : (q.get("start-after") ?? "");
   } else {
     startAfter = q.get("marker") ?? "";
   }
-  const page = await deps.client.listKeys(bucket, { prefix, delimiter, startAfter, maxKeys });
+  const page = await listKeys(deps.client, bucket, { prefix, delimiter, startAfter, maxKeys });
   const fetchOwner = !v2 || q.get("fetch-owner") === "true";
   const contents = page.keys.map((k) => ({
     Key: enc(k.key),
@@ -143,7 +186,7 @@ export async function listObjects(ctx: S3Context, deps: S3Deps) {
   if (delimiter) head.Delimiter = enc(delimiter);
   head.IsTruncated = page.truncated;
   if (page.truncated) {
-    if (v2) head.NextContinuationToken = Buffer.from(page.last, "utf8").toString("base64url");
+    if (v2) head.NextContinuationToken = encodeToken(page.last);
     else if (delimiter) head.NextMarker = enc(page.last);
   }
   if (encodingType) head.EncodingType = encodingType;
@@ -162,7 +205,7 @@ export async function listObjectVersions(ctx: S3Context, deps: S3Deps) {
   const q = ctx.query;
   const { maxKeys, encodingType, enc, prefix, delimiter } = listingParams(q);
   const keyMarker = q.get("key-marker") ?? "";
-  const page = await deps.client.listKeys(bucket, { prefix, delimiter, startAfter: keyMarker, maxKeys });
+  const page = await listKeys(deps.client, bucket, { prefix, delimiter, startAfter: keyMarker, maxKeys });
   const versions = page.keys.map((k) => ({
     Key: enc(k.key),
     VersionId: "null",

@@ -20,6 +20,7 @@ export class S3Error extends Error {
 export const S3Errors = {
   AccessDenied: [403, "Access Denied"],
   AuthorizationHeaderMalformed: [400, "The authorization header is malformed."],
+  AuthorizationQueryParametersError: [400, "Error parsing the query-string authentication parameters."],
   BadDigest: [400, "The Content-MD5 or checksum value that you specified did not match what the server received."],
   BucketAlreadyExists: [409, "The requested bucket name is not available. The bucket namespace is shared by all users of the system."],
   BucketAlreadyOwnedByYou: [409, "Your previous request to create the named bucket succeeded and you already own it."],
@@ -38,6 +39,7 @@ export const S3Errors = {
   InvalidPartOrder: [400, "The list of parts was not in ascending order. Parts must be ordered by part number."],
   InvalidRange: [416, "The requested range is not satisfiable"],
   InvalidRequest: [400, "Invalid Request"],
+  InvalidURI: [400, "Couldn't parse the specified URI."],
   InvalidTag: [400, "The tag provided was not a valid tag."],
   KeyTooLongError: [400, "Your key is too long"],
   MalformedPolicy: [400, "Policies must be valid JSON and the first byte must be '{'"],

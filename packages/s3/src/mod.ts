@@ -14,6 +14,7 @@ export {
   DEFAULT_REGION,
   DEFAULT_VIRTUAL_HOST_DOMAINS,
   s3ClientErrorHandler,
+  s3FrameworkErrors,
   s3Plugin,
   virtualHostBucket,
 } from "./plugin.ts";

@@ -1,6 +1,6 @@
 import type { ChecksumType, CompletePlan, FileAttributes, Upload, UploadPart } from "@koine/protocol";
 import { readSmallBody } from "./body.ts";
-import { requireBucket } from "./buckets.ts";
+import { requireBucket, urlEncode } from "./buckets.ts";
 import {
   type ChecksumAlgorithm,
   checksumAlgorithm,
@@ -188,23 +188,28 @@ export async function listMultipartUploads(ctx: S3Context, deps: S3Deps) {
   const uploadIdMarker = ctx.query.get("upload-id-marker") ?? "";
   const maxUploads = Math.min(1000, Number(ctx.query.get("max-uploads") ?? "1000"));
   if (!Number.isInteger(maxUploads) || maxUploads < 0) throw s3Error("InvalidArgument", "max-uploads must be a non-negative integer");
+  const encodingType = ctx.query.get("encoding-type");
+  if (encodingType !== undefined && encodingType !== "url")
+    throw s3Error("InvalidArgument", "Invalid Encoding Method specified in Request");
+  const enc = encodingType === "url" ? urlEncode : (s: string) => s;
   const page = await deps.client.listUploads(bucket, { prefix, keyMarker, uploadIdMarker, maxUploads });
   const keyOf = (u: Upload) => u.path.slice(bucket.length + 2);
   const last = page.uploads[page.uploads.length - 1];
   return ctx.reply.type(XML).send(
     s3Xml("ListMultipartUploadsResult", {
       Bucket: bucket,
-      KeyMarker: keyMarker,
+      KeyMarker: enc(keyMarker),
       UploadIdMarker: uploadIdMarker,
-      NextKeyMarker: last ? keyOf(last) : "",
+      NextKeyMarker: last ? enc(keyOf(last)) : "",
       NextUploadIdMarker: last?.uploadId ?? "",
-      Prefix: prefix,
+      Prefix: enc(prefix),
+      ...(encodingType ? { EncodingType: encodingType } : {}),
       MaxUploads: maxUploads,
       IsTruncated: page.truncated,
       ...(page.uploads.length
         ? {
             Upload: page.uploads.map((u) => ({
-              Key: keyOf(u),
+              Key: enc(keyOf(u)),
               UploadId: u.uploadId,
               Initiator: ownerOf(u.owner),
               Owner: ownerOf(u.owner),

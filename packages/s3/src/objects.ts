@@ -51,13 +51,13 @@ export function attributesFrom(ctx: S3Context, bucket: FileInfo): FileAttributes
   for (const name of STORED_HEADERS) {
     let value = ctx.req.headers[name];
     if (typeof value !== "string") continue;
-    // aws-chunked is how the body travelled, not what it is.
-    if (name === "content-encoding")
+    // aws-chunked is how the body travelled, not what it is; any other coding is kept exactly as sent.
+    if (name === "content-encoding" && /(^|,)\s*aws-chunked\s*(,|$)/i.test(value))
       value = value
         .split(",")
-        .map((v) => v.trim())
-        .filter((v) => v && v !== "aws-chunked")
-        .join(",");
+        .filter((v) => v.trim().toLowerCase() !== "aws-chunked")
+        .join(",")
+        .trim();
     if (value) headers[name] = value;
   }
   const tags = tagsFromHeader(ctx.req.headers["x-amz-tagging"] as string | undefined);

@@ -169,7 +169,8 @@ function decodeSegment(text: string): string {
   try {
     return decodeURIComponent(text);
   } catch {
-    throw s3Error("InvalidRequest", "The request URL is not correctly encoded");
+    // Percent-escapes that are not UTF-8 (a key is UTF-8), or broken ones.
+    throw s3Error("InvalidURI", "The request URL is not correctly encoded");
   }
 }
 
@@ -184,6 +185,16 @@ function sendError(req: FastifyRequest, reply: FastifyReply, err: S3Error, reque
   return reply
     .type("application/xml")
     .send(s3Xml("Error", { Code: err.code, Message: err.message, ...err.extra, Resource: resource, RequestId: requestId }, false));
+}
+
+/** Answers requests fastify cannot route (FST_ERR_BAD_URL: escapes that are not UTF-8) as S3 does: InvalidURI. */
+export function s3FrameworkErrors(err: Error & { code?: string }, req: FastifyRequest, reply: FastifyReply): void {
+  const rawPath = (req.raw.url ?? "/").split("?")[0] as string;
+  const s3 =
+    err.code === "FST_ERR_BAD_URL"
+      ? s3Error("InvalidURI", "The request URL is not correctly encoded")
+      : s3Error("InvalidRequest", err.message);
+  void sendError(req, reply, s3, req.id, rawPath);
 }
 
 /**

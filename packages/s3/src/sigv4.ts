@@ -191,15 +191,22 @@ function parseQueryAuth(query: [string, string][]): Parsed {
   const signedHeaders = get("X-Amz-SignedHeaders");
   const signature = get("X-Amz-Signature");
   const amzDate = get("X-Amz-Date");
-  const expires = Number(get("X-Amz-Expires"));
+  const expiresText = get("X-Amz-Expires") ?? "";
+  const expires = Number(expiresText);
   if (!credential || !signedHeaders || !signature || !amzDate) {
     throw s3Error(
       "AuthorizationHeaderMalformed",
       "Query-string authentication requires X-Amz-Credential, X-Amz-SignedHeaders, X-Amz-Date and X-Amz-Signature.",
     );
   }
-  if (!Number.isInteger(expires) || expires < 1 || expires > 604800) {
-    throw s3Error("AuthorizationHeaderMalformed", "X-Amz-Expires must be between 1 and 604800 seconds.");
+  // As S3 answers: a number of seconds, not negative, at most a week; 0 is a window already shut (checked later).
+  if (!/^-?\d+$/.test(expiresText)) throw s3Error("AuthorizationQueryParametersError", "X-Amz-Expires should be a number");
+  if (expires < 0) throw s3Error("AuthorizationQueryParametersError", "X-Amz-Expires must be non-negative");
+  if (expires > 604800) {
+    throw s3Error(
+      "AuthorizationQueryParametersError",
+      "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds",
+    );
   }
   return {
     ...parseCredential(credential),
@@ -243,7 +250,7 @@ export function verifyRequest(
     throw s3Error("AuthorizationHeaderMalformed", "The credential date does not match the date of the request.");
   }
   if (p.expiresSeconds !== undefined) {
-    if (nowMs > signedMs + p.expiresSeconds * 1000) throw s3Error("AccessDenied", "Request has expired");
+    if (p.expiresSeconds === 0 || nowMs > signedMs + p.expiresSeconds * 1000) throw s3Error("AccessDenied", "Request has expired");
     if (signedMs - nowMs > MAX_SKEW_MS) throw s3Error("RequestTimeTooSkewed");
   } else if (Math.abs(nowMs - signedMs) > MAX_SKEW_MS) {
     throw s3Error("RequestTimeTooSkewed");

@@ -54,8 +54,15 @@ export async function signHeaders(endpoint: string, o: SignOptions): Promise<Rec
   return signed.headers as Record<string, string>;
 }
 
+/** RFC 3986 escaping, as the SDKs send query values (a space is %20, not "+"). */
+function rfc3986(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
 function target(o: SignOptions): string {
-  const q = new URLSearchParams(o.query ?? {}).toString();
+  const q = Object.entries(o.query ?? {})
+    .map(([k, v]) => `${rfc3986(k)}=${rfc3986(v)}`)
+    .join("&");
   const path = o.wirePath ?? o.path;
   return q ? `${path}?${q}` : path;
 }

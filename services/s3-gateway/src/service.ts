@@ -1,5 +1,5 @@
 import { type FrontEnd, type FrontEndOptions, registerDialect, startFrontEnd } from "@koine/frontend";
-import { s3ClientErrorHandler, s3Plugin } from "@koine/s3";
+import { s3ClientErrorHandler, s3FrameworkErrors, s3Plugin } from "@koine/s3";
 import type { S3GatewayOptions } from "./config.ts";
 
 export type S3Gateway = FrontEnd;
@@ -23,6 +23,7 @@ export function start(options: S3GatewayOptions & S3GatewayPlacement): Promise<S
       role: "s3-gateway",
       opsPrefix: OPS_PREFIX,
       clientErrorHandler: s3ClientErrorHandler,
+      frameworkErrors: s3FrameworkErrors,
       workers: { count: options.workers ?? 1, entry: new URL("./worker.ts", import.meta.url), options: { ...forWorkers, workers: 1 } },
     },
     async (app, { client, identities }) => {
