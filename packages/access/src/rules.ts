@@ -32,6 +32,8 @@ export const ACTIONS = [
   "s3:GetBucketPolicy",
   "s3:PutBucketPolicy",
   "s3:DeleteBucketPolicy",
+  "s3:GetBucketCORS",
+  "s3:PutBucketCORS",
   "s3:ListAllMyBuckets",
   /** Time to live, pinning, content type of a path (Alluxio set-attribute). */
   "koine:SetAttributes",
@@ -77,6 +79,8 @@ const NEEDS: Record<Action, Need> = {
   "s3:GetBucketPolicy": "owner",
   "s3:PutBucketPolicy": "owner",
   "s3:DeleteBucketPolicy": "owner",
+  "s3:GetBucketCORS": "owner",
+  "s3:PutBucketCORS": "owner",
   "s3:ListAllMyBuckets": "authenticated",
   "koine:SetAttributes": { on: "target", permission: "WRITE" },
   "koine:SetPermissions": { on: "target", permission: "WRITE_ACP" },

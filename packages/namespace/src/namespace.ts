@@ -858,6 +858,8 @@ export class Namespace {
       if (attributes.grants !== undefined) updated.grants = attributes.grants;
       if (attributes.policy === "") delete updated.policy;
       else if (attributes.policy !== undefined) updated.policy = attributes.policy;
+      if (attributes.cors === "") delete updated.cors;
+      else if (attributes.cors !== undefined) updated.cors = attributes.cors;
       if (attributes.publicAccessBlock === null) delete updated.publicAccessBlock;
       else if (attributes.publicAccessBlock !== undefined) updated.publicAccessBlock = attributes.publicAccessBlock;
       if (attributes.owner !== undefined) updated.owner = attributes.owner;

@@ -82,6 +82,8 @@ export const FileInfo = T.Object({
   grants: T.Optional(T.Array(Grant)),
   /** A bucket policy (JSON text), on a top-level directory only. */
   policy: T.Optional(T.String()),
+  /** A bucket's CORS rules (S3's CORSConfiguration as JSON), on a top-level directory only. */
+  cors: T.Optional(T.String()),
   publicAccessBlock: T.Optional(PublicAccessBlock),
   /** The access key of the user who owns it; "" for nobody (only admins have an owner's rights). */
   owner: T.String(),
@@ -192,6 +194,8 @@ export const FileAttributes = T.Object({
   grants: T.Optional(T.Array(Grant)),
   /** A bucket policy (JSON text); "" removes it. */
   policy: T.Optional(T.String()),
+  /** A bucket's CORS rules (JSON text); "" removes them. */
+  cors: T.Optional(T.String()),
   /** null removes it. */
   publicAccessBlock: T.Optional(T.Union([PublicAccessBlock, T.Null()])),
   owner: T.Optional(T.String()),

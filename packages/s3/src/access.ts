@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from "node:http";
 import {
   type Action,
   ALL_USERS_URI,
@@ -31,6 +32,9 @@ const OPERATION_ACTIONS: Record<string, Action | ((ctx: S3Context) => Action)> =
   DeleteObjects: "s3:ListAllMyBuckets",
   GetAcl: (ctx) => (ctx.key === undefined ? "s3:GetBucketAcl" : "s3:GetObjectAcl"),
   PutAcl: (ctx) => (ctx.key === undefined ? "s3:PutBucketAcl" : "s3:PutObjectAcl"),
+  GetBucketCors: "s3:GetBucketCORS",
+  PutBucketCors: "s3:PutBucketCORS",
+  DeleteBucketCors: "s3:PutBucketCORS",
   GetBucketTagging: "s3:GetBucketTagging",
   PutBucketTagging: "s3:PutBucketTagging",
   DeleteBucketTagging: "s3:PutBucketTagging",
@@ -54,8 +58,14 @@ const OPERATION_ACTIONS: Record<string, Action | ((ctx: S3Context) => Action)> =
   AbortMultipartUpload: "s3:AbortMultipartUpload",
   ListParts: "s3:ListMultipartUploadParts",
 };
-/** Operations that answer an error whoever asks. */
-const ERROR_ONLY = new Set(["NotImplemented", "InvalidVersionId"]);
+/**
+ * Operations that decide for themselves: those that answer an error whoever
+ * asks, a browser's preflight (unsigned, as browsers send it: it tells only
+ * what the bucket's CORS rules allow), and a browser's POST upload (signed
+ * in its form: the operation checks the form's policy and signature, then
+ * decides s3:PutObject for its signer).
+ */
+const DECIDED_BY_OPERATION = new Set(["NotImplemented", "InvalidVersionId", "Preflight", "PostObject"]);
 
 /**
  * Lets a request through when @koine/access allows its action on its
@@ -64,7 +74,7 @@ const ERROR_ONLY = new Set(["NotImplemented", "InvalidVersionId"]);
  * told NoSuchBucket by the operation, a stranger AccessDenied.
  */
 export async function authorize(ctx: S3Context, deps: S3Deps, operation: string): Promise<void> {
-  if (ERROR_ONLY.has(operation)) return;
+  if (DECIDED_BY_OPERATION.has(operation)) return;
   const entry = OPERATION_ACTIONS[operation];
   // An operation with no action is refused: nothing passes unchecked.
   if (entry === undefined) throw s3Error("AccessDenied", `No access rule for ${operation}`);
@@ -84,8 +94,7 @@ export async function authorize(ctx: S3Context, deps: S3Deps, operation: string)
 }
 
 /** The grants of a request's x-amz-acl or x-amz-grant-* headers; undefined without either. */
-export function requestedGrants(ctx: S3Context, bucketOwner: string): Grant[] | undefined {
-  const headers = ctx.req.headers;
+export function requestedGrants(headers: IncomingHttpHeaders, bucketOwner: string): Grant[] | undefined {
   const canned = headers["x-amz-acl"];
   const explicit: Partial<Record<Permission, string>> = {};
   for (const [permission, header] of [
@@ -153,7 +162,7 @@ export async function getAcl(ctx: S3Context, deps: S3Deps) {
 export async function putAcl(ctx: S3Context, deps: S3Deps) {
   const body = await readSmallBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs, 64 * 1024);
   const { bucket } = await resolveObjectOrBucket(deps.client, ctx.bucket as string, ctx.key);
-  const grants = requestedGrants(ctx, bucket.owner);
+  const grants = requestedGrants(ctx.req.headers, bucket.owner);
   if (grants === undefined || body.length > 0)
     throw s3Error("NotImplemented", "Only ACLs in headers (x-amz-acl, x-amz-grant-*) are implemented, not in a body");
   checkPublicGrants(bucket, grants);

@@ -77,7 +77,7 @@ export async function createBucket(ctx: S3Context, deps: S3Deps) {
     }
   }
   const { principal } = ctx;
-  const grants = requestedGrants(ctx, principal.user);
+  const grants = requestedGrants(ctx.req.headers, principal.user);
   try {
     // Private, as S3 makes a bucket: its owner's alone until an ACL or a policy opens it.
     await deps.client.mkdir(pathOf(bucket), { exclusive: true, owner: principal.user, group: principal.groups[0] ?? "", mode: 0o700 });

@@ -1,4 +1,4 @@
-import type { Principal } from "@koine/access";
+import type { Identities, Principal } from "@koine/access";
 import type { FileSystemClient } from "@koine/client";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Authorization } from "./sigv4.ts";
@@ -20,6 +20,8 @@ export interface S3Context {
 
 export interface S3Deps {
   client: FileSystemClient;
+  /** The users requests are signed by (a browser's form upload is checked by its handler). */
+  identities: Identities;
   region: string;
   /** A body that sends nothing for this long fails with RequestTimeout. */
   bodyIdleTimeoutMs: number;

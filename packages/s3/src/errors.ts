@@ -18,6 +18,12 @@ export class S3Error extends Error {
 
 /** The S3 errors koine answers, by code: status and standard message. */
 export const S3Errors = {
+  AccessForbidden: [403, "CORSResponse: This CORS request is not allowed."],
+  BadRequest: [400, "Bad Request"],
+  EntityTooLarge: [400, "Your proposed upload exceeds the maximum allowed size"],
+  NoSuchCORSConfiguration: [404, "The CORS configuration does not exist"],
+  InvalidPolicyDocument: [400, "The content of the form does not meet the conditions specified in the policy document."],
+  MalformedPOSTRequest: [400, "The body of your POST request is not well-formed multipart/form-data."],
   AccessDenied: [403, "Access Denied"],
   AuthorizationHeaderMalformed: [400, "The authorization header is malformed."],
   AuthorizationQueryParametersError: [400, "Error parsing the query-string authentication parameters."],

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from "node:http";
 import type { FileSystemClient } from "@koine/client";
 import { ErrorCode, type FileAttributes, type FileInfo, KoineError, type WriteCondition } from "@koine/protocol";
 import { checkPublicGrants, requestedGrants } from "./access.ts";
@@ -42,14 +43,14 @@ export async function resolveObjectOrBucket(
  * stored headers, tags, and who owns it: the signer, with its first group,
  * private (mode 0600) but for the grants of the request's ACL headers.
  */
-export function attributesFrom(ctx: S3Context, bucket: FileInfo): FileAttributes {
+export function attributesFrom(ctx: S3Context, bucket: FileInfo, headers: IncomingHttpHeaders = ctx.req.headers): FileAttributes {
   const userMeta: Record<string, string> = {};
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(ctx.req.headers)) {
+  const stored: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
     if (name.startsWith("x-amz-meta-") && typeof value === "string") userMeta[name.slice(11)] = value;
   }
   for (const name of STORED_HEADERS) {
-    let value = ctx.req.headers[name];
+    let value = headers[name];
     if (typeof value !== "string") continue;
     // aws-chunked is how the body travelled, not what it is; any other coding is kept exactly as sent.
     if (name === "content-encoding" && /(^|,)\s*aws-chunked\s*(,|$)/i.test(value))
@@ -58,16 +59,16 @@ export function attributesFrom(ctx: S3Context, bucket: FileInfo): FileAttributes
         .filter((v) => v.trim().toLowerCase() !== "aws-chunked")
         .join(",")
         .trim();
-    if (value) headers[name] = value;
+    if (value) stored[name] = value;
   }
-  const tags = tagsFromHeader(ctx.req.headers["x-amz-tagging"] as string | undefined);
-  const grants = requestedGrants(ctx, bucket.owner);
+  const tags = tagsFromHeader(headers["x-amz-tagging"] as string | undefined);
+  const grants = requestedGrants(headers, bucket.owner);
   if (grants) checkPublicGrants(bucket, grants);
   return {
     ...(grants?.length ? { grants } : {}),
-    contentType: (ctx.req.headers["content-type"] as string | undefined) ?? DEFAULT_CONTENT_TYPE,
+    contentType: (headers["content-type"] as string | undefined) ?? DEFAULT_CONTENT_TYPE,
     userMeta,
-    headers,
+    headers: stored,
     ...(tags ? { tags } : {}),
     ...ownership(ctx),
   };

@@ -6,11 +6,13 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { authorize, getAcl, putAcl } from "./access.ts";
 import * as buckets from "./buckets.ts";
 import type { S3Context, S3Deps, S3Handler } from "./context.ts";
+import * as cors from "./cors.ts";
 import { type S3Error, s3Error, toS3Error } from "./errors.ts";
 import * as multipart from "./multipart.ts";
 import * as objects from "./objects.ts";
 import * as policies from "./policies.ts";
-import { parseQuery, verifyRequest } from "./sigv4.ts";
+import { postObject } from "./post_object.ts";
+import { ANONYMOUS, parseQuery, verifyRequest } from "./sigv4.ts";
 import * as tagging from "./tagging.ts";
 import { s3Xml } from "./xml.ts";
 
@@ -42,7 +44,6 @@ export const DEFAULT_BODY_IDLE_TIMEOUT_MS = 20_000;
 /** Subresources koine does not implement yet, by where they apply. */
 const UNSUPPORTED_BUCKET = [
   "policyStatus",
-  "cors",
   "lifecycle",
   "website",
   "logging",
@@ -71,6 +72,7 @@ type SubresourceTable = Record<string, Partial<Record<string, S3Handler>>>;
 /** Operations on a bucket's subresources, by subresource and method. */
 const BUCKET_SUBRESOURCES: SubresourceTable = {
   acl: { GET: getAcl, PUT: putAcl },
+  cors: { GET: cors.getBucketCors, PUT: cors.putBucketCors, DELETE: cors.deleteBucketCors },
   tagging: { GET: tagging.getBucketTagging, PUT: tagging.putBucketTagging, DELETE: tagging.deleteBucketTagging },
   policy: { GET: policies.getBucketPolicy, PUT: policies.putBucketPolicy, DELETE: policies.deleteBucketPolicy },
   publicAccessBlock: {
@@ -101,6 +103,8 @@ function route(method: string, ctx: S3Context): S3Handler {
     if (method === "GET") return buckets.listBuckets;
     return notImplemented(`${method} on the service`);
   }
+  // A browser's preflight, on any route of a bucket.
+  if (method === "OPTIONS") return cors.preflight;
   if (ctx.key === undefined) {
     const sub = unsupported(UNSUPPORTED_BUCKET);
     if (sub) return notImplemented(`Bucket subresource "${sub}" (${method})`);
@@ -122,7 +126,7 @@ function route(method: string, ctx: S3Context): S3Handler {
         return buckets.deleteBucket;
       case "POST":
         if (has("delete")) return objects.deleteObjects;
-        return notImplemented("POST on a bucket (browser uploads)");
+        return postObject;
     }
     return notImplemented(`${method} on a bucket`);
   }
@@ -223,6 +227,7 @@ export function s3ClientErrorHandler(err: Error & { code?: string }, socket: imp
 export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options) => {
   const deps: S3Deps = {
     client: options.client,
+    identities: options.identities,
     region: options.region ?? DEFAULT_REGION,
     bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS,
   };
@@ -263,19 +268,24 @@ export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options
       ctx.query = new Map();
       for (const [k, v] of parseQuery(rawQuery)) if (!ctx.query.has(k)) ctx.query.set(k, v);
       reply.header("x-amz-request-id", requestId);
-      const auth = verifyRequest(
-        req.raw,
-        rawPath,
-        rawQuery,
-        (ak) => options.identities.secretOf(ak),
-        hostBucket === undefined ? "" : `/${hostBucket}`,
-      );
+      // A browser's preflight carries the URL it asks about, presigned for the request to come: it is not that request's signature.
+      const auth =
+        req.method === "OPTIONS"
+          ? ANONYMOUS
+          : verifyRequest(
+              req.raw,
+              rawPath,
+              rawQuery,
+              (ak) => options.identities.secretOf(ak),
+              hostBucket === undefined ? "" : `/${hostBucket}`,
+            );
       ctx.auth = auth;
       const facts = { sourceIp: req.ip, secureTransport: req.protocol === "https" };
       const user = auth.anonymous ? undefined : options.identities.userOf(auth.accessKey);
       ctx.principal = user ? principalOf(user, facts) : anonymous(facts);
       const full = ctx as S3Context;
       const operation = route(req.method, full);
+      if (req.method !== "OPTIONS") await cors.corsForRequest(full, deps);
       const name = operationName(req.method, full, operation);
       nameOperation(req.raw, name);
       await authorize(full, deps, name);
@@ -292,7 +302,7 @@ export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options
       return sendError(req, reply, s3, requestId, rawPath);
     }
   };
-  const methods = ["GET", "HEAD", "PUT", "POST", "DELETE"] as const;
+  const methods = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"] as const;
   app.route({ method: [...methods], url: "/", handler, exposeHeadRoute: false });
   app.route({ method: [...methods], url: "/*", handler, exposeHeadRoute: false });
 };

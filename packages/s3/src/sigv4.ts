@@ -106,7 +106,7 @@ export function sha256Hex(data: string | Buffer): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-function signingKeyFor(secret: string, date: string, region: string, service: string): Buffer {
+export function signingKeyFor(secret: string, date: string, region: string, service: string): Buffer {
   const cacheKey = `${secret}\n${date}\n${region}\n${service}`;
   let key = signingKeys.get(cacheKey);
   if (!key) {
@@ -117,7 +117,7 @@ function signingKeyFor(secret: string, date: string, region: string, service: st
   return key;
 }
 
-function sameSignature(a: string, b: string): boolean {
+export function sameSignature(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);

@@ -4,13 +4,15 @@ import { s3Error } from "./errors.ts";
 const S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: "@", processEntities: true, suppressEmptyNode: false });
+/** Elements that may repeat: always parsed as arrays. */
+const ARRAYS = new Set(["Object", "Part", "Tag", "CORSRule", "AllowedMethod", "AllowedOrigin", "AllowedHeader", "ExposeHeader"]);
 const parser = new XMLParser({
   ignoreAttributes: true,
   parseTagValue: false,
   trimValues: false,
   // Numeric character references (Go clients send ETags as &#34;...&#34;).
   htmlEntities: true,
-  isArray: (name) => name === "Object" || name === "Part" || name === "Tag",
+  isArray: (name) => ARRAYS.has(name),
 });
 
 /** An S3 XML document: `<root xmlns=...>body</root>` with the XML declaration. */
