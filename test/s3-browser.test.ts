@@ -100,12 +100,7 @@ test("s3 browser uploads - headless Chromium posts a signed form and reads the o
     t.skip(`no ${CHROMIUM}: install Debian's chromium package (.ci/run does)`);
     return;
   }
-  const cluster = await bootCluster(t, {
-    users: [
-      { accessKey: "koine", secretKey: "koinesecret", admin: true },
-      { accessKey: "bob", secretKey: "bobsecret1" },
-    ],
-  });
+  const cluster = await bootCluster(t);
   const s3 = s3Client(cluster.s3Url);
   t.after(() => s3.destroy());
   const Bucket = "uploads";
