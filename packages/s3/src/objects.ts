@@ -247,7 +247,7 @@ function partOf(
   for (let i = 0; i < number - 1; i++) start += (parts[i] as { size: number }).size;
   const part = parts[number - 1] as { size: number; checksums?: Record<string, string> };
   return {
-    // An empty part has no bytes to range over: it is answered as a whole empty object.
+    // An empty part has no bytes to range over.
     ...(part.size > 0 ? { range: { start, end: start + part.size - 1 } } : {}),
     ...(part.checksums ? { checksums: part.checksums } : {}),
   };
@@ -306,15 +306,16 @@ export async function getObject(ctx: S3Context, deps: S3Deps, headOnly = false) 
       .send();
   }
   const part = partOf(ctx, info);
-  let range: { start: number; end: number } | undefined = part?.range;
+  let range: { start: number; end: number } | undefined;
   try {
-    range ??= parseRange(ctx.req.headers.range, info.size);
+    range = part ? part.range : parseRange(ctx.req.headers.range, info.size);
   } catch (err) {
     if (err instanceof S3Error && err.code === "InvalidRange") ctx.reply.header("content-range", `bytes */${info.size}`);
     throw err;
   }
   const start = range?.start ?? 0;
-  const length = range ? range.end - range.start + 1 : info.size;
+  // A part with no bytes (only ever the last) is an empty answer.
+  const length = range ? range.end - range.start + 1 : part ? 0 : info.size;
   // Checksums go only with what they are of (the object, or a part asked for by number), and only
   // once its bytes are open (an error after must not carry them).
   const checksums = (served: FileInfo) => {
