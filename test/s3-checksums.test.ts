@@ -6,6 +6,7 @@ import {
   type ChecksumAlgorithm,
   type ChecksumType,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   GetObjectAttributesCommand,
@@ -231,6 +232,15 @@ test("s3 checksums - a corrupted part, a wrong part checksum or object checksum 
     rest.ObjectParts?.Parts?.map((p) => [p.PartNumber, p.Size]),
     [[2, second.length]],
   );
+  // A copy is one part: a COMPOSITE checksum does not follow it; one asked for is taken anew as the bytes pass.
+  await s3.send(new CopyObjectCommand({ Bucket, Key: "copied", CopySource: `${Bucket}/${Key}` }));
+  assert.equal((await s3.send(new HeadObjectCommand({ Bucket, Key: "copied", ChecksumMode: "ENABLED" }))).ChecksumCRC32C, undefined);
+  const recopied = await s3.send(
+    new CopyObjectCommand({ Bucket, Key: "summed-copy", CopySource: `${Bucket}/${Key}`, ChecksumAlgorithm: "SHA256" }),
+  );
+  const wholeSha = createHash("sha256").update(first).update(second).digest("base64");
+  assert.equal(recopied.CopyObjectResult?.ChecksumSHA256, wholeSha);
+  assert.equal((await s3.send(new HeadObjectCommand({ Bucket, Key: "summed-copy", ChecksumMode: "ENABLED" }))).ChecksumSHA256, wholeSha);
   const sha = createHash("sha256").update(second).digest("base64");
   await s3.send(new PutObjectCommand({ Bucket, Key: "summed", Body: second, ChecksumSHA256: sha }));
   const summed = await s3.send(new GetObjectAttributesCommand({ Bucket, Key: "summed", ObjectAttributes: ["Checksum", "ObjectParts"] }));

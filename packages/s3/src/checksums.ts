@@ -72,6 +72,28 @@ export function startChecksum(algorithm: ChecksumAlgorithm): RunningChecksum {
   }
 }
 
+/**
+ * `source` passed through with its checksum taken on the way: `checksums`
+ * holds it (algorithm → base64) once the stream has ended, and nothing
+ * without an algorithm.
+ */
+export function checksummed(
+  source: AsyncIterable<Uint8Array>,
+  algorithm: ChecksumAlgorithm | undefined,
+): { body: AsyncIterable<Uint8Array>; checksums: Record<string, string> } {
+  const checksums: Record<string, string> = {};
+  if (!algorithm) return { body: source, checksums };
+  const sum = startChecksum(algorithm);
+  async function* body() {
+    for await (const chunk of source) {
+      sum.update(chunk);
+      yield chunk;
+    }
+    checksums[sum.algorithm] = await sum.digest();
+  }
+  return { body: body(), checksums };
+}
+
 /** Which checksum types an algorithm has for a multipart object (S3: CRC64NVME only whole-object, SHAs only composite). */
 export function checksumTypesOf(algorithm: ChecksumAlgorithm): readonly ChecksumType[] {
   if (algorithm === "crc64nvme") return ["FULL_OBJECT"];

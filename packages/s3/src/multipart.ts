@@ -4,11 +4,11 @@ import { requireBucket, urlEncode } from "./buckets.ts";
 import {
   type ChecksumAlgorithm,
   checksumAlgorithm,
+  checksummed,
   checksumTypesOf,
   combineCrcs,
   compositeChecksum,
   isChecksumAlgorithm,
-  startChecksum,
 } from "./checksums.ts";
 import { isoDate, ownerOf, quoteEtag, type S3Context, type S3Deps } from "./context.ts";
 import { s3Error } from "./errors.ts";
@@ -124,18 +124,8 @@ async function uploadPartCopy(ctx: S3Context, deps: S3Deps, upload: Upload, part
     start = Number(m[1]);
     length = Number(m[2]) - start + 1;
   }
-  const bytes = await deps.client.readStream(src, start, length);
-  const algorithm = algorithmOf(upload);
-  const sum = algorithm ? startChecksum(algorithm) : undefined;
-  const checksums: Record<string, string> = {};
-  async function* summed() {
-    for await (const chunk of bytes as AsyncIterable<Buffer>) {
-      sum?.update(chunk);
-      yield chunk;
-    }
-    if (sum) checksums[sum.algorithm] = await sum.digest();
-  }
-  const part = await deps.client.uploadPart(upload, partNumber, summed(), () => checksums);
+  const { body, checksums } = checksummed(await deps.client.readStream(src, start, length), algorithmOf(upload));
+  const part = await deps.client.uploadPart(upload, partNumber, body, () => checksums);
   return ctx.reply
     .type(XML)
     .send(

@@ -4,7 +4,7 @@ import { ErrorCode, type FileAttributes, type FileInfo, KoineError, type WriteCo
 import { checkPublicGrants, requestedGrants } from "./access.ts";
 import { decodeBody, readSmallBody } from "./body.ts";
 import { requireBucket } from "./buckets.ts";
-import { type ChecksumAlgorithm, checksumAlgorithm, isChecksumAlgorithm } from "./checksums.ts";
+import { type ChecksumAlgorithm, checksumAlgorithm, checksummed, isChecksumAlgorithm } from "./checksums.ts";
 import { checkConditions } from "./conditions.ts";
 import { httpDate, isoDate, quoteEtag, type S3Context, type S3Deps } from "./context.ts";
 import { S3Error, s3Error, toS3Error } from "./errors.ts";
@@ -490,18 +490,26 @@ export async function copyObject(ctx: S3Context, deps: S3Deps) {
   };
   const tagDirective = String(ctx.req.headers["x-amz-tagging-directive"] ?? "COPY").toUpperCase();
   if (tagDirective !== "COPY" && tagDirective !== "REPLACE") throw s3Error("InvalidArgument", "Unknown tagging directive.");
+  // x-amz-checksum-algorithm: the copy's checksum is taken anew, of that algorithm, as the bytes pass.
+  const algorithmHeader = ctx.req.headers["x-amz-checksum-algorithm"];
+  const algorithm = algorithmHeader === undefined || key.endsWith("/") ? undefined : checksumAlgorithm(String(algorithmHeader));
+  const bytes = key.endsWith("/") ? undefined : checksummed(await deps.client.readStream(src), algorithm);
   const attributes = {
     ...(directive === "REPLACE" ? fresh : copied),
     tags: tagDirective === "REPLACE" ? (fresh.tags ?? {}) : (src.tags ?? {}),
-    // The bytes are the same, so are their whole-object checksums; the copy is not in parts.
-    checksums: src.checksumType === "COMPOSITE" ? {} : (src.checksums ?? {}),
+    // Otherwise the bytes are the same, so are their whole-object checksums; the copy is not in parts.
+    checksums: bytes && algorithm ? bytes.checksums : src.checksumType === "COMPOSITE" ? {} : (src.checksums ?? {}),
   };
-  const info = key.endsWith("/")
-    ? await deps.client.commitMarker(pathOf(bucket, key), attributes)
-    : await deps.client.writeFile(pathOf(bucket, key), await deps.client.readStream(src), { attributes, sizeHint: src.size });
-  return ctx.reply
-    .type(XML)
-    .send(s3Xml("CopyObjectResult", { LastModified: isoDate(info.mtimeMs), ETag: quoteEtag(info.etag || EMPTY_MD5) }));
+  const info = bytes
+    ? await deps.client.writeFile(pathOf(bucket, key), bytes.body, { attributes, sizeHint: src.size })
+    : await deps.client.commitMarker(pathOf(bucket, key), attributes);
+  return ctx.reply.type(XML).send(
+    s3Xml("CopyObjectResult", {
+      LastModified: isoDate(info.mtimeMs),
+      ETag: quoteEtag(info.etag || EMPTY_MD5),
+      ...checksumElements(info.checksums),
+    }),
+  );
 }
 
 export async function deleteObjects(ctx: S3Context, deps: S3Deps) {
