@@ -152,14 +152,21 @@ export function combineCrcs(algorithm: ChecksumAlgorithm, parts: readonly { chec
   const crc = CRCS[algorithm];
   if (!crc) throw new Error(`${algorithm} is not a CRC`);
   const powers = powersOf(algorithm, crc.width, crc.poly);
+  // x^(8·size) for each size met (the parts of an upload are mostly of one size).
+  const shifts = new Map<number, bigint>();
+  const shiftOf = (size: number): bigint => {
+    let shift = shifts.get(size);
+    if (shift === undefined) {
+      shift = 1n << BigInt(crc.width - 1);
+      let n = BigInt(size);
+      for (let k = 3; n > 0n; k++, n >>= 1n) if (n & 1n) shift = multModP(powers[k] as bigint, shift, crc.width, crc.poly);
+      shifts.set(size, shift);
+    }
+    return shift;
+  };
   let value = 0n;
-  for (const part of parts) {
-    // value · x^(8·size), then the part's CRC.
-    let shift = 1n << BigInt(crc.width - 1);
-    let n = BigInt(part.size);
-    for (let k = 3; n > 0n; k++, n >>= 1n) if (n & 1n) shift = multModP(powers[k] as bigint, shift, crc.width, crc.poly);
-    value = multModP(shift, value, crc.width, crc.poly) ^ toBigInt(part.checksum);
-  }
+  // value · x^(8·size), then the part's CRC.
+  for (const part of parts) value = multModP(shiftOf(part.size), value, crc.width, crc.poly) ^ toBigInt(part.checksum);
   return fromBigInt(value, crc.width);
 }
 
