@@ -443,13 +443,8 @@ function checkShardCount(local: Namespace, count: number): void {
  * replicas).
  */
 function keepStreamsElsewhere(nc: NatsConnection, streams: string[], leads: () => boolean, log: Logger): NodeJS.Timeout {
-  const settledSince = new Map<string, number>();
-  const hereSince = new Map<string, number>();
-  const since = (times: Map<string, number>, stream: string, yes: boolean, now: number) => {
-    if (!yes) times.delete(stream);
-    else if (!times.has(stream)) times.set(stream, now);
-    return times.get(stream) ?? Number.POSITIVE_INFINITY;
-  };
+  /** Since when each stream has been led from this server and settled, without a break. */
+  const settledHereSince = new Map<string, number>();
   let looking = false;
   const look = async () => {
     // Only a leader sure of its lease moves them: one cut off that came back may be looking at its own server's
@@ -459,9 +454,9 @@ function keepStreamsElsewhere(nc: NatsConnection, streams: string[], leads: () =
     for (const stream of streams) {
       const state = await streamLeadership(nc, stream).catch(() => ({ here: false, settled: false }));
       const now = Date.now();
-      const settledFor = now - since(settledSince, stream, state.settled, now);
-      const hereFor = now - since(hereSince, stream, state.here, now);
-      if (Math.min(settledFor, hereFor) >= STREAMS_SETTLED_MS) {
+      if (!(state.here && state.settled)) settledHereSince.delete(stream);
+      else if (!settledHereSince.has(stream)) settledHereSince.set(stream, now);
+      if (now - (settledHereSince.get(stream) ?? now) >= STREAMS_SETTLED_MS) {
         await stepDownStreamLeader(nc, stream).catch(() => {});
         log.info({ stream, server: nc.info?.server_name }, "asked the stream to elect a leader on another server than this replica's");
       }

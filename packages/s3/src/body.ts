@@ -141,6 +141,39 @@ async function* awsChunked(
   if (!(await reader.atEnd())) throw s3Error("InvalidRequest", "Bytes follow the end of the aws-chunked body");
 }
 
+/** A request's headers; a presigned URL carries its signed x-amz-* headers in the query: they count as headers. */
+function headersOf(req: IncomingMessage, auth: Authorization): Record<string, unknown> {
+  return { ...auth.hoistedHeaders, ...req.headers };
+}
+
+/**
+ * The checksums a request says its body has: its x-amz-checksum-* headers
+ * (unless `headersToo` is false: CompleteMultipartUpload's are the
+ * object's) and the trailers it declares.
+ */
+export function claimedChecksums(
+  req: IncomingMessage,
+  auth: Authorization,
+  headersToo = true,
+): { algorithm: ChecksumAlgorithm; in: "header" | "trailer" }[] {
+  const claimed: { algorithm: ChecksumAlgorithm; in: "header" | "trailer" }[] = [];
+  for (const name of headersToo ? Object.keys(headersOf(req, auth)) : []) {
+    const m = /^x-amz-checksum-([a-z0-9]+)$/.exec(name);
+    if (m && m[1] !== "mode" && m[1] !== "type" && m[1] !== "algorithm")
+      claimed.push({ algorithm: checksumAlgorithm(m[1] as string), in: "header" });
+  }
+  const trailerDeclared = String(req.headers["x-amz-trailer"] ?? "").toLowerCase();
+  for (const name of trailerDeclared
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const m = /^x-amz-checksum-([a-z0-9]+)$/.exec(name);
+    if (!m) throw s3Error("InvalidArgument", `Trailer ${name} is not supported`);
+    claimed.push({ algorithm: checksumAlgorithm(m[1] as string), in: "trailer" });
+  }
+  return claimed;
+}
+
 /** Which checksums a body is checked against beyond those it was sent with. */
 export interface BodyChecksums {
   /** Computed whether sent or not (a multipart upload's parts carry their upload's). */
@@ -195,23 +228,12 @@ export function decodeBody(req: IncomingMessage, auth: Authorization, idleMs: nu
   const md5Header = req.headers["content-md5"] as string | undefined;
   if (md5Header !== undefined && !/^[A-Za-z0-9+/]{22}==$/.test(md5Header)) throw s3Error("InvalidDigest");
   const md5 = md5Header ? createHash("md5") : undefined;
-  // A presigned URL carries its signed x-amz-* headers in the query: they count as headers.
-  const headers: Record<string, unknown> = { ...auth.hoistedHeaders, ...req.headers };
-  const checksums: { sum: RunningChecksum; claimed: "header" | "trailer" | "none" }[] = [];
-  for (const name of options.headersAreTheObjects ? [] : Object.keys(headers)) {
-    const m = /^x-amz-checksum-([a-z0-9]+)$/.exec(name);
-    if (m && m[1] !== "mode" && m[1] !== "type" && m[1] !== "algorithm")
-      checksums.push({ sum: startChecksum(checksumAlgorithm(m[1] as string)), claimed: "header" });
-  }
-  const trailerDeclared = String(req.headers["x-amz-trailer"] ?? "").toLowerCase();
-  for (const name of trailerDeclared
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean)) {
-    const m = /^x-amz-checksum-([a-z0-9]+)$/.exec(name);
-    if (!m) throw s3Error("InvalidArgument", `Trailer ${name} is not supported`);
-    checksums.push({ sum: startChecksum(checksumAlgorithm(m[1] as string)), claimed: "trailer" });
-  }
+  const headers = headersOf(req, auth);
+  const checksums: { sum: RunningChecksum; claimed: "header" | "trailer" | "none" }[] = claimedChecksums(
+    req,
+    auth,
+    !options.headersAreTheObjects,
+  ).map((c) => ({ sum: startChecksum(c.algorithm), claimed: c.in }));
   const compute = options.compute;
   if (compute && !checksums.some((c) => c.sum.algorithm === compute)) checksums.push({ sum: startChecksum(compute), claimed: "none" });
 

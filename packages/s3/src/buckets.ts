@@ -123,21 +123,25 @@ export async function getBucketVersioning(ctx: S3Context, deps: S3Deps) {
 }
 
 /** A name as encoding-type=url gives it (every byte but unreserved ones and "/" percent-encoded). */
-export function urlEncode(text: string): string {
+function urlEncode(text: string): string {
   return encodeURIComponent(text).replace(/%2F/g, "/");
 }
 
-/** What every listing takes: max-keys, encoding-type, prefix, delimiter. */
-function listingParams(q: Map<string, string>) {
-  const maxKeysText = q.get("max-keys") ?? "1000";
-  if (!/^\d+$/.test(maxKeysText)) throw s3Error("InvalidArgument", "max-keys must be a non-negative integer");
+/** A listing's encoding-type, and how it gives each name it returns. */
+export function encodingOf(q: Map<string, string>): { encodingType: string | undefined; enc: (name: string) => string } {
   const encodingType = q.get("encoding-type");
   if (encodingType !== undefined && encodingType !== "url")
     throw s3Error("InvalidArgument", "Invalid Encoding Method specified in Request");
+  return { encodingType, enc: encodingType === "url" ? urlEncode : (s: string) => s };
+}
+
+/** What every listing of keys takes: max-keys, encoding-type, prefix, delimiter. */
+function listingParams(q: Map<string, string>) {
+  const maxKeysText = q.get("max-keys") ?? "1000";
+  if (!/^\d+$/.test(maxKeysText)) throw s3Error("InvalidArgument", "max-keys must be a non-negative integer");
   return {
     maxKeys: Math.min(1000, Number(maxKeysText)),
-    encodingType,
-    enc: encodingType === "url" ? urlEncode : (s: string) => s,
+    ...encodingOf(q),
     prefix: q.get("prefix") ?? "",
     delimiter: q.get("delimiter") ?? "",
   };

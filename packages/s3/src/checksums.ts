@@ -1,15 +1,13 @@
 import { createHash } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { Crc64Nvme } from "@aws-sdk/crc64-nvme";
+import type { ChecksumType } from "@koine/protocol";
 import { crc32c } from "@node-rs/crc32";
 import { s3Error } from "./errors.ts";
 
 /** The additional checksums S3 takes and answers with (`x-amz-checksum-<algorithm>`), in lower case. */
 export const CHECKSUM_ALGORITHMS = ["crc32", "crc32c", "crc64nvme", "sha1", "sha256"] as const;
 export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
-
-/** How a multipart object's checksum is made: of the whole object's bytes, or of its parts' checksums ("…-N"). */
-export type ChecksumType = "COMPOSITE" | "FULL_OBJECT";
 
 export function isChecksumAlgorithm(name: string): name is ChecksumAlgorithm {
   return (CHECKSUM_ALGORITHMS as readonly string[]).includes(name);

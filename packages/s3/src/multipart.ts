@@ -1,6 +1,6 @@
 import type { ChecksumType, CompletePlan, FileAttributes, Upload, UploadPart } from "@koine/protocol";
-import { readSmallBody } from "./body.ts";
-import { requireBucket, urlEncode } from "./buckets.ts";
+import { claimedChecksums, readSmallBody } from "./body.ts";
+import { encodingOf, requireBucket } from "./buckets.ts";
 import {
   type ChecksumAlgorithm,
   checksumAlgorithm,
@@ -13,7 +13,7 @@ import {
 import { isoDate, ownerOf, quoteEtag, type S3Context, type S3Deps } from "./context.ts";
 import { s3Error } from "./errors.ts";
 import { checkKey, pathOf } from "./names.ts";
-import { attributesFrom, checksumElements, copySourceOf, sentChecksums, withBody, writeCondition } from "./objects.ts";
+import { attributesFrom, checksumElements, copySourceOf, withBody, writeCondition } from "./objects.ts";
 import { parseS3Xml, s3Xml } from "./xml.ts";
 
 const XML = "application/xml";
@@ -74,7 +74,7 @@ function algorithmOf(upload: Upload): ChecksumAlgorithm | undefined {
 /** A part may carry only its upload's algorithm (S3: "Checksum Type mismatch"). */
 function checkPartChecksums(ctx: S3Context, upload: Upload): void {
   const expected = algorithmOf(upload);
-  for (const algorithm of sentChecksums(ctx)) {
+  for (const { algorithm } of claimedChecksums(ctx.req.raw, ctx.auth)) {
     if (expected !== undefined && algorithm !== expected) {
       throw s3Error(
         "InvalidRequest",
@@ -178,10 +178,7 @@ export async function listMultipartUploads(ctx: S3Context, deps: S3Deps) {
   const uploadIdMarker = ctx.query.get("upload-id-marker") ?? "";
   const maxUploads = Math.min(1000, Number(ctx.query.get("max-uploads") ?? "1000"));
   if (!Number.isInteger(maxUploads) || maxUploads < 0) throw s3Error("InvalidArgument", "max-uploads must be a non-negative integer");
-  const encodingType = ctx.query.get("encoding-type");
-  if (encodingType !== undefined && encodingType !== "url")
-    throw s3Error("InvalidArgument", "Invalid Encoding Method specified in Request");
-  const enc = encodingType === "url" ? urlEncode : (s: string) => s;
+  const { encodingType, enc } = encodingOf(ctx.query);
   const page = await deps.client.listUploads(bucket, { prefix, keyMarker, uploadIdMarker, maxUploads });
   const keyOf = (u: Upload) => u.path.slice(bucket.length + 2);
   const last = page.uploads[page.uploads.length - 1];

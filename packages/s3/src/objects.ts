@@ -174,18 +174,6 @@ export async function conditionally<T>(ctx: S3Context, write: () => Promise<T>):
   }
 }
 
-/** The algorithms of the x-amz-checksum-* a request carries in headers or declares as trailers. */
-export function sentChecksums(ctx: S3Context): ChecksumAlgorithm[] {
-  const names = Object.keys({ ...ctx.auth.hoistedHeaders, ...ctx.req.headers });
-  const trailers = String(ctx.req.headers["x-amz-trailer"] ?? "").split(",");
-  const found = new Set<ChecksumAlgorithm>();
-  for (const name of [...names, ...trailers.map((t) => t.trim().toLowerCase())]) {
-    const m = /^x-amz-checksum-([a-z0-9]+)$/.exec(name);
-    if (m && !["mode", "type", "algorithm"].includes(m[1] as string)) found.add(checksumAlgorithm(m[1] as string));
-  }
-  return [...found];
-}
-
 /** Checksums as S3's headers (x-amz-checksum-crc32, …, and x-amz-checksum-type); other dialects' stay unsaid. */
 function checksumHeaders(ctx: S3Context, checksums: Record<string, string> | undefined, type: string): void {
   let any = false;

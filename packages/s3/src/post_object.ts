@@ -8,7 +8,7 @@ import { quoteEtag, type S3Context, type S3Deps } from "./context.ts";
 import { type S3Error, s3Error } from "./errors.ts";
 import { checkKey, pathOf } from "./names.ts";
 import { attributesFrom } from "./objects.ts";
-import { parseAmzDate, sameSignature, signingKeyFor } from "./sigv4.ts";
+import { hmac, parseAmzDate, sameSignature, signingKeyFor } from "./sigv4.ts";
 import { s3Xml } from "./xml.ts";
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: S3's variable, literally "${filename}" in a key field.
@@ -94,9 +94,7 @@ function signerOf(fields: Map<string, string>, identities: Identities, ctx: S3Co
     const secret = identities.secretOf(key);
     if (secret === undefined) throw s3Error("InvalidAccessKeyId");
     accessKey = key;
-    expected = createHmac("sha256", signingKeyFor(secret, date, region, service))
-      .update(policy)
-      .digest("hex");
+    expected = hmac(signingKeyFor(secret, date, region, service), policy).toString("hex");
     given = v4;
   } else {
     accessKey = fields.get("awsaccesskeyid") ?? "";
@@ -181,7 +179,11 @@ async function* withinRange(file: Readable, range: LengthRange | undefined): Asy
     throw s3Error("EntityTooSmall", undefined, { ProposedSize: String(size), MinSizeAllowed: String(range.min) });
 }
 
-/** Form fields that stand for the headers of a PUT: Content-Type and the stored headers, x-amz-meta-*, acl. */
+/**
+ * Form fields that stand for the headers of a PUT: x-amz-meta-*, acl, and
+ * the headers S3's form takes (Content-Type, Cache-Control,
+ * Content-Disposition, Content-Encoding, Expires; not Content-Language).
+ */
 function headersOf(fields: Map<string, string>): IncomingHttpHeaders {
   const headers: IncomingHttpHeaders = {};
   for (const [name, value] of fields) {
