@@ -202,6 +202,28 @@ test("s3 browser uploads - the policy is law: expired, unsigned-for fields, wron
   const got = await s3.send(new GetObjectCommand({ Bucket, Key: "in/a" }));
   assert.equal(await got.Body?.transformToString(), "12345");
 
+  // Bad input: not a form, a form that is not multipart/form-data, a form with no file; a preflight without its headers.
+  const sent = async (init: RequestInit) => {
+    const res = await fetch(url, { method: "POST", ...init });
+    return `${res.status} ${/<Code>([^<]*)<\/Code>/.exec(await res.text())?.[1]}`;
+  };
+  assert.equal(
+    await sent({ body: "key=in/x", headers: { "content-type": "application/x-www-form-urlencoded" } }),
+    "412 PreconditionFailed",
+  );
+  assert.equal(
+    await sent({ body: "not a form at all", headers: { "content-type": "multipart/form-data; boundary=xyz" } }),
+    "400 MalformedPOSTRequest",
+  );
+  const noFile = new FormData();
+  noFile.append("key", "in/x");
+  assert.equal(await sent({ body: noFile }), "400 InvalidArgument", "a form with no file");
+  assert.equal(await sent({ body: "x", headers: { "content-type": "multipart/form-data" } }), "400 MalformedPOSTRequest", "no boundary");
+  const preflight = async (headers: Record<string, string>) => (await fetch(`${url}/in/x`, { method: "OPTIONS", headers })).status;
+  assert.equal(await preflight({}), 400, "no Origin");
+  assert.equal(await preflight({ origin: "http://example.com" }), 400, "no Access-Control-Request-Method");
+  assert.equal(await preflight({ origin: "http://example.com", "access-control-request-method": "GET" }), 403, "no rules");
+
   const refused = async (fields: Record<string, string>, file = "12345") => {
     const answer = await post(url, fields, file);
     return `${answer.status} ${answer.code}`;

@@ -8,13 +8,18 @@ import {
   CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  GetBucketCorsCommand,
   GetObjectAclCommand,
+  GetObjectAttributesCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListBucketsCommand,
   ListObjectsCommand,
   ListObjectsV2Command,
+  type ObjectAttributes,
+  PutBucketCorsCommand,
   PutObjectCommand,
+  type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { bootCluster } from "@koine/launcher";
@@ -134,6 +139,30 @@ test("s3 details - Content-Encoding as sent, presigned expiry edges, keys that a
   const acl = await s3.send(new GetObjectAclCommand({ Bucket, Key: "copy" }));
   assert.ok(acl.Grants?.some((g) => g.Grantee?.URI === "http://acs.amazonaws.com/groups/global/AllUsers" && g.Permission === "READ"));
   assert.equal((await fetch(`${cluster.s3Url}/${Bucket}/copy`)).status, 200, "anyone reads it");
+
+  // The operations this change added refuse a stranger, and answer bad input 4xx.
+  const attributes = (as: S3Client, ObjectAttributes: string[]) =>
+    s3Outcome(as.send(new GetObjectAttributesCommand({ Bucket, Key: "zipped", ObjectAttributes: ObjectAttributes as ObjectAttributes[] })));
+  assert.equal(await attributes(s3, ["ObjectSize"]), "ok");
+  assert.equal(await attributes(bob, ["ObjectSize"]), "403 AccessDenied", "reading attributes is reading the object");
+  assert.equal(await attributes(s3, []), "400 InvalidArgument");
+  assert.equal(await attributes(s3, ["Bogus"]), "400 InvalidArgument");
+  const rule = { AllowedOrigins: ["*"], AllowedMethods: ["GET"] };
+  assert.equal(
+    await s3Outcome(bob.send(new PutBucketCorsCommand({ Bucket, CORSConfiguration: { CORSRules: [rule] } }))),
+    "403 AccessDenied",
+    "a bucket's CORS rules are its owner's",
+  );
+  assert.equal(await s3Outcome(bob.send(new GetBucketCorsCommand({ Bucket }))), "403 AccessDenied");
+  const malformed = await signedRequest(cluster.s3Url, {
+    method: "PUT",
+    path: `/${Bucket}`,
+    query: { cors: "" },
+    body: "<CORSConfiguration><CORSRule><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>",
+    ...TEST_CREDENTIALS,
+  });
+  assert.equal(malformed.status, 400, "a rule with no origin");
+  assert.match(malformed.body, /<Code>MalformedXML<\/Code>/);
 });
 
 test("s3 details - a part uploaded again while its first upload is still being received: the last to finish wins", async (t) => {
