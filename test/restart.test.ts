@@ -1,41 +1,17 @@
 import assert from "node:assert/strict";
-import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
 import { test } from "node:test";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { type NatsServer, startNatsServer } from "@koine/bus";
-import { launchAllInOne } from "@koine/launcher";
-import { allInOnePorts, onCleanup, tempDir } from "@koine/testkit";
+import { bootRestartable } from "@koine/launcher";
+import { onCleanup } from "@koine/testkit";
 import { s3Client } from "@koine/testkit/clients";
 
 const MiB = 1024 * 1024;
 
-function kill9(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once("exit", () => resolve());
-    child.kill("SIGKILL");
-  });
-}
-
 test("restart - after SIGKILL of every process, every byte and listing is back", async (t) => {
-  const home = await tempDir(t, "koine-restart-");
-  // Every port of the cluster a free one (AIS and Ozone included); the nats-server is this test's, at the cluster's port.
-  const ports = await allInOnePorts();
-  const natsPort = Number(ports.KOINE_NATS_PORT);
-  const storeDir = join(home, "nats");
-  const env = { KOINE_HOME: home, ...ports, KOINE_NATS_URL: `nats://127.0.0.1:${natsPort}` };
-  let nats: NatsServer = await startNatsServer({ storeDir, port: natsPort });
-  let koine = await launchAllInOne(env);
-  onCleanup(t, async () => {
-    await kill9(koine);
-    await nats.stop();
-  });
-
-  const endpoint = `http://127.0.0.1:${ports.KOINE_S3_PORT}`;
-  const s3 = s3Client(endpoint);
+  const koine = await bootRestartable(t);
+  const s3 = s3Client(koine.s3Url);
   onCleanup(t, () => s3.destroy());
   await s3.send(new CreateBucketCommand({ Bucket: "durable" }));
   const written = new Map<string, Buffer>();
@@ -54,10 +30,7 @@ test("restart - after SIGKILL of every process, every byte and listing is back",
   written.set("m/multi", multi);
   const listing = await s3.send(new ListObjectsV2Command({ Bucket: "durable" }));
 
-  await kill9(koine);
-  await kill9(nats.process);
-  nats = await startNatsServer({ storeDir, port: natsPort });
-  koine = await launchAllInOne(env);
+  await koine.killAndRestart();
 
   const again = await s3.send(new ListObjectsV2Command({ Bucket: "durable" }));
   assert.deepEqual(

@@ -19,7 +19,7 @@ async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
   return items;
 }
 
-test("s3 with the MinIO JavaScript client: buckets, objects, multipart, copies, listings, presigned GET and POST", async (t) => {
+test("s3 with the MinIO JavaScript client: buckets, objects, multipart, copies, listings, presigned GET and POST, versioning", async (t) => {
   const cluster = await bootCluster(t);
   const url = new URL(cluster.s3Url);
   const minio = new Minio.Client({
@@ -89,16 +89,37 @@ test("s3 with the MinIO JavaScript client: buckets, objects, multipart, copies, 
   tooBig.append("file", new Blob([randomBytes(2048)], { type: "text/plain" }));
   assert.equal((await fetch(postURL, { method: "POST", body: tooBig })).status, 400, "past the policy's content-length-range");
 
-  // Versioning is not there yet: the client hears S3's clear NotImplemented.
   const versioning = (await minio.getBucketVersioning(bucket)) as { Status?: string } | "";
   assert.equal(versioning === "" ? undefined : versioning.Status, undefined, "never versioned: an empty configuration");
-  await assert.rejects(
-    minio.setBucketVersioning(bucket, { Status: "Enabled" }),
-    (err: Error & { code?: string }) => err.code === "NotImplemented",
-  );
-
   await minio.removeObjects(bucket, ["docs/note.txt", "docs/copy.txt", "data/big.bin", "uploads/form.txt"]);
   assert.deepEqual(await collect(minio.listObjectsV2(bucket, "", true)), []);
   await minio.removeBucket(bucket);
   assert.equal(await minio.bucketExists(bucket), false);
+
+  // Versioning, as the client drives it.
+  const versioned = "minio-versions";
+  await minio.makeBucket(versioned);
+  await minio.setBucketVersioning(versioned, { Status: "Enabled" });
+  assert.equal(((await minio.getBucketVersioning(versioned)) as { Status?: string }).Status, "Enabled");
+  const v1 = await minio.putObject(versioned, "doc", Buffer.from("first"));
+  const v2 = await minio.putObject(versioned, "doc", Buffer.from("second"));
+  assert.ok(v1.versionId && v2.versionId && v1.versionId !== v2.versionId);
+  assert.equal((await readAll(await minio.getObject(versioned, "doc", { versionId: v1.versionId }))).toString(), "first");
+  assert.equal((await minio.statObject(versioned, "doc", { versionId: v1.versionId })).size, 5);
+  const versionList = (await collect(minio.listObjects(versioned, "", true, { IncludeVersion: true }))) as {
+    name: string;
+    versionId: string;
+    isLatest: boolean;
+  }[];
+  assert.deepEqual(
+    versionList.map((o) => [o.name, o.versionId, o.isLatest]),
+    [
+      ["doc", v2.versionId, true],
+      ["doc", v1.versionId, false],
+    ],
+  );
+  await minio.removeObject(versioned, "doc", { versionId: v2.versionId as string });
+  assert.equal((await readAll(await minio.getObject(versioned, "doc"))).toString(), "first");
+  await minio.removeObject(versioned, "doc", { versionId: v1.versionId as string });
+  await minio.removeBucket(versioned);
 });

@@ -7,7 +7,7 @@
  */
 
 export { parseConfig, Settings } from "./config.ts";
-export { bootCluster } from "./harness.ts";
+export { bootCluster, bootRestartable, type Restartable } from "./harness.ts";
 export type { HostProcess, SimHost, SimNetwork } from "./hosts.ts";
 export {
   addHost,

@@ -22,6 +22,7 @@ import {
   type FileInfo,
   KoineError,
   type ListKeysReply,
+  type ListVersionsReply,
   type LoadMetadata,
   locate,
   MEMBER_TTL_MS,
@@ -361,6 +362,29 @@ export class FileSystemClient {
     return this.shards.request(Meta.listKeys, { bucket, ...options }, `/${bucket}`);
   }
 
+  /** S3 ListObjectVersions of `bucket`. */
+  listVersions(
+    bucket: string,
+    options: { prefix: string; delimiter: string; keyMarker: string; versionIdMarker: string; maxKeys: number },
+  ): Promise<ListVersionsReply> {
+    return this.shards.request(Meta.listVersions, { bucket, ...options }, `/${bucket}`);
+  }
+
+  /** The version of `path` with S3 id `versionId` (current or not; a delete marker too). */
+  getVersion(path: string, versionId: string): Promise<FileInfo> {
+    return this.shards.request(Meta.getVersion, { path, versionId }, path);
+  }
+
+  /**
+   * S3 DeleteObject: in a bucket with versioning, a delete marker (without
+   * `versionId`) or one version gone for good; else the file.
+   */
+  async deleteObject(path: string, versionId?: string): Promise<{ versionId: string; deleteMarker: boolean }> {
+    const reply = await this.shards.request(Meta.deleteObject, { path, ...(versionId === undefined ? {} : { versionId }) }, path);
+    this.#forget(path);
+    return reply;
+  }
+
   async mkdir(path: string, options: { recursive?: boolean; exclusive?: boolean; owner?: string; group?: string; mode?: number } = {}) {
     const info = await this.shards.request(Meta.mkdir, { path, ...options }, path);
     this.#forgetEntry(info.path);
@@ -381,8 +405,12 @@ export class FileSystemClient {
     return info;
   }
 
-  async setAttributes(path: string, attributes: FileAttributes): Promise<FileInfo> {
-    const info = await this.shards.request(Meta.setAttributes, { path, attributes }, path);
+  async setAttributes(path: string, attributes: FileAttributes, versionId?: string): Promise<FileInfo> {
+    const info = await this.shards.request(
+      Meta.setAttributes,
+      { path, attributes, ...(versionId === undefined ? {} : { versionId }) },
+      path,
+    );
     this.#forgetEntry(path);
     return info;
   }

@@ -1,8 +1,9 @@
 import { enqueue } from "@koine/bus";
-import { ErrorCode, Jobs, KoineError, Meta, parsePath, type WriteCondition, type WrittenData } from "@koine/protocol";
+import { ErrorCode, Jobs, KoineError, Meta, parsePath, type Versioning, type WriteCondition, type WrittenData } from "@koine/protocol";
 import { type PublishTurn, UfsError } from "@koine/ufs";
 import { type Metadata, removeFromUfs } from "./context.ts";
-import { canonical, type InodeRecord, type Namespace, type QuotaHold } from "./namespace.ts";
+import { canonical, type InodeRecord, type Namespace, type QuotaHold, type VersionedChange } from "./namespace.ts";
+import type { Versions } from "./versions.ts";
 
 type Committed = Awaited<ReturnType<Namespace["commitFile"]>>;
 
@@ -21,7 +22,7 @@ export type CommitWritten = (
   path: string,
   data: WrittenData,
   createParents: boolean,
-  commit: (written: WrittenData) => Promise<Committed>,
+  commit: (written: WrittenData, versioned: VersionedChange | undefined) => Promise<Committed>,
   condition?: WriteCondition,
 ) => Promise<Committed>;
 
@@ -32,7 +33,7 @@ export type CommitWritten = (
  * the commit, which multipart completion uses too, and `requeue`, which
  * queues again every version still waiting to be persisted.
  */
-export function serveCommits(m: Metadata): { commitWritten: CommitWritten; requeue: () => Promise<void> } {
+export function serveCommits(m: Metadata, versions: Versions): { commitWritten: CommitWritten; requeue: () => Promise<void> } {
   /** Commits under way, by path: a persist waits until there are none, so that it never swaps older bytes over a newer version. */
   const committing = new Map<string, number>();
   const tracked = async <T>(path: string, work: () => Promise<T>): Promise<T> => {
@@ -92,66 +93,86 @@ export function serveCommits(m: Metadata): { commitWritten: CommitWritten; reque
    * (the disk syncs of racing writes still overlap). Nothing is published
    * where the commit could not follow; a commit sent again after a lost
    * reply (this very version is there) commits again without publishing.
+   * In a bucket with versioning, writes of a path take turns, each moving
+   * the current version aside before its own is published (see {@link Versions}).
    */
   const commitWritten: CommitWritten = (path, data, createParents, commit, condition) =>
-    tracked(path, async () => {
+    tracked(path, () => {
       m.writable(path);
-      const existing = m.ns.lookup(parsePath(path));
-      if (existing?.contentId === data.contentId) return commit(data);
-      let hold: QuotaHold;
-      try {
-        // What the write adds is held against the quota from here until its commit: writers racing cannot overshoot it.
-        hold = m.ns.hold(path, data.size - (existing?.type === "file" ? existing.size : 0));
-        if (data.stagedPath) m.ns.checkCommit(path, createParents);
-      } catch (err) {
-        if (data.stagedPath) await (await m.ufsOf(data.mountId ?? m.ns.ufsLocationOf(canonical(path)).mountId)).discard(data.stagedPath);
-        throw err;
-      }
-      let intent: { settle(): void } | undefined;
-      let swapDone: (() => void) | undefined;
-      try {
-        if (!data.stagedPath) {
-          checkCondition(path, condition);
-          swapDone = swap(path, data.etag);
-          return await commit(data);
-        }
-        // The under-store changes before the journal does: the next leader checks this path if this one dies between.
-        intent = await m.intents.begin([canonical(path)]);
-        let published: Awaited<ReturnType<typeof publishAt<Promise<Committed>>>>;
-        let refused: unknown;
-        try {
-          published = await publishAt(path, data.stagedPath, data.mountId, {
-            proceed: () => {
-              try {
-                checkCondition(path, condition);
-                return true;
-              } catch (err) {
-                refused = err;
-                return false;
-              }
-            },
-            onSwap: (status) => {
-              swapDone = swap(path, data.etag);
-              m.crashPoint("after-ufs-publish");
-              return awaitedLater(commit({ ...data, ufsFingerprint: status.fingerprint }));
-            },
-          });
-        } catch (err) {
-          if (!(err instanceof UfsError && err.code === "NOT_FOUND")) throw err;
-          // The staged bytes are gone. A metadata killed between the rename and its LMDB commit leaves them at the
-          // path (a rename keeps the fingerprint): this commit, sent again, finishes that one. Otherwise they are lost.
-          const at = m.ns.ufsLocationOf(canonical(path));
-          if ((await (await m.ufsOf(at.mountId)).stat(at.path))?.fingerprint === data.ufsFingerprint) return await commit(data);
-          throw new KoineError(ErrorCode.Unavailable, `Cannot commit "${path}": its staged bytes are gone; write it again`, { cause: err });
-        }
-        if (!published.published) throw refused;
-        return await (published.result as Promise<Committed>);
-      } finally {
-        swapDone?.();
-        m.ns.release(hold);
-        intent?.settle();
-      }
+      const versioning = m.ns.versioningOf(path);
+      if (!versioning) return commitOne(path, data, createParents, commit, condition, undefined);
+      return versions.inTurn(path, () => commitOne(path, data, createParents, commit, condition, versioning));
     });
+
+  const commitOne = async (
+    ...[path, data, createParents, commit, condition, versioning]: [...Parameters<CommitWritten>, Versioning | undefined]
+  ): Promise<Committed> => {
+    const existing = m.ns.lookup(parsePath(path));
+    if (existing?.contentId === data.contentId) return commit(data, undefined);
+    let hold: QuotaHold;
+    try {
+      // What the write adds is held against the quota from here until its commit: writers racing cannot overshoot it.
+      hold = m.ns.hold(path, data.size - (existing?.type === "file" ? existing.size : 0));
+      if (data.stagedPath) m.ns.checkCommit(path, createParents);
+    } catch (err) {
+      if (data.stagedPath) await (await m.ufsOf(data.mountId ?? m.ns.ufsLocationOf(canonical(path)).mountId)).discard(data.stagedPath);
+      throw err;
+    }
+    let intent: { settle(): void } | undefined;
+    let swapDone: (() => void) | undefined;
+    let versioned: VersionedChange | undefined;
+    let committed: Committed | undefined;
+    try {
+      if (versioning) {
+        checkCondition(path, condition);
+        versioned = await versions.keepAside(path, existing, versioning);
+      }
+      if (!data.stagedPath) {
+        checkCondition(path, condition);
+        swapDone = swap(path, data.etag);
+        committed = await commit(data, versioned);
+        return committed;
+      }
+      // The under-store changes before the journal does: the next leader checks this path if this one dies between.
+      intent = await m.intents.begin([canonical(path)]);
+      let published: Awaited<ReturnType<typeof publishAt<Promise<Committed>>>>;
+      let refused: unknown;
+      try {
+        published = await publishAt(path, data.stagedPath, data.mountId, {
+          proceed: () => {
+            try {
+              checkCondition(path, condition);
+              return true;
+            } catch (err) {
+              refused = err;
+              return false;
+            }
+          },
+          onSwap: (status) => {
+            swapDone = swap(path, data.etag);
+            m.crashPoint("after-ufs-publish");
+            return awaitedLater(commit({ ...data, ufsFingerprint: status.fingerprint }, versioned));
+          },
+        });
+      } catch (err) {
+        if (!(err instanceof UfsError && err.code === "NOT_FOUND")) throw err;
+        // The staged bytes are gone. A metadata killed between the rename and its LMDB commit leaves them at the
+        // path (a rename keeps the fingerprint): this commit, sent again, finishes that one. Otherwise they are lost.
+        const at = m.ns.ufsLocationOf(canonical(path));
+        if ((await (await m.ufsOf(at.mountId)).stat(at.path))?.fingerprint === data.ufsFingerprint) return await commit(data, undefined);
+        throw new KoineError(ErrorCode.Unavailable, `Cannot commit "${path}": its staged bytes are gone; write it again`, { cause: err });
+      }
+      if (!published.published) throw refused;
+      committed = await (published.result as Promise<Committed>);
+      return committed;
+    } finally {
+      swapDone?.();
+      m.ns.release(hold);
+      intent?.settle();
+      if (versioned && !committed) await versions.undo(path, versioned).catch(() => {});
+      if (committed) await versions.drop({ dropped: committed.dropped, pruned: [] });
+    }
+  };
 
   /** Queues the persisting of a version that is only in the cache (ASYNC_THROUGH). */
   const queuePersist = (contentId: string) =>
@@ -164,11 +185,19 @@ export function serveCommits(m: Metadata): { commitWritten: CommitWritten; reque
       req.path,
       req.data,
       req.createParents,
-      (data) =>
-        m.ns.commitFile(req.path, data, req.blockSize, req.attributes, req.createParents, {
-          ...(req.persistence ? { persistence: req.persistence } : {}),
-          ...(req.cachedOn ? { cachedOn: req.cachedOn } : {}),
-        }),
+      (data, versioned) =>
+        m.ns.commitFile(
+          req.path,
+          data,
+          req.blockSize,
+          req.attributes,
+          req.createParents,
+          {
+            ...(req.persistence ? { persistence: req.persistence } : {}),
+            ...(req.cachedOn ? { cachedOn: req.cachedOn } : {}),
+          },
+          versioned,
+        ),
       req.condition,
     );
     // A version only in the cache replaces the persisted one: the under-store must not bring the old one back.

@@ -1,4 +1,13 @@
-import { ErrorCode, type KeyEntry, KoineError, type ListKeysReply } from "@koine/protocol";
+import {
+  ErrorCode,
+  type FileInfo,
+  type KeyEntry,
+  type KeyVersion,
+  KoineError,
+  type ListKeysReply,
+  type ListVersionsReply,
+  versionIdOf,
+} from "@koine/protocol";
 import { type InodeRecord, type Namespace, ROOT_ID } from "./namespace.ts";
 
 interface KeyItem {
@@ -101,5 +110,112 @@ export function listKeys(ns: Namespace, options: ListKeysOptions, entered: Enter
     }
   } finally {
     walk.return(undefined);
+  }
+}
+
+export interface ListVersionsOptions {
+  bucket: string;
+  prefix: string;
+  delimiter: string;
+  keyMarker: string;
+  versionIdMarker: string;
+  maxKeys: number;
+}
+
+/**
+ * The keys of a bucket from `seek` on, in S3 byte order, each with its
+ * current version if it has one: the tree's keys merged with the paths that
+ * have noncurrent versions or delete markers. Both walks are ended when
+ * this one is.
+ */
+function* keysWithVersionsFrom(
+  ns: Namespace,
+  bucketId: number,
+  base: string,
+  seek: string,
+): Generator<{ key: string; current?: InodeRecord }> {
+  const tree = keysFrom(ns, bucketId, "", seek, () => {});
+  const kept = ns.pathsWithVersions(base + seek);
+  try {
+    let a = tree.next();
+    let b = kept.next();
+    for (;;) {
+      const keptKey = !b.done && b.value.startsWith(base) ? b.value.slice(base.length) : undefined;
+      if (a.done && keptKey === undefined) return;
+      const order = a.done ? 1 : keptKey === undefined ? -1 : compareBytes(a.value.key, keptKey);
+      if (order <= 0 && !a.done) {
+        yield { key: a.value.key, current: a.value.inode };
+        a = tree.next();
+        if (order === 0) b = kept.next();
+      } else {
+        yield { key: keptKey as string };
+        b = kept.next();
+      }
+    }
+  } finally {
+    tree.return(undefined);
+    kept.return(undefined);
+  }
+}
+
+/**
+ * S3 ListObjectVersions: each key's versions newest first (the current one,
+ * then the noncurrent ones and delete markers), and common prefixes, after
+ * the key and version id markers, at most `maxKeys` of them together.
+ */
+export function listVersions(ns: Namespace, options: ListVersionsOptions): ListVersionsReply {
+  const { prefix, delimiter, keyMarker, versionIdMarker, maxKeys } = options;
+  const bucketId = ns.childId(ROOT_ID, options.bucket, "directory");
+  if (bucketId === undefined) throw new KoineError(ErrorCode.NotFound, `Cannot list "/${options.bucket}": no such bucket`);
+  const base = `/${options.bucket}/`;
+  const versions: KeyVersion[] = [];
+  const commonPrefixes: string[] = [];
+  const page = (truncated: boolean, nextKeyMarker = "", nextVersionIdMarker = ""): ListVersionsReply => ({
+    versions,
+    commonPrefixes,
+    truncated,
+    nextKeyMarker,
+    nextVersionIdMarker,
+  });
+  const full = () => versions.length + commonPrefixes.length >= maxKeys;
+  /** The key and version id (none after a common prefix) the next page starts after. */
+  let after: [string, string] = ["", ""];
+  const last = () => page(true, ...after);
+  let seek = compareBytes(keyMarker, prefix) > 0 ? keyMarker : prefix;
+  for (;;) {
+    let reseek: string | undefined;
+    for (const { key, current } of keysWithVersionsFrom(ns, bucketId, base, seek)) {
+      if (!key.startsWith(prefix)) return page(false);
+      if (compareBytes(key, keyMarker) < 0 || (key === keyMarker && versionIdMarker === "")) continue;
+      const cut = delimiter === "" ? -1 : key.indexOf(delimiter, prefix.length);
+      if (cut >= 0) {
+        const cp = key.slice(0, cut + delimiter.length);
+        reseek = successor(cp);
+        if (keyMarker.startsWith(cp)) break;
+        if (full()) return last();
+        commonPrefixes.push(cp);
+        after = [cp, ""];
+        break;
+      }
+      const path = base + key;
+      const all: { info: FileInfo; latest: boolean }[] = [];
+      if (current) all.push({ info: ns.info(current, path), latest: true });
+      let skipping = key === keyMarker;
+      for (const info of ns.noncurrent(key.endsWith("/") ? path.slice(0, -1) : path)) {
+        if (info.path !== path) continue;
+        all.push({ info, latest: all.length === 0 && info.deleteMarker === true });
+      }
+      for (const { info, latest } of all) {
+        if (skipping) {
+          skipping = versionIdOf(info) !== versionIdMarker;
+          continue;
+        }
+        if (full()) return last();
+        versions.push({ key, info, latest });
+        after = [key, versionIdOf(info)];
+      }
+    }
+    if (reseek === undefined) return page(false);
+    seek = reseek;
   }
 }

@@ -12,6 +12,9 @@ import {
   type PersistenceState,
   parsePath,
   quotaExceeded,
+  type UfsLocation,
+  type Versioning,
+  versionIdOf,
   type WrittenData,
 } from "@koine/protocol";
 import type { UfsStatus } from "@koine/ufs";
@@ -44,6 +47,9 @@ export const MUTATIONS = [
   "refreshFile",
   "reconcile",
   "recordShards",
+  "putDeleteMarker",
+  "removeVersion",
+  "setVersionAttributes",
 ] as const;
 export type Mutation = (typeof MUTATIONS)[number];
 
@@ -106,6 +112,37 @@ function holdsPinnedContent(inode: InodeRecord | undefined): inode is InodeRecor
   );
 }
 
+/**
+ * A write (or a delete) in a bucket with versioning, as metadata made it in
+ * the under-store: whether the current version is kept as a noncurrent one,
+ * and where its bytes went (none: they are only in the cache).
+ */
+export interface VersionedChange {
+  versioning: Versioning;
+  kept?: { at?: { ufs: UfsLocation; ufsFingerprint: string } };
+}
+
+/** The version fields of a file. */
+function versionOf(inode: InodeRecord): Pick<FileInfo, "version" | "nullVersion"> {
+  return {
+    ...(inode.version === undefined ? {} : { version: inode.version }),
+    ...(inode.nullVersion ? { nullVersion: true } : {}),
+  };
+}
+
+/** Whether a change in a bucket with `versioning` keeps the current version `inode` (S3 drops only a null version while suspended). */
+export function keepsCurrent(versioning: Versioning, inode: InodeRecord): boolean {
+  return versioning === "Enabled" || versionIdOf(inode) !== "null";
+}
+
+/** What a change of versions left for metadata to do in the under-store. */
+export interface VersionsChanged {
+  /** Versions gone for good, whose bytes (at their `ufs`) go too. */
+  dropped: FileInfo[];
+  /** Implicit parents removed because they were left empty. */
+  pruned: string[];
+}
+
 /** Name of a child in its parent's index: directories sort as "name/", as S3 keys do. */
 export function childName(name: string, type: FileInfo["type"]): string {
   return type === "directory" ? `${name}/` : name;
@@ -129,6 +166,8 @@ export class Namespace {
   readonly #toPersist: Database<string, number>;
   /** Top-level inode id → the bytes of the files below it (what quotas are checked against). */
   readonly #usage: Database<number, number>;
+  /** Noncurrent versions and delete markers of S3 keys, by (path, version): as they were, with where their bytes were kept. */
+  readonly #versions: Database<FileInfo, [string, string]>;
   /**
    * The same, as the transactions that ran left it: changed in the
    * transaction's callback (and undone if it throws), so that a quota check
@@ -157,6 +196,7 @@ export class Namespace {
     this.#ttls = root.openDB({ name: "ttls" });
     this.#toPersist = root.openDB({ name: "toPersist" });
     this.#usage = root.openDB({ name: "usage" });
+    this.#versions = root.openDB({ name: "versions" });
   }
 
   /** Runs `change` in one write transaction; a change that throws leaves no trace, pin log included. */
@@ -636,7 +676,8 @@ export class Namespace {
     attributes: FileAttributes,
     createParents: boolean,
     cache: { persistence?: PersistenceState; cachedOn?: string[] } = {},
-  ): Promise<{ info: FileInfo; replaced: InodeRecord | undefined }> {
+    versioned?: VersionedChange,
+  ): Promise<{ info: FileInfo; replaced: InodeRecord | undefined; dropped: FileInfo[] }> {
     const parsed = parsePath(path);
     const { segments } = parsed;
     if (segments.length === 0) throw new KoineError(ErrorCode.InvalidArgument, `Cannot write "${path}": the root is a directory`);
@@ -695,13 +736,15 @@ export class Namespace {
             };
         if (existing) this.#put(dir, existing);
         else this.#link(dir);
-        return { info: this.info(dir, canonical(path)), replaced: undefined };
+        return { info: this.info(dir, canonical(path)), replaced: undefined, dropped: [] };
       }
       if (this.childId(parent.id, name, "directory") !== undefined) {
         throw new KoineError(ErrorCode.IsADirectory, `Cannot write "${path}": a directory is there`);
       }
       const existingId = this.childId(parent.id, name, "file");
       const replaced = existingId === undefined ? undefined : this.#inodes.get(existingId);
+      const at = canonical(path);
+      const kept = replaced && versioned?.kept ? this.#noncurrent(replaced, at, versioned.kept) : undefined;
       const file: InodeRecord = {
         ...newInode(
           replaced?.id ?? this.#nextId(),
@@ -716,14 +759,17 @@ export class Namespace {
           this.#now(),
         ),
         ...content,
-        ...(replaced ? { createdMs: replaced.createdMs } : {}),
+        ...(replaced && !versioned ? { createdMs: replaced.createdMs } : {}),
+        // A commit sent again (its version is there already) keeps the version it made.
+        ...(replaced?.contentId === data.contentId ? versionOf(replaced) : versioned ? this.#newVersion(versioned.versioning) : {}),
       };
       if (replaced) this.#put(file, replaced);
       else this.#link(file);
+      const dropped = versioned ? this.#settleVersions(at, versioned.versioning, kept) : [];
       // The bytes are counted now: the write's hold goes in the same step.
-      const hold = this.#holds.get(canonical(path))?.[0];
+      const hold = this.#holds.get(at)?.[0];
       if (hold) this.release(hold);
-      return { info: this.info(file, canonical(path)), replaced };
+      return { info: this.info(file, at), replaced, dropped };
     });
   }
 
@@ -866,6 +912,12 @@ export class Namespace {
       if (attributes.group !== undefined) updated.group = attributes.group;
       if (attributes.mode !== undefined) updated.mode = attributes.mode;
       if (attributes.pinned !== undefined) updated.pinned = attributes.pinned;
+      if (attributes.versioning !== undefined) {
+        if (inode.parent !== ROOT_ID || inode.type !== "directory") {
+          throw new KoineError(ErrorCode.InvalidArgument, `Cannot version "${path}": only top-level directories are buckets`);
+        }
+        updated.versioning = attributes.versioning;
+      }
       if (attributes.quotaBytes !== undefined) {
         if (inode.parent !== ROOT_ID || inode.type !== "directory") {
           throw new KoineError(ErrorCode.InvalidArgument, `Cannot set a quota on "${path}": only top-level directories have one`);
@@ -884,6 +936,181 @@ export class Namespace {
       }
       this.#put(updated, inode);
       return this.info(updated, canonical(path));
+    });
+  }
+
+  /** The S3 versioning of the bucket (top-level directory) `path` is in. */
+  versioningOf(path: string): Versioning | undefined {
+    const [first] = parsePath(path).segments;
+    const id = first === undefined ? undefined : this.childId(ROOT_ID, first, "directory");
+    return id === undefined ? undefined : this.#inodes.get(id)?.versioning;
+  }
+
+  /** The noncurrent versions and delete markers of `path` (canonical), newest first. */
+  *noncurrent(path: string): Generator<FileInfo> {
+    for (const { value } of this.#versions.getRange({ start: [path, ""], end: [path, "~"] })) yield value;
+  }
+
+  /** The `count` newest of {@link noncurrent}. */
+  newestNoncurrent(path: string, count: number): FileInfo[] {
+    return [...this.#versions.getRange({ start: [path, ""], end: [path, "~"], limit: count }).map((e) => e.value)];
+  }
+
+  /**
+   * Paths with noncurrent versions or delete markers from `start` on, in
+   * S3 byte order (each once). Holds an LMDB read cursor until ended.
+   */
+  *pathsWithVersions(start: string): Generator<string> {
+    let last: string | undefined;
+    for (const key of this.#versions.getKeys({ start: [start, ""] })) {
+      if (key[0] !== last) yield key[0];
+      last = key[0];
+    }
+  }
+
+  /** The version of `path` with S3 id `versionId`, and whether it is the current one. */
+  findVersion(path: string, versionId: string): { info: FileInfo; current: boolean } | undefined {
+    const at = canonical(path);
+    const inode = this.lookup(parsePath(path));
+    if (inode?.type === "file" && versionIdOf(inode) === versionId) return { info: this.info(inode, at), current: true };
+    if (versionId !== "null") {
+      const record = this.#versions.get([at, versionId]);
+      return record && !record.nullVersion ? { info: record, current: false } : undefined;
+    }
+    for (const record of this.noncurrent(at)) if (versionIdOf(record) === "null") return { info: record, current: false };
+    return undefined;
+  }
+
+  /** A new version's place (newest first: counting down) and whether it is the null one. Runs inside a write transaction. */
+  #newVersion(versioning: Versioning): Pick<FileInfo, "version" | "nullVersion"> {
+    const count = (this.#counters.get("versions") ?? 0) + 1;
+    this.#counters.put("versions", count);
+    const version = (Number.MAX_SAFE_INTEGER - count).toString(16).padStart(14, "0");
+    return versioning === "Suspended" ? { version, nullVersion: true } : { version };
+  }
+
+  /** The record of current version `inode` of `path` kept as noncurrent (a version written before versioning is the null one). */
+  #noncurrent(inode: InodeRecord, path: string, kept: NonNullable<VersionedChange["kept"]>): FileInfo {
+    const version = inode.version === undefined ? { ...this.#newVersion("Suspended") } : {};
+    return { ...this.info(inode, path), ...version, ...(kept.at ?? {}) };
+  }
+
+  /** Stores a noncurrent version; one only in the cache stays pinned there. */
+  #putRecord(info: FileInfo): void {
+    this.#versions.put([info.path, info.version as string], info);
+    if (info.persistence !== "PERSISTED" && info.contentId !== "") {
+      this.#pins.put(info.contentId, 0);
+      this.#pinLog.push({ contentId: info.contentId, pinned: true });
+    }
+  }
+
+  #removeRecord(path: string, version: string): FileInfo | undefined {
+    const record = this.#versions.get([path, version]);
+    if (!record) return undefined;
+    this.#versions.remove([path, version]);
+    if (this.#pins.get(record.contentId) === 0) {
+      this.#pins.remove(record.contentId);
+      this.#pinLog.push({ contentId: record.contentId, pinned: false });
+    }
+    return record;
+  }
+
+  /** Stores the version a change kept; while suspended, drops the null version it replaces. Returns what was dropped. */
+  #settleVersions(path: string, versioning: Versioning, kept: FileInfo | undefined): FileInfo[] {
+    const dropped: FileInfo[] = [];
+    if (versioning === "Suspended") {
+      for (const record of [...this.noncurrent(path)]) {
+        if (versionIdOf(record) === "null") dropped.push(this.#removeRecord(path, record.version as string) as FileInfo);
+      }
+    }
+    if (kept) this.#putRecord(kept);
+    return dropped;
+  }
+
+  /**
+   * S3 DeleteObject without a version id in a bucket with versioning: a
+   * delete marker becomes the current version of `path`; the current file
+   * is kept as noncurrent (as `change` says) or dropped.
+   */
+  putDeleteMarker(path: string, change: VersionedChange, owner: string): Promise<VersionsChanged & { marker: FileInfo }> {
+    const parsed = parsePath(path);
+    const at = canonical(path);
+    return this.#tx(() => {
+      const inode = this.lookup(parsed);
+      const current = inode?.type === "file" ? inode : undefined;
+      const kept = current && change.kept ? this.#noncurrent(current, at, change.kept) : undefined;
+      const name = parsed.segments[parsed.segments.length - 1] as string;
+      const marker: FileInfo = {
+        ...this.info(newInode(0, -1, name, "file", { owner }, this.#now()), at),
+        ...this.#newVersion(change.versioning),
+        deleteMarker: true,
+      };
+      const dropped: FileInfo[] = [];
+      let pruned: string[] = [];
+      if (current) {
+        this.#unlink(current);
+        if (!kept) dropped.push(this.info(current, at));
+        pruned = this.#pruneFrom(current.parent, at.slice(0, at.lastIndexOf("/")));
+      }
+      dropped.push(...this.#settleVersions(at, change.versioning, kept));
+      this.#putRecord(marker);
+      return { marker, dropped, pruned };
+    });
+  }
+
+  /**
+   * Removes a version of `path` for good: the current one, or the
+   * noncurrent one at `version`. With `restore`, the noncurrent version
+   * there (whose bytes metadata moved back to the path) becomes current.
+   */
+  removeVersion(
+    path: string,
+    which: { current: true } | { version: string },
+    restore?: { version: string; ufsFingerprint: string },
+  ): Promise<VersionsChanged & { removed: FileInfo }> {
+    const parsed = parsePath(path);
+    const at = canonical(path);
+    return this.#tx(() => {
+      let removed: FileInfo | undefined;
+      let pruned: string[] = [];
+      if ("current" in which) {
+        const inode = this.lookup(parsed);
+        if (inode?.type !== "file") throw new KoineError(ErrorCode.NotFound, `Cannot delete "${path}": no such file`);
+        removed = this.info(inode, at);
+        this.#unlink(inode);
+        if (!restore) pruned = this.#pruneFrom(inode.parent, at.slice(0, at.lastIndexOf("/")));
+      } else {
+        removed = this.#removeRecord(at, which.version);
+        if (!removed) throw new KoineError(ErrorCode.NotFound, `Cannot delete version ${which.version} of "${path}": there is none`);
+      }
+      if (restore) {
+        const record = this.#removeRecord(at, restore.version);
+        if (!record || record.deleteMarker)
+          throw new KoineError(ErrorCode.Internal, `Cannot restore version ${restore.version} of "${path}"`);
+        const parent = this.#parentFor(parsed.segments, at, { implicit: true, owner: record.owner, group: record.group });
+        const { path: _path, ufs: _ufs, ...rest } = record;
+        this.#link({ ...rest, id: this.#nextId(), parent: parent.id, ufsFingerprint: restore.ufsFingerprint });
+      }
+      return { removed, dropped: [removed], pruned };
+    });
+  }
+
+  /** Sets the tags or grants of version `versionId` of `path` (S3 tagging and ACLs by version id). */
+  setVersionAttributes(path: string, versionId: string, attributes: Pick<FileAttributes, "tags" | "grants">): Promise<FileInfo> {
+    return this.#tx(() => {
+      const found = this.findVersion(path, versionId);
+      if (!found || found.info.deleteMarker) {
+        throw new KoineError(ErrorCode.NotFound, `Cannot find version ${versionId} of "${path}"`);
+      }
+      if (found.current) {
+        const inode = this.get(path);
+        const updated = { ...inode, ...attributes };
+        this.#put(updated, inode);
+        return this.info(updated, canonical(path));
+      }
+      const updated = { ...found.info, ...attributes };
+      this.#versions.put([updated.path, updated.version as string], updated);
+      return updated;
     });
   }
 

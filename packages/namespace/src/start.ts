@@ -49,6 +49,7 @@ import { serveTree } from "./tree.ts";
 import { enforceTtlsEvery } from "./ttl.ts";
 import { serveUploads, Uploads } from "./uploads.ts";
 import { serveUsers, Users } from "./users.ts";
+import { serveVersions, Versions } from "./versions.ts";
 
 export const DEFAULT_SYNC_INTERVAL_MS = 30_000;
 export const DEFAULT_TTL_CHECK_MS = 5_000;
@@ -233,7 +234,9 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
     // What a leader that died left half done is brought in step with the under-stores before anything is answered.
     await intents.resolve(sync, log);
     const { deletePath } = serveTree(m);
-    const { commitWritten, requeue } = serveCommits(m);
+    const versions = new Versions(m);
+    const { commitWritten, requeue } = serveCommits(m, versions);
+    serveVersions(m, versions, (path) => deletePath({ path, fileOnly: true, pruneImplicitParents: true }));
     serveMounts(m, options.mountRoots ?? [], options.clusterKey);
     // Users are shard 0's.
     if (shard.index === 0) await serveUsers(m, users, options.users ?? []);

@@ -173,9 +173,15 @@ export function serveTree(m: Metadata): { deletePath: (req: RequestOf<typeof Met
       }
     }),
   );
-  m.on(Meta.setAttributes, async ({ path, attributes }) => {
+  m.on(Meta.setAttributes, async ({ path, attributes, versionId }) => {
     if (FILE_ATTRIBUTES.some((k) => attributes[k] !== undefined)) m.writable(path);
-    const info = await m.ns.setAttributes(path, attributes);
+    const info =
+      versionId === undefined
+        ? await m.ns.setAttributes(path, attributes)
+        : await m.ns.setVersionAttributes(path, versionId, {
+            ...(attributes.tags ? { tags: attributes.tags } : {}),
+            ...(attributes.grants ? { grants: attributes.grants } : {}),
+          });
     m.changed(info.path);
     return info;
   });

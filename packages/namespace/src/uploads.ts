@@ -185,7 +185,8 @@ export function serveUploads(m: Metadata, uploads: Uploads, commitWritten: Commi
       upload.path,
       data,
       true,
-      (written) => m.ns.commitFile(upload.path, written, blockSize, { ...upload.attributes, ...attributes }, true),
+      (written, versioned) =>
+        m.ns.commitFile(upload.path, written, blockSize, { ...upload.attributes, ...attributes }, true, {}, versioned),
       condition,
     );
     await uploads.remove(uploadId, info.etag);

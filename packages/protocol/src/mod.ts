@@ -38,7 +38,9 @@ export type {
   FileInfo,
   Grant,
   KeyEntry,
+  KeyVersion,
   ListKeysReply,
+  ListVersionsReply,
   LoadMetadata,
   Member,
   MetadataReplica,
@@ -55,10 +57,12 @@ export type {
   Upload,
   UploadPart,
   User,
+  Versioning,
   WriteCondition,
   WrittenData,
 } from "./schemas.ts";
 export * as Schemas from "./schemas.ts";
+export { versionIdOf } from "./schemas.ts";
 export {
   journalOf,
   MAX_METADATA_SHARDS,

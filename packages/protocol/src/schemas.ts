@@ -48,6 +48,10 @@ export type PublicAccessBlock = Static<typeof PublicAccessBlock>;
 export const ChecksumType = T.Union([T.Literal("COMPOSITE"), T.Literal("FULL_OBJECT")]);
 export type ChecksumType = Static<typeof ChecksumType>;
 
+/** A bucket's S3 versioning once it was turned on: it is never off again, only suspended. */
+export const Versioning = T.Union([T.Literal("Enabled"), T.Literal("Suspended")]);
+export type Versioning = Static<typeof Versioning>;
+
 /** One part of an object written in parts (S3 multipart): its size and checksums. */
 export const ObjectPart = T.Object({
   size: T.Integer({ minimum: 0 }),
@@ -113,8 +117,71 @@ export const FileInfo = T.Object({
   quotaBytes: T.Optional(T.Integer({ minimum: 0 })),
   /** A top-level directory's bytes: the sizes of the files below it, kept by metadata in the commit of each change. */
   usedBytes: T.Optional(T.Integer({ minimum: 0 })),
+  /** A top-level directory's S3 versioning (absent: never enabled). */
+  versioning: T.Optional(Versioning),
+  /**
+   * This version's place among its key's versions (ascending: newest
+   * first), given to each write in a bucket with versioning; absent: written
+   * before. It is the version's S3 id, unless {@link nullVersion}.
+   */
+  version: T.Optional(T.String()),
+  /** The version S3 calls "null": written while versioning was suspended. */
+  nullVersion: T.Optional(T.Boolean()),
+  /** A noncurrent version that is an S3 delete marker (no bytes). */
+  deleteMarker: T.Optional(T.Boolean()),
 });
 export type FileInfo = Static<typeof FileInfo>;
+
+/** The S3 version id of a version: its place, or "null" (see {@link FileInfo.version}). */
+export function versionIdOf(info: Pick<FileInfo, "version" | "nullVersion">): string {
+  return info.version !== undefined && !info.nullVersion ? info.version : "null";
+}
+
+/** A version of a key in an S3 version listing. */
+export const KeyVersion = T.Object({
+  key: T.String(),
+  info: FileInfo,
+  /** The key's current version (or its delete marker). */
+  latest: T.Boolean(),
+});
+export type KeyVersion = Static<typeof KeyVersion>;
+
+/** S3 ListObjectVersions over a top-level directory: current and noncurrent versions, delete markers. */
+export const ListVersionsRequest = T.Object({
+  bucket: T.String(),
+  prefix: T.String(),
+  delimiter: T.String(),
+  keyMarker: T.String(),
+  versionIdMarker: T.String(),
+  maxKeys: T.Integer({ minimum: 0, maximum: 1000 }),
+});
+export const ListVersionsReply = T.Object({
+  versions: T.Array(KeyVersion),
+  commonPrefixes: T.Array(T.String()),
+  truncated: T.Boolean(),
+  /** Where the next page starts: the last key (or common prefix) and version id returned. */
+  nextKeyMarker: T.String(),
+  nextVersionIdMarker: T.String(),
+});
+export type ListVersionsReply = Static<typeof ListVersionsReply>;
+
+/** One version of a key, by its S3 id ("null" too). */
+export const VersionRequest = T.Object({ path: T.String(), versionId: T.String() });
+
+/**
+ * S3 DeleteObject in a bucket with versioning: without `versionId`, a
+ * delete marker becomes the current version (the current one is kept as
+ * noncurrent, or dropped when it is the null version and versioning is
+ * suspended); with it, that version goes for good (the newest one left
+ * becomes current).
+ */
+export const DeleteObjectRequest = T.Object({ path: T.String(), versionId: T.Optional(T.String()) });
+export const DeleteObjectReply = T.Object({
+  /** The S3 id of the version removed, or of the delete marker made. */
+  versionId: T.String(),
+  /** A delete marker was made, or the version removed was one. */
+  deleteMarker: T.Boolean(),
+});
 
 /**
  * How far to trust what the namespace holds before answering: NEVER looks
@@ -207,6 +274,7 @@ export const FileAttributes = T.Object({
   ttlAction: T.Optional(TtlAction),
   /** A top-level directory's quota in bytes; null removes it. */
   quotaBytes: T.Optional(T.Union([T.Integer({ minimum: 0 }), T.Null()])),
+  versioning: T.Optional(Versioning),
 });
 export type FileAttributes = Static<typeof FileAttributes>;
 
@@ -269,7 +337,12 @@ export const DeleteReply = T.Object({ deleted: T.Array(FileInfo) });
 
 export const RenameRequest = T.Object({ src: T.String(), dst: T.String() });
 
-export const SetAttributesRequest = T.Object({ path: T.String(), attributes: FileAttributes });
+export const SetAttributesRequest = T.Object({
+  path: T.String(),
+  attributes: FileAttributes,
+  /** Of this S3 version (current or not): only its tags and grants change. */
+  versionId: T.Optional(T.String()),
+});
 
 export const Upload = T.Object({
   uploadId: T.String(),

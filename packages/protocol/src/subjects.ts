@@ -7,6 +7,10 @@ export const Meta = {
   stat: rpc("koine.meta.stat", S.StatRequest, S.FileInfo),
   list: rpc("koine.meta.list", S.ListRequest, S.ListReply),
   listKeys: rpc("koine.meta.listKeys", S.ListKeysRequest, S.ListKeysReply),
+  listVersions: rpc("koine.meta.versions.list", S.ListVersionsRequest, S.ListVersionsReply),
+  /** One version of a file, current or not (a delete marker too), by its S3 id. */
+  getVersion: rpc("koine.meta.versions.get", S.VersionRequest, S.FileInfo),
+  deleteObject: rpc("koine.meta.versions.delete", S.DeleteObjectRequest, S.DeleteObjectReply),
   mkdir: rpc("koine.meta.mkdir", S.MkdirRequest, S.FileInfo),
   commitFile: rpc("koine.meta.commitFile", S.CommitFileRequest, S.FileInfo),
   delete: rpc("koine.meta.delete", S.DeleteRequest, S.DeleteReply),

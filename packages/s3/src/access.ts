@@ -15,6 +15,7 @@ import type { S3Context, S3Deps } from "./context.ts";
 import { s3Error } from "./errors.ts";
 import { pathOf } from "./names.ts";
 import { resolveObjectOrBucket } from "./objects.ts";
+import { requestedVersion, versionHeader } from "./versions.ts";
 import { s3Xml } from "./xml.ts";
 
 /** The action each S3 operation (as metrics name it) is decided as; operations that only answer an error have none. */
@@ -24,9 +25,10 @@ const OPERATION_ACTIONS: Record<string, Action | ((ctx: S3Context) => Action)> =
   HeadBucket: "s3:ListBucket",
   DeleteBucket: "s3:DeleteBucket",
   ListObjects: "s3:ListBucket",
-  ListObjectVersions: "s3:ListBucket",
+  ListObjectVersions: "s3:ListBucketVersions",
   GetBucketLocation: "s3:GetBucketLocation",
   GetBucketVersioning: "s3:GetBucketVersioning",
+  PutBucketVersioning: "s3:PutBucketVersioning",
   ListMultipartUploads: "s3:ListBucketMultipartUploads",
   // Each key is decided as it is deleted; the request needs only a signer.
   DeleteObjects: "s3:ListAllMyBuckets",
@@ -47,11 +49,11 @@ const OPERATION_ACTIONS: Record<string, Action | ((ctx: S3Context) => Action)> =
   GetObjectTagging: "s3:GetObjectTagging",
   PutObjectTagging: "s3:PutObjectTagging",
   DeleteObjectTagging: "s3:DeleteObjectTagging",
-  GetObject: "s3:GetObject",
-  HeadObject: "s3:GetObject",
+  GetObject: (ctx) => (ctx.query.has("versionId") ? "s3:GetObjectVersion" : "s3:GetObject"),
+  HeadObject: (ctx) => (ctx.query.has("versionId") ? "s3:GetObjectVersion" : "s3:GetObject"),
   GetObjectAttributes: "s3:GetObject",
   PutObject: "s3:PutObject",
-  DeleteObject: "s3:DeleteObject",
+  DeleteObject: (ctx) => (ctx.query.has("versionId") ? "s3:DeleteObjectVersion" : "s3:DeleteObject"),
   CreateMultipartUpload: "s3:PutObject",
   UploadPart: "s3:PutObject",
   CompleteMultipartUpload: "s3:PutObject",
@@ -65,7 +67,7 @@ const OPERATION_ACTIONS: Record<string, Action | ((ctx: S3Context) => Action)> =
  * in its form: the operation checks the form's policy and signature, then
  * decides s3:PutObject for its signer).
  */
-const DECIDED_BY_OPERATION = new Set(["NotImplemented", "InvalidVersionId", "Preflight", "PostObject"]);
+const DECIDED_BY_OPERATION = new Set(["NotImplemented", "Preflight", "PostObject"]);
 
 /**
  * Lets a request through when @koine/access allows its action on its
@@ -154,18 +156,21 @@ function policyXml(owner: string, target: FileInfo): string {
 
 /** GetBucketAcl and GetObjectAcl. */
 export async function getAcl(ctx: S3Context, deps: S3Deps) {
-  const { target, bucket } = await resolveObjectOrBucket(deps.client, ctx.bucket as string, ctx.key);
+  const { target, bucket } = await resolveObjectOrBucket(deps.client, ctx.bucket as string, ctx.key, requestedVersion(ctx));
+  versionHeader(ctx, target);
   return ctx.reply.type("application/xml").send(policyXml(target.owner || bucket.owner || ctx.principal.user, target));
 }
 
 /** PutBucketAcl and PutObjectAcl with a canned ACL (x-amz-acl) or grant headers; an ACL in a body is not implemented. */
 export async function putAcl(ctx: S3Context, deps: S3Deps) {
   const body = await readSmallBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs, 64 * 1024);
-  const { bucket } = await resolveObjectOrBucket(deps.client, ctx.bucket as string, ctx.key);
+  const versionId = requestedVersion(ctx);
+  const { target, bucket } = await resolveObjectOrBucket(deps.client, ctx.bucket as string, ctx.key, versionId);
   const grants = requestedGrants(ctx.req.headers, bucket.owner);
   if (grants === undefined || body.length > 0)
     throw s3Error("NotImplemented", "Only ACLs in headers (x-amz-acl, x-amz-grant-*) are implemented, not in a body");
   checkPublicGrants(bucket, grants);
-  await deps.client.setAttributes(pathOf(ctx.bucket as string, ctx.key), { grants });
+  versionHeader(ctx, target);
+  await deps.client.setAttributes(pathOf(ctx.bucket as string, ctx.key), { grants }, versionId);
   return ctx.reply.send();
 }

@@ -106,7 +106,12 @@ export async function headBucket(ctx: S3Context, deps: S3Deps) {
 }
 
 export async function deleteBucket(ctx: S3Context, deps: S3Deps) {
-  await requireBucket(deps.client, ctx.bucket as string);
+  const dir = await requireBucket(deps.client, ctx.bucket as string);
+  // Noncurrent versions and delete markers are objects of the bucket too.
+  const kept = dir.versioning
+    ? await deps.client.listVersions(dir.name, { prefix: "", delimiter: "", keyMarker: "", versionIdMarker: "", maxKeys: 1 })
+    : undefined;
+  if (kept?.versions.length) throw s3Error("BucketNotEmpty", undefined, { BucketName: dir.name });
   await deps.client.delete(pathOf(ctx.bucket as string), { recursive: false });
   return ctx.reply.code(204).send();
 }
@@ -115,11 +120,6 @@ export async function getBucketLocation(ctx: S3Context, deps: S3Deps) {
   await requireBucket(deps.client, ctx.bucket as string);
   const region = deps.region === "us-east-1" ? "" : deps.region;
   return ctx.reply.type(XML).send(s3Xml("LocationConstraint", { "#text": region }));
-}
-
-export async function getBucketVersioning(ctx: S3Context, deps: S3Deps) {
-  await requireBucket(deps.client, ctx.bucket as string);
-  return ctx.reply.type(XML).send(s3Xml("VersioningConfiguration", {}));
 }
 
 /** A name as encoding-type=url gives it (every byte but unreserved ones and "/" percent-encoded). */
@@ -136,7 +136,7 @@ export function encodingOf(q: Map<string, string>): { encodingType: string | und
 }
 
 /** What every listing of keys takes: max-keys, encoding-type, prefix, delimiter. */
-function listingParams(q: Map<string, string>) {
+export function listingParams(q: Map<string, string>) {
   const maxKeysText = q.get("max-keys") ?? "1000";
   if (!/^\d+$/.test(maxKeysText)) throw s3Error("InvalidArgument", "max-keys must be a non-negative integer");
   return {
@@ -199,41 +199,6 @@ export async function listObjects(ctx: S3Context, deps: S3Deps) {
       ...head,
       ...(contents.length ? { Contents: contents } : {}),
       ...(common.length ? { CommonPrefixes: common } : {}),
-    }),
-  );
-}
-
-/** ListObjectVersions on an unversioned bucket: each key has one version, "null". */
-export async function listObjectVersions(ctx: S3Context, deps: S3Deps) {
-  const bucket = ctx.bucket as string;
-  const q = ctx.query;
-  const { maxKeys, encodingType, enc, prefix, delimiter } = listingParams(q);
-  const keyMarker = q.get("key-marker") ?? "";
-  const page = await listKeys(deps.client, bucket, { prefix, delimiter, startAfter: keyMarker, maxKeys });
-  const versions = page.keys.map((k) => ({
-    Key: enc(k.key),
-    VersionId: "null",
-    IsLatest: true,
-    LastModified: isoDate(k.mtimeMs),
-    ETag: quoteEtag(k.etag),
-    Size: k.size,
-    Owner: ownerOf(k.owner || ctx.principal.user),
-    StorageClass: "STANDARD",
-  }));
-  const common = page.commonPrefixes.map((p) => ({ Prefix: enc(p) }));
-  return ctx.reply.type(XML).send(
-    s3Xml("ListVersionsResult", {
-      Name: bucket,
-      Prefix: enc(prefix),
-      KeyMarker: enc(keyMarker),
-      VersionIdMarker: q.get("version-id-marker") ?? "",
-      ...(page.truncated ? { NextKeyMarker: enc(page.last), NextVersionIdMarker: "null" } : {}),
-      MaxKeys: maxKeys,
-      ...(delimiter ? { Delimiter: enc(delimiter) } : {}),
-      IsTruncated: page.truncated,
-      ...(versions.length ? { Version: versions } : {}),
-      ...(common.length ? { CommonPrefixes: common } : {}),
-      ...(encodingType ? { EncodingType: encodingType } : {}),
     }),
   );
 }

@@ -48,6 +48,9 @@ export function isoDate(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/** The ETag of no bytes. */
+export const EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e";
+
 export function quoteEtag(etag: string): string {
   return `"${etag}"`;
 }

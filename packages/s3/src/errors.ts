@@ -7,6 +7,8 @@ export class S3Error extends Error {
   readonly status: number;
   /** Extra elements of the `<Error>` body (Key, BucketName, ...). */
   readonly extra: Record<string, string>;
+  /** Headers the error answer carries (a delete marker's x-amz-delete-marker, ...). */
+  readonly headers: Record<string, string> = {};
 
   constructor(code: string, status: number, message: string, extra: Record<string, string> = {}, options?: { cause?: unknown }) {
     super(message, options);
@@ -51,6 +53,7 @@ export const S3Errors = {
   MalformedPolicy: [400, "Policies must be valid JSON and the first byte must be '{'"],
   MalformedXML: [400, "The XML you provided was not well-formed or did not validate against our published schema."],
   MethodNotAllowed: [405, "The specified method is not allowed against this resource."],
+  NoSuchVersion: [404, "The specified version does not exist."],
   MissingContentLength: [411, "You must provide the Content-Length HTTP header."],
   NoSuchBucket: [404, "The specified bucket does not exist."],
   NoSuchBucketPolicy: [404, "The bucket policy does not exist"],

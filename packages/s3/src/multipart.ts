@@ -14,6 +14,7 @@ import { isoDate, ownerOf, quoteEtag, type S3Context, type S3Deps } from "./cont
 import { s3Error } from "./errors.ts";
 import { checkKey, pathOf } from "./names.ts";
 import { attributesFrom, checksumElements, copySourceOf, withBody, writeCondition } from "./objects.ts";
+import { versionHeader } from "./versions.ts";
 import { parseS3Xml, s3Xml } from "./xml.ts";
 
 const XML = "application/xml";
@@ -238,6 +239,7 @@ export async function completeMultipartUpload(ctx: S3Context, deps: S3Deps) {
       ...(condition ? { condition } : {}),
     },
   );
+  versionHeader(ctx, info);
   return completed(ctx, info.etag, info.checksumType ? { checksums: info.checksums ?? {}, type: info.checksumType } : undefined);
 }
 

@@ -1,28 +1,54 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { FileSystemClient } from "@koine/client";
-import { ErrorCode, type FileAttributes, type FileInfo, KoineError, type WriteCondition } from "@koine/protocol";
+import { ErrorCode, type FileAttributes, type FileInfo, KoineError, versionIdOf, type WriteCondition } from "@koine/protocol";
 import { checkPublicGrants, requestedGrants } from "./access.ts";
 import { decodeBody, readSmallBody } from "./body.ts";
 import { requireBucket } from "./buckets.ts";
 import { type ChecksumAlgorithm, checksumAlgorithm, checksummed, isChecksumAlgorithm } from "./checksums.ts";
 import { checkConditions } from "./conditions.ts";
-import { httpDate, isoDate, quoteEtag, type S3Context, type S3Deps } from "./context.ts";
+import { EMPTY_MD5, httpDate, isoDate, quoteEtag, type S3Context, type S3Deps } from "./context.ts";
 import { S3Error, s3Error, toS3Error } from "./errors.ts";
 import { checkBucketName, checkKey, pathOf } from "./names.ts";
 import { tagsFromHeader } from "./tagging.ts";
+import { checkedVersion, isVersionId, requestedVersion, versionHeader } from "./versions.ts";
 import { parseS3Xml, s3Xml } from "./xml.ts";
 
 const XML = "application/xml";
 const DEFAULT_CONTENT_TYPE = "binary/octet-stream";
-const EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e";
 const MAX_DELETE_KEYS = 1000;
 
 /** The object at bucket/key: a file, or a directory that is also an object ("dir/"). */
-export async function resolveObject(client: FileSystemClient, bucket: string, key: string): Promise<FileInfo> {
+export async function resolveObject(client: FileSystemClient, bucket: string, key: string, versionId?: string): Promise<FileInfo> {
+  if (versionId !== undefined) return resolveVersion(client, bucket, key, versionId);
   const info = await client.find(pathOf(bucket, key));
   if (info && (info.type === "file" || (key.endsWith("/") && info.marker))) return info;
-  if (!info) await requireBucket(client, bucket);
-  throw s3Error("NoSuchKey", undefined, { Key: key });
+  const dir = await requireBucket(client, bucket);
+  const missing = s3Error("NoSuchKey", undefined, { Key: key });
+  if (dir.versioning) {
+    // A key whose current version is a delete marker says so.
+    const page = await client.listVersions(bucket, { prefix: key, delimiter: "", keyMarker: "", versionIdMarker: "", maxKeys: 1 });
+    const first = page.versions[0];
+    if (first?.key === key && first.latest && first.info.deleteMarker) {
+      Object.assign(missing.headers, { "x-amz-delete-marker": "true", "x-amz-version-id": versionIdOf(first.info) });
+    }
+  }
+  throw missing;
+}
+
+/** Version `versionId` of bucket/key, current or not: NoSuchVersion when there is none, 405 for a delete marker. */
+async function resolveVersion(client: FileSystemClient, bucket: string, key: string, versionId: string): Promise<FileInfo> {
+  let info: FileInfo;
+  try {
+    info = await client.getVersion(pathOf(bucket, key), versionId);
+  } catch (err) {
+    if (!(err instanceof KoineError && err.code === ErrorCode.NotFound)) throw err;
+    await requireBucket(client, bucket);
+    throw s3Error("NoSuchVersion", undefined, { Key: key, VersionId: versionId });
+  }
+  if (!info.deleteMarker) return info;
+  const marker = s3Error("MethodNotAllowed", undefined, { Method: "GET", ResourceType: "DeleteMarker" });
+  Object.assign(marker.headers, { "x-amz-delete-marker": "true", "x-amz-version-id": versionId, "last-modified": httpDate(info.mtimeMs) });
+  throw marker;
 }
 
 /** Standard headers S3 stores with an object and returns on GET and HEAD. */
@@ -33,9 +59,10 @@ export async function resolveObjectOrBucket(
   client: FileSystemClient,
   bucket: string,
   key: string | undefined,
+  versionId?: string,
 ): Promise<{ target: FileInfo; bucket: FileInfo }> {
   const dir = await requireBucket(client, bucket);
-  return { target: key === undefined ? dir : await resolveObject(client, bucket, key), bucket: dir };
+  return { target: key === undefined ? dir : await resolveObject(client, bucket, key, versionId), bucket: dir };
 }
 
 /**
@@ -131,6 +158,7 @@ export async function putObject(ctx: S3Context, deps: S3Deps) {
     );
   });
   checksumHeaders(ctx, info.checksums, "FULL_OBJECT");
+  versionHeader(ctx, info);
   return ctx.reply.header("etag", quoteEtag(info.etag || EMPTY_MD5)).send();
 }
 
@@ -262,12 +290,12 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return { start, end };
 }
 
-/** Opens the bytes of an object; if it changed under us, once more with a fresh stat. */
-async function openObject(deps: S3Deps, bucket: string, key: string, info: FileInfo, start: number, length: number) {
+/** Opens the bytes of an object; if the current version changed under us, once more with a fresh stat. */
+async function openObject(deps: S3Deps, bucket: string, key: string, info: FileInfo, start: number, length: number, current: boolean) {
   try {
     return { info, stream: await deps.client.read(info, start, length) };
   } catch (err) {
-    if (!(err instanceof KoineError && err.code === ErrorCode.Stale)) throw err;
+    if (!(err instanceof KoineError && err.code === ErrorCode.Stale) || !current) throw err;
     await deps.client.refresh(pathOf(bucket, key)).catch(() => {}); // the namespace takes the under-store's version
     const fresh = await resolveObject(deps.client, bucket, key);
     if (fresh.size !== info.size) throw err;
@@ -278,7 +306,9 @@ async function openObject(deps: S3Deps, bucket: string, key: string, info: FileI
 export async function getObject(ctx: S3Context, deps: S3Deps, headOnly = false) {
   const bucket = ctx.bucket as string;
   const key = ctx.key as string;
-  const info = await resolveObject(deps.client, bucket, key);
+  const versionId = requestedVersion(ctx);
+  const info = await resolveObject(deps.client, bucket, key, versionId);
+  versionHeader(ctx, info);
   const h = ctx.req.headers;
   const outcome = checkConditions(info, {
     ifMatch: h["if-match"],
@@ -322,7 +352,7 @@ export async function getObject(ctx: S3Context, deps: S3Deps, headOnly = false) 
     objectHeaders(ctx, info);
     return ctx.reply.header("content-length", length).send();
   }
-  const opened = await openObject(deps, bucket, key, info, start, length);
+  const opened = await openObject(deps, bucket, key, info, start, length, versionId === undefined);
   checksums(opened.info);
   objectHeaders(ctx, opened.info);
   return ctx.reply.header("content-length", length).send(opened.stream);
@@ -332,7 +362,8 @@ const OBJECT_ATTRIBUTES = new Set(["ETag", "Checksum", "ObjectParts", "StorageCl
 
 /** GetObjectAttributes: what x-amz-object-attributes names, of an object, without its bytes. */
 export async function getObjectAttributes(ctx: S3Context, deps: S3Deps) {
-  const info = await resolveObject(deps.client, ctx.bucket as string, ctx.key as string);
+  const info = await resolveObject(deps.client, ctx.bucket as string, ctx.key as string, requestedVersion(ctx));
+  versionHeader(ctx, info);
   const wanted = new Set(
     String(ctx.req.headers["x-amz-object-attributes"] ?? "")
       .split(",")
@@ -385,30 +416,43 @@ export async function getObjectAttributes(ctx: S3Context, deps: S3Deps) {
 export async function deleteObject(ctx: S3Context, deps: S3Deps) {
   const bucket = ctx.bucket as string;
   const key = ctx.key as string;
-  await requireBucket(deps.client, bucket);
-  await deleteKey(deps.client, bucket, key);
+  const versionId = requestedVersion(ctx);
+  const dir = await requireBucket(deps.client, bucket);
+  const deleted = await deleteKey(deps.client, dir, key, versionId);
+  if (deleted.versionId !== undefined) ctx.reply.header("x-amz-version-id", deleted.versionId);
+  if (deleted.deleteMarker) ctx.reply.header("x-amz-delete-marker", "true");
   return ctx.reply.code(204).send();
 }
 
-/** Deletes one key; a key that is not there is deleted already (S3 semantics). */
-async function deleteKey(client: FileSystemClient, bucket: string, key: string): Promise<void> {
+/**
+ * Deletes one key of `bucket` (a delete marker where it has versioning), or
+ * one version of it; what is not there is deleted already (S3 semantics).
+ * Returns the version id to answer, if any.
+ */
+async function deleteKey(
+  client: FileSystemClient,
+  bucket: FileInfo,
+  key: string,
+  versionId: string | undefined,
+): Promise<{ versionId?: string; deleteMarker: boolean }> {
   checkKey(key);
+  const path = pathOf(bucket.name, key);
+  // A folder object ("dir/") has no versions: it is deleted as it is.
+  if ((bucket.versioning || versionId !== undefined) && !key.endsWith("/")) return client.deleteObject(path, versionId);
   try {
-    await client.delete(pathOf(bucket, key), { fileOnly: true, pruneImplicitParents: true });
+    await client.delete(path, { fileOnly: true, pruneImplicitParents: true });
   } catch (err) {
     if (!(err instanceof KoineError && err.code === ErrorCode.NotFound)) throw err;
   }
+  return { deleteMarker: false };
 }
 
-/** "/bucket/key" or "bucket/key", URL-encoded, optionally with "?versionId=null". */
-export function parseCopySource(header: string): { bucket: string; key: string } {
+/** "/bucket/key" or "bucket/key", URL-encoded, optionally with "?versionId=<id>". */
+export function parseCopySource(header: string): { bucket: string; key: string; versionId?: string } {
   let source = header;
   const q = source.indexOf("?");
-  if (q >= 0) {
-    const version = new URLSearchParams(source.slice(q + 1)).get("versionId");
-    if (version !== null && version !== "null") throw s3Error("InvalidArgument", "This bucket has no versions other than null");
-    source = source.slice(0, q);
-  }
+  const versionId = q < 0 ? undefined : checkedVersion(new URLSearchParams(source.slice(q + 1)).get("versionId") ?? undefined);
+  if (q >= 0) source = source.slice(0, q);
   let decoded: string;
   try {
     decoded = decodeURIComponent(source);
@@ -424,7 +468,7 @@ export function parseCopySource(header: string): { bucket: string; key: string }
   const key = decoded.slice(slash + 1);
   checkBucketName(bucket);
   checkKey(key);
-  return { bucket, key };
+  return { bucket, key, ...(versionId === undefined ? {} : { versionId }) };
 }
 
 /**
@@ -437,10 +481,15 @@ export async function copySourceOf(ctx: S3Context, deps: S3Deps): Promise<{ sour
   // The signer must be able to read the source, as a GET of it would; who may not learns nothing of what is there.
   if (!(await deps.client.find(pathOf(source.bucket))))
     throw ctx.principal.anonymous ? s3Error("AccessDenied") : s3Error("NoSuchBucket", undefined, { BucketName: source.bucket });
-  await deps.client.authorize(ctx.principal, "s3:GetObject", pathOf(source.bucket, source.key));
-  const src = await resolveObject(deps.client, source.bucket, source.key).catch((err) => {
+  await deps.client.authorize(
+    ctx.principal,
+    source.versionId === undefined ? "s3:GetObject" : "s3:GetObjectVersion",
+    pathOf(source.bucket, source.key),
+  );
+  const src = await resolveObject(deps.client, source.bucket, source.key, source.versionId).catch((err) => {
     throw toS3Error(err, source);
   });
+  versionHeader(ctx, src, "x-amz-copy-source-version-id");
   const h = ctx.req.headers as Record<string, string | undefined>;
   checkConditions(
     src,
@@ -491,6 +540,7 @@ export async function copyObject(ctx: S3Context, deps: S3Deps) {
   const info = bytes
     ? await deps.client.writeFile(pathOf(bucket, key), bytes.body, { attributes, sizeHint: src.size })
     : await deps.client.commitMarker(pathOf(bucket, key), attributes);
+  versionHeader(ctx, info);
   return ctx.reply.type(XML).send(
     s3Xml("CopyObjectResult", {
       LastModified: isoDate(info.mtimeMs),
@@ -507,22 +557,30 @@ export async function deleteObjects(ctx: S3Context, deps: S3Deps) {
   const objects = (doc.Object ?? []) as unknown[];
   if (!Array.isArray(objects) || objects.length === 0 || objects.length > MAX_DELETE_KEYS) throw s3Error("MalformedXML");
   const keys = objects.map((o) => {
-    const key = (o as Record<string, unknown>)?.Key;
-    if (typeof key !== "string") throw s3Error("MalformedXML");
-    return key;
+    const { Key: key, VersionId: versionId } = (o ?? {}) as Record<string, unknown>;
+    if (typeof key !== "string" || (versionId !== undefined && typeof versionId !== "string")) throw s3Error("MalformedXML");
+    return { key, versionId };
   });
   const quiet = String(doc.Quiet ?? "false").trim() === "true";
-  await requireBucket(deps.client, bucket);
-  const deleted: { Key: string }[] = [];
-  const errors: { Key: string; Code: string; Message: string }[] = [];
-  for (const key of keys) {
+  const dir = await requireBucket(deps.client, bucket);
+  const deleted: Record<string, unknown>[] = [];
+  const errors: Record<string, string>[] = [];
+  for (const { key, versionId } of keys) {
+    const asked = versionId === undefined ? {} : { VersionId: versionId };
     try {
-      await deps.client.authorize(ctx.principal, "s3:DeleteObject", pathOf(bucket, key));
-      await deleteKey(deps.client, bucket, key);
-      deleted.push({ Key: key });
+      if (versionId !== undefined && !isVersionId(versionId)) {
+        throw s3Error("NoSuchVersion", "The specified version does not exist.");
+      }
+      await deps.client.authorize(ctx.principal, versionId ? "s3:DeleteObjectVersion" : "s3:DeleteObject", pathOf(bucket, key));
+      const done = await deleteKey(deps.client, dir, key, versionId);
+      deleted.push({
+        Key: key,
+        ...asked,
+        ...(done.deleteMarker ? { DeleteMarker: true, DeleteMarkerVersionId: done.versionId } : {}),
+      });
     } catch (err) {
       const e = toS3Error(err, { bucket, key });
-      errors.push({ Key: key, Code: e.code, Message: e.message });
+      errors.push({ Key: key, ...asked, Code: e.code, Message: e.message });
     }
   }
   return ctx.reply.type(XML).send(

@@ -14,6 +14,7 @@ import * as policies from "./policies.ts";
 import { postObject } from "./post_object.ts";
 import { ANONYMOUS, parseQuery, verifyRequest } from "./sigv4.ts";
 import * as tagging from "./tagging.ts";
+import * as versions from "./versions.ts";
 import { s3Xml } from "./xml.ts";
 
 export interface S3PluginOptions {
@@ -113,14 +114,14 @@ function route(method: string, ctx: S3Context): S3Handler {
     switch (method) {
       case "GET":
         if (has("location")) return buckets.getBucketLocation;
-        if (has("versioning")) return buckets.getBucketVersioning;
+        if (has("versioning")) return versions.getBucketVersioning;
         if (has("uploads")) return multipart.listMultipartUploads;
-        if (has("versions")) return buckets.listObjectVersions;
+        if (has("versions")) return versions.listObjectVersions;
         return buckets.listObjects;
       case "HEAD":
         return buckets.headBucket;
       case "PUT":
-        if (has("versioning")) return notImplemented("PutBucketVersioning");
+        if (has("versioning")) return versions.putBucketVersioning;
         return buckets.createBucket;
       case "DELETE":
         return buckets.deleteBucket;
@@ -132,13 +133,6 @@ function route(method: string, ctx: S3Context): S3Handler {
   }
   const sub = unsupported(UNSUPPORTED_OBJECT);
   if (sub) return notImplemented(`Object subresource "${sub}" (${method})`);
-  const version = ctx.query.get("versionId");
-  if (version !== undefined && version !== "null") {
-    // Buckets are unversioned: "null" is the only version there is.
-    return async function invalidVersionId() {
-      throw s3Error("InvalidArgument", "Invalid version id specified", { ArgumentName: "versionId", ArgumentValue: version });
-    };
-  }
   const subresource = subresourceOperation(OBJECT_SUBRESOURCES, method, ctx);
   if (subresource) return subresource;
   switch (method) {
@@ -184,7 +178,7 @@ function sendError(req: FastifyRequest, reply: FastifyReply, err: S3Error, reque
   for (const name of Object.keys(reply.getHeaders())) {
     if (name.startsWith("x-amz-checksum-") || name === "etag" || name === "last-modified") reply.removeHeader(name);
   }
-  reply.code(err.status).header("x-amz-request-id", requestId);
+  reply.code(err.status).header("x-amz-request-id", requestId).headers(err.headers);
   if (req.method === "HEAD") return reply.send();
   return reply
     .type("application/xml")

@@ -4,6 +4,7 @@ import type { S3Context, S3Deps } from "./context.ts";
 import { s3Error } from "./errors.ts";
 import { pathOf } from "./names.ts";
 import { resolveObject } from "./objects.ts";
+import { requestedVersion, versionHeader } from "./versions.ts";
 import { parseS3Xml, s3Xml } from "./xml.ts";
 
 const XML = "application/xml";
@@ -46,25 +47,27 @@ function tagging(tags: Record<string, string>): string {
   return s3Xml("Tagging", { TagSet: { Tag: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) } });
 }
 
-/** Path of the object of this request (a file, or a folder object "dir/"). */
-async function objectPath(ctx: S3Context, deps: S3Deps): Promise<string> {
-  await resolveObject(deps.client, ctx.bucket as string, ctx.key as string);
-  return pathOf(ctx.bucket as string, ctx.key);
+/** Sets the tags of the object of this request (a file, or a folder object "dir/"), or of the version it names. */
+async function setObjectTags(ctx: S3Context, deps: S3Deps, tags: Record<string, string>): Promise<void> {
+  const versionId = requestedVersion(ctx);
+  const info = await resolveObject(deps.client, ctx.bucket as string, ctx.key as string, versionId);
+  versionHeader(ctx, info);
+  await deps.client.setAttributes(pathOf(ctx.bucket as string, ctx.key), { tags }, versionId);
 }
 
 export async function putObjectTagging(ctx: S3Context, deps: S3Deps) {
-  const tags = await tagsFromBody(ctx, deps, MAX_OBJECT_TAGS);
-  await deps.client.setAttributes(await objectPath(ctx, deps), { tags });
+  await setObjectTags(ctx, deps, await tagsFromBody(ctx, deps, MAX_OBJECT_TAGS));
   return ctx.reply.send();
 }
 
 export async function getObjectTagging(ctx: S3Context, deps: S3Deps) {
-  const info = await resolveObject(deps.client, ctx.bucket as string, ctx.key as string);
+  const info = await resolveObject(deps.client, ctx.bucket as string, ctx.key as string, requestedVersion(ctx));
+  versionHeader(ctx, info);
   return ctx.reply.type(XML).send(tagging(info.tags ?? {}));
 }
 
 export async function deleteObjectTagging(ctx: S3Context, deps: S3Deps) {
-  await deps.client.setAttributes(await objectPath(ctx, deps), { tags: {} });
+  await setObjectTags(ctx, deps, {});
   return ctx.reply.code(204).send();
 }
 

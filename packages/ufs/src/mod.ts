@@ -14,4 +14,4 @@ export { UfsRegistry } from "./registry.ts";
 export { S3Ufs, type S3UfsOptions, s3OptionsFrom } from "./s3.ts";
 export { Turns } from "./turns.ts";
 export type { OwnEntry, Published, PublishTurn, StagedWrite, UfsEntry, UfsStatus, UnderFileSystem } from "./ufs.ts";
-export { UPLOADS_DIR } from "./ufs.ts";
+export { UPLOADS_DIR, VERSIONS_DIR } from "./ufs.ts";

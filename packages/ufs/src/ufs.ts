@@ -52,6 +52,9 @@ export interface OwnEntry {
 /** Where multipart uploads stage their parts: `/.koine-uploads/<uploadId>/<part>`. */
 export const UPLOADS_DIR = ".koine-uploads";
 
+/** Where S3 noncurrent versions keep their bytes: `/.koine-versions/<contentId>`. */
+export const VERSIONS_DIR = ".koine-versions";
+
 /**
  * An under-file-system: the store of record below the cache. Paths are
  * relative to the store's root, "/"-separated, and never leave it.
