@@ -231,6 +231,24 @@ test("s3 versioning - copies, multipart uploads and tags by version id; stranger
     [done.VersionId, second.VersionId, first.VersionId],
   );
 
+  // Conditional writes in a versioned bucket: of racing If-None-Match writes one wins; a refused one keeps no version.
+  const racing = await Promise.all(
+    Array.from({ length: 6 }, (_, i) =>
+      s3Outcome(s3.send(new PutObjectCommand({ Bucket, Key: "once", Body: `racer ${i}`, IfNoneMatch: "*" }))),
+    ),
+  );
+  assert.deepEqual(
+    racing.filter((o) => o === "ok"),
+    ["ok"],
+  );
+  assert.equal(racing.filter((o) => o === "412 PreconditionFailed").length, 5);
+  assert.equal((await s3.send(new ListObjectVersionsCommand({ Bucket, Prefix: "once" }))).Versions?.length, 1);
+  const onceHead = await s3.send(new HeadObjectCommand({ Bucket, Key: "once" }));
+  const matched = await s3.send(new PutObjectCommand({ Bucket, Key: "once", Body: "after", IfMatch: onceHead.ETag }));
+  assert.notEqual(matched.VersionId, onceHead.VersionId);
+  assert.match(await text(s3, Bucket, "once", onceHead.VersionId), /^racer \d$/, "the winner's bytes are its version");
+  assert.equal(await text(s3, Bucket, "once"), "after");
+
   // A stranger: no version operation, and nothing changed by trying.
   const VersionId = first.VersionId as string;
   for (const [what, call] of [

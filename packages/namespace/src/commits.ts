@@ -109,12 +109,15 @@ export function serveCommits(m: Metadata, versions: Versions): { commitWritten: 
   ): Promise<Committed> => {
     const existing = m.ns.lookup(parsePath(path));
     if (existing?.contentId === data.contentId) return commit(data, undefined);
-    let hold: QuotaHold;
+    let hold: QuotaHold | undefined;
     try {
       // What the write adds is held against the quota from here until its commit: writers racing cannot overshoot it.
       hold = m.ns.hold(path, data.size - (existing?.type === "file" ? existing.size : 0));
       if (data.stagedPath) m.ns.checkCommit(path, createParents);
+      // With versioning, writes of the path take turns: the condition holds until this one's commit.
+      if (versioning) checkCondition(path, condition);
     } catch (err) {
+      if (hold) m.ns.release(hold);
       if (data.stagedPath) await (await m.ufsOf(data.mountId ?? m.ns.ufsLocationOf(canonical(path)).mountId)).discard(data.stagedPath);
       throw err;
     }
@@ -124,7 +127,6 @@ export function serveCommits(m: Metadata, versions: Versions): { commitWritten: 
     let committed: Committed | undefined;
     try {
       if (versioning) {
-        checkCondition(path, condition);
         versioned = await versions.keepAside(path, existing, versioning);
       }
       if (!data.stagedPath) {
