@@ -12,7 +12,7 @@ import {
   PutBucketPolicyCommand,
 } from "@aws-sdk/client-s3";
 import { bootCluster } from "@koine/launcher";
-import { presignUrl, s3Client, s3Outcome, TEST_CREDENTIALS } from "@koine/testkit/clients";
+import { ADMIN_AND_BOB, BOB, presignUrl, s3Client, s3Outcome, TEST_CREDENTIALS } from "@koine/testkit/clients";
 import puppeteer from "puppeteer-core";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -184,12 +184,7 @@ test("s3 browser uploads - headless Chromium posts a signed form and reads the o
 });
 
 test("s3 browser uploads - the policy is law: expired, unsigned-for fields, wrong signature, too large, no right, and redirects", async (t) => {
-  const cluster = await bootCluster(t, {
-    users: [
-      { accessKey: "koine", secretKey: "koinesecret", admin: true },
-      { accessKey: "bob", secretKey: "bobsecret1" },
-    ],
-  });
+  const cluster = await bootCluster(t, ADMIN_AND_BOB);
   const s3 = s3Client(cluster.s3Url);
   t.after(() => s3.destroy());
   const Bucket = "forms";
@@ -241,7 +236,7 @@ test("s3 browser uploads - the policy is law: expired, unsigned-for fields, wron
   assert.equal(await refused({ key: "in/b", ...signedForm(conditions) }, "12345678901"), "400 EntityTooLarge");
   assert.equal(await refused({ key: "in/b", ...signedForm(conditions), "x-amz-signature": "0".repeat(64) }), "403 SignatureDoesNotMatch");
   assert.equal(
-    await refused({ key: "in/b", ...signedForm(conditions, { accessKeyId: "bob", secretAccessKey: "bobsecret1" }) }),
+    await refused({ key: "in/b", ...signedForm(conditions, BOB) }),
     "403 AccessDenied",
     "bob may not write koine's bucket, however well he signs",
   );

@@ -23,7 +23,7 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { bootCluster } from "@koine/launcher";
-import { presignUrl, s3Client, s3Outcome, signedRequest, signHeaders, TEST_CREDENTIALS } from "@koine/testkit/clients";
+import { ADMIN_AND_BOB, BOB, presignUrl, s3Client, s3Outcome, signedRequest, signHeaders, TEST_CREDENTIALS } from "@koine/testkit/clients";
 
 const MiB = 1024 * 1024;
 
@@ -97,14 +97,9 @@ test("s3 details - listings: max-keys=0, an empty continuation token, encoding-t
 });
 
 test("s3 details - Content-Encoding as sent, presigned expiry edges, keys that are not UTF-8, bucket re-creation as us-east-1 answers", async (t) => {
-  const cluster = await bootCluster(t, {
-    users: [
-      { accessKey: "koine", secretKey: "koinesecret", admin: true },
-      { accessKey: "bob", secretKey: "bobsecret1" },
-    ],
-  });
+  const cluster = await bootCluster(t, ADMIN_AND_BOB);
   const s3 = s3Client(cluster.s3Url);
-  const bob = s3Client(cluster.s3Url, { accessKeyId: "bob", secretAccessKey: "bobsecret1" });
+  const bob = s3Client(cluster.s3Url, BOB);
   t.after(() => {
     s3.destroy();
     bob.destroy();

@@ -26,7 +26,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { bootCluster, bootRestartable } from "@koine/launcher";
 import { onCleanup } from "@koine/testkit";
-import { alluxioRead, s3Client, s3Outcome, signedRequest, TEST_CREDENTIALS } from "@koine/testkit/clients";
+import { ADMIN_AND_BOB, alluxioRead, BOB, s3Client, s3Outcome, signedRequest, TEST_CREDENTIALS } from "@koine/testkit/clients";
 
 const MiB = 1024 * 1024;
 
@@ -179,14 +179,9 @@ test("s3 versioning - versions, delete markers, restore by deleting, the null ve
 });
 
 test("s3 versioning - copies, multipart uploads and tags by version id; strangers refused every version operation", async (t) => {
-  const cluster = await bootCluster(t, {
-    users: [
-      { accessKey: "koine", secretKey: "koinesecret", admin: true },
-      { accessKey: "bob", secretKey: "bobsecret1" },
-    ],
-  });
+  const cluster = await bootCluster(t, ADMIN_AND_BOB);
   const s3 = s3Client(cluster.s3Url);
-  const bob = s3Client(cluster.s3Url, { accessKeyId: "bob", secretAccessKey: "bobsecret1" });
+  const bob = s3Client(cluster.s3Url, BOB);
   t.after(() => {
     s3.destroy();
     bob.destroy();

@@ -379,8 +379,13 @@ export class FileSystemClient {
    * S3 DeleteObject: in a bucket with versioning, a delete marker (without
    * `versionId`) or one version gone for good; else the file.
    */
-  async deleteObject(path: string, versionId?: string): Promise<{ versionId: string; deleteMarker: boolean }> {
-    const reply = await this.shards.request(Meta.deleteObject, { path, ...(versionId === undefined ? {} : { versionId }) }, path);
+  async deleteObject(
+    path: string,
+    options: { versionId?: string | undefined; bypassGovernance?: boolean } = {},
+  ): Promise<{ versionId: string; deleteMarker: boolean }> {
+    const { versionId, bypassGovernance } = options;
+    const request = { path, ...(versionId === undefined ? {} : { versionId }), ...(bypassGovernance ? { bypassGovernance } : {}) };
+    const reply = await this.shards.request(Meta.deleteObject, request, path);
     this.#forget(path);
     return reply;
   }
@@ -405,12 +410,13 @@ export class FileSystemClient {
     return info;
   }
 
-  async setAttributes(path: string, attributes: FileAttributes, versionId?: string): Promise<FileInfo> {
-    const info = await this.shards.request(
-      Meta.setAttributes,
-      { path, attributes, ...(versionId === undefined ? {} : { versionId }) },
-      path,
-    );
+  /** Sets attributes of `path`, or of one S3 version of it (its tags, grants, retention, legal hold). */
+  async setAttributes(
+    path: string,
+    attributes: FileAttributes,
+    version?: { versionId: string; bypassGovernance?: boolean },
+  ): Promise<FileInfo> {
+    const info = await this.shards.request(Meta.setAttributes, { path, attributes, ...version }, path);
     this.#forgetEntry(path);
     return info;
   }

@@ -6,12 +6,14 @@ import {
   joinPath,
   KoineError,
   locate,
+  lockOf,
   type Mount,
   namespaceName,
   type ParsedPath,
   type PersistenceState,
   parsePath,
   quotaExceeded,
+  type Retention,
   type UfsLocation,
   type Versioning,
   versionIdOf,
@@ -120,6 +122,28 @@ function holdsPinnedContent(inode: InodeRecord | undefined): inode is InodeRecor
 export interface VersionedChange {
   versioning: Versioning;
   kept?: { at?: { ufs: UfsLocation; ufsFingerprint: string } };
+}
+
+/**
+ * Refuses a retention change S3 refuses: a COMPLIANCE retention still
+ * running only lengthens; a GOVERNANCE one is shortened, removed or turned
+ * another way only with `bypassGovernance`.
+ */
+function checkRetentionChange(
+  before: Retention | undefined,
+  after: Retention | null,
+  nowMs: number,
+  bypassGovernance: boolean,
+  what: string,
+): void {
+  if (!before || before.untilMs <= nowMs) return;
+  const lengthens = after !== null && after.untilMs >= before.untilMs;
+  if (before.mode === "COMPLIANCE" && !(lengthens && after?.mode === "COMPLIANCE")) {
+    throw new KoineError(ErrorCode.PermissionDenied, `Cannot shorten or lift the COMPLIANCE retention of ${what}`);
+  }
+  if (before.mode === "GOVERNANCE" && !lengthens && !bypassGovernance) {
+    throw new KoineError(ErrorCode.PermissionDenied, `Cannot shorten or lift the GOVERNANCE retention of ${what} without bypassing it`);
+  }
 }
 
 /** The version fields of a file. */
@@ -716,6 +740,8 @@ export class Namespace {
         ...(attributes.checksumType ? { checksumType: attributes.checksumType } : {}),
         ...(attributes.parts ? { parts: attributes.parts } : {}),
         ...(attributes.grants?.length ? { grants: attributes.grants } : {}),
+        ...(attributes.retention ? { retention: attributes.retention } : {}),
+        ...(attributes.legalHold ? { legalHold: true } : {}),
       };
       if (parsed.directory) {
         if (this.childId(parent.id, name, "file") !== undefined) {
@@ -839,6 +865,7 @@ export class Namespace {
         if (inode.type === "directory" && !options.recursive && this.hasChildren(inode.id)) {
           throw new KoineError(ErrorCode.NotEmpty, `Cannot delete "${path}": the directory is not empty`);
         }
+        this.#checkUnlocked(inode, at, "delete");
         for (const item of [...this.subtree(inode, at)]) {
           this.#unlink(item.inode);
           removal.removed.push(item);
@@ -847,6 +874,14 @@ export class Namespace {
       if (options.pruneImplicitParents) removal.pruned = this.#pruneFrom(inode.parent, at.slice(0, at.lastIndexOf("/")));
       return removal;
     });
+  }
+
+  /** Refuses (PERMISSION_DENIED) to remove a file under S3 Object Lock, or a directory holding one, from its path. */
+  #checkUnlocked(inode: InodeRecord, path: string, what: string): void {
+    for (const item of this.subtree(inode, path)) {
+      const lock = item.inode.type === "file" ? lockOf(item.inode, this.#now()) : undefined;
+      if (lock) throw new KoineError(ErrorCode.PermissionDenied, `Cannot ${what} "${item.path}": ${lock}`);
+    }
   }
 
   /** Removes implicit directories left empty, from `dirId` (at `path`) upwards; returns their paths. */
@@ -876,6 +911,7 @@ export class Namespace {
       const inode = this.lookup(from);
       if (!inode) throw new KoineError(ErrorCode.NotFound, `Cannot rename "${src}": no such file or directory`);
       if (this.lookup(to)) throw new KoineError(ErrorCode.AlreadyExists, `Cannot rename to "${dst}": it exists`);
+      this.#checkUnlocked(inode, canonical(src), "rename");
       const parent = this.#parentFor(to.segments, dst);
       // A directory's files move with it: their bytes leave one top-level directory's usage for the other's.
       let below = 0;
@@ -912,11 +948,16 @@ export class Namespace {
       if (attributes.group !== undefined) updated.group = attributes.group;
       if (attributes.mode !== undefined) updated.mode = attributes.mode;
       if (attributes.pinned !== undefined) updated.pinned = attributes.pinned;
-      if (attributes.versioning !== undefined) {
+      if (attributes.versioning !== undefined || attributes.objectLock !== undefined) {
         if (inode.parent !== ROOT_ID || inode.type !== "directory") {
           throw new KoineError(ErrorCode.InvalidArgument, `Cannot version "${path}": only top-level directories are buckets`);
         }
-        updated.versioning = attributes.versioning;
+        if (attributes.versioning !== undefined) updated.versioning = attributes.versioning;
+        if (attributes.objectLock !== undefined) updated.objectLock = attributes.objectLock;
+        // Object Lock keeps every version: versioning stays on with it.
+        if (updated.objectLock && updated.versioning !== "Enabled") {
+          throw new KoineError(ErrorCode.FailedPrecondition, `Cannot lock objects in "${path}" without versioning enabled`);
+        }
       }
       if (attributes.quotaBytes !== undefined) {
         if (inode.parent !== ROOT_ID || inode.type !== "directory") {
@@ -1067,19 +1108,27 @@ export class Namespace {
     path: string,
     which: { current: true } | { version: string },
     restore?: { version: string; ufsFingerprint: string },
+    bypassGovernance = false,
   ): Promise<VersionsChanged & { removed: FileInfo }> {
     const parsed = parsePath(path);
     const at = canonical(path);
     return this.#tx(() => {
+      const refuse = (info: FileInfo) => {
+        const lock = lockOf(info, this.#now(), bypassGovernance);
+        if (lock) throw new KoineError(ErrorCode.PermissionDenied, `Cannot delete version ${versionIdOf(info)} of "${path}": ${lock}`);
+      };
       let removed: FileInfo | undefined;
       let pruned: string[] = [];
       if ("current" in which) {
         const inode = this.lookup(parsed);
         if (inode?.type !== "file") throw new KoineError(ErrorCode.NotFound, `Cannot delete "${path}": no such file`);
         removed = this.info(inode, at);
+        refuse(removed);
         this.#unlink(inode);
         if (!restore) pruned = this.#pruneFrom(inode.parent, at.slice(0, at.lastIndexOf("/")));
       } else {
+        const record = this.#versions.get([at, which.version]);
+        if (record) refuse(record);
         removed = this.#removeRecord(at, which.version);
         if (!removed) throw new KoineError(ErrorCode.NotFound, `Cannot delete version ${which.version} of "${path}": there is none`);
       }
@@ -1095,20 +1144,41 @@ export class Namespace {
     });
   }
 
-  /** Sets the tags or grants of version `versionId` of `path` (S3 tagging and ACLs by version id). */
-  setVersionAttributes(path: string, versionId: string, attributes: Pick<FileAttributes, "tags" | "grants">): Promise<FileInfo> {
+  /**
+   * Sets the tags, grants, retention or legal hold of version `versionId`
+   * of `path` (S3 tagging, ACLs and Object Lock by version id). A retention
+   * only grows, unless it is GOVERNANCE and `bypassGovernance`.
+   */
+  setVersionAttributes(
+    path: string,
+    versionId: string,
+    attributes: Pick<FileAttributes, "tags" | "grants" | "retention" | "legalHold">,
+    bypassGovernance = false,
+  ): Promise<FileInfo> {
     return this.#tx(() => {
       const found = this.findVersion(path, versionId);
       if (!found || found.info.deleteMarker) {
         throw new KoineError(ErrorCode.NotFound, `Cannot find version ${versionId} of "${path}"`);
       }
+      const { retention, legalHold, ...rest } = attributes;
+      const changes: Partial<InodeRecord> = { ...rest };
+      if (legalHold !== undefined) changes.legalHold = legalHold;
+      if (retention !== undefined) {
+        checkRetentionChange(found.info.retention, retention, this.#now(), bypassGovernance, `${path} (version ${versionId})`);
+        if (retention) changes.retention = retention;
+      }
+      const drop = (info: FileInfo | InodeRecord) => {
+        const updated = { ...info, ...changes };
+        if (retention === null) delete updated.retention;
+        return updated;
+      };
       if (found.current) {
         const inode = this.get(path);
-        const updated = { ...inode, ...attributes };
+        const updated = drop(inode) as InodeRecord;
         this.#put(updated, inode);
         return this.info(updated, canonical(path));
       }
-      const updated = { ...found.info, ...attributes };
+      const updated = drop(found.info) as FileInfo;
       this.#versions.put([updated.path, updated.version as string], updated);
       return updated;
     });

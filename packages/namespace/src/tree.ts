@@ -173,15 +173,23 @@ export function serveTree(m: Metadata): { deletePath: (req: RequestOf<typeof Met
       }
     }),
   );
-  m.on(Meta.setAttributes, async ({ path, attributes, versionId }) => {
+  m.on(Meta.setAttributes, async ({ path, attributes, versionId, bypassGovernance }) => {
     if (FILE_ATTRIBUTES.some((k) => attributes[k] !== undefined)) m.writable(path);
+    const { tags, grants, retention, legalHold } = attributes;
     const info =
       versionId === undefined
         ? await m.ns.setAttributes(path, attributes)
-        : await m.ns.setVersionAttributes(path, versionId, {
-            ...(attributes.tags ? { tags: attributes.tags } : {}),
-            ...(attributes.grants ? { grants: attributes.grants } : {}),
-          });
+        : await m.ns.setVersionAttributes(
+            path,
+            versionId,
+            {
+              ...(tags ? { tags } : {}),
+              ...(grants ? { grants } : {}),
+              ...(retention !== undefined ? { retention } : {}),
+              ...(legalHold !== undefined ? { legalHold } : {}),
+            },
+            bypassGovernance,
+          );
     m.changed(info.path);
     return info;
   });

@@ -1,4 +1,4 @@
-import { ErrorCode, type FileInfo, KoineError, Meta, parsePath, type Versioning, versionIdOf } from "@koine/protocol";
+import { ErrorCode, type FileInfo, KoineError, lockOf, Meta, parsePath, type Versioning, versionIdOf } from "@koine/protocol";
 import { Turns, VERSIONS_DIR } from "@koine/ufs";
 import type { Metadata } from "./context.ts";
 import { listVersions } from "./listing.ts";
@@ -83,7 +83,7 @@ export function serveVersions(m: Metadata, versions: Versions, deleteUnversioned
     if (!found) throw new KoineError(ErrorCode.NotFound, `Cannot find version ${versionId} of "${path}"`);
     return found.info;
   });
-  m.on(Meta.deleteObject, ({ path, versionId }) =>
+  m.on(Meta.deleteObject, ({ path, versionId, bypassGovernance }) =>
     versions.inTurn(path, async () => {
       m.writable(path);
       const at = canonical(path);
@@ -113,6 +113,9 @@ export function serveVersions(m: Metadata, versions: Versions, deleteUnversioned
       const found = m.ns.findVersion(path, versionId);
       // A version that is not there is deleted already (S3 answers the same).
       if (!found) return { versionId, deleteMarker: false };
+      // Refused before anything moves in the under-store (the journaled change checks again).
+      const lock = lockOf(found.info, Date.now(), bypassGovernance);
+      if (lock) throw new KoineError(ErrorCode.PermissionDenied, `Cannot delete version ${versionId} of "${path}": ${lock}`);
       // The newest version left becomes current, unless it is a delete marker.
       const [first, second] = m.ns.newestNoncurrent(at, 2);
       const latestMarker = current?.type !== "file" && first?.version === found.info.version;
@@ -125,6 +128,7 @@ export function serveVersions(m: Metadata, versions: Versions, deleteUnversioned
           path,
           found.current ? { current: true } : { version: found.info.version as string },
           restore ? { version: restore.version as string, ufsFingerprint: fingerprint as string } : undefined,
+          bypassGovernance,
         );
         await versions.drop(changed);
         m.changed(at, ...changed.pruned);

@@ -45,6 +45,7 @@ export type {
   Member,
   MetadataReplica,
   Mount,
+  ObjectLock,
   ObjectPart,
   Permission,
   PersistenceState,
@@ -52,6 +53,7 @@ export type {
   PinsChangedEvent,
   PublicAccessBlock,
   PutUserRequest,
+  Retention,
   TtlAction,
   UfsLocation,
   Upload,
@@ -62,7 +64,7 @@ export type {
   WrittenData,
 } from "./schemas.ts";
 export * as Schemas from "./schemas.ts";
-export { versionIdOf } from "./schemas.ts";
+export { lockOf, versionIdOf } from "./schemas.ts";
 export {
   journalOf,
   MAX_METADATA_SHARDS,

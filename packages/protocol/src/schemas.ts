@@ -48,6 +48,21 @@ export type PublicAccessBlock = Static<typeof PublicAccessBlock>;
 export const ChecksumType = T.Union([T.Literal("COMPOSITE"), T.Literal("FULL_OBJECT")]);
 export type ChecksumType = Static<typeof ChecksumType>;
 
+/** S3 Object Lock retention of a version: until then it cannot be deleted (GOVERNANCE: but by who may bypass it). */
+export const Retention = T.Object({
+  mode: T.Union([T.Literal("GOVERNANCE"), T.Literal("COMPLIANCE")]),
+  untilMs: T.Number(),
+});
+export type Retention = Static<typeof Retention>;
+
+/** A bucket's S3 Object Lock: on, with the retention new versions get when their writer names none. */
+export const ObjectLock = T.Object({
+  defaultMode: T.Optional(T.Union([T.Literal("GOVERNANCE"), T.Literal("COMPLIANCE")])),
+  defaultDays: T.Optional(T.Integer({ minimum: 1 })),
+  defaultYears: T.Optional(T.Integer({ minimum: 1 })),
+});
+export type ObjectLock = Static<typeof ObjectLock>;
+
 /** A bucket's S3 versioning once it was turned on: it is never off again, only suspended. */
 export const Versioning = T.Union([T.Literal("Enabled"), T.Literal("Suspended")]);
 export type Versioning = Static<typeof Versioning>;
@@ -129,8 +144,28 @@ export const FileInfo = T.Object({
   nullVersion: T.Optional(T.Boolean()),
   /** A noncurrent version that is an S3 delete marker (no bytes). */
   deleteMarker: T.Optional(T.Boolean()),
+  /** A top-level directory's S3 Object Lock (absent: off). */
+  objectLock: T.Optional(ObjectLock),
+  /** A version's Object Lock retention. */
+  retention: T.Optional(Retention),
+  /** A version's Object Lock legal hold: no delete while it is on. */
+  legalHold: T.Optional(T.Boolean()),
 });
 export type FileInfo = Static<typeof FileInfo>;
+
+/**
+ * Why version `info` may not be deleted at `nowMs` (a legal hold, a
+ * retention not yet over; GOVERNANCE yields to `bypassGovernance`), or
+ * undefined when it may.
+ */
+export function lockOf(info: Pick<FileInfo, "retention" | "legalHold">, nowMs: number, bypassGovernance = false): string | undefined {
+  if (info.legalHold) return "it is under a legal hold";
+  const r = info.retention;
+  if (r && r.untilMs > nowMs && !(r.mode === "GOVERNANCE" && bypassGovernance)) {
+    return `it is retained (${r.mode}) until ${new Date(r.untilMs).toISOString()}`;
+  }
+  return undefined;
+}
 
 /** The S3 version id of a version: its place, or "null" (see {@link FileInfo.version}). */
 export function versionIdOf(info: Pick<FileInfo, "version" | "nullVersion">): string {
@@ -175,7 +210,12 @@ export const VersionRequest = T.Object({ path: T.String(), versionId: T.String()
  * suspended); with it, that version goes for good (the newest one left
  * becomes current).
  */
-export const DeleteObjectRequest = T.Object({ path: T.String(), versionId: T.Optional(T.String()) });
+export const DeleteObjectRequest = T.Object({
+  path: T.String(),
+  versionId: T.Optional(T.String()),
+  /** A version under GOVERNANCE retention may go (the signer may bypass it). */
+  bypassGovernance: T.Optional(T.Boolean()),
+});
 export const DeleteObjectReply = T.Object({
   /** The S3 id of the version removed, or of the delete marker made. */
   versionId: T.String(),
@@ -275,6 +315,11 @@ export const FileAttributes = T.Object({
   /** A top-level directory's quota in bytes; null removes it. */
   quotaBytes: T.Optional(T.Union([T.Integer({ minimum: 0 }), T.Null()])),
   versioning: T.Optional(Versioning),
+  /** A top-level directory's Object Lock (on for good once set). */
+  objectLock: T.Optional(ObjectLock),
+  /** A version's retention; null removes it (GOVERNANCE only, with `bypassGovernance`). */
+  retention: T.Optional(T.Union([Retention, T.Null()])),
+  legalHold: T.Optional(T.Boolean()),
 });
 export type FileAttributes = Static<typeof FileAttributes>;
 
@@ -340,8 +385,10 @@ export const RenameRequest = T.Object({ src: T.String(), dst: T.String() });
 export const SetAttributesRequest = T.Object({
   path: T.String(),
   attributes: FileAttributes,
-  /** Of this S3 version (current or not): only its tags and grants change. */
+  /** Of this S3 version (current or not): only its tags, grants, retention and legal hold change. */
   versionId: T.Optional(T.String()),
+  /** A GOVERNANCE retention may be shortened or removed (the signer may bypass it). */
+  bypassGovernance: T.Optional(T.Boolean()),
 });
 
 export const Upload = T.Object({

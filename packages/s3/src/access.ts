@@ -29,6 +29,12 @@ const OPERATION_ACTIONS: Record<string, Action | ((ctx: S3Context) => Action)> =
   GetBucketLocation: "s3:GetBucketLocation",
   GetBucketVersioning: "s3:GetBucketVersioning",
   PutBucketVersioning: "s3:PutBucketVersioning",
+  PutObjectLockConfiguration: "s3:PutBucketObjectLockConfiguration",
+  GetObjectLockConfiguration: "s3:GetBucketObjectLockConfiguration",
+  PutObjectRetention: "s3:PutObjectRetention",
+  GetObjectRetention: "s3:GetObjectRetention",
+  PutObjectLegalHold: "s3:PutObjectLegalHold",
+  GetObjectLegalHold: "s3:GetObjectLegalHold",
   ListMultipartUploads: "s3:ListBucketMultipartUploads",
   // Each key is decided as it is deleted; the request needs only a signer.
   DeleteObjects: "s3:ListAllMyBuckets",
@@ -171,6 +177,6 @@ export async function putAcl(ctx: S3Context, deps: S3Deps) {
     throw s3Error("NotImplemented", "Only ACLs in headers (x-amz-acl, x-amz-grant-*) are implemented, not in a body");
   checkPublicGrants(bucket, grants);
   versionHeader(ctx, target);
-  await deps.client.setAttributes(pathOf(ctx.bucket as string, ctx.key), { grants }, versionId);
+  await deps.client.setAttributes(pathOf(ctx.bucket as string, ctx.key), { grants }, versionId === undefined ? undefined : { versionId });
   return ctx.reply.send();
 }

@@ -82,6 +82,10 @@ export async function createBucket(ctx: S3Context, deps: S3Deps) {
     // Private, as S3 makes a bucket: its owner's alone until an ACL or a policy opens it.
     await deps.client.mkdir(pathOf(bucket), { exclusive: true, owner: principal.user, group: principal.groups[0] ?? "", mode: 0o700 });
     if (grants?.length) await deps.client.setAttributes(pathOf(bucket), { grants });
+    // A bucket made with Object Lock has versioning on for good.
+    if (String(ctx.req.headers["x-amz-bucket-object-lock-enabled"] ?? "").toLowerCase() === "true") {
+      await deps.client.setAttributes(pathOf(bucket), { versioning: "Enabled", objectLock: {} });
+    }
   } catch (err) {
     if (!(err instanceof KoineError && err.code === ErrorCode.AlreadyExists)) throw err;
     const existing = await deps.client.stat(pathOf(bucket));

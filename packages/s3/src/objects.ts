@@ -9,6 +9,7 @@ import { checkConditions } from "./conditions.ts";
 import { EMPTY_MD5, httpDate, isoDate, quoteEtag, type S3Context, type S3Deps } from "./context.ts";
 import { S3Error, s3Error, toS3Error } from "./errors.ts";
 import { checkBucketName, checkKey, pathOf } from "./names.ts";
+import { bypassesGovernance, lockAttributes, lockHeaders } from "./object_lock.ts";
 import { tagsFromHeader } from "./tagging.ts";
 import { checkedVersion, isVersionId, requestedVersion, versionHeader } from "./versions.ts";
 import { parseS3Xml, s3Xml } from "./xml.ts";
@@ -98,6 +99,7 @@ export function attributesFrom(ctx: S3Context, bucket: FileInfo, headers: Incomi
     headers: stored,
     ...(tags ? { tags } : {}),
     ...ownership(ctx),
+    ...lockAttributes(headers, bucket),
   };
 }
 
@@ -231,6 +233,7 @@ function objectHeaders(ctx: S3Context, info: FileInfo): void {
   for (const [name, value] of Object.entries(info.headers ?? {})) ctx.reply.header(name, value);
   const tagCount = Object.keys(info.tags ?? {}).length;
   if (tagCount > 0) ctx.reply.header("x-amz-tagging-count", tagCount);
+  lockHeaders(ctx, info);
   // GET may override the stored headers (presigned download links use this).
   for (const name of ["content-type", ...STORED_HEADERS]) {
     const override = ctx.query.get(`response-${name}`);
@@ -418,7 +421,7 @@ export async function deleteObject(ctx: S3Context, deps: S3Deps) {
   const key = ctx.key as string;
   const versionId = requestedVersion(ctx);
   const dir = await requireBucket(deps.client, bucket);
-  const deleted = await deleteKey(deps.client, dir, key, versionId);
+  const deleted = await deleteKey(deps.client, dir, key, versionId, await bypassesGovernance(ctx, deps));
   if (deleted.versionId !== undefined) ctx.reply.header("x-amz-version-id", deleted.versionId);
   if (deleted.deleteMarker) ctx.reply.header("x-amz-delete-marker", "true");
   return ctx.reply.code(204).send();
@@ -434,11 +437,13 @@ async function deleteKey(
   bucket: FileInfo,
   key: string,
   versionId: string | undefined,
+  bypassGovernance: boolean,
 ): Promise<{ versionId?: string; deleteMarker: boolean }> {
   checkKey(key);
   const path = pathOf(bucket.name, key);
   // A folder object ("dir/") has no versions: it is deleted as it is.
-  if ((bucket.versioning || versionId !== undefined) && !key.endsWith("/")) return client.deleteObject(path, versionId);
+  if ((bucket.versioning || versionId !== undefined) && !key.endsWith("/"))
+    return client.deleteObject(path, { versionId, bypassGovernance });
   try {
     await client.delete(path, { fileOnly: true, pruneImplicitParents: true });
   } catch (err) {
@@ -524,6 +529,7 @@ export async function copyObject(ctx: S3Context, deps: S3Deps) {
     headers: src.headers ?? {},
     ...ownership(ctx),
     ...(fresh.grants ? { grants: fresh.grants } : {}),
+    ...lockAttributes(ctx.req.headers, dir),
   };
   const tagDirective = String(ctx.req.headers["x-amz-tagging-directive"] ?? "COPY").toUpperCase();
   if (tagDirective !== "COPY" && tagDirective !== "REPLACE") throw s3Error("InvalidArgument", "Unknown tagging directive.");
@@ -563,6 +569,7 @@ export async function deleteObjects(ctx: S3Context, deps: S3Deps) {
   });
   const quiet = String(doc.Quiet ?? "false").trim() === "true";
   const dir = await requireBucket(deps.client, bucket);
+  const bypassGovernance = await bypassesGovernance(ctx, deps);
   const deleted: Record<string, unknown>[] = [];
   const errors: Record<string, string>[] = [];
   for (const { key, versionId } of keys) {
@@ -572,7 +579,7 @@ export async function deleteObjects(ctx: S3Context, deps: S3Deps) {
         throw s3Error("NoSuchVersion", "The specified version does not exist.");
       }
       await deps.client.authorize(ctx.principal, versionId ? "s3:DeleteObjectVersion" : "s3:DeleteObject", pathOf(bucket, key));
-      const done = await deleteKey(deps.client, dir, key, versionId);
+      const done = await deleteKey(deps.client, dir, key, versionId, bypassGovernance);
       deleted.push({
         Key: key,
         ...asked,

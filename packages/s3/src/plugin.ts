@@ -9,6 +9,7 @@ import type { S3Context, S3Deps, S3Handler } from "./context.ts";
 import * as cors from "./cors.ts";
 import { type S3Error, s3Error, toS3Error } from "./errors.ts";
 import * as multipart from "./multipart.ts";
+import * as objectLock from "./object_lock.ts";
 import * as objects from "./objects.ts";
 import * as policies from "./policies.ts";
 import { postObject } from "./post_object.ts";
@@ -51,7 +52,6 @@ const UNSUPPORTED_BUCKET = [
   "notification",
   "replication",
   "encryption",
-  "object-lock",
   "ownershipControls",
   "accelerate",
   "requestPayment",
@@ -60,7 +60,7 @@ const UNSUPPORTED_BUCKET = [
   "inventory",
   "intelligent-tiering",
 ];
-const UNSUPPORTED_OBJECT = ["retention", "legal-hold", "restore", "select", "torrent"];
+const UNSUPPORTED_OBJECT = ["restore", "select", "torrent"];
 
 function notImplemented(what: string): S3Handler {
   return async () => {
@@ -74,6 +74,7 @@ type SubresourceTable = Record<string, Partial<Record<string, S3Handler>>>;
 const BUCKET_SUBRESOURCES: SubresourceTable = {
   acl: { GET: getAcl, PUT: putAcl },
   cors: { GET: cors.getBucketCors, PUT: cors.putBucketCors, DELETE: cors.deleteBucketCors },
+  "object-lock": { GET: objectLock.getObjectLockConfiguration, PUT: objectLock.putObjectLockConfiguration },
   tagging: { GET: tagging.getBucketTagging, PUT: tagging.putBucketTagging, DELETE: tagging.deleteBucketTagging },
   policy: { GET: policies.getBucketPolicy, PUT: policies.putBucketPolicy, DELETE: policies.deleteBucketPolicy },
   publicAccessBlock: {
@@ -87,6 +88,8 @@ const BUCKET_SUBRESOURCES: SubresourceTable = {
 const OBJECT_SUBRESOURCES: SubresourceTable = {
   acl: { GET: getAcl, PUT: putAcl },
   tagging: { GET: tagging.getObjectTagging, PUT: tagging.putObjectTagging, DELETE: tagging.deleteObjectTagging },
+  retention: { GET: objectLock.getObjectRetention, PUT: objectLock.putObjectRetention },
+  "legal-hold": { GET: objectLock.getObjectLegalHold, PUT: objectLock.putObjectLegalHold },
 };
 
 function subresourceOperation(table: SubresourceTable, method: string, ctx: S3Context): S3Handler | undefined {

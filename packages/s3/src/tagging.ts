@@ -52,7 +52,7 @@ async function setObjectTags(ctx: S3Context, deps: S3Deps, tags: Record<string, 
   const versionId = requestedVersion(ctx);
   const info = await resolveObject(deps.client, ctx.bucket as string, ctx.key as string, versionId);
   versionHeader(ctx, info);
-  await deps.client.setAttributes(pathOf(ctx.bucket as string, ctx.key), { tags }, versionId);
+  await deps.client.setAttributes(pathOf(ctx.bucket as string, ctx.key), { tags }, versionId === undefined ? undefined : { versionId });
 }
 
 export async function putObjectTagging(ctx: S3Context, deps: S3Deps) {

@@ -32,11 +32,17 @@ export function versionHeader(ctx: S3Context, info: FileInfo, name = "x-amz-vers
 export async function putBucketVersioning(ctx: S3Context, deps: S3Deps) {
   const bucket = ctx.bucket as string;
   const body = await readSmallBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs, 64 * 1024);
-  await requireBucket(deps.client, bucket);
   const doc = parseS3Xml(body, "VersioningConfiguration");
   const status = doc.Status;
   if (status !== "Enabled" && status !== "Suspended") throw s3Error("MalformedXML");
   if (doc.MfaDelete === "Enabled") throw s3Error("NotImplemented", "MFA delete is not implemented");
+  const dir = await requireBucket(deps.client, bucket);
+  if (dir.objectLock && status === "Suspended") {
+    throw s3Error(
+      "InvalidBucketState",
+      "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.",
+    );
+  }
   await deps.client.setAttributes(pathOf(bucket), { versioning: status });
   return ctx.reply.send();
 }

@@ -34,6 +34,17 @@ export async function metadataReplicaState(opsUrl: string, shard = 0): Promise<{
  * that does not retry unless told to: a test sees the server's first answer.
  * An https endpoint's certificate is checked against `ca` (and the system's CAs).
  */
+/** bob: a user with no special standing, beside the admin koine ({@link TEST_CREDENTIALS}). */
+export const BOB: Credentials = { accessKeyId: "bob", secretAccessKey: "bobsecret1" };
+
+/** A cluster's users for tests of who may do what: koine (an admin) and {@link BOB}. */
+export const ADMIN_AND_BOB = {
+  users: [
+    { accessKey: TEST_CREDENTIALS.accessKeyId, secretKey: TEST_CREDENTIALS.secretAccessKey, admin: true },
+    { accessKey: BOB.accessKeyId, secretKey: BOB.secretAccessKey },
+  ],
+};
+
 export function s3Client(endpoint: string, credentials: Credentials = TEST_CREDENTIALS, maxAttempts = 1, ca?: Buffer): S3Client {
   return new S3Client({
     endpoint,
