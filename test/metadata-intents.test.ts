@@ -96,7 +96,30 @@ test("metadata intents - a leader killed between a change's under-store side and
   assert.ok(deleted.ufs, "the under-store still holds it");
   assert.equal(deleted.namespace, deleted.ufs, "the namespace names it again");
 
+  // A versioned write: the current version moved aside and the new one published, nothing journaled. The next leader
+  // puts the current version's bytes back where LMDB names them: the write was never acknowledged, its bytes give way.
+  await request(nc, Meta.mkdir, { path: "/v" });
+  await request(nc, Meta.setAttributes, { path: "/v", attributes: { versioning: "Enabled" } });
+  await commit("/v/doc", "kept version");
+  await crashDuring("after-ufs-publish", () => commit("/v/doc", "never acknowledged", { timeoutMs: 3_000 }));
+  const versioned = await sides("/v/doc");
+  assert.equal((await ufs.stat("v/doc"))?.size, "kept version".length, "the current version's bytes are back at its path");
+  assert.equal(versioned.namespace, versioned.ufs, "the namespace names them");
+  assert.equal(await ufs.stat(".koine-versions/c-kept version"), undefined, "nothing is left aside");
+  const listed = await request(nc, Meta.listVersions, {
+    bucket: "v",
+    prefix: "",
+    delimiter: "",
+    keyMarker: "",
+    versionIdMarker: "",
+    maxKeys: 10,
+  });
+  assert.deepEqual(
+    listed.versions.map((v) => [v.key, v.info.contentId, v.latest]),
+    [["doc", "c-kept version", true]],
+  );
+
   const resolved = steady.output.match(/left unfinished in step/g)?.length ?? 0;
-  assert.ok(resolved >= 3, "the steady replica resolved each intent when it took over");
+  assert.ok(resolved >= 4, "the steady replica resolved each intent when it took over");
   finished = true;
 });

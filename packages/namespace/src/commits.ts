@@ -2,6 +2,7 @@ import { enqueue } from "@koine/bus";
 import { ErrorCode, Jobs, KoineError, Meta, parsePath, type Versioning, type WriteCondition, type WrittenData } from "@koine/protocol";
 import { type PublishTurn, UfsError } from "@koine/ufs";
 import { type Metadata, removeFromUfs } from "./context.ts";
+import type { Settle } from "./intents.ts";
 import { canonical, type InodeRecord, type Namespace, type QuotaHold, type VersionedChange } from "./namespace.ts";
 import type { Versions } from "./versions.ts";
 
@@ -121,14 +122,12 @@ export function serveCommits(m: Metadata, versions: Versions): { commitWritten: 
       if (data.stagedPath) await (await m.ufsOf(data.mountId ?? m.ns.ufsLocationOf(canonical(path)).mountId)).discard(data.stagedPath);
       throw err;
     }
-    let intent: { settle(): void } | undefined;
+    let intent: Settle | undefined;
     let swapDone: (() => void) | undefined;
     let versioned: VersionedChange | undefined;
     let committed: Committed | undefined;
     try {
-      if (versioning) {
-        versioned = await versions.keepAside(path, existing, versioning);
-      }
+      if (versioning) ({ change: versioned, intent } = await versions.keepAside(path, existing, versioning));
       if (!data.stagedPath) {
         checkCondition(path, condition);
         swapDone = swap(path, data.etag);
@@ -136,7 +135,7 @@ export function serveCommits(m: Metadata, versions: Versions): { commitWritten: 
         return committed;
       }
       // The under-store changes before the journal does: the next leader checks this path if this one dies between.
-      intent = await m.intents.begin([canonical(path)]);
+      intent ??= await m.intents.begin([canonical(path)]);
       let published: Awaited<ReturnType<typeof publishAt<Promise<Committed>>>>;
       let refused: unknown;
       try {
@@ -170,8 +169,7 @@ export function serveCommits(m: Metadata, versions: Versions): { commitWritten: 
     } finally {
       swapDone?.();
       m.ns.release(hold);
-      intent?.settle();
-      if (versioned && !committed) await versions.undo(path, versioned).catch(() => {});
+      if (intent) await versions.settleIntent(intent).catch(() => {});
       if (committed) await versions.drop({ dropped: committed.dropped, pruned: [] });
     }
   };

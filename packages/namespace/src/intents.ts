@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "@koine/log";
-import { parsePath } from "@koine/protocol";
+import { parsePath, type UfsLocation } from "@koine/protocol";
 import type { Database, RootDatabase } from "lmdb";
 import type { Namespace } from "./namespace.ts";
 import type { UfsSync } from "./sync.ts";
@@ -9,6 +9,22 @@ import type { UfsSync } from "./sync.ts";
 export interface Intent {
   paths: string[];
   at: number;
+  /** Bytes of versions the change moves in an under-store (S3 versions), put where LMDB says once it is over. */
+  moves?: VersionMove[];
+}
+
+/** The bytes of content `contentId` of `path`, moved from one under-store place to another. */
+export interface VersionMove {
+  path: string;
+  contentId: string;
+  from: UfsLocation;
+  to: UfsLocation;
+}
+
+/** An intent begun: settle it once the change is done or failed. */
+export interface Settle {
+  moves: VersionMove[];
+  settle(): void;
 }
 
 /**
@@ -26,8 +42,8 @@ export class Intents {
   constructor(root: RootDatabase, ns: Namespace) {
     this.#ns = ns;
     this.#intents = root.openDB({ name: "intents" });
-    ns.defineChange("intend", (at, id: string, paths: string[]) => {
-      this.#intents.put(id, { paths, at });
+    ns.defineChange("intend", (at, id: string, paths: string[], moves: VersionMove[] | undefined) => {
+      this.#intents.put(id, { paths, at, ...(moves?.length ? { moves } : {}) });
     });
     ns.defineChange("settleIntent", (_at, id: string) => {
       this.#intents.remove(id);
@@ -39,10 +55,11 @@ export class Intents {
    * failed (journaled without waiting). Waits for the journal only, not for
    * LMDB: whoever looks at intents has applied the journal first.
    */
-  async begin(paths: string[]): Promise<{ settle(): void }> {
+  async begin(paths: string[], moves: VersionMove[] = []): Promise<Settle> {
     const id = randomUUID();
-    await this.#ns.change("intend", [id, paths], "journaled");
+    await this.#ns.change("intend", [id, paths, ...(moves.length ? [moves] : [])], "journaled");
     return {
+      moves,
       settle: () => void this.#ns.change("settleIntent", [id]).catch(() => {}),
     };
   }
@@ -51,10 +68,11 @@ export class Intents {
    * Brings the paths of every open intent in step with the under-store (a
    * leader died between the two sides of a change), then settles it.
    */
-  async resolve(sync: UfsSync, log: Logger): Promise<void> {
+  async resolve(sync: UfsSync, log: Logger, settleMoves: (moves: VersionMove[]) => Promise<void>): Promise<void> {
     // Read first: settling each removes it.
     for (const { key: id, value: intent } of [...this.#intents.getRange({})]) {
       try {
+        if (intent.moves) await settleMoves(intent.moves);
         for (const path of intent.paths) {
           // A directory gone from the under-store is seen in its parent's listing; a file by its own status.
           if (this.#ns.lookup(parsePath(path))?.type === "directory") await sync.directory(parentOf(path), { loadMetadata: "ALWAYS" });

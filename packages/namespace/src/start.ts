@@ -232,9 +232,9 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
     if (state.local.shardCount() === undefined) await ns.recordShards(shard.count);
     const m = new Metadata(ns, stores, sync, nc, log, { intents, shard, crashAt: options.crashAt });
     // What a leader that died left half done is brought in step with the under-stores before anything is answered.
-    await intents.resolve(sync, log);
-    const { deletePath } = serveTree(m);
     const versions = new Versions(m);
+    await intents.resolve(sync, log, (moves) => versions.settle(moves));
+    const { deletePath } = serveTree(m);
     const { commitWritten, requeue } = serveCommits(m, versions);
     serveVersions(m, versions, (path) => deletePath({ path, fileOnly: true, pruneImplicitParents: true }));
     serveMounts(m, options.mountRoots ?? [], options.clusterKey);

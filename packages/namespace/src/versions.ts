@@ -1,6 +1,7 @@
 import { ErrorCode, type FileInfo, KoineError, lockOf, Meta, parsePath, type Versioning, versionIdOf } from "@koine/protocol";
 import { Turns, VERSIONS_DIR } from "@koine/ufs";
 import type { Metadata } from "./context.ts";
+import type { Settle, VersionMove } from "./intents.ts";
 import { listVersions } from "./listing.ts";
 import { canonical, type InodeRecord, keepsCurrent, type VersionedChange, type VersionsChanged } from "./namespace.ts";
 
@@ -27,37 +28,93 @@ export class Versions {
 
   /**
    * Moves the bytes of current version `inode` of `path` aside when a
-   * change with `versioning` keeps it: what that change records. Bytes
-   * changed in the under-store since koine wrote them are no version of its.
+   * change with `versioning` keeps it: what that change records, and the
+   * intent to settle once it is journaled (or failed). Bytes changed in the
+   * under-store since koine wrote them are no version of its.
    */
-  async keepAside(path: string, inode: InodeRecord | undefined, versioning: Versioning): Promise<VersionedChange> {
-    if (inode?.type !== "file" || !keepsCurrent(versioning, inode)) return { versioning };
-    if (inode.persistence !== "PERSISTED") return { versioning, kept: {} };
+  async keepAside(
+    path: string,
+    inode: InodeRecord | undefined,
+    versioning: Versioning,
+  ): Promise<{ change: VersionedChange; intent?: Settle }> {
+    if (inode?.type !== "file" || !keepsCurrent(versioning, inode)) return { change: { versioning } };
+    if (inode.persistence !== "PERSISTED") return { change: { versioning, kept: {} } };
     const at = this.#m.ns.ufsLocationOf(canonical(path));
     const ufs = await this.#m.ufsOf(at.mountId);
-    if ((await ufs.stat(at.path))?.fingerprint !== inode.ufsFingerprint) return { versioning };
+    if ((await ufs.stat(at.path))?.fingerprint !== inode.ufsFingerprint) return { change: { versioning } };
     const aside = { mountId: at.mountId, path: `/${VERSIONS_DIR}/${inode.contentId}` };
-    await ufs.rename(at.path, aside.path);
-    const status = await ufs.stat(aside.path);
-    return { versioning, kept: { at: { ufs: aside, ufsFingerprint: status?.fingerprint ?? inode.ufsFingerprint } } };
+    // Journaled first: a leader that dies with the bytes moved leaves them to the next one to put where LMDB says.
+    const intent = await this.#m.intents.begin(
+      [canonical(path)],
+      [{ path: canonical(path), contentId: inode.contentId, from: at, to: aside }],
+    );
+    try {
+      await ufs.rename(at.path, aside.path);
+      const status = await ufs.stat(aside.path);
+      return { change: { versioning, kept: { at: { ufs: aside, ufsFingerprint: status?.fingerprint ?? inode.ufsFingerprint } } }, intent };
+    } catch (err) {
+      intent.settle();
+      throw err;
+    }
   }
 
-  /** Puts bytes moved aside back at `path`, when the change that moved them did not happen. */
-  async undo(path: string, change: VersionedChange): Promise<void> {
-    const aside = change.kept?.at?.ufs;
-    if (!aside) return;
-    const ufs = await this.#m.ufsOf(aside.mountId);
-    const at = this.#m.ns.ufsLocationOf(canonical(path));
-    if (!(await ufs.stat(at.path))) await ufs.rename(aside.path, at.path);
+  /**
+   * Puts the bytes of each move where LMDB now says their version is: the
+   * current file at its path, or a noncurrent one aside. A change that was
+   * not journaled (it failed, or its leader died) is undone; one that was,
+   * finished. Bytes at the path that LMDB does not name (a write not
+   * committed, so never acknowledged) give way.
+   */
+  async settle(moves: readonly VersionMove[]): Promise<void> {
+    for (const move of moves) {
+      const current = this.#m.ns.lookup(parsePath(move.path));
+      const record = [...this.#m.ns.noncurrent(move.path)].find((r) => r.contentId === move.contentId);
+      const belongs =
+        current?.type === "file" && current.contentId === move.contentId
+          ? { at: this.#m.ns.ufsLocationOf(move.path), fingerprint: current.ufsFingerprint }
+          : record
+            ? { at: record.ufs, fingerprint: record.ufsFingerprint }
+            : undefined;
+      if (!belongs) continue; // the version is gone for good
+      const other = belongs.at.path === move.from.path ? move.to : belongs.at.path === move.to.path ? move.from : undefined;
+      if (!other) continue;
+      const ufs = await this.#m.ufsOf(belongs.at.mountId);
+      if ((await ufs.stat(belongs.at.path))?.fingerprint === belongs.fingerprint) continue;
+      if (await ufs.stat(other.path)) await ufs.rename(other.path, belongs.at.path);
+    }
   }
 
-  /** Moves noncurrent version `record` back to `path`; the fingerprint of its bytes there. */
-  async putBack(path: string, record: FileInfo): Promise<string> {
-    if (record.persistence !== "PERSISTED") return record.ufsFingerprint;
-    const ufs = await this.#m.ufsOf(record.ufs.mountId);
+  /**
+   * Makes noncurrent version `record` current again with `change` (which
+   * journals it), then moves its bytes back to `path`. Journaled first, so
+   * that a leader dying in between leaves the next one to finish the move.
+   */
+  async putBack<T>(path: string, record: FileInfo, change: (ufsFingerprint: string) => Promise<T>): Promise<T> {
+    if (record.persistence !== "PERSISTED") return change(record.ufsFingerprint);
     const at = this.#m.ns.ufsLocationOf(canonical(path));
-    await ufs.rename(record.ufs.path, at.path);
-    return (await ufs.stat(at.path))?.fingerprint ?? record.ufsFingerprint;
+    const move = { path: canonical(path), contentId: record.contentId, from: record.ufs, to: at };
+    const intent = await this.#m.intents.begin([canonical(path)], [move]);
+    try {
+      const done = await change(record.ufsFingerprint);
+      const ufs = await this.#m.ufsOf(at.mountId);
+      await ufs.rename(record.ufs.path, at.path);
+      // A store whose rename is a copy gives the bytes a new fingerprint: the namespace takes it.
+      const fingerprint = (await ufs.stat(at.path))?.fingerprint;
+      if (fingerprint && fingerprint !== record.ufsFingerprint) await this.#m.ns.markPersisted(path, record.contentId, fingerprint);
+      return done;
+    } finally {
+      await this.settleIntent(intent);
+    }
+  }
+
+  /**
+   * Settles a change's intent once the bytes it moved are where LMDB says
+   * (put back, when the change failed). When they cannot be moved now, the
+   * intent stays open for the next leader to settle.
+   */
+  async settleIntent(intent: Settle): Promise<void> {
+    if (intent.moves.length > 0) await this.settle(intent.moves);
+    intent.settle();
   }
 
   /** Removes the bytes of versions gone for good, and the under-store directories of implicit parents left empty. */
@@ -96,18 +153,14 @@ export function serveVersions(m: Metadata, versions: Versions, deleteUnversioned
           });
           return { versionId: "null", deleteMarker: false };
         }
-        const change = await versions.keepAside(path, current, versioning);
-        const intent = await m.intents.begin([at]);
+        const { change, intent } = await versions.keepAside(path, current, versioning);
         try {
           const changed = await m.ns.putDeleteMarker(path, change, current?.owner ?? "");
           await versions.drop(changed);
           m.changed(at, ...changed.pruned);
           return { versionId: versionIdOf(changed.marker), deleteMarker: true };
-        } catch (err) {
-          await versions.undo(path, change).catch(() => {});
-          throw err;
         } finally {
-          intent.settle();
+          if (intent) await versions.settleIntent(intent);
         }
       }
       const found = m.ns.findVersion(path, versionId);
@@ -121,21 +174,17 @@ export function serveVersions(m: Metadata, versions: Versions, deleteUnversioned
       const latestMarker = current?.type !== "file" && first?.version === found.info.version;
       const next = found.current ? first : latestMarker ? second : undefined;
       const restore = next && !next.deleteMarker ? next : undefined;
-      const intent = await m.intents.begin([at]);
-      try {
-        const fingerprint = restore ? await versions.putBack(path, restore) : undefined;
-        const changed = await m.ns.removeVersion(
+      const remove = (ufsFingerprint?: string) =>
+        m.ns.removeVersion(
           path,
           found.current ? { current: true } : { version: found.info.version as string },
-          restore ? { version: restore.version as string, ufsFingerprint: fingerprint as string } : undefined,
+          restore && ufsFingerprint !== undefined ? { version: restore.version as string, ufsFingerprint } : undefined,
           bypassGovernance,
         );
-        await versions.drop(changed);
-        m.changed(at, ...changed.pruned);
-        return { versionId, deleteMarker: found.info.deleteMarker === true };
-      } finally {
-        intent.settle();
-      }
+      const changed = restore ? await versions.putBack(path, restore, remove) : await remove();
+      await versions.drop(changed);
+      m.changed(at, ...changed.pruned);
+      return { versionId, deleteMarker: found.info.deleteMarker === true };
     }),
   );
 }
