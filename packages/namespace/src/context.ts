@@ -176,7 +176,7 @@ export async function removeFromUfs(info: FileInfo, inode: InodeRecord, ufs: Und
       const status = await ufs.stat(info.ufs.path);
       if (status && status.fingerprint === inode.ufsFingerprint) await ufs.delete(info.ufs.path);
     } else {
-      await ufs.delete(info.ufs.path, { recursive: true });
+      await ufs.delete(info.ufs.path, { recursive: true, directory: true });
     }
   } catch (err) {
     if (!(err instanceof UfsError && err.code === "NOT_FOUND")) throw err;

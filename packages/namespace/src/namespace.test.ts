@@ -44,13 +44,19 @@ test("namespace - commits make implicit parents, a new version replaces the old,
   assert.equal(ns.stat("/bkt").type, "directory", "an explicit directory stays");
 });
 
-test("namespace - what the tree refuses: a file under a file, a non-empty delete, parents that are missing, a rename onto a file", async (t) => {
+test("namespace - what the tree refuses: a file under a file without parents made, a non-empty delete, parents that are missing, a rename onto a file; a file and a directory of one name", async (t) => {
   const ns = await namespace(t);
   await ns.mkdir("/bkt", {});
   await ns.commitFile("/bkt/f", written("c1"), 1024, {}, true);
   await ns.mkdir("/bkt/d", {});
   await ns.commitFile("/bkt/d/x", written("c2"), 1024, {}, true);
-  assert.equal(await outcome(() => ns.commitFile("/bkt/f/under", written("c3"), 1024, {}, true)), ErrorCode.NotADirectory);
+  assert.equal(await outcome(() => ns.commitFile("/bkt/f/under", written("c3"), 1024, {}, false)), ErrorCode.NotADirectory);
+  // S3 keys "f" and "f/under": a directory made beside the file.
+  await ns.commitFile("/bkt/f/under", written("c3"), 1024, {}, true);
+  assert.equal(ns.stat("/bkt/f").contentId, "c1", "the file keeps the name");
+  assert.equal(ns.stat("/bkt/f/").type, "directory");
+  assert.equal(ns.stat("/bkt/f/under").contentId, "c3");
+  assert.equal(await outcome(() => ns.mkdir("/bkt/f", {})), ErrorCode.AlreadyExists, "mkdir still refuses a file's name");
   assert.equal(await outcome(() => ns.delete("/bkt/d", {})), ErrorCode.NotEmpty);
   assert.equal(await outcome(() => ns.commitFile("/nope/x", written("c4"), 1024, {}, false)), ErrorCode.NotFound);
   assert.equal(await outcome(() => ns.mkdir("/bkt/d", { exclusive: true })), ErrorCode.AlreadyExists);

@@ -606,7 +606,8 @@ export class Namespace {
         dir = this.#inodes.get(existing) as InodeRecord;
         continue;
       }
-      if (this.childId(dir.id, name, "file") !== undefined) {
+      // S3 keys "a" and "a/b" coexist: a directory made for a put goes beside a file of its name.
+      if (!create?.implicit && this.childId(dir.id, name, "file") !== undefined) {
         throw new KoineError(ErrorCode.NotADirectory, `Cannot use "${path}": "${joinPath(segments.slice(0, i + 1))}" is a file`);
       }
       if (!create) {
@@ -744,9 +745,6 @@ export class Namespace {
         ...(attributes.legalHold ? { legalHold: true } : {}),
       };
       if (parsed.directory) {
-        if (this.childId(parent.id, name, "file") !== undefined) {
-          throw new KoineError(ErrorCode.NotADirectory, `Cannot write "${path}": a file is there`);
-        }
         const existingId = this.childId(parent.id, name, "directory");
         const existing = existingId === undefined ? undefined : this.#inodes.get(existingId);
         const dir: InodeRecord = existing
@@ -763,9 +761,6 @@ export class Namespace {
         if (existing) this.#put(dir, existing);
         else this.#link(dir);
         return { info: this.info(dir, canonical(path)), replaced: undefined, dropped: [] };
-      }
-      if (this.childId(parent.id, name, "directory") !== undefined) {
-        throw new KoineError(ErrorCode.IsADirectory, `Cannot write "${path}": a directory is there`);
       }
       const existingId = this.childId(parent.id, name, "file");
       const replaced = existingId === undefined ? undefined : this.#inodes.get(existingId);
@@ -816,16 +811,10 @@ export class Namespace {
         id = dir;
         continue;
       }
-      if (this.childId(id, name, "file") !== undefined) {
-        throw new KoineError(ErrorCode.NotADirectory, `Cannot use "${path}": "${joinPath(segments.slice(0, i + 1))}" is a file`);
-      }
+      // A file of the name is no obstacle: the write's directory is made beside it (see #parentFor).
       if (!createParents)
         throw new KoineError(ErrorCode.NotFound, `Cannot find "${joinPath(segments.slice(0, i + 1))}": no such directory`);
       return;
-    }
-    const name = segments[segments.length - 1] as string;
-    if (!directory && this.childId(id, name, "directory") !== undefined) {
-      throw new KoineError(ErrorCode.IsADirectory, `Cannot write "${path}": a directory is there`);
     }
   }
 
@@ -1320,7 +1309,6 @@ export class Namespace {
       if (this.#mounts.get(`${base}/${entry.name}`)) continue;
       listed.add(childName(entry.name, entry.type));
       const sameId = this.childId(dirId, entry.name, entry.type);
-      if (this.childId(dirId, entry.name, entry.type === "file" ? "directory" : "file") !== undefined) continue; // kinds differ: the namespace wins
       if (sameId === undefined) {
         steps.push({ path: `${base}/${entry.name}`, adopt: entry });
         continue;

@@ -160,7 +160,8 @@ export class UfsSync {
   async directory(path: string, options: SyncOptions = {}): Promise<void> {
     if (options.loadMetadata === "NEVER") return;
     await this.path(path, options);
-    const inode = this.#ns.lookup(parsePath(path));
+    // The directory, even where a file shares its name.
+    const inode = this.#ns.lookup({ ...parsePath(path), directory: true });
     if (inode?.type === "directory") await this.#children(inode, canonical(path), options);
   }
 

@@ -131,7 +131,7 @@ export function serveTree(m: Metadata): { deletePath: (req: RequestOf<typeof Met
       if (!removal.keptDirectory) await removeFromUfs(info, top.inode, await m.ufsOf(info.ufs.mountId));
       for (const dir of removal.pruned) {
         const at = m.ns.ufsLocationOf(dir);
-        await (await m.ufsOf(at.mountId)).delete(at.path).catch(() => {}); // an under-store directory with other content stays
+        await (await m.ufsOf(at.mountId)).delete(at.path, { directory: true }).catch(() => {}); // an under-store directory with other content stays
       }
       if (top.inode.type === "directory") m.changedTrees(top.path, ...removal.pruned);
       else m.changed(top.path, ...removal.pruned);
@@ -157,7 +157,7 @@ export function serveTree(m: Metadata): { deletePath: (req: RequestOf<typeof Met
       const ufs = await m.ufsOf(before.ufs.mountId);
       const intent = inUfs ? await m.intents.begin([before.path, canonical(dst)]) : undefined;
       try {
-        if (inUfs) await ufs.rename(before.ufs.path, target.path);
+        if (inUfs) await ufs.rename(before.ufs.path, target.path, { directory: before.type === "directory" });
         m.crashPoint("after-ufs-rename");
         try {
           const info = await m.ns.rename(src, dst);
@@ -165,7 +165,7 @@ export function serveTree(m: Metadata): { deletePath: (req: RequestOf<typeof Met
           else m.changed(before.path, info.path);
           return info;
         } catch (err) {
-          if (inUfs) await ufs.rename(target.path, before.ufs.path).catch(() => {});
+          if (inUfs) await ufs.rename(target.path, before.ufs.path, { directory: before.type === "directory" }).catch(() => {});
           throw err;
         }
       } finally {

@@ -190,13 +190,13 @@ export function serveUploads(m: Metadata, uploads: Uploads, commitWritten: Commi
       condition,
     );
     await uploads.remove(uploadId, info.etag);
-    await (await m.ufsOf(upload.ufs.mountId)).delete(upload.ufs.path, { recursive: true }).catch(() => {});
+    await (await m.ufsOf(upload.ufs.mountId)).delete(upload.ufs.path, { recursive: true, directory: true }).catch(() => {});
     m.changed(info.path);
     return info;
   });
   m.on(Meta.abortUpload, async ({ uploadId }) => {
     const upload = await uploads.remove(uploadId);
-    await (await m.ufsOf(upload.ufs.mountId)).delete(upload.ufs.path, { recursive: true }).catch(() => {});
+    await (await m.ufsOf(upload.ufs.mountId)).delete(upload.ufs.path, { recursive: true, directory: true }).catch(() => {});
     return upload;
   });
 }

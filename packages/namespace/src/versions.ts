@@ -127,7 +127,7 @@ export class Versions {
     }
     for (const dir of changed.pruned) {
       const at = this.#m.ns.ufsLocationOf(dir);
-      await (await this.#m.ufsOf(at.mountId)).delete(at.path).catch(() => {}); // an under-store directory with other content stays
+      await (await this.#m.ufsOf(at.mountId)).delete(at.path, { directory: true }).catch(() => {}); // an under-store directory with other content stays
     }
   }
 }

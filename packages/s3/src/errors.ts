@@ -112,7 +112,7 @@ export function toS3Error(err: unknown, target: Target): S3Error {
       return s3Error("BucketAlreadyOwnedByYou", undefined, extra);
     case ErrorCode.NotADirectory:
     case ErrorCode.IsADirectory:
-      return s3Error("InvalidRequest", `${err.message} (the under-store cannot hold both a key and keys below it)`, extra);
+      return s3Error("InvalidRequest", err.message, extra);
     case ErrorCode.InvalidArgument:
       return s3Error("InvalidArgument", err.message, extra);
     case ErrorCode.PermissionDenied:

@@ -21,6 +21,38 @@ import {
 /** Temporary files of unfinished writes start with this; listings hide them. */
 export const TEMP_PREFIX = ".koine-tmp-";
 
+/**
+ * A file system holds a file or a directory under one name, never both: a
+ * file made where a directory has its name is stored as `.koine-file-<name>`,
+ * a directory made where a file has it as `.koine-dir-<name>` (what was there
+ * first keeps its plain name). Listings give the names back.
+ */
+const ESCAPES = { file: ".koine-file-", directory: ".koine-dir-" } as const;
+type Kind = keyof typeof ESCAPES;
+
+async function kindAt(abs: string): Promise<Kind | undefined> {
+  try {
+    return (await stat(abs)).isDirectory() ? "directory" : "file";
+  } catch {
+    return undefined;
+  }
+}
+
+/** The name in directory `dir` of `name` as a `kind`: itself, or its escaped form where the other kind holds the name. */
+async function nameIn(dir: string, name: string, kind: Kind): Promise<string> {
+  const escaped = ESCAPES[kind] + name;
+  const plain = await kindAt(join(dir, name));
+  if (plain === kind) return name;
+  if (plain !== undefined) return escaped;
+  return (await kindAt(join(dir, escaped))) === kind ? escaped : name;
+}
+
+/** The name and kind a listed name stands for. */
+function unescaped(name: string, kind: Kind): string {
+  const escape = ESCAPES[kind];
+  return name.startsWith(escape) && name.length > escape.length ? name.slice(escape.length) : name;
+}
+
 interface StatLike {
   isDirectory(): boolean;
   size: bigint;
@@ -71,42 +103,55 @@ export class LocalUfs implements UnderFileSystem {
     this.#realRoot.catch(() => {}); // reported by each operation
   }
 
-  /** Absolute path of `path`, checked to stay under the root after symlinks. */
-  async #resolve(path: string, options: { createParents?: boolean } = {}): Promise<string> {
+  /**
+   * Absolute path of `path` as a `kind` (its directories, and its last
+   * name, escaped where the other kind holds the name), checked to stay
+   * under the root after symlinks.
+   */
+  async #resolve(path: string, options: { createParents?: boolean; kind?: Kind } = {}): Promise<string> {
     const segments = safeSegments(path);
     const root = await this.#realRoot;
     if (segments.length === 0) return root;
-    const parent = join(root, ...segments.slice(0, -1));
-    if (options.createParents) await mkdir(parent, { recursive: true }).catch((e) => mapFsError(e, path));
-    let realParent: string;
-    try {
-      realParent = await realpath(parent);
-    } catch (err) {
-      mapFsError(err, path);
+    let realParent = await realpath(join(root, ...segments.slice(0, -1))).catch(() => undefined);
+    if (realParent === undefined || (await kindAt(realParent)) !== "directory") {
+      // Not every directory on the way has its plain name (or is there yet): walked one by one.
+      let dir = root;
+      for (const s of segments.slice(0, -1)) {
+        dir = join(dir, await nameIn(dir, s, "directory"));
+        if (options.createParents) await mkdir(dir).catch((e) => (e as NodeJS.ErrnoException).code === "EEXIST" || mapFsError(e, path));
+      }
+      try {
+        realParent = await realpath(dir);
+      } catch (err) {
+        mapFsError(err, path);
+      }
     }
     if (realParent !== root && !realParent.startsWith(root + sep)) {
       throw new UfsError("PERMISSION_DENIED", `Cannot use "${path}": it leads out of the under-store`);
     }
-    return join(realParent, segments[segments.length - 1] as string);
+    return join(realParent, await nameIn(realParent, segments[segments.length - 1] as string, options.kind ?? "file"));
   }
 
+  /** The status of the file at `path`, else of the directory. */
   async stat(path: string): Promise<UfsStatus | undefined> {
-    const abs = await this.#resolve(path).catch((e) => {
-      if (e instanceof UfsError && e.code === "NOT_FOUND") return undefined;
-      throw e;
-    });
-    if (abs === undefined) return undefined;
-    try {
-      const s = await stat(abs, { bigint: true });
-      return statusOf(s);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      mapFsError(err, path);
+    for (const kind of ["file", "directory"] as const) {
+      const abs = await this.#resolve(path, { kind }).catch((e) => {
+        if (e instanceof UfsError && e.code === "NOT_FOUND") return undefined;
+        throw e;
+      });
+      if (abs === undefined) return undefined;
+      try {
+        return statusOf(await stat(abs, { bigint: true }));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== "ENOENT" && code !== "ENOTDIR") mapFsError(err, path);
+      }
     }
+    return undefined;
   }
 
   async list(path: string): Promise<UfsEntry[]> {
-    const abs = await this.#resolve(path);
+    const abs = await this.#resolve(path, { kind: "directory" });
     let names: string[];
     try {
       names = await readdir(abs);
@@ -117,7 +162,8 @@ export class LocalUfs implements UnderFileSystem {
     for (const name of names) {
       if (name.startsWith(TEMP_PREFIX)) continue;
       try {
-        entries.push({ name, ...statusOf(await stat(join(abs, name), { bigint: true })) });
+        const status = statusOf(await stat(join(abs, name), { bigint: true }));
+        entries.push({ name: unescaped(name, status.type), ...status });
       } catch {
         // removed while listing
       }
@@ -233,7 +279,7 @@ export class LocalUfs implements UnderFileSystem {
   }
 
   async mkdir(path: string): Promise<void> {
-    const abs = await this.#resolve(path, { createParents: true });
+    const abs = await this.#resolve(path, { createParents: true, kind: "directory" });
     try {
       await mkdir(abs);
     } catch (err) {
@@ -245,8 +291,10 @@ export class LocalUfs implements UnderFileSystem {
     }
   }
 
-  async delete(path: string, options: { recursive?: boolean } = {}): Promise<void> {
-    const abs = await this.#resolve(path);
+  async delete(path: string, options: { recursive?: boolean; directory?: boolean } = {}): Promise<void> {
+    let abs = await this.#resolve(path, { kind: options.directory ? "directory" : "file" });
+    // A path with no file may name a directory (as it did before files and directories could share names).
+    if (!options.directory && (await kindAt(abs)) === undefined) abs = await this.#resolve(path, { kind: "directory" });
     if (abs === (await this.#realRoot)) throw new UfsError("INVALID_ARGUMENT", "Cannot delete the under-store root");
     try {
       const s = await stat(abs);
@@ -258,9 +306,10 @@ export class LocalUfs implements UnderFileSystem {
     }
   }
 
-  async rename(src: string, dst: string): Promise<void> {
-    const from = await this.#resolve(src);
-    const to = await this.#resolve(dst, { createParents: true });
+  async rename(src: string, dst: string, options: { directory?: boolean } = {}): Promise<void> {
+    const kind = options.directory ? "directory" : "file";
+    const from = await this.#resolve(src, { kind });
+    const to = await this.#resolve(dst, { createParents: true, kind });
     try {
       await rename(from, to);
     } catch (err) {

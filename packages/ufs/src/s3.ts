@@ -325,11 +325,11 @@ export class S3Ufs implements UnderFileSystem {
     for (const [path, mtimeMs] of uploads) yield { path, mtimeMs };
   }
 
-  async delete(path: string, options: { recursive?: boolean } = {}): Promise<void> {
+  async delete(path: string, options: { recursive?: boolean; directory?: boolean } = {}): Promise<void> {
     const below = this.#below(path);
     if (below === "" || below === this.prefix) throw new UfsError("INVALID_ARGUMENT", "Cannot delete the under-store root");
     const key = this.#key(path);
-    if (await this.#head(key, path)) {
+    if (!options.directory && (await this.#head(key, path))) {
       await this.#s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch((err) => mapS3Error(err, path));
       return;
     }
@@ -345,8 +345,8 @@ export class S3Ufs implements UnderFileSystem {
     if (!found) throw new UfsError("NOT_FOUND", `Cannot find "${path}" in the under-store`);
   }
 
-  async rename(src: string, dst: string): Promise<void> {
-    const file = await this.#head(this.#key(src), src);
+  async rename(src: string, dst: string, options: { directory?: boolean } = {}): Promise<void> {
+    const file = options.directory ? undefined : await this.#head(this.#key(src), src);
     if (file) {
       await this.#copy(this.#key(src), this.#key(dst), file.size, dst);
       await this.#s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.#key(src) }));

@@ -87,6 +87,12 @@ export interface UnderFileSystem {
    */
   ownEntries(): AsyncIterable<OwnEntry>;
   mkdir(path: string): Promise<void>;
-  delete(path: string, options?: { recursive?: boolean }): Promise<void>;
-  rename(src: string, dst: string): Promise<void>;
+  /**
+   * Removes the file at `path`, or the directory (`directory`, or
+   * `recursive` with what is below it): a file and a directory may share a
+   * path, as S3 keys "a" and "a/b" do.
+   */
+  delete(path: string, options?: { recursive?: boolean; directory?: boolean }): Promise<void>;
+  /** Moves the file at `src`, or the directory (`directory`). */
+  rename(src: string, dst: string, options?: { directory?: boolean }): Promise<void>;
 }
