@@ -6,7 +6,7 @@ import { pathToFileURL } from "node:url";
 import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { bootCluster } from "@koine/launcher";
 import { tempDir } from "@koine/testkit";
-import { alluxioOk, alluxioRead, s3Client } from "@koine/testkit/clients";
+import { alluxioOk, alluxioRead, basicAuth, s3Client } from "@koine/testkit/clients";
 
 async function text(s3: ReturnType<typeof s3Client>, Bucket: string, Key: string): Promise<string> {
   return (await (await s3.send(new GetObjectCommand({ Bucket, Key }))).Body?.transformToString()) ?? "";
@@ -50,6 +50,15 @@ test("s3 any key - a key and keys below it coexist; a local under-store holds bo
     (e) => `${e.name}${e.folder ? "/" : ""}`,
   );
   assert.deepEqual(entries.sort(), ["a", "a/", "c", "c/"]);
+
+  // The AIS view is flat: "a" and "a/b" are two objects of the bucket.
+  const ais = (path: string) =>
+    fetch(`${cluster.aisUrl}${path}?provider=ais`, { headers: basicAuth() }).then(async (r) => ({
+      status: r.status,
+      text: await r.text(),
+    }));
+  assert.deepEqual(await ais(`/v1/objects/${Bucket}/a`), { status: 200, text: "file a" });
+  assert.deepEqual(await ais(`/v1/objects/${Bucket}/c/d`), { status: 200, text: "file c/d" });
 
   // A copy of the directory mounted afresh: the names read back as the keys they were.
   const copy = await tempDir(t, "koine-pairs-");

@@ -801,7 +801,7 @@ export class Namespace {
    * commit can follow.
    */
   checkCommit(path: string, createParents: boolean): void {
-    const { segments, directory } = parsePath(path);
+    const { segments } = parsePath(path);
     if (segments.length === 0) throw new KoineError(ErrorCode.InvalidArgument, `Cannot write "${path}": the root is a directory`);
     let id = ROOT_ID;
     for (let i = 0; i < segments.length - 1; i++) {
