@@ -47,10 +47,10 @@ async function nameIn(dir: string, name: string, kind: Kind): Promise<string> {
   return (await kindAt(join(dir, escaped))) === kind ? escaped : name;
 }
 
-/** The name and kind a listed name stands for. */
+/** The name a listed name of `kind` stands for. */
 function unescaped(name: string, kind: Kind): string {
-  const escape = ESCAPES[kind];
-  return name.startsWith(escape) && name.length > escape.length ? name.slice(escape.length) : name;
+  const prefix = ESCAPES[kind];
+  return name.startsWith(prefix) && name.length > prefix.length ? name.slice(prefix.length) : name;
 }
 
 interface StatLike {
