@@ -128,7 +128,10 @@ export async function getBucketLocation(ctx: S3Context, deps: S3Deps) {
 
 /** A name as encoding-type=url gives it (every byte but unreserved ones and "/" percent-encoded). */
 function urlEncode(text: string): string {
-  return encodeURIComponent(text).replace(/%2F/g, "/");
+  // encodeURIComponent leaves !'()* as they are; they are not unreserved, and a client decoding XML then percent-escapes needs them escaped.
+  return encodeURIComponent(text)
+    .replace(/%2F/g, "/")
+    .replace(/[!'()*]/g, (c) => `%${(c.codePointAt(0) as number).toString(16).toUpperCase()}`);
 }
 
 /** A listing's encoding-type, and how it gives each name it returns. */
