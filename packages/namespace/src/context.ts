@@ -131,6 +131,14 @@ export class Metadata {
     return this.stores.get(mountId);
   }
 
+  /** Removes the under-store directories of implicit parents a delete left empty (one with other content stays). */
+  async removePruned(dirs: readonly string[]): Promise<void> {
+    for (const dir of dirs) {
+      const at = this.ns.ufsLocationOf(dir);
+      await (await this.ufsOf(at.mountId)).delete(at.path, { directory: true }).catch(() => {});
+    }
+  }
+
   /** Tells every client these paths changed. */
   changed(...paths: string[]): void {
     publish(this.nc, Events.changed, { paths, trees: [] });
@@ -170,7 +178,11 @@ export class Metadata {
  * still the version deleted, so a newer write that raced past is kept; a
  * directory goes with what is below it.
  */
-export async function removeFromUfs(info: FileInfo, inode: InodeRecord, ufs: UnderFileSystem): Promise<void> {
+export async function removeFromUfs(
+  info: FileInfo,
+  inode: Pick<InodeRecord, "type" | "ufsFingerprint">,
+  ufs: UnderFileSystem,
+): Promise<void> {
   try {
     if (inode.type === "file") {
       const status = await ufs.stat(info.ufs.path);

@@ -1007,7 +1007,13 @@ export class Namespace {
       const record = this.#versions.get([at, versionId]);
       return record && !record.nullVersion ? { info: record, current: false } : undefined;
     }
-    for (const record of this.noncurrent(at)) if (versionIdOf(record) === "null") return { info: record, current: false };
+    const record = this.#noncurrentNull(at);
+    return record ? { info: record, current: false } : undefined;
+  }
+
+  /** The noncurrent null version of `path` (canonical), if there is one (there is at most one). */
+  #noncurrentNull(path: string): FileInfo | undefined {
+    for (const record of this.noncurrent(path)) if (versionIdOf(record) === "null") return record;
     return undefined;
   }
 
@@ -1048,11 +1054,8 @@ export class Namespace {
   /** Stores the version a change kept; while suspended, drops the null version it replaces. Returns what was dropped. */
   #settleVersions(path: string, versioning: Versioning, kept: FileInfo | undefined): FileInfo[] {
     const dropped: FileInfo[] = [];
-    if (versioning === "Suspended") {
-      for (const record of [...this.noncurrent(path)]) {
-        if (versionIdOf(record) === "null") dropped.push(this.#removeRecord(path, record.version as string) as FileInfo);
-      }
-    }
+    const replaced = versioning === "Suspended" ? this.#noncurrentNull(path) : undefined;
+    if (replaced) dropped.push(this.#removeRecord(path, replaced.version as string) as FileInfo);
     if (kept) this.#putRecord(kept);
     return dropped;
   }

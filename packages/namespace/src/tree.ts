@@ -129,10 +129,7 @@ export function serveTree(m: Metadata): { deletePath: (req: RequestOf<typeof Met
       const top = removal.removed[removal.removed.length - 1] as PlacedInode;
       const info = m.ns.info(top.inode, top.path);
       if (!removal.keptDirectory) await removeFromUfs(info, top.inode, await m.ufsOf(info.ufs.mountId));
-      for (const dir of removal.pruned) {
-        const at = m.ns.ufsLocationOf(dir);
-        await (await m.ufsOf(at.mountId)).delete(at.path, { directory: true }).catch(() => {}); // an under-store directory with other content stays
-      }
+      await m.removePruned(removal.pruned);
       if (top.inode.type === "directory") m.changedTrees(top.path, ...removal.pruned);
       else m.changed(top.path, ...removal.pruned);
       return { deleted: removal.removed.map((r) => m.ns.info(r.inode, r.path)) };

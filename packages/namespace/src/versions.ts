@@ -1,6 +1,6 @@
 import { ErrorCode, type FileInfo, KoineError, lockOf, Meta, parsePath, type Versioning, versionIdOf } from "@koine/protocol";
 import { Turns, VERSIONS_DIR } from "@koine/ufs";
-import type { Metadata } from "./context.ts";
+import { type Metadata, removeFromUfs } from "./context.ts";
 import type { Settle, VersionMove } from "./intents.ts";
 import { listVersions } from "./listing.ts";
 import { canonical, type InodeRecord, keepsCurrent, type VersionedChange, type VersionsChanged } from "./namespace.ts";
@@ -121,14 +121,10 @@ export class Versions {
   async drop(changed: VersionsChanged): Promise<void> {
     for (const info of changed.dropped) {
       if (info.deleteMarker || info.persistence !== "PERSISTED") continue;
-      const ufs = await this.#m.ufsOf(info.ufs.mountId);
-      const status = await ufs.stat(info.ufs.path).catch(() => undefined);
-      if (status?.fingerprint === info.ufsFingerprint) await ufs.delete(info.ufs.path).catch(() => {});
+      // Its bytes are where its record says (aside, or at the path while it was current).
+      await removeFromUfs(info, info, await this.#m.ufsOf(info.ufs.mountId)).catch(() => {});
     }
-    for (const dir of changed.pruned) {
-      const at = this.#m.ns.ufsLocationOf(dir);
-      await (await this.#m.ufsOf(at.mountId)).delete(at.path, { directory: true }).catch(() => {}); // an under-store directory with other content stays
-    }
+    await this.#m.removePruned(changed.pruned);
   }
 }
 

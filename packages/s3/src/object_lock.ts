@@ -5,8 +5,7 @@ import { requireBucket } from "./buckets.ts";
 import type { S3Context, S3Deps } from "./context.ts";
 import { s3Error } from "./errors.ts";
 import { pathOf } from "./names.ts";
-import { resolveObject } from "./objects.ts";
-import { requestedVersion, versionHeader } from "./versions.ts";
+import { requestedObject } from "./objects.ts";
 import { parseS3Xml, s3Xml } from "./xml.ts";
 
 const XML = "application/xml";
@@ -119,9 +118,7 @@ export async function getObjectLockConfiguration(ctx: S3Context, deps: S3Deps) {
 async function lockedVersion(ctx: S3Context, deps: S3Deps): Promise<FileInfo> {
   const dir = await requireBucket(deps.client, ctx.bucket as string);
   if (!dir.objectLock) throw s3Error("InvalidRequest", "Bucket is missing Object Lock Configuration");
-  const info = await resolveObject(deps.client, dir.name, ctx.key as string, requestedVersion(ctx));
-  versionHeader(ctx, info);
-  return info;
+  return requestedObject(ctx, deps);
 }
 
 /** Changes the retention or legal hold of version `info`, by its id. */

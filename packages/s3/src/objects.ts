@@ -36,6 +36,13 @@ export async function resolveObject(client: FileSystemClient, bucket: string, ke
   throw missing;
 }
 
+/** The object of a request, or the version its `versionId` names, answering which version it is. */
+export async function requestedObject(ctx: S3Context, deps: S3Deps): Promise<FileInfo> {
+  const info = await resolveObject(deps.client, ctx.bucket as string, ctx.key as string, requestedVersion(ctx));
+  versionHeader(ctx, info);
+  return info;
+}
+
 /** Version `versionId` of bucket/key, current or not: NoSuchVersion when there is none, 405 for a delete marker. */
 async function resolveVersion(client: FileSystemClient, bucket: string, key: string, versionId: string): Promise<FileInfo> {
   let info: FileInfo;
@@ -365,8 +372,7 @@ const OBJECT_ATTRIBUTES = new Set(["ETag", "Checksum", "ObjectParts", "StorageCl
 
 /** GetObjectAttributes: what x-amz-object-attributes names, of an object, without its bytes. */
 export async function getObjectAttributes(ctx: S3Context, deps: S3Deps) {
-  const info = await resolveObject(deps.client, ctx.bucket as string, ctx.key as string, requestedVersion(ctx));
-  versionHeader(ctx, info);
+  const info = await requestedObject(ctx, deps);
   const wanted = new Set(
     String(ctx.req.headers["x-amz-object-attributes"] ?? "")
       .split(",")

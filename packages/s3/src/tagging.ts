@@ -3,7 +3,7 @@ import { requireBucket } from "./buckets.ts";
 import type { S3Context, S3Deps } from "./context.ts";
 import { s3Error } from "./errors.ts";
 import { pathOf } from "./names.ts";
-import { resolveObject } from "./objects.ts";
+import { requestedObject, resolveObject } from "./objects.ts";
 import { requestedVersion, versionHeader } from "./versions.ts";
 import { parseS3Xml, s3Xml } from "./xml.ts";
 
@@ -61,8 +61,7 @@ export async function putObjectTagging(ctx: S3Context, deps: S3Deps) {
 }
 
 export async function getObjectTagging(ctx: S3Context, deps: S3Deps) {
-  const info = await resolveObject(deps.client, ctx.bucket as string, ctx.key as string, requestedVersion(ctx));
-  versionHeader(ctx, info);
+  const info = await requestedObject(ctx, deps);
   return ctx.reply.type(XML).send(tagging(info.tags ?? {}));
 }
 
