@@ -31,7 +31,7 @@ test("admin input - mount URIs are normalised before the rules: dot segments, NU
   }
 });
 
-test("admin input - load paths with NUL or dot segments are refused; a catastrophic filter runs in linear time", async (t) => {
+test("admin input - load paths with NUL or a bucket named '..' are refused, inner dots are names; a catastrophic filter runs in linear time", async (t) => {
   const dir = await tempDir(t, "koine-dataset-");
   for (let i = 0; i < 8; i++) await writeFile(join(dir, `${"a".repeat(40 + i)}!`), `file ${i}`);
   await writeFile(join(dir, "index.txt"), "/data/aaaa\u0000b\n/data/../etc\n");
@@ -39,14 +39,22 @@ test("admin input - load paths with NUL or dot segments are refused; a catastrop
   const base = cluster.adminUrl;
   assert.equal((await adminCall(base, "POST", "/api/v1/mount", { path: "/data", ufs: pathToFileURL(dir).href })).status, 200);
 
-  for (const paths of [["/data/a\u0000b"], ["/data/../etc"], ["/data/./x"], ["/data//x"]]) {
+  const jobOf = async (id: unknown) => (await adminCall(base, "GET", `/api/v1/load?id=${id}`)).json;
+  const pick = (job: Record<string, unknown>) => ({ state: job.state, loadedBytes: job.loadedBytes });
+  for (const paths of [["/data/a\u0000b"], ["/../etc"], ["/./x"], ["//x"]]) {
     const answer = await adminCall(base, "POST", "/api/v1/load", { paths });
     assert.equal(answer.status, 400, `${JSON.stringify(paths)}: ${JSON.stringify(answer.json)}`);
+  }
+  // Below a bucket "..", "." and "" are names (S3 keys "../etc", "./x", "/x"), never steps: none such is here.
+  for (const paths of [["/data/../etc"], ["/data/./x"], ["/data//x"]]) {
+    const answer = await adminCall(base, "POST", "/api/v1/load", { paths });
+    assert.equal(answer.status, 200, `${JSON.stringify(paths)}: ${JSON.stringify(answer.json)}`);
+    await waitFor("the job to end", async () => (await jobOf(answer.json.id)).state !== "RUNNING", 15_000);
+    assert.deepEqual(pick(await jobOf(answer.json.id)), { state: "FAILED", loadedBytes: 0 }, JSON.stringify(paths));
   }
   // An index file's lines are paths too: each bad one is a recorded failure, and the job ends.
   const indexed = await adminCall(base, "POST", "/api/v1/load", { index: `${pathToFileURL(dir).href}/index.txt` });
   assert.equal(indexed.status, 200, JSON.stringify(indexed.json));
-  const jobOf = async (id: unknown) => (await adminCall(base, "GET", `/api/v1/load?id=${id}`)).json;
   await waitFor("the index job to end", async () => (await jobOf(indexed.json.id)).state !== "RUNNING", 15_000);
   assert.equal((await jobOf(indexed.json.id)).state, "FAILED");
 

@@ -132,7 +132,8 @@ test("AIS - strangers and bad input: a wrong password, a forged token, no creden
   const targetUrl = Object.values(smap.tmap)[0]?.public_net.direct_url as string;
   assert.equal((await fetch(`${targetUrl}/v1/objects/b/k`)).status, 403, "a target: no credentials, no bytes of a private bucket");
   assert.equal((await fetch(`${targetUrl}/v1/objects/b/k`, { headers: { authorization: `Bearer ${forged}` } })).status, 401);
-  assert.equal((await fetch(`${targetUrl}/v1/objects/b/..%2Fescape`, { headers: { authorization: basic } })).status, 400);
+  // "../escape" is a name like any (none such here), never a step out of the bucket.
+  assert.equal((await fetch(`${targetUrl}/v1/objects/b/..%2Fescape`, { headers: { authorization: basic } })).status, 404);
   assert.equal(
     (await fetch(`${targetUrl}/v1/buckets/b`, { headers: { authorization: basic } })).status,
     501,
@@ -141,7 +142,7 @@ test("AIS - strangers and bad input: a wrong password, a forged token, no creden
 
   assert.equal((await ask("POST", "/v1/buckets/bad%20name?provider=ais", { body: '{"action":"create-bck"}' })).status, 400);
   assert.equal((await ask("POST", "/v1/buckets/b2?provider=ais", { body: "{not json" })).status, 400);
-  assert.equal((await ask("GET", "/v1/objects/b/..%2Fescape")).status, 400);
+  assert.equal((await ask("GET", "/v1/objects/b/..%2Fescape")).status, 404);
   const range = await fetch(`${base}/v1/objects/b/k`, { headers: { authorization: basic, range: "bytes=10-20" } });
   assert.deepEqual([range.status, range.headers.get("content-range")], [416, "bytes */5"]);
   assert.equal((await ask("GET", "/v1/objects/b/k?provider=gcp")).status, 501);

@@ -5,7 +5,14 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from "@aws-sdk/client-s3";
 import { natsCredentials } from "@koine/access";
 import { connect, request } from "@koine/bus";
 import { bootCluster } from "@koine/launcher";
@@ -214,6 +221,28 @@ test("mounts - an S3 bucket on a second koine cluster: listed, read cold then wa
     staged.Contents?.map((o) => o.Key),
     ["x/new.txt", "x/one.txt"],
     "no staged object is left behind",
+  );
+  // Any key: "", "." and ".." are names in the bucket as in koine, and a folder object's bytes are its own key's.
+  const anyKeys = ["x//y", "x/../y", "x/"];
+  for (const Key of anyKeys) await s3.send(new PutObjectCommand({ Bucket: "remote", Key, Body: `any ${Key}` }));
+  for (const Key of anyKeys) {
+    const there = await remoteS3.send(new GetObjectCommand({ Bucket: "src", Key }));
+    assert.equal(await (there.Body as { transformToString(): Promise<string> }).transformToString(), `any ${Key}`, Key);
+    const here = await s3.send(new GetObjectCommand({ Bucket: "remote", Key }));
+    assert.equal(await (here.Body as { transformToString(): Promise<string> }).transformToString(), `any ${Key}`, Key);
+  }
+  const inX = await s3.send(new ListObjectsV2Command({ Bucket: "remote", Prefix: "x/", Delimiter: "/" }));
+  assert.deepEqual(
+    [inX.Contents?.map((o) => o.Key), inX.CommonPrefixes?.map((p) => p.Prefix)],
+    [
+      ["x/", "x/new.txt", "x/one.txt"],
+      ["x/../", "x//"],
+    ],
+  );
+  for (const Key of anyKeys) await s3.send(new DeleteObjectCommand({ Bucket: "remote", Key }));
+  assert.deepEqual(
+    (await remoteS3.send(new ListObjectsV2Command({ Bucket: "src", Prefix: "x/" }))).Contents?.map((o) => o.Key),
+    ["x/new.txt", "x/one.txt"],
   );
 
   // An object put straight into the bucket appears after the sync interval.

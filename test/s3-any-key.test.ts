@@ -1,12 +1,35 @@
 import assert from "node:assert/strict";
-import { cpSync, existsSync, readFileSync, statSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
-import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  DeleteBucketPolicyCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutBucketPolicyCommand,
+  PutObjectCommand,
+} from "@aws-sdk/client-s3";
 import { bootCluster } from "@koine/launcher";
 import { tempDir } from "@koine/testkit";
-import { alluxioOk, alluxioRead, basicAuth, s3Client } from "@koine/testkit/clients";
+import {
+  ADMIN_AND_BOB,
+  alluxioKeyPath,
+  alluxioOk,
+  alluxioRead,
+  alluxioReadAsIs,
+  BOB,
+  basicAuth,
+  ozoneDate,
+  requestAsIs,
+  s3Client,
+  s3Outcome,
+  signedRequest,
+  TEST_CREDENTIALS,
+} from "@koine/testkit/clients";
 
 async function text(s3: ReturnType<typeof s3Client>, Bucket: string, Key: string): Promise<string> {
   return (await (await s3.send(new GetObjectCommand({ Bucket, Key }))).Body?.transformToString()) ?? "";
@@ -84,4 +107,119 @@ test("s3 any key - a key and keys below it coexist; a local under-store holds bo
     (await s3.send(new ListObjectsV2Command({ Bucket }))).Contents?.map((c) => c.Key),
     ["a/b", "c"],
   );
+});
+
+test("s3 any key - empty, '.' and '..' segments are names and a key ending in '/' holds bytes: in every dialect, and inside the under-store", async (t) => {
+  const cluster = await bootCluster(t, ADMIN_AND_BOB);
+  const s3 = s3Client(cluster.s3Url);
+  t.after(() => s3.destroy());
+  const Bucket = "steps";
+  await s3.send(new CreateBucketCommand({ Bucket }));
+  // Each key, and where a local under-store keeps it (names a file system cannot hold are escaped).
+  const stored: Record<string, string> = {
+    "x//y": "x/.koine-empty/y",
+    "x/./y": "x/.koine-dot/y",
+    "x/../y": "x/.koine-dotdot/y",
+    "x/..": "x/.koine-file-.koine-dotdot",
+    "../up": ".koine-dotdot/up",
+    "/lead": ".koine-empty/lead",
+    "x/": "x/.koine-folder",
+    "x//": "x/.koine-empty/.koine-folder",
+    "/": ".koine-empty/.koine-folder",
+    "//": ".koine-empty/.koine-empty/.koine-folder",
+    "ozb/./y": "ozb/.koine-dot/y",
+  };
+  for (const Key of Object.keys(stored)) await s3.send(new PutObjectCommand({ Bucket, Key, Body: `bytes of ${Key}` }));
+  // Dots the URL encodes are names too, however they are sent.
+  for (const wirePath of [`/${Bucket}/%2e%2e/%2E%2E/escape`]) {
+    const res = await signedRequest(cluster.s3Url, {
+      method: "PUT",
+      path: `/${Bucket}/../../escape`,
+      wirePath,
+      ...TEST_CREDENTIALS,
+      body: "bytes of ../../escape",
+    });
+    assert.equal(res.status, 200, `${wirePath}: ${res.body}`);
+  }
+  stored["../../escape"] = ".koine-dotdot/.koine-dotdot/escape";
+  const keys = Object.keys(stored);
+
+  const root = join(cluster.home, "ufs", Bucket);
+  for (const [key, at] of Object.entries(stored)) assert.equal(readFileSync(join(root, at), "utf8"), `bytes of ${key}`, key);
+  assert.deepEqual(readdirSync(join(cluster.home, "ufs")), [Bucket], "nothing lands outside the bucket");
+  for (const key of keys) assert.equal(await text(s3, Bucket, key), `bytes of ${key}`, key);
+  const head = await s3.send(new HeadObjectCommand({ Bucket, Key: "x/" }));
+  assert.equal(head.ContentLength, "bytes of x/".length);
+
+  // Listings in S3's order, by UTF-8 bytes.
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket }));
+  assert.deepEqual(
+    listed.Contents?.map((c) => c.Key),
+    [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
+  );
+  const inX = await s3.send(new ListObjectsV2Command({ Bucket, Prefix: "x/", Delimiter: "/" }));
+  assert.deepEqual(
+    [inX.Contents?.map((c) => c.Key), inX.CommonPrefixes?.map((p) => p.Prefix)],
+    [
+      ["x/", "x/.."],
+      ["x/../", "x/./", "x//"],
+    ],
+  );
+
+  // The Alluxio path of a key is /<bucket>/<key>, each name percent-encoded (dots as %2E, sent as is);
+  // a trailing "/" opens the folder object.
+  for (const key of keys) {
+    assert.equal((await alluxioReadAsIs(cluster.alluxioUrl, alluxioKeyPath(Bucket, key))).toString(), `bytes of ${key}`, key);
+  }
+  const alluxioAsIs = (path: string, op: string) => requestAsIs(cluster.alluxioUrl, "POST", `/api/v1/paths${path}/${op}`, basicAuth());
+  const status = JSON.parse((await alluxioAsIs(alluxioKeyPath(Bucket, "x/../y"), "get-status")).body.toString());
+  assert.equal(status.path, `/${Bucket}/x/../y`);
+  const names = JSON.parse((await alluxioAsIs(`/${Bucket}/x`, "list-status")).body.toString()) as { name: string; folder: boolean }[];
+  assert.deepEqual(names.map((e) => `${e.name}${e.folder ? "/" : ""}`).sort(), ["..", "../", "./", "/"]);
+
+  // AIS object names and Ozone keys are the same names.
+  for (const key of keys) {
+    // The proxy redirects to the target that holds the object.
+    const redirect = await requestAsIs(cluster.aisUrl, "GET", `/v1/objects${alluxioKeyPath(Bucket, key)}?provider=ais`, basicAuth());
+    const target = new URL(redirect.headers.location ?? "", cluster.aisUrl);
+    const ais = await requestAsIs(target.origin, "GET", redirect.headers.location?.slice(target.origin.length) ?? "", basicAuth());
+    assert.equal(ais.body.toString(), `bytes of ${key}`, `AIS ${key}`);
+  }
+  // Ozone: volume steps, bucket ozb, key "./y".
+  const ozone = await requestAsIs(cluster.ozoneUrl, "GET", `/${Bucket}/ozb/%2E/y`, {
+    "x-ozone-version": "v1",
+    date: ozoneDate(),
+    ...basicAuth(),
+  });
+  assert.equal(ozone.body.toString(), "bytes of ozb/./y");
+
+  // A policy names each key as it is: "x/*" covers "x/", "x//y" and "x/../y", and no other key.
+  const Resource = (key: string) => `arn:aws:s3:::${Bucket}/${key}`;
+  const Policy = JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      { Effect: "Allow", Principal: { AWS: [BOB.accessKeyId] }, Action: ["s3:GetObject"], Resource: Resource("*") },
+      { Effect: "Deny", Principal: "*", Action: ["s3:GetObject"], Resource: Resource("x/*") },
+    ],
+  });
+  await s3.send(new PutBucketPolicyCommand({ Bucket, Policy }));
+  const bob = s3Client(cluster.s3Url, BOB);
+  t.after(() => bob.destroy());
+  for (const key of keys) {
+    const expected = key.startsWith("x/") ? "403 AccessDenied" : "ok";
+    assert.equal(await s3Outcome(bob.send(new GetObjectCommand({ Bucket, Key: key }))), expected, key);
+  }
+  const bobRead = (key: string) =>
+    requestAsIs(cluster.alluxioUrl, "POST", `/api/v1/paths${alluxioKeyPath(Bucket, key)}/open-file`, basicAuth(BOB));
+  assert.equal((await bobRead("x/")).status, 500, "nor through Alluxio");
+  assert.equal((await bobRead("../up")).status, 200);
+  await s3.send(new DeleteBucketPolicyCommand({ Bucket }));
+
+  // A folder object's bytes go with it; the directory stays while keys are below it.
+  await s3.send(new DeleteObjectCommand({ Bucket, Key: "x/" }));
+  assert.equal(existsSync(join(root, "x", ".koine-folder")), false);
+  assert.equal(await text(s3, Bucket, "x//y"), "bytes of x//y");
+  for (const Key of keys) await s3.send(new DeleteObjectCommand({ Bucket, Key }));
+  assert.deepEqual((await s3.send(new ListObjectsV2Command({ Bucket }))).Contents, undefined);
+  assert.deepEqual(readdirSync(root), [], "the directories the keys made went with them");
 });

@@ -108,20 +108,6 @@ test("bad input - each gets its S3 error, nothing is written, the server keeps s
     ["bkt"],
   );
 
-  // Keys that would climb out of the bucket or the store.
-  for (const [path, wirePath] of [
-    ["/bkt/../escape"],
-    ["/bkt/a/../../escape"],
-    ["/bkt/a/./b"],
-    ["/bkt/a//b"],
-    ["/bkt/../escape", "/bkt/%2e%2e/escape"],
-    ["/bkt/..%2Fescape", "/bkt/..%2fescape"],
-  ] as const) {
-    const res = await signedRequest(endpoint, { method: "PUT", path, ...(wirePath ? { wirePath } : {}), ...TEST_CREDENTIALS, body: "x" });
-    assert.equal(res.status, 400, path);
-    assert.equal(errorCode(res.body), "InvalidArgument", path);
-  }
-
   // Wrong secret, unknown key, no signature at all.
   const wrong = s3Client(endpoint, { accessKeyId: "koine", secretAccessKey: "wrong" });
   const unknown = s3Client(endpoint, { accessKeyId: "nobody", secretAccessKey: "x" });

@@ -102,6 +102,12 @@ test("s3 compatibility - every listed operation answered as the docs' table says
       },
     ],
     ["PutObject If-None-Match", (c) => c.send(new PutObjectCommand({ Bucket, Key: "once", Body: "x", IfNoneMatch: "*" }))],
+    [
+      "PutObject any key (a//b, a/../b, a folder dir/ with bytes)",
+      async (c) => {
+        for (const k of ["a//b", "a/../b", "dir/"]) await c.send(new PutObjectCommand({ Bucket, Key: k, Body: k }));
+      },
+    ],
     ["GetObject", (c) => c.send(new GetObjectCommand({ Bucket, Key, Range: "bytes=0-1" }))],
     ["GetObject by versionId", (c, x) => c.send(new GetObjectCommand({ Bucket, Key, VersionId: x.versionId }))],
     ["GetObject partNumber", (c) => c.send(new GetObjectCommand({ Bucket, Key, PartNumber: 1 }))],

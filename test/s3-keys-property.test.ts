@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { bootCluster } from "@koine/launcher";
-import { alluxioRead, s3Client, signedRequest, TEST_CREDENTIALS } from "@koine/testkit/clients";
+import { alluxioKeyPath, alluxioReadAsIs, s3Client, signedRequest, TEST_CREDENTIALS } from "@koine/testkit/clients";
 import fc from "fast-check";
 
 /** S3's order: by the keys' UTF-8 bytes. */
@@ -11,19 +11,23 @@ const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.
 /** A string that survives UTF-8 (no lone surrogate), as every S3 key must. */
 const isUtf8 = (s: string) => Buffer.from(s, "utf8").toString("utf8") === s;
 
-/** Key segments: from all of Unicode, or from a few characters, so that keys share prefixes. */
+/**
+ * Key segments: from all of Unicode, or from a few characters, so that keys
+ * share prefixes, or "", "." and ".." (names like any: "a//b", "a/../b").
+ */
 const segment = fc
   .oneof(
     fc.string({ unit: "binary", minLength: 1, maxLength: 6 }),
     fc.string({ unit: fc.constantFrom("a", "b", "é", "😀", "%", "+", " ", "-", "~", "'", "*"), minLength: 1, maxLength: 3 }),
+    fc.constantFrom("", ".", ".."),
   )
-  .filter((s) => isUtf8(s) && !s.includes("/") && !s.includes("\0") && s !== "." && s !== "..");
+  .filter((s) => isUtf8(s) && !s.includes("/") && !s.includes("\0"));
 
-/** A key: one to four segments, sometimes ending in "/" (a folder object). */
+/** A key: one to four segments, sometimes ending in "/" (a folder object, with bytes like any). */
 const key = fc
   .tuple(fc.array(segment, { minLength: 1, maxLength: 4 }), fc.boolean(), fc.integer({ min: 0, max: 4 }))
   .map(([segments, folder, roll]) => `${segments.join("/")}${folder && roll === 0 ? "/" : ""}`)
-  .filter((k) => Buffer.byteLength(k) <= 1024);
+  .filter((k) => k !== "" && Buffer.byteLength(k) <= 1024);
 
 /**
  * The keys to write: the sample, and for every third key with keys below
@@ -35,7 +39,8 @@ function withParents(keys: string[]): string[] {
     .filter((_, i) => i % 3 === 0)
     .map((k) => k.split("/"))
     .filter((segments) => segments.length > 2 || (segments.length === 2 && segments[1] !== ""))
-    .map((segments) => segments.slice(0, Math.max(1, segments.length - 2)).join("/"));
+    .map((segments) => segments.slice(0, Math.max(1, segments.length - 2)).join("/"))
+    .filter((parent) => parent !== "");
   return [...new Set([...keys, ...parents])];
 }
 
@@ -73,9 +78,11 @@ test("s3 keys - random Unicode and /-heavy keys list as S3 orders them, for rand
     keys.some((k) => !k.endsWith("/") && keys.some((other) => other.startsWith(`${k}/`))),
     "some key has keys below it",
   );
-  for (const Key of keys) {
-    await s3.send(new PutObjectCommand({ Bucket, Key, Body: Key.endsWith("/") ? "" : `bytes of ${Key}` }));
-  }
+  assert.ok(
+    keys.some((k) => k.endsWith("/")) && keys.some((k) => /(^|\/)(\.\.?)?(\/|$)/.test(k)),
+    'some key ends in "/", some has an empty, "." or ".." segment',
+  );
+  for (const Key of keys) await s3.send(new PutObjectCommand({ Bucket, Key, Body: `bytes of ${Key}` }));
 
   /** Every page of a listing, as S3 sends them: the keys and common prefixes of each. */
   const listAll = async (v2: boolean, prefix: string, delimiter: string, maxKeys: number) => {
@@ -131,9 +138,8 @@ test("s3 keys - random Unicode and /-heavy keys list as S3 orders them, for rand
     { numRuns: 40, seed },
   );
 
-  // Every object reads through the Alluxio proxy at /<bucket>/<key>, each segment percent-encoded (decoded once).
-  for (const k of keys.filter((k) => !k.endsWith("/"))) {
-    const path = `/${[Bucket, ...k.split("/")].map(encodeURIComponent).join("/")}`;
-    assert.equal((await alluxioRead(cluster.alluxioUrl, path)).toString(), `bytes of ${k}`, k);
+  // Every object reads through the Alluxio proxy at /<bucket>/<key>, each name percent-encoded (decoded once).
+  for (const k of keys) {
+    assert.equal((await alluxioReadAsIs(cluster.alluxioUrl, alluxioKeyPath(Bucket, k))).toString(), `bytes of ${k}`, k);
   }
 });

@@ -203,7 +203,20 @@ test("s3 - folder objects, URL-encoded listings, presigned URLs, huge headers", 
     ["folder/", "sp ace+plus/"],
   );
   assert.equal((await s3.send(new HeadObjectCommand({ Bucket, Key: "folder/" }))).ContentLength, 0);
-  assert.equal(await s3Outcome(s3.send(new PutObjectCommand({ Bucket, Key: "other/", Body: "not empty" }))), "400 InvalidArgument");
+  // A key ending in "/" holds bytes like any other, a multipart upload's too.
+  const folderUpload = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: "other/" }));
+  const UploadId = folderUpload.UploadId as string;
+  const folderPart = await s3.send(new UploadPartCommand({ Bucket, Key: "other/", UploadId, PartNumber: 1, Body: "not empty" }));
+  await s3.send(
+    new CompleteMultipartUploadCommand({
+      Bucket,
+      Key: "other/",
+      UploadId,
+      MultipartUpload: { Parts: [{ PartNumber: 1, ETag: folderPart.ETag }] },
+    }),
+  );
+  assert.equal(await (await s3.send(new GetObjectCommand({ Bucket, Key: "other/" }))).Body?.transformToString(), "not empty");
+  await s3.send(new DeleteObjectCommand({ Bucket, Key: "other/" }));
   // A key beside a folder of the same name: both are there.
   await s3.send(new PutObjectCommand({ Bucket, Key: "folder", Body: "x" }));
   assert.equal((await s3.send(new HeadObjectCommand({ Bucket, Key: "folder" }))).ContentLength, 1);

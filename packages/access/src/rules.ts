@@ -178,9 +178,12 @@ function permits(
   );
 }
 
-/** The ARN a bucket policy names a path by: arn:aws:s3:::bucket/key (or arn:aws:s3:::bucket for the bucket). */
+/**
+ * The ARN a bucket policy names a path by: arn:aws:s3:::bucket/key (or
+ * arn:aws:s3:::bucket for the bucket), the key as it is ("dir/", "a//b").
+ */
 export function resourceArn(path: string): string {
-  return `arn:aws:s3:::${path.replace(/^\/+/, "").replace(/\/+$/, "")}`;
+  return `arn:aws:s3:::${path.slice(1)}`;
 }
 
 /**

@@ -26,9 +26,9 @@ export function bucketName(name: string): string {
   return name;
 }
 
-/** An object name: a relative path with no empty, "." or ".." segment. */
+/** An object name: any but "" and NUL ("a//b", "a/../b" and "a/" are names, never steps). */
 export function objectName(name: string): string {
-  if (name === "" || name.split("/").some((s) => s === "" || s === "." || s === "..")) {
+  if (name === "" || name.includes("\0")) {
     throw new AisError(400, `invalid object name "${name}"`);
   }
   return name;

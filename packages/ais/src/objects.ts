@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import type { Principal } from "@koine/access";
-import type { FileInfo, Upload } from "@koine/protocol";
+import { type FileInfo, isObjectAt, parentPath, type Upload } from "@koine/protocol";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import {
   type ActionMsg,
@@ -94,7 +94,7 @@ export async function objectRoutes(
 
   const fileAt = async ({ bucket, object, path }: ObjectAt): Promise<FileInfo> => {
     const info = await client.find(path);
-    if (info?.type === "file") return info;
+    if (isObjectAt(info, path)) return info;
     await bucketAt(ctx, bucket);
     throw new AisError(404, `${bucket.uname}/${object} does not exist`);
   };
@@ -353,7 +353,7 @@ export async function objectRoutes(
       await may(ctx, principal, "s3:GetObject", at.path);
       await may(ctx, principal, "s3:DeleteObject", at.path);
       await may(ctx, principal, "s3:PutObject", to);
-      const parent = to.slice(0, to.lastIndexOf("/"));
+      const parent = parentPath(to);
       if (parent !== at.bucket.path && !(await client.find(parent))) await client.mkdir(parent, { recursive: true, owner: principal.user });
       await client.rename(at.path, to);
       return reply.send();

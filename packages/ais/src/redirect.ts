@@ -27,13 +27,16 @@ export class Redirects {
 
   /** Answers `status` with a Location at `base` (a target's URL): the request's path and query, plus pid, utm and the signed user. */
   send(req: FastifyRequest, reply: FastifyReply, base: string, status: 301 | 307, principal: Principal, from: string): FastifyReply {
-    const url = new URL(req.raw.url ?? "/", base);
-    for (const name of [USER_PARAM, SIGNATURE_PARAM, "pid", "utm"]) url.searchParams.delete(name);
-    url.searchParams.set("pid", from);
-    url.searchParams.set("utm", (BigInt(Date.now()) * 1_000_000n).toString(36));
-    url.searchParams.set(USER_PARAM, principal.user);
-    url.searchParams.set(SIGNATURE_PARAM, this.#signer.sign(req.method, `ais ${url.pathname}\n${principal.user}`));
-    return reply.code(status).header("location", url.href).send();
+    const { path, query } = rawTarget(req);
+    for (const name of [USER_PARAM, SIGNATURE_PARAM, "pid", "utm"]) query.delete(name);
+    query.set("pid", from);
+    query.set("utm", (BigInt(Date.now()) * 1_000_000n).toString(36));
+    query.set(USER_PARAM, principal.user);
+    query.set(SIGNATURE_PARAM, this.#signer.sign(req.method, `ais ${path}\n${principal.user}`));
+    return reply
+      .code(status)
+      .header("location", `${new URL(base).origin}${path}?${query}`)
+      .send();
   }
 
   /** The user a signed redirect names; undefined when the request is no redirect; 401 for a bad or stale signature. */
@@ -42,7 +45,7 @@ export class Redirects {
     const signature = query[SIGNATURE_PARAM];
     if (signature === undefined) return undefined;
     const user = query[USER_PARAM] ?? "";
-    const path = new URL(req.raw.url ?? "/", "http://target").pathname;
+    const { path } = rawTarget(req);
     if (!this.#signer.verify(req.method, `ais ${path}\n${user}`, signature)) throw new AisError(401, "invalid or expired redirect");
     const facts = { sourceIp: req.ip, secureTransport: req.protocol === "https" };
     if (user === "") return anonymous(facts);
@@ -50,6 +53,18 @@ export class Redirects {
     if (!known) throw new AisError(401, "invalid or expired redirect: no such user");
     return principalOf(known, facts);
   }
+}
+
+/**
+ * The request's path exactly as sent, and its query: an object name's "."
+ * and ".." (sent as %2E) are names, which a URL parser would resolve away.
+ */
+function rawTarget(req: FastifyRequest): { path: string; query: URLSearchParams } {
+  const url = req.raw.url ?? "/";
+  const cut = url.indexOf("?");
+  return cut < 0
+    ? { path: url, query: new URLSearchParams() }
+    : { path: url.slice(0, cut), query: new URLSearchParams(url.slice(cut + 1)) };
 }
 
 /** The cache nodes that serve AIS objects (the targets), by id: their AIS URL. */

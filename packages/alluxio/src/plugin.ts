@@ -3,7 +3,15 @@ import type { Action, Identities, Principal } from "@koine/access";
 import { type FileSystemClient, READ_TYPES, type ReadType, type SyncOptions, WRITE_TYPES, type WriteType } from "@koine/client";
 import { jsonBodies, streamedBodies } from "@koine/frontend";
 import { nameOperation } from "@koine/metrics";
-import type { FileAttributes, FileInfo, LoadMetadata, TtlAction } from "@koine/protocol";
+import {
+  canonicalPath,
+  type FileAttributes,
+  type FileInfo,
+  isObjectAt,
+  type LoadMetadata,
+  parentPath,
+  type TtlAction,
+} from "@koine/protocol";
 import { type AuthMode, authenticateHttp } from "@koine/s3";
 import { Type as T } from "@sinclair/typebox";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
@@ -74,19 +82,26 @@ function optionsOf(req: FastifyRequest): Options {
   return (req.body ?? {}) as Options;
 }
 
-/** The namespace path a percent-encoded URL path segment names (decoded once, as Jersey decodes it). */
-function namespacePath(raw: string): string {
+/**
+ * The path a percent-encoded URL path segment names (decoded once, as
+ * Jersey decodes it), with its trailing "/" if it has one: that names the
+ * S3 folder object "dir/" to the calls that read an object.
+ */
+function askedPath(raw: string): string {
   try {
-    return clientPath(decodeURIComponent(raw));
+    return `/${decodeURIComponent(raw).replace(/^\/+/, "")}`;
   } catch {
     throw new AlluxioError("INVALID_ARGUMENT", `Invalid path ${raw}`);
   }
 }
 
-/** "/foo", "//foo", "foo/", "" (root), already decoded: the namespace path a client meant. */
+/**
+ * "/foo", "//foo", "foo/", "" (root), already decoded: the namespace path a
+ * client meant. Inner "//", "." and ".." are names, as in S3 keys; one
+ * trailing "/" is dropped ("/b/a//" stays: the directory "" in a).
+ */
 function clientPath(path: string): string {
-  const absolute = `/${path.replace(/^\/+/, "")}`;
-  return absolute.length > 1 ? absolute.replace(/\/+$/, "") : absolute;
+  return canonicalPath(`/${path.replace(/^\/+/, "")}`);
 }
 
 function json(reply: FastifyReply, value: unknown): FastifyReply {
@@ -173,14 +188,16 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
 
   const principalOf = (req: FastifyRequest) => authenticateHttp(req, identities, authMode);
 
-  const pathOperation = async (op: PathOp, path: string, req: FastifyRequest, reply: FastifyReply) => {
+  /** `asked` is the path as the URL gave it, a trailing "/" kept: the object "dir/" to reads. */
+  const pathOperation = async (op: PathOp, asked: string, req: FastifyRequest, reply: FastifyReply) => {
+    const path = canonicalPath(asked);
     const query = new URLSearchParams((req.raw.url ?? "").split("?")[1] ?? "");
     const principal = principalOf(req);
     const may = (action: Action, on = path) => client.authorize(principal, action, on);
     if (op === "download-file") {
-      await may("s3:GetObject");
-      const info = await client.stat(path);
-      if (info.type !== "file") throw new AlluxioError("INVALID_ARGUMENT", `Path "${path}" is a directory`);
+      await may("s3:GetObject", asked);
+      const info = await client.stat(asked);
+      if (!isObjectAt(info, asked)) throw new AlluxioError("INVALID_ARGUMENT", `Path "${path}" is a directory`);
       return reply
         .code(200)
         .header("content-type", "application/octet-stream")
@@ -207,8 +224,7 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
         if (await client.find(path)) throw new AlluxioError("ALREADY_EXISTS", `Path "${path}" already exists`);
         const recursive = o.recursive === true;
         if (!recursive) {
-          const parent = path.slice(0, path.lastIndexOf("/")) || "/";
-          await client.stat(parent);
+          await client.stat(parentPath(path));
         }
         const attributes = { ...ownership(principal, modeOf(o.mode), DEFAULT_FILE_MODE), contentType: "application/octet-stream", ...ttl };
         const id = streams.openWrite(req.ip, principal.user, path, (body) =>
@@ -273,9 +289,9 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
         return json(reply, undefined);
       case "open-file": {
         const readType = oneOf<ReadType>(o, "readType", READ_TYPES) ?? "CACHE";
-        await may("s3:GetObject");
-        if ((await client.stat(path)).type !== "file") throw new AlluxioError("INVALID_ARGUMENT", `Path "${path}" is a directory`);
-        return json(reply, streams.openRead(req.ip, principal.user, path, readType));
+        await may("s3:GetObject", asked);
+        if (!isObjectAt(await client.stat(asked), asked)) throw new AlluxioError("INVALID_ARGUMENT", `Path "${path}" is a directory`);
+        return json(reply, streams.openRead(req.ip, principal.user, asked, readType));
       }
       case "rename": {
         const dst = query.get("dst");
@@ -351,7 +367,7 @@ export const alluxioPlugin: FastifyPluginAsync<AlluxioPluginOptions> = async (ap
     nameOperation(req.raw, op);
     if ((op === "download-file") !== (req.method === "GET"))
       throw new AlluxioError("INVALID_ARGUMENT", `${op} takes ${op === "download-file" ? "GET" : "POST"}`);
-    return pathOperation(op, namespacePath(m[1] as string), req, reply);
+    return pathOperation(op, askedPath(m[1] as string), req, reply);
   };
   app.get("/api/v1/paths/*", pathRoute);
   app.post("/api/v1/paths/*", { schema: { body: OptionsBody } }, pathRoute);

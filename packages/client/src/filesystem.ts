@@ -13,6 +13,7 @@ import {
 import { keepTrying, type NatsConnection, type Retrying, request, type Subscription, subscribe } from "@koine/bus";
 import { serviceLogger } from "@koine/log";
 import {
+  bytesLocation,
   type CompletePlan,
   cacheNode,
   DEFAULT_BLOCK_SIZE,
@@ -20,6 +21,7 @@ import {
   Events,
   type FileAttributes,
   type FileInfo,
+  joinPath,
   KoineError,
   type ListKeysReply,
   type ListVersionsReply,
@@ -28,6 +30,7 @@ import {
   MEMBER_TTL_MS,
   Meta,
   type Mount,
+  objectLocation,
   type PersistenceState,
   parsePath,
   type ReadRange,
@@ -42,8 +45,6 @@ import { asChunks, type DataNode, HttpDataNode, LocalPageFiles, type LocalPages,
 import { Membership } from "./membership.ts";
 import { Policies } from "./policies.ts";
 import { MetadataShards } from "./shards.ts";
-
-const EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e";
 
 /** How long a node that failed to answer is passed over (as long as a silent member takes to leave the ring). */
 const SUSPECT_MS = MEMBER_TTL_MS;
@@ -313,7 +314,7 @@ export class FileSystemClient {
   /** The namespace path of a location given as a path ("/data/x") or as an under-store URI of a mount ("s3://bucket/x"). */
   namespacePathOf(location: string): string {
     const path = this.#namespacePathOf(location);
-    parsePath(path); // no NUL, "." or ".." reaches a job or a policy
+    parsePath(path); // no NUL, no bucket named "", "." or ".."
     return path;
   }
 
@@ -343,19 +344,19 @@ export class FileSystemClient {
 
   /** What a decision on `path` looks at: its entry, the nearest explicit directory above it, its top-level directory, every directory above it. */
   async #subjectOf(path: string): Promise<Subject> {
-    const segments = path.split("/").filter((s) => s !== "");
-    const canonical = `/${segments.join("/")}`;
-    const target = await this.find(canonical);
-    const bucket = segments.length === 0 ? undefined : segments.length === 1 ? target : await this.find(`/${segments[0]}`);
+    // Every name counts ("a//b" is no "a/b"), and so does a trailing "/": the folder object "dir/" is a key of its own.
+    const { segments } = parsePath(path);
+    const target = await this.find(path);
+    const bucket = segments.length === 0 ? undefined : segments.length === 1 ? target : await this.find(joinPath(segments.slice(0, 1)));
     const ancestors: FileInfo[] = [];
     let container: FileInfo | undefined;
     for (let depth = segments.length - 1; depth > 0; depth--) {
-      const dir = depth === 1 ? bucket : await this.find(`/${segments.slice(0, depth).join("/")}`);
+      const dir = depth === 1 ? bucket : await this.find(joinPath(segments.slice(0, depth), true));
       if (dir?.type !== "directory") continue;
       ancestors.push(dir);
       if (container === undefined && !dir.implicit) container = dir;
     }
-    return { path: canonical, target, container: container ?? (await this.stat("/")), bucket, ancestors };
+    return { path, target, container: container ?? (await this.stat("/")), bucket, ancestors };
   }
 
   listKeys(bucket: string, options: { prefix: string; delimiter: string; startAfter: string; maxKeys: number }): Promise<ListKeysReply> {
@@ -525,8 +526,7 @@ export class FileSystemClient {
   static rangeOf(file: FileInfo, offset: number, length: number): ReadRange {
     return {
       contentId: file.contentId,
-      mountId: file.ufs.mountId,
-      path: file.ufs.path,
+      ...bytesLocation(file),
       fingerprint: file.ufsFingerprint,
       fileSize: file.size,
       offset,
@@ -592,7 +592,7 @@ export class FileSystemClient {
     } = {},
   ): Promise<FileInfo> {
     const contentId = this.#contentIdFor(options.writer);
-    const location = this.ufsLocationOf(path);
+    const location = objectLocation(this.#mountTable(), path);
     const writeType = options.writeType ?? "CACHE_THROUGH";
     this.assertWritable(path);
     if (writeType === "MUST_CACHE" || writeType === "ASYNC_THROUGH") {
@@ -732,28 +732,16 @@ export class FileSystemClient {
     const bytes = await this.readStream(info);
     const [writer] = this.#candidates(FileSystemClient.blockKey(contentId, 0));
     const data = await this.#node(writer as string).write(
-      { ...this.ufsLocationOf(info.path), contentId, blockSize: info.blockSize, cacheBlocks: [], stage: true },
+      {
+        ...bytesLocation({ type: info.type, ufs: this.ufsLocationOf(info.path) }),
+        contentId,
+        blockSize: info.blockSize,
+        cacheBlocks: [],
+        stage: true,
+      },
       bytes,
     );
     return this.shards.request(Meta.persist, { contentId, data: { ...data, etag: info.etag } }, info.path, { timeoutMs: 60_000 });
-  }
-
-  /** Makes `path` (ending in "/") a folder object: a directory that is also an empty object. */
-  async commitMarker(path: string, attributes: FileAttributes, condition?: WriteCondition): Promise<FileInfo> {
-    const info = await this.shards.request(
-      Meta.commitFile,
-      {
-        path,
-        data: { contentId: "", size: 0, etag: EMPTY_MD5, ufsFingerprint: "" },
-        blockSize: this.blockSize,
-        attributes,
-        createParents: true,
-        ...(condition ? { condition } : {}),
-      },
-      path,
-    );
-    this.#forgetEntry(info.path);
-    return info;
   }
 
   /** Drops the cached pages of these contents on every live cache node; the files stay. */
@@ -831,7 +819,7 @@ export class FileSystemClient {
       parts: plan.parts.map((p) => ({ size: p.size, ...(p.checksums ? { checksums: p.checksums } : {}) })),
       ...(await options.attributesFor?.(plan)),
     };
-    const location = this.ufsLocationOf(plan.upload.path);
+    const location = objectLocation(this.#mountTable(), plan.upload.path);
     const [writer] = this.#candidates(FileSystemClient.blockKey(plan.contentId, 0));
     const data = await this.#node(writer as string).concat({
       ...location,

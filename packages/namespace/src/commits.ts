@@ -1,9 +1,21 @@
 import { enqueue } from "@koine/bus";
-import { ErrorCode, Jobs, KoineError, Meta, parsePath, type Versioning, type WriteCondition, type WrittenData } from "@koine/protocol";
+import {
+  canonicalPath,
+  ErrorCode,
+  Jobs,
+  joinPath,
+  KoineError,
+  Meta,
+  objectLocation,
+  parsePath,
+  type Versioning,
+  type WriteCondition,
+  type WrittenData,
+} from "@koine/protocol";
 import { type PublishTurn, UfsError } from "@koine/ufs";
 import { type Metadata, removeFromUfs } from "./context.ts";
 import type { Settle } from "./intents.ts";
-import { canonical, type InodeRecord, type Namespace, type QuotaHold, type VersionedChange } from "./namespace.ts";
+import type { InodeRecord, Namespace, QuotaHold, VersionedChange } from "./namespace.ts";
 import type { Versions } from "./versions.ts";
 
 type Committed = Awaited<ReturnType<Namespace["commitFile"]>>;
@@ -38,7 +50,7 @@ export function serveCommits(m: Metadata, versions: Versions): { commitWritten: 
   /** Commits under way, by path: a persist waits until there are none, so that it never swaps older bytes over a newer version. */
   const committing = new Map<string, number>();
   const tracked = async <T>(path: string, work: () => Promise<T>): Promise<T> => {
-    const key = canonical(path);
+    const key = canonicalPath(path);
     committing.set(key, (committing.get(key) ?? 0) + 1);
     try {
       return await work();
@@ -56,7 +68,7 @@ export function serveCommits(m: Metadata, versions: Versions): { commitWritten: 
    */
   const swapped = new Map<string, { etag: string }>();
   const swap = (path: string, etag: string): (() => void) => {
-    const key = canonical(path);
+    const key = canonicalPath(path);
     const mark = { etag };
     swapped.set(key, mark);
     return () => {
@@ -67,7 +79,7 @@ export function serveCommits(m: Metadata, versions: Versions): { commitWritten: 
   const checkCondition = (path: string, condition: WriteCondition | undefined): void => {
     if (!condition) return;
     const inode = m.ns.lookup(parsePath(path));
-    const etag = swapped.get(canonical(path))?.etag ?? (inode && (inode.type === "file" || inode.marker) ? inode.etag : undefined);
+    const etag = swapped.get(canonicalPath(path))?.etag ?? (inode && (inode.type === "file" || inode.marker) ? inode.etag : undefined);
     if ("absent" in condition) {
       if (etag !== undefined) throw new KoineError(ErrorCode.ConditionNotMet, `Cannot write "${path}": it exists`);
     } else if (etag === undefined) {
@@ -79,7 +91,7 @@ export function serveCommits(m: Metadata, versions: Versions): { commitWritten: 
 
   /** Makes staged bytes the under-store file of `path` in the publish's turn, if they were staged on its mount. */
   const publishAt = async <T>(path: string, stagedPath: string, stagedOn: string | undefined, turn: PublishTurn<T>) => {
-    const at = m.ns.ufsLocationOf(canonical(path));
+    const at = objectLocation(m.ns.mountList(), path);
     if (stagedOn !== undefined && stagedOn !== at.mountId) {
       await (await m.ufsOf(stagedOn)).discard(stagedPath).catch(() => {});
       throw new KoineError(ErrorCode.Unavailable, `Cannot commit "${path}": the mount table changed while it was written; write it again`);
@@ -119,7 +131,7 @@ export function serveCommits(m: Metadata, versions: Versions): { commitWritten: 
       if (versioning) checkCondition(path, condition);
     } catch (err) {
       if (hold) m.ns.release(hold);
-      if (data.stagedPath) await (await m.ufsOf(data.mountId ?? m.ns.ufsLocationOf(canonical(path)).mountId)).discard(data.stagedPath);
+      if (data.stagedPath) await (await m.ufsOf(data.mountId ?? m.ns.ufsLocationOf(canonicalPath(path)).mountId)).discard(data.stagedPath);
       throw err;
     }
     let intent: Settle | undefined;
@@ -135,7 +147,7 @@ export function serveCommits(m: Metadata, versions: Versions): { commitWritten: 
         return committed;
       }
       // The under-store changes before the journal does: the next leader checks this path if this one dies between.
-      intent ??= await m.intents.begin([canonical(path)]);
+      intent ??= await m.intents.begin([canonicalPath(path)]);
       let published: Awaited<ReturnType<typeof publishAt<Promise<Committed>>>>;
       let refused: unknown;
       try {
@@ -159,7 +171,7 @@ export function serveCommits(m: Metadata, versions: Versions): { commitWritten: 
         if (!(err instanceof UfsError && err.code === "NOT_FOUND")) throw err;
         // The staged bytes are gone. A metadata killed between the rename and its LMDB commit leaves them at the
         // path (a rename keeps the fingerprint): this commit, sent again, finishes that one. Otherwise they are lost.
-        const at = m.ns.ufsLocationOf(canonical(path));
+        const at = objectLocation(m.ns.mountList(), path);
         if ((await (await m.ufsOf(at.mountId)).stat(at.path))?.fingerprint === data.ufsFingerprint) return await commit(data, undefined);
         throw new KoineError(ErrorCode.Unavailable, `Cannot commit "${path}": its staged bytes are gone; write it again`, { cause: err });
       }
@@ -214,7 +226,9 @@ export function serveCommits(m: Metadata, versions: Versions): { commitWritten: 
     if (!inode) {
       throw new KoineError(ErrorCode.NotFound, `Cannot find content ${contentId}: no file holds it pinned or unpersisted`);
     }
-    return { inode, path: m.ns.pathOf(inode) };
+    const path = m.ns.pathOf(inode);
+    // A directory's bytes are its folder object's, "dir/".
+    return { inode, path: inode.type === "directory" ? joinPath(parsePath(path).segments, true) : path };
   };
   m.on(Meta.findContent, ({ contentId }) => {
     const { inode, path } = contentHolder(contentId);
@@ -226,10 +240,10 @@ export function serveCommits(m: Metadata, versions: Versions): { commitWritten: 
     if (!data.stagedPath) throw new KoineError(ErrorCode.InvalidArgument, `Cannot persist "${path}": no staged bytes`);
     const stillHere = () => {
       const inode = m.ns.holderOf(contentId);
-      return inode !== undefined && inode.persistence !== "PERSISTED" && m.ns.pathOf(inode) === canonical(path);
+      return inode !== undefined && inode.persistence !== "PERSISTED" && m.ns.pathOf(inode) === canonicalPath(path);
     };
     const published = await publishAt(path, data.stagedPath, data.mountId, {
-      proceed: () => !committing.has(canonical(path)) && stillHere(),
+      proceed: () => !committing.has(canonicalPath(path)) && stillHere(),
       onSwap: (status) => awaitedLater(m.ns.markPersisted(path, contentId, status.fingerprint)),
     });
     const info = await published.result;

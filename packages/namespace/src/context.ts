@@ -1,9 +1,11 @@
 import { type NatsConnection, publish, Responder } from "@koine/bus";
 import type { Logger } from "@koine/log";
 import {
+  canonicalPath,
   ErrorCode,
   Events,
   type FileInfo,
+  isWithin,
   KoineError,
   type Mount,
   type ReplyOf,
@@ -15,7 +17,7 @@ import {
 } from "@koine/protocol";
 import { UfsError, type UfsRegistry, type UnderFileSystem } from "@koine/ufs";
 import type { Intents } from "./intents.ts";
-import { canonical, type InodeRecord, type Namespace } from "./namespace.ts";
+import type { InodeRecord, Namespace } from "./namespace.ts";
 import type { UfsSync } from "./sync.ts";
 
 /**
@@ -87,7 +89,7 @@ export class Metadata {
 
   /** Whether `path` is this shard's ("/" is every shard's: each holds its own part of the root). */
   owns(path: string): boolean {
-    return canonical(path) === "/" || shardOf(path, this.shard.count) === this.shard.index;
+    return canonicalPath(path) === "/" || shardOf(path, this.shard.count) === this.shard.index;
   }
 
   #checkShard(request: Routed): void {
@@ -161,15 +163,14 @@ export class Metadata {
 
   /** Refuses a change of `path` on a read-only mount. */
   writable(path: string): void {
-    const { mountId } = this.ns.ufsLocationOf(canonical(path));
+    const { mountId } = this.ns.ufsLocationOf(canonicalPath(path));
     const mount = this.ns.mountList().find((m) => m.id === mountId);
     if (mount?.readOnly) throw new KoineError(ErrorCode.PermissionDenied, `Cannot change "${path}": ${mount.uri} is mounted read-only`);
   }
 
   /** A mount point at or below `path` (not the root's). */
   mountPointIn(path: string): Mount | undefined {
-    const at = canonical(path);
-    return this.ns.mountList().find((m) => m.path !== "/" && (m.path === at || m.path.startsWith(`${at}/`)));
+    return this.ns.mountList().find((m) => m.path !== "/" && isWithin(m.path, path));
   }
 }
 

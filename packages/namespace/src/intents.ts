@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "@koine/log";
-import { parsePath, type UfsLocation } from "@koine/protocol";
+import { parentPath, parsePath, type UfsLocation } from "@koine/protocol";
 import type { Database, RootDatabase } from "lmdb";
 import type { Namespace } from "./namespace.ts";
 import type { UfsSync } from "./sync.ts";
@@ -75,7 +75,7 @@ export class Intents {
         if (intent.moves) await settleMoves(intent.moves);
         for (const path of intent.paths) {
           // A directory gone from the under-store is seen in its parent's listing; a file by its own status.
-          if (this.#ns.lookup(parsePath(path))?.type === "directory") await sync.directory(parentOf(path), { loadMetadata: "ALWAYS" });
+          if (this.#ns.lookup(parsePath(path))?.type === "directory") await sync.directory(parentPath(path), { loadMetadata: "ALWAYS" });
           await sync.path(path, { loadMetadata: "ALWAYS" });
         }
         await this.#ns.change("settleIntent", [id]);
@@ -88,9 +88,4 @@ export class Intents {
       }
     }
   }
-}
-
-function parentOf(path: string): string {
-  const cut = path.replace(/\/+$/, "").lastIndexOf("/");
-  return cut <= 0 ? "/" : path.slice(0, cut);
 }

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { tempDir } from "@koine/testkit";
+import fc from "fast-check";
 import { open } from "lmdb";
-import { listKeys } from "./listing.ts";
+import { listKeys, successor } from "./listing.ts";
 import { Namespace } from "./namespace.ts";
 
 /** S3 ListObjects by definition, over a sorted array: the reference. */
@@ -95,4 +96,22 @@ test("listKeys() ends its LMDB read transactions: truncated pages between writes
     .split("\n")
     .filter((line) => /^\s*\d/.test(line));
   assert.ok(readers.length <= 2, `reader slots in use: ${readers.length}`);
+});
+
+test("listing - the successor of a prefix sorts after every key with that prefix, by UTF-8 bytes, to the last code point", () => {
+  assert.equal(successor("a"), "b");
+  assert.equal(successor("😀"), "😁");
+  assert.equal(successor("x\u{1F7FF}"), "x\u{1F800}", "a low surrogate 0xDFFF is no end");
+  assert.equal(successor("x\uD7FF"), "x\uE000", "surrogates are no characters");
+  assert.equal(successor("a\u{10FFFF}"), "b");
+  assert.equal(successor("\u{10FFFF}\u{10FFFF}"), undefined, "nothing sorts after");
+  const bytes = (s: string) => Buffer.from(s);
+  fc.assert(
+    fc.property(fc.string({ unit: "grapheme", minLength: 1 }), fc.string({ unit: "grapheme" }), (prefix, rest) => {
+      const next = successor(prefix);
+      if (next === undefined) return;
+      assert.ok(Buffer.compare(bytes(prefix + rest), bytes(next)) < 0);
+      assert.ok(!next.startsWith(prefix));
+    }),
+  );
 });

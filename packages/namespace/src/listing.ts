@@ -1,4 +1,5 @@
 import {
+  canonicalPath,
   ErrorCode,
   type FileInfo,
   type KeyEntry,
@@ -50,14 +51,25 @@ function* keysFrom(ns: Namespace, dirId: number, base: string, seek: string, ent
   }
 }
 
+/** A walk past the last key. */
+function* noKeys(): Generator<KeyItem> {}
+
 function compareBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-/** The smallest string greater than every string that starts with `prefix`. */
-function successor(prefix: string): string {
-  const last = prefix.charCodeAt(prefix.length - 1);
-  return prefix.slice(0, -1) + String.fromCharCode(last + 1);
+/**
+ * The smallest string greater than every string that starts with `prefix`,
+ * in UTF-8 byte order (by code points: a last U+10FFFF has no next one, and
+ * surrogates are no characters); undefined when no string is greater.
+ */
+export function successor(prefix: string): string | undefined {
+  const points = [...prefix];
+  while (points.length > 0) {
+    const last = (points.pop() as string).codePointAt(0) as number;
+    if (last < 0x10ffff) return points.join("") + String.fromCodePoint(last === 0xd7ff ? 0xe000 : last + 1);
+  }
+  return undefined;
 }
 
 export interface ListKeysOptions {
@@ -81,7 +93,7 @@ export function listKeys(ns: Namespace, options: ListKeysOptions, entered: Enter
   const keys: KeyEntry[] = [];
   const commonPrefixes: string[] = [];
   let last = "";
-  let seek = compareBytes(startAfter, prefix) > 0 ? startAfter : prefix;
+  const seek = compareBytes(startAfter, prefix) > 0 ? startAfter : prefix;
   // A walk holds LMDB read cursors (and so a reader slot) until it is ended:
   // every walk is closed when it is replaced and when the page is done.
   let walk = keysFrom(ns, bucketId, "", seek, entered);
@@ -95,9 +107,9 @@ export function listKeys(ns: Namespace, options: ListKeysOptions, entered: Enter
       const cut = delimiter === "" ? -1 : key.indexOf(delimiter, prefix.length);
       if (cut >= 0) {
         const cp = key.slice(0, cut + delimiter.length);
-        seek = successor(cp);
+        const after = successor(cp);
         walk.return(undefined);
-        walk = keysFrom(ns, bucketId, "", seek, entered);
+        walk = after === undefined ? noKeys() : keysFrom(ns, bucketId, "", after, entered);
         if (startAfter.startsWith(cp)) continue;
         if (keys.length + commonPrefixes.length >= maxKeys) return { keys, commonPrefixes, truncated: true, last };
         commonPrefixes.push(cp);
@@ -183,14 +195,15 @@ export function listVersions(ns: Namespace, options: ListVersionsOptions): ListV
   const last = () => page(true, ...after);
   let seek = compareBytes(keyMarker, prefix) > 0 ? keyMarker : prefix;
   for (;;) {
-    let reseek: string | undefined;
+    /** Where the next walk starts, after a common prefix (undefined: nothing can follow it). */
+    let reseek: { from: string | undefined } | undefined;
     for (const { key, current } of keysWithVersionsFrom(ns, bucketId, base, seek)) {
       if (!key.startsWith(prefix)) return page(false);
       if (compareBytes(key, keyMarker) < 0 || (key === keyMarker && versionIdMarker === "")) continue;
       const cut = delimiter === "" ? -1 : key.indexOf(delimiter, prefix.length);
       if (cut >= 0) {
         const cp = key.slice(0, cut + delimiter.length);
-        reseek = successor(cp);
+        reseek = { from: successor(cp) };
         if (keyMarker.startsWith(cp)) break;
         if (full()) return last();
         commonPrefixes.push(cp);
@@ -201,7 +214,7 @@ export function listVersions(ns: Namespace, options: ListVersionsOptions): ListV
       const all: { info: FileInfo; latest: boolean }[] = [];
       if (current) all.push({ info: ns.info(current, path), latest: true });
       let skipping = key === keyMarker;
-      for (const info of ns.noncurrent(key.endsWith("/") ? path.slice(0, -1) : path)) {
+      for (const info of ns.noncurrent(canonicalPath(path))) {
         if (info.path !== path) continue;
         all.push({ info, latest: all.length === 0 && info.deleteMarker === true });
       }
@@ -215,7 +228,7 @@ export function listVersions(ns: Namespace, options: ListVersionsOptions): ListV
         after = [key, versionIdOf(info)];
       }
     }
-    if (reseek === undefined) return page(false);
-    seek = reseek;
+    if (reseek?.from === undefined) return page(false);
+    seek = reseek.from;
   }
 }

@@ -4,10 +4,9 @@ import { sep } from "node:path";
 import { type ClusterKey, sealProperties } from "@koine/access";
 import { publish } from "@koine/bus";
 import { parseDuration } from "@koine/config";
-import { ErrorCode, Events, KoineError, Meta, type Mount, parsePath } from "@koine/protocol";
+import { canonicalPath, ErrorCode, Events, KoineError, Meta, type Mount, parsePath } from "@koine/protocol";
 import { canonicalUri, openUfs, type UnderFileSystem } from "@koine/ufs";
 import type { Metadata } from "./context.ts";
-import { canonical } from "./namespace.ts";
 import { SYNC_INTERVAL_PROPERTY } from "./sync.ts";
 
 /**
@@ -38,7 +37,7 @@ async function checkMountRoot(uri: string, roots: readonly string[]): Promise<vo
  */
 export function serveMounts(m: Metadata, roots: readonly string[], key: ClusterKey): void {
   m.on(Meta.mount, async ({ path, uri, readOnly, properties }) => {
-    const at = canonical(path);
+    const at = canonicalPath(path);
     parsePath(at);
     const interval = properties?.[SYNC_INTERVAL_PROPERTY];
     if (interval !== undefined) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ErrorCode, KoineError } from "@koine/protocol";
+import { ErrorCode, type FileInfo, KoineError } from "@koine/protocol";
 import { type TestContext, tempDir } from "@koine/testkit";
 import { open } from "lmdb";
 import { Namespace } from "./namespace.ts";
@@ -60,7 +60,6 @@ test("namespace - what the tree refuses: a file under a file without parents mad
   assert.equal(await outcome(() => ns.delete("/bkt/d", {})), ErrorCode.NotEmpty);
   assert.equal(await outcome(() => ns.commitFile("/nope/x", written("c4"), 1024, {}, false)), ErrorCode.NotFound);
   assert.equal(await outcome(() => ns.mkdir("/bkt/d", { exclusive: true })), ErrorCode.AlreadyExists);
-  assert.equal(await outcome(() => ns.commitFile("/bkt/g/", written("c5", 1), 1024, {}, true)), ErrorCode.InvalidArgument);
 
   const moved = await ns.rename("/bkt/d", "/bkt/e");
   assert.equal(moved.path, "/bkt/e");
@@ -68,6 +67,44 @@ test("namespace - what the tree refuses: a file under a file without parents mad
   assert.equal(await outcome(() => ns.stat("/bkt/d/x")), ErrorCode.NotFound);
   assert.notEqual(await outcome(() => ns.rename("/bkt/e", "/bkt/f")), "ok", "a directory onto a file");
 });
+
+test("namespace - any name: '', '.' and '..' are names like any, a folder object holds bytes, no bucket is so named", async (t) => {
+  const ns = await namespace(t);
+  await ns.mkdir("/bkt", {});
+  // S3 keys "g/" with bytes, "a//b", "a/./b", "a/../b", "a//".
+  await ns.commitFile("/bkt/g/", written("c5", 5), 1024, {}, true);
+  assert.deepEqual(pick(ns.stat("/bkt/g/")), { type: "directory", contentId: "c5", size: 5, marker: true, path: "/bkt/g" });
+  for (const [path, id] of [
+    ["/bkt/a//b", "c6"],
+    ["/bkt/a/./b", "c7"],
+    ["/bkt/a/../b", "c8"],
+    ["/bkt/a//", "c9"],
+  ] as const) {
+    await ns.commitFile(path, written(id), 1024, {}, true);
+  }
+  assert.equal(ns.stat("/bkt/a//b").contentId, "c6");
+  assert.equal(ns.stat("/bkt/a/../b").contentId, "c8");
+  assert.deepEqual(pick(ns.stat("/bkt/a//")), { type: "directory", contentId: "c9", size: 3, marker: true, path: "/bkt/a//" });
+  const dirA = ns.get("/bkt/a");
+  assert.deepEqual(
+    [...ns.subtree(dirA, "/bkt/a")].map((item) => item.path),
+    ["/bkt/a/../b", "/bkt/a/..", "/bkt/a/./b", "/bkt/a/.", "/bkt/a//b", "/bkt/a//", "/bkt/a"],
+    "children in S3 key order, a directory named '' written with its trailing '/'",
+  );
+  const removal = await ns.delete("/bkt/a//b", { pruneImplicitParents: true });
+  assert.deepEqual(removal.pruned, [], "the directory '' is also an object (a//): kept");
+  await ns.delete("/bkt/a//", { recursive: true, pruneImplicitParents: true });
+  assert.equal(await outcome(() => ns.stat("/bkt/a//")), ErrorCode.NotFound);
+  const dots = await ns.delete("/bkt/a/./b", { pruneImplicitParents: true });
+  assert.deepEqual(dots.pruned, ["/bkt/a/."]);
+  for (const path of ["/../x", "/./x", "//x", "/.."]) {
+    assert.equal(await outcome(() => ns.commitFile(path, written("c10"), 1024, {}, true)), ErrorCode.InvalidArgument, path);
+  }
+});
+
+function pick(info: FileInfo) {
+  return { type: info.type, contentId: info.contentId, size: info.size, marker: info.marker, path: info.path };
+}
 
 test("namespace - pins: pinned and unpersisted versions are held, found by content, and dropped when replaced", async (t) => {
   const ns = await namespace(t);

@@ -1,8 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
 import {
+  canonicalPath,
+  childPath,
   ErrorCode,
   type FileAttributes,
   type FileInfo,
+  isWithin,
   joinPath,
   KoineError,
   locate,
@@ -11,6 +14,7 @@ import {
   namespaceName,
   type ParsedPath,
   type PersistenceState,
+  parentPath,
   parsePath,
   quotaExceeded,
   type Retention,
@@ -466,9 +470,9 @@ export class Namespace {
    */
   hold(path: string, bytes: number): QuotaHold {
     const top = this.#quotaOf(path);
-    if (top === undefined || bytes <= 0) return { path: canonical(path), top: 0, bytes: 0, released: true };
+    if (top === undefined || bytes <= 0) return { path: canonicalPath(path), top: 0, bytes: 0, released: true };
     this.#checkQuotaOf(top, bytes);
-    const hold: QuotaHold = { path: canonical(path), top: top.id, bytes, released: false };
+    const hold: QuotaHold = { path: canonicalPath(path), top: top.id, bytes, released: false };
     this.#holds.set(hold.path, [...(this.#holds.get(hold.path) ?? []), hold]);
     this.#held.set(hold.top, (this.#held.get(hold.top) ?? 0) + hold.bytes);
     return hold;
@@ -565,7 +569,7 @@ export class Namespace {
   }
 
   stat(path: string): FileInfo {
-    return this.info(this.get(path), canonical(path));
+    return this.info(this.get(path), canonicalPath(path));
   }
 
   hasChildren(dirId: number): boolean {
@@ -682,17 +686,18 @@ export class Namespace {
         const dir = this.#inodes.get(existing) as InodeRecord;
         if (options.exclusive) throw new KoineError(ErrorCode.AlreadyExists, `Cannot make directory "${path}": it exists`);
         if (dir.implicit) this.#inodes.put(dir.id, { ...dir, implicit: false });
-        return this.info({ ...dir, implicit: false }, canonical(path));
+        return this.info({ ...dir, implicit: false }, canonicalPath(path));
       }
       const dir = this.#newDirectory(parent.id, name, { owner, group, mode: options.mode });
       this.#link(dir);
-      return this.info(dir, canonical(path));
+      return this.info(dir, canonicalPath(path));
     });
   }
 
   /**
    * Makes `path` name the bytes just written, replacing what was there.
-   * A path ending in "/" makes a directory that is also an (empty) object.
+   * A path ending in "/" makes a directory that is also an object (S3's
+   * folder object, "a/"), its bytes in the directory's FOLDER_OBJECT.
    */
   commitFile(
     path: string,
@@ -706,9 +711,6 @@ export class Namespace {
     const parsed = parsePath(path);
     const { segments } = parsed;
     if (segments.length === 0) throw new KoineError(ErrorCode.InvalidArgument, `Cannot write "${path}": the root is a directory`);
-    if (parsed.directory && data.size !== 0) {
-      throw new KoineError(ErrorCode.InvalidArgument, `Cannot write "${path}": a name ending in "/" holds no bytes`);
-    }
     return this.#tx(() => {
       const owner = attributes.owner ?? "";
       const group = attributes.group ?? "";
@@ -760,11 +762,11 @@ export class Namespace {
             };
         if (existing) this.#put(dir, existing);
         else this.#link(dir);
-        return { info: this.info(dir, canonical(path)), replaced: undefined, dropped: [] };
+        return { info: this.info(dir, canonicalPath(path)), replaced: undefined, dropped: [] };
       }
       const existingId = this.childId(parent.id, name, "file");
       const replaced = existingId === undefined ? undefined : this.#inodes.get(existingId);
-      const at = canonical(path);
+      const at = canonicalPath(path);
       const kept = replaced && versioned?.kept ? this.#noncurrent(replaced, at, versioned.kept) : undefined;
       const file: InodeRecord = {
         ...newInode(
@@ -823,7 +825,7 @@ export class Namespace {
     if (inode.type === "directory") {
       for (const { value } of this.#children.getRange({ start: [inode.id, ""], end: [inode.id + 1] })) {
         const child = this.#inodes.get(value);
-        if (child) yield* this.subtree(child, `${path}/${child.name}`);
+        if (child) yield* this.subtree(child, childPath(path, child.name));
       }
     }
     yield { inode, path };
@@ -838,7 +840,7 @@ export class Namespace {
   delete(path: string, options: { recursive?: boolean; pruneImplicitParents?: boolean; fileOnly?: boolean }): Promise<Removal> {
     const parsed = parsePath(path);
     if (parsed.segments.length === 0) throw new KoineError(ErrorCode.InvalidArgument, 'Cannot delete "/"');
-    const at = canonical(path);
+    const at = canonicalPath(path);
     return this.#tx(() => {
       const inode = this.lookup(parsed);
       if (!inode) throw new KoineError(ErrorCode.NotFound, `Cannot delete "${path}": no such file or directory`);
@@ -847,7 +849,7 @@ export class Namespace {
       }
       const removal: Removal = { removed: [], pruned: [], keptDirectory: false };
       if (inode.type === "directory" && parsed.directory && inode.marker && this.hasChildren(inode.id)) {
-        this.#put({ ...inode, marker: false, implicit: true, etag: "", size: 0 }, inode);
+        this.#put({ ...inode, marker: false, implicit: true, etag: "", size: 0, contentId: "" }, inode);
         removal.removed.push({ inode, path: at });
         removal.keptDirectory = true;
       } else {
@@ -860,7 +862,7 @@ export class Namespace {
           removal.removed.push(item);
         }
       }
-      if (options.pruneImplicitParents) removal.pruned = this.#pruneFrom(inode.parent, at.slice(0, at.lastIndexOf("/")));
+      if (options.pruneImplicitParents) removal.pruned = this.#pruneFrom(inode.parent, parentPath(at));
       return removal;
     });
   }
@@ -884,7 +886,7 @@ export class Namespace {
       this.#unlink(dir);
       pruned.push(at);
       id = dir.parent;
-      at = at.slice(0, at.lastIndexOf("/"));
+      at = parentPath(at);
     }
   }
 
@@ -893,14 +895,14 @@ export class Namespace {
     const from = parsePath(src);
     const to = parsePath(dst);
     if (to.segments.length === 0 || from.segments.length === 0) throw new KoineError(ErrorCode.InvalidArgument, 'Cannot rename "/"');
-    if (dst.startsWith(`${canonical(src)}/`)) {
+    if (isWithin(dst, src) && canonicalPath(dst) !== canonicalPath(src)) {
       throw new KoineError(ErrorCode.InvalidArgument, `Cannot rename "${src}" into itself`);
     }
     return this.#tx(() => {
       const inode = this.lookup(from);
       if (!inode) throw new KoineError(ErrorCode.NotFound, `Cannot rename "${src}": no such file or directory`);
       if (this.lookup(to)) throw new KoineError(ErrorCode.AlreadyExists, `Cannot rename to "${dst}": it exists`);
-      this.#checkUnlocked(inode, canonical(src), "rename");
+      this.#checkUnlocked(inode, canonicalPath(src), "rename");
       const parent = this.#parentFor(to.segments, dst);
       // A directory's files move with it: their bytes leave one top-level directory's usage for the other's.
       let below = 0;
@@ -914,7 +916,7 @@ export class Namespace {
       const moved = { ...inode, parent: parent.id, name: to.segments[to.segments.length - 1] as string };
       this.#link(moved);
       this.#addUsage(toTop, below);
-      return this.info(moved, canonical(dst));
+      return this.info(moved, canonicalPath(dst));
     });
   }
 
@@ -965,7 +967,7 @@ export class Namespace {
         updated.ttlAction = attributes.ttlAction;
       }
       this.#put(updated, inode);
-      return this.info(updated, canonical(path));
+      return this.info(updated, canonicalPath(path));
     });
   }
 
@@ -1000,7 +1002,7 @@ export class Namespace {
 
   /** The version of `path` with S3 id `versionId`, and whether it is the current one. */
   findVersion(path: string, versionId: string): { info: FileInfo; current: boolean } | undefined {
-    const at = canonical(path);
+    const at = canonicalPath(path);
     const inode = this.lookup(parsePath(path));
     if (inode?.type === "file" && versionIdOf(inode) === versionId) return { info: this.info(inode, at), current: true };
     if (versionId !== "null") {
@@ -1067,7 +1069,7 @@ export class Namespace {
    */
   putDeleteMarker(path: string, change: VersionedChange, owner: string): Promise<VersionsChanged & { marker: FileInfo }> {
     const parsed = parsePath(path);
-    const at = canonical(path);
+    const at = canonicalPath(path);
     return this.#tx(() => {
       const inode = this.lookup(parsed);
       const current = inode?.type === "file" ? inode : undefined;
@@ -1083,7 +1085,7 @@ export class Namespace {
       if (current) {
         this.#unlink(current);
         if (!kept) dropped.push(this.info(current, at));
-        pruned = this.#pruneFrom(current.parent, at.slice(0, at.lastIndexOf("/")));
+        pruned = this.#pruneFrom(current.parent, parentPath(at));
       }
       dropped.push(...this.#settleVersions(at, change.versioning, kept));
       this.#putRecord(marker);
@@ -1103,7 +1105,7 @@ export class Namespace {
     bypassGovernance = false,
   ): Promise<VersionsChanged & { removed: FileInfo }> {
     const parsed = parsePath(path);
-    const at = canonical(path);
+    const at = canonicalPath(path);
     return this.#tx(() => {
       const refuse = (info: FileInfo) => {
         const lock = lockOf(info, this.#now(), bypassGovernance);
@@ -1117,7 +1119,7 @@ export class Namespace {
         removed = this.info(inode, at);
         refuse(removed);
         this.#unlink(inode);
-        if (!restore) pruned = this.#pruneFrom(inode.parent, at.slice(0, at.lastIndexOf("/")));
+        if (!restore) pruned = this.#pruneFrom(inode.parent, parentPath(at));
       } else {
         const record = this.#versions.get([at, which.version]);
         if (record) refuse(record);
@@ -1168,7 +1170,7 @@ export class Namespace {
         const inode = this.get(path);
         const updated = drop(inode) as InodeRecord;
         this.#put(updated, inode);
-        return this.info(updated, canonical(path));
+        return this.info(updated, canonicalPath(path));
       }
       const updated = drop(found.info) as FileInfo;
       this.#versions.put([updated.path, updated.version as string], updated);
@@ -1195,13 +1197,13 @@ export class Namespace {
       const { cachedOn: _cachedOn, ...rest } = inode;
       const updated: InodeRecord = { ...rest, persistence: "PERSISTED", ufsFingerprint, syncedMs: this.#now() };
       this.#put(updated, inode);
-      return this.info(updated, canonical(path));
+      return this.info(updated, canonicalPath(path));
     });
   }
 
   /** The mount whose mount point is `path`, if any. */
   mountAt(path: string): Mount | undefined {
-    return this.#mounts.get(canonical(path));
+    return this.#mounts.get(canonicalPath(path));
   }
 
   /**
@@ -1213,10 +1215,10 @@ export class Namespace {
   addMount(mount: Mount): Promise<FileInfo> {
     const parsed = parsePath(mount.path);
     if (parsed.segments.length === 0) throw new KoineError(ErrorCode.InvalidArgument, 'Cannot mount at "/": it is the root mount');
-    const at = canonical(mount.path);
+    const at = canonicalPath(mount.path);
     return this.#tx(() => {
       for (const other of this.mountList()) {
-        if (other.path !== "/" && (at.startsWith(`${other.path}/`) || other.path.startsWith(`${at}/`))) {
+        if (other.path !== "/" && other.path !== at && (isWithin(at, other.path) || isWithin(other.path, at))) {
           throw new KoineError(ErrorCode.InvalidArgument, `Cannot mount at "${at}": mount points cannot nest ("${other.path}" is mounted)`);
         }
         if (nests(other.uri, mount.uri)) {
@@ -1237,7 +1239,7 @@ export class Namespace {
 
   /** Removes the mount at `path` and its subtree from the namespace (the under-store is left as it is). */
   removeMount(path: string): Promise<Mount> {
-    const at = canonical(path);
+    const at = canonicalPath(path);
     return this.#tx(() => {
       const mount = this.#mounts.get(at);
       if (!mount || at === "/") throw new KoineError(ErrorCode.InvalidArgument, `Cannot unmount "${path}": it is not a mount point`);
@@ -1300,20 +1302,19 @@ export class Namespace {
    * listing began (then it is not compared).
    */
   #reconcilePlan(dirId: number, path: string, entries: readonly UfsStatusEntry[], sinceMs: number): ReconcileStep[] | undefined {
-    const base = path === "/" ? "" : path;
     const dir = this.#inodes.get(dirId);
     if (dir?.type !== "directory" || dir.mtimeMs > sinceMs) return undefined;
     const steps: ReconcileStep[] = [];
     const listed = new Set<string>();
     for (const found of entries) {
       const name = namespaceName(found.name);
-      if (name === undefined || !isAdoptable(name)) continue;
+      if (name === undefined || !isAdoptable(name, found.type)) continue;
       const entry = { ...found, name };
-      if (this.#mounts.get(`${base}/${entry.name}`)) continue;
+      if (this.#mounts.get(childPath(path, entry.name))) continue;
       listed.add(childName(entry.name, entry.type));
       const sameId = this.childId(dirId, entry.name, entry.type);
       if (sameId === undefined) {
-        steps.push({ path: `${base}/${entry.name}`, adopt: entry });
+        steps.push({ path: childPath(path, entry.name), adopt: entry });
         continue;
       }
       const inode = this.#inodes.get(sameId) as InodeRecord;
@@ -1323,19 +1324,19 @@ export class Namespace {
         (inode.syncedMs ?? inode.mtimeMs) < sinceMs &&
         inode.ufsFingerprint !== entry.fingerprint
       ) {
-        steps.push({ path: `${base}/${entry.name}`, changed: { inode, entry } });
+        steps.push({ path: childPath(path, entry.name), changed: { inode, entry } });
       }
     }
     for (const { key, value } of [...this.#children.getRange({ start: [dirId, ""], end: [dirId + 1] })]) {
       if (listed.has(key[1])) continue;
       const child = this.#inodes.get(value);
-      if (!child || this.#mounts.get(`${base}/${child.name}`)) continue;
-      const items = [...this.subtree(child, `${base}/${child.name}`)];
+      if (!child || this.#mounts.get(childPath(path, child.name))) continue;
+      const items = [...this.subtree(child, childPath(path, child.name))];
       const keep = items.some(
         ({ inode, path: p }) =>
           inode.persistence !== "PERSISTED" || (inode.syncedMs ?? inode.mtimeMs) >= sinceMs || this.#mounts.get(p) !== undefined,
       );
-      if (!keep) steps.push({ path: `${base}/${child.name}`, gone: items.map((item) => item.inode) });
+      if (!keep) steps.push({ path: childPath(path, child.name), gone: items.map((item) => item.inode) });
     }
     return steps;
   }
@@ -1392,10 +1393,6 @@ function fileBytes(inode: InodeRecord | undefined): number {
 }
 
 /** "/a/b/" and "/a/b" name the same place; info paths have no trailing "/". */
-export function canonical(path: string): string {
-  return path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
-}
-
 export function newContentId(): string {
   return randomBytes(12).toString("hex");
 }
@@ -1403,9 +1400,9 @@ export function newContentId(): string {
 /** An under-store listing entry. */
 export type UfsStatusEntry = UfsStatus & { name: string };
 
-/** Names an under-store may list that no namespace entry can have. */
-function isAdoptable(name: string): boolean {
-  if (name === "." || name === ".." || name.includes("\0")) return false;
+/** Whether a name an under-store lists can name a namespace entry of `type` (only a directory is named ""). */
+function isAdoptable(name: string, type: UfsStatus["type"]): boolean {
+  if ((name === "" && type === "file") || name.includes("\0")) return false;
   return Buffer.byteLength(name) <= 255;
 }
 

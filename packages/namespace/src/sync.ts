@@ -1,7 +1,7 @@
 import { parseDuration } from "@koine/config";
-import { joinPath, type LoadMetadata, parsePath } from "@koine/protocol";
+import { canonicalPath, joinPath, type LoadMetadata, parsePath } from "@koine/protocol";
 import { UfsError, type UfsRegistry, type UfsStatus } from "@koine/ufs";
-import { canonical, type InodeRecord, type Namespace, ROOT_ID } from "./namespace.ts";
+import { type InodeRecord, type Namespace, ROOT_ID } from "./namespace.ts";
 
 /** How many entries' times of comparison are remembered at most (see UfsSync). */
 const MAX_REMEMBERED = 1_000_000;
@@ -131,9 +131,9 @@ export class UfsSync {
     if (found === segments.length) {
       if (inode.type === "file" && inode.persistence === "PERSISTED" && this.#due(this.#checkedMs(inode) ?? inode.mtimeMs, path, options)) {
         const sinceMs = Date.now();
-        const status = await this.#ufsStat(canonical(path));
+        const status = await this.#ufsStat(canonicalPath(path));
         if (status?.type === "file" && status.fingerprint === inode.ufsFingerprint) this.#unchanged(inode, sinceMs);
-        else if (await this.#ns.refreshFile(inode.id, status, sinceMs)) this.#onChanged([canonical(path)]);
+        else if (await this.#ns.refreshFile(inode.id, status, sinceMs)) this.#onChanged([canonicalPath(path)]);
       }
       return;
     }
@@ -162,7 +162,7 @@ export class UfsSync {
     await this.path(path, options);
     // The directory, even where a file shares its name.
     const inode = this.#ns.lookup({ ...parsePath(path), directory: true });
-    if (inode?.type === "directory") await this.#children(inode, canonical(path), options);
+    if (inode?.type === "directory") await this.#children(inode, canonicalPath(path), options);
   }
 
   async #children(dir: InodeRecord, path: string, options: SyncOptions): Promise<void> {

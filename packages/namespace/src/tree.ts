@@ -1,8 +1,19 @@
-import { ErrorCode, type FileAttributes, type FileInfo, KoineError, Meta, parsePath, type RequestOf } from "@koine/protocol";
+import {
+  bytesLocation,
+  canonicalPath,
+  childPath,
+  ErrorCode,
+  type FileAttributes,
+  type FileInfo,
+  KoineError,
+  Meta,
+  parsePath,
+  type RequestOf,
+} from "@koine/protocol";
 import { Turns } from "@koine/ufs";
 import { type Metadata, removeFromUfs } from "./context.ts";
 import { listKeys } from "./listing.ts";
-import { canonical, type InodeRecord, type PlacedInode } from "./namespace.ts";
+import type { InodeRecord, PlacedInode } from "./namespace.ts";
 import type { SyncOptions } from "./sync.ts";
 
 /** Attributes that change the file itself, not only how it is cached (refused on a read-only mount). */
@@ -71,13 +82,12 @@ export function serveTree(m: Metadata): { deletePath: (req: RequestOf<typeof Met
     const { path, after, limit, recursive } = req;
     await m.sync.directory(path, req).catch(unsynced);
     const dir = m.ns.get(path);
-    const base = canonical(path) === "/" ? "" : canonical(path);
-    if (dir.type !== "directory") return { entries: [m.ns.info(dir, canonical(path))], truncated: false };
+    if (dir.type !== "directory") return { entries: [m.ns.info(dir, canonicalPath(path))], truncated: false };
     const max = limit ?? 10000;
     if (!recursive) {
       const children = m.ns.listChildren(dir.id, after, max + 1);
       return {
-        entries: children.slice(0, max).map((c) => m.ns.info(c, `${base}/${c.name}`)),
+        entries: children.slice(0, max).map((c) => m.ns.info(c, childPath(path, c.name))),
         truncated: children.length > max,
       };
     }
@@ -86,28 +96,29 @@ export function serveTree(m: Metadata): { deletePath: (req: RequestOf<typeof Met
       const walk = (id: number, prefix: string): boolean => {
         for (const c of m.ns.listChildren(id, undefined, Number.MAX_SAFE_INTEGER)) {
           if (entries.length >= max) return false;
-          entries.push(m.ns.info(c, `${prefix}/${c.name}`));
+          const at = childPath(prefix, c.name);
+          entries.push(m.ns.info(c, at));
           if (c.type !== "directory") continue;
-          entered(c, `${prefix}/${c.name}`);
-          if (!walk(c.id, `${prefix}/${c.name}`)) return false;
+          entered(c, at);
+          if (!walk(c.id, at)) return false;
         }
         return true;
       };
-      const complete = walk(dir.id, base);
+      const complete = walk(dir.id, canonicalPath(path));
       return { entries, truncated: !complete };
     };
     return listSyncing(listed, (entered, at) => m.sync.directoryDue(entered, at, req), req);
   });
   m.on(Meta.listKeys, async (req) => {
-    const cut = req.prefix.lastIndexOf("/");
-    const dir = `/${req.bucket}${cut >= 0 ? `/${req.prefix.slice(0, cut)}` : ""}`;
+    // The directory the prefix's keys lie in ("a//x": the directory "" in a, "/b/a//").
+    const dir = canonicalPath(`/${req.bucket}/${req.prefix.slice(0, req.prefix.lastIndexOf("/") + 1)}`);
     if (!isPath(dir)) return listKeys(m.ns, req);
     await m.sync.directory(dir, {}).catch(unsynced);
     // With "/" as delimiter a page enters a directory only to learn whether keys lie below it (then it shows its
     // common prefix): one never compared with the under-store is, others are compared when listed themselves.
     const due = (entered: InodeRecord, path: string) =>
       req.delimiter === "/" ? !m.sync.directoryCompared(entered) : m.sync.directoryDue(entered, path);
-    return listSyncing((entered) => listKeys(m.ns, req, (at, key) => entered(at, `/${req.bucket}/${key.slice(0, -1)}`)), due, {});
+    return listSyncing((entered) => listKeys(m.ns, req, (at, key) => entered(at, canonicalPath(`/${req.bucket}/${key}`))), due, {});
   });
   m.on(Meta.mkdir, async (req) => {
     m.writable(req.path);
@@ -122,13 +133,15 @@ export function serveTree(m: Metadata): { deletePath: (req: RequestOf<typeof Met
     const mountPoint = m.mountPointIn(req.path);
     if (mountPoint)
       throw new KoineError(ErrorCode.InvalidArgument, `Cannot delete "${req.path}": "${mountPoint.path}" is a mount point; unmount it`);
-    const intent = await m.intents.begin([canonical(req.path)]);
+    const intent = await m.intents.begin([canonicalPath(req.path)]);
     try {
       const removal = await m.ns.delete(req.path, req);
       m.crashPoint("after-journal-delete");
       const top = removal.removed[removal.removed.length - 1] as PlacedInode;
       const info = m.ns.info(top.inode, top.path);
-      if (!removal.keptDirectory) await removeFromUfs(info, top.inode, await m.ufsOf(info.ufs.mountId));
+      const ufs = await m.ufsOf(info.ufs.mountId);
+      if (!removal.keptDirectory) await removeFromUfs(info, top.inode, ufs);
+      else await ufs.delete(bytesLocation(info).path).catch(() => {}); // the folder object's bytes; the directory stays
       await m.removePruned(removal.pruned);
       if (top.inode.type === "directory") m.changedTrees(top.path, ...removal.pruned);
       else m.changed(top.path, ...removal.pruned);
@@ -139,20 +152,20 @@ export function serveTree(m: Metadata): { deletePath: (req: RequestOf<typeof Met
   };
   m.on(Meta.delete, deletePath);
   m.on(Meta.rename, ({ src, dst }) =>
-    renames.run(canonical(src), async () => {
+    renames.run(canonicalPath(src), async () => {
       m.writable(src);
       m.writable(dst);
       const mountPoint = m.mountPointIn(src);
       if (mountPoint) throw new KoineError(ErrorCode.InvalidArgument, `Cannot rename "${src}": "${mountPoint.path}" is a mount point`);
       const before = m.ns.stat(src);
-      const target = m.ns.ufsLocationOf(canonical(dst));
+      const target = m.ns.ufsLocationOf(canonicalPath(dst));
       if (target.mountId !== before.ufs.mountId) {
         throw new KoineError(ErrorCode.InvalidArgument, `Cannot rename "${src}" to "${dst}": they are on different mounts`);
       }
       // A file only in the cache has nothing in the under-store to move.
       const inUfs = before.type === "directory" || before.persistence === "PERSISTED";
       const ufs = await m.ufsOf(before.ufs.mountId);
-      const intent = inUfs ? await m.intents.begin([before.path, canonical(dst)]) : undefined;
+      const intent = inUfs ? await m.intents.begin([before.path, canonicalPath(dst)]) : undefined;
       try {
         if (inUfs) await ufs.rename(before.ufs.path, target.path, { directory: before.type === "directory" });
         m.crashPoint("after-ufs-rename");

@@ -1,9 +1,19 @@
-import { ErrorCode, type FileInfo, KoineError, lockOf, Meta, parsePath, type Versioning, versionIdOf } from "@koine/protocol";
+import {
+  canonicalPath,
+  ErrorCode,
+  type FileInfo,
+  KoineError,
+  lockOf,
+  Meta,
+  parsePath,
+  type Versioning,
+  versionIdOf,
+} from "@koine/protocol";
 import { Turns, VERSIONS_DIR } from "@koine/ufs";
 import { type Metadata, removeFromUfs } from "./context.ts";
 import type { Settle, VersionMove } from "./intents.ts";
 import { listVersions } from "./listing.ts";
-import { canonical, type InodeRecord, keepsCurrent, type VersionedChange, type VersionsChanged } from "./namespace.ts";
+import { type InodeRecord, keepsCurrent, type VersionedChange, type VersionsChanged } from "./namespace.ts";
 
 /**
  * S3 versions as metadata keeps them: the current version is the file at
@@ -23,7 +33,7 @@ export class Versions {
 
   /** Runs `change` of `path` after the changes of its versions asked for before. */
   inTurn<T>(path: string, change: () => Promise<T>): Promise<T> {
-    return this.#turns.run(canonical(path), change);
+    return this.#turns.run(canonicalPath(path), change);
   }
 
   /**
@@ -39,14 +49,14 @@ export class Versions {
   ): Promise<{ change: VersionedChange; intent?: Settle }> {
     if (inode?.type !== "file" || !keepsCurrent(versioning, inode)) return { change: { versioning } };
     if (inode.persistence !== "PERSISTED") return { change: { versioning, kept: {} } };
-    const at = this.#m.ns.ufsLocationOf(canonical(path));
+    const at = this.#m.ns.ufsLocationOf(canonicalPath(path));
     const ufs = await this.#m.ufsOf(at.mountId);
     if ((await ufs.stat(at.path))?.fingerprint !== inode.ufsFingerprint) return { change: { versioning } };
     const aside = { mountId: at.mountId, path: `/${VERSIONS_DIR}/${inode.contentId}` };
     // Journaled first: a leader that dies with the bytes moved leaves them to the next one to put where LMDB says.
     const intent = await this.#m.intents.begin(
-      [canonical(path)],
-      [{ path: canonical(path), contentId: inode.contentId, from: at, to: aside }],
+      [canonicalPath(path)],
+      [{ path: canonicalPath(path), contentId: inode.contentId, from: at, to: aside }],
     );
     try {
       await ufs.rename(at.path, aside.path);
@@ -91,9 +101,9 @@ export class Versions {
    */
   async putBack<T>(path: string, record: FileInfo, change: (ufsFingerprint: string) => Promise<T>): Promise<T> {
     if (record.persistence !== "PERSISTED") return change(record.ufsFingerprint);
-    const at = this.#m.ns.ufsLocationOf(canonical(path));
-    const move = { path: canonical(path), contentId: record.contentId, from: record.ufs, to: at };
-    const intent = await this.#m.intents.begin([canonical(path)], [move]);
+    const at = this.#m.ns.ufsLocationOf(canonicalPath(path));
+    const move = { path: canonicalPath(path), contentId: record.contentId, from: record.ufs, to: at };
+    const intent = await this.#m.intents.begin([canonicalPath(path)], [move]);
     try {
       const done = await change(record.ufsFingerprint);
       const ufs = await this.#m.ufsOf(at.mountId);
@@ -139,7 +149,7 @@ export function serveVersions(m: Metadata, versions: Versions, deleteUnversioned
   m.on(Meta.deleteObject, ({ path, versionId, bypassGovernance }) =>
     versions.inTurn(path, async () => {
       m.writable(path);
-      const at = canonical(path);
+      const at = canonicalPath(path);
       const versioning = m.ns.versioningOf(path);
       const current = m.ns.lookup(parsePath(path));
       if (versionId === undefined) {

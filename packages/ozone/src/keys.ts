@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { FileSystemClient } from "@koine/client";
-import { type FileInfo, quotaExceeded } from "@koine/protocol";
+import { type FileInfo, isObjectAt, parentPath, quotaExceeded } from "@koine/protocol";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { BucketHandler } from "./buckets.ts";
 import { badArgument, bucketAt, caller, handler, may, type OzoneContext, params, query, sendJson } from "./context.ts";
@@ -74,8 +74,9 @@ export function keyRoutes(
   };
   const keyAt = async (volume: string, bucket: string, key: string, op: string) => {
     await bucketAt(ctx, volume, bucket, op);
-    const info = await ctx.client.find(`/${volume}/${bucket}/${key}`);
-    if (info?.type !== "file") throw new OzoneError("INVALID_KEY", `${op} failed, error:KEY_NOT_FOUND`, `${volume}/${bucket}/${key}`);
+    const path = `/${volume}/${bucket}/${key}`;
+    const info = await ctx.client.find(path);
+    if (!isObjectAt(info, path)) throw new OzoneError("INVALID_KEY", `${op} failed, error:KEY_NOT_FOUND`, `${volume}/${bucket}/${key}`);
     return info;
   };
 
@@ -163,7 +164,7 @@ export function keyRoutes(
     if (await ctx.client.find(to)) {
       throw new OzoneError("KEY_OPERATION_CONFLICT", "Rename key failed, error:KEY_ALREADY_EXISTS", `${volume}/${bucket}/${toKey}`);
     }
-    const parent = to.slice(0, to.lastIndexOf("/"));
+    const parent = parentPath(to);
     if (!(await ctx.client.find(parent))) await ctx.client.mkdir(parent, { recursive: true, owner: principal.user, mode: 0o700 });
     await ctx.client.rename(from, to);
     return reply.send();

@@ -22,8 +22,8 @@ export type {
 } from "./jobs.ts";
 export * as JobSchemas from "./jobs.ts";
 export { archiveFormatOf, FILE_INDEX_BUCKET, JOBS_BUCKET, POLICIES_BUCKET } from "./jobs.ts";
-export { DEFAULT_BLOCK_SIZE, isWithin, locate, namespaceName, ufsName } from "./mounts.ts";
-export { joinPath, type ParsedPath, parsePath } from "./paths.ts";
+export { bytesLocation, DEFAULT_BLOCK_SIZE, FOLDER_OBJECT, locate, namespaceName, objectLocation, ufsName } from "./mounts.ts";
+export { baseName, canonicalPath, childPath, isWithin, joinPath, type ParsedPath, parentPath, parsePath } from "./paths.ts";
 export { compilePattern, type PathPattern } from "./patterns.ts";
 export { ROLE_PERMISSIONS, SERVICE_ROLES, type ServiceRole, type SubjectPermissions } from "./roles.ts";
 export type { EventType, ReplyOf, RequestOf, Rpc } from "./rpc.ts";
@@ -64,7 +64,7 @@ export type {
   WrittenData,
 } from "./schemas.ts";
 export * as Schemas from "./schemas.ts";
-export { lockOf, versionIdOf } from "./schemas.ts";
+export { isObjectAt, lockOf, versionIdOf } from "./schemas.ts";
 export {
   journalOf,
   MAX_METADATA_SHARDS,

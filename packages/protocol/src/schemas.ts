@@ -167,6 +167,11 @@ export function lockOf(info: Pick<FileInfo, "retention" | "legalHold">, nowMs: n
   return undefined;
 }
 
+/** Whether `info`, found at `path`, is an object: a file, or at "dir/" a directory that is also one (S3's folder object). */
+export function isObjectAt(info: FileInfo | undefined, path: string): info is FileInfo {
+  return info !== undefined && (info.type === "file" || (info.marker === true && path.endsWith("/")));
+}
+
 /** The S3 version id of a version: its place, or "null" (see {@link FileInfo.version}). */
 export function versionIdOf(info: Pick<FileInfo, "version" | "nullVersion">): string {
   return info.version !== undefined && !info.nullVersion ? info.version : "null";

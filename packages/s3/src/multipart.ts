@@ -36,7 +36,6 @@ export async function createMultipartUpload(ctx: S3Context, deps: S3Deps) {
   const bucket = ctx.bucket as string;
   const key = ctx.key as string;
   checkKey(key);
-  if (key.endsWith("/")) throw s3Error("InvalidArgument", 'A key ending in "/" names a folder and holds no bytes in koine');
   const checksum = requestedChecksum(ctx);
   const dir = await requireBucket(deps.client, bucket);
   const upload = await deps.client.createUpload(pathOf(bucket, key), ctx.principal.user, attributesFrom(ctx, dir), checksum);

@@ -14,16 +14,13 @@ export function checkBucketName(name: string): void {
 }
 
 /**
- * Checks an object key. Keys become paths of the namespace and of
- * file-system under-stores, so empty, "." and ".." segments are refused.
+ * Checks an object key: any UTF-8 of up to 1024 bytes but NUL (which no
+ * under-store can name). Empty, "." and ".." segments are names like any.
  */
 export function checkKey(key: string): void {
   if (key === "") throw s3Error("InvalidArgument", "The object key must not be empty");
   if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw s3Error("KeyTooLongError", undefined, { Key: key });
-  const segments = (key.endsWith("/") ? key.slice(0, -1) : key).split("/");
-  if (segments.some((s) => s === "" || s === "." || s === "..") || key.includes("\0")) {
-    throw s3Error("InvalidArgument", 'Object keys cannot contain empty, "." or ".." path segments in koine', { Key: key });
-  }
+  if (key.includes("\0")) throw s3Error("InvalidArgument", "Object keys cannot contain NUL in koine", { Key: key });
 }
 
 /** The namespace path of a bucket, or of a key in it. */

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { FileSystemClient } from "@koine/client";
-import { ErrorCode, type FileAttributes, type FileInfo, KoineError, versionIdOf, type WriteCondition } from "@koine/protocol";
+import { ErrorCode, type FileAttributes, type FileInfo, isObjectAt, KoineError, versionIdOf, type WriteCondition } from "@koine/protocol";
 import { checkPublicGrants, requestedGrants } from "./access.ts";
 import { decodeBody, readSmallBody } from "./body.ts";
 import { requireBucket } from "./buckets.ts";
@@ -22,7 +22,7 @@ const MAX_DELETE_KEYS = 1000;
 export async function resolveObject(client: FileSystemClient, bucket: string, key: string, versionId?: string): Promise<FileInfo> {
   if (versionId !== undefined) return resolveVersion(client, bucket, key, versionId);
   const info = await client.find(pathOf(bucket, key));
-  if (info && (info.type === "file" || (key.endsWith("/") && info.marker))) return info;
+  if (isObjectAt(info, pathOf(bucket, key))) return info;
   const dir = await requireBucket(client, bucket);
   const missing = s3Error("NoSuchKey", undefined, { Key: key });
   if (dir.versioning) {
@@ -151,12 +151,6 @@ export async function putObject(ctx: S3Context, deps: S3Deps) {
   const condition = await writeCondition(ctx, deps);
   const attributes = attributesFrom(ctx, dir);
   const info = await conditionally(ctx, async () => {
-    if (key.endsWith("/")) {
-      await readSmallBody(ctx.req.raw, ctx.auth, deps.bodyIdleTimeoutMs, 0, () =>
-        s3Error("InvalidArgument", 'A key ending in "/" names a folder and holds no bytes in koine', { Key: key }),
-      );
-      return deps.client.commitMarker(pathOf(bucket, key), attributes, condition);
-    }
     return withBody(ctx, deps, (body, length, checksums) =>
       // The checksums are filled in when the body ends, before the commit sends them.
       deps.client.writeFile(pathOf(bucket, key), body, {
@@ -541,17 +535,15 @@ export async function copyObject(ctx: S3Context, deps: S3Deps) {
   if (tagDirective !== "COPY" && tagDirective !== "REPLACE") throw s3Error("InvalidArgument", "Unknown tagging directive.");
   // x-amz-checksum-algorithm: the copy's checksum is taken anew, of that algorithm, as the bytes pass.
   const algorithmHeader = ctx.req.headers["x-amz-checksum-algorithm"];
-  const algorithm = algorithmHeader === undefined || key.endsWith("/") ? undefined : checksumAlgorithm(String(algorithmHeader));
-  const bytes = key.endsWith("/") ? undefined : checksummed(await deps.client.readStream(src), algorithm);
+  const algorithm = algorithmHeader === undefined ? undefined : checksumAlgorithm(String(algorithmHeader));
+  const bytes = checksummed(await deps.client.readStream(src), algorithm);
   const attributes = {
     ...(directive === "REPLACE" ? fresh : copied),
     tags: tagDirective === "REPLACE" ? (fresh.tags ?? {}) : (src.tags ?? {}),
     // Otherwise the bytes are the same, so are their whole-object checksums; the copy is not in parts.
-    checksums: bytes && algorithm ? bytes.checksums : src.checksumType === "COMPOSITE" ? {} : (src.checksums ?? {}),
+    checksums: algorithm ? bytes.checksums : src.checksumType === "COMPOSITE" ? {} : (src.checksums ?? {}),
   };
-  const info = bytes
-    ? await deps.client.writeFile(pathOf(bucket, key), bytes.body, { attributes, sizeHint: src.size })
-    : await deps.client.commitMarker(pathOf(bucket, key), attributes);
+  const info = await deps.client.writeFile(pathOf(bucket, key), bytes.body, { attributes, sizeHint: src.size });
   versionHeader(ctx, info);
   return ctx.reply.type(XML).send(
     s3Xml("CopyObjectResult", {

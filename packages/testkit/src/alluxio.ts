@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { requestAsIs } from "./as_is.ts";
 
 /** A key pair, as the AWS SDK names it. */
 export interface Credentials {
@@ -97,4 +98,25 @@ export async function adminCall(
   });
   assert.equal(res.headers.get("content-type"), "application/json");
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+/**
+ * The Alluxio path of S3 key `key` of `bucket`, as the docs give it:
+ * /<bucket>/<key>, each name percent-encoded, its dots too (%2E), for
+ * "." and ".." are names (send it as is: see {@link requestAsIs}).
+ */
+export function alluxioKeyPath(bucket: string, key: string): string {
+  return `/${[bucket, ...key.split("/")].map((s) => encodeURIComponent(s).replaceAll(".", "%2E")).join("/")}`;
+}
+
+/** The bytes of the file at `path` (percent-encoded, sent as is), read through the streams API. */
+export async function alluxioReadAsIs(base: string, path: string, as: Caller = TEST_CREDENTIALS): Promise<Buffer> {
+  const auth = authOf(as);
+  const opened = await requestAsIs(base, "POST", `/api/v1/paths${path}/open-file`, auth);
+  assert.equal(opened.status, 200, `${path}: ${opened.body}`);
+  const id = Number(opened.body.toString());
+  const read = await requestAsIs(base, "POST", `/api/v1/streams/${id}/read`, auth);
+  assert.equal(read.status, 200, `${path}: ${read.body}`);
+  await requestAsIs(base, "POST", `/api/v1/streams/${id}/close`, auth);
+  return read.body;
 }

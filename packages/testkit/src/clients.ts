@@ -13,7 +13,19 @@ import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { type Credentials, TEST_CREDENTIALS } from "./alluxio.ts";
 
 export type { AlluxioAnswer, Caller, Credentials } from "./alluxio.ts";
-export { adminCall, alluxioCall, alluxioOk, alluxioRead, alluxioWrite, basicAuth, streamCall, TEST_CREDENTIALS } from "./alluxio.ts";
+export {
+  adminCall,
+  alluxioCall,
+  alluxioKeyPath,
+  alluxioOk,
+  alluxioRead,
+  alluxioReadAsIs,
+  alluxioWrite,
+  basicAuth,
+  streamCall,
+  TEST_CREDENTIALS,
+} from "./alluxio.ts";
+export { requestAsIs } from "./as_is.ts";
 export { type OzoneAnswer, ozoneCall, ozoneDate } from "./ozone.ts";
 export { HANG_MS, missingOrWrong, resumedAfter, S3Load, type Tally } from "./s3_load.ts";
 export type { RawResponse, SignOptions } from "./s3_raw.ts";

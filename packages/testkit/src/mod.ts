@@ -102,6 +102,8 @@ const ALL_IN_ONE_PORTS = [
   "KOINE_ADMIN_PORT",
   "KOINE_CACHE_PORT",
   "KOINE_AIS_PORT",
+  // Else the target takes a free port at start, which may be one picked here for another.
+  "KOINE_AIS_TARGET_PORT",
   "KOINE_OZONE_PORT",
   "KOINE_OZONE_OM_PORT",
 ] as const;

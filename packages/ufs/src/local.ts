@@ -5,7 +5,7 @@ import { join, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { UfsError } from "./errors.ts";
-import { safeSegments } from "./path.ts";
+import { pathSegments } from "./path.ts";
 import { Turns } from "./turns.ts";
 import {
   type OwnEntry,
@@ -38,19 +38,32 @@ async function kindAt(abs: string): Promise<Kind | undefined> {
   }
 }
 
+/**
+ * Names that are steps to a file system, never names: "" (S3 "a//b"), "."
+ * and "..". They are stored as these, and listed back.
+ */
+const STEP_NAMES = new Map([
+  ["", ".koine-empty"],
+  [".", ".koine-dot"],
+  ["..", ".koine-dotdot"],
+]);
+const STEP_NAMES_STORED = new Map([...STEP_NAMES].map(([name, stored]) => [stored, name]));
+
 /** The name in directory `dir` of `name` as a `kind`: itself, or its escaped form where the other kind holds the name. */
 async function nameIn(dir: string, name: string, kind: Kind): Promise<string> {
-  const escaped = ESCAPES[kind] + name;
-  const plain = await kindAt(join(dir, name));
-  if (plain === kind) return name;
+  const stored = STEP_NAMES.get(name) ?? name;
+  const escaped = ESCAPES[kind] + stored;
+  const plain = await kindAt(join(dir, stored));
+  if (plain === kind) return stored;
   if (plain !== undefined) return escaped;
-  return (await kindAt(join(dir, escaped))) === kind ? escaped : name;
+  return (await kindAt(join(dir, escaped))) === kind ? escaped : stored;
 }
 
 /** The name a listed name of `kind` stands for. */
 function unescaped(name: string, kind: Kind): string {
   const prefix = ESCAPES[kind];
-  return name.startsWith(prefix) && name.length > prefix.length ? name.slice(prefix.length) : name;
+  const plain = name.startsWith(prefix) && name.length > prefix.length ? name.slice(prefix.length) : name;
+  return STEP_NAMES_STORED.get(plain) ?? plain;
 }
 
 interface StatLike {
@@ -109,10 +122,11 @@ export class LocalUfs implements UnderFileSystem {
    * under the root after symlinks.
    */
   async #resolve(path: string, options: { createParents?: boolean; kind?: Kind } = {}): Promise<string> {
-    const segments = safeSegments(path);
+    const segments = pathSegments(path);
     const root = await this.#realRoot;
     if (segments.length === 0) return root;
-    let realParent = await realpath(join(root, ...segments.slice(0, -1))).catch(() => undefined);
+    const plain = segments.slice(0, -1).every((s) => !STEP_NAMES.has(s));
+    let realParent = plain ? await realpath(join(root, ...segments.slice(0, -1))).catch(() => undefined) : undefined;
     if (realParent === undefined || (await kindAt(realParent)) !== "directory") {
       // Not every directory on the way has its plain name (or is there yet): walked one by one.
       let dir = root;
@@ -211,7 +225,7 @@ export class LocalUfs implements UnderFileSystem {
       if ((err as NodeJS.ErrnoException).code) mapFsError(err, path);
       throw err;
     }
-    const segments = safeSegments(path);
+    const segments = pathSegments(path);
     return { stagedPath: `/${[...segments.slice(0, -1), name].join("/")}`, status: statusOf(await stat(tmp, { bigint: true })) };
   }
 

@@ -8,7 +8,7 @@ export type { UfsErrorCode } from "./errors.ts";
 export { UfsError } from "./errors.ts";
 export { LocalUfs, TEMP_PREFIX } from "./local.ts";
 export { canonicalUri, openUfs } from "./open.ts";
-export { safeSegments } from "./path.ts";
+export { pathSegments } from "./path.ts";
 export { ReadOnlyUfs } from "./read_only.ts";
 export { UfsRegistry } from "./registry.ts";
 export { S3Ufs, type S3UfsOptions, s3OptionsFrom } from "./s3.ts";

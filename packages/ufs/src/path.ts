@@ -1,17 +1,16 @@
 import { UfsError } from "./errors.ts";
 
 /**
- * Splits a store-relative path into its segments, refusing anything that
- * could name a place outside the store: "..", ".", empty segments, NUL.
+ * The names of a store-relative path ("/a/b", "a/b", "/a/b/": one leading
+ * and one trailing "/" are not names, as in namespace paths). A name may be
+ * "", "." or "..": every store keeps them as names (LocalUfs stores them
+ * escaped), so none is ever a step out of the store. NUL is refused.
  */
-export function safeSegments(path: string): string[] {
-  const trimmed = path.replace(/^\/+/, "").replace(/\/+$/, "");
-  if (trimmed === "") return [];
-  const segments = trimmed.split("/");
-  for (const s of segments) {
-    if (s === "" || s === "." || s === ".." || s.includes("\0") || s.includes("\\")) {
-      throw new UfsError("INVALID_ARGUMENT", `Cannot use path "${path}": it has an empty, "." or ".." segment`);
-    }
-  }
+export function pathSegments(path: string): string[] {
+  let body = path.startsWith("/") ? path.slice(1) : path;
+  if (body === "") return [];
+  if (body.endsWith("/")) body = body.slice(0, -1);
+  const segments = body.split("/");
+  if (segments.some((s) => s.includes("\0"))) throw new UfsError("INVALID_ARGUMENT", `Cannot use path "${path}": it contains NUL`);
   return segments;
 }

@@ -16,9 +16,10 @@ import {
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { FOLDER_OBJECT } from "@koine/protocol";
 import { UfsError } from "./errors.ts";
 import { TEMP_PREFIX } from "./local.ts";
-import { safeSegments } from "./path.ts";
+import { pathSegments } from "./path.ts";
 import { Turns } from "./turns.ts";
 import {
   type OwnEntry,
@@ -99,7 +100,7 @@ export class S3Ufs implements UnderFileSystem {
     if (url.protocol !== "s3:" && url.protocol !== "s3a:") throw new UfsError("INVALID_ARGUMENT", `Not an S3 URI: ${uri}`);
     this.bucket = url.hostname;
     if (!this.bucket) throw new UfsError("INVALID_ARGUMENT", `Cannot mount "${uri}": it names no bucket`);
-    const segments = safeSegments(decodeURIComponent(url.pathname));
+    const segments = pathSegments(decodeURIComponent(url.pathname));
     this.prefix = segments.length === 0 ? "" : `${segments.join("/")}/`;
     this.#s3 = new S3Client({
       region: options.region ?? "us-east-1",
@@ -112,10 +113,12 @@ export class S3Ufs implements UnderFileSystem {
     });
   }
 
-  /** The object key of a store-relative path ("" for the root). */
+  /** The object key of a store-relative path ("" for the root); a directory's folder object is its "dir/" key. */
   #key(path: string): string {
-    const segments = safeSegments(path);
-    return segments.length === 0 ? this.prefix.replace(/\/$/, "") : `${this.prefix}${segments.join("/")}`;
+    const segments = pathSegments(path);
+    if (segments.length === 0) return this.prefix.replace(/\/$/, "");
+    if (segments.length > 1 && segments[segments.length - 1] === FOLDER_OBJECT) return `${this.prefix}${segments.slice(0, -1).join("/")}/`;
+    return `${this.prefix}${segments.join("/")}`;
   }
 
   /** The key prefix of what is below a directory. */
@@ -169,8 +172,9 @@ export class S3Ufs implements UnderFileSystem {
     do {
       const page = await this.#listPage(below, token, true).catch((err) => mapS3Error(err, path));
       for (const p of page.CommonPrefixes ?? []) {
+        // A name may be "": "a//" is the directory "" in a.
         const name = (p.Prefix ?? "").slice(below.length, -1);
-        if (name && !name.startsWith(TEMP_PREFIX)) entries.push({ name, type: "directory", size: 0, mtimeMs: 0, fingerprint: "" });
+        if (!name.startsWith(TEMP_PREFIX)) entries.push({ name, type: "directory", size: 0, mtimeMs: 0, fingerprint: "" });
       }
       for (const o of page.Contents ?? []) {
         const name = (o.Key ?? "").slice(below.length);
@@ -233,7 +237,7 @@ export class S3Ufs implements UnderFileSystem {
   }
 
   async stage(path: string, source: Readable | AsyncIterable<Uint8Array>): Promise<StagedWrite> {
-    const segments = safeSegments(path);
+    const segments = pathSegments(path);
     const stagedPath = `/${[...segments.slice(0, -1), `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`].join("/")}`;
     await this.#upload(this.#key(stagedPath), source, path);
     return { stagedPath, status: (await this.#head(this.#key(stagedPath), path)) as UfsStatus };
@@ -293,8 +297,8 @@ export class S3Ufs implements UnderFileSystem {
   async mkdir(path: string): Promise<void> {
     const below = this.#below(path);
     if (below === "" || below === this.prefix) return;
-    const existing = await this.#head(this.#key(path), path);
-    if (existing) throw new UfsError("NOT_A_DIRECTORY", `Cannot make directory "${path}": a file is there`);
+    // A file of the name may be there too (keys "a" and "a/b"); the marker may hold the bytes of the folder object: kept.
+    if (await this.#head(below, path)) return;
     await this.#s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: below, Body: "" })).catch((err) => mapS3Error(err, path));
   }
 
