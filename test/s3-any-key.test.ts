@@ -4,13 +4,16 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import {
+  CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteBucketPolicyCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutBucketPolicyCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
 import { bootCluster } from "@koine/launcher";
@@ -214,6 +217,30 @@ test("s3 any key - empty, '.' and '..' segments are names and a key ending in '/
   assert.equal((await bobRead("x/")).status, 500, "nor through Alluxio");
   assert.equal((await bobRead("../up")).status, 200);
   await s3.send(new DeleteBucketPolicyCommand({ Bucket }));
+
+  // Folder objects have no versions: with versioning enabled, none that holds bytes is written or deleted.
+  const Versioned = "folders-versioned";
+  await s3.send(new CreateBucketCommand({ Bucket: Versioned }));
+  await s3.send(new PutObjectCommand({ Bucket: Versioned, Key: "kept/", Body: "bytes from before" }));
+  await s3.send(new PutObjectCommand({ Bucket: Versioned, Key: "plain", Body: "plain" }));
+  const versioning = (Status: "Enabled" | "Suspended") =>
+    s3.send(new PutBucketVersioningCommand({ Bucket: Versioned, VersioningConfiguration: { Status } }));
+  await versioning("Enabled");
+  assert.equal(await s3Outcome(s3.send(new PutObjectCommand({ Bucket: Versioned, Key: "empty/", Body: "" }))), "ok");
+  const refused = "501 NotImplemented";
+  for (const [what, call] of [
+    ["PUT with bytes", () => s3.send(new PutObjectCommand({ Bucket: Versioned, Key: "empty/", Body: "x" }))],
+    ["copy", () => s3.send(new CopyObjectCommand({ Bucket: Versioned, Key: "copy/", CopySource: `${Versioned}/plain` }))],
+    ["multipart", () => s3.send(new CreateMultipartUploadCommand({ Bucket: Versioned, Key: "multi/" }))],
+    ["delete", () => s3.send(new DeleteObjectCommand({ Bucket: Versioned, Key: "kept/" }))],
+  ] as const) {
+    assert.equal(await s3Outcome(call()), refused, what);
+  }
+  assert.equal(await text(s3, Versioned, "kept/"), "bytes from before");
+  assert.equal(await s3Outcome(s3.send(new DeleteObjectCommand({ Bucket: Versioned, Key: "empty/" }))), "ok");
+  await versioning("Suspended");
+  assert.equal(await s3Outcome(s3.send(new PutObjectCommand({ Bucket: Versioned, Key: "kept/", Body: "replaced" }))), "ok");
+  assert.equal(await text(s3, Versioned, "kept/"), "replaced");
 
   // A folder object's bytes go with it; the directory stays while keys are below it.
   await s3.send(new DeleteObjectCommand({ Bucket, Key: "x/" }));

@@ -13,7 +13,7 @@ import {
 import { isoDate, ownerOf, quoteEtag, type S3Context, type S3Deps } from "./context.ts";
 import { s3Error } from "./errors.ts";
 import { checkKey, pathOf } from "./names.ts";
-import { attributesFrom, checksumElements, copySourceOf, withBody, writeCondition } from "./objects.ts";
+import { attributesFrom, checksumElements, copySourceOf, refuseVersionedFolderBytes, withBody, writeCondition } from "./objects.ts";
 import { versionHeader } from "./versions.ts";
 import { parseS3Xml, s3Xml } from "./xml.ts";
 
@@ -38,6 +38,7 @@ export async function createMultipartUpload(ctx: S3Context, deps: S3Deps) {
   checkKey(key);
   const checksum = requestedChecksum(ctx);
   const dir = await requireBucket(deps.client, bucket);
+  refuseVersionedFolderBytes(dir, key, undefined);
   const upload = await deps.client.createUpload(pathOf(bucket, key), ctx.principal.user, attributesFrom(ctx, dir), checksum);
   if (checksum) ctx.reply.header("x-amz-checksum-algorithm", checksum.algorithm.toUpperCase()).header("x-amz-checksum-type", checksum.type);
   return ctx.reply.type(XML).send(s3Xml("InitiateMultipartUploadResult", { Bucket: bucket, Key: key, UploadId: upload.uploadId }));

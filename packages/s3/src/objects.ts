@@ -148,6 +148,8 @@ export async function putObject(ctx: S3Context, deps: S3Deps) {
   checkKey(key);
   if (ctx.req.headers["x-amz-copy-source"] !== undefined) return copyObject(ctx, deps);
   const dir = await requireBucket(deps.client, bucket);
+  const declared = Number(ctx.req.headers["x-amz-decoded-content-length"] ?? ctx.req.headers["content-length"]);
+  refuseVersionedFolderBytes(dir, key, Number.isNaN(declared) ? undefined : declared);
   const condition = await writeCondition(ctx, deps);
   const attributes = attributesFrom(ctx, dir);
   const info = await conditionally(ctx, async () => {
@@ -444,12 +446,28 @@ async function deleteKey(
   // A folder object ("dir/") has no versions: it is deleted as it is.
   if ((bucket.versioning || versionId !== undefined) && !key.endsWith("/"))
     return client.deleteObject(path, { versionId, bypassGovernance });
+  if (bucket.versioning === "Enabled") refuseVersionedFolderBytes(bucket, key, (await client.find(path))?.size ?? 0);
   try {
     await client.delete(path, { fileOnly: true, pruneImplicitParents: true });
   } catch (err) {
     if (!(err instanceof KoineError && err.code === ErrorCode.NotFound)) throw err;
   }
   return { deleteMarker: false };
+}
+
+/**
+ * Folder objects ("dir/") have no versions in koine: in a bucket with
+ * versioning enabled, writing or deleting one that holds bytes (`bytes`,
+ * unknown: undefined) is refused rather than done with no version kept.
+ * (Suspended, S3 too replaces the null version.)
+ */
+export function refuseVersionedFolderBytes(bucket: FileInfo, key: string, bytes: number | undefined): void {
+  if (bucket.versioning === "Enabled" && key.endsWith("/") && bytes !== 0) {
+    throw s3Error(
+      "NotImplemented",
+      'A folder object (a key ending in "/") holding bytes has no versions in koine: in a bucket with versioning it must be empty',
+    );
+  }
 }
 
 /** "/bucket/key" or "bucket/key", URL-encoded, optionally with "?versionId=<id>". */
@@ -516,6 +534,7 @@ export async function copyObject(ctx: S3Context, deps: S3Deps) {
   if (directive !== "COPY" && directive !== "REPLACE") throw s3Error("InvalidArgument", "Unknown metadata directive.");
   const dir = await requireBucket(deps.client, bucket);
   const { source, src } = await copySourceOf(ctx, deps);
+  refuseVersionedFolderBytes(dir, key, src.size);
   if (source.bucket === bucket && source.key === key && directive === "COPY") {
     throw s3Error(
       "InvalidRequest",
