@@ -17,10 +17,13 @@
 //   scripts/koine ttl|quota|priority add --path p (--time 1h | --size 10GiB | --priority HIGH) | list | remove --path p
 //   scripts/koine metadata status      (each metadata shard's journal, newest snapshot and replicas: which leads, how far each is behind)
 //   scripts/koine nats-config          (the nats-server configuration with every service's user, from the cluster key)
+//   scripts/koine status               (services, cache nodes, metadata, running jobs; exit 1, naming what, when degraded)
+//   scripts/koine top [--interval s]   (a live view: nodes, hit ratio, request rates and latency, running jobs; q quits)
 //   scripts/koine cache-filter add (--pattern re | --default) --type immutable|maxAge|skipCache [--time 10s] | list | remove (--pattern re | --default)
 import { join, resolve } from "node:path";
 import { loadClusterKey, natsUsers } from "@koine/access";
 import { natsServerConfig } from "@koine/bus";
+import { jobProgress, mib, type Overview, type Rates, ratesBetween } from "@koine/overview";
 import { KoineError } from "@koine/protocol";
 import { Presets, SingleBar } from "cli-progress";
 import { argv, echo, sleep } from "zx";
@@ -36,12 +39,15 @@ const USAGE = `usage: scripts/koine user add <accessKey> [secretKey] [--group g 
        scripts/koine ttl|quota|priority add --path p (--time 1h | --size 10GiB | --priority HIGH) | list | remove --path p
        scripts/koine cache-filter add (--pattern re | --default) --type immutable|maxAge|skipCache [--time 10s] | list | remove ...
        scripts/koine metadata status
+       scripts/koine status | top [--interval s]
        scripts/koine nats-config`;
 const [area, action, ...rest] = argv._.map(String);
 const adminUrl = process.env.KOINE_ADMIN_URL ?? "http://127.0.0.1:19999";
 const credentials = `${process.env.KOINE_ACCESS_KEY ?? "koine"}:${process.env.KOINE_SECRET_KEY ?? "koinesecret"}`;
 
 class UsageError extends Error {}
+/** The cluster is degraded: what `status` says is wrong, and its exit is 1. */
+class Degraded extends Error {}
 
 /** Flags given once or more, as a list. */
 const many = (name: string): string[] => {
@@ -130,34 +136,9 @@ async function nodes(): Promise<void> {
   }
 }
 
-const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-
-/** Where a job is: the share done (of its bytes; of its files for a rebalance) and the rest of its line. */
-function progressOf(job: Record<string, unknown>): { share: number; detail: string } {
-  const rebalancing = job.kind === "rebalance";
-  const total = rebalancing ? Number(job.scannedFiles ?? 0) : Number(job.totalBytes ?? 0);
-  const done = rebalancing
-    ? Number(job.cursor ?? 0)
-    : Number(job.loadedBytes ?? 0) + Number(job.freedBytes ?? 0) + Number(job.skippedBytes ?? 0);
-  const share = total > 0 ? done / total : job.state === "SUCCEEDED" ? 1 : 0;
-  const seconds = Number(job.timeElapsedMilliseconds ?? 0) / 1000;
-  const rate = seconds > 0 ? `${mib(Number(job.loadedBytes ?? 0) / seconds)}/s` : "-";
-  if (rebalancing) {
-    return {
-      share,
-      detail: `files ${done}/${total}  blocks cached ${job.cachedBlocks ?? 0}, moved ${job.movedBlocks ?? 0}, pruned ${job.prunedBlocks ?? 0}  ${job.state}`,
-    };
-  }
-  const files = Number(job.loadedNonEmptyFiles ?? 0) + Number(job.freedFiles ?? 0);
-  return {
-    share,
-    detail: `${mib(done)} of ${mib(total)}  files ${files}/${job.scannedFiles ?? 0}  failed ${job.failedFiles ?? 0}  ${rate}  ${job.state}`,
-  };
-}
-
 /** One line of progress, for listings. */
 function progressLine(job: Record<string, unknown>): string {
-  const { share, detail } = progressOf(job);
+  const { share, detail } = jobProgress(job);
   return `${(share * 100).toFixed(0)}%  ${detail}`;
 }
 
@@ -180,7 +161,7 @@ async function showProgress(kind: string, query: string, watch: boolean): Promis
   bar.start(1000, 0, { detail: "" });
   for (;;) {
     const job = await admin("GET", `/api/v1/${kind}?${query}`);
-    const { share, detail } = progressOf(job);
+    const { share, detail } = jobProgress(job);
     bar.update(Math.round(share * 1000), { detail });
     if (job.state !== "RUNNING") {
       bar.stop();
@@ -291,6 +272,111 @@ async function metadata(): Promise<void> {
   }
 }
 
+const age = (ms: number) => {
+  const s = Math.floor(ms / 1000);
+  return s < 120 ? `${s}s` : s < 7200 ? `${Math.floor(s / 60)}m` : `${Math.floor(s / 3600)}h`;
+};
+
+/** What is wrong with the cluster: services gone silent, no live cache node, a metadata shard without a leader. */
+function problemsOf(overview: Overview, shards: { shard: number; replicas: { leads: boolean }[] }[]): string[] {
+  const problems = overview.services
+    .filter((s) => s.state === "DOWN")
+    .map((s) => `${s.role} ${s.id} is down (not heard from for ${age(s.heardMsAgo)}, on ${s.host})`);
+  if (!overview.nodes.some((n) => n.state === "LIVE")) problems.push("no cache node is live");
+  for (const shard of shards) if (!shard.replicas.some((r) => r.leads)) problems.push(`metadata shard ${shard.shard} has no leader`);
+  return problems;
+}
+
+/** One-shot summary; exit 1 naming what is wrong when the cluster is degraded. */
+async function status(): Promise<void> {
+  if (action !== undefined) throw new UsageError();
+  const overview = (await admin("GET", "/api/v1/overview")) as unknown as Overview;
+  const { shards } = (await admin("GET", "/api/v1/metadata")) as unknown as { shards: { shard: number; replicas: { leads: boolean }[] }[] };
+  echo(
+    `services (${overview.services.filter((s) => s.state === "UP").length} up, ${overview.services.filter((s) => s.state === "DOWN").length} down)`,
+  );
+  for (const s of overview.services) {
+    echo(`  ${s.role.padEnd(14)} ${s.id.padEnd(28)} ${s.state.padEnd(5)} ${s.url ?? s.opsUrl ?? "-"}  up ${age(Date.now() - s.startedMs)}`);
+  }
+  echo("cache nodes");
+  for (const n of overview.nodes)
+    echo(`  ${n.id.padEnd(14)} ${n.state.padEnd(16)} ${n.url}  used ${mib(n.usedBytes)} of ${mib(n.capacityBytes)}`);
+  echo(`metadata: ${shards.map((s) => `shard ${s.shard} ${s.replicas.some((r) => r.leads) ? "led" : "NO LEADER"}`).join(", ")}`);
+  for (const job of overview.jobs) echo(`job ${job.kind} ${job.alias}: ${progressLine(job)}`);
+  const problems = problemsOf(overview, shards);
+  if (problems.length > 0) throw new Degraded(["degraded:", ...problems.map((p) => `  ${p}`)].join("\n"));
+  echo("healthy");
+}
+
+/** A frame of `top`: the overview and the rates since the one before. */
+function topFrame(overview: Overview, rates: Rates | undefined, intervalS: number): string {
+  const lines = [`koine top  ${new Date(overview.takenMs).toISOString()}  every ${intervalS} s  (q quits)`, ""];
+  const up = overview.services.filter((s) => s.state === "UP").length;
+  const down = overview.services.filter((s) => s.state === "DOWN");
+  lines.push(`services  ${up} up, ${down.length} down${down.map((s) => `  DOWN: ${s.role} ${s.id}`).join("")}`);
+  const pct = (r: number | undefined) => (r === undefined ? "   -" : `${(r * 100).toFixed(0).padStart(3)}%`);
+  const rate = (bytes: number | undefined) => `${mib(bytes ?? 0)}/s`;
+  lines.push("", "NODE            STATE  USED / CAPACITY           HIT   MEMORY        DISK          UNDER-STORE");
+  for (const n of overview.nodes) {
+    const r = rates?.nodes[n.id];
+    lines.push(
+      `${n.id.padEnd(15)} ${n.state.slice(0, 6).padEnd(6)} ${`${mib(n.usedBytes)} / ${mib(n.capacityBytes)}`.padEnd(25)} ${pct(r?.hitRatio)}  ${rate(r?.memoryBytesPerSecond).padEnd(13)} ${rate(r?.diskBytesPerSecond).padEnd(13)} ${rate(r?.ufsBytesPerSecond)}`,
+    );
+  }
+  lines.push(
+    `cache hit ratio ${pct(rates?.cache.hitRatio)}`,
+    "",
+    "DIALECT         REQ/S     P50 MS    P99 MS    5XX/S   IN            OUT",
+  );
+  const ms = (v: number | undefined) => (v === undefined ? "-" : v.toFixed(1));
+  for (const name of Object.keys(overview.dialects).sort()) {
+    const d = rates?.dialects[name];
+    lines.push(
+      `${name.padEnd(15)} ${(d?.requestsPerSecond ?? 0).toFixed(1).padStart(7)}   ${ms(d?.p50Ms).padStart(7)}   ${ms(d?.p99Ms).padStart(7)}   ${(d?.serverErrorsPerSecond ?? 0).toFixed(1).padStart(5)}   ${rate(d?.receivedBytesPerSecond).padEnd(13)} ${rate(d?.sentBytesPerSecond)}`,
+    );
+  }
+  lines.push("", `JOBS (${overview.jobs.length} running)`);
+  for (const job of overview.jobs) {
+    const { share, detail } = jobProgress(job);
+    const filled = Math.round(share * 30);
+    lines.push(
+      `${String(job.kind).padEnd(9)} ${String(job.alias).padEnd(20)} [${"#".repeat(filled)}${".".repeat(30 - filled)}] ${(share * 100).toFixed(0).padStart(3)}%  ${detail}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** Redraws the overview in place every interval until q or Ctrl-C. */
+async function top(): Promise<void> {
+  if (action !== undefined) throw new UsageError();
+  const intervalS = Number(argv.interval ?? 1);
+  if (!(intervalS > 0)) throw new UsageError();
+  let quit = false;
+  if (process.stdin.isTTY) {
+    process.stdin.setRawMode(true);
+    process.stdin.on("data", (key: Buffer) => {
+      if (key[0] === 0x71 || key[0] === 0x03) quit = true;
+    });
+  }
+  process.on("SIGINT", () => {
+    quit = true;
+  });
+  let before: Overview | undefined;
+  try {
+    while (!quit) {
+      const overview = (await admin("GET", "/api/v1/overview")) as unknown as Overview;
+      const rates = before ? ratesBetween(before, overview) : undefined;
+      // Home, clear to the end, then the frame: no flicker of a whole clear.
+      process.stdout.write(`\x1b[H\x1b[J${topFrame(overview, rates, intervalS)}\n`);
+      before = overview;
+      for (let waited = 0; waited < intervalS * 1000 && !quit; waited += 100) await sleep(100);
+    }
+  } finally {
+    if (process.stdin.isTTY) process.stdin.setRawMode(false);
+    process.stdin.pause();
+  }
+}
+
 const areas: Record<string, () => Promise<void>> = {
   user: users,
   "nats-config": natsConfig,
@@ -304,6 +390,8 @@ const areas: Record<string, () => Promise<void>> = {
   quota: policy("quota"),
   priority: policy("priority"),
   "cache-filter": policy("cache-filter"),
+  status,
+  top,
 };
 
 async function main(): Promise<number> {
@@ -316,6 +404,10 @@ async function main(): Promise<number> {
     if (err instanceof UsageError) {
       echo(USAGE);
       return 2;
+    }
+    if (err instanceof Degraded) {
+      echo(err.message);
+      return 1;
     }
     console.error(`koine: ${err instanceof KoineError || err instanceof Error ? err.message : String(err)}`);
     return 1;

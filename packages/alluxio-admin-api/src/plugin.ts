@@ -4,6 +4,7 @@ import type { Identities } from "@koine/access";
 import type { Cluster, Policies } from "@koine/client";
 import { parseDuration, parseSize } from "@koine/config";
 import { jsonBodies } from "@koine/frontend";
+import { collectOverview } from "@koine/overview";
 import {
   compilePattern,
   ErrorCode,
@@ -53,6 +54,9 @@ function loadOptionsOf(value: unknown): JobOptions {
 }
 
 /** The job JSON as Alluxio shows it: empty values omitted; throughput (bytes per second read from the under-stores) added. */
+/** How long the overview waits for one process's metrics. */
+const SCRAPE_TIMEOUT_MS = 2_000;
+
 function shown(record: JobRecord): Record<string, unknown> {
   const seconds = record.timeElapsedMilliseconds / 1000;
   const throughput = seconds > 0 ? Math.round(record.ufsReadBytes / seconds) : 0;
@@ -201,6 +205,27 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (root, 
       startTime: new Date(m.startedMs).toISOString(),
     })),
   }));
+
+  // Every service of the cluster (a koine extension): UP while it heartbeats, DOWN once silent.
+  app.get("/api/v1/services", async () => ({
+    results: (await cluster.services()).map(({ startedMs, heardMs: _heard, ...service }) => ({
+      ...service,
+      startTime: new Date(startedMs).toISOString(),
+    })),
+  }));
+
+  // The cluster at a glance (a koine extension): services, nodes, every process's metrics added up, running jobs.
+  app.get("/api/v1/overview", async () =>
+    collectOverview({
+      services: await cluster.services(),
+      members: cluster.nodes(),
+      jobs: (await cluster.jobs.list()).filter((job) => job.state === "RUNNING").map(shown),
+      scrape: async (url) => {
+        const res = await fetch(url, { signal: AbortSignal.timeout(SCRAPE_TIMEOUT_MS) });
+        return res.ok ? res.text() : undefined;
+      },
+    }),
+  );
 
   // Metadata's shards and their replicas (a koine extension): which leads, how far each is behind its journal.
   app.get("/api/v1/metadata", async () => ({

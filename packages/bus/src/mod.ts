@@ -37,4 +37,5 @@ export { requestIdHeaders, withRequestIdOf } from "./request_id.ts";
 export { keepTrying, type Retrying } from "./retry.ts";
 export type { RequestOptions, ServeOptions } from "./rpc.ts";
 export { DEFAULT_REQUEST_TIMEOUT_MS, publish, Responder, request, serve, subscribe } from "./rpc.ts";
+export { type Announcement, announceService, listServices, type ServiceState } from "./services.ts";
 export { type Snapshot, SnapshotStore } from "./snapshots.ts";

@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { type ClusterKey, DataRequestSigner, openProperties, PageSealer } from "@koine/access";
-import { connectService, keepTrying, Responder, subscribe } from "@koine/bus";
+import { announceService, connectService, keepTrying, Responder, subscribe } from "@koine/bus";
 import { MetadataShards, Policies } from "@koine/client";
 import type { Tls } from "@koine/config";
 import { opsRoutes, schemeOf } from "@koine/frontend";
@@ -157,6 +157,7 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
     usedBytes: store.usedBytes,
   }));
   joined = member;
+  const announced = announceService(nc, { role: "cache-node", id: options.nodeId, opsUrl: url, url });
   responder
     .on(control.decommission, () => member.decommission())
     .on(control.leave, async () => {
@@ -181,6 +182,7 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
       clearInterval(expiry);
       policies.close();
       await member.stop(true).catch(() => {});
+      await announced.stop();
       responder.close();
       for (const s of subscriptions) s.unsubscribe();
       await app.close();
@@ -193,6 +195,7 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<CacheNo
       unreport();
       loadingPins.stop();
       await member.stop(false);
+      await announced.stop(false);
       clearInterval(expiry);
       policies.close();
       app.server.closeAllConnections();

@@ -5,8 +5,10 @@ import {
   Journal,
   type KV,
   LastHeard,
+  listServices,
   openKv,
   request,
+  type ServiceState,
   type Snapshot,
   SnapshotStore,
   whenJetStreamReady,
@@ -193,6 +195,11 @@ export class Cluster {
       { kind: "rebalance", alias: target, paths: ["/"], index: "", options },
       (r) => r.alias === target && !!r.options.pruneOnly === !!options.pruneOnly && r.options.decommission === options.decommission,
     );
+  }
+
+  /** Every service announced (`announceService`): UP, or DOWN once silent. */
+  services(): Promise<ServiceState[]> {
+    return listServices(this.client.nc);
   }
 
   /** The cache nodes in this client's view. */

@@ -1,6 +1,7 @@
 import type { AddressInfo, Server } from "node:net";
+import { hostname } from "node:os";
 import type { ClusterKey } from "@koine/access";
-import { connectService } from "@koine/bus";
+import { announceService, connectService } from "@koine/bus";
 import { type DataNode, FileSystemClient, type LocalPages } from "@koine/client";
 import type { Tls } from "@koine/config";
 import { serviceLogger } from "@koine/log";
@@ -112,10 +113,16 @@ export async function startFrontEnd(
     throw err;
   }
   const port = (app.server.address() as AddressInfo).port;
+  const url = `${schemeOf(options.tls)}://127.0.0.1:${port}`;
+  // A worker serves its first process's port: that one is the service.
+  const announced = options.inheritedSocket
+    ? undefined
+    : announceService(nc, { role: options.role, id: `${hostname()}-${port}`, url, opsUrl: `${url}${options.opsPrefix ?? ""}` });
   return {
-    url: `${schemeOf(options.tls)}://127.0.0.1:${port}`,
+    url,
     port,
     async stop() {
+      await announced?.stop();
       // In-flight requests may finish; a client that stopped reading its response is cut off after a grace period.
       await workers?.stop();
       const cutOff = setTimeout(() => app.server.closeAllConnections(), STOP_GRACE_MS);

@@ -107,6 +107,8 @@ export interface NamespaceOptions {
 
 export interface ServedNamespace {
   nc: NatsConnection;
+  /** This replica's id (the same for each shard it serves). */
+  replica: string;
   stop(): Promise<void>;
 }
 
@@ -407,6 +409,7 @@ export async function serveNamespace(options: NamespaceOptions): Promise<ServedN
 
   return {
     nc,
+    replica,
     async stop() {
       stopping = true;
       presence.stop();

@@ -54,6 +54,7 @@ export type {
   PublicAccessBlock,
   PutUserRequest,
   Retention,
+  ServiceEntry,
   TtlAction,
   UfsLocation,
   Upload,
@@ -92,4 +93,8 @@ export {
   METADATA_REPLICA_TTL_MS,
   METADATA_SNAPSHOTS,
   Meta,
+  SERVICE_DOWN_MS,
+  SERVICE_FORGET_MS,
+  SERVICE_HEARTBEAT_MS,
+  SERVICES_BUCKET,
 } from "./subjects.ts";

@@ -59,8 +59,11 @@ const GATEWAY: SubjectPermissions = {
   subscribe: { allow: LISTEN, deny: [] },
 };
 
-/** Each role's subjects (`allow_responses` lets every subscriber answer the requests it hears). */
-export const ROLE_PERMISSIONS: Record<ServiceRole, SubjectPermissions> = {
+/** Where a role announces its services: its own keys of the services bucket only. */
+const announces = (role: ServiceRole) => `$KV.koine-services.${role}.>`;
+
+/** Each role's own subjects. */
+const OWN_PERMISSIONS: Record<ServiceRole, SubjectPermissions> = {
   metadata: {
     // koine.journal.>: the namespace's journal, which only metadata appends to; its replicas' leases and snapshots.
     publish: {
@@ -115,3 +118,11 @@ export const ROLE_PERMISSIONS: Record<ServiceRole, SubjectPermissions> = {
     subscribe: { allow: LISTEN, deny: [] },
   },
 };
+
+/** Each role's subjects, and its announcements (`allow_responses` lets every subscriber answer the requests it hears). */
+export const ROLE_PERMISSIONS = Object.fromEntries(
+  SERVICE_ROLES.map((role) => {
+    const own = OWN_PERMISSIONS[role];
+    return [role, { ...own, publish: { ...own.publish, allow: [...own.publish.allow, announces(role)] } }];
+  }),
+) as Record<ServiceRole, SubjectPermissions>;

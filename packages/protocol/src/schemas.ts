@@ -574,6 +574,21 @@ export const Member = T.Object({
   startedMs: T.Number(),
 });
 export type Member = Static<typeof Member>;
+/** A running koine service, as it announces itself in {@link SERVICES_BUCKET} (see `announceService` of @koine/bus). */
+export const ServiceEntry = T.Object({
+  role: T.String(),
+  /** Unique among the role's services: a cache node's id, a metadata replica's, a front-end's host-pid-port. */
+  id: T.String(),
+  /** Where its `/healthz`, `/readyz` and `/metrics` are (none: it opens no port, as metadata in the all-in-one process). */
+  opsUrl: T.Optional(T.String()),
+  /** The address its clients use, when it serves one. */
+  url: T.Optional(T.String()),
+  host: T.String(),
+  pid: T.Integer(),
+  startedMs: T.Number(),
+  heardMs: T.Number(),
+});
+export type ServiceEntry = Static<typeof ServiceEntry>;
 /** A cache node that left the cluster (decommissioned or stopped). */
 export const MemberLeftEvent = T.Object({ id: T.String() });
 

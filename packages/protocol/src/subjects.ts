@@ -93,6 +93,14 @@ export const MEMBERS_BUCKET = "koine-members";
 export const MEMBER_TTL_MS = 10_000;
 export const MEMBER_HEARTBEAT_MS = 2_000;
 
+/** The JetStream KV bucket where every service announces itself (see ServiceEntry), every {@link SERVICE_HEARTBEAT_MS}. */
+export const SERVICES_BUCKET = "koine-services";
+export const SERVICE_HEARTBEAT_MS = 2_000;
+/** A service not heard from for this long is down (killed, cut off, hung). */
+export const SERVICE_DOWN_MS = 10_000;
+/** A service down this long is forgotten (the bucket's age limit); one that stops says so at once. */
+export const SERVICE_FORGET_MS = 3_600_000;
+
 /** The JetStream work queue of jobs: one subject per job kind. */
 export const JOBS_STREAM = "KOINE_JOBS";
 export const JOBS_SUBJECTS = "koine.jobs.>";

@@ -1,4 +1,5 @@
-import { connectService, withRequestIdOf, workQueueConsumer } from "@koine/bus";
+import { hostname } from "node:os";
+import { announceService, connectService, withRequestIdOf, workQueueConsumer } from "@koine/bus";
 import { FileSystemClient, JobStore } from "@koine/client";
 import { readiness, startOpsHost } from "@koine/frontend";
 import { jobsEnded, jobsRunning, runJob } from "@koine/jobs";
@@ -126,16 +127,19 @@ export async function start(options: JobRunnerOptions): Promise<JobRunner> {
     }
   })();
   const ops = options.ops && (await startOpsHost(log, options.ops, () => readiness(client), options.tls));
+  const announced = announceService(nc, { role: "job-runner", id: `${hostname()}-${process.pid}`, ...(ops ? { opsUrl: ops.url } : {}) });
   return {
     ...(ops ? { opsUrl: ops.url } : {}),
     async abort() {
       stopping = true;
+      await announced.stop(false);
       await ops?.close();
       await nc.close();
       await client.close();
     },
     async stop() {
       stopping = true;
+      await announced.stop();
       await ops?.close();
       await done;
       await client.close();

@@ -1,3 +1,4 @@
+import { announceService } from "@koine/bus";
 import { startOpsHost } from "@koine/frontend";
 import { serviceLogger } from "@koine/log";
 import { type ServedNamespace, serveNamespace } from "@koine/namespace";
@@ -21,9 +22,12 @@ export async function start(options: MetadataOptions): Promise<MetadataService> 
     return { ready: nats, nats };
   };
   const ops = options.ops && (await startOpsHost(serviceLogger("metadata"), options.ops, connected, options.tls));
+  const [first] = shards as [ServedNamespace];
+  const announced = announceService(first.nc, { role: "metadata", id: first.replica, ...(ops ? { opsUrl: ops.url } : {}) });
   return {
     ...(ops ? { opsUrl: ops.url } : {}),
     async stop() {
+      await announced.stop();
       await ops?.close();
       await Promise.all(shards.map((shard) => shard.stop()));
     },
