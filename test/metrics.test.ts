@@ -118,6 +118,9 @@ test("metrics - every service of a multi-process cluster serves Prometheus text 
   assert.equal(moved("alluxio", "koine_http_requests_total", { dialect: "alluxio", operation: "open-file", status: "200" }), 1);
   assert.equal(moved("alluxio", "koine_http_sent_bytes_total", { dialect: "alluxio", operation: "streams/read" }), body.length);
   assert.equal(moved("admin", "koine_http_requests_total", { dialect: "alluxio-admin", status: "200" }) >= 2, true);
+  // An answer fastify sends whole (its length given to writeHead, not set as a header): counted too.
+  const submitAnswer = Buffer.byteLength(JSON.stringify(submitted.json));
+  assert.equal(moved("admin", "koine_http_sent_bytes_total", { dialect: "alluxio-admin", operation: "POST /api/v1/load" }), submitAnswer);
   for (const service of ["s3", "alluxio", "admin"] as const) {
     assert.equal(sum(after[service] as Map<string, number>, "koine_http_requests_in_flight"), 1, `${service}: only the scrape itself`);
   }

@@ -75,8 +75,9 @@ const seconds = histogram({
 const OPERATION = Symbol("koine.operation");
 const RECEIVED = Symbol("koine.received");
 const SENT = Symbol("koine.sent");
+const DECLARED = Symbol("koine.declared");
 type Observed = IncomingMessage & { [OPERATION]?: string; [RECEIVED]?: number };
-type Answer = ServerResponse & { [SENT]?: number };
+type Answer = ServerResponse & { [SENT]?: number; [DECLARED]?: number };
 
 /** Names the operation a request is (S3's "GetObject", ...), for its metrics; else it goes by method and route. */
 export function nameOperation(req: IncomingMessage, operation: string): void {
@@ -102,6 +103,14 @@ export function observeHttp(req: IncomingMessage, res: ServerResponse, dialect: 
       return push.call(this, chunk, encoding);
     };
   }
+  // Fastify passes a buffered answer's headers to writeHead, where getHeader does not see them: its length is taken there.
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: Answer, ...args: unknown[]) {
+    const headers = args.find((a): a is Record<string, unknown> => typeof a === "object" && a !== null && !Array.isArray(a));
+    const length = Number(headers?.["content-length"] ?? headers?.["Content-Length"]);
+    if (Number.isFinite(length)) this[DECLARED] = length;
+    return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+  } as ServerResponse["writeHead"];
   res.once("close", () => {
     inFlight.set(dialect, (inFlight.get(dialect) ?? 1) - 1);
     const s = seriesOf(dialect, (req as Observed)[OPERATION] ?? route);
@@ -116,7 +125,7 @@ export function observeHttp(req: IncomingMessage, res: ServerResponse, dialect: 
 function bytesSent(req: IncomingMessage, res: Answer): number {
   if (res[SENT] !== undefined) return res[SENT];
   if (!res.writableFinished || req.method === "HEAD" || res.statusCode === 204 || res.statusCode === 304) return 0;
-  return Number(res.getHeader("content-length") ?? 0) || 0;
+  return Number(res.getHeader("content-length") ?? res[DECLARED] ?? 0) || 0;
 }
 
 /**
