@@ -8,6 +8,8 @@ const root = new URL("..", import.meta.url).pathname;
 $.cwd = root;
 
 await $`pnpm exec tsc --noEmit -p .`;
+// The console's browser code, with the DOM's types (apart: they would change fetch's for Node code).
+await $`pnpm exec tsc --noEmit -p packages/console-app`;
 await $`pnpm exec biome check .`;
 await $`pnpm exec tsx scripts/check-deps.ts`;
 

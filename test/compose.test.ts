@@ -33,6 +33,7 @@ test("compose - the multi-host file is valid and describes every service, cache 
     "alluxio-admin",
     "alluxio-proxy",
     "cache-node",
+    "console",
     "grafana",
     "job-runner",
     "metadata",
@@ -51,7 +52,7 @@ test("compose - the multi-host file is valid and describes every service, cache 
   assert.match(config, /KOINE_NATS_URL: nats:\/\/nats1:4222,nats:\/\/nats2:4222,nats:\/\/nats3:4222/);
   // Published: the client ports only.
   const published = [...config.matchAll(/published: "?(\d+)"?/g)].map((m) => m[1]).sort();
-  assert.deepEqual(published, ["19999", "3000", "39999", "8080", "9000", "9090", "9874", "9880"]);
+  assert.deepEqual(published, ["19990", "19999", "3000", "39999", "8080", "9000", "9090", "9874", "9880"]);
 });
 
 test("compose - the image's contents: pnpm deploy of every service, each started by the entrypoint from it", async (t) => {

@@ -8,6 +8,7 @@ import * as admin from "@koine/alluxio-admin";
 import * as alluxio from "@koine/alluxio-proxy";
 import * as cacheNode from "@koine/cache-node";
 import { KNOWN_SETTINGS, readSettings, Setting, unknownSettings } from "@koine/config";
+import * as webConsole from "@koine/console";
 import * as jobRunner from "@koine/job-runner";
 import * as launcher from "@koine/launcher";
 import * as metadata from "@koine/metadata";
@@ -68,7 +69,7 @@ test("config - settings are read by kind with their defaults; a bad one is one l
 });
 
 test("config - every setting a service, the launcher or a script reads is known, and an unknown one is named with the closest", () => {
-  const schemas = [metadata, cacheNode, jobRunner, s3, alluxio, admin, ais, ozone, launcher].map((m) => m.Settings);
+  const schemas = [metadata, cacheNode, jobRunner, s3, alluxio, admin, ais, ozone, webConsole, launcher].map((m) => m.Settings);
   const read = new Set(schemas.flatMap((s) => Object.keys(s.properties)));
   // Read by the log package and the operator scripts, which have no schema of their own.
   for (const name of ["KOINE_LOG_LEVEL", "KOINE_ADMIN_URL", "KOINE_HOSTS_NETWORK", "KOINE_HOSTS_SUBNET"]) read.add(name);

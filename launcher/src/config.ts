@@ -5,6 +5,7 @@ import * as admin from "@koine/alluxio-admin";
 import * as alluxio from "@koine/alluxio-proxy";
 import * as cacheNode from "@koine/cache-node";
 import { mountRootsOf, readSettings, Setting, SHARED_SETTINGS, tlsOf } from "@koine/config";
+import * as consoleService from "@koine/console";
 import * as metadata from "@koine/metadata";
 import { parseUsers, USER_SETTINGS } from "@koine/namespace";
 import { type OzoneAuthMode, parseOzoneGroups } from "@koine/ozone";
@@ -41,6 +42,7 @@ export const Settings = T.Object({
   KOINE_S3_WORKERS: s3.Settings.properties.KOINE_S3_WORKERS,
   KOINE_ALLUXIO_PORT,
   KOINE_ADMIN_PORT,
+  KOINE_CONSOLE_PORT: consoleService.Settings.properties.KOINE_CONSOLE_PORT,
   KOINE_AIS_PORT: ais.Settings.properties.KOINE_AIS_PORT,
   KOINE_OZONE_PORT: ozone.Settings.properties.KOINE_OZONE_PORT,
   KOINE_OZONE_OM_PORT: ozone.Settings.properties.KOINE_OZONE_OM_PORT,
@@ -78,6 +80,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): LocalClusterO
     bindHost: s.KOINE_BIND_HOST,
     alluxioPort: s.KOINE_ALLUXIO_PORT,
     adminPort: s.KOINE_ADMIN_PORT,
+    consolePort: s.KOINE_CONSOLE_PORT,
     aisPort: s.KOINE_AIS_PORT,
     ozonePort: s.KOINE_OZONE_PORT,
     ozoneOmPort: s.KOINE_OZONE_OM_PORT,

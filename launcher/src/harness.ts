@@ -18,6 +18,7 @@ export async function bootCluster(
     s3Port: 0,
     alluxioPort: 0,
     adminPort: 0,
+    consolePort: 0,
     aisPort: 0,
     ozonePort: 0,
     ozoneOmPort: 0,

@@ -9,6 +9,7 @@ import * as alluxio from "@koine/alluxio-proxy";
 import { type NatsServer, type NatsTls, startNatsServer } from "@koine/bus";
 import * as cacheNode from "@koine/cache-node";
 import type { Tls } from "@koine/config";
+import * as consoleService from "@koine/console";
 import * as jobRunner from "@koine/job-runner";
 import * as metadata from "@koine/metadata";
 import { parseUsers } from "@koine/namespace";
@@ -42,6 +43,8 @@ export interface LocalClusterOptions {
   alluxioPort?: number;
   /** @default 19999 */
   adminPort?: number;
+  /** @default 19990 */
+  consolePort?: number;
   /** @default 8080 */
   aisPort?: number;
   /** The Ozone REST API. @default 9880 */
@@ -90,6 +93,8 @@ export interface LocalCluster {
   alluxioUrl: string;
   /** The admin API (jobs, nodes, mounts). */
   adminUrl: string;
+  /** The web console. */
+  consoleUrl: string;
   /** The AIS gateway. */
   aisUrl: string;
   /** The Ozone gateway (REST API), and its /serviceList port. */
@@ -227,6 +232,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     });
     stops.push(["admin API", () => adminApi.stop()]);
 
+    const webConsole = await consoleService.start({ ...frontEnd, port: options.consolePort ?? consoleService.DEFAULT_PORT });
+    stops.push(["web console", () => webConsole.stop()]);
+
     const aisGateway = await ais.start({ ...dataFrontEnd, port: options.aisPort ?? ais.DEFAULT_PORT });
     stops.push(["AIS gateway", () => aisGateway.stop()]);
 
@@ -245,6 +253,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       s3Url: gateway.url,
       alluxioUrl: proxy.url,
       adminUrl: adminApi.url,
+      consoleUrl: webConsole.url,
       aisUrl: aisGateway.url,
       ozoneUrl: ozoneGateway.url,
       ozoneOmUrl: ozoneGateway.omUrl,

@@ -13,6 +13,7 @@ await runService(
   S3 endpoint   ${cluster.s3Url}   ${describeCredentials(options.users ?? [])}
   Alluxio proxy ${cluster.alluxioUrl}/api/v1   (S3 also at ${cluster.alluxioUrl}/api/v1/s3)
   admin API     ${cluster.adminUrl}/api/v1   (load jobs, nodes, mounts)
+  web console   ${cluster.consoleUrl}/   (sign in with an admin's access key and secret)
   AIS gateway   ${cluster.aisUrl}/v1   (the AIStore API)
   Ozone REST    ${cluster.ozoneUrl}   (the Ozone v1 REST API; /serviceList at ${cluster.ozoneOmUrl})
   NATS          ${cluster.natsUrl}

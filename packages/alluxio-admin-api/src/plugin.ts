@@ -95,7 +95,9 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (root, 
   app.setErrorHandler((err, req, reply) => {
     const e = toAdminError(err);
     if (e.httpStatus >= 500) req.log.error({ err }, "internal error");
-    if (e.httpStatus === 401) reply.header("www-authenticate", 'Basic realm="koine admin"');
+    // Basic is offered to who sent Basic or nothing; a SigV4 signer (the web console) would get a browser's password prompt.
+    if (e.httpStatus === 401 && !req.headers.authorization?.startsWith("AWS4-"))
+      reply.header("www-authenticate", 'Basic realm="koine admin"');
     return sendJson(reply, e.httpStatus, { status: e.message, ...e.extra });
   });
   // The admin API is an admin's: who is not one gets nothing, not even which endpoints are switched off.
@@ -226,6 +228,30 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (root, 
       },
     }),
   );
+
+  // One file or object (a koine extension): what metadata knows of it, and where each block of its bytes is cached.
+  app.get("/api/v1/object", { schema: { querystring: S.ObjectQuery } }, async ({ query }) => {
+    const path = namespacePath(query.path);
+    const info = await client.find(path);
+    if (!info) throw new AdminError(404, `No file or directory at ${path}`);
+    const { contentId, size, etag, blockSize, mtimeMs, persistence, checksums, checksumType, type, marker, ufs } = info;
+    const mount = client.mounts().find((m) => m.id === ufs.mountId);
+    return {
+      path: info.path,
+      type,
+      ...(marker ? { folderObject: true } : {}),
+      size,
+      etag,
+      contentId,
+      blockSize,
+      modified: new Date(mtimeMs).toISOString(),
+      persistence,
+      checksums: checksums ?? {},
+      ...(checksumType ? { checksumType } : {}),
+      ufs: { mount: mount?.path, uri: mount ? `${mount.uri.replace(/\/$/, "")}${ufs.path}` : undefined },
+      blocks: type === "file" || marker ? await cluster.blocksOf(info) : [],
+    };
+  });
 
   // Metadata's shards and their replicas (a koine extension): which leads, how far each is behind its journal.
   app.get("/api/v1/metadata", async () => ({

@@ -37,6 +37,7 @@ export const JobStop = T.Object({ id: T.Optional(Text), alias: T.Optional(Text),
 export const RebalanceSubmit = T.Object({ target: T.Optional(Text), options: T.Optional(Options) });
 export const RebalanceStop = T.Object({ id: T.Optional(Text), target: T.Optional(Text) });
 export const NodeQuery = T.Object({ id: T.Optional(Text) });
+export const ObjectQuery = T.Object({ path: Text });
 export const NodeBody = T.Union([T.Object({ id: T.Optional(Text) }), T.Null()]);
 export const PathList = T.Object({ paths: Paths });
 export const MountAdd = T.Object({

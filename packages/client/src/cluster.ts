@@ -18,6 +18,7 @@ import {
   ErrorCode,
   Events,
   FILE_INDEX_BUCKET,
+  type FileInfo,
   isWithin,
   type JobKind,
   type JobOptions,
@@ -31,6 +32,7 @@ import {
   Meta,
   type MetadataReplica,
   type PutUserRequest,
+  type ReadRange,
   replicaKey,
   snapshotPrefix,
   type User,
@@ -267,22 +269,51 @@ export class Cluster {
     const ranges = files.flatMap(({ info }, i) =>
       info?.type === "file" ? FileSystemClient.blocksOf(info).map(({ range }) => ({ file: i, range })) : [],
     );
-    const holders = files.map(() => new Map<string, number>());
+    const held = await this.#holders(ranges.map((r) => r.range));
+    return files.map(({ path, info }, i) => {
+      if (info?.type !== "file") return { path, missing: true };
+      // The nodes that hold every block of the file.
+      const blocks = held.filter((_, k) => ranges[k]?.file === i);
+      const nodes =
+        blocks.length === 0
+          ? []
+          : this.nodes()
+              .map((m) => m.id)
+              .filter((id) => blocks.every((holders) => holders.includes(id)));
+      return { path, size: info.size, cached: nodes.length > 0 || info.size === 0, nodes: nodes.sort() };
+    });
+  }
+
+  /**
+   * Each block of `info`'s bytes: its range, the cache node that owns it on
+   * the ring now (where reads and loads put it), and the nodes that hold it.
+   */
+  async blocksOf(
+    info: FileInfo,
+  ): Promise<{ index: number; offset: number; length: number; owner: string | undefined; holders: string[] }[]> {
+    const blocks = FileSystemClient.blocksOf(info);
+    const held = await this.#holders(blocks.map((b) => b.range));
+    return blocks.map(({ key, range }, index) => ({
+      index,
+      offset: range.offset,
+      length: range.length,
+      owner: this.client.membership.ring.placementFor(key)[0],
+      holders: held[index] ?? [],
+    }));
+  }
+
+  /** Which live cache nodes hold each of these ranges (every node asked). */
+  async #holders(ranges: ReadRange[]): Promise<string[][]> {
+    const holders = ranges.map((): string[] => []);
     await Promise.all(
       this.nodes().map(async (m) => {
-        const { held } = await request(client.nc, cacheNode(m.id).held, { ranges: ranges.map((r) => r.range) });
+        const { held } = await request(this.client.nc, cacheNode(m.id).held, { ranges });
         held.forEach((h, k) => {
-          const at = holders[(ranges[k] as { file: number }).file] as Map<string, number>;
-          if (h) at.set(m.id, (at.get(m.id) ?? 0) + 1);
+          if (h) holders[k]?.push(m.id);
         });
       }),
     );
-    return files.map(({ path, info }, i) => {
-      if (info?.type !== "file") return { path, missing: true };
-      const blocks = Math.ceil(info.size / info.blockSize);
-      const nodes = [...(holders[i] as Map<string, number>)].filter(([, n]) => n === blocks).map(([id]) => id);
-      return { path, size: info.size, cached: nodes.length > 0 || info.size === 0, nodes: nodes.sort() };
-    });
+    return holders.map((h) => h.sort());
   }
 
   async #indexed(): Promise<string[]> {

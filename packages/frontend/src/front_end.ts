@@ -16,7 +16,7 @@ const STOP_GRACE_MS = 5_000;
 
 export interface FrontEndOptions {
   /** Which front-end: its NATS user, the name its connection and logs go by. */
-  role: "s3-gateway" | "alluxio-proxy" | "alluxio-admin" | "ais-gateway" | "ais-target" | "ozone-gateway";
+  role: "s3-gateway" | "alluxio-proxy" | "alluxio-admin" | "ais-gateway" | "ais-target" | "ozone-gateway" | "console";
   natsUrl: string;
   /** Opens the users' sealed secrets. */
   clusterKey: ClusterKey;

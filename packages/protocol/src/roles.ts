@@ -17,6 +17,7 @@ export const SERVICE_ROLES = [
   "ais-gateway",
   "ais-target",
   "ozone-gateway",
+  "console",
 ] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 
@@ -56,6 +57,12 @@ const GATEWAY: SubjectPermissions = {
     allow: ["koine.meta.>", "koine.cache.>", "koine.events.free", "koine.jobs.persist", ...JETSTREAM],
     deny: [...ADMIN_SUBJECTS, ...STREAM_CHANGES],
   },
+  subscribe: { allow: LISTEN, deny: [] },
+};
+
+/** The admin API's service: everything a cluster's administration asks. */
+const ADMIN: SubjectPermissions = {
+  publish: { allow: ["koine.meta.>", "koine.cache.>", "koine.events.>", "koine.jobs.>", "$KV.>", ...JETSTREAM], deny: [] },
   subscribe: { allow: LISTEN, deny: [] },
 };
 
@@ -113,10 +120,9 @@ const OWN_PERMISSIONS: Record<ServiceRole, SubjectPermissions> = {
     },
     subscribe: { allow: LISTEN, deny: [] },
   },
-  "alluxio-admin": {
-    publish: { allow: ["koine.meta.>", "koine.cache.>", "koine.events.>", "koine.jobs.>", "$KV.>", ...JETSTREAM], deny: [] },
-    subscribe: { allow: LISTEN, deny: [] },
-  },
+  "alluxio-admin": ADMIN,
+  // The web console serves the admin API (and S3) on its own port.
+  console: ADMIN,
 };
 
 /** Each role's subjects, and its announcements (`allow_responses` lets every subscriber answer the requests it hears). */

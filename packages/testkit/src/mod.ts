@@ -104,6 +104,7 @@ const ALL_IN_ONE_PORTS = [
   "KOINE_AIS_PORT",
   // Else the target takes a free port at start, which may be one picked here for another.
   "KOINE_AIS_TARGET_PORT",
+  "KOINE_CONSOLE_PORT",
   "KOINE_OZONE_PORT",
   "KOINE_OZONE_OM_PORT",
 ] as const;
