@@ -7,20 +7,20 @@ import { pathToFileURL } from "node:url";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { bootCluster } from "@koine/launcher";
 import { tempDir } from "@koine/testkit";
-import { adminCall, s3Client, TEST_CREDENTIALS } from "@koine/testkit/clients";
+import { ADMIN_AND_BOB, adminCall, BOB, s3Client, TEST_CREDENTIALS } from "@koine/testkit/clients";
 import puppeteer, { type Page } from "puppeteer-core";
 
 const CHROMIUM = "/usr/bin/chromium";
 const DOCS = join(import.meta.dirname, "..", "docs", "console");
 
-test("console - signs in, sees both cache nodes, loads a directory to 100 %, reads an object's block locations, uploads a file", async (t) => {
+test("console - signs in, sees both cache nodes, loads a directory to 100 %, reads an object's block locations, uploads a file, sets a TTL", async (t) => {
   if (!existsSync(CHROMIUM)) {
     t.skip("chromium is not installed (apt-get install chromium); .ci/run installs it");
     return;
   }
   const data = await tempDir(t, "koine-console-data-");
   for (let i = 0; i < 4; i++) await writeFile(join(data, `part-${i}.bin`), Buffer.alloc(256 * 1024, i));
-  const cluster = await bootCluster(t, { cacheNodes: 2 });
+  const cluster = await bootCluster(t, { cacheNodes: 2, ...ADMIN_AND_BOB });
   assert.equal((await adminCall(cluster.adminUrl, "POST", "/api/v1/mount", { path: "/data", ufs: pathToFileURL(data).href })).status, 200);
   const shots = await tempDir(t, "koine-console-shots-");
   t.diagnostic(`screenshots in ${shots}`);
@@ -99,6 +99,36 @@ test("console - signs in, sees both cache nodes, loads a directory to 100 %, rea
   t.after(() => s3.destroy());
   const got = await s3.send(new GetObjectCommand({ Bucket: "data", Key: "from-the-browser.txt" }));
   assert.equal(await got.Body?.transformToString(), "uploaded by the console");
+
+  // Mounts and policies: the admin API's refusals inline; a rule added shows, and holds.
+  await page.click('a[data-page="policies"]');
+  await page.waitForSelector('tr[data-mount="/data"]');
+  await page.type('form[data-form="ttl"] input[name="path"]', "/data");
+  await page.type('form[data-form="ttl"] input[name="time"]', "soon");
+  await page.click('form[data-form="ttl"] button[type="submit"]');
+  await page.waitForSelector('[data-message="ttl"]');
+  assert.match(await text(page, '[data-message="ttl"]'), /time must be a duration such as 30s/);
+  await page.evaluate("document.querySelector('form[data-form=ttl] input[name=time]').value = ''");
+  await page.type('form[data-form="ttl"] input[name="time"]', "1h");
+  await page.click('form[data-form="ttl"] button[type="submit"]');
+  await page.waitForSelector('li[data-rule="ttl"]');
+  assert.match(await text(page, 'li[data-rule="ttl"]'), /\/data: 3600 s/);
+  assert.match(JSON.stringify((await adminCall(cluster.adminUrl, "GET", "/api/v1/ttl")).json), /"path":"\/data","ttlMs":3600000/);
+  await page.type('form[data-form="mount"] input[name="path"]', "/elsewhere");
+  await page.type('form[data-form="mount"] input[name="ufs"]', "file:///etc");
+  await page.click('form[data-form="mount"] button[type="submit"]');
+  await page.waitForSelector('[data-message="mount"]');
+  assert.match(await text(page, '[data-message="mount"]'), /KOINE_MOUNT_ROOTS|mount roots|not below/i);
+  await shoot("mounts-and-policies");
+
+  // A user who is no admin: the namespace only, as S3 lets them see it.
+  await page.click("span.who a");
+  await page.waitForSelector("form.login");
+  await signIn(page, BOB.accessKeyId, BOB.secretAccessKey);
+  await page.waitForSelector("section.namespace");
+  await page.click('a[data-page="overview"]');
+  await page.waitForSelector("main p.error");
+  assert.match(await text(page, "main p.error"), /the admin API's: bob is no admin/);
   assert.deepEqual(errors, [], "no error in the page");
 });
 

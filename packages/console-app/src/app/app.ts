@@ -4,21 +4,34 @@ import { Jobs } from "./jobs.ts";
 import { follow } from "./links.ts";
 import { Namespace } from "./namespace.ts";
 import { Overview } from "./overview.ts";
+import { Policies } from "./policies.ts";
 import { type Session, signIn } from "./session.ts";
 
-const PAGES = { overview: "Overview", jobs: "Jobs", namespace: "Namespace" } as const;
+const PAGES = { overview: "Overview", jobs: "Jobs", namespace: "Namespace", policies: "Mounts and policies" } as const;
 type Page = keyof typeof PAGES;
 
 const VIEWS: Record<Page, (props: { session: Session }) => unknown> = {
   overview: (props) => html`<${Overview} ...${props} />`,
   jobs: (props) => html`<${Jobs} ...${props} />`,
   namespace: (props) => html`<${Namespace} ...${props} />`,
+  policies: (props) => html`<${Policies} ...${props} />`,
 };
+
+/** The pages that are the admin API's. */
+const ADMIN_PAGES: readonly Page[] = ["overview", "jobs", "policies"];
 
 export function App() {
   const [session, setSession] = useState<Session | undefined>(undefined);
   const [page, setPage] = useState<Page>("overview");
-  if (!session) return html`<${Login} onSignedIn=${setSession} />`;
+  const signedIn = (s: Session) => {
+    setSession(s);
+    setPage(s.admin ? "overview" : "namespace");
+  };
+  if (!session) return html`<${Login} onSignedIn=${signedIn} />`;
+  const view =
+    ADMIN_PAGES.includes(page) && !session.admin
+      ? html`<p class="error" role="alert">This page is the admin API's: ${session.accessKey} is no admin. The namespace is yours to browse.</p>`
+      : VIEWS[page]({ session });
   return html`<header>
       <strong>koine</strong>
       <nav>
@@ -28,7 +41,7 @@ export function App() {
       </nav>
       <span class="who">${session.accessKey} <a href="#" onClick=${follow(() => setSession(undefined))}>sign out</a></span>
     </header>
-    <main>${VIEWS[page]({ session })}</main>`;
+    <main>${view}</main>`;
 }
 
 function Login({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
@@ -36,13 +49,9 @@ function Login({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
   const submit = async (e: Event) => {
     e.preventDefault();
     const form = new FormData(e.target as HTMLFormElement);
-    const session = signIn(String(form.get("accessKey")), String(form.get("secretKey")));
-    // The console's views are the admin API's: an admin's key opens them.
-    const { status, json } = await session
-      .call("GET", "/api/v1/services")
-      .catch((err: Error) => ({ status: 0, json: { status: err.message } }));
-    if (status === 200) onSignedIn(session);
-    else setError(String(json.status ?? `HTTP ${status}`));
+    const signedIn = await signIn(String(form.get("accessKey")), String(form.get("secretKey"))).catch((err: Error) => err.message);
+    if (typeof signedIn === "string") setError(signedIn);
+    else onSignedIn(signedIn);
   };
   return html`<form class="login" onSubmit=${submit}>
     <h1>koine console</h1>

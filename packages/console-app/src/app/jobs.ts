@@ -6,13 +6,16 @@ import type { Session } from "./session.ts";
 const KINDS = ["load", "free", "rebalance"] as const;
 type Job = Record<string, unknown> & { id: string; kind: string; alias?: string; state: string };
 
-/** The admin API's load, free and rebalance jobs, live: progress, throughput, failures; start, stop, resume. */
+/** The admin API's load, free and rebalance jobs (and the AIS API's running ones), live: progress, throughput, failures; start, stop, resume. */
 export function Jobs({ session }: { session: Session }) {
   const [jobs, setJobs] = useState<Job[]>([]);
   const [message, setMessage] = useState("");
   const refresh = async () => {
     const lists = await Promise.all(KINDS.map((kind) => session.call("GET", `/api/v1/${kind}`)));
-    setJobs(lists.flatMap(({ json }) => (json.results as Job[] | undefined) ?? []).sort((a, b) => (a.id < b.id ? 1 : -1)));
+    // The AIS API's jobs (delete, copy, move, ...) have no list of their own here: the running ones, from the overview.
+    const running = ((await session.call("GET", "/api/v1/overview")).json.jobs as Job[] | undefined) ?? [];
+    const others = running.filter((job) => !(KINDS as readonly string[]).includes(job.kind));
+    setJobs([...lists.flatMap(({ json }) => (json.results as Job[] | undefined) ?? []), ...others].sort((a, b) => (a.id < b.id ? 1 : -1)));
   };
   useEffect(() => {
     refresh();

@@ -24,8 +24,10 @@ export function Namespace({ session }: { session: Session }) {
   const [version, setVersion] = useState(0);
   useEffect(() => {
     (async () => {
-      const mounted = await session.call("GET", "/api/v1/mount");
-      setMounts(((mounted.json.results as { path: string }[] | undefined) ?? []).map((m) => m.path));
+      if (session.admin) {
+        const mounted = await session.call("GET", "/api/v1/mount");
+        setMounts(((mounted.json.results as { path: string }[] | undefined) ?? []).map((m) => m.path));
+      }
       if (bucket === undefined) {
         const xml = await xmlOf(await session.fetch("/s3/"));
         setBuckets([...xml.querySelectorAll("Bucket > Name")].map((n) => n.textContent ?? ""));
@@ -105,7 +107,23 @@ interface Block {
 function ObjectDetail({ session, bucket, objectKey }: { session: Session; bucket: string; objectKey: string }) {
   const [detail, setDetail] = useState<Record<string, unknown> | undefined>(undefined);
   useEffect(() => {
-    session.call("GET", `/api/v1/object?${new URLSearchParams({ path: `/${bucket}/${objectKey}` })}`).then(({ json }) => setDetail(json));
+    if (session.admin) {
+      session.call("GET", `/api/v1/object?${new URLSearchParams({ path: `/${bucket}/${objectKey}` })}`).then(({ json }) => setDetail(json));
+      return;
+    }
+    // Not an admin: what S3 tells of the object (no persistence, no block locations: those are the admin API's).
+    session.fetch(keyPath(bucket, objectKey), { method: "HEAD" }).then((res) =>
+      setDetail(
+        res.ok
+          ? {
+              size: res.headers.get("content-length"),
+              etag: res.headers.get("etag"),
+              modified: res.headers.get("last-modified"),
+              persistence: "-",
+            }
+          : { status: `HTTP ${res.status}` },
+      ),
+    );
   }, [session, bucket, objectKey]);
   const download = async () => {
     const res = await session.fetch(keyPath(bucket, objectKey));
