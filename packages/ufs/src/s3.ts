@@ -156,7 +156,8 @@ export class S3Ufs implements UnderFileSystem {
       await this.#listPage(this.prefix, undefined, true, 1).catch((err) => mapS3Error(err, path));
       return { type: "directory", size: 0, mtimeMs: 0, fingerprint: "" };
     }
-    const file = await this.#head(this.#key(path), path);
+    // No file is named "" ("a//" is the directory "" in a): its key would be a's marker.
+    const file = pathSegments(path).at(-1) === "" ? undefined : await this.#head(this.#key(path), path);
     if (file) return file;
     const page = await this.#listPage(below, undefined, true, 1).catch((err) => mapS3Error(err, path));
     if ((page.Contents?.length ?? 0) + (page.CommonPrefixes?.length ?? 0) > 0) {
