@@ -17,6 +17,9 @@ export interface Announcement {
   stop(leave?: boolean): Promise<void>;
 }
 
+/** How long a stopping service waits for its last heartbeat and its goodbye. */
+const STOP_WAIT_MS = 1_000;
+
 const bucket = (nc: NatsConnection) => openKv(nc, SERVICES_BUCKET, { ttlMs: SERVICE_FORGET_MS });
 
 /** The key of a service: `<role>.<id>`, the id in the characters a KV key may hold. */
@@ -37,12 +40,17 @@ export function announceService(
   const entry = { ...service, host: hostname(), pid: process.pid, startedMs: Date.now() };
   const key = keyOf(service.role, service.id);
   let kv: KV | undefined;
-  let beat: Promise<unknown> = Promise.resolve();
+  let beat: Promise<unknown> | undefined;
   const heartbeat = () => {
-    beat = (async () => {
+    // One at a time: while JetStream is away, a heartbeat waits for it and the next ones are skipped.
+    beat ??= (async () => {
       kv ??= await bucket(nc);
       await kv.put(key, JSON.stringify({ ...entry, heardMs: Date.now() } satisfies ServiceEntry));
-    })().catch(() => {});
+    })()
+      .catch(() => {})
+      .finally(() => {
+        beat = undefined;
+      });
   };
   heartbeat();
   const timer = setInterval(heartbeat, SERVICE_HEARTBEAT_MS);
@@ -50,8 +58,11 @@ export function announceService(
   return {
     async stop(leave = true) {
       clearInterval(timer);
-      await beat;
-      if (leave) await kv?.delete(key).catch(() => {});
+      // A stop never waits on JetStream long: an entry left behind goes DOWN, then is forgotten.
+      const settled = <T>(work: Promise<T> | undefined) =>
+        Promise.race([work, new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS))]);
+      await settled(beat);
+      if (leave && kv) await settled(kv.delete(key).catch(() => {}));
     },
   };
 }
