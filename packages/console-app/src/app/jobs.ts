@@ -59,7 +59,7 @@ export function Jobs({ session }: { session: Session }) {
             job.state === "RUNNING"
               ? html`<button onClick=${() => act("DELETE", `/api/v1/${job.kind}`, { id: job.id }, "stopped")}>Stop</button>`
               : job.state === "STOPPED" && job.kind !== "rebalance"
-                ? html`<button onClick=${() => act("POST", `/api/v1/${job.kind}`, { paths: job.paths, alias: job.alias }, "resumed")}>Resume</button>`
+                ? html`<button onClick=${() => act("POST", `/api/v1/${job.kind}`, job.index ? { index: job.index } : { paths: job.paths, alias: job.alias }, "resumed")}>Resume</button>`
                 : ""
           }</td>
         </tr>`;
