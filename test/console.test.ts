@@ -67,6 +67,22 @@ test("console - signs in, sees both cache nodes, loads a directory to 100 %, rea
   });
   assert.match(await text(page, "tr[data-job] .detail"), /1\.0 MiB of 1\.0 MiB\s+files 4\/4/);
   await shoot("jobs");
+  // Stop and resume: a slow load (64 KiB/s) stopped from its row, then resumed.
+  const slow = await adminCall(cluster.adminUrl, "POST", "/api/v1/load", {
+    paths: ["/data"],
+    alias: "slow",
+    // Each block onto a second node too: what the first load cached is loaded again, slowly.
+    options: { bandwidth: 64 * 1024, batchSize: 1, replicas: 2 },
+  });
+  const row = `tr[data-job="${slow.json.id}"]`;
+  await page.waitForSelector(`${row}[data-state="RUNNING"] button`);
+  await page.click(`${row} button`);
+  await page.waitForSelector(`${row}[data-state="STOPPED"] button`, { timeout: 15_000 });
+  await page.click(`${row} button`);
+  await page.waitForSelector(`${row}[data-state="RUNNING"]`, { timeout: 15_000 });
+  assert.match(await text(page, ".message"), /it is resumed/);
+  await adminCall(cluster.adminUrl, "DELETE", "/api/v1/load", { id: slow.json.id });
+
   // A refusal is shown as the admin API words it.
   await page.evaluate("document.querySelector('form.start input[name=path]').value = ''");
   await page.type('form.start input[name="path"]', "s3://no-such-mount/x");
