@@ -131,7 +131,7 @@ export function serveCommits(m: Metadata, versions: Versions): { commitWritten: 
       if (versioning) checkCondition(path, condition);
     } catch (err) {
       if (hold) m.ns.release(hold);
-      if (data.stagedPath) await (await m.ufsOf(data.mountId ?? m.ns.ufsLocationOf(canonicalPath(path)).mountId)).discard(data.stagedPath);
+      if (data.stagedPath) await (await m.ufsOf(data.mountId ?? m.ns.ufsLocationOf(path).mountId)).discard(data.stagedPath);
       throw err;
     }
     let intent: Settle | undefined;

@@ -163,7 +163,7 @@ export class Metadata {
 
   /** Refuses a change of `path` on a read-only mount. */
   writable(path: string): void {
-    const { mountId } = this.ns.ufsLocationOf(canonicalPath(path));
+    const { mountId } = this.ns.ufsLocationOf(path);
     const mount = this.ns.mountList().find((m) => m.id === mountId);
     if (mount?.readOnly) throw new KoineError(ErrorCode.PermissionDenied, `Cannot change "${path}": ${mount.uri} is mounted read-only`);
   }

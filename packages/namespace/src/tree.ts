@@ -158,7 +158,7 @@ export function serveTree(m: Metadata): { deletePath: (req: RequestOf<typeof Met
       const mountPoint = m.mountPointIn(src);
       if (mountPoint) throw new KoineError(ErrorCode.InvalidArgument, `Cannot rename "${src}": "${mountPoint.path}" is a mount point`);
       const before = m.ns.stat(src);
-      const target = m.ns.ufsLocationOf(canonicalPath(dst));
+      const target = m.ns.ufsLocationOf(dst);
       if (target.mountId !== before.ufs.mountId) {
         throw new KoineError(ErrorCode.InvalidArgument, `Cannot rename "${src}" to "${dst}": they are on different mounts`);
       }

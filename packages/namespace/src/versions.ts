@@ -49,7 +49,7 @@ export class Versions {
   ): Promise<{ change: VersionedChange; intent?: Settle }> {
     if (inode?.type !== "file" || !keepsCurrent(versioning, inode)) return { change: { versioning } };
     if (inode.persistence !== "PERSISTED") return { change: { versioning, kept: {} } };
-    const at = this.#m.ns.ufsLocationOf(canonicalPath(path));
+    const at = this.#m.ns.ufsLocationOf(path);
     const ufs = await this.#m.ufsOf(at.mountId);
     if ((await ufs.stat(at.path))?.fingerprint !== inode.ufsFingerprint) return { change: { versioning } };
     const aside = { mountId: at.mountId, path: `/${VERSIONS_DIR}/${inode.contentId}` };
@@ -101,7 +101,7 @@ export class Versions {
    */
   async putBack<T>(path: string, record: FileInfo, change: (ufsFingerprint: string) => Promise<T>): Promise<T> {
     if (record.persistence !== "PERSISTED") return change(record.ufsFingerprint);
-    const at = this.#m.ns.ufsLocationOf(canonicalPath(path));
+    const at = this.#m.ns.ufsLocationOf(path);
     const move = { path: canonicalPath(path), contentId: record.contentId, from: record.ufs, to: at };
     const intent = await this.#m.intents.begin([canonicalPath(path)], [move]);
     try {

@@ -23,7 +23,7 @@ export type {
 export * as JobSchemas from "./jobs.ts";
 export { archiveFormatOf, FILE_INDEX_BUCKET, JOBS_BUCKET, POLICIES_BUCKET } from "./jobs.ts";
 export { bytesLocation, DEFAULT_BLOCK_SIZE, FOLDER_OBJECT, locate, namespaceName, objectLocation, ufsName } from "./mounts.ts";
-export { baseName, canonicalPath, childPath, isWithin, joinPath, type ParsedPath, parentPath, parsePath } from "./paths.ts";
+export { canonicalPath, childPath, isWithin, joinPath, type ParsedPath, parentPath, parsePath } from "./paths.ts";
 export { compilePattern, type PathPattern } from "./patterns.ts";
 export { ROLE_PERMISSIONS, SERVICE_ROLES, type ServiceRole, type SubjectPermissions } from "./roles.ts";
 export type { EventType, ReplyOf, RequestOf, Rpc } from "./rpc.ts";

@@ -52,12 +52,6 @@ export function parentPath(path: string): string {
   return joinPath(segments.slice(0, -1));
 }
 
-/** The last name of `path` ("" for "/"). */
-export function baseName(path: string): string {
-  const { segments } = parsePath(path);
-  return segments[segments.length - 1] ?? "";
-}
-
 /** Whether `path` is `base` or below it. */
 export function isWithin(path: string, base: string): boolean {
   const dir = canonicalPath(base);

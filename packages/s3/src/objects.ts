@@ -148,20 +148,19 @@ export async function putObject(ctx: S3Context, deps: S3Deps) {
   checkKey(key);
   if (ctx.req.headers["x-amz-copy-source"] !== undefined) return copyObject(ctx, deps);
   const dir = await requireBucket(deps.client, bucket);
-  const declared = Number(ctx.req.headers["x-amz-decoded-content-length"] ?? ctx.req.headers["content-length"]);
-  refuseVersionedFolderBytes(dir, key, Number.isNaN(declared) ? undefined : declared);
   const condition = await writeCondition(ctx, deps);
   const attributes = attributesFrom(ctx, dir);
-  const info = await conditionally(ctx, async () => {
-    return withBody(ctx, deps, (body, length, checksums) =>
+  const info = await conditionally(ctx, () =>
+    withBody(ctx, deps, (body, length, checksums) => {
+      refuseVersionedFolderBytes(dir, key, length);
       // The checksums are filled in when the body ends, before the commit sends them.
-      deps.client.writeFile(pathOf(bucket, key), body, {
+      return deps.client.writeFile(pathOf(bucket, key), body, {
         attributes: { ...attributes, checksums },
         ...(length === undefined ? {} : { sizeHint: length }),
         ...(condition ? { condition } : {}),
-      }),
-    );
-  });
+      });
+    }),
+  );
   checksumHeaders(ctx, info.checksums, "FULL_OBJECT");
   versionHeader(ctx, info);
   return ctx.reply.header("etag", quoteEtag(info.etag || EMPTY_MD5)).send();
