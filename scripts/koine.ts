@@ -23,7 +23,7 @@
 import { join, resolve } from "node:path";
 import { loadClusterKey, natsUsers } from "@koine/access";
 import { natsServerConfig } from "@koine/bus";
-import { jobProgress, mib, type Overview, type Rates, ratesBetween } from "@koine/overview";
+import { age, jobProgress, mib, type Overview, type Rates, ratesBetween } from "@koine/overview";
 import { KoineError } from "@koine/protocol";
 import { Presets, SingleBar } from "cli-progress";
 import { argv, echo, sleep } from "zx";
@@ -271,11 +271,6 @@ async function metadata(): Promise<void> {
     }
   }
 }
-
-const age = (ms: number) => {
-  const s = Math.floor(ms / 1000);
-  return s < 120 ? `${s}s` : s < 7200 ? `${Math.floor(s / 60)}m` : `${Math.floor(s / 3600)}h`;
-};
 
 /** What is wrong with the cluster: services gone silent, no live cache node, a metadata shard without a leader. */
 function problemsOf(overview: Overview, shards: { shard: number; replicas: { leads: boolean }[] }[]): string[] {

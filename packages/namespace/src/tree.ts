@@ -141,7 +141,11 @@ export function serveTree(m: Metadata): { deletePath: (req: RequestOf<typeof Met
       const info = m.ns.info(top.inode, top.path);
       const ufs = await m.ufsOf(info.ufs.mountId);
       if (!removal.keptDirectory) await removeFromUfs(info, top.inode, ufs);
-      else await ufs.delete(bytesLocation(info).path).catch(() => {}); // the folder object's bytes; the directory stays
+      // The folder object's bytes (while still the version deleted); the directory stays.
+      else
+        await removeFromUfs({ ...info, ufs: bytesLocation(info) }, { type: "file", ufsFingerprint: top.inode.ufsFingerprint }, ufs).catch(
+          () => {},
+        );
       await m.removePruned(removal.pruned);
       if (top.inode.type === "directory") m.changedTrees(top.path, ...removal.pruned);
       else m.changed(top.path, ...removal.pruned);

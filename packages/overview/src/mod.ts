@@ -16,5 +16,5 @@ export {
   type OverviewSources,
   type ServiceOverview,
 } from "./overview.ts";
-export { jobProgress, mib } from "./progress.ts";
+export { age, jobProgress, mib } from "./progress.ts";
 export { type CacheRates, type DialectRates, quantile, type Rates, ratesBetween } from "./rates.ts";

@@ -1,6 +1,12 @@
 /** Bytes as MiB with one decimal. */
 export const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 
+/** A time span, as an uptime or a silence is told: "42s", "5m", "3h". */
+export function age(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  return s < 120 ? `${s}s` : s < 7200 ? `${Math.floor(s / 60)}m` : `${Math.floor(s / 3600)}h`;
+}
+
 /**
  * Where a job of the admin API is (its job JSON): the share done (of its
  * bytes; of its files for a rebalance) and a line saying the rest.

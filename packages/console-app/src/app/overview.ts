@@ -1,4 +1,4 @@
-import { mib, type Rates, ratesBetween, type Overview as Snapshot } from "@koine/overview";
+import { age, mib, type Rates, ratesBetween, type Overview as Snapshot } from "@koine/overview";
 import { html } from "htm/preact";
 import { useEffect, useState } from "preact/hooks";
 import { Chart } from "./chart.ts";
@@ -88,9 +88,4 @@ export function Overview({ session }: { session: Session }) {
         ]} />
     </div>
   </section>`;
-}
-
-export function age(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  return s < 120 ? `${s} s` : s < 7200 ? `${Math.floor(s / 60)} min` : `${Math.floor(s / 3600)} h`;
 }
