@@ -7,9 +7,9 @@ import { test } from "node:test";
 import { promisify } from "node:util";
 import { CreateBucketCommand, GetObjectCommand, ListBucketsCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { natsCredentials } from "@koine/access";
-import { connect, findNatsServer, Journal, request, stepDownStreamLeader } from "@koine/bus";
+import { connect, findNatsServer, Journal, openKv, request, stepDownStreamLeader } from "@koine/bus";
 import { bootCluster } from "@koine/launcher";
-import { JOURNAL_STREAM, JOURNAL_SUBJECT, Meta, SERVICE_ROLES, shardEndpoint } from "@koine/protocol";
+import { JOURNAL_STREAM, JOURNAL_SUBJECT, Meta, SERVICE_FORGET_MS, SERVICE_ROLES, SERVICES_BUCKET, shardEndpoint } from "@koine/protocol";
 import { freePort, onCleanup, tempDir, testTls, waitFor } from "@koine/testkit";
 import { adminCall, alluxioCall, s3Client, TEST_CREDENTIALS } from "@koine/testkit/clients";
 
@@ -68,6 +68,10 @@ test("NATS - no credentials, no entry; each service's credentials reach only its
   await assert.rejects(journal.append(Buffer.from(JSON.stringify([{ op: "delete", args: ["/"], at: 0 }]))), /Permissions Violation/);
   // Nor move the journal's leader (which stalls appends while the stream elects another).
   await assert.rejects(stepDownStreamLeader(gateway, JOURNAL_STREAM), /Permissions Violation/);
+  // It announces itself, as an S3 gateway only: another role's entry in the services bucket is not its to write.
+  const services = await openKv(gateway, SERVICES_BUCKET, { ttlMs: SERVICE_FORGET_MS });
+  await services.put("s3-gateway.test", "{}");
+  await assert.rejects(services.put("metadata.forged", "{}"), /Permissions Violation/);
 
   // A cache node may not read users' sealed secrets.
   const node = await as("cache-node");
@@ -164,7 +168,7 @@ test("NATS - with a certificate configured the cluster's NATS speaks TLS only: a
   assert.equal(await (await s3.send(new GetObjectCommand({ Bucket: "tls", Key: "k" }))).Body?.transformToString(), "over tls");
 });
 
-test("users - the admin API's user and metadata endpoints are an admin's: a user or a stranger is refused, bad input is a 400", async (t) => {
+test("users - the admin API's user, metadata, services, overview and object endpoints are an admin's (on the console's port too): a user or a stranger is refused, bad input is a 400", async (t) => {
   const cluster = await bootCluster(t, {
     users: [
       { accessKey: "koine", secretKey: "koinesecret", admin: true },
@@ -178,6 +182,20 @@ test("users - the admin API's user and metadata endpoints are an admin's: a user
   // Metadata's status is an admin's too (it takes no input).
   assert.equal((await adminCall(cluster.adminUrl, "GET", "/api/v1/metadata", undefined, alice)).status, 403);
   assert.equal((await adminCall(cluster.adminUrl, "GET", "/api/v1/metadata", undefined, "anonymous")).status, 401);
+  // So are the services, the overview and an object's detail, on the admin port and on the console's, which serves the same API.
+  for (const base of [cluster.adminUrl, cluster.consoleUrl]) {
+    for (const path of ["/api/v1/services", "/api/v1/overview", "/api/v1/object?path=/"]) {
+      assert.equal((await adminCall(base, "GET", path, undefined, alice)).status, 403, `${base}${path}`);
+      assert.equal((await adminCall(base, "GET", path, undefined, "anonymous")).status, 401, `${base}${path}`);
+    }
+    assert.equal((await adminCall(base, "GET", "/api/v1/object")).status, 400, "an object's detail needs its path");
+    assert.equal((await adminCall(base, "GET", "/api/v1/object?path=relative")).status, 400, "a path in no mount");
+    assert.equal((await adminCall(base, "GET", "/api/v1/object?path=/nowhere/x")).status, 404);
+    assert.equal((await adminCall(base, "GET", "/api/v1/object?path=/")).status, 200);
+  }
+  // The console's own page takes no input and shows nothing of the cluster; its S3 is S3's, a stranger refused.
+  assert.equal((await fetch(`${cluster.consoleUrl}/`)).status, 200);
+  assert.match(await (await fetch(`${cluster.consoleUrl}/s3/`)).text(), /<Code>AccessDenied<\/Code>/);
   assert.equal((await adminCall(cluster.adminUrl, "POST", "/api/v1/users", { accessKey: "x" })).status, 400, "too short an access key");
   assert.equal((await adminCall(cluster.adminUrl, "POST", "/api/v1/users", { accessKey: "eve", secretKey: "short" })).status, 400);
   assert.equal((await adminCall(cluster.adminUrl, "DELETE", "/api/v1/users", { accessKey: "nobody" })).status, 404);
